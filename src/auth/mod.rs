@@ -1,0 +1,67 @@
+//! Authentication: Werkzeug password hashes, customer login and database-decided
+//! sessions, CSRF tokens, and who is asking (`Viewer`).
+
+pub mod csrf;
+pub mod passwords;
+pub mod service;
+pub mod sessions;
+
+use crate::domain::CustomerId;
+
+/// Who is asking. Built once per request from the session and re-validated against the
+/// app database; GraphQL guards and the web extractors both read it.
+#[derive(Debug, Clone, Default)]
+pub enum Viewer {
+    #[default]
+    Anonymous,
+    Customer(CustomerIdentity),
+    Admin(AdminIdentity),
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomerIdentity {
+    pub customer_id: CustomerId,
+    /// The `ActiveSessions.session_id` this request runs under.
+    pub session_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// The raw `erp_customer_name` value: `All`, one name or a `|` list.
+    pub erp_customer_name: String,
+    pub must_reset_password: bool,
+}
+
+impl CustomerIdentity {
+    pub fn display_name(&self) -> String {
+        match &self.last_name {
+            Some(l) if !l.trim().is_empty() => format!("{} {}", self.first_name, l),
+            _ => self.first_name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminIdentity {
+    pub username: String,
+    pub display_name: String,
+}
+
+impl Viewer {
+    pub fn display_name(&self) -> Option<String> {
+        match self {
+            Viewer::Anonymous => None,
+            Viewer::Customer(c) => Some(c.display_name()),
+            Viewer::Admin(a) => Some(a.display_name.clone()),
+        }
+    }
+}
+
+/// The client facts recorded with a session and in audit rows.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What the audit log calls actions of customers and of the portal itself.
+pub const SYSTEM_ACTOR: &str = "SYSTEM";

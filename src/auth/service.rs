@@ -1,0 +1,311 @@
+//! Customer sign-in, session validation, sign-out and password change.
+//!
+//! Pages call this service directly (DESIGN.md §2 leaves login, logout and password
+//! change outside GraphQL); everything else goes through the schema.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::passwords::PasswordHasher;
+use super::{ClientInfo, CustomerIdentity, SYSTEM_ACTOR};
+use crate::domain::{Email, NewPassword, PasswordPolicyError};
+use crate::store::{ActiveSession, AppStore, Customer, NewAuditEntry, StoreError};
+
+/// How often `last_seen` is written back: often enough for the admin's live view, rare
+/// enough that ordinary browsing does not write to the database on every click.
+pub const LAST_SEEN_GRANULARITY: Duration = Duration::from_secs(60);
+/// Passwords longer than this are not even hashed (the form allows 128).
+const MAX_LOGIN_PASSWORD_BYTES: usize = 1024;
+
+pub mod actions {
+    pub const CUSTOMER_LOGIN: &str = "CUSTOMER_LOGIN";
+    pub const CUSTOMER_LOGOUT: &str = "CUSTOMER_LOGOUT";
+    pub const CUSTOMER_PASSWORD_CHANGE: &str = "CUSTOMER_PASSWORD_CHANGE";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    /// Unknown email, wrong password or inactive account: deliberately one case.
+    InvalidCredentials,
+    /// The app database did not answer.
+    Unavailable,
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomerLogin {
+    pub session_id: String,
+    pub must_reset_password: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChangeError {
+    Policy(PasswordPolicyError),
+    CurrentPasswordWrong,
+    SameAsCurrent,
+    Unavailable,
+}
+
+impl PasswordChangeError {
+    pub fn message(&self) -> &'static str {
+        match self {
+            PasswordChangeError::Policy(p) => p.message(),
+            PasswordChangeError::CurrentPasswordWrong => "Your current password is not correct.",
+            PasswordChangeError::SameAsCurrent => {
+                "The new password must be different from your current one."
+            }
+            PasswordChangeError::Unavailable => {
+                "The portal could not save your password. Please try again shortly."
+            }
+        }
+    }
+}
+
+pub struct AuthService {
+    store: Arc<dyn AppStore>,
+    hasher: PasswordHasher,
+    session_lifetime: Duration,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("session_lifetime", &self.session_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn identity(customer: &Customer, session_id: &str) -> CustomerIdentity {
+    CustomerIdentity {
+        customer_id: customer.id,
+        session_id: session_id.to_owned(),
+        email: customer.email.clone(),
+        first_name: customer.first_name.clone(),
+        last_name: customer.last_name.clone(),
+        erp_customer_name: customer.erp_customer_name.clone(),
+        must_reset_password: customer.must_reset_password,
+    }
+}
+
+fn truncate(s: Option<&str>, max: usize) -> Option<String> {
+    s.map(|s| s.chars().take(max).collect())
+}
+
+impl AuthService {
+    pub fn new(
+        store: Arc<dyn AppStore>,
+        hasher: PasswordHasher,
+        session_lifetime: Duration,
+    ) -> Self {
+        AuthService {
+            store,
+            hasher,
+            session_lifetime,
+        }
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    pub fn session_lifetime(&self) -> Duration {
+        self.session_lifetime
+    }
+
+    /// Checks the credentials and, on success, records a brand-new session.
+    #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
+    pub async fn login_customer(
+        &self,
+        raw_email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<CustomerLogin, LoginError> {
+        let email = Email::parse(raw_email).ok();
+        let customer = match &email {
+            Some(e) => self.store.customer_by_email(e).await.map_err(|e| {
+                tracing::error!(error = %e, "customer lookup failed");
+                LoginError::Unavailable
+            })?,
+            None => None,
+        };
+        let Some(customer) = customer else {
+            // Same cost as a real check, so response time does not reveal which emails exist.
+            self.hasher.verify_dummy(password).await;
+            tracing::info!("customer login refused: unknown email");
+            return Err(LoginError::InvalidCredentials);
+        };
+        let plausible = !password.is_empty() && password.len() <= MAX_LOGIN_PASSWORD_BYTES;
+        let password_ok = if plausible {
+            self.hasher.verify(password, &customer.password_hash).await
+        } else {
+            self.hasher.verify_dummy("").await;
+            false
+        };
+        if !password_ok {
+            tracing::info!(customer_id = %customer.id, "customer login refused: wrong password");
+            return Err(LoginError::InvalidCredentials);
+        }
+        if !customer.is_active {
+            tracing::info!(customer_id = %customer.id, "customer login refused: account inactive");
+            return Err(LoginError::InvalidCredentials);
+        }
+
+        let now = OffsetDateTime::now_utc();
+        let session = ActiveSession {
+            session_id: new_session_id(),
+            customer_id: customer.id,
+            last_seen: now,
+            ip_address: truncate(client.ip.as_deref(), 64),
+            user_agent: truncate(client.user_agent.as_deref(), 512),
+            created_at: now,
+        };
+        let audit = NewAuditEntry {
+            timestamp: now,
+            admin_username: SYSTEM_ACTOR.to_owned(),
+            action_type: actions::CUSTOMER_LOGIN.to_owned(),
+            target_customer_id: Some(customer.id),
+            target_customer_email: Some(customer.email.clone()),
+            details: Some(
+                json!({ "ip_address": session.ip_address, "user_agent": session.user_agent })
+                    .to_string(),
+            ),
+        };
+        self.store
+            .begin_customer_session(&session, &audit)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not record the new session");
+                LoginError::Unavailable
+            })?;
+        tracing::info!(customer_id = %customer.id, "customer signed in");
+        Ok(CustomerLogin {
+            session_id: session.session_id,
+            must_reset_password: customer.must_reset_password,
+        })
+    }
+
+    /// A bot filled the honeypot: spend the time a real check would, and log it.
+    pub async fn honeypot_tripped(&self, raw_email: &str, password: &str, client: &ClientInfo) {
+        self.hasher.verify_dummy(password).await;
+        tracing::warn!(
+            ip = client.ip.as_deref(),
+            user_agent = client.user_agent.as_deref(),
+            email = %raw_email.chars().take(100).collect::<String>(),
+            "login honeypot filled: attempt silently refused"
+        );
+    }
+
+    /// The identity behind an `ActiveSessions` row, or `None` when the row is gone,
+    /// expired, or its customer was deactivated (the row is then removed).
+    pub async fn resolve_customer_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<CustomerIdentity>, StoreError> {
+        let Some((session, customer)) = self.store.session_with_customer(session_id).await? else {
+            return Ok(None);
+        };
+        let now = OffsetDateTime::now_utc();
+        let expired = now - session.created_at >= self.session_lifetime;
+        if expired || !customer.is_active {
+            self.store.end_customer_session(session_id, None).await?;
+            tracing::info!(customer_id = %customer.id, expired, "customer session ended by validation");
+            return Ok(None);
+        }
+        if now - session.last_seen >= LAST_SEEN_GRANULARITY {
+            self.store.touch_session(session_id, now).await?;
+        }
+        Ok(Some(identity(&customer, session_id)))
+    }
+
+    pub async fn logout_customer(
+        &self,
+        who: &CustomerIdentity,
+        client: &ClientInfo,
+    ) -> Result<(), StoreError> {
+        let audit = NewAuditEntry {
+            timestamp: OffsetDateTime::now_utc(),
+            admin_username: SYSTEM_ACTOR.to_owned(),
+            action_type: actions::CUSTOMER_LOGOUT.to_owned(),
+            target_customer_id: Some(who.customer_id),
+            target_customer_email: Some(who.email.clone()),
+            details: Some(json!({ "ip_address": client.ip }).to_string()),
+        };
+        self.store
+            .end_customer_session(&who.session_id, Some(&audit))
+            .await?;
+        tracing::info!(customer_id = %who.customer_id, "customer signed out");
+        Ok(())
+    }
+
+    /// Changes the password of the signed-in customer. `current` is required unless the
+    /// account is on a temporary password (then the session itself proves it).
+    pub async fn change_password(
+        &self,
+        who: &CustomerIdentity,
+        current: Option<&str>,
+        new: &str,
+        confirm: &str,
+    ) -> Result<(), PasswordChangeError> {
+        let new = NewPassword::parse(new, confirm).map_err(PasswordChangeError::Policy)?;
+        let customer = self
+            .store
+            .customer_by_id(who.customer_id)
+            .await
+            .map_err(|_| PasswordChangeError::Unavailable)?
+            .ok_or(PasswordChangeError::Unavailable)?;
+        if !customer.must_reset_password {
+            let current = current.unwrap_or("");
+            if current.is_empty() || !self.hasher.verify(current, &customer.password_hash).await {
+                return Err(PasswordChangeError::CurrentPasswordWrong);
+            }
+        }
+        if self
+            .hasher
+            .verify(new.expose(), &customer.password_hash)
+            .await
+        {
+            return Err(PasswordChangeError::SameAsCurrent);
+        }
+        let hash = self.hasher.hash(new.expose()).await;
+        let audit = NewAuditEntry {
+            timestamp: OffsetDateTime::now_utc(),
+            admin_username: SYSTEM_ACTOR.to_owned(),
+            action_type: actions::CUSTOMER_PASSWORD_CHANGE.to_owned(),
+            target_customer_id: Some(customer.id),
+            target_customer_email: Some(customer.email.clone()),
+            details: Some(
+                json!({ "forced": customer.must_reset_password, "other_sessions_ended": true })
+                    .to_string(),
+            ),
+        };
+        self.store
+            .change_password(customer.id, &hash, false, Some(&who.session_id), &audit)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not save the new password");
+                PasswordChangeError::Unavailable
+            })?;
+        tracing::info!(customer_id = %customer.id, "customer changed password");
+        Ok(())
+    }
+
+    /// Removes sessions past `SESSION_HOURS` and expired browser records.
+    pub async fn purge_expired(&self) -> Result<(u64, u64), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let sessions = self
+            .store
+            .purge_sessions_created_before(now - self.session_lifetime)
+            .await?;
+        let web = self.store.purge_expired_web_sessions(now).await?;
+        Ok((sessions, web))
+    }
+}

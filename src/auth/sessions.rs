@@ -1,0 +1,113 @@
+//! The tower-sessions store over the app database, and what a browser session holds.
+//!
+//! The cookie carries only a random id; the record lives in `WebSessions`. What makes a
+//! customer signed in, though, is the `ActiveSessions` row the record points to: it is
+//! checked on every request, so deleting it (an admin "kick", expiry, a password change
+//! elsewhere) signs the browser out on its very next request.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use crate::store::{AppStore, WebSessionRecord};
+
+/// Session key of [`SessionAuth`].
+pub const AUTH_KEY: &str = "auth";
+/// Session key of pending flash messages.
+pub const FLASH_KEY: &str = "flash";
+pub const COOKIE_NAME: &str = "cp_session";
+
+/// Who this browser session belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SessionAuth {
+    /// `ActiveSessions.session_id` of the signed-in customer.
+    Customer { session_id: String },
+}
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    store: Arc<dyn AppStore>,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSessionStore")
+            .field("backend", &self.store.backend_name())
+            .finish()
+    }
+}
+
+impl DbSessionStore {
+    pub fn new(store: Arc<dyn AppStore>) -> Self {
+        DbSessionStore { store }
+    }
+}
+
+fn encode(record: &Record) -> session_store::Result<WebSessionRecord> {
+    Ok(WebSessionRecord {
+        id: record.id.to_string(),
+        data: serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?,
+        expiry_date: record.expiry_date,
+    })
+}
+
+fn backend_err(e: crate::store::StoreError) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A 128-bit id collision is practically impossible, but the insert is checked
+        // anyway rather than silently overwriting another browser's session.
+        loop {
+            if self
+                .store
+                .create_web_session(&encode(record)?)
+                .await
+                .map_err(backend_err)?
+            {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store
+            .save_web_session(&encode(record)?)
+            .await
+            .map_err(backend_err)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(row) = self
+            .store
+            .load_web_session(&id.to_string(), OffsetDateTime::now_utc())
+            .await
+            .map_err(backend_err)?
+        else {
+            return Ok(None);
+        };
+        let data = serde_json::from_str(&row.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date: row.expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store
+            .delete_web_session(&id.to_string())
+            .await
+            .map_err(backend_err)
+    }
+}

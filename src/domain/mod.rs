@@ -1,0 +1,19 @@
+//! Domain newtypes that parse at the edge: once a value has one of these types it is valid.
+
+mod email;
+mod password;
+
+pub use email::Email;
+pub use password::{NewPassword, PasswordPolicyError};
+
+/// Primary key of `Customers.customer_id`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct CustomerId(pub i64);
+
+impl std::fmt::Display for CustomerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}

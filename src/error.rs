@@ -1,0 +1,119 @@
+//! One error type for the web layer. It knows its status; internal causes are logged with
+//! an id that the user sees, and never shown themselves.
+//!
+//! `IntoResponse` produces a bare response carrying an [`ErrorPage`] extension; the
+//! `render_errors` middleware, which knows whether the request came from htmx and who is
+//! asking, turns it into a fragment or a full page.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("CSRF token missing or invalid")]
+    CsrfRejected,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("{0} unavailable")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// What the error page shows. Attached to the response for `render_errors`.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "app database unavailable");
+                AppError::Unavailable("The portal database")
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl AppError {
+    pub fn page(&self) -> ErrorPage {
+        let (status, title, message) = match self {
+            AppError::NotFound => (StatusCode::NOT_FOUND, "Not found", "There is no page at this address.".to_owned()),
+            AppError::Unauthenticated => {
+                (StatusCode::UNAUTHORIZED, "Sign-in required", "Please sign in to continue.".to_owned())
+            }
+            AppError::PasswordChangeRequired => (
+                StatusCode::FORBIDDEN,
+                "Password change required",
+                "Please change your temporary password first.".to_owned(),
+            ),
+            AppError::Forbidden => {
+                (StatusCode::FORBIDDEN, "Not allowed", "Your account does not have access to this page.".to_owned())
+            }
+            AppError::CsrfRejected => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form has expired or did not come from the portal. Please reload the page and try again."
+                    .to_owned(),
+            ),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m.clone()),
+            AppError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+                "Send this request as application/json.".to_owned(),
+            ),
+            AppError::Unavailable(what) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                format!("{what} is temporarily unavailable. Please try again in a moment."),
+            ),
+            AppError::Internal(cause) => {
+                let id = error_id();
+                tracing::error!(error_id = %id, error = ?cause, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    format!("The portal hit an unexpected error. If it persists, tell support the reference {id}."),
+                )
+            }
+        };
+        ErrorPage {
+            status,
+            title,
+            message,
+        }
+    }
+}
+
+fn error_id() -> String {
+    let n: u32 = rand::random();
+    format!("E{n:08X}")
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let page = self.page();
+        let mut resp = (page.status, page.message.clone()).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        resp.extensions_mut().insert(page);
+        resp
+    }
+}

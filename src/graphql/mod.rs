@@ -1,0 +1,39 @@
+//! The one schema: the only road to portal data for pages, htmx fragments and tools.
+//!
+//! Resolvers read the caller from the request data (`Viewer`) and the ports from the
+//! schema data; guards in [`guards`] are the single place where access is decided.
+
+pub mod customer;
+pub mod exec;
+pub mod guards;
+pub mod viewer;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::store::AppStore;
+
+#[derive(MergedObject, Default)]
+pub struct Query(viewer::ViewerQuery);
+
+pub type PortalSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Limits that keep one request from asking for unbounded work.
+const MAX_DEPTH: usize = 12;
+const MAX_COMPLEXITY: usize = 5_000;
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+}
+
+pub fn build_schema(store: Arc<dyn AppStore>) -> PortalSchema {
+    builder().data(store).finish()
+}
+
+/// The SDL committed as `schema.graphql` and printed by `customer-portal print-schema`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,14 @@
+//! WePackItAll Customer Portal: live ERP inventory for a 3PL's customers, and the admin
+//! backend that manages their access. See DESIGN.md for the architecture.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod web;

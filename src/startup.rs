@@ -1,0 +1,221 @@
+//! Builds the application from a `Config`: storage, services, schema, router, listener.
+//! Knows the port it bound, so tests can bind port 0 and ask.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use tokio::net::TcpListener;
+
+use crate::auth::csrf::CsrfKeys;
+use crate::auth::passwords::PasswordHasher;
+use crate::auth::service::AuthService;
+use crate::config::{AppDbConfig, Config, ErpConfig, Mode, Secret};
+use crate::demo::{self, DemoCredentials};
+use crate::state::AppState;
+use crate::store::AppStore;
+use crate::store::sqlite::SqliteStore;
+
+/// How often expired sessions are swept from the database.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    port: u16,
+    state: AppState,
+    demo: DemoCredentials,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create DATA_DIR {}", config.data_dir.display()))?;
+
+        let store: Arc<dyn AppStore> = match &config.app_db {
+            AppDbConfig::Sqlite { path } => Arc::new(
+                SqliteStore::open(path)
+                    .await
+                    .with_context(|| format!("cannot open app database {}", path.display()))?,
+            ),
+            AppDbConfig::SqlServer(_) => bail!(
+                "DB_SERVER is set, but this build has no SQL Server app-database backend yet; \
+                 unset DB_SERVER to keep the app database in SQLite under DATA_DIR"
+            ),
+        };
+        if let ErpConfig::SqlServer(_) = &config.erp {
+            bail!(
+                "ERP_DB_SERVER is set, but this build has no SQL Server ERP adapter yet; unset it to use the demo ERP"
+            );
+        }
+
+        let secret_key = match &config.secret_key {
+            Some(k) => k.clone(),
+            None => load_or_create_secret(&config.data_dir)?,
+        };
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let hasher = PasswordHasher::new(cores).await;
+
+        let mut demo = DemoCredentials::default();
+        let admin_password_hash = match (&config.admin_password_hash, config.mode) {
+            (Some(h), _) => h.clone(),
+            (None, Mode::Demo) => {
+                Secret::new(demo::admin_password_hash(store.as_ref(), &hasher, &mut demo).await?)
+            }
+            (None, Mode::Production) => bail!("ADMIN_PASSWORD_HASH is required in production mode"),
+        };
+        if config.mode == Mode::Demo && config.seed_demo_accounts {
+            demo::seed_customers(store.as_ref(), &hasher, &mut demo).await?;
+        }
+
+        let auth = Arc::new(AuthService::new(
+            store.clone(),
+            hasher,
+            config.session_lifetime,
+        ));
+        let schema = crate::graphql::build_schema(store.clone());
+        let state = AppState {
+            csrf: CsrfKeys::new(secret_key.expose()),
+            config: Arc::new(config),
+            store,
+            auth,
+            schema,
+            admin_password_hash: Arc::new(admin_password_hash),
+        };
+        let router = crate::web::router(state.clone());
+        let addr = SocketAddr::new(state.config.host, state.config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let port = listener.local_addr()?.port();
+        Ok(Application {
+            listener,
+            router,
+            port,
+            state,
+            demo,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The start-up banner: where to go, and on first demo start the one-time credentials.
+    pub fn banner(&self) -> String {
+        let url = self.state.config.public_url(self.port);
+        let mode = match self.state.config.mode {
+            Mode::Demo => "demo mode: embedded app database and demo ERP",
+            Mode::Production => "production mode",
+        };
+        let mut out = format!("\nCustomer Portal ({mode})\n  Open {url}/login\n");
+        if self.state.config.mode == Mode::Demo {
+            out.push_str(&format!(
+                "  Admin sign-in: {url}/admin-login  user {}",
+                self.state.config.admin_username
+            ));
+            match &self.demo.admin_password {
+                Some(pw) => out.push_str(&format!("  password {pw}  (shown only this once)\n")),
+                None => out.push_str("  (password printed at first start)\n"),
+            }
+            if self.demo.customers.is_empty() {
+                out.push_str(
+                    "  Demo customers: printed at first start; delete DATA_DIR to start over.\n",
+                );
+            } else {
+                out.push_str("  Demo customers (temporary passwords, changed at first sign-in):\n");
+                for (email, pw, erp) in &self.demo.customers {
+                    out.push_str(&format!("    {email:<32} {pw}   ERP: {erp}\n"));
+                }
+            }
+        }
+        out
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let auth = self.state.auth.clone();
+        let purger = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PURGE_INTERVAL);
+            loop {
+                tick.tick().await;
+                match auth.purge_expired().await {
+                    Ok((s, w)) if s + w > 0 => {
+                        tracing::info!(sessions = s, web_sessions = w, "purged expired sessions")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "session purge failed"),
+                }
+            }
+        });
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        purger.abort();
+        result.context("server error")
+    }
+}
+
+/// Demo mode keeps a generated `SECRET_KEY` in `DATA_DIR/secret_key` so that CSRF tokens
+/// survive restarts.
+fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join("secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= crate::config::MIN_SECRET_KEY_LEN {
+            return Ok(Secret::new(existing));
+        }
+    }
+    let key: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect();
+    write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a SECRET_KEY for demo mode");
+    Ok(Secret::new(key))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(contents.as_bytes())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

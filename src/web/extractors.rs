@@ -1,0 +1,166 @@
+//! Extractors that make authentication visible in handler signatures:
+//! `CurrentCustomer` (signed in, password not temporary), `CustomerOnTemporaryPassword`,
+//! `Viewer` (anyone), plus `PageCtx`, `ClientInfo` and `IsHtmx`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::layout::{Flash, PageCtx};
+use crate::auth::csrf::CsrfToken;
+use crate::auth::sessions::FLASH_KEY;
+use crate::auth::{ClientInfo, CustomerIdentity, Viewer};
+use crate::state::AppState;
+
+/// Set by the viewer middleware when this request's session was just found dead
+/// (kicked, expired, deactivated), so the login page can say why.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionEnded;
+
+/// Whether the request came from htmx (`HX-Request: true`).
+#[derive(Debug, Clone, Copy)]
+pub struct IsHtmx(pub bool);
+
+pub fn is_htmx(parts: &Parts) -> bool {
+    parts.headers.get("hx-request").is_some_and(|v| v == "true")
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IsHtmx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(IsHtmx(is_htmx(parts)))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Viewer {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Viewer>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// Sends the browser elsewhere: a 303 for pages, `HX-Redirect` for htmx requests so that
+/// a login page never lands inside a fragment.
+#[derive(Debug)]
+pub struct AuthRedirect {
+    pub to: String,
+    pub htmx: bool,
+}
+
+impl IntoResponse for AuthRedirect {
+    fn into_response(self) -> Response {
+        if self.htmx {
+            let mut resp = StatusCode::UNAUTHORIZED.into_response();
+            if let Ok(v) = HeaderValue::from_str(&self.to) {
+                resp.headers_mut().insert("hx-redirect", v);
+            }
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        } else {
+            Redirect::to(&self.to).into_response()
+        }
+    }
+}
+
+fn login_redirect(parts: &Parts) -> AuthRedirect {
+    let to = if parts.extensions.get::<SessionEnded>().is_some() {
+        "/login?reason=session_ended"
+    } else {
+        "/login"
+    };
+    AuthRedirect {
+        to: to.to_owned(),
+        htmx: is_htmx(parts),
+    }
+}
+
+/// A signed-in customer who may see data. Anyone else is sent to sign in, and a customer
+/// on a temporary password is sent to change it.
+#[derive(Debug, Clone)]
+pub struct CurrentCustomer(pub CustomerIdentity);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentCustomer {
+    type Rejection = AuthRedirect;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Viewer>() {
+            Some(Viewer::Customer(c)) if c.must_reset_password => Err(AuthRedirect {
+                to: "/force-change-password".to_owned(),
+                htmx: is_htmx(parts),
+            }),
+            Some(Viewer::Customer(c)) => Ok(CurrentCustomer(c.clone())),
+            _ => Err(login_redirect(parts)),
+        }
+    }
+}
+
+/// Any signed-in customer, including one on a temporary password (for the password page).
+#[derive(Debug, Clone)]
+pub struct SignedInCustomer(pub CustomerIdentity);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
+    type Rejection = AuthRedirect;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Viewer>() {
+            Some(Viewer::Customer(c)) => Ok(SignedInCustomer(c.clone())),
+            _ => Err(login_redirect(parts)),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        Ok(ClientInfo { ip, user_agent })
+    }
+}
+
+impl FromRequestParts<AppState> for PageCtx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .cloned()
+            .unwrap_or_default();
+        let csrf_token = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        // Flash messages are shown once: taking them removes them from the session.
+        let mut flashes = Vec::new();
+        if !matches!(viewer, Viewer::Anonymous)
+            && let Some(session) = parts.extensions.get::<Session>()
+            && let Ok(Some(list)) = session.remove::<Vec<Flash>>(FLASH_KEY).await
+        {
+            flashes = list;
+        }
+        Ok(PageCtx {
+            viewer,
+            csrf_token,
+            flashes,
+            demo_data: state.demo_erp(),
+        })
+    }
+}

@@ -1,0 +1,246 @@
+//! Request pipeline pieces: who is asking (re-validated against the app database on every
+//! request), CSRF, error rendering and security headers.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use super::extractors::SessionEnded;
+use super::layout::{self, PageCtx};
+use crate::auth::Viewer;
+use crate::auth::csrf::{self, CsrfToken};
+use crate::auth::sessions::{AUTH_KEY, SessionAuth};
+use crate::error::{AppError, ErrorPage};
+use crate::state::AppState;
+
+/// Largest urlencoded form body read for its CSRF field.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Resolves the `Viewer` of this request. The browser's session names an
+/// `ActiveSessions` row; if the row is gone (kicked), expired or its account deactivated,
+/// the browser session is destroyed here and the request continues anonymous.
+pub async fn resolve_viewer(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let auth = match session.get::<SessionAuth>(AUTH_KEY).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "session store failed");
+            return render(&req, &AppError::Unavailable("The portal database"), &state);
+        }
+    };
+    let mut viewer = Viewer::Anonymous;
+    if let Some(SessionAuth::Customer { session_id }) = auth {
+        match state.auth.resolve_customer_session(&session_id).await {
+            Ok(Some(identity)) => viewer = Viewer::Customer(identity),
+            Ok(None) => {
+                if let Err(e) = session.flush().await {
+                    tracing::warn!(error = %e, "could not delete an ended browser session");
+                }
+                req.extensions_mut().insert(SessionEnded);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "session validation failed");
+                return render(&req, &AppError::from(e), &state);
+            }
+        }
+    }
+    req.extensions_mut().insert(viewer);
+    next.run(req).await
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+fn cookie_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Double-submit CSRF check for every state-changing request. Tools that authenticate
+/// with a bearer token (and so carry no ambient cookie authority) are exempt.
+pub async fn csrf_protect(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let existing = cookie_value(&req, csrf::COOKIE_NAME)
+        .filter(|t| state.csrf.is_genuine(t))
+        .map(str::to_owned);
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (state.csrf.issue(), true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("Bearer ")
+                && cookie_value(&req, crate::auth::sessions::COOKIE_NAME).is_none()
+        });
+    let mut response = if is_state_changing(req.method()) && !bearer {
+        let cookie_token = if fresh { None } else { Some(token.as_str()) };
+        match check_submitted_token(req, cookie_token).await {
+            Ok(req) => next.run(req).await,
+            Err(req) => {
+                tracing::warn!(method = %req.method(), path = %req.uri().path(), "CSRF check failed");
+                render(&req, &AppError::CsrfRejected, &state)
+            }
+        }
+    } else {
+        next.run(req).await
+    };
+    if fresh {
+        let secure = if state.config.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!(
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            csrf::COOKIE_NAME
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// Compares the header or form token with the cookie's. The body of an urlencoded form is
+/// read to find `csrf_token` and then handed on unchanged.
+async fn check_submitted_token(
+    req: Request,
+    cookie_token: Option<&str>,
+) -> Result<Request, Request> {
+    let Some(cookie_token) = cookie_token else {
+        return Err(req);
+    };
+    if let Some(h) = req
+        .headers()
+        .get(csrf::HEADER_NAME)
+        .and_then(|v| v.to_str().ok())
+    {
+        return if csrf::tokens_match(cookie_token, h) {
+            Ok(req)
+        } else {
+            Err(req)
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return Err(Request::from_parts(parts, Body::empty())),
+    };
+    let submitted = url::form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == csrf::FORM_FIELD)
+        .map(|(_, v)| v.into_owned());
+    let ok = submitted.is_some_and(|s| csrf::tokens_match(cookie_token, &s));
+    let req = Request::from_parts(parts, Body::from(bytes));
+    if ok { Ok(req) } else { Err(req) }
+}
+
+fn render(req: &Request, err: &AppError, state: &AppState) -> Response {
+    let page = err.page();
+    let ctx = PageCtx {
+        viewer: req
+            .extensions()
+            .get::<Viewer>()
+            .cloned()
+            .unwrap_or_default(),
+        csrf_token: req
+            .extensions()
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
+        flashes: Vec::new(),
+        demo_data: state.demo_erp(),
+    };
+    render_page(
+        req.headers().get("hx-request").is_some_and(|v| v == "true"),
+        &ctx,
+        &page,
+    )
+}
+
+fn render_page(htmx: bool, ctx: &PageCtx, page: &ErrorPage) -> Response {
+    let body = if htmx {
+        layout::error_fragment(&page.message)
+    } else {
+        layout::error_page(ctx, page.title, &page.message)
+    };
+    let mut resp = (page.status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Turns a bare `AppError` response into an htmx fragment or a full page in the layout.
+pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let htmx = req.headers().get("hx-request").is_some_and(|v| v == "true");
+    let wants_json = req.uri().path() == "/graphql" || req.uri().path() == "/healthz";
+    let ctx = PageCtx {
+        viewer: req
+            .extensions()
+            .get::<Viewer>()
+            .cloned()
+            .unwrap_or_default(),
+        csrf_token: req
+            .extensions()
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
+        flashes: Vec::new(),
+        demo_data: state.demo_erp(),
+    };
+    let resp = next.run(req).await;
+    match resp.extensions().get::<ErrorPage>() {
+        Some(page) if !wants_json => {
+            let page = page.clone();
+            render_page(htmx, &ctx, &page)
+        }
+        _ => resp,
+    }
+}
+
+/// Dynamic responses are never cached by the browser or a proxy: they hold customer data.
+/// Pages vary by `HX-Request` (fragment or page).
+pub async fn dynamic_cache_headers(req: Request, next: Next) -> Response {
+    let is_static =
+        req.uri().path().starts_with("/assets/") || req.uri().path().starts_with("/htmx/");
+    let mut resp = next.run(req).await;
+    if !is_static {
+        let h = resp.headers_mut();
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        h.append(header::VARY, HeaderValue::from_static("HX-Request"));
+    }
+    resp
+}
+
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";

@@ -1,0 +1,99 @@
+//! HTTP: the router, the middleware stack, and each feature's pages under `pages/`.
+
+pub mod assets;
+pub mod extractors;
+pub mod graphql_http;
+pub mod layout;
+pub mod middleware;
+pub mod pages;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::auth::sessions::{self, DbSessionStore};
+use crate::error::AppError;
+use crate::state::AppState;
+use pages::{health, home, inventory, login, logout, password};
+
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+pub fn router(state: AppState) -> Router {
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.store.clone()))
+        .with_name(sessions::COOKIE_NAME)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_path("/")
+        .with_expiry(Expiry::OnSessionEnd);
+
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(middleware::CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+
+    Router::new()
+        .route("/", get(home::root))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", get(logout::show).post(logout::submit))
+        .route(
+            "/force-change-password",
+            get(password::show).post(password::submit),
+        )
+        .route("/inventory", get(inventory::show))
+        .route("/healthz", get(health::healthz))
+        .route("/graphql", post(graphql_http::post))
+        .route("/assets/{*path}", get(assets::asset))
+        .route("/htmx/{*path}", get(assets::htmx))
+        .fallback(not_found)
+        // Layers run bottom-up for requests: the last added is the outermost.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::render_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::csrf_protect,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::resolve_viewer,
+        ))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn(middleware::dynamic_cache_headers))
+        .layer(security_headers)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,13 @@
+//! `/`: sends each kind of visitor where they belong.
+
+use axum::response::Redirect;
+
+use crate::auth::Viewer;
+
+pub async fn root(viewer: Viewer) -> Redirect {
+    match viewer {
+        Viewer::Customer(_) => Redirect::to("/inventory"),
+        Viewer::Admin(_) => Redirect::to("/admin/panel"),
+        Viewer::Anonymous => Redirect::to("/login"),
+    }
+}

@@ -1,0 +1,151 @@
+//! `/login`: customer sign-in with a honeypot field for bots.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_sessions::{Expiry, Session};
+
+use crate::auth::service::LoginError;
+use crate::auth::sessions::{AUTH_KEY, SessionAuth};
+use crate::auth::{ClientInfo, Viewer};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::layout::{self, PageCtx};
+
+/// The one message for every failed attempt, so the page reveals nothing about accounts.
+pub const LOGIN_FAILED: &str = "Invalid email or password.";
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    /// Hidden from people by CSS; only bots fill it.
+    #[serde(default)]
+    hp_email: String,
+}
+
+/// Fixed texts for `?reason=`: nothing from the URL is ever echoed.
+fn reason_message(reason: Option<&str>) -> Option<(&'static str, &'static str)> {
+    match reason? {
+        "signed_out" => Some(("alert alert-success", "You have been signed out.")),
+        "session_ended" => Some((
+            "alert alert-info",
+            "Your session has ended. Please sign in again.",
+        )),
+        "password_changed" => Some((
+            "alert alert-success",
+            "Your password was changed. Please sign in.",
+        )),
+        _ => None,
+    }
+}
+
+fn login_page(
+    ctx: &PageCtx,
+    email: &str,
+    error: Option<&str>,
+    notice: Option<(&str, &str)>,
+) -> Markup {
+    layout::page(
+        ctx,
+        "Sign in",
+        html! {
+            section class="auth-card card" {
+                h1 { "Customer sign in" }
+                p class="muted" { "See your live inventory at WePackItAll, around the clock." }
+                @if let Some((class, text)) = notice { div class=(class) role="status" { (text) } }
+                @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
+                form method="post" action="/login" class="stack" autocomplete="on" {
+                    (layout::csrf_field(ctx))
+                    label for="email" { "Email" }
+                    input id="email" name="email" type="email" required autofocus autocomplete="username" value=(email) maxlength="254";
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024";
+                    // Honeypot: off-screen and skipped by keyboard and screen readers.
+                    div class="hp-field" aria-hidden="true" {
+                        label for="hp_email" { "Leave this field empty" }
+                        input id="hp_email" name="hp_email" type="text" tabindex="-1" autocomplete="off" value="";
+                    }
+                    button type="submit" class="btn btn-primary btn-block" { "Sign in" }
+                }
+                p class="muted small" { "Forgot your password? Ask your WePackItAll account manager to reset it." }
+            }
+        },
+    )
+}
+
+pub async fn show(ctx: PageCtx, Query(q): Query<LoginQuery>) -> Response {
+    if let Viewer::Customer(_) = ctx.viewer {
+        return Redirect::to("/").into_response();
+    }
+    login_page(&ctx, "", None, reason_message(q.reason.as_deref())).into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    session: Session,
+    client: ClientInfo,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let email_echo: String = form.email.trim().chars().take(254).collect();
+    if !form.hp_email.is_empty() {
+        state
+            .auth
+            .honeypot_tripped(&form.email, &form.password, &client)
+            .await;
+        return Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None).into_response());
+    }
+    match state
+        .auth
+        .login_customer(&form.email, &form.password, &client)
+        .await
+    {
+        Ok(login) => {
+            // End whatever this browser was signed in as before, then start over under a
+            // new session id, so an id planted before sign-in is worthless after it.
+            if let Viewer::Customer(previous) = &ctx.viewer
+                && let Err(e) = state.auth.logout_customer(previous, &client).await
+            {
+                tracing::warn!(error = %e, "could not end the previous session");
+            }
+            session
+                .cycle_id()
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+            let expires = OffsetDateTime::now_utc()
+                + time::Duration::try_from(state.auth.session_lifetime())
+                    .unwrap_or(time::Duration::hours(8));
+            session.set_expiry(Some(Expiry::AtDateTime(expires)));
+            session
+                .insert(
+                    AUTH_KEY,
+                    SessionAuth::Customer {
+                        session_id: login.session_id,
+                    },
+                )
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+            let to = if login.must_reset_password {
+                "/force-change-password"
+            } else {
+                "/inventory"
+            };
+            Ok(Redirect::to(to).into_response())
+        }
+        Err(LoginError::InvalidCredentials) => {
+            Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None).into_response())
+        }
+        Err(LoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
+    }
+}

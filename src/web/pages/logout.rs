@@ -1,0 +1,51 @@
+//! `/logout`: a GET shows a confirmation (a link must not sign anyone out); the POST,
+//! CSRF-checked like every state change, ends the session.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use tower_sessions::Session;
+
+use crate::auth::{ClientInfo, Viewer};
+use crate::state::AppState;
+use crate::web::layout::{self, PageCtx};
+
+pub async fn show(ctx: PageCtx) -> Response {
+    if matches!(ctx.viewer, Viewer::Anonymous) {
+        return Redirect::to("/login").into_response();
+    }
+    layout::page(
+        &ctx,
+        "Sign out",
+        html! {
+            section class="card narrow" {
+                h1 { "Sign out?" }
+                form method="post" action="/logout" {
+                    (layout::csrf_field(&ctx))
+                    button type="submit" class="btn btn-primary" { "Sign out" }
+                    " "
+                    a class="btn btn-ghost" href="/" { "Cancel" }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    session: Session,
+    client: ClientInfo,
+) -> Response {
+    if let Viewer::Customer(who) = &viewer
+        && let Err(e) = state.auth.logout_customer(who, &client).await
+    {
+        // The browser is still signed out below; the row expires on its own.
+        tracing::error!(error = %e, "could not delete the session row at logout");
+    }
+    if let Err(e) = session.flush().await {
+        tracing::warn!(error = %e, "could not delete the browser session at logout");
+    }
+    Redirect::to("/login?reason=signed_out").into_response()
+}

@@ -1,0 +1,8 @@
+//! One module per feature: its page, its fragments and its handlers side by side.
+
+pub mod health;
+pub mod home;
+pub mod inventory;
+pub mod login;
+pub mod logout;
+pub mod password;

@@ -1,0 +1,90 @@
+//! `/force-change-password`: while an account is on a temporary password this is the only
+//! page it can reach; a signed-in customer can also use it to change a password at will
+//! (then the current password is asked for).
+
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::auth::sessions::FLASH_KEY;
+use crate::domain::NewPassword;
+use crate::state::AppState;
+use crate::web::extractors::SignedInCustomer;
+use crate::web::layout::{self, Flash, PageCtx};
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+fn password_page(ctx: &PageCtx, forced: bool, error: Option<&str>) -> Markup {
+    let title = if forced {
+        "Choose a new password"
+    } else {
+        "Change password"
+    };
+    layout::page(
+        ctx,
+        title,
+        html! {
+            section class="auth-card card" {
+                h1 { (title) }
+                @if forced {
+                    p class="muted" { "You signed in with a temporary password. Choose your own password to continue." }
+                }
+                @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
+                form method="post" action="/force-change-password" class="stack" {
+                    (layout::csrf_field(ctx))
+                    @if !forced {
+                        label for="current_password" { "Current password" }
+                        input id="current_password" name="current_password" type="password" required autocomplete="current-password";
+                    }
+                    label for="new_password" { "New password" }
+                    input id="new_password" name="new_password" type="password" required autocomplete="new-password"
+                        minlength=(NewPassword::MIN_CHARS) maxlength=(NewPassword::MAX_CHARS) aria-describedby="pw-hint";
+                    p id="pw-hint" class="muted small" { "Between 12 and 128 characters. A few unrelated words make a strong, memorable password." }
+                    label for="confirm_password" { "Confirm new password" }
+                    input id="confirm_password" name="confirm_password" type="password" required autocomplete="new-password"
+                        minlength=(NewPassword::MIN_CHARS) maxlength=(NewPassword::MAX_CHARS);
+                    button type="submit" class="btn btn-primary btn-block" { "Save password" }
+                }
+            }
+        },
+    )
+}
+
+pub async fn show(SignedInCustomer(who): SignedInCustomer, ctx: PageCtx) -> Response {
+    password_page(&ctx, who.must_reset_password, None).into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    SignedInCustomer(who): SignedInCustomer,
+    ctx: PageCtx,
+    session: Session,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let current = (!who.must_reset_password).then_some(form.current_password.as_str());
+    match state
+        .auth
+        .change_password(&who, current, &form.new_password, &form.confirm_password)
+        .await
+    {
+        Ok(()) => {
+            let flash = vec![Flash::success("Your password has been changed.")];
+            if let Err(e) = session.insert(FLASH_KEY, flash).await {
+                tracing::warn!(error = %e, "could not store the flash message");
+            }
+            Redirect::to("/inventory").into_response()
+        }
+        Err(e) => password_page(&ctx, who.must_reset_password, Some(e.message())).into_response(),
+    }
+}

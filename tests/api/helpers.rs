@@ -1,0 +1,235 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use customer_portal::config::Config;
+use customer_portal::domain::{CustomerId, Email};
+use customer_portal::startup::Application;
+use customer_portal::state::AppState;
+use customer_portal::store::{AppStore, NewAuditEntry, NewCustomer};
+use reqwest::header::HeaderMap;
+use reqwest::redirect::Policy;
+use tempfile::TempDir;
+use werkzeug_hash::{Digest, Method};
+
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub data_dir: Arc<TempDir>,
+    /// The DATA_DIR the app runs with (usually `data_dir`).
+    pub data_path: std::path::PathBuf,
+    pub client: reqwest::Client,
+    pub banner: String,
+}
+
+pub fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[], false).await
+}
+
+/// Demo mode on port 0 in a fresh temporary DATA_DIR, plus `extra` variables.
+pub async fn spawn_app_with(extra: &[(&str, &str)], seed_demo: bool) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    spawn_in(data_dir, extra, seed_demo).await
+}
+
+pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)], seed_demo: bool) -> TestApp {
+    let mut v = vars(&[
+        ("PORT", "0"),
+        ("DATA_DIR", data_dir.path().to_str().unwrap()),
+    ]);
+    v.extend(vars(extra));
+    let data_path = std::path::PathBuf::from(&v["DATA_DIR"]);
+    let mut config = Config::from_vars(&v).expect("test config is valid");
+    config.seed_demo_accounts = seed_demo;
+    let app = Application::build(config).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let banner = app.banner();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        state,
+        data_dir: Arc::new(data_dir),
+        data_path,
+        client: new_client(),
+        banner,
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+/// A cheap Werkzeug hash (1,000 pbkdf2 rounds) so fixtures do not cost 0.1 s each.
+pub fn cheap_hash(password: &str) -> String {
+    werkzeug_hash::generate_with(
+        password,
+        Method::Pbkdf2 {
+            digest: Digest::Sha256,
+            iterations: 1000,
+        },
+    )
+}
+
+pub const PASSWORD: &str = "Correct-Horse-42";
+
+impl TestApp {
+    /// A second browser (own cookies) against the same running app.
+    pub fn other_browser(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            state: self.state.clone(),
+            data_dir: self.data_dir.clone(),
+            data_path: self.data_path.clone(),
+            client: new_client(),
+            banner: String::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn store(&self) -> Arc<dyn AppStore> {
+        self.state.store.clone()
+    }
+
+    /// A direct connection to the app database, for the test to play admin or clock.
+    pub fn db(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(self.data_path.join("portal.db")).unwrap();
+        c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        c
+    }
+
+    pub async fn add_customer(
+        &self,
+        email: &str,
+        password: &str,
+        erp: &str,
+        must_reset: bool,
+    ) -> CustomerId {
+        self.add_customer_with_hash(email, &cheap_hash(password), erp, must_reset)
+            .await
+    }
+
+    pub async fn add_customer_with_hash(
+        &self,
+        email: &str,
+        hash: &str,
+        erp: &str,
+        must_reset: bool,
+    ) -> CustomerId {
+        let new = NewCustomer {
+            first_name: "Pat".into(),
+            last_name: Some("Tester".into()),
+            email: Email::parse(email).unwrap(),
+            password_hash: hash.into(),
+            erp_customer_name: erp.into(),
+            must_reset_password: must_reset,
+        };
+        let audit = NewAuditEntry {
+            timestamp: time::OffsetDateTime::now_utc(),
+            admin_username: "SYSTEM".into(),
+            action_type: "CUSTOMER_CREATE".into(),
+            target_customer_id: None,
+            target_customer_email: Some(email.into()),
+            details: None,
+        };
+        self.store().insert_customer(&new, &audit).await.unwrap().id
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_htmx(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The CSRF token the portal gives this client. Every page carries it in a meta tag;
+    /// a 404 page is used because it renders for anyone, signed in or not.
+    pub async fn csrf_token(&self) -> String {
+        let html = self
+            .get("/no-such-page-csrf-probe")
+            .await
+            .text()
+            .await
+            .unwrap();
+        extract_meta_csrf(&html)
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/login",
+            &[("email", email), ("password", password), ("hp_email", "")],
+        )
+        .await
+    }
+
+    pub async fn graphql(&self, query: &str) -> serde_json::Value {
+        let token = self.csrf_token().await;
+        self.client
+            .post(self.url("/graphql"))
+            .header("X-CSRF-Token", token)
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+pub fn extract_meta_csrf(html: &str) -> String {
+    let marker = r#"name="csrf-token" content=""#;
+    let start = html.find(marker).expect("page has a csrf meta tag") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+pub fn set_cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}

@@ -1,0 +1,14 @@
+//! Integration tests: each spawns the real app on port 0 with a temporary DATA_DIR and
+//! drives it over HTTP with a cookie-keeping client, as a browser would.
+//! One test binary (modules below) keeps link time down.
+
+mod helpers;
+
+mod assets_and_headers;
+mod cli_and_config;
+mod csrf;
+mod demo_seed;
+mod graphql_api;
+mod login;
+mod password_change;
+mod sessions;

@@ -1,0 +1,214 @@
+use crate::helpers::*;
+
+async fn signed_in(app: &TestApp, email: &str) -> i64 {
+    let id = app.add_customer(email, PASSWORD, "Acme Foods", false).await;
+    assert_eq!(location(&app.login(email, PASSWORD).await), "/inventory");
+    assert_eq!(app.get("/inventory").await.status(), 200);
+    id.0
+}
+
+#[tokio::test]
+async fn a_kicked_session_is_signed_out_on_the_next_htmx_request_and_page() {
+    let app = spawn_app().await;
+    let id = signed_in(&app, "jane@example.com").await;
+
+    // An admin "kick" deletes the row.
+    app.db()
+        .execute("DELETE FROM ActiveSessions WHERE customer_id = ?1", [id])
+        .unwrap();
+    let htmx = app.get_htmx("/inventory").await;
+    assert_eq!(htmx.status(), 401);
+    let hx = htmx
+        .headers()
+        .get("hx-redirect")
+        .expect("htmx gets HX-Redirect")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(hx.starts_with("/login"), "{hx}");
+    assert!(
+        !htmx.text().await.unwrap().contains("<form"),
+        "a login form landed inside a fragment"
+    );
+
+    // The browser session was destroyed with it: the next page goes to login as well.
+    let page = app.get("/inventory").await;
+    assert_eq!(page.status(), 303);
+    assert!(location(&page).starts_with("/login"));
+
+    // Sign in again, kick again, and this time the next request is a full page.
+    assert_eq!(
+        location(&app.login("jane@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    app.db()
+        .execute("DELETE FROM ActiveSessions WHERE customer_id = ?1", [id])
+        .unwrap();
+    let page = app.get("/inventory").await;
+    assert_eq!(page.status(), 303);
+    assert_eq!(location(&page), "/login?reason=session_ended");
+    let login = app
+        .get("/login?reason=session_ended")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Your session has ended"));
+}
+
+#[tokio::test]
+async fn a_session_expires_after_session_hours() {
+    let app = spawn_app_with(&[("SESSION_HOURS", "2")], false).await;
+    let id = signed_in(&app, "jane@example.com").await;
+    // Two hours and a minute later (the test moves the clock by moving the row).
+    let past = customer_portal::store::format_ts(
+        time::OffsetDateTime::now_utc() - time::Duration::minutes(121),
+    );
+    app.db()
+        .execute(
+            "UPDATE ActiveSessions SET created_at = ?1 WHERE customer_id = ?2",
+            (past, id),
+        )
+        .unwrap();
+    let page = app.get("/inventory").await;
+    assert_eq!(page.status(), 303);
+    assert_eq!(location(&page), "/login?reason=session_ended");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ActiveSessions"),
+        0,
+        "the expired row was removed"
+    );
+}
+
+#[tokio::test]
+async fn a_session_within_session_hours_stays_valid() {
+    let app = spawn_app_with(&[("SESSION_HOURS", "2")], false).await;
+    let id = signed_in(&app, "jane@example.com").await;
+    let past = customer_portal::store::format_ts(
+        time::OffsetDateTime::now_utc() - time::Duration::minutes(119),
+    );
+    app.db()
+        .execute(
+            "UPDATE ActiveSessions SET created_at = ?1 WHERE customer_id = ?2",
+            (past, id),
+        )
+        .unwrap();
+    assert_eq!(app.get("/inventory").await.status(), 200);
+}
+
+#[tokio::test]
+async fn last_seen_is_refreshed_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let id = signed_in(&app, "jane@example.com").await;
+    let read = || -> String {
+        app.db()
+            .query_row(
+                "SELECT last_seen FROM ActiveSessions WHERE customer_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let ten_seconds_ago = customer_portal::store::format_ts(
+        time::OffsetDateTime::now_utc() - time::Duration::seconds(10),
+    );
+    app.db()
+        .execute(
+            "UPDATE ActiveSessions SET last_seen = ?1",
+            [&ten_seconds_ago],
+        )
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.get("/inventory").await.status(), 200);
+    }
+    assert_eq!(
+        read(),
+        ten_seconds_ago,
+        "last_seen was written on every request"
+    );
+
+    let five_minutes_ago = customer_portal::store::format_ts(
+        time::OffsetDateTime::now_utc() - time::Duration::minutes(5),
+    );
+    app.db()
+        .execute(
+            "UPDATE ActiveSessions SET last_seen = ?1",
+            [&five_minutes_ago],
+        )
+        .unwrap();
+    assert_eq!(app.get("/inventory").await.status(), 200);
+    assert!(
+        read() > five_minutes_ago,
+        "a stale last_seen was not refreshed"
+    );
+}
+
+#[tokio::test]
+async fn deactivating_an_account_ends_its_session_on_the_next_request() {
+    let app = spawn_app().await;
+    let id = signed_in(&app, "jane@example.com").await;
+    app.db()
+        .execute(
+            "UPDATE Customers SET is_active = 0 WHERE customer_id = ?1",
+            [id],
+        )
+        .unwrap();
+    assert_eq!(app.get("/inventory").await.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM ActiveSessions"), 0);
+}
+
+#[tokio::test]
+async fn logout_deletes_the_row_audits_it_and_signs_the_browser_out() {
+    let app = spawn_app().await;
+    let id = signed_in(&app, "jane@example.com").await;
+    // GET only asks: a link cannot sign anyone out.
+    let confirm = app.get("/logout").await;
+    assert_eq!(confirm.status(), 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM ActiveSessions"), 1);
+
+    let resp = app.post_form("/logout", &[]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/login?reason=signed_out");
+    assert_eq!(app.count("SELECT COUNT(*) FROM ActiveSessions"), 0);
+    let audited: i64 = app
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM AuditLog WHERE action_type = 'CUSTOMER_LOGOUT' AND target_customer_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM WebSessions"),
+        0,
+        "the browser session record remains"
+    );
+    assert_eq!(app.get("/inventory").await.status(), 303);
+}
+
+#[tokio::test]
+async fn the_audit_log_cannot_be_changed_or_deleted() {
+    let app = spawn_app().await;
+    signed_in(&app, "jane@example.com").await;
+    let db = app.db();
+    assert!(
+        db.execute("UPDATE AuditLog SET details = 'tampered'", [])
+            .is_err()
+    );
+    assert!(db.execute("DELETE FROM AuditLog", []).is_err());
+    assert!(app.count("SELECT COUNT(*) FROM AuditLog WHERE details = 'tampered'") == 0);
+}
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_login_and_root_redirects_by_role() {
+    let app = spawn_app().await;
+    let root = app.get("/").await;
+    assert_eq!(root.status(), 303);
+    assert_eq!(location(&root), "/login");
+    let htmx = app.get_htmx("/inventory").await;
+    assert_eq!(htmx.headers().get("hx-redirect").unwrap(), "/login");
+    signed_in(&app, "jane@example.com").await;
+    assert_eq!(location(&app.get("/").await), "/inventory");
+    assert_eq!(location(&app.get("/login").await), "/");
+}
