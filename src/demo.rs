@@ -11,40 +11,7 @@ use crate::auth::passwords::PasswordHasher;
 use crate::domain::Email;
 use crate::store::{AppStore, NewAuditEntry, NewCustomer, StoreError};
 
-/// The ERP customer names of the generated demo Deacom database. They include spaces,
-/// `&`, quotes, `%`, `_` and non-ASCII on purpose: scoping must match them exactly.
-pub const DEMO_ERP_CUSTOMERS: &[&str] = &[
-    "Acme Foods",
-    "Bright & Clean Co.",
-    "Café Münster GmbH",
-    "O'Malley Brewing",
-    "100% Natural_Snacks",
-    "Blue Ridge Candles",
-    "Cascade Pet Supply",
-    "Delta Nutraceuticals",
-    "Evergreen Cosmetics",
-    "Fjord Seafood AS",
-    "Golden Gate Teas",
-    "Harbor Health Labs",
-    "Iron Range Tools",
-    "Juniper Home Goods",
-    "Keystone Beverages",
-    "Lakeside Pharma",
-    "Maple Leaf Organics",
-    "Northwind Traders",
-    "Orchard Valley Juice",
-    "Pinnacle Sports Nutrition",
-    "Quarry Stone Care",
-    "Riverbend Coffee Roasters",
-    "Summit Outdoor Gear",
-    "Tidewater Soaps",
-    "Union Square Bakery",
-    "Vista Vitamins",
-    "Willow Creek Baby",
-    "Xpress Print Supplies",
-    "Yellowstone Jerky Co",
-    "Zenith Electronics \"Pro\"",
-];
+use crate::erp::demo::CUSTOMER_NAMES as DEMO_ERP_CUSTOMERS;
 
 const ADMIN_HASH_KEY: &str = "demo_admin_password_hash";
 const SEEDED_KEY: &str = "demo_accounts_seeded";

@@ -26,6 +26,8 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("{0} unavailable")]
     Unavailable(&'static str),
+    #[error("ERP unavailable")]
+    ErpUnavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -81,6 +83,11 @@ impl AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Temporarily unavailable",
                 format!("{what} is temporarily unavailable. Please try again in a moment."),
+            ),
+            AppError::ErpUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Inventory temporarily unavailable",
+                "Inventory is temporarily unavailable: the ERP did not answer. Please try again in a moment.".to_owned(),
             ),
             AppError::Internal(cause) => {
                 let id = error_id();

@@ -17,6 +17,9 @@ use crate::auth::passwords::PasswordHasher;
 use crate::auth::service::AuthService;
 use crate::config::{AppDbConfig, Config, ErpConfig, Mode, Secret};
 use crate::demo::{self, DemoCredentials};
+use crate::erp::ErpSource;
+use crate::erp::deacom_sqlite::DeacomSqlite;
+use crate::inventory::InventoryService;
 use crate::state::AppState;
 use crate::store::AppStore;
 use crate::store::sqlite::SqliteStore;
@@ -34,6 +37,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Application::build_with(config, None).await
+    }
+
+    /// Like [`build`](Self::build), with an ERP source supplied by the caller instead of
+    /// the configured one (tests use hand-built Deacom fixtures this way).
+    pub async fn build_with(
+        config: Config,
+        erp_override: Option<Arc<dyn ErpSource>>,
+    ) -> anyhow::Result<Application> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create DATA_DIR {}", config.data_dir.display()))?;
 
@@ -48,11 +60,21 @@ impl Application {
                  unset DB_SERVER to keep the app database in SQLite under DATA_DIR"
             ),
         };
-        if let ErpConfig::SqlServer(_) = &config.erp {
-            bail!(
+        let (erp, erp_timeout): (Arc<dyn ErpSource>, Duration) = match (erp_override, &config.erp) {
+            (Some(erp), _) => (erp, DEMO_ERP_TIMEOUT),
+            (None, ErpConfig::Demo { rows }) => (
+                open_demo_erp(&config.data_dir, *rows).await?,
+                DEMO_ERP_TIMEOUT,
+            ),
+            (None, ErpConfig::SqlServer(_)) => bail!(
                 "ERP_DB_SERVER is set, but this build has no SQL Server ERP adapter yet; unset it to use the demo ERP"
-            );
-        }
+            ),
+        };
+        let inventory = Arc::new(InventoryService::new(
+            erp,
+            Duration::from_secs(config.erp_cache_seconds),
+            erp_timeout,
+        ));
 
         let secret_key = match &config.secret_key {
             Some(k) => k.clone(),
@@ -80,13 +102,14 @@ impl Application {
             hasher,
             config.session_lifetime,
         ));
-        let schema = crate::graphql::build_schema(store.clone());
+        let schema = crate::graphql::build_schema(store.clone(), inventory.clone());
         let state = AppState {
             csrf: CsrfKeys::new(secret_key.expose()),
             config: Arc::new(config),
             store,
             auth,
             schema,
+            inventory,
             admin_password_hash: Arc::new(admin_password_hash),
         };
         let router = crate::web::router(state.clone());
@@ -167,6 +190,26 @@ impl Application {
         purger.abort();
         result.context("server error")
     }
+}
+
+/// The demo ERP answers from a local file: anything slower than this is a fault.
+const DEMO_ERP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Generates the demo Deacom database on first start (or when `DEMO_ERP_ROWS` changed)
+/// and opens it read-only.
+async fn open_demo_erp(data_dir: &Path, rows: u32) -> anyhow::Result<Arc<dyn ErpSource>> {
+    let path = data_dir.join("deacom-demo.db");
+    let started = std::time::Instant::now();
+    let generated = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || crate::erp::demo::ensure(&path, rows, time::OffsetDateTime::now_utc().date())
+    })
+    .await?
+    .with_context(|| format!("cannot create the demo ERP database {}", path.display()))?;
+    if generated {
+        tracing::info!(rows, elapsed_ms = started.elapsed().as_millis() as u64, path = %path.display(), "generated the demo Deacom database");
+    }
+    Ok(Arc::new(DeacomSqlite::open(&path)?))
 }
 
 /// Demo mode keeps a generated `SECRET_KEY` in `DATA_DIR/secret_key` so that CSRF tokens

@@ -7,6 +7,7 @@ use crate::auth::csrf::CsrfKeys;
 use crate::auth::service::AuthService;
 use crate::config::Config;
 use crate::graphql::PortalSchema;
+use crate::inventory::InventoryService;
 use crate::store::AppStore;
 
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct AppState {
     pub store: Arc<dyn AppStore>,
     pub auth: Arc<AuthService>,
     pub schema: PortalSchema,
+    /// Scoped, cached inventory; the GraphQL resolver and the exports share it.
+    pub inventory: Arc<InventoryService>,
     pub csrf: CsrfKeys,
     /// The local admin's Werkzeug hash: `ADMIN_PASSWORD_HASH`, or in demo mode the one
     /// generated at first start.

@@ -1,9 +1,11 @@
 //! Domain newtypes that parse at the edge: once a value has one of these types it is valid.
 
 mod email;
+mod erp_scope;
 mod password;
 
 pub use email::Email;
+pub use erp_scope::ErpScope;
 pub use password::{NewPassword, PasswordPolicyError};
 
 /// Primary key of `Customers.customer_id`.

@@ -35,6 +35,8 @@ pub async fn execute<T: DeserializeOwned>(
             codes::UNAUTHENTICATED => AppError::Unauthenticated,
             codes::FORBIDDEN => AppError::Forbidden,
             codes::PASSWORD_CHANGE_REQUIRED => AppError::PasswordChangeRequired,
+            codes::ERP_UNAVAILABLE => AppError::ErpUnavailable,
+            codes::BAD_USER_INPUT => AppError::BadRequest(err.message.clone()),
             _ => AppError::Internal(anyhow::anyhow!("graphql operation failed: {}", err.message)),
         });
     }

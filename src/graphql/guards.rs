@@ -11,6 +11,8 @@ pub mod codes {
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const PASSWORD_CHANGE_REQUIRED: &str = "PASSWORD_CHANGE_REQUIRED";
     pub const INTERNAL: &str = "INTERNAL";
+    pub const ERP_UNAVAILABLE: &str = "ERP_UNAVAILABLE";
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 }
 
 pub fn coded_error(code: &'static str, message: &str) -> async_graphql::Error {
@@ -33,6 +35,22 @@ pub fn require_customer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Cust
         Viewer::Customer(c) => Ok(c),
         Viewer::Admin(_) => Err(coded_error(codes::FORBIDDEN, "customers only")),
         Viewer::Anonymous => Err(coded_error(codes::UNAUTHENTICATED, "sign in first")),
+    }
+}
+
+/// The ERP scope of the calling customer, from their account and nothing else. The
+/// `inventory` resolver and the exports both take the scope from here.
+pub fn customer_scope(ctx: &Context<'_>) -> async_graphql::Result<crate::domain::ErpScope> {
+    require_customer(ctx).map(|c| crate::domain::ErpScope::parse(&c.erp_customer_name))
+}
+
+/// The same rule for code outside GraphQL (the export endpoints).
+pub fn scope_of(viewer: &Viewer) -> Option<crate::domain::ErpScope> {
+    match viewer {
+        Viewer::Customer(c) if !c.must_reset_password => {
+            Some(crate::domain::ErpScope::parse(&c.erp_customer_name))
+        }
+        _ => None,
     }
 }
 

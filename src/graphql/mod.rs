@@ -6,16 +6,18 @@
 pub mod customer;
 pub mod exec;
 pub mod guards;
+pub mod inventory;
 pub mod viewer;
 
 use std::sync::Arc;
 
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
+use crate::inventory::InventoryService;
 use crate::store::AppStore;
 
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery);
+pub struct Query(viewer::ViewerQuery, inventory::InventoryQuery);
 
 pub type PortalSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
@@ -29,8 +31,8 @@ fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
         .limit_complexity(MAX_COMPLEXITY)
 }
 
-pub fn build_schema(store: Arc<dyn AppStore>) -> PortalSchema {
-    builder().data(store).finish()
+pub fn build_schema(store: Arc<dyn AppStore>, inventory: Arc<InventoryService>) -> PortalSchema {
+    builder().data(store).data(inventory).finish()
 }
 
 /// The SDL committed as `schema.graphql` and printed by `customer-portal print-schema`.

@@ -54,7 +54,7 @@ pub struct PageCtx {
 
 /// htmx settings: no inline indicator styles, no eval, no script tags from responses —
 /// everything the Content Security Policy forbids anyway.
-const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"selfRequestsOnly":true}"#;
+const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,"selfRequestsOnly":true}"#;
 
 pub fn flash_list(flashes: &[Flash]) -> Markup {
     html! {
@@ -104,6 +104,16 @@ fn navbar(ctx: &PageCtx) -> Markup {
 
 /// A full page.
 pub fn page(ctx: &PageCtx, title: &str, content: Markup) -> Markup {
+    page_with_scripts(ctx, title, &[], content)
+}
+
+/// A full page that also loads the feature's own scripts (deferred, same origin).
+pub fn page_with_scripts(
+    ctx: &PageCtx,
+    title: &str,
+    scripts: &[String],
+    content: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -120,6 +130,7 @@ pub fn page(ctx: &PageCtx, title: &str, content: Markup) -> Markup {
                 script src=(assets::url("/assets/js/theme.js")) {}
                 script src=(assets::url("/htmx/htmx.min.js")) defer {}
                 script src=(assets::url("/assets/js/portal.js")) defer {}
+                @for src in scripts { script src=(src) defer {} }
             }
             body {
                 a class="skip-link" href="#main" { "Skip to content" }

@@ -12,6 +12,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -72,6 +74,10 @@ pub fn router(state: AppState) -> Router {
             get(password::show).post(password::submit),
         )
         .route("/inventory", get(inventory::show))
+        .route("/inventory/grid", get(inventory::grid_fragment))
+        .route("/inventory/rows", get(inventory::rows_fragment))
+        .route("/inventory/export.xlsx", get(inventory::export_xlsx))
+        .route("/inventory/export.csv", get(inventory::export_csv))
         .route("/healthz", get(health::healthz))
         .route("/graphql", post(graphql_http::post))
         .route("/assets/{*path}", get(assets::asset))
@@ -93,6 +99,13 @@ pub fn router(state: AppState) -> Router {
         .layer(session_layer)
         .layer(axum::middleware::from_fn(middleware::dynamic_cache_headers))
         .layer(security_headers)
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .compress_when(SizeAbove::new(1024).and(NotForContentType::const_new(
+                    "application/vnd.openxmlformats",
+                ))),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

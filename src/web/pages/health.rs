@@ -17,10 +17,24 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
             json!({ "status": "down", "backend": state.store.backend_name() })
         }
     };
-    let ok = app_db["status"] == "ok";
+    let erp_source = state.inventory.erp();
+    let started = std::time::Instant::now();
+    let erp = match tokio::time::timeout(std::time::Duration::from_secs(5), erp_source.ping()).await
+    {
+        Ok(Ok(())) => {
+            json!({ "status": "ok", "backend": erp_source.name(), "latencyMs": started.elapsed().as_secs_f64() * 1000.0 })
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: ERP down");
+            json!({ "status": "down", "backend": erp_source.name() })
+        }
+        Err(_) => json!({ "status": "down", "backend": erp_source.name(), "reason": "timeout" }),
+    };
+    let ok = app_db["status"] == "ok" && erp["status"] == "ok";
     Json(json!({
         "status": if ok { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
         "appDb": app_db,
+        "erp": erp,
     }))
 }

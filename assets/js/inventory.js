@@ -1,0 +1,38 @@
+// Inventory page: remember the last view for this browser tab, and show times locally.
+(function () {
+  var KEY = "cp-inventory-view";
+  function save(search) {
+    try { sessionStorage.setItem(KEY, search); } catch (e) { /* storage disabled: nothing to keep */ }
+  }
+  function saved() {
+    try { return sessionStorage.getItem(KEY); } catch (e) { return null; }
+  }
+
+  var params = new URLSearchParams(location.search);
+  if (params.has("reset")) {
+    save("");
+    history.replaceState(null, "", "/inventory");
+  } else if (location.search === "") {
+    // Coming back to plain /inventory: restore the last view of this tab.
+    var last = saved();
+    if (last) { location.replace("/inventory" + last); return; }
+  } else {
+    save(location.search);
+  }
+
+  document.addEventListener("htmx:pushedIntoHistory", function () { save(location.search); });
+  document.addEventListener("click", function (ev) {
+    var reset = ev.target.closest && ev.target.closest("[data-inv-reset]");
+    if (reset) save("");
+  });
+
+  function localiseTimes(root) {
+    var nodes = (root || document).querySelectorAll("time[data-local-time]");
+    for (var i = 0; i < nodes.length; i++) {
+      var d = new Date(nodes[i].getAttribute("datetime"));
+      if (!isNaN(d)) nodes[i].textContent = d.toLocaleString();
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { localiseTimes(document); });
+  document.addEventListener("htmx:afterSettle", function (ev) { localiseTimes(ev.target); });
+})();

@@ -1,0 +1,52 @@
+-- The inventory rows of DEACOM.md, in SQLite SQL. `/*SCOPE*/` is replaced by the scope
+-- predicate (`1 = 1` for All, or `c.p1_name IN (?1, ?2, …)` with every name bound).
+WITH finished_jobs AS (
+    -- Per lot, the highest job number of its "Finish Job" postings (JJ-<job>).
+    SELECT fi_lotnum, MAX(CAST(SUBSTR(fi_postref, 4) AS INTEGER)) AS jobnum
+    FROM dtfifo
+    WHERE fi_action = 'Finish Job' AND fi_postref LIKE 'JJ-%'
+    GROUP BY fi_lotnum
+),
+failed_qc AS (
+    SELECT DISTINCT fi_lotnum FROM dtfifo WHERE fi_action = 'Failed QC'
+)
+SELECT
+    COALESCE(c.p1_name, '')        AS customer,
+    p.pr_codenum                   AS part,
+    COALESCE(p.pr_descrip, '')     AS description,
+    f.fi_balance                   AS on_hand_qty,
+    COALESCE(u.un_name, '')        AS unit,
+    l.lo_name                      AS bin,
+    COALESCE(f.fi_attrib2, '')     AS reference,
+    COALESCE(f.fi_userlot, '')     AS user_lot,
+    f.fi_expires                   AS exp_date,
+    f.fi_date                      AS last_transaction_date,
+    f.fi_lotdate                   AS last_rec_date,
+    COALESCE((
+        SELECT NULLIF(TRIM(t.to_billpo), '')
+        FROM dtljob j
+        JOIN dtord o ON o.or_id = j.lj_orid
+        JOIN dttord t ON t.to_ordnum = o.or_ordnum
+        WHERE j.lj_jobnum = fj.jobnum
+        ORDER BY j.lj_id
+        LIMIT 1
+    ), 'N/A')                      AS po,
+    CASE
+        WHEN f.fi_type = 'quarantine' THEN 'Quarantined'
+        WHEN f.fi_type = 'job' THEN 'Issued to Job'
+        WHEN f.fi_type = 'sal-reserv' THEN 'Sales Reserved'
+        WHEN f.fi_type = 'staging' THEN 'Staged to Job'
+        WHEN qc.fi_lotnum IS NOT NULL THEN 'Failed QC'
+        WHEN f.fi_qc = 'Pending' THEN 'Pending QC'
+        WHEN f.fi_qc IS NULL OR f.fi_qc = '' THEN 'Approved QC'
+        ELSE 'Available'
+    END                            AS status
+FROM dtfifo f
+JOIN dmprod p ON p.pr_id = f.fi_prid
+LEFT JOIN dmpr1 c ON c.p1_id = p.pr_user5
+LEFT JOIN dmunit u ON u.un_id = p.pr_unid
+JOIN dmloc l ON l.lo_id = f.fi_loid
+LEFT JOIN finished_jobs fj ON fj.fi_lotnum = f.fi_lotnum
+LEFT JOIN failed_qc qc ON qc.fi_lotnum = f.fi_lotnum
+WHERE f.fi_balance > 0
+  AND /*SCOPE*/

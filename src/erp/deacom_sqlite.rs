@@ -1,0 +1,183 @@
+//! The demo Deacom database, opened read-only. It runs the DEACOM.md query in SQLite SQL
+//! (`db/deacom-demo/inventory.sqlite.sql`) with every scope name bound as a parameter.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, params_from_iter};
+
+use super::{ErpError, ErpSource, InventoryRow, parse_erp_date};
+use crate::domain::ErpScope;
+
+const INVENTORY_SQL: &str = include_str!("../../db/deacom-demo/inventory.sqlite.sql");
+const SCOPE_MARK: &str = "/*SCOPE*/";
+
+#[derive(Clone)]
+pub struct DeacomSqlite {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for DeacomSqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeacomSqlite")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// Read-only at two levels: the file is opened without write access, and the connection
+/// refuses writes even if it could (`query_only`).
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// The query for a scope and the values to bind, in order. Names never enter the SQL text.
+pub fn scoped_query(scope: &ErpScope) -> (String, Vec<String>) {
+    match scope {
+        ErpScope::All => (INVENTORY_SQL.replace(SCOPE_MARK, "1 = 1"), Vec::new()),
+        ErpScope::Nothing => (INVENTORY_SQL.replace(SCOPE_MARK, "1 = 0"), Vec::new()),
+        ErpScope::Customers(names) => {
+            let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+            let predicate = format!("c.p1_name IN ({})", placeholders.join(", "));
+            (INVENTORY_SQL.replace(SCOPE_MARK, &predicate), names.clone())
+        }
+    }
+}
+
+impl DeacomSqlite {
+    pub fn open(path: &Path) -> Result<DeacomSqlite, ErpError> {
+        let conn = open_read_only(path).map_err(|e| ErpError::Unavailable(e.to_string()))?;
+        Ok(DeacomSqlite {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                idle: Mutex::new(vec![conn]),
+            }),
+        })
+    }
+
+    async fn with_conn<T, F>(&self, op: &'static str, f: F) -> Result<T, ErpError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ErpError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || {
+            let pooled = inner.idle.lock().expect("pool lock").pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    open_read_only(&inner.path).map_err(|e| ErpError::Unavailable(e.to_string()))?
+                }
+            };
+            let out = f(&conn);
+            inner.idle.lock().expect("pool lock").push(conn);
+            out
+        })
+        .await
+        .map_err(|e| ErpError::Query(format!("blocking task failed: {e}")))?;
+        tracing::debug!(
+            op,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "demo ERP query"
+        );
+        result
+    }
+}
+
+fn query_err(e: rusqlite::Error) -> ErpError {
+    ErpError::Query(e.to_string())
+}
+
+#[async_trait]
+impl ErpSource for DeacomSqlite {
+    fn name(&self) -> &'static str {
+        "demo"
+    }
+
+    async fn inventory_rows(&self, scope: &ErpScope) -> Result<Vec<InventoryRow>, ErpError> {
+        let (sql, binds) = scoped_query(scope);
+        self.with_conn("inventory_rows", move |c| {
+            let mut stmt = c.prepare(&sql).map_err(query_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(binds.iter()), |r| {
+                    let date = |i: usize| -> rusqlite::Result<Option<time::Date>> {
+                        Ok(r.get::<_, Option<String>>(i)?
+                            .as_deref()
+                            .and_then(parse_erp_date))
+                    };
+                    Ok(InventoryRow {
+                        customer: r.get(0)?,
+                        part: r.get(1)?,
+                        customer_part: String::new(),
+                        description: r.get(2)?,
+                        on_hand_qty: r.get(3)?,
+                        unit: r.get(4)?,
+                        bin: r.get(5)?,
+                        reference: r.get(6)?,
+                        user_lot: r.get(7)?,
+                        exp_date: date(8)?,
+                        last_transaction_date: date(9)?,
+                        last_rec_date: date(10)?,
+                        po: r.get(11)?,
+                        status: r.get(12)?,
+                    })
+                })
+                .map_err(query_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(query_err)
+        })
+        .await
+    }
+
+    async fn customer_names(&self) -> Result<Vec<String>, ErpError> {
+        self.with_conn("customer_names", |c| {
+            let mut stmt = c
+                .prepare("SELECT DISTINCT p1_name FROM dmpr1 WHERE p1_name IS NOT NULL AND TRIM(p1_name) <> '' ORDER BY p1_name")
+                .map_err(query_err)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(query_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(query_err)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), ErpError> {
+        self.with_conn("ping", |c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(|e| ErpError::Unavailable(e.to_string()))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_names_are_bound_never_interpolated() {
+        let scope = ErpScope::parse("O'Malley Brewing|x') OR 1=1 --");
+        let (sql, binds) = scoped_query(&scope);
+        assert!(sql.contains("c.p1_name IN (?1, ?2)"));
+        assert!(!sql.contains("O'Malley") && !sql.contains("OR 1=1"));
+        assert_eq!(binds.len(), 2);
+        assert!(scoped_query(&ErpScope::All).0.contains("AND 1 = 1"));
+        assert!(scoped_query(&ErpScope::Nothing).0.contains("AND 1 = 0"));
+    }
+}

@@ -1,0 +1,79 @@
+//! CSV export (RFC 4180): the same columns and rows as the XLSX, values as shown on screen
+//! except quantities, which stay plain numbers so spreadsheets read them as such.
+
+use super::{Column, columns};
+use crate::erp::InventoryRow;
+use crate::inventory::format_us_date;
+
+/// Quotes a field when it needs it; neutralises spreadsheet formulas (`=`, `+`, `-`, `@`
+/// at the start of text), since these files are opened in Excel.
+fn field(out: &mut String, value: &str) {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let needs_quotes = formula || value.contains([',', '"', '\n', '\r']);
+    if needs_quotes {
+        out.push('"');
+        if formula {
+            out.push('\'');
+        }
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+pub fn header(multi_customer: bool) -> String {
+    let mut out = String::from("\u{feff}"); // BOM: Excel then reads UTF-8 correctly
+    let cols = columns(multi_customer);
+    for (i, c) in cols.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        field(&mut out, c.header());
+    }
+    out.push_str("\r\n");
+    out
+}
+
+pub fn rows(rows: &[InventoryRow], order: &[u32], multi_customer: bool) -> String {
+    let cols = columns(multi_customer);
+    let mut out = String::with_capacity(order.len() * 160);
+    for &idx in order {
+        let r = &rows[idx as usize];
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if *c == Column::OnHandQty {
+                out.push_str(&r.on_hand_qty.to_string());
+            } else if let Some(t) = c.text(r) {
+                field(&mut out, t);
+            } else if let Some(d) = c.date(r) {
+                out.push_str(&format_us_date(d));
+            }
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_formula_neutralising() {
+        let mut s = String::new();
+        field(&mut s, "plain");
+        s.push('|');
+        field(&mut s, "a,b");
+        s.push('|');
+        field(&mut s, "say \"hi\"");
+        s.push('|');
+        field(&mut s, "=HYPERLINK(\"x\")");
+        assert_eq!(
+            s,
+            "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"'=HYPERLINK(\"\"x\"\")\""
+        );
+    }
+}

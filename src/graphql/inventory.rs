@@ -1,0 +1,279 @@
+//! `inventory` and `erpCustomerNames`. The scope always comes from the caller's account;
+//! no argument can widen it.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::{Date, OffsetDateTime};
+
+use super::guards::{AdminGuard, CustomerGuard, coded_error, codes, customer_scope};
+use crate::erp::{ErpError, InventoryRow};
+use crate::inventory::{
+    DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, Selection, SortDir, SortField, SortKey,
+};
+
+#[derive(Default)]
+pub struct InventoryQuery;
+
+/// Search and exact-match filters of the inventory grid.
+#[derive(InputObject, Default, Debug, Clone)]
+pub struct InventoryFilter {
+    /// Case-insensitive substring over every displayed column.
+    pub search: Option<String>,
+    pub part: Option<String>,
+    pub bin: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum SortDirection {
+    Asc,
+    Desc,
+}
+
+/// A row field to sort by (the row field names).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(rename_items = "camelCase")]
+pub enum InventoryField {
+    Customer,
+    Part,
+    CustomerPart,
+    Description,
+    OnHandQty,
+    Unit,
+    Bin,
+    Reference,
+    UserLot,
+    ExpDate,
+    LastTransactionDate,
+    LastRecDate,
+    Po,
+    Status,
+}
+
+impl From<InventoryField> for SortField {
+    fn from(f: InventoryField) -> Self {
+        match f {
+            InventoryField::Customer => SortField::Customer,
+            InventoryField::Part => SortField::Part,
+            InventoryField::CustomerPart => SortField::CustomerPart,
+            InventoryField::Description => SortField::Description,
+            InventoryField::OnHandQty => SortField::OnHandQty,
+            InventoryField::Unit => SortField::Unit,
+            InventoryField::Bin => SortField::Bin,
+            InventoryField::Reference => SortField::Reference,
+            InventoryField::UserLot => SortField::UserLot,
+            InventoryField::ExpDate => SortField::ExpDate,
+            InventoryField::LastTransactionDate => SortField::LastTransactionDate,
+            InventoryField::LastRecDate => SortField::LastRecDate,
+            InventoryField::Po => SortField::Po,
+            InventoryField::Status => SortField::Status,
+        }
+    }
+}
+
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct InventorySort {
+    pub field: InventoryField,
+    #[graphql(default_with = "SortDirection::Asc")]
+    pub direction: SortDirection,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct InventoryFacets {
+    pub parts: Vec<String>,
+    pub bins: Vec<String>,
+    pub statuses: Vec<String>,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "InventoryRow")]
+pub struct InventoryRowNode {
+    pub customer: String,
+    pub part: String,
+    pub customer_part: String,
+    pub description: String,
+    pub on_hand_qty: f64,
+    pub unit: String,
+    pub bin: String,
+    pub reference: String,
+    pub user_lot: String,
+    pub exp_date: Option<Date>,
+    pub last_transaction_date: Option<Date>,
+    pub last_rec_date: Option<Date>,
+    pub po: String,
+    pub status: String,
+}
+
+impl From<&InventoryRow> for InventoryRowNode {
+    fn from(r: &InventoryRow) -> Self {
+        InventoryRowNode {
+            customer: r.customer.clone(),
+            part: r.part.clone(),
+            customer_part: r.customer_part.clone(),
+            description: r.description.clone(),
+            on_hand_qty: r.on_hand_qty,
+            unit: r.unit.clone(),
+            bin: r.bin.clone(),
+            reference: r.reference.clone(),
+            user_lot: r.user_lot.clone(),
+            exp_date: r.exp_date,
+            last_transaction_date: r.last_transaction_date,
+            last_rec_date: r.last_rec_date,
+            po: r.po.clone(),
+            status: r.status.clone(),
+        }
+    }
+}
+
+/// One page of the caller's inventory view.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct InventoryConnection {
+    /// Rows in the caller's scope.
+    pub total_count: i32,
+    /// Rows left after search and filters.
+    pub filtered_count: i32,
+    /// When these rows were read from the ERP.
+    pub as_of: OffsetDateTime,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// The scope covers more than one ERP customer (rows then show their customer).
+    pub multi_customer: bool,
+    pub facets: InventoryFacets,
+    pub rows: Vec<InventoryRowNode>,
+}
+
+fn encode_cursor(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let raw = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
+    std::str::from_utf8(&raw)
+        .ok()?
+        .strip_prefix("o:")?
+        .parse()
+        .ok()
+}
+
+pub fn erp_error(e: &ErpError) -> async_graphql::Error {
+    tracing::warn!(error = %e, "ERP error surfaced to GraphQL");
+    coded_error(
+        codes::ERP_UNAVAILABLE,
+        "inventory is temporarily unavailable",
+    )
+}
+
+impl From<InventoryFilter> for Filter {
+    fn from(f: InventoryFilter) -> Self {
+        Filter {
+            search: f.search,
+            part: f.part,
+            bin: f.bin,
+            status: f.status,
+        }
+    }
+}
+
+pub fn selection(filter: Option<InventoryFilter>, sort: Option<Vec<InventorySort>>) -> Selection {
+    let sort = sort
+        .unwrap_or_default()
+        .into_iter()
+        .take(SortField::ALL.len())
+        .map(|s| SortKey {
+            field: s.field.into(),
+            dir: if s.direction == SortDirection::Desc {
+                SortDir::Desc
+            } else {
+                SortDir::Asc
+            },
+        })
+        .collect();
+    Selection {
+        filter: filter.map(Filter::from).unwrap_or_default(),
+        sort,
+    }
+}
+
+#[Object]
+impl InventoryQuery {
+    /// The signed-in customer's live inventory: searched, filtered, sorted and paged on
+    /// the server, always within the account's ERP scope.
+    #[graphql(guard = "CustomerGuard")]
+    async fn inventory(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InventoryFilter>,
+        sort: Option<Vec<InventorySort>>,
+        #[graphql(desc = "Rows per page (default 100, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "`nextCursor` of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Re-read the ERP if the cached rows are more than a few seconds old.")]
+        refresh: Option<bool>,
+    ) -> async_graphql::Result<InventoryConnection> {
+        let scope = customer_scope(ctx)?;
+        let service = ctx.data::<Arc<InventoryService>>()?;
+        let offset = match after.as_deref() {
+            None | Some("") => 0,
+            Some(c) => decode_cursor(c)
+                .ok_or_else(|| coded_error(codes::BAD_USER_INPUT, "invalid cursor"))?,
+        };
+        let first = match first {
+            None => DEFAULT_PAGE,
+            Some(n) if n < 1 => {
+                return Err(coded_error(
+                    codes::BAD_USER_INPUT,
+                    "first must be at least 1",
+                ));
+            }
+            Some(n) => (n as usize).min(MAX_PAGE),
+        };
+        let sel = selection(filter, sort);
+        let page = service
+            .page(&scope, &sel, offset, first, refresh.unwrap_or(false))
+            .await
+            .map_err(|e| erp_error(&e))?;
+        let snap = &page.snapshot;
+        Ok(InventoryConnection {
+            total_count: snap.total_count() as i32,
+            filtered_count: page.filtered_count as i32,
+            as_of: snap.as_of,
+            next_cursor: page.next_offset.map(encode_cursor),
+            multi_customer: snap.multi_customer,
+            facets: InventoryFacets {
+                parts: page.facets.parts,
+                bins: page.facets.bins,
+                statuses: page.facets.statuses,
+            },
+            rows: page
+                .rows
+                .iter()
+                .map(|&i| InventoryRowNode::from(&snap.rows[i as usize]))
+                .collect(),
+        })
+    }
+
+    /// Every ERP customer name, sorted (for assigning accounts). Admins only.
+    #[graphql(guard = "AdminGuard")]
+    async fn erp_customer_names(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let service = ctx.data::<Arc<InventoryService>>()?;
+        service
+            .erp()
+            .customer_names()
+            .await
+            .map_err(|e| erp_error(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(300)), Some(300));
+        assert_eq!(decode_cursor("garbage!"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("x:1")), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! The inventory service: the one place that scopes, caches, filters, sorts, pages and
+//! facets inventory rows. The GraphQL `inventory` resolver and the XLSX/CSV exports both
+//! call it, so an export holds exactly the rows the grid shows, in the same order.
+
+mod format;
+mod snapshot;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+
+use crate::domain::ErpScope;
+use crate::erp::{ErpError, ErpSource};
+
+pub use format::{format_qty, format_us_date};
+pub use snapshot::{Facets, Filter, Selection, Snapshot, SortDir, SortField, SortKey};
+
+/// Rows per page: the default and the most a caller may ask for.
+pub const DEFAULT_PAGE: usize = 100;
+pub const MAX_PAGE: usize = 500;
+/// A refresh request re-reads the ERP only if the cached rows are at least this old,
+/// so a refresh button cannot be used to hammer the ERP.
+const MIN_REFRESH_AGE: Duration = Duration::from_secs(5);
+
+struct Entry {
+    cell: Arc<OnceCell<Arc<Snapshot>>>,
+    created: Instant,
+}
+
+pub struct InventoryService {
+    erp: Arc<dyn ErpSource>,
+    ttl: Duration,
+    timeout: Duration,
+    cache: Mutex<HashMap<ErpScope, Entry>>,
+}
+
+impl std::fmt::Debug for InventoryService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InventoryService")
+            .field("erp", &self.erp.name())
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+/// One page of a view.
+#[derive(Debug, Clone)]
+pub struct InventoryPage {
+    pub snapshot: Arc<Snapshot>,
+    pub filtered_count: usize,
+    pub facets: Facets,
+    /// Row indices into `snapshot.rows`, in view order.
+    pub rows: Vec<u32>,
+    pub next_offset: Option<usize>,
+}
+
+impl InventoryService {
+    /// `ttl` = `ERP_CACHE_SECONDS` (zero: every request reads the ERP, though requests
+    /// arriving while a read is under way still share it); `timeout` bounds each ERP read.
+    pub fn new(erp: Arc<dyn ErpSource>, ttl: Duration, timeout: Duration) -> Self {
+        InventoryService {
+            erp,
+            ttl,
+            timeout,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn erp(&self) -> &Arc<dyn ErpSource> {
+        &self.erp
+    }
+
+    /// The rows of a scope: from the cache while fresh, otherwise one ERP query shared by
+    /// every request that arrives while it runs (single flight).
+    pub async fn snapshot(
+        &self,
+        scope: &ErpScope,
+        refresh: bool,
+    ) -> Result<Arc<Snapshot>, ErpError> {
+        let cell = {
+            let mut cache = self.cache.lock().expect("cache lock");
+            // Forget stale entries of every scope, so the map cannot grow without bound.
+            let ttl = self.ttl;
+            cache.retain(|_, e| {
+                e.cell.get().is_none() || e.created.elapsed() < ttl.max(Duration::from_secs(1)) * 4
+            });
+            let stale = match cache.get(scope) {
+                None => true,
+                Some(e) => match e.cell.get() {
+                    None => false, // a read is under way: join it
+                    Some(_) => {
+                        let age = e.created.elapsed();
+                        age >= self.ttl || (refresh && age >= MIN_REFRESH_AGE)
+                    }
+                },
+            };
+            if stale {
+                cache.insert(
+                    scope.clone(),
+                    Entry {
+                        cell: Arc::new(OnceCell::new()),
+                        created: Instant::now(),
+                    },
+                );
+            }
+            cache.get(scope).expect("just ensured").cell.clone()
+        };
+        let snapshot = cell
+            .get_or_try_init(|| async {
+                let started = Instant::now();
+                let rows = tokio::time::timeout(self.timeout, self.erp.inventory_rows(scope))
+                    .await
+                    .map_err(|_| {
+                        ErpError::Unavailable(format!("no answer within {:?}", self.timeout))
+                    })??;
+                let snap = tokio::task::spawn_blocking({
+                    let multi = scope.is_multi();
+                    move || Snapshot::build(rows, multi)
+                })
+                .await
+                .map_err(|e| ErpError::Query(format!("indexing failed: {e}")))?;
+                tracing::info!(
+                    erp = self.erp.name(),
+                    scope = ?scope,
+                    rows = snap.rows.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "inventory read from ERP"
+                );
+                Ok::<_, ErpError>(Arc::new(snap))
+            })
+            .await;
+        match snapshot {
+            Ok(s) => Ok(s.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, scope = ?scope, "inventory read failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// A page of the view `selection` selects within `scope`.
+    pub async fn page(
+        &self,
+        scope: &ErpScope,
+        selection: &Selection,
+        offset: usize,
+        first: usize,
+        refresh: bool,
+    ) -> Result<InventoryPage, ErpError> {
+        let snapshot = self.snapshot(scope, refresh).await?;
+        let snap = snapshot.clone();
+        let selection = selection.clone();
+        // Filtering 200,000 rows is CPU work: keep it off the async workers.
+        let (filtered_count, facets, rows) = tokio::task::spawn_blocking(move || {
+            snap.select_page(&selection, offset, first.clamp(1, MAX_PAGE))
+        })
+        .await
+        .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
+        let next = offset + rows.len();
+        Ok(InventoryPage {
+            snapshot,
+            filtered_count,
+            facets,
+            rows,
+            next_offset: (next < filtered_count).then_some(next),
+        })
+    }
+
+    /// Every row of the view, in order (for exports).
+    pub async fn all(
+        &self,
+        scope: &ErpScope,
+        selection: &Selection,
+    ) -> Result<(Arc<Snapshot>, Vec<u32>), ErpError> {
+        let snapshot = self.snapshot(scope, false).await?;
+        let snap = snapshot.clone();
+        let selection = selection.clone();
+        let rows = tokio::task::spawn_blocking(move || snap.select_all(&selection))
+            .await
+            .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
+        Ok((snapshot, rows))
+    }
+}

@@ -1,0 +1,542 @@
+//! An indexed, immutable copy of one scope's rows: built once per ERP read, then shared by
+//! every request until it goes stale. Filtering, faceting and paging read it without
+//! copying rows; sort orders and recent search results are memoised on it.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use memchr::memmem;
+use time::OffsetDateTime;
+
+use super::format::{format_qty, format_us_date};
+use crate::erp::InventoryRow;
+
+/// A column the grid can sort by; names are the GraphQL row field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortField {
+    Customer,
+    Part,
+    CustomerPart,
+    Description,
+    OnHandQty,
+    Unit,
+    Bin,
+    Reference,
+    UserLot,
+    ExpDate,
+    LastTransactionDate,
+    LastRecDate,
+    Po,
+    Status,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 14] = [
+        SortField::Customer,
+        SortField::Part,
+        SortField::CustomerPart,
+        SortField::Description,
+        SortField::OnHandQty,
+        SortField::Unit,
+        SortField::Bin,
+        SortField::Reference,
+        SortField::UserLot,
+        SortField::ExpDate,
+        SortField::LastTransactionDate,
+        SortField::LastRecDate,
+        SortField::Po,
+        SortField::Status,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortField::Customer => "customer",
+            SortField::Part => "part",
+            SortField::CustomerPart => "customerPart",
+            SortField::Description => "description",
+            SortField::OnHandQty => "onHandQty",
+            SortField::Unit => "unit",
+            SortField::Bin => "bin",
+            SortField::Reference => "reference",
+            SortField::UserLot => "userLot",
+            SortField::ExpDate => "expDate",
+            SortField::LastTransactionDate => "lastTransactionDate",
+            SortField::LastRecDate => "lastRecDate",
+            SortField::Po => "po",
+            SortField::Status => "status",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SortField> {
+        SortField::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortDir {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SortKey {
+    pub field: SortField,
+    pub dir: SortDir,
+}
+
+/// Search and exact-match filters. Empty strings mean "no filter".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub search: Option<String>,
+    pub part: Option<String>,
+    pub bin: Option<String>,
+    pub status: Option<String>,
+}
+
+/// What a view selects: filters and sort (empty sort = the default order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub filter: Filter,
+    pub sort: Vec<SortKey>,
+}
+
+/// Dropdown options left when every *other* filter and the search are applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub parts: Vec<String>,
+    pub bins: Vec<String>,
+    pub statuses: Vec<String>,
+}
+
+/// Distinct values of a column, sorted for display, and each row's index into them.
+struct Dict {
+    values: Vec<String>,
+    ids: Vec<u32>,
+}
+
+impl Dict {
+    fn build<'a>(column: impl Iterator<Item = &'a str> + Clone) -> Dict {
+        // Distinct values first: a column of 200,000 rows has a few thousand of them.
+        let mut distinct: Vec<&str> = column
+            .clone()
+            .collect::<std::collections::HashSet<&str>>()
+            .into_iter()
+            .collect();
+        distinct.sort_by(|a, b| text_cmp(a, b));
+        let index: HashMap<&str, u32> = distinct
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (*v, i as u32))
+            .collect();
+        let ids = column.map(|v| index[v]).collect();
+        Dict {
+            values: distinct.into_iter().map(str::to_owned).collect(),
+            ids,
+        }
+    }
+
+    fn id_of(&self, value: &str) -> Option<u32> {
+        self.values
+            .iter()
+            .position(|v| v == value)
+            .map(|i| i as u32)
+    }
+}
+
+/// Text order: case-insensitive, then exact, so the order is total and stable.
+fn text_cmp(a: &str, b: &str) -> Ordering {
+    let la = a.chars().flat_map(char::to_lowercase);
+    let lb = b.chars().flat_map(char::to_lowercase);
+    la.cmp(lb).then_with(|| a.cmp(b))
+}
+
+/// Row indices into `Snapshot::rows`, shared between requests.
+type RowList = Arc<Vec<u32>>;
+
+/// How many memoised sort orders and search results a snapshot keeps.
+const SORT_CACHE: usize = 16;
+const SEARCH_CACHE: usize = 32;
+/// Longest search term accepted (longer input is cut).
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+pub struct Snapshot {
+    pub rows: Vec<InventoryRow>,
+    pub as_of: OffsetDateTime,
+    /// The scope covers more than one ERP customer (the grid shows a Customer column).
+    pub multi_customer: bool,
+    /// Every row's displayed text, lower-cased, rows separated by `\n`.
+    haystack: Vec<u8>,
+    row_starts: Vec<u32>,
+    parts: Dict,
+    bins: Dict,
+    statuses: Dict,
+    /// Each row's position in the default order (the final tie-breaker of every sort).
+    default_pos: Vec<u32>,
+    default_order: Arc<Vec<u32>>,
+    sorts: Mutex<Vec<(Vec<SortKey>, RowList)>>,
+    searches: Mutex<Vec<(String, RowList)>>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("rows", &self.rows.len())
+            .field("as_of", &self.as_of)
+            .finish()
+    }
+}
+
+/// The search term as matched: trimmed, lower-cased, control characters dropped.
+pub fn normalise_search(term: &str) -> Option<String> {
+    let t: String = term
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SEARCH_CHARS)
+        .collect::<String>();
+    let t = t.trim().to_lowercase();
+    (!t.is_empty()).then_some(t)
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+impl Snapshot {
+    pub fn build(rows: Vec<InventoryRow>, multi_customer: bool) -> Snapshot {
+        let n = rows.len();
+        let mut haystack = Vec::with_capacity(n * 160);
+        let mut row_starts = Vec::with_capacity(n + 1);
+        for r in &rows {
+            row_starts.push(haystack.len() as u32);
+            let date = |d: Option<time::Date>| d.map(format_us_date).unwrap_or_default();
+            // The text a person sees in each column (plus the raw quantity), as the old
+            // page's search matched what was on screen.
+            let fields = [
+                r.customer.as_str(),
+                &r.part,
+                &r.customer_part,
+                &r.description,
+                &format_qty(r.on_hand_qty),
+                &r.on_hand_qty.to_string(),
+                &r.unit,
+                &r.bin,
+                &r.user_lot,
+                &date(r.exp_date),
+                &r.reference,
+                &r.po,
+                &r.status,
+                &date(r.last_rec_date),
+                &date(r.last_transaction_date),
+            ];
+            for f in fields {
+                for c in f.chars().filter(|c| *c != '\n') {
+                    for l in c.to_lowercase() {
+                        let mut buf = [0u8; 4];
+                        haystack.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+                    }
+                }
+                haystack.push(0x1f);
+            }
+            haystack.push(b'\n');
+        }
+        row_starts.push(haystack.len() as u32);
+
+        let parts = Dict::build(rows.iter().map(|r| r.part.as_str()));
+        let bins = Dict::build(rows.iter().map(|r| r.bin.as_str()));
+        let statuses = Dict::build(rows.iter().map(|r| r.status.as_str()));
+
+        // DEACOM.md: one customer by part then user lot; several by customer, part, user lot.
+        let customer_rank = text_ranks(rows.iter().map(|r| r.customer.as_str()));
+        let part_rank = text_ranks(rows.iter().map(|r| r.part.as_str()));
+        let lot_rank = text_ranks(rows.iter().map(|r| r.user_lot.as_str()));
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&i| {
+            let i = i as usize;
+            (
+                if multi_customer { customer_rank[i] } else { 0 },
+                part_rank[i],
+                lot_rank[i],
+                i,
+            )
+        });
+        let mut default_pos = vec![0u32; n];
+        for (pos, &i) in order.iter().enumerate() {
+            default_pos[i as usize] = pos as u32;
+        }
+
+        Snapshot {
+            rows,
+            as_of: OffsetDateTime::now_utc(),
+            multi_customer,
+            haystack,
+            row_starts,
+            parts,
+            bins,
+            statuses,
+            default_pos,
+            default_order: Arc::new(order),
+            sorts: Mutex::new(Vec::new()),
+            searches: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn total_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn row_text(&self, i: u32) -> &[u8] {
+        &self.haystack
+            [self.row_starts[i as usize] as usize..self.row_starts[i as usize + 1] as usize]
+    }
+
+    /// Rows whose displayed text contains `term` (already normalised), ascending.
+    fn search(&self, term: &str) -> Arc<Vec<u32>> {
+        {
+            let mut cache = self.searches.lock().expect("search cache");
+            if let Some(pos) = cache.iter().position(|(t, _)| t == term) {
+                let hit = cache.remove(pos);
+                let result = hit.1.clone();
+                cache.push(hit);
+                return result;
+            }
+        }
+        // Typing narrows a search: a cached result for a part of this term holds every
+        // row that can match, so only those rows need to be looked at.
+        let narrower = {
+            let cache = self.searches.lock().expect("search cache");
+            cache
+                .iter()
+                .filter(|(t, _)| term.contains(t.as_str()))
+                .min_by_key(|(_, r)| r.len())
+                .map(|(_, r)| r.clone())
+        };
+        let finder = memmem::Finder::new(term.as_bytes());
+        let result: Vec<u32> = match narrower {
+            Some(candidates) => candidates
+                .iter()
+                .copied()
+                .filter(|&i| finder.find(self.row_text(i)).is_some())
+                .collect(),
+            None => {
+                let mut out = Vec::new();
+                let mut pos = 0usize;
+                while let Some(found) = finder.find(&self.haystack[pos..]) {
+                    let at = (pos + found) as u32;
+                    // The row holding this match; continue at the next row.
+                    let row = self.row_starts.partition_point(|&s| s <= at) - 1;
+                    out.push(row as u32);
+                    pos = self.row_starts[row + 1] as usize;
+                    if pos >= self.haystack.len() {
+                        break;
+                    }
+                }
+                out
+            }
+        };
+        let result = Arc::new(result);
+        let mut cache = self.searches.lock().expect("search cache");
+        if cache.len() >= SEARCH_CACHE {
+            cache.remove(0);
+        }
+        cache.push((term.to_owned(), result.clone()));
+        result
+    }
+
+    /// Row indices in the order `sort` asks for; ties keep the default order.
+    fn sorted(&self, sort: &[SortKey]) -> Arc<Vec<u32>> {
+        if sort.is_empty() {
+            return self.default_order.clone();
+        }
+        if let Some((_, order)) = self
+            .sorts
+            .lock()
+            .expect("sort cache")
+            .iter()
+            .find(|(k, _)| k == sort)
+        {
+            return order.clone();
+        }
+        let ranks: Vec<(Vec<u32>, SortDir)> =
+            sort.iter().map(|k| (self.ranks(k.field), k.dir)).collect();
+        let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            for (rank, dir) in &ranks {
+                let (ra, rb) = (rank[a as usize], rank[b as usize]);
+                let ord = match (ra == u32::MAX, rb == u32::MAX) {
+                    // Missing values (no expiry date, …) go last in either direction.
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    (false, false) if *dir == SortDir::Asc => ra.cmp(&rb),
+                    (false, false) => rb.cmp(&ra),
+                };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            self.default_pos[a as usize].cmp(&self.default_pos[b as usize])
+        });
+        let order = Arc::new(order);
+        let mut cache = self.sorts.lock().expect("sort cache");
+        if cache.len() >= SORT_CACHE {
+            cache.remove(0);
+        }
+        cache.push((sort.to_vec(), order.clone()));
+        order
+    }
+
+    /// Each row's rank in `field`'s natural order (text, number or date); `u32::MAX` = missing.
+    fn ranks(&self, field: SortField) -> Vec<u32> {
+        let rows = &self.rows;
+        let text = |f: fn(&InventoryRow) -> &str| text_ranks(rows.iter().map(f));
+        match field {
+            SortField::Customer => text(|r| &r.customer),
+            SortField::Part => text(|r| &r.part),
+            SortField::CustomerPart => text(|r| &r.customer_part),
+            SortField::Description => text(|r| &r.description),
+            SortField::Unit => text(|r| &r.unit),
+            SortField::Bin => text(|r| &r.bin),
+            SortField::Reference => text(|r| &r.reference),
+            SortField::UserLot => text(|r| &r.user_lot),
+            SortField::Po => text(|r| &r.po),
+            SortField::Status => text(|r| &r.status),
+            SortField::OnHandQty => {
+                let mut values: Vec<f64> = rows.iter().map(|r| r.on_hand_qty).collect();
+                values.sort_by(f64::total_cmp);
+                values.dedup();
+                rows.iter()
+                    .map(|r| {
+                        values
+                            .binary_search_by(|v| v.total_cmp(&r.on_hand_qty))
+                            .unwrap_or(0) as u32
+                    })
+                    .collect()
+            }
+            SortField::ExpDate => date_ranks(rows.iter().map(|r| r.exp_date)),
+            SortField::LastTransactionDate => {
+                date_ranks(rows.iter().map(|r| r.last_transaction_date))
+            }
+            SortField::LastRecDate => date_ranks(rows.iter().map(|r| r.last_rec_date)),
+        }
+    }
+
+    /// Per row: does it pass the search (if any)? `None` = no search, all pass.
+    fn search_mask(&self, filter: &Filter) -> Option<Vec<bool>> {
+        let term = filter.search.as_deref().and_then(normalise_search)?;
+        let hits = self.search(&term);
+        let mut mask = vec![false; self.rows.len()];
+        for &i in hits.iter() {
+            mask[i as usize] = true;
+        }
+        Some(mask)
+    }
+
+    /// The filtered count, the cascading facets, and `first` rows from `offset` in order.
+    pub fn select_page(
+        &self,
+        sel: &Selection,
+        offset: usize,
+        first: usize,
+    ) -> (usize, Facets, Vec<u32>) {
+        let (matched, facets) = self.matches(&sel.filter);
+        let order = self.sorted(&sel.sort);
+        let mut count = 0usize;
+        let mut page = Vec::with_capacity(first);
+        for &i in order.iter() {
+            if matched.as_ref().is_none_or(|m| m[i as usize]) {
+                if count >= offset && page.len() < first {
+                    page.push(i);
+                }
+                count += 1;
+            }
+        }
+        (count, facets, page)
+    }
+
+    /// Every selected row, in order.
+    pub fn select_all(&self, sel: &Selection) -> Vec<u32> {
+        let (matched, _) = self.matches(&sel.filter);
+        let order = self.sorted(&sel.sort);
+        order
+            .iter()
+            .copied()
+            .filter(|&i| matched.as_ref().is_none_or(|m| m[i as usize]))
+            .collect()
+    }
+
+    /// Which rows pass every filter (`None` = all of them), and the cascading facets.
+    fn matches(&self, filter: &Filter) -> (Option<Vec<bool>>, Facets) {
+        let search = self.search_mask(filter);
+        // A filter value that no row has matches nothing (never "everything").
+        let want = |dict: &Dict, v: &Option<String>| {
+            non_empty(v).map(|v| dict.id_of(v).unwrap_or(u32::MAX))
+        };
+        let (part, bin, status) = (
+            want(&self.parts, &filter.part),
+            want(&self.bins, &filter.bin),
+            want(&self.statuses, &filter.status),
+        );
+        if search.is_none() && part.is_none() && bin.is_none() && status.is_none() {
+            return (
+                None,
+                Facets {
+                    parts: self.parts.values.clone(),
+                    bins: self.bins.values.clone(),
+                    statuses: self.statuses.values.clone(),
+                },
+            );
+        }
+        let n = self.rows.len();
+        let mut seen_parts = vec![false; self.parts.values.len()];
+        let mut seen_bins = vec![false; self.bins.values.len()];
+        let mut seen_statuses = vec![false; self.statuses.values.len()];
+        let mut matched = vec![false; n];
+        for i in 0..n {
+            if search.as_ref().is_some_and(|m| !m[i]) {
+                continue;
+            }
+            let (p, b, s) = (self.parts.ids[i], self.bins.ids[i], self.statuses.ids[i]);
+            let pm = part.is_none_or(|w| w == p);
+            let bm = bin.is_none_or(|w| w == b);
+            let sm = status.is_none_or(|w| w == s);
+            if bm && sm {
+                seen_parts[p as usize] = true;
+            }
+            if pm && sm {
+                seen_bins[b as usize] = true;
+            }
+            if pm && bm {
+                seen_statuses[s as usize] = true;
+            }
+            matched[i] = pm && bm && sm;
+        }
+        let pick = |dict: &Dict, seen: &[bool]| -> Vec<String> {
+            dict.values
+                .iter()
+                .zip(seen)
+                .filter(|(_, s)| **s)
+                .map(|(v, _)| v.clone())
+                .collect()
+        };
+        let facets = Facets {
+            parts: pick(&self.parts, &seen_parts),
+            bins: pick(&self.bins, &seen_bins),
+            statuses: pick(&self.statuses, &seen_statuses),
+        };
+        (Some(matched), facets)
+    }
+}
+
+fn text_ranks<'a>(column: impl Iterator<Item = &'a str> + Clone) -> Vec<u32> {
+    Dict::build(column).ids
+}
+
+fn date_ranks(column: impl Iterator<Item = Option<time::Date>> + Clone) -> Vec<u32> {
+    let mut values: Vec<time::Date> = column.clone().flatten().collect();
+    values.sort();
+    values.dedup();
+    column
+        .map(|d| d.map_or(u32::MAX, |d| values.binary_search(&d).unwrap_or(0) as u32))
+        .collect()
+}
