@@ -180,4 +180,34 @@ mod tests {
         assert!(scoped_query(&ErpScope::All).0.contains("AND 1 = 1"));
         assert!(scoped_query(&ErpScope::Nothing).0.contains("AND 1 = 0"));
     }
+
+    #[tokio::test]
+    async fn writes_through_the_adapter_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deacom.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(include_str!("../../db/deacom-demo/sqlite.sql"))
+            .unwrap();
+        let erp = DeacomSqlite::open(&path).unwrap();
+        for sql in [
+            "INSERT INTO dmunit (un_id, un_name) VALUES (1, 'EA')",
+            "UPDATE dmprod SET pr_descrip = 'x'",
+            "DELETE FROM dtfifo",
+            "CREATE TABLE evil (x INTEGER)",
+        ] {
+            let result = erp
+                .with_conn("write attempt", move |c| {
+                    c.execute(sql, []).map_err(query_err)
+                })
+                .await;
+            let err = result.expect_err(sql).to_string();
+            assert!(
+                err.contains("readonly") || err.contains("read-only") || err.contains("query_only"),
+                "{sql}: {err}"
+            );
+        }
+        // Reading still works on the same pooled connection.
+        assert!(erp.inventory_rows(&ErpScope::All).await.unwrap().is_empty());
+    }
 }

@@ -233,3 +233,74 @@ pub fn set_cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
         .find(|c| c.starts_with(&format!("{name}=")))
         .map(str::to_owned)
 }
+
+/// An app whose ERP is `erp` (a hand-built fixture, possibly wrapped), plus a signed-in
+/// customer scoped to `scope`.
+pub async fn spawn_with_erp(
+    erp: Arc<dyn customer_portal::erp::ErpSource>,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut v = vars(&[
+        ("PORT", "0"),
+        ("DATA_DIR", data_dir.path().to_str().unwrap()),
+    ]);
+    v.extend(vars(extra));
+    let data_path = std::path::PathBuf::from(&v["DATA_DIR"]);
+    let mut config = Config::from_vars(&v).expect("test config is valid");
+    config.seed_demo_accounts = false;
+    let app = Application::build_with(config, Some(erp))
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        state,
+        data_dir: Arc::new(data_dir),
+        data_path,
+        client: new_client(),
+        banner: String::new(),
+    }
+}
+
+impl TestApp {
+    /// A new browser signed in as a new customer with this `erp_customer_name`.
+    pub async fn customer_browser(&self, erp_customer_name: &str) -> TestApp {
+        let browser = self.other_browser();
+        let email = format!("c{}@example.com", rand_suffix());
+        browser
+            .add_customer(&email, PASSWORD, erp_customer_name, false)
+            .await;
+        assert_eq!(
+            location(&browser.login(&email, PASSWORD).await),
+            "/inventory"
+        );
+        browser
+    }
+
+    pub async fn graphql_vars(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        let token = self.csrf_token().await;
+        self.client
+            .post(self.url("/graphql"))
+            .header("X-CSRF-Token", token)
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed) * 1000 + std::process::id() as u64 % 1000
+}

@@ -2,13 +2,17 @@
 //! drives it over HTTP with a cookie-keeping client, as a browser would.
 //! One test binary (modules below) keeps link time down.
 
+mod deacom_fixture;
 mod helpers;
+mod webdriver;
 
 mod assets_and_headers;
+mod browser_inventory;
 mod cli_and_config;
 mod csrf;
 mod demo_seed;
 mod graphql_api;
+mod inventory;
 mod login;
 mod password_change;
 mod sessions;

@@ -1,0 +1,328 @@
+//! Inventory performance at scale: `cargo bench --bench inventory_load`.
+//!
+//! Starts the real portal in this process (demo mode, `DEMO_ERP_ROWS` = 200,000 by default,
+//! or `BENCH_ROWS`), signs in an `All` customer over loopback HTTP and measures:
+//! the ERP read + indexing, the first `/inventory` page, grid refreshes after a search, a
+//! filter or a sort under 16 concurrent clients (p50/p99), the bytes per page, and XLSX
+//! exports of 100,000 and all rows (time, and the process's peak RSS during the export).
+//! Results are printed as a Markdown table for docs/benchmarks.md.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use customer_portal::config::Config;
+use customer_portal::domain::Email;
+use customer_portal::startup::Application;
+use customer_portal::store::{NewAuditEntry, NewCustomer};
+
+const PASSWORD: &str = "bench-password-123";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Peak resident memory of this process (`VmHWM`), in MiB.
+fn peak_rss_mib() -> f64 {
+    status_kib("VmHWM:") / 1024.0
+}
+
+fn rss_mib() -> f64 {
+    status_kib("VmRSS:") / 1024.0
+}
+
+fn status_kib(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Resets the peak-RSS counter so the next reading is the peak of what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+struct Portal {
+    base: String,
+    client: reqwest::Client,
+    csrf: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(rows: u32) -> (Portal, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let vars: HashMap<String, String> = [
+        ("PORT", "0".to_owned()),
+        ("DATA_DIR", dir.path().display().to_string()),
+        ("DEMO_ERP_ROWS", rows.to_string()),
+        ("ERP_CACHE_SECONDS", "3600".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut config = Config::from_vars(&vars).unwrap();
+    config.seed_demo_accounts = false;
+    let started = Instant::now();
+    let app = Application::build(config).await.unwrap();
+    let startup = started.elapsed();
+    let store = app.state().store.clone();
+    store
+        .insert_customer(
+            &NewCustomer {
+                first_name: "Bench".into(),
+                last_name: None,
+                email: Email::parse("bench@example.com").unwrap(),
+                password_hash: werkzeug_hash::generate(PASSWORD),
+                erp_customer_name: "All".into(),
+                must_reset_password: false,
+            },
+            &NewAuditEntry {
+                timestamp: time::OffsetDateTime::now_utc(),
+                admin_username: "SYSTEM".into(),
+                action_type: "CUSTOMER_CREATE".into(),
+                target_customer_id: None,
+                target_customer_email: None,
+                details: None,
+            },
+        )
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = r#"name="csrf-token" content=""#;
+    let at = html.find(marker).unwrap() + marker.len();
+    let csrf = html[at..].split('"').next().unwrap().to_owned();
+    let resp = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("email", "bench@example.com"),
+            ("password", PASSWORD),
+            ("hp_email", ""),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    (
+        Portal {
+            base,
+            client,
+            csrf,
+            _dir: dir,
+        },
+        startup,
+    )
+}
+
+impl Portal {
+    /// GET with gzip accepted (as browsers do); returns time, transferred and body size.
+    async fn get(&self, path: &str, htmx: bool) -> (Duration, usize) {
+        let started = Instant::now();
+        let mut req = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("Accept-Encoding", "gzip");
+        if htmx {
+            req = req.header("HX-Request", "true");
+        }
+        let resp = req.send().await.unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        let bytes = resp.bytes().await.unwrap();
+        (started.elapsed(), bytes.len())
+    }
+}
+
+async fn load(
+    portal: Arc<Portal>,
+    paths: Arc<Vec<String>>,
+    clients: usize,
+    per_client: usize,
+) -> Vec<Duration> {
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (portal, paths) = (portal.clone(), paths.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let path = &paths[(c * 7 + i) % paths.len()];
+                out.push(portal.get(path, true).await.0);
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    all
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    // `cargo bench` passes --bench; nothing else is taken from the command line.
+    let rows: u32 = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    println!(
+        "inventory benchmark: {rows} rows, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    let (portal, startup) = start(rows).await;
+    println!("| start-up incl. demo ERP generation | {} |", ms(startup));
+    let _ = portal.csrf.len();
+
+    // Cold: the first request reads the ERP and indexes the rows.
+    let (cold, _) = portal.get("/inventory", false).await;
+    println!(
+        "| first /inventory, cold (ERP read + index) | {} |",
+        ms(cold)
+    );
+    println!(
+        "| process RSS with {rows} rows cached | {:.0} MiB |",
+        rss_mib()
+    );
+
+    // Warm first page: sequential, 30 times.
+    let mut first = Vec::new();
+    let mut page_bytes = 0;
+    for _ in 0..30 {
+        let (t, b) = portal.get("/inventory", false).await;
+        first.push(t);
+        page_bytes = b;
+    }
+    first.sort();
+    let raw = portal
+        .client
+        .get(format!("{}/inventory", portal.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    println!(
+        "| first /inventory page, warm: p50 / p99 | {} / {} |",
+        ms(percentile(&first, 0.5)),
+        ms(percentile(&first, 0.99))
+    );
+    println!(
+        "| bytes per first page: gzip / uncompressed | {:.0} KB / {:.0} KB |",
+        page_bytes as f64 / 1024.0,
+        raw as f64 / 1024.0
+    );
+
+    // Grid refreshes: searches, filters and sorts, 16 concurrent clients.
+    let portal = Arc::new(portal);
+    let searches: Vec<String> = [
+        "butter", "acme", "lot-1", "pending", "a05-", "06/", "soap", "po-1", "12oz", "zenith",
+        "café", "b12",
+    ]
+    .iter()
+    .map(|q| format!("/inventory/grid?q={}", url_encode(q)))
+    .collect();
+    let filters: Vec<String> = [
+        "status=Quarantined",
+        "status=Available",
+        "bin=DOCK-IN",
+        "status=Pending+QC&bin=QC-HOLD",
+        "status=Approved+QC",
+    ]
+    .iter()
+    .map(|f| format!("/inventory/grid?{f}"))
+    .collect();
+    let sorts: Vec<String> = [
+        "onHandQty",
+        "expDate",
+        "description",
+        "bin",
+        "status",
+        "lastRecDate",
+        "po",
+        "userLot",
+    ]
+    .iter()
+    .flat_map(|f| ["asc", "desc"].map(|d| format!("/inventory/grid?sort={f}&dir={d}")))
+    .collect();
+    for (label, paths) in [("search", searches), ("filter", filters), ("sort", sorts)] {
+        let paths = Arc::new(paths);
+        // One warm-up pass, as a user's second keystroke finds the snapshot warm.
+        let _ = load(portal.clone(), paths.clone(), 1, paths.len()).await;
+        let times = load(portal.clone(), paths.clone(), 16, 25).await;
+        println!(
+            "| grid refresh after a {label}, 16 clients × 25: p50 / p99 | {} / {} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99))
+        );
+    }
+    // Searches never seen before (no memoised result to reuse).
+    let fresh: Vec<String> = (0..64)
+        .map(|i| format!("/inventory/grid?q=x{i:02}q"))
+        .collect();
+    let times = load(portal.clone(), Arc::new(fresh), 16, 4).await;
+    println!(
+        "| grid refresh, 64 distinct new searches, 16 clients: p50 / p99 | {} / {} |",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+    let (t, b) = portal.get("/inventory/grid?q=butter", true).await;
+    println!(
+        "| bytes per grid refresh (search, gzip) | {:.0} KB ({}) |",
+        b as f64 / 1024.0,
+        ms(t)
+    );
+
+    // Exports.
+    for (label, path) in [
+        ("XLSX export, all rows", "/inventory/export.xlsx".to_owned()),
+        ("CSV export, all rows", "/inventory/export.csv".to_owned()),
+    ] {
+        reset_peak_rss();
+        let before = rss_mib();
+        let (t, b) = portal.get(&path, false).await;
+        println!(
+            "| {label} ({rows}) | {} , {:.1} MiB file, peak RSS {:.0} MiB (+{:.0} MiB over {:.0} MiB before) |",
+            ms(t),
+            b as f64 / 1048576.0,
+            peak_rss_mib(),
+            peak_rss_mib() - before,
+            before
+        );
+    }
+    if rows > 100_000 {
+        println!("(run again with BENCH_ROWS=100000 for the 100,000-row export)");
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,181 @@
+//! The inventory grid in a real browser (headless Chromium through chromedriver): sign in,
+//! search, filter, sort, scroll for more rows, reload and keep the view, come back to a
+//! plain /inventory and get the view back, download the export.
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+use crate::webdriver::{Driver, browser_programs};
+
+fn footer_js() -> &'static str {
+    "document.querySelector('#inv-count') && document.querySelector('#inv-count').textContent"
+}
+
+#[tokio::test]
+async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
+    let Some((chromium, chromedriver)) = browser_programs() else {
+        return;
+    };
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
+    app.add_customer("browser@example.com", PASSWORD, "All", false)
+        .await;
+    let downloads = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&chromedriver).await;
+    let s = driver
+        .session(&chromium, downloads.path(), profile.path())
+        .await;
+
+    s.goto(&app.url("/login")).await;
+    s.type_into("#email", "browser@example.com").await;
+    s.type_into("#password", PASSWORD).await;
+    s.click("button[type=submit]").await;
+    s.wait_for("the grid", "document.querySelector('#inv-count')")
+        .await;
+    let footer = s.script(&format!("return {};", footer_js())).await;
+    assert_eq!(footer, "Showing 3,000 of 3,000 rows");
+    let first_rows = s
+        .script("return document.querySelectorAll('#inv-rows tr:not(.inv-more)').length;")
+        .await;
+    assert_eq!(first_rows, 100, "the first page only");
+
+    // Scrolling the grid loads the next page.
+    s.script(
+        "const w = document.querySelector('.table-wrap'); w.scrollTop = w.scrollHeight; return 1;",
+    )
+    .await;
+    s.wait_for(
+        "more rows",
+        "document.querySelectorAll('#inv-rows tr:not(.inv-more)').length >= 200",
+    )
+    .await;
+
+    // Search: the footer and the address bar follow, without a page load.
+    s.script("window.__same_page = true; return 1;").await;
+    s.type_into("#inv-q", "butter").await;
+    s.wait_for("search results", "location.search.includes('q=butter')")
+        .await;
+    s.wait_for(
+        "a narrower footer",
+        &format!("{} !== 'Showing 3,000 of 3,000 rows'", footer_js()),
+    )
+    .await;
+    let searched = s.script(&format!("return {};", footer_js())).await;
+    assert!(
+        s.script("return window.__same_page === true;").await == true,
+        "the search reloaded the page"
+    );
+
+    // A status filter, from the cascading dropdown.
+    s.click("#inv-status option[value='Approved QC']").await;
+    s.wait_for(
+        "the status filter",
+        "location.search.includes('status=Approved+QC')",
+    )
+    .await;
+    s.wait_for(
+        "a filtered footer",
+        &format!("{} !== {}", footer_js(), searched),
+    )
+    .await;
+    let filtered = s.script(&format!("return {};", footer_js())).await;
+    let statuses = s
+        .script("return [...document.querySelectorAll('#inv-rows .pill')].map(e => e.textContent).filter(t => t !== 'Approved QC').length;")
+        .await;
+    assert_eq!(statuses, 0, "only Approved QC rows remain");
+
+    // Sort by quantity, descending (two clicks), and check the order on screen.
+    s.click("th a.sort[href*='sort=onHandQty']").await;
+    s.wait_for(
+        "ascending sort",
+        "location.search.includes('sort=onHandQty&dir=asc')",
+    )
+    .await;
+    s.click("th a.sort[href*='sort=onHandQty']").await;
+    s.wait_for("descending sort", "location.search.includes('dir=desc')")
+        .await;
+    let qty = s
+        .script("return [...document.querySelectorAll('#inv-rows td.num')].map(td => parseFloat(td.textContent.replace(/,/g, '')));")
+        .await;
+    let qty: Vec<f64> = qty
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        !qty.is_empty() && qty.windows(2).all(|w| w[0] >= w[1]),
+        "not descending: {qty:?}"
+    );
+    assert_eq!(
+        s.script(&format!("return {};", footer_js())).await,
+        filtered,
+        "sorting keeps the count"
+    );
+
+    // Reload: the view comes back from the URL.
+    s.refresh().await;
+    s.wait_for(
+        "the grid after reload",
+        "document.querySelector('#inv-count')",
+    )
+    .await;
+    assert_eq!(
+        s.script("return document.querySelector('#inv-q').value;")
+            .await,
+        "butter"
+    );
+    assert_eq!(
+        s.script("return document.querySelector('#inv-status').value;")
+            .await,
+        "Approved QC"
+    );
+    assert_eq!(
+        s.script(&format!("return {};", footer_js())).await,
+        filtered
+    );
+
+    // Plain /inventory restores the last view of this tab from sessionStorage.
+    s.goto(&app.url("/inventory")).await;
+    s.wait_for(
+        "the restored view",
+        "location.search.includes('q=butter') && document.querySelector('#inv-count')",
+    )
+    .await;
+    s.screenshot(
+        &std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-inventory.png"),
+    )
+    .await;
+
+    // Download the XLSX of this view.
+    s.click("a[href^='/inventory/export.xlsx']").await;
+    let started = Instant::now();
+    let file = loop {
+        let done: Vec<_> = std::fs::read_dir(downloads.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".xlsx"))
+            .collect();
+        if let Some(f) = done.first() {
+            break f.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no download appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(file.starts_with("Inventory_All_"), "{file}");
+    let bytes = std::fs::read(downloads.path().join(&file)).unwrap();
+    assert_eq!(&bytes[..2], b"PK", "an XLSX (zip) file");
+
+    // Reset clears the view.
+    s.click("a[data-inv-reset]").await;
+    s.wait_for("the default view", "location.pathname === '/inventory' && location.search === '' && document.querySelector('#inv-count')").await;
+    assert_eq!(
+        s.script(&format!("return {};", footer_js())).await,
+        "Showing 3,000 of 3,000 rows"
+    );
+    s.close().await;
+}

@@ -1,0 +1,252 @@
+//! A minimal W3C WebDriver client over reqwest, for the browser tests: start chromedriver,
+//! open a headless Chromium session, find, type, click, read, run script, screenshot.
+//! Small on purpose: the few calls the tests need, no extra dependency tree.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub fn find_program(candidates: &[&str]) -> Option<PathBuf> {
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// Chromium and chromedriver, or `None` with a loud message (CI installs both).
+pub fn browser_programs() -> Option<(PathBuf, PathBuf)> {
+    let chromium = find_program(&[
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]);
+    let driver = find_program(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
+    match (chromium, driver) {
+        (Some(c), Some(d)) => Some((c, d)),
+        _ => {
+            eprintln!(
+                "\n*** SKIPPED browser test: chromium and chromedriver are not installed \
+                 (apt-get install -y chromium chromium-driver; .ci/run does this) ***\n"
+            );
+            None
+        }
+    }
+}
+
+pub struct Driver {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+pub struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Driver {
+    pub async fn start(driver: &Path) -> Driver {
+        let port = free_port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Driver { child, base, http }
+    }
+
+    pub async fn session(
+        &self,
+        chromium: &Path,
+        download_dir: &Path,
+        profile_dir: &Path,
+    ) -> Session<'_> {
+        // The flags known to work headless on these machines (no background networking:
+        // the network is closed and Chromium would otherwise keep retrying).
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.to_str().unwrap(),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1400,1000",
+                    format!("--user-data-dir={}", profile_dir.display()),
+                ],
+                "prefs": {
+                    "download.default_directory": download_dir.to_str().unwrap(),
+                    "download.prompt_for_download": false,
+                },
+            },
+        }}});
+        let resp: Value = self
+            .http
+            .post(format!("{}/session", self.base))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = resp["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {resp}"))
+            .to_owned();
+        let session = Session { driver: self, id };
+        // Allow downloads in headless mode (Chrome DevTools command through chromedriver).
+        session
+            .post(
+                "/goog/cdp/execute",
+                json!({ "cmd": "Browser.setDownloadBehavior", "params": { "behavior": "allow", "downloadPath": download_dir.to_str().unwrap() } }),
+            )
+            .await;
+        session
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Session<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{}", self.driver.base, self.id, path)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .driver
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        resp.json().await.unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.driver
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.post("/url", json!({ "url": url })).await;
+    }
+
+    pub async fn refresh(&self) {
+        self.post("/refresh", json!({})).await;
+    }
+
+    /// The element for a CSS selector, waiting up to 10 s for it to appear.
+    pub async fn find(&self, css: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let r = self
+                .post("/element", json!({ "using": "css selector", "value": css }))
+                .await;
+            if let Some(id) = r["value"][ELEMENT_KEY].as_str() {
+                return id.to_owned();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no element {css}: {r}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.post(&format!("/element/{el}/value"), json!({ "text": text }))
+            .await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        let r = self.post(&format!("/element/{el}/click"), json!({})).await;
+        assert!(r["value"].is_null(), "click {css}: {r}");
+    }
+
+    pub async fn script(&self, js: &str) -> Value {
+        self.post("/execute/sync", json!({ "script": js, "args": [] }))
+            .await["value"]
+            .clone()
+    }
+
+    /// Waits until `js` (an expression) is truthy.
+    pub async fn wait_for(&self, what: &str, js: &str) {
+        let started = Instant::now();
+        loop {
+            let v = self.script(&format!("return !!({js});")).await;
+            if v == Value::Bool(true) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, path: &Path) {
+        let b64 = self.get("/screenshot").await["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    pub async fn close(self) {
+        let _ = self
+            .driver
+            .http
+            .delete(format!("{}/session/{}", self.driver.base, self.id))
+            .send()
+            .await;
+    }
+}
