@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             CompressionLayer::new()
                 .gzip(true)
+                .quality(tower_http::CompressionLevel::Fastest)
                 .compress_when(SizeAbove::new(1024).and(NotForContentType::const_new(
                     "application/vnd.openxmlformats",
                 ))),

@@ -65,6 +65,9 @@ pub struct FragmentParams {
     pub after: Option<String>,
     #[serde(default)]
     pub refresh: Option<String>,
+    /// The fingerprint of the dropdowns the browser shows.
+    #[serde(default)]
+    pub fh: Option<String>,
 }
 
 fn clip(s: &str) -> String {
@@ -282,7 +285,7 @@ fn header_cell(view: &View, field: SortField, label: &str, numeric: bool) -> Mar
     html! {
         th scope="col" aria-sort=(aria) class=(if numeric { "num" } else { "" }) {
             a class=(if active { "sort active" } else { "sort" }) href=(next.url("/inventory"))
-                hx-get=(next.url("/inventory/grid")) hx-target="#inv-grid" hx-swap="outerHTML" {
+                hx-get=(next.url("/inventory/grid")) hx-include="#inv-fh" hx-target="#inv-grid" hx-swap="outerHTML" {
                 (label) span class="sort-arrow" aria-hidden="true" { (arrow) }
             }
         }
@@ -358,8 +361,28 @@ fn controls(view: &View, facets: Option<&Facets>, oob: bool) -> Markup {
             (select("part", "Part", "All parts", &view.part, parts))
             (select("bin", "Bin", "All bins", &view.bin, bins))
             (select("status", "Status", "All statuses", &view.status, statuses))
+        }
+    }
+}
+
+/// A fingerprint of the dropdowns as rendered. The browser sends it back (`fh`); when
+/// a refresh leaves the dropdowns unchanged (a sort, a refresh, a search that keeps the
+/// same options) they are not sent again — with thousands of parts that is most of the
+/// response.
+fn facets_fingerprint(view: &View, facets: &Facets) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&facets.parts, &facets.bins, &facets.statuses, &view.part, &view.bin, &view.status).hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// The hidden view state the form carries besides its visible fields.
+fn state_inputs(view: &View, fingerprint: &str, oob: bool) -> Markup {
+    html! {
+        div id="inv-state" hx-swap-oob=[oob.then_some("true")] {
             input type="hidden" name="sort" value=(view.sort);
             input type="hidden" name="dir" value=(view.dir);
+            input type="hidden" id="inv-fh" name="fh" value=(fingerprint);
         }
     }
 }
@@ -460,6 +483,7 @@ fn page(ctx: &PageCtx, view: &View, inv: Result<&Inventory, Problem>, today: Dat
                     label class="sr-only" for="inv-q" { "Search" }
                     input id="inv-q" type="search" name="q" value=(view.q) placeholder="Search all columns…" autocomplete="off" maxlength="200";
                     (controls(view, facets, false))
+                    (state_inputs(view, &facets.map(|f| facets_fingerprint(view, f)).unwrap_or_default(), false))
                     a class="btn btn-ghost" href="/inventory?reset=1" data-inv-reset { "Reset" }
                     noscript { button type="submit" class="btn" { "Apply" } }
                     (actions(view, false, ok))
@@ -527,11 +551,16 @@ pub async fn grid_fragment(
         grid(&view, Err(Problem::NoScope), today())
     } else {
         match query(&state, &viewer, &view, None, refresh).await {
-            Ok(inv) => html! {
-                (grid(&view, Ok(&inv), today()))
-                (controls(&view, Some(&inv.facets), true))
-                (actions(&view, true, true))
-            },
+            Ok(inv) => {
+                let fingerprint = facets_fingerprint(&view, &inv.facets);
+                let unchanged = extra.fh.as_deref() == Some(fingerprint.as_str());
+                html! {
+                    (grid(&view, Ok(&inv), today()))
+                    @if !unchanged { (controls(&view, Some(&inv.facets), true)) }
+                    (state_inputs(&view, &fingerprint, true))
+                    (actions(&view, true, true))
+                }
+            }
             // A fragment, not an error status: htmx swaps it in and the user sees why.
             Err(AppError::ErpUnavailable) => html! {
                 (grid(&view, Err(Problem::ErpUnavailable), today()))
@@ -678,7 +707,8 @@ pub async fn export_csv(
             Some((Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), next))
         }
     });
-    let mut resp = Body::from_stream(stream).into_response();
+    // Fused: the compression layer may poll once more after the end.
+    let mut resp = Body::from_stream(futures_util::StreamExt::fuse(stream)).into_response();
     attachment(
         &mut resp,
         "text/csv; charset=utf-8",
