@@ -242,7 +242,15 @@ async fn main() {
     );
 
     // The dropdown fingerprint a browser sends back with each refresh (see inventory.rs).
-    let html = portal.client.get(format!("{}/inventory", portal.base)).send().await.unwrap().text().await.unwrap();
+    let html = portal
+        .client
+        .get(format!("{}/inventory", portal.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let marker = r#"id="inv-fh" name="fh" value=""#;
     let at = html.find(marker).unwrap() + marker.len();
     let fh = html[at..].split('"').next().unwrap().to_owned();

@@ -102,6 +102,11 @@ pub struct AdConfig {
     pub server: String,
     pub domain: String,
     pub port: u16,
+    /// StartTLS on a non-636 port (`AD_USE_STARTTLS`, default true): without it the
+    /// admin's password would cross the network in clear text.
+    pub use_starttls: bool,
+    /// A PEM file of CA certificates to trust for the directory (`AD_TLS_CA_FILE`).
+    pub tls_ca_file: Option<PathBuf>,
     pub service_account: String,
     pub service_password: Secret,
     pub base_dn: String,
@@ -371,6 +376,14 @@ impl Config {
                 let why = "when AD_SERVER is set";
                 let domain = r.required("AD_DOMAIN", why);
                 let port = r.parse("AD_PORT", 389u16, "a port number (389 or 636)");
+                let use_starttls = r.bool("AD_USE_STARTTLS", true);
+                let tls_ca_file = r.string("AD_TLS_CA_FILE").map(PathBuf::from);
+                if let Some(f) = &tls_ca_file
+                    && !f.exists()
+                {
+                    r.problems
+                        .push(format!("AD_TLS_CA_FILE {} does not exist", f.display()));
+                }
                 let service_account = r.required("AD_SERVICE_ACCOUNT", why);
                 let service_password = r.required("AD_SERVICE_PASSWORD", why);
                 let base_dn = r.required("AD_BASE_DN", why);
@@ -392,6 +405,8 @@ impl Config {
                         server,
                         domain,
                         port,
+                        use_starttls,
+                        tls_ca_file,
                         service_account,
                         service_password: Secret::new(pw),
                         base_dn,

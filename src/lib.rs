@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod customers;
 pub mod demo;
 pub mod domain;
 pub mod erp;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod graphql;
 pub mod inventory;
+pub mod mail;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -12,14 +12,18 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use tokio::net::TcpListener;
 
+use crate::auth::admin::AdminAuth;
 use crate::auth::csrf::CsrfKeys;
+use crate::auth::ldap::ActiveDirectory;
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::service::AuthService;
 use crate::config::{AppDbConfig, Config, ErpConfig, Mode, Secret};
+use crate::customers::CustomerAdmin;
 use crate::demo::{self, DemoCredentials};
 use crate::erp::ErpSource;
 use crate::erp::deacom_sqlite::DeacomSqlite;
 use crate::inventory::InventoryService;
+use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::AppStore;
 use crate::store::sqlite::SqliteStore;
@@ -97,12 +101,40 @@ impl Application {
             demo::seed_customers(store.as_ref(), &hasher, &mut demo).await?;
         }
 
+        let directory = match &config.ad {
+            Some(ad) => Some(ActiveDirectory::new(ad.clone(), ad.tls_ca_file.as_deref())?),
+            None => None,
+        };
+        let admin_auth = Arc::new(AdminAuth::new(
+            store.clone(),
+            hasher.clone(),
+            config.admin_username.clone(),
+            Arc::new(admin_password_hash),
+            directory,
+            config.test_mode && config.mode == Mode::Demo,
+            config.session_lifetime,
+        ));
         let auth = Arc::new(AuthService::new(
             store.clone(),
             hasher,
             config.session_lifetime,
         ));
-        let schema = crate::graphql::build_schema(store.clone(), inventory.clone());
+        let mailer = Arc::new(Mailer::from_config(&config)?);
+        // Bound before the services are built: emails link to the port really in use.
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let port = listener.local_addr()?.port();
+        let customers = Arc::new(CustomerAdmin::new(
+            store.clone(),
+            admin_auth.hasher().clone(),
+            mailer.clone(),
+            inventory.erp().clone(),
+            format!("{}/login", config.public_url(port)),
+        ));
+        let schema =
+            crate::graphql::build_schema(store.clone(), inventory.clone(), customers.clone());
         let state = AppState {
             csrf: CsrfKeys::new(secret_key.expose()),
             config: Arc::new(config),
@@ -110,14 +142,11 @@ impl Application {
             auth,
             schema,
             inventory,
-            admin_password_hash: Arc::new(admin_password_hash),
+            customers,
+            mailer,
+            admin_auth,
         };
         let router = crate::web::router(state.clone());
-        let addr = SocketAddr::new(state.config.host, state.config.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let port = listener.local_addr()?.port();
         Ok(Application {
             listener,
             router,

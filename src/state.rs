@@ -15,13 +15,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn AppStore>,
     pub auth: Arc<AuthService>,
+    pub admin_auth: Arc<crate::auth::admin::AdminAuth>,
     pub schema: PortalSchema,
     /// Scoped, cached inventory; the GraphQL resolver and the exports share it.
     pub inventory: Arc<InventoryService>,
+    pub customers: Arc<crate::customers::CustomerAdmin>,
+    pub mailer: Arc<crate::mail::Mailer>,
     pub csrf: CsrfKeys,
-    /// The local admin's Werkzeug hash: `ADMIN_PASSWORD_HASH`, or in demo mode the one
-    /// generated at first start.
-    pub admin_password_hash: Arc<crate::config::Secret>,
 }
 
 impl AppState {

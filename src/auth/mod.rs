@@ -1,7 +1,9 @@
 //! Authentication: Werkzeug password hashes, customer login and database-decided
 //! sessions, CSRF tokens, and who is asking (`Viewer`).
 
+pub mod admin;
 pub mod csrf;
+pub mod ldap;
 pub mod passwords;
 pub mod service;
 pub mod sessions;
@@ -44,6 +46,10 @@ impl CustomerIdentity {
 pub struct AdminIdentity {
     pub username: String,
     pub display_name: String,
+    /// The `AdminSessions.session_id` this request runs under.
+    pub session_id: String,
+    /// `local`, `ad` or `test_mode`.
+    pub auth_method: String,
 }
 
 impl Viewer {

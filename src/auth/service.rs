@@ -306,6 +306,10 @@ impl AuthService {
             .purge_sessions_created_before(now - self.session_lifetime)
             .await?;
         let web = self.store.purge_expired_web_sessions(now).await?;
-        Ok((sessions, web))
+        let admins = self
+            .store
+            .purge_admin_sessions_created_before(now - self.session_lifetime)
+            .await?;
+        Ok((sessions + admins, web))
     }
 }

@@ -27,6 +27,8 @@ pub const COOKIE_NAME: &str = "cp_session";
 pub enum SessionAuth {
     /// `ActiveSessions.session_id` of the signed-in customer.
     Customer { session_id: String },
+    /// `AdminSessions.session_id` of the signed-in admin.
+    Admin { session_id: String },
 }
 
 #[derive(Clone)]

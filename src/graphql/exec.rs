@@ -37,6 +37,7 @@ pub async fn execute<T: DeserializeOwned>(
             codes::PASSWORD_CHANGE_REQUIRED => AppError::PasswordChangeRequired,
             codes::ERP_UNAVAILABLE => AppError::ErpUnavailable,
             codes::BAD_USER_INPUT => AppError::BadRequest(err.message.clone()),
+            codes::NOT_FOUND => AppError::NotFound,
             _ => AppError::Internal(anyhow::anyhow!("graphql operation failed: {}", err.message)),
         });
     }

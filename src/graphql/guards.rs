@@ -13,6 +13,7 @@ pub mod codes {
     pub const INTERNAL: &str = "INTERNAL";
     pub const ERP_UNAVAILABLE: &str = "ERP_UNAVAILABLE";
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
 }
 
 pub fn coded_error(code: &'static str, message: &str) -> async_graphql::Error {
@@ -151,6 +152,8 @@ mod tests {
         let admin = Viewer::Admin(AdminIdentity {
             username: "cp_admin".into(),
             display_name: "Admin".into(),
+            session_id: "a".into(),
+            auth_method: "local".into(),
         });
         assert_eq!(codes_for(admin).await, (Some("FORBIDDEN".into()), None));
     }

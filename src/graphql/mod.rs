@@ -3,6 +3,7 @@
 //! Resolvers read the caller from the request data (`Viewer`) and the ports from the
 //! schema data; guards in [`guards`] are the single place where access is decided.
 
+pub mod admin;
 pub mod customer;
 pub mod exec;
 pub mod guards;
@@ -11,28 +12,47 @@ pub mod viewer;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::inventory::InventoryService;
 use crate::store::AppStore;
 
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, inventory::InventoryQuery);
+pub struct Query(
+    viewer::ViewerQuery,
+    inventory::InventoryQuery,
+    admin::AdminQuery,
+);
 
-pub type PortalSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct Mutation(admin::AdminMutation);
+
+pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits that keep one request from asking for unbounded work.
 const MAX_DEPTH: usize = 12;
 const MAX_COMPLEXITY: usize = 5_000;
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
 }
 
-pub fn build_schema(store: Arc<dyn AppStore>, inventory: Arc<InventoryService>) -> PortalSchema {
-    builder().data(store).data(inventory).finish()
+pub fn build_schema(
+    store: Arc<dyn AppStore>,
+    inventory: Arc<InventoryService>,
+    customers: Arc<crate::customers::CustomerAdmin>,
+) -> PortalSchema {
+    // Without a cache the loader only batches: every operation sees fresh rows.
+    let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
+    builder()
+        .data(store)
+        .data(inventory)
+        .data(customers)
+        .data(loader)
+        .finish()
 }
 
 /// The SDL committed as `schema.graphql` and printed by `customer-portal print-schema`.

@@ -104,6 +104,48 @@ pub struct AuditEntry {
     pub details: Option<String>,
 }
 
+/// Which accounts a customer list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    Active,
+    Inactive,
+    All,
+}
+
+/// The editable fields of an account, already validated.
+#[derive(Debug, Clone)]
+pub struct CustomerChanges {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Email,
+    pub erp_customer_name: String,
+    pub is_active: bool,
+}
+
+/// A row of `AdminSessions`: one signed-in admin browser.
+#[derive(Debug, Clone)]
+pub struct AdminSession {
+    pub session_id: String,
+    pub username: String,
+    pub display_name: String,
+    /// `local`, `ad` or `test_mode`.
+    pub auth_method: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub last_seen: OffsetDateTime,
+}
+
+/// Filters of the audit log page; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub admin_username: Option<String>,
+    pub action_type: Option<String>,
+    /// A customer email (substring, case-insensitive) or a customer id (exact).
+    pub search: Option<String>,
+}
+
 /// A stored tower-sessions record (opaque JSON for the store).
 #[derive(Debug, Clone)]
 pub struct WebSessionRecord {
@@ -122,6 +164,26 @@ pub trait CustomerStore: Send + Sync {
         audit: &NewAuditEntry,
     ) -> StoreResult<Customer>;
     async fn count_customers(&self) -> StoreResult<u64>;
+    /// (active, inactive) account counts.
+    async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)>;
+    /// Accounts by status and an optional case-insensitive search over name, email and
+    /// ERP names; ordered by last name, first name, email.
+    async fn list_customers(
+        &self,
+        status: StatusFilter,
+        search: Option<&str>,
+    ) -> StoreResult<Vec<Customer>>;
+    /// The accounts with these ids (in any order; unknown ids are left out).
+    async fn customers_by_ids(&self, ids: &[CustomerId]) -> StoreResult<Vec<Customer>>;
+    /// Writes `changes`; ends the account's sessions when `end_sessions`; appends every
+    /// audit row — all or nothing. `DuplicateEmail` when the email belongs to another account.
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        changes: &CustomerChanges,
+        end_sessions: bool,
+        audits: &[NewAuditEntry],
+    ) -> StoreResult<Customer>;
     /// Sets a new hash, clears or sets the reset flag, ends every session of the customer
     /// except `keep_session`, and appends `audit` — all or nothing.
     async fn change_password(
@@ -164,6 +226,48 @@ pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64>;
     /// Newest first.
     async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// One page of the filtered log, newest first, and the filtered total.
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<AuditEntry>)>;
+    /// Distinct admin names and action types, for the filter dropdowns.
+    async fn audit_facets(&self) -> StoreResult<(Vec<String>, Vec<String>)>;
+    /// Entries of one action type since `since`, oldest first.
+    async fn audit_since(
+        &self,
+        action_type: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<AuditEntry>>;
+    /// Emails with the most entries of `action_type`, most first.
+    async fn top_audit_targets(
+        &self,
+        action_type: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u64)>>;
+    /// The latest entries of `action_type`, newest first.
+    async fn latest_audit(&self, action_type: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait AdminSessionStore: Send + Sync {
+    /// Records an admin sign-in and appends its audit row.
+    async fn begin_admin_session(
+        &self,
+        session: &AdminSession,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    async fn admin_session(&self, session_id: &str) -> StoreResult<Option<AdminSession>>;
+    async fn touch_admin_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()>;
+    async fn end_admin_session(
+        &self,
+        session_id: &str,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool>;
+    async fn purge_admin_sessions_created_before(&self, cutoff: OffsetDateTime)
+    -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -191,7 +295,12 @@ pub trait SettingsStore: Send + Sync {
 /// Everything the portal needs from its app database.
 #[async_trait]
 pub trait AppStore:
-    CustomerStore + ActiveSessionStore + AuditStore + WebSessionStore + SettingsStore
+    CustomerStore
+    + ActiveSessionStore
+    + AuditStore
+    + AdminSessionStore
+    + WebSessionStore
+    + SettingsStore
 {
     /// `sqlite` or `mssql`, for /healthz and logs.
     fn backend_name(&self) -> &'static str;

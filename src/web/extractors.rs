@@ -164,3 +164,20 @@ impl FromRequestParts<AppState> for PageCtx {
         })
     }
 }
+
+/// A signed-in admin. Anyone else — a customer included — is sent to the admin sign-in.
+#[derive(Debug, Clone)]
+pub struct CurrentAdmin(pub crate::auth::AdminIdentity);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentAdmin {
+    type Rejection = AuthRedirect;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Viewer>() {
+            Some(Viewer::Admin(a)) => Ok(CurrentAdmin(a.clone())),
+            _ => Err(AuthRedirect {
+                to: "/admin-login".to_owned(),
+                htmx: is_htmx(parts),
+            }),
+        }
+    }
+}

@@ -82,6 +82,13 @@ fn navbar(ctx: &PageCtx) -> Markup {
                         a href="/inventory" { "Inventory" }
                         a href="/force-change-password" { "Change password" }
                     }
+                    Viewer::Admin(_) => {
+                        a href="/admin/panel" { "Dashboard" }
+                        a href="/admin/customers" { "Customers" }
+                        a href="/admin/sessions" { "Sessions" }
+                        a href="/admin/audit" { "Audit log" }
+                        a href="/admin/analytics" { "Analytics" }
+                    }
                     _ => {}
                 }
             }
@@ -92,7 +99,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                 }
                 @if let Some(name) = ctx.viewer.display_name() {
                     span class="nav-user" title="Signed in" { (name) }
-                    form method="post" action="/logout" class="inline-form" {
+                    form method="post" action=(if matches!(ctx.viewer, Viewer::Admin(_)) { "/admin-logout" } else { "/logout" }) class="inline-form" {
                         (csrf_field(ctx))
                         button type="submit" class="btn btn-ghost" { "Sign out" }
                     }

@@ -36,9 +36,22 @@ pub async fn resolve_viewer(
         }
     };
     let mut viewer = Viewer::Anonymous;
-    if let Some(SessionAuth::Customer { session_id }) = auth {
-        match state.auth.resolve_customer_session(&session_id).await {
-            Ok(Some(identity)) => viewer = Viewer::Customer(identity),
+    let resolved = match &auth {
+        None => Ok(None),
+        Some(SessionAuth::Customer { session_id }) => state
+            .auth
+            .resolve_customer_session(session_id)
+            .await
+            .map(|o| o.map(Viewer::Customer)),
+        Some(SessionAuth::Admin { session_id }) => state
+            .admin_auth
+            .resolve(session_id)
+            .await
+            .map(|o| o.map(Viewer::Admin)),
+    };
+    if auth.is_some() {
+        match resolved {
+            Ok(Some(v)) => viewer = v,
             Ok(None) => {
                 if let Err(e) = session.flush().await {
                     tracing::warn!(error = %e, "could not delete an ended browser session");

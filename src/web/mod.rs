@@ -22,7 +22,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::auth::sessions::{self, DbSessionStore};
 use crate::error::AppError;
 use crate::state::AppState;
-use pages::{health, home, inventory, login, logout, password};
+use pages::{admin, health, home, inventory, login, logout, password};
 
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -78,6 +78,47 @@ pub fn router(state: AppState) -> Router {
         .route("/inventory/rows", get(inventory::rows_fragment))
         .route("/inventory/export.xlsx", get(inventory::export_xlsx))
         .route("/inventory/export.csv", get(inventory::export_csv))
+        .route(
+            "/admin-login",
+            get(admin::login::show).post(admin::login::submit),
+        )
+        .route(
+            "/admin-logout",
+            get(admin::login::logout_show).post(admin::login::logout),
+        )
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::to("/admin/panel") }),
+        )
+        .route("/admin/panel", get(admin::panel::show))
+        .route(
+            "/admin/customers",
+            get(admin::customers::show).post(admin::customers::create),
+        )
+        .route("/admin/customers/new", get(admin::customers::new_modal))
+        .route("/admin/customers/{id}", post(admin::customers::update))
+        .route(
+            "/admin/customers/{id}/edit",
+            get(admin::customers::edit_modal),
+        )
+        .route(
+            "/admin/customers/{id}/reset-password",
+            post(admin::customers::reset_password),
+        )
+        .route(
+            "/admin/customers/{id}/active",
+            post(admin::customers::set_active),
+        )
+        .route("/admin/audit", get(admin::audit::show))
+        .route("/admin/sessions", get(admin::sessions::show))
+        .route(
+            "/admin/sessions/table",
+            get(admin::sessions::table_fragment),
+        )
+        .route("/admin/sessions/kick", post(admin::sessions::kick))
+        .route("/admin/analytics", get(admin::analytics::show))
+        .route("/admin/outbox", get(admin::outbox::list))
+        .route("/admin/outbox/{file}", get(admin::outbox::show))
         .route("/healthz", get(health::healthz))
         .route("/graphql", post(graphql_http::post))
         .route("/assets/{*path}", get(assets::asset))

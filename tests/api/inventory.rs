@@ -867,15 +867,28 @@ async fn unchanged_dropdowns_are_not_sent_again() {
     let acme = f.app.customer_browser(ACME).await;
     let html = acme.get("/inventory").await.text().await.unwrap();
     let marker = r#"id="inv-fh" name="fh" value=""#;
-    let at = html.find(marker).expect("the page carries the dropdown fingerprint") + marker.len();
+    let at = html
+        .find(marker)
+        .expect("the page carries the dropdown fingerprint")
+        + marker.len();
     let fh = html[at..].split('"').next().unwrap().to_owned();
     assert_eq!(fh.len(), 16);
     // A sort keeps the options: the dropdowns stay out of the response.
-    let sorted = acme.get_htmx(&format!("/inventory/grid?sort=bin&dir=asc&fh={fh}")).await.text().await.unwrap();
+    let sorted = acme
+        .get_htmx(&format!("/inventory/grid?sort=bin&dir=asc&fh={fh}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!sorted.contains(r#"id="inv-controls""#));
     assert!(sorted.contains(r#"id="inv-state""#) && sorted.contains(r#"name="sort" value="bin""#));
     // A filter changes them: they come back, with the new fingerprint.
-    let filtered = acme.get_htmx(&format!("/inventory/grid?part=AC-200&fh={fh}")).await.text().await.unwrap();
+    let filtered = acme
+        .get_htmx(&format!("/inventory/grid?part=AC-200&fh={fh}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(filtered.contains(r#"id="inv-controls""#));
     assert!(!filtered.contains(&format!(r#"value="{fh}""#)));
 }
@@ -884,12 +897,30 @@ async fn unchanged_dropdowns_are_not_sent_again() {
 async fn exports_stream_through_gzip_compression() {
     let f = fixture().await;
     let all = f.app.customer_browser("All").await;
-    let resp = all.client.get(all.url("/inventory/export.csv")).header("Accept-Encoding", "gzip").send().await.unwrap();
+    let resp = all
+        .client
+        .get(all.url("/inventory/export.csv"))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers().get("content-encoding").unwrap(), "gzip");
-    let body = resp.bytes().await.expect("the compressed stream ends cleanly");
+    let body = resp
+        .bytes()
+        .await
+        .expect("the compressed stream ends cleanly");
     assert_eq!(&body[..2], &[0x1f, 0x8b]);
-    let xlsx = all.client.get(all.url("/inventory/export.xlsx")).header("Accept-Encoding", "gzip").send().await.unwrap();
-    assert!(xlsx.headers().get("content-encoding").is_none(), "XLSX is a zip already");
+    let xlsx = all
+        .client
+        .get(all.url("/inventory/export.xlsx"))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        xlsx.headers().get("content-encoding").is_none(),
+        "XLSX is a zip already"
+    );
     assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
 }

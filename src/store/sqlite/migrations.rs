@@ -5,11 +5,18 @@ use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 /// (version, name, SQL). Append only: an applied migration is never edited.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../db/sqlite/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../db/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "admin",
+        include_str!("../../../db/sqlite/0002_admin.sql"),
+    ),
+];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.
 pub fn apply(conn: &mut Connection) -> rusqlite::Result<Vec<i64>> {

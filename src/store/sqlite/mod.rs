@@ -264,6 +264,106 @@ impl CustomerStore for SqliteStore {
         .await
     }
 
+    async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)> {
+        self.with_conn("count_customers_by_status", |c| {
+            c.query_row(
+                "SELECT COALESCE(SUM(is_active), 0), COALESCE(SUM(1 - is_active), 0) FROM Customers",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn list_customers(
+        &self,
+        status: StatusFilter,
+        search: Option<&str>,
+    ) -> StoreResult<Vec<Customer>> {
+        let pattern = search
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        let active: Option<i64> = match status {
+            StatusFilter::Active => Some(1),
+            StatusFilter::Inactive => Some(0),
+            StatusFilter::All => None,
+        };
+        self.with_conn("list_customers", move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {CUSTOMER_COLUMNS} FROM Customers c
+                     WHERE (?1 IS NULL OR c.is_active = ?1)
+                       AND (?2 IS NULL OR lower(c.first_name || ' ' || COALESCE(c.last_name, '') || ' ' || c.email || ' ' || c.erp_customer_name) LIKE ?2 ESCAPE '\\')
+                     ORDER BY lower(COALESCE(c.last_name, '')), lower(c.first_name), c.email"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![active, pattern], |r| customer_from_row(r, 0)).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn customers_by_ids(&self, ids: &[CustomerId]) -> StoreResult<Vec<Customer>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        self.with_conn("customers_by_ids", move |c| {
+            let placeholders = vec!["?"; ids.len()].join(", ");
+            let mut stmt = c
+                .prepare(&format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id IN ({placeholders})"))
+                .map_err(backend)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |r| customer_from_row(r, 0)).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        changes: &CustomerChanges,
+        end_sessions: bool,
+        audits: &[NewAuditEntry],
+    ) -> StoreResult<Customer> {
+        let ch = changes.clone();
+        let audits = audits.to_vec();
+        self.with_conn("update_customer", move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let updated = tx.execute(
+                "UPDATE Customers SET first_name = ?1, last_name = ?2, email = ?3, erp_customer_name = ?4, is_active = ?5
+                 WHERE customer_id = ?6",
+                params![ch.first_name, ch.last_name, ch.email.as_str(), ch.erp_customer_name, ch.is_active as i64, id.0],
+            );
+            match updated {
+                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    return Err(StoreError::DuplicateEmail);
+                }
+                Err(e) => return Err(backend(e)),
+                Ok(0) => return Err(StoreError::Backend(format!("no customer {id}"))),
+                Ok(_) => {}
+            }
+            if end_sessions {
+                tx.execute("DELETE FROM ActiveSessions WHERE customer_id = ?1", [id.0]).map_err(backend)?;
+            }
+            for a in &audits {
+                insert_audit(&tx, a).map_err(backend)?;
+            }
+            let customer = tx
+                .query_row(
+                    &format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id = ?1"),
+                    [id.0],
+                    |r| customer_from_row(r, 0),
+                )
+                .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(customer)
+        })
+        .await
+    }
+
     async fn change_password(
         &self,
         id: CustomerId,
@@ -439,6 +539,112 @@ impl AuditStore for SqliteStore {
         .await
     }
 
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<AuditEntry>)> {
+        let admin = filter.admin_username.clone().filter(|s| !s.is_empty());
+        let action = filter.action_type.clone().filter(|s| !s.is_empty());
+        let search = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        let search_id: Option<i64> = search.as_deref().and_then(|s| s.parse().ok());
+        let pattern = search.map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        self.with_conn("audit_page", move |c| {
+            let filter_sql = "WHERE (?1 IS NULL OR admin_username = ?1) AND (?2 IS NULL OR action_type = ?2)
+                 AND (?3 IS NULL OR lower(COALESCE(target_customer_email, '')) LIKE ?3 ESCAPE '\\' OR target_customer_id = ?4)";
+            let total: i64 = c
+                .query_row(&format!("SELECT COUNT(*) FROM AuditLog {filter_sql}"), params![admin, action, pattern, search_id], |r| r.get(0))
+                .map_err(backend)?;
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM AuditLog {filter_sql} ORDER BY timestamp DESC, log_id DESC LIMIT ?5 OFFSET ?6"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![admin, action, pattern, search_id, limit, offset as i64], audit_from_row)
+                .map_err(backend)?;
+            Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?))
+        })
+        .await
+    }
+
+    async fn audit_facets(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        self.with_conn("audit_facets", |c| {
+            let list = |sql: &str| -> rusqlite::Result<Vec<String>> {
+                let mut stmt = c.prepare(sql)?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            };
+            let admins =
+                list("SELECT DISTINCT admin_username FROM AuditLog ORDER BY admin_username")
+                    .map_err(backend)?;
+            let actions = list("SELECT DISTINCT action_type FROM AuditLog ORDER BY action_type")
+                .map_err(backend)?;
+            Ok((admins, actions))
+        })
+        .await
+    }
+
+    async fn audit_since(
+        &self,
+        action_type: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let action = action_type.to_owned();
+        self.with_conn("audit_since", move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 AND timestamp >= ?2 ORDER BY timestamp, log_id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![action, ts(since)], audit_from_row).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn top_audit_targets(
+        &self,
+        action_type: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let action = action_type.to_owned();
+        self.with_conn("top_audit_targets", move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT target_customer_email, COUNT(*) AS n FROM AuditLog
+                     WHERE action_type = ?1 AND target_customer_email IS NOT NULL
+                     GROUP BY target_customer_email ORDER BY n DESC, target_customer_email LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![action, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn latest_audit(&self, action_type: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let action = action_type.to_owned();
+        self.with_conn("latest_audit", move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 ORDER BY timestamp DESC, log_id DESC LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![action, limit], audit_from_row).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
     async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         self.with_conn("recent_audit", move |c| {
             let mut stmt = c
@@ -461,6 +667,129 @@ impl AuditStore for SqliteStore {
                 })
                 .map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        timestamp: read_ts(r, 1)?,
+        admin_username: r.get(2)?,
+        action_type: r.get(3)?,
+        target_customer_id: r.get::<_, Option<i64>>(4)?.map(CustomerId),
+        target_customer_email: r.get(5)?,
+        details: r.get(6)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details";
+
+fn admin_session_from_row(r: &Row<'_>) -> rusqlite::Result<AdminSession> {
+    Ok(AdminSession {
+        session_id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        auth_method: r.get(3)?,
+        ip_address: r.get(4)?,
+        user_agent: r.get(5)?,
+        created_at: read_ts(r, 6)?,
+        last_seen: read_ts(r, 7)?,
+    })
+}
+
+#[async_trait]
+impl AdminSessionStore for SqliteStore {
+    async fn begin_admin_session(
+        &self,
+        session: &AdminSession,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let s = session.clone();
+        let audit = audit.clone();
+        self.with_conn("begin_admin_session", move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT INTO AdminSessions (session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![s.session_id, s.username, s.display_name, s.auth_method, s.ip_address, s.user_agent, ts(s.created_at), ts(s.last_seen)],
+            )
+            .map_err(backend)?;
+            insert_audit(&tx, &audit).map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn admin_session(&self, session_id: &str) -> StoreResult<Option<AdminSession>> {
+        let sid = session_id.to_owned();
+        self.with_conn("admin_session", move |c| {
+            c.query_row(
+                "SELECT session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen
+                 FROM AdminSessions WHERE session_id = ?1",
+                [sid],
+                admin_session_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn touch_admin_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let sid = session_id.to_owned();
+        self.with_conn("touch_admin_session", move |c| {
+            c.execute(
+                "UPDATE AdminSessions SET last_seen = ?1 WHERE session_id = ?2",
+                params![ts(at), sid],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn end_admin_session(
+        &self,
+        session_id: &str,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool> {
+        let sid = session_id.to_owned();
+        let audit = audit.cloned();
+        self.with_conn("end_admin_session", move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let n = tx
+                .execute("DELETE FROM AdminSessions WHERE session_id = ?1", [sid])
+                .map_err(backend)?;
+            if n > 0
+                && let Some(a) = &audit
+            {
+                insert_audit(&tx, a).map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn purge_admin_sessions_created_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        self.with_conn("purge_admin_sessions", move |c| {
+            c.execute(
+                "DELETE FROM AdminSessions WHERE created_at < ?1",
+                [ts(cutoff)],
+            )
+            .map(|n| n as u64)
+            .map_err(backend)
         })
         .await
     }

@@ -372,7 +372,15 @@ fn controls(view: &View, facets: Option<&Facets>, oob: bool) -> Markup {
 fn facets_fingerprint(view: &View, facets: &Facets) -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&facets.parts, &facets.bins, &facets.statuses, &view.part, &view.bin, &view.status).hash(&mut h);
+    (
+        &facets.parts,
+        &facets.bins,
+        &facets.statuses,
+        &view.part,
+        &view.bin,
+        &view.status,
+    )
+        .hash(&mut h);
     format!("{:016x}", h.finish())
 }
 

@@ -1,5 +1,6 @@
 //! One module per feature: its page, its fragments and its handlers side by side.
 
+pub mod admin;
 pub mod health;
 pub mod home;
 pub mod inventory;

@@ -1,0 +1,62 @@
+// Admin helpers: instant table search with "Showing X of Y", the modal, and the ERP
+// checklist (filter box, "All" excluding the individual names).
+(function () {
+  function applyFilter(input) {
+    var table = document.querySelector(input.getAttribute("data-filter-table"));
+    var counter = document.querySelector(input.getAttribute("data-filter-count"));
+    if (!table) return;
+    var q = input.value.trim().toLowerCase();
+    var rows = table.querySelectorAll("tbody tr");
+    var shown = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var hit = !q || (rows[i].getAttribute("data-search") || "").indexOf(q) !== -1;
+      rows[i].hidden = !hit;
+      if (hit) shown++;
+    }
+    if (counter) counter.textContent = "Showing " + shown + " of " + rows.length;
+  }
+  document.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (t.matches && t.matches("[data-filter-table]")) applyFilter(t);
+    if (t.matches && t.matches("[data-checklist-filter]")) {
+      var list = document.querySelector(t.getAttribute("data-checklist-filter"));
+      var q = t.value.trim().toLowerCase();
+      if (!list) return;
+      var items = list.querySelectorAll("[data-name]");
+      for (var i = 0; i < items.length; i++) {
+        items[i].hidden = q !== "" && items[i].getAttribute("data-name").indexOf(q) === -1;
+      }
+    }
+  });
+  // After htmx replaces the table, keep the search applied.
+  document.addEventListener("htmx:afterSettle", function () {
+    var input = document.querySelector("[data-filter-table]");
+    if (input) applyFilter(input);
+    var modal = document.getElementById("modal");
+    if (modal) {
+      modal.classList.toggle("open", modal.children.length > 0);
+      var first = modal.querySelector("input[type=text], input[type=email]");
+      if (first && modal.classList.contains("open") && !modal.contains(document.activeElement)) first.focus();
+    }
+  });
+  document.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (t.matches && t.matches("[data-erp-all]")) {
+      var boxes = document.querySelectorAll(".erp-checklist input[type=checkbox]");
+      for (var i = 0; i < boxes.length; i++) {
+        boxes[i].disabled = t.checked;
+        if (t.checked) boxes[i].checked = false;
+      }
+    }
+  });
+  function closeModal() {
+    var modal = document.getElementById("modal");
+    if (modal) { modal.innerHTML = ""; modal.classList.remove("open"); }
+  }
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("[data-modal-close]")) closeModal();
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape") closeModal();
+  });
+})();

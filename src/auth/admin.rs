@@ -1,0 +1,283 @@
+//! Admin sign-in: the local admin first (`ADMIN_USERNAME` + Werkzeug `ADMIN_PASSWORD_HASH`),
+//! then Active Directory when `AD_SERVER` is set. Sessions are rows of `AdminSessions`,
+//! re-checked on every request like customer sessions, so they can be revoked.
+//!
+//! Whatever fails, the caller gets one answer: the message never says which method failed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::ldap::{ActiveDirectory, AdOutcome};
+use super::passwords::PasswordHasher;
+use super::service::LAST_SEEN_GRANULARITY;
+use super::{AdminIdentity, ClientInfo};
+use crate::store::{AdminSession, AppStore, NewAuditEntry, StoreError};
+
+pub mod actions {
+    pub const ADMIN_LOGIN: &str = "ADMIN_LOGIN";
+    pub const ADMIN_LOGIN_FAILED: &str = "ADMIN_LOGIN_FAILED";
+    pub const ADMIN_LOGOUT: &str = "ADMIN_LOGOUT";
+}
+
+/// Usernames as typed: `user`, or `user@domain.com` (trimmed to `user`).
+pub const MAX_USERNAME: usize = 64;
+
+/// `user@domain.com` → `user`; then only `[A-Za-z0-9._-]{1,64}` is accepted. Anything else
+/// is refused before any password check or directory bind.
+pub fn normalise_username(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    let user = trimmed.split('@').next().unwrap_or("");
+    let ok = !user.is_empty()
+        && user.len() <= MAX_USERNAME
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    ok.then(|| user.to_owned())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminLoginError {
+    Refused,
+    Unavailable,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminLogin {
+    pub session_id: String,
+    pub display_name: String,
+}
+
+pub struct AdminAuth {
+    store: Arc<dyn AppStore>,
+    hasher: PasswordHasher,
+    local_username: String,
+    local_hash: Arc<crate::config::Secret>,
+    directory: Option<ActiveDirectory>,
+    /// Demo mode only (production refuses to start with it): AD is bypassed, as the old
+    /// portal's TEST_MODE did, and any well-formed username with a password is admitted.
+    test_mode: bool,
+    session_lifetime: Duration,
+}
+
+impl std::fmt::Debug for AdminAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminAuth")
+            .field("local_username", &self.local_username)
+            .field("directory", &self.directory.is_some())
+            .field("test_mode", &self.test_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl AdminAuth {
+    pub fn new(
+        store: Arc<dyn AppStore>,
+        hasher: PasswordHasher,
+        local_username: String,
+        local_hash: Arc<crate::config::Secret>,
+        directory: Option<ActiveDirectory>,
+        test_mode: bool,
+        session_lifetime: Duration,
+    ) -> Self {
+        AdminAuth {
+            store,
+            hasher,
+            local_username,
+            local_hash,
+            directory,
+            test_mode,
+            session_lifetime,
+        }
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    fn audit(&self, action: &str, admin: &str, details: serde_json::Value) -> NewAuditEntry {
+        NewAuditEntry {
+            timestamp: OffsetDateTime::now_utc(),
+            admin_username: admin.to_owned(),
+            action_type: action.to_owned(),
+            target_customer_id: None,
+            target_customer_email: None,
+            details: Some(details.to_string()),
+        }
+    }
+
+    async fn refuse(
+        &self,
+        username: Option<&str>,
+        client: &ClientInfo,
+        reason: &str,
+    ) -> AdminLoginError {
+        tracing::info!(
+            username,
+            reason,
+            ip = client.ip.as_deref(),
+            "admin sign-in refused"
+        );
+        let who = username.unwrap_or("(invalid username)");
+        let entry = self.audit(
+            actions::ADMIN_LOGIN_FAILED,
+            who,
+            json!({ "ip_address": client.ip }),
+        );
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!(error = %e, "could not audit a failed admin sign-in");
+        }
+        AdminLoginError::Refused
+    }
+
+    #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
+    pub async fn login(
+        &self,
+        raw_username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<AdminLogin, AdminLoginError> {
+        let Some(username) = normalise_username(raw_username) else {
+            self.hasher.verify_dummy(password).await;
+            return Err(self.refuse(None, client, "malformed username").await);
+        };
+        // An empty password would be an anonymous bind, which a directory may "accept".
+        if password.trim().is_empty() || password.len() > 1024 {
+            self.hasher.verify_dummy("").await;
+            return Err(self.refuse(Some(&username), client, "empty password").await);
+        }
+        let mut method = None;
+        let mut display_name = username.clone();
+        if username.eq_ignore_ascii_case(&self.local_username) {
+            if self.hasher.verify(password, self.local_hash.expose()).await {
+                method = Some("local");
+                display_name = self.local_username.clone();
+            }
+        } else {
+            self.hasher.verify_dummy(password).await;
+        }
+        if method.is_none() && self.test_mode {
+            method = Some("test_mode");
+            display_name = format!("{username} (test mode)");
+        }
+        if method.is_none()
+            && let Some(ad) = &self.directory
+        {
+            match ad.authenticate(&username, password).await {
+                AdOutcome::Admitted { display_name: name } => {
+                    method = Some("ad");
+                    display_name = name.unwrap_or_else(|| username.clone());
+                }
+                AdOutcome::Refused(reason) => {
+                    tracing::info!(%username, reason, "directory refused the admin");
+                }
+                AdOutcome::Unreachable(e) => {
+                    tracing::warn!(error = %e, "directory unreachable during admin sign-in");
+                }
+            }
+        }
+        let Some(method) = method else {
+            return Err(self
+                .refuse(Some(&username), client, "bad credentials")
+                .await);
+        };
+        let now = OffsetDateTime::now_utc();
+        let session = AdminSession {
+            session_id: new_session_id(),
+            username: username.clone(),
+            display_name: display_name.clone(),
+            auth_method: method.to_owned(),
+            ip_address: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            created_at: now,
+            last_seen: now,
+        };
+        let entry = self.audit(
+            actions::ADMIN_LOGIN,
+            &username,
+            json!({ "method": method, "ip_address": client.ip }),
+        );
+        self.store
+            .begin_admin_session(&session, &entry)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not record the admin session");
+                AdminLoginError::Unavailable
+            })?;
+        tracing::info!(%username, method, "admin signed in");
+        Ok(AdminLogin {
+            session_id: session.session_id,
+            display_name,
+        })
+    }
+
+    /// The admin behind a session row, or `None` if it was revoked or has expired.
+    pub async fn resolve(&self, session_id: &str) -> Result<Option<AdminIdentity>, StoreError> {
+        let Some(s) = self.store.admin_session(session_id).await? else {
+            return Ok(None);
+        };
+        let now = OffsetDateTime::now_utc();
+        if now - s.created_at >= self.session_lifetime {
+            self.store.end_admin_session(session_id, None).await?;
+            return Ok(None);
+        }
+        if now - s.last_seen >= LAST_SEEN_GRANULARITY {
+            self.store.touch_admin_session(session_id, now).await?;
+        }
+        Ok(Some(AdminIdentity {
+            username: s.username,
+            display_name: s.display_name,
+            session_id: s.session_id,
+            auth_method: s.auth_method,
+        }))
+    }
+
+    pub async fn logout(&self, who: &AdminIdentity, client: &ClientInfo) -> Result<(), StoreError> {
+        let entry = self.audit(
+            actions::ADMIN_LOGOUT,
+            &who.username,
+            json!({ "ip_address": client.ip }),
+        );
+        self.store
+            .end_admin_session(&who.session_id, Some(&entry))
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_trimmed_and_checked() {
+        assert_eq!(
+            normalise_username("  alice@example.local "),
+            Some("alice".into())
+        );
+        assert_eq!(normalise_username("j.doe-2_x"), Some("j.doe-2_x".into()));
+        for bad in [
+            "",
+            "   ",
+            "@example.com",
+            "*",
+            "x)(|(objectClass=*)",
+            "a b",
+            "ümlaut",
+            &"a".repeat(65),
+            "a\\b",
+            "cn=admin",
+        ] {
+            assert_eq!(normalise_username(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! Admin queries and mutations: customers, audit log, live sessions, analytics. Every
+//! field here is behind `AdminGuard`; lists that show customers beside sessions or audit
+//! rows load them through a DataLoader (one store call per request, not per row).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::{Date, Duration, OffsetDateTime};
+
+use super::customer::CustomerNode;
+use super::guards::{AdminGuard, coded_error, codes, require_admin};
+use crate::customers::{
+    CustomerAdmin, CustomerError, CustomerInput as ServiceInput, PasswordIssued,
+};
+use crate::domain::CustomerId;
+use crate::store::{AppStore, AuditEntry, AuditFilter, StatusFilter, StoreError};
+
+/// Loads customers by id in one store call per batch.
+pub struct CustomerLoader(pub Arc<dyn AppStore>);
+
+impl Loader<CustomerId> for CustomerLoader {
+    type Value = CustomerNode;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, CustomerNode>, Self::Error> {
+        let rows = self.0.customers_by_ids(keys).await.map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|c| (c.id, CustomerNode::from(c)))
+            .collect())
+    }
+}
+
+fn store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn AppStore>> {
+    ctx.data::<Arc<dyn AppStore>>()
+}
+
+fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(error = %e, "admin resolver failed");
+    coded_error(codes::INTERNAL, "the portal database is unavailable")
+}
+
+fn parse_id(id: &ID) -> async_graphql::Result<CustomerId> {
+    id.parse::<i64>()
+        .map(CustomerId)
+        .map_err(|_| coded_error(codes::BAD_USER_INPUT, "invalid customer id"))
+}
+
+fn customer_error(e: CustomerError) -> async_graphql::Error {
+    match e {
+        CustomerError::Invalid(fields) => {
+            let message = fields.values().cloned().collect::<Vec<_>>().join(" ");
+            async_graphql::Error::new(message).extend_with(|_, ext| {
+                ext.set("code", codes::BAD_USER_INPUT);
+                let mut map = async_graphql::indexmap::IndexMap::new();
+                for (k, v) in &fields {
+                    map.insert(
+                        async_graphql::Name::new(*k),
+                        async_graphql::Value::String(v.clone()),
+                    );
+                }
+                ext.set("fields", async_graphql::Value::Object(map));
+            })
+        }
+        CustomerError::NotFound => coded_error(codes::NOT_FOUND, "no such customer"),
+        CustomerError::Store(e) => internal(e),
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum CustomerStatus {
+    #[default]
+    Active,
+    Inactive,
+    All,
+}
+
+impl From<CustomerStatus> for StatusFilter {
+    fn from(s: CustomerStatus) -> Self {
+        match s {
+            CustomerStatus::Active => StatusFilter::Active,
+            CustomerStatus::Inactive => StatusFilter::Inactive,
+            CustomerStatus::All => StatusFilter::All,
+        }
+    }
+}
+
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct AuditLogFilter {
+    pub admin_username: Option<String>,
+    pub action_type: Option<String>,
+    /// A customer email (part of it) or a customer id.
+    pub search: Option<String>,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AuditLogEntry {
+    pub id: ID,
+    pub timestamp: OffsetDateTime,
+    pub admin_username: String,
+    pub action_type: String,
+    pub target_customer_id: Option<ID>,
+    pub target_customer_email: Option<String>,
+    /// Text or JSON, as recorded.
+    pub details: Option<String>,
+}
+
+impl From<AuditEntry> for AuditLogEntry {
+    fn from(e: AuditEntry) -> Self {
+        AuditLogEntry {
+            id: ID(e.id.to_string()),
+            timestamp: e.timestamp,
+            admin_username: e.admin_username,
+            action_type: e.action_type,
+            target_customer_id: e.target_customer_id.map(|c| ID(c.0.to_string())),
+            target_customer_email: e.target_customer_email,
+            details: e.details,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AuditLogPage {
+    pub total_count: i32,
+    pub entries: Vec<AuditLogEntry>,
+    pub next_cursor: Option<String>,
+    /// Values for the filter dropdowns.
+    pub admin_usernames: Vec<String>,
+    pub action_types: Vec<String>,
+}
+
+/// A signed-in customer browser.
+pub struct ActiveSessionNode {
+    session_id: String,
+    customer_id: CustomerId,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    last_seen: OffsetDateTime,
+    created_at: OffsetDateTime,
+}
+
+#[Object(name = "ActiveSession")]
+impl ActiveSessionNode {
+    async fn session_id(&self) -> &str {
+        &self.session_id
+    }
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerNode>> {
+        let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
+        loader
+            .load_one(self.customer_id)
+            .await
+            .map_err(|e| internal(&*e))
+    }
+    async fn ip_address(&self) -> Option<&str> {
+        self.ip_address.as_deref()
+    }
+    async fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+    async fn last_seen(&self) -> OffsetDateTime {
+        self.last_seen
+    }
+    async fn created_at(&self) -> OffsetDateTime {
+        self.created_at
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct DayCount {
+    pub date: Date,
+    pub count: i32,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CustomerLoginCount {
+    pub email: String,
+    pub login_count: i32,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RecentLogin {
+    pub timestamp: OffsetDateTime,
+    pub email: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+/// Usage analytics from the audit log and the session table.
+pub struct Analytics;
+
+const LOGIN: &str = "CUSTOMER_LOGIN";
+
+#[Object]
+impl Analytics {
+    async fn active_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        Ok(store(ctx)?
+            .count_customers_by_status()
+            .await
+            .map_err(internal)?
+            .0 as i32)
+    }
+    async fn inactive_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        Ok(store(ctx)?
+            .count_customers_by_status()
+            .await
+            .map_err(internal)?
+            .1 as i32)
+    }
+    async fn current_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        Ok(store(ctx)?
+            .list_active_sessions()
+            .await
+            .map_err(internal)?
+            .len() as i32)
+    }
+    async fn logins_last_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let since = OffsetDateTime::now_utc() - Duration::days(7);
+        Ok(store(ctx)?
+            .audit_since(LOGIN, since)
+            .await
+            .map_err(internal)?
+            .len() as i32)
+    }
+    async fn unique_logins_last_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let since = OffsetDateTime::now_utc() - Duration::days(7);
+        let rows = store(ctx)?
+            .audit_since(LOGIN, since)
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .iter()
+            .filter_map(|e| e.target_customer_id)
+            .collect::<HashSet<_>>()
+            .len() as i32)
+    }
+    /// Logins per UTC day, oldest first, with days without logins as zero.
+    async fn logins_per_day(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 14)] days: i32,
+    ) -> async_graphql::Result<Vec<DayCount>> {
+        let days = days.clamp(1, 366) as i64;
+        let today = OffsetDateTime::now_utc().date();
+        let first = today - Duration::days(days - 1);
+        let since = first.midnight().assume_utc();
+        let rows = store(ctx)?
+            .audit_since(LOGIN, since)
+            .await
+            .map_err(internal)?;
+        let mut counts: BTreeMap<Date, i32> =
+            (0..days).map(|i| (first + Duration::days(i), 0)).collect();
+        for e in rows {
+            if let Some(c) = counts.get_mut(&e.timestamp.date()) {
+                *c += 1;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|(date, count)| DayCount { date, count })
+            .collect())
+    }
+    async fn most_active_customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] limit: i32,
+    ) -> async_graphql::Result<Vec<CustomerLoginCount>> {
+        let rows = store(ctx)?
+            .top_audit_targets(LOGIN, limit.clamp(1, 100) as u32)
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|(email, n)| CustomerLoginCount {
+                email,
+                login_count: n as i32,
+            })
+            .collect())
+    }
+    async fn recent_logins(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] limit: i32,
+    ) -> async_graphql::Result<Vec<RecentLogin>> {
+        let rows = store(ctx)?
+            .latest_audit(LOGIN, limit.clamp(1, 100) as u32)
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|e| RecentLogin {
+                timestamp: e.timestamp,
+                email: e.target_customer_email,
+                ip_address: e
+                    .details
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                    .and_then(|v| v["ip_address"].as_str().map(str::to_owned)),
+            })
+            .collect())
+    }
+}
+
+fn encode_cursor(offset: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("a:{offset}"))
+}
+
+fn decode_cursor(c: &str) -> Option<u64> {
+    let raw = URL_SAFE_NO_PAD.decode(c.as_bytes()).ok()?;
+    std::str::from_utf8(&raw)
+        .ok()?
+        .strip_prefix("a:")?
+        .parse()
+        .ok()
+}
+
+#[derive(Default)]
+pub struct AdminQuery;
+
+#[Object]
+impl AdminQuery {
+    /// Customer accounts by status (Active by default) and an optional search.
+    #[graphql(guard = "AdminGuard")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] status: CustomerStatus,
+        search: Option<String>,
+    ) -> async_graphql::Result<Vec<CustomerNode>> {
+        let rows = store(ctx)?
+            .list_customers(status.into(), search.as_deref())
+            .await
+            .map_err(internal)?;
+        Ok(rows.into_iter().map(CustomerNode::from).collect())
+    }
+
+    #[graphql(guard = "AdminGuard")]
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<CustomerNode>> {
+        let id = parse_id(&id)?;
+        Ok(store(ctx)?
+            .customer_by_id(id)
+            .await
+            .map_err(internal)?
+            .map(CustomerNode::from))
+    }
+
+    /// The audit log, newest first.
+    #[graphql(guard = "AdminGuard")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditLogFilter>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<AuditLogPage> {
+        let f = filter.unwrap_or_default();
+        let filter = AuditFilter {
+            admin_username: f.admin_username,
+            action_type: f.action_type,
+            search: f.search,
+        };
+        let offset = match after.as_deref() {
+            None | Some("") => 0,
+            Some(c) => decode_cursor(c)
+                .ok_or_else(|| coded_error(codes::BAD_USER_INPUT, "invalid cursor"))?,
+        };
+        let first = first.clamp(1, 500) as u32;
+        let s = store(ctx)?;
+        let (total, entries) = s
+            .audit_page(&filter, offset, first)
+            .await
+            .map_err(internal)?;
+        let (admins, actions) = s.audit_facets().await.map_err(internal)?;
+        let next = offset + entries.len() as u64;
+        Ok(AuditLogPage {
+            total_count: total as i32,
+            next_cursor: (next < total).then(|| encode_cursor(next)),
+            entries: entries.into_iter().map(AuditLogEntry::from).collect(),
+            admin_usernames: admins,
+            action_types: actions,
+        })
+    }
+
+    /// Customers signed in now, most recently seen first.
+    #[graphql(guard = "AdminGuard")]
+    async fn active_sessions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ActiveSessionNode>> {
+        let rows = store(ctx)?.list_active_sessions().await.map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|s| ActiveSessionNode {
+                session_id: s.session_id,
+                customer_id: s.customer_id,
+                ip_address: s.ip_address,
+                user_agent: s.user_agent,
+                last_seen: s.last_seen,
+                created_at: s.created_at,
+            })
+            .collect())
+    }
+
+    #[graphql(guard = "AdminGuard")]
+    async fn analytics(&self) -> Analytics {
+        Analytics
+    }
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub struct CustomerInput {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: String,
+    /// `["All"]` or ERP customer names; saved as the sorted `|` list.
+    pub erp_customer_names: Vec<String>,
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub struct CustomerUpdateInput {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: String,
+    pub erp_customer_names: Vec<String>,
+    pub is_active: Option<bool>,
+}
+
+/// An account change that issued a temporary password.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PasswordIssuedPayload {
+    pub customer: CustomerNode,
+    pub email_sent: bool,
+    /// Only when the mail could not be sent, so the admin can pass it on.
+    pub temporary_password: Option<String>,
+}
+
+impl From<PasswordIssued> for PasswordIssuedPayload {
+    fn from(p: PasswordIssued) -> Self {
+        PasswordIssuedPayload {
+            customer: p.customer.into(),
+            email_sent: p.email_sent,
+            temporary_password: p.temporary_password,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AdminMutation;
+
+#[Object]
+impl AdminMutation {
+    #[graphql(guard = "AdminGuard")]
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: CustomerInput,
+    ) -> async_graphql::Result<PasswordIssuedPayload> {
+        let actor = require_admin(ctx)?;
+        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        let input = ServiceInput {
+            first_name: input.first_name,
+            last_name: input.last_name.unwrap_or_default(),
+            email: input.email,
+            erp_customer_names: input.erp_customer_names,
+            is_active: None,
+        };
+        service
+            .create(actor, &input)
+            .await
+            .map(Into::into)
+            .map_err(customer_error)
+    }
+
+    #[graphql(guard = "AdminGuard")]
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: CustomerUpdateInput,
+    ) -> async_graphql::Result<CustomerNode> {
+        let actor = require_admin(ctx)?;
+        let id = parse_id(&id)?;
+        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        let input = ServiceInput {
+            first_name: input.first_name,
+            last_name: input.last_name.unwrap_or_default(),
+            email: input.email,
+            erp_customer_names: input.erp_customer_names,
+            is_active: input.is_active,
+        };
+        service
+            .update(actor, id, &input)
+            .await
+            .map(Into::into)
+            .map_err(customer_error)
+    }
+
+    #[graphql(guard = "AdminGuard")]
+    async fn set_customer_active(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        active: bool,
+    ) -> async_graphql::Result<CustomerNode> {
+        let actor = require_admin(ctx)?;
+        let id = parse_id(&id)?;
+        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        service
+            .set_active(actor, id, active)
+            .await
+            .map(Into::into)
+            .map_err(customer_error)
+    }
+
+    #[graphql(guard = "AdminGuard")]
+    async fn reset_customer_password(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<PasswordIssuedPayload> {
+        let actor = require_admin(ctx)?;
+        let id = parse_id(&id)?;
+        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        service
+            .reset_password(actor, id)
+            .await
+            .map(Into::into)
+            .map_err(customer_error)
+    }
+
+    /// Ends a customer session; the customer is signed out on their next request.
+    #[graphql(guard = "AdminGuard")]
+    async fn kick_session(
+        &self,
+        ctx: &Context<'_>,
+        session_id: String,
+    ) -> async_graphql::Result<bool> {
+        let actor = require_admin(ctx)?;
+        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        service
+            .kick(actor, &session_id)
+            .await
+            .map_err(customer_error)
+    }
+}

@@ -1,0 +1,287 @@
+//! Outgoing mail: lettre over SMTP in production, `.eml` files in `DATA_DIR/outbox` in
+//! demo mode (listed and readable by admins). Messages have an HTML and a plain-text part,
+//! both rendered from maud templates in [`templates`].
+
+pub mod templates;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{Config, SmtpConfig};
+
+/// Connect and command timeout for SMTP.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address: {0}")]
+    Address(String),
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error("could not send: {0}")]
+    Send(String),
+}
+
+/// A rendered message.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+enum Transport {
+    Outbox {
+        dir: PathBuf,
+        transport: AsyncFileTransport<Tokio1Executor>,
+    },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        server: String,
+    },
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    bcc: Option<Mailbox>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.transport {
+            Transport::Outbox { dir, .. } => write!(f, "Mailer(outbox {})", dir.display()),
+            Transport::Smtp { server, .. } => write!(f, "Mailer(smtp {server})"),
+        }
+    }
+}
+
+fn smtp_transport(c: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let builder = if !c.use_tls {
+        // Plain SMTP: only for relays on a trusted network (and the tests' local server).
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.server)
+    } else if c.port == 465 {
+        AsyncSmtpTransport::<Tokio1Executor>::relay(&c.server)
+            .map_err(|e| MailError::Build(e.to_string()))?
+    } else {
+        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&c.server)
+            .map_err(|e| MailError::Build(e.to_string()))?
+    };
+    let mut builder = builder.port(c.port).timeout(Some(SMTP_TIMEOUT));
+    if let (Some(user), Some(pw)) = (&c.username, &c.password) {
+        builder = builder.credentials(Credentials::new(user.clone(), pw.expose().to_owned()));
+    }
+    Ok(builder.build())
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
+        let from_text = config
+            .email_from
+            .clone()
+            .unwrap_or_else(|| "Customer Portal <portal@localhost>".to_owned());
+        let from: Mailbox = from_text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("EMAIL_FROM {from_text:?} is not an address: {e}"))?;
+        let bcc = match &config.email_bcc {
+            Some(b) => Some(
+                b.parse()
+                    .map_err(|e| anyhow::anyhow!("EMAIL_BCC {b:?} is not an address: {e}"))?,
+            ),
+            None => None,
+        };
+        let transport = match &config.smtp {
+            Some(c) => Transport::Smtp {
+                transport: smtp_transport(c)?,
+                server: format!("{}:{}", c.server, c.port),
+            },
+            None => {
+                let dir = outbox_dir(&config.data_dir);
+                std::fs::create_dir_all(&dir)?;
+                Transport::Outbox {
+                    transport: AsyncFileTransport::new(&dir),
+                    dir,
+                }
+            }
+        };
+        Ok(Mailer {
+            transport,
+            from,
+            bcc,
+        })
+    }
+
+    pub fn outbox(&self) -> Option<&Path> {
+        match &self.transport {
+            Transport::Outbox { dir, .. } => Some(dir),
+            Transport::Smtp { .. } => None,
+        }
+    }
+
+    pub fn build(&self, mail: &Mail) -> Result<Message, MailError> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone());
+        if let Some(bcc) = &self.bcc {
+            builder = builder.bcc(bcc.clone());
+        }
+        builder
+            .multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                mail.html.clone(),
+            ))
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+
+    /// Sends (or, in demo mode, files) the message. Never logs its content.
+    pub async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let message = self.build(mail)?;
+        let started = std::time::Instant::now();
+        let result = match &self.transport {
+            Transport::Outbox { transport, .. } => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Send(e.to_string())),
+            Transport::Smtp { transport, .. } => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Send(e.to_string())),
+        };
+        match &result {
+            Ok(()) => {
+                tracing::info!(to = %mail.to, subject = %mail.subject, elapsed_ms = started.elapsed().as_millis() as u64, "mail sent")
+            }
+            Err(e) => tracing::warn!(to = %mail.to, error = %e, "mail not sent"),
+        }
+        result
+    }
+}
+
+pub fn outbox_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("outbox")
+}
+
+/// One message in the demo outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub file: String,
+    pub modified: time::OffsetDateTime,
+    pub to: String,
+    pub subject: String,
+}
+
+fn header(text: &str, name: &str) -> String {
+    text.lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Newest first.
+pub fn list_outbox(dir: &Path) -> std::io::Result<Vec<OutboxEntry>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".eml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let modified = entry
+            .metadata()?
+            .modified()
+            .map(time::OffsetDateTime::from)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        out.push(OutboxEntry {
+            file: name,
+            modified,
+            to: header(&text, "To"),
+            subject: header(&text, "Subject"),
+        });
+    }
+    out.sort_by(|a, b| {
+        b.modified
+            .cmp(&a.modified)
+            .then_with(|| b.file.cmp(&a.file))
+    });
+    Ok(out)
+}
+
+/// The raw message, if `file` names a message in the outbox (no path tricks).
+pub fn read_outbox(dir: &Path, file: &str) -> Option<String> {
+    let ok = file.ends_with(".eml")
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
+        && !file.contains("..");
+    if !ok {
+        return None;
+    }
+    std::fs::read_to_string(dir.join(file)).ok()
+}
+
+/// The plain-text part of a stored message, decoded enough to read.
+pub fn plain_text_part(raw: &str) -> String {
+    let Some(start) = raw.find("Content-Type: text/plain") else {
+        return raw.to_owned();
+    };
+    let body = &raw[start..];
+    let Some(blank) = body
+        .find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| body.find("\n\n").map(|i| i + 2))
+    else {
+        return String::new();
+    };
+    let rest = &body[blank..];
+    let end = rest
+        .find("\r\n--")
+        .or_else(|| rest.find("\n--"))
+        .unwrap_or(rest.len());
+    let part = &rest[..end];
+    if body[..blank].contains("quoted-printable") {
+        decode_qp(part)
+    } else {
+        part.to_owned()
+    }
+}
+
+fn decode_qp(s: &str) -> String {
+    let mut bytes = Vec::with_capacity(s.len());
+    let mut it = s
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .into_bytes()
+        .into_iter()
+        .peekable();
+    while let Some(b) = it.next() {
+        if b == b'=' {
+            let hi = it.next();
+            let lo = it.next();
+            if let (Some(h), Some(l)) = (hi, lo)
+                && let Ok(v) = u8::from_str_radix(&format!("{}{}", h as char, l as char), 16)
+            {
+                bytes.push(v);
+                continue;
+            }
+        }
+        bytes.push(b);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}

@@ -1,0 +1,95 @@
+//! The welcome and password-reset emails, HTML and plain text. The plain-text part always
+//! contains the line `Temporary password: <password>` (DESIGN.md §4).
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::Mail;
+
+fn frame(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html {
+            head { meta charset="utf-8"; title { (title) } }
+            body style="font-family: Arial, Helvetica, sans-serif; color: #1c2430; background: #f4f6f9; padding: 24px;" {
+                table role="presentation" width="100%" cellpadding="0" cellspacing="0" {
+                    tr { td align="center" {
+                        table role="presentation" width="560" cellpadding="24" cellspacing="0" style="background: #ffffff; border: 1px solid #d7dde5; border-radius: 8px;" {
+                            tr { td {
+                                h2 style="margin-top: 0; color: #0b5cad;" { "WePackItAll Customer Portal" }
+                                (body)
+                                p style="color: #5b6778; font-size: 12px; margin-top: 24px;" {
+                                    "You receive this email because a WePackItAll administrator manages your portal account. "
+                                    "If you did not expect it, contact your account manager."
+                                }
+                            } }
+                        }
+                    } }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+fn credentials_block(email: &str, password: &str, login_url: &str) -> Markup {
+    html! {
+        table role="presentation" cellpadding="6" style="background: #eef1f5; border-radius: 6px; margin: 12px 0;" {
+            tr { td { "Sign-in page:" } td { a href=(login_url) { (login_url) } } }
+            tr { td { "Email:" } td { strong { (email) } } }
+            tr { td { "Temporary password:" } td { code style="font-size: 16px;" { (password) } } }
+        }
+        p { "You will be asked to choose your own password when you first sign in." }
+    }
+}
+
+pub fn welcome(first_name: &str, email: &str, password: &str, login_url: &str) -> Mail {
+    let subject = "Your WePackItAll Customer Portal account".to_owned();
+    let html = frame(
+        &subject,
+        html! {
+            p { "Hello " (first_name) "," }
+            p { "An account has been created for you on the WePackItAll Customer Portal, where you can see your live inventory at any time." }
+            (credentials_block(email, password, login_url))
+        },
+    );
+    let text = format!(
+        "Hello {first_name},\n\n\
+         An account has been created for you on the WePackItAll Customer Portal, where you can see your live inventory at any time.\n\n\
+         Sign-in page: {login_url}\n\
+         Email: {email}\n\
+         Temporary password: {password}\n\n\
+         You will be asked to choose your own password when you first sign in.\n"
+    );
+    Mail {
+        to: email.to_owned(),
+        subject,
+        html,
+        text,
+    }
+}
+
+pub fn password_reset(first_name: &str, email: &str, password: &str, login_url: &str) -> Mail {
+    let subject = "Your WePackItAll Customer Portal password was reset".to_owned();
+    let html = frame(
+        &subject,
+        html! {
+            p { "Hello " (first_name) "," }
+            p { "A WePackItAll administrator has reset your portal password. Any open sessions were signed out." }
+            (credentials_block(email, password, login_url))
+        },
+    );
+    let text = format!(
+        "Hello {first_name},\n\n\
+         A WePackItAll administrator has reset your portal password. Any open sessions were signed out.\n\n\
+         Sign-in page: {login_url}\n\
+         Email: {email}\n\
+         Temporary password: {password}\n\n\
+         You will be asked to choose your own password when you first sign in.\n"
+    );
+    Mail {
+        to: email.to_owned(),
+        subject,
+        html,
+        text,
+    }
+}

@@ -1,0 +1,173 @@
+//! `/admin/audit`: the audit log, newest first, filtered by admin and action type and
+//! searched by customer email or id, in pages. htmx requests get the results fragment.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::when_str;
+use crate::error::AppError;
+use crate::graphql::exec;
+use crate::state::AppState;
+use crate::web::extractors::{CurrentAdmin, IsHtmx};
+use crate::web::layout::{self, PageCtx};
+
+const PAGE_SIZE: i64 = 50;
+const QUERY: &str = "query($filter: AuditLogFilter, $first: Int, $after: String) {
+  auditLog(filter: $filter, first: $first, after: $after) {
+    totalCount nextCursor adminUsernames actionTypes
+    entries { id timestamp adminUsername actionType targetCustomerId targetCustomerEmail details }
+  }
+}";
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+pub struct AuditParams {
+    #[serde(default)]
+    admin: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    after: String,
+}
+
+impl AuditParams {
+    fn url(&self, after: Option<&str>) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("admin", &self.admin),
+            ("action", &self.action),
+            ("q", &self.q),
+        ] {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        if let Some(a) = after {
+            s.append_pair("after", a);
+        }
+        let qs = s.finish();
+        if qs.is_empty() {
+            "/admin/audit".to_owned()
+        } else {
+            format!("/admin/audit?{qs}")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Data {
+    audit_log: Page,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    total_count: i64,
+    next_cursor: Option<String>,
+    admin_usernames: Vec<String>,
+    action_types: Vec<String>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    timestamp: String,
+    admin_username: String,
+    action_type: String,
+    target_customer_id: Option<String>,
+    target_customer_email: Option<String>,
+    details: Option<String>,
+}
+
+fn results(p: &AuditParams, page: &Page) -> Markup {
+    html! {
+        div id="audit-results" {
+            p class="muted" { (page.total_count) " entries" @if !p.after.is_empty() { " · later page" } }
+            div class="table-wrap admin-table-wrap" {
+                table class="admin-table" {
+                    thead { tr { th { "Time" } th { "Admin" } th { "Action" } th { "Customer" } th { "Details" } } }
+                    tbody {
+                        @for e in &page.entries {
+                            tr {
+                                td class="nowrap" { (when_str(&e.timestamp)) }
+                                td { (e.admin_username) }
+                                td { span class="pill" { (e.action_type) } }
+                                td {
+                                    @if let Some(email) = &e.target_customer_email { (email) }
+                                    @if let Some(id) = &e.target_customer_id { " " span class="muted" { "#" (id) } }
+                                }
+                                td class="details" { @if let Some(d) = &e.details { code { (d) } } }
+                            }
+                        }
+                    }
+                }
+            }
+            nav class="pager" {
+                @if !p.after.is_empty() {
+                    a class="btn btn-small" href=(p.url(None)) hx-get=(p.url(None)) hx-target="#audit-results" hx-swap="outerHTML" hx-push-url="true" { "« Newest" }
+                }
+                @if let Some(next) = &page.next_cursor {
+                    a class="btn btn-small" href=(p.url(Some(next))) hx-get=(p.url(Some(next))) hx-target="#audit-results" hx-swap="outerHTML" hx-push-url="true" { "Older »" }
+                }
+            }
+        }
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    IsHtmx(htmx): IsHtmx,
+    Query(p): Query<AuditParams>,
+) -> Result<Response, AppError> {
+    let opt = |s: &str| {
+        if s.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            json!(s.trim())
+        }
+    };
+    let vars = json!({
+        "filter": { "adminUsername": opt(&p.admin), "actionType": opt(&p.action), "search": opt(&p.q) },
+        "first": PAGE_SIZE,
+        "after": opt(&p.after),
+    });
+    let data: Data = exec::execute(&state.schema, &ctx.viewer, QUERY, vars).await?;
+    let page = data.audit_log;
+    if htmx {
+        return Ok(results(&p, &page).into_response());
+    }
+    Ok(layout::page(
+        &ctx,
+        "Audit log",
+        html! {
+            h1 { "Audit log" }
+            form class="admin-toolbar" action="/admin/audit" method="get"
+                hx-get="/admin/audit" hx-target="#audit-results" hx-swap="outerHTML" hx-push-url="true"
+                hx-trigger="change, input changed delay:300ms from:#audit-q" {
+                label class="sr-only" for="audit-admin" { "Admin" }
+                select id="audit-admin" name="admin" {
+                    option value="" { "All admins" }
+                    @for a in &page.admin_usernames { option value=(a) selected[*a == p.admin] { (a) } }
+                }
+                label class="sr-only" for="audit-action" { "Action" }
+                select id="audit-action" name="action" {
+                    option value="" { "All actions" }
+                    @for a in &page.action_types { option value=(a) selected[*a == p.action] { (a) } }
+                }
+                label class="sr-only" for="audit-q" { "Customer email or id" }
+                input id="audit-q" type="search" name="q" value=(p.q) placeholder="Customer email or id…" autocomplete="off";
+                noscript { button class="btn" type="submit" { "Filter" } }
+            }
+            (results(&p, &page))
+        },
+    )
+    .into_response())
+}

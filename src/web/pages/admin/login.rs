@@ -1,0 +1,158 @@
+//! `/admin-login` and `/admin-logout`: local admin, then Active Directory.
+
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_sessions::{Expiry, Session};
+
+use crate::auth::admin::AdminLoginError;
+use crate::auth::sessions::{AUTH_KEY, SessionAuth};
+use crate::auth::{ClientInfo, Viewer};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::layout::{self, PageCtx};
+
+/// One message for every failure: it never says which method (local or AD) failed.
+pub const ADMIN_LOGIN_FAILED: &str = "Invalid username or password.";
+
+#[derive(Deserialize)]
+pub struct AdminLoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    hp_email: String,
+}
+
+fn page(ctx: &PageCtx, username: &str, error: Option<&str>) -> Markup {
+    layout::page(
+        ctx,
+        "Admin sign in",
+        html! {
+            section class="auth-card card" {
+                h1 { "Staff sign in" }
+                p class="muted" { "Use the portal administrator account or your company (Active Directory) account." }
+                @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
+                form method="post" action="/admin-login" class="stack" {
+                    (layout::csrf_field(ctx))
+                    label for="username" { "Username" }
+                    input id="username" name="username" type="text" required autofocus autocomplete="username"
+                        value=(username) maxlength="128" placeholder="jdoe or jdoe@company.com";
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" required autocomplete="current-password" maxlength="1024";
+                    div class="hp-field" aria-hidden="true" {
+                        label for="hp_email" { "Leave this field empty" }
+                        input id="hp_email" name="hp_email" type="text" tabindex="-1" autocomplete="off" value="";
+                    }
+                    button type="submit" class="btn btn-primary btn-block" { "Sign in" }
+                }
+                p class="muted small" { a href="/login" { "Customer sign-in" } }
+            }
+        },
+    )
+}
+
+pub async fn show(ctx: PageCtx) -> Response {
+    if let Viewer::Admin(_) = ctx.viewer {
+        return Redirect::to("/admin/panel").into_response();
+    }
+    page(&ctx, "", None).into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    session: Session,
+    client: ClientInfo,
+    Form(form): Form<AdminLoginForm>,
+) -> Result<Response, AppError> {
+    let echo: String = form.username.trim().chars().take(128).collect();
+    if !form.hp_email.is_empty() {
+        state
+            .auth
+            .honeypot_tripped(&form.username, &form.password, &client)
+            .await;
+        return Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response());
+    }
+    match state
+        .admin_auth
+        .login(&form.username, &form.password, &client)
+        .await
+    {
+        Ok(login) => {
+            // A browser is one identity at a time: end what it was signed in as.
+            match &ctx.viewer {
+                Viewer::Customer(c) => {
+                    let _ = state.auth.logout_customer(c, &client).await;
+                }
+                Viewer::Admin(a) => {
+                    let _ = state.admin_auth.logout(a, &client).await;
+                }
+                Viewer::Anonymous => {}
+            }
+            session
+                .cycle_id()
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+            let expires = OffsetDateTime::now_utc()
+                + time::Duration::try_from(state.auth.session_lifetime())
+                    .unwrap_or(time::Duration::hours(8));
+            session.set_expiry(Some(Expiry::AtDateTime(expires)));
+            session
+                .insert(
+                    AUTH_KEY,
+                    SessionAuth::Admin {
+                        session_id: login.session_id,
+                    },
+                )
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+            Ok(Redirect::to("/admin/panel").into_response())
+        }
+        Err(AdminLoginError::Refused) => {
+            Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response())
+        }
+        Err(AdminLoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
+    }
+}
+
+pub async fn logout_show(ctx: PageCtx) -> Response {
+    if !matches!(ctx.viewer, Viewer::Admin(_)) {
+        return Redirect::to("/admin-login").into_response();
+    }
+    layout::page(
+        &ctx,
+        "Sign out",
+        html! {
+            section class="card narrow" {
+                h1 { "Sign out?" }
+                form method="post" action="/admin-logout" {
+                    (layout::csrf_field(&ctx))
+                    button type="submit" class="btn btn-primary" { "Sign out" }
+                    " "
+                    a class="btn btn-ghost" href="/admin/panel" { "Cancel" }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    session: Session,
+    client: ClientInfo,
+) -> Response {
+    if let Viewer::Admin(a) = &viewer
+        && let Err(e) = state.admin_auth.logout(a, &client).await
+    {
+        tracing::error!(error = %e, "could not end the admin session row");
+    }
+    let _ = session.flush().await;
+    Redirect::to("/admin-login").into_response()
+}

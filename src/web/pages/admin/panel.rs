@@ -1,0 +1,64 @@
+//! `/admin/panel`: the dashboard, linking every admin function, with live counts.
+
+use axum::extract::State;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::graphql::exec;
+use crate::state::AppState;
+use crate::web::extractors::CurrentAdmin;
+use crate::web::layout::{self, PageCtx};
+
+const QUERY: &str = "{ analytics { activeCustomers inactiveCustomers currentSessions loginsLast7Days uniqueLoginsLast7Days } }";
+
+#[derive(Deserialize)]
+struct Data {
+    analytics: Counts,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Counts {
+    active_customers: i64,
+    inactive_customers: i64,
+    current_sessions: i64,
+    logins_last7_days: i64,
+    unique_logins_last7_days: i64,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentAdmin(admin): CurrentAdmin,
+    ctx: PageCtx,
+) -> Result<Markup, AppError> {
+    let data: Data =
+        exec::execute(&state.schema, &ctx.viewer, QUERY, serde_json::json!({})).await?;
+    let c = data.analytics;
+    let outbox = state.mailer.outbox().is_some();
+    let card = |href: &str, title: &str, figure: String, note: &str| {
+        html! {
+            a class="card dash-card" href=(href) {
+                span class="dash-title" { (title) }
+                span class="dash-figure" { (figure) }
+                span class="muted small" { (note) }
+            }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        "Admin dashboard",
+        html! {
+            h1 { "Welcome, " (admin.display_name) }
+            div class="dash-grid" {
+                (card("/admin/customers", "Customers", c.active_customers.to_string(), &format!("active accounts · {} inactive", c.inactive_customers)))
+                (card("/admin/sessions", "Active sessions", c.current_sessions.to_string(), "customers signed in now"))
+                (card("/admin/analytics", "Logins, last 7 days", c.logins_last7_days.to_string(), &format!("{} unique customers", c.unique_logins_last7_days)))
+                (card("/admin/audit", "Audit log", "→".to_owned(), "every change and sign-in"))
+                @if outbox {
+                    (card("/admin/outbox", "Outbox", "✉".to_owned(), "demo mode: mail is kept here"))
+                }
+            }
+        },
+    ))
+}
