@@ -102,6 +102,8 @@ pub struct AdConfig {
     pub server: String,
     pub domain: String,
     pub port: u16,
+    /// LDAPS (TLS from the first byte): `AD_USE_SSL`, by default true on port 636.
+    pub use_ssl: bool,
     /// StartTLS on a non-636 port (`AD_USE_STARTTLS`, default true): without it the
     /// admin's password would cross the network in clear text.
     pub use_starttls: bool,
@@ -376,6 +378,7 @@ impl Config {
                 let why = "when AD_SERVER is set";
                 let domain = r.required("AD_DOMAIN", why);
                 let port = r.parse("AD_PORT", 389u16, "a port number (389 or 636)");
+                let use_ssl = r.bool("AD_USE_SSL", port == 636);
                 let use_starttls = r.bool("AD_USE_STARTTLS", true);
                 let tls_ca_file = r.string("AD_TLS_CA_FILE").map(PathBuf::from);
                 if let Some(f) = &tls_ca_file
@@ -405,6 +408,7 @@ impl Config {
                         server,
                         domain,
                         port,
+                        use_ssl,
                         use_starttls,
                         tls_ca_file,
                         service_account,

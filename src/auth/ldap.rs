@@ -7,7 +7,8 @@
 //! No DN is ever built from user input, and the username has already been restricted to
 //! `[A-Za-z0-9._-]` before it gets here.
 //!
-//! Port 636 is LDAPS; any other port uses StartTLS unless `AD_USE_STARTTLS=False`.
+//! Port 636 (or `AD_USE_SSL=True`) is LDAPS; otherwise StartTLS unless
+//! `AD_USE_STARTTLS=False`.
 //! Connect and operation timeouts keep an unreachable directory from blocking sign-in.
 
 use std::sync::Arc;
@@ -106,7 +107,7 @@ impl ActiveDirectory {
         if let Some(tls) = &self.tls {
             settings = settings.set_config(tls.clone());
         }
-        let url = if c.port == 636 {
+        let url = if c.use_ssl {
             format!("ldaps://{}:{}", c.server, c.port)
         } else {
             settings = settings.set_starttls(c.use_starttls);

@@ -142,7 +142,8 @@ pub struct AdminSession {
 pub struct AuditFilter {
     pub admin_username: Option<String>,
     pub action_type: Option<String>,
-    /// A customer email (substring, case-insensitive) or a customer id (exact).
+    /// A customer id (exact) when it is a number, otherwise part of a customer email
+    /// (case-insensitive).
     pub search: Option<String>,
 }
 

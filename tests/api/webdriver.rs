@@ -208,6 +208,22 @@ impl Session<'_> {
         assert!(r["value"].is_null(), "click {css}: {r}");
     }
 
+    /// Accepts a `confirm()` dialog, waiting for it to open.
+    pub async fn accept_alert(&self) {
+        let started = Instant::now();
+        loop {
+            let r = self.post("/alert/accept", json!({})).await;
+            if r["value"].is_null() {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no dialog to accept: {r}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn script(&self, js: &str) -> Value {
         self.post("/execute/sync", json!({ "script": js, "args": [] }))
             .await["value"]

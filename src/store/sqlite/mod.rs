@@ -554,10 +554,13 @@ impl AuditStore for SqliteStore {
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
         let search_id: Option<i64> = search.as_deref().and_then(|s| s.parse().ok());
-        let pattern = search.map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        // A number is a customer id; anything else is part of an email.
+        let pattern = search
+            .filter(|_| search_id.is_none())
+            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
         self.with_conn("audit_page", move |c| {
             let filter_sql = "WHERE (?1 IS NULL OR admin_username = ?1) AND (?2 IS NULL OR action_type = ?2)
-                 AND (?3 IS NULL OR lower(COALESCE(target_customer_email, '')) LIKE ?3 ESCAPE '\\' OR target_customer_id = ?4)";
+                 AND ((?3 IS NULL AND ?4 IS NULL) OR lower(COALESCE(target_customer_email, '')) LIKE ?3 ESCAPE '\\' OR target_customer_id = ?4)";
             let total: i64 = c
                 .query_row(&format!("SELECT COUNT(*) FROM AuditLog {filter_sql}"), params![admin, action, pattern, search_id], |r| r.get(0))
                 .map_err(backend)?;

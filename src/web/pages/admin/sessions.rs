@@ -52,6 +52,9 @@ fn table(rows: &[Row]) -> Markup {
                 table class="admin-table" {
                     thead { tr { th { "Name" } th { "Email" } th { "IP address" } th { "User agent" } th { "Signed in" } th { "Last seen" } th { span class="sr-only" { "Actions" } } } }
                     tbody {
+                        @if rows.is_empty() {
+                            tr { td colspan="7" class="muted" { "No customer is signed in right now." } }
+                        }
                         @for r in rows {
                             @let (name, email) = match &r.customer {
                                 Some(c) => (format!("{} {}", c.first_name, c.last_name.clone().unwrap_or_default()).trim().to_owned(), c.email.clone()),

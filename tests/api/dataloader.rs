@@ -1,0 +1,299 @@
+//! No N+1: lists that show customers beside sessions load them through the DataLoader.
+//! A store wrapper counts the calls while the real schema resolves the sessions list.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use customer_portal::auth::{AdminIdentity, Viewer};
+use customer_portal::domain::{CustomerId, Email};
+use customer_portal::erp::deacom_sqlite::DeacomSqlite;
+use customer_portal::store::sqlite::SqliteStore;
+use customer_portal::store::*;
+use time::OffsetDateTime;
+
+/// Delegates everything to SQLite and counts the per-customer lookups.
+struct Counting {
+    inner: SqliteStore,
+    by_id: AtomicUsize,
+    by_ids: AtomicUsize,
+}
+
+#[async_trait]
+impl CustomerStore for Counting {
+    async fn customer_by_email(&self, e: &Email) -> StoreResult<Option<Customer>> {
+        self.inner.customer_by_email(e).await
+    }
+    async fn customer_by_id(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
+        self.by_id.fetch_add(1, Ordering::SeqCst);
+        self.inner.customer_by_id(id).await
+    }
+    async fn insert_customer(&self, n: &NewCustomer, a: &NewAuditEntry) -> StoreResult<Customer> {
+        self.inner.insert_customer(n, a).await
+    }
+    async fn count_customers(&self) -> StoreResult<u64> {
+        self.inner.count_customers().await
+    }
+    async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)> {
+        self.inner.count_customers_by_status().await
+    }
+    async fn list_customers(&self, s: StatusFilter, q: Option<&str>) -> StoreResult<Vec<Customer>> {
+        self.inner.list_customers(s, q).await
+    }
+    async fn customers_by_ids(&self, ids: &[CustomerId]) -> StoreResult<Vec<Customer>> {
+        self.by_ids.fetch_add(1, Ordering::SeqCst);
+        self.inner.customers_by_ids(ids).await
+    }
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        c: &CustomerChanges,
+        e: bool,
+        a: &[NewAuditEntry],
+    ) -> StoreResult<Customer> {
+        self.inner.update_customer(id, c, e, a).await
+    }
+    async fn change_password(
+        &self,
+        id: CustomerId,
+        h: &str,
+        m: bool,
+        k: Option<&str>,
+        a: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        self.inner.change_password(id, h, m, k, a).await
+    }
+}
+
+#[async_trait]
+impl ActiveSessionStore for Counting {
+    async fn begin_customer_session(
+        &self,
+        s: &ActiveSession,
+        a: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        self.inner.begin_customer_session(s, a).await
+    }
+    async fn session_with_customer(
+        &self,
+        s: &str,
+    ) -> StoreResult<Option<(ActiveSession, Customer)>> {
+        self.inner.session_with_customer(s).await
+    }
+    async fn touch_session(&self, s: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.inner.touch_session(s, at).await
+    }
+    async fn end_customer_session(&self, s: &str, a: Option<&NewAuditEntry>) -> StoreResult<bool> {
+        self.inner.end_customer_session(s, a).await
+    }
+    async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
+        self.inner.list_active_sessions().await
+    }
+    async fn purge_sessions_created_before(&self, c: OffsetDateTime) -> StoreResult<u64> {
+        self.inner.purge_sessions_created_before(c).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for Counting {
+    async fn append_audit(&self, e: &NewAuditEntry) -> StoreResult<i64> {
+        self.inner.append_audit(e).await
+    }
+    async fn recent_audit(&self, l: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.inner.recent_audit(l).await
+    }
+    async fn audit_page(
+        &self,
+        f: &AuditFilter,
+        o: u64,
+        l: u32,
+    ) -> StoreResult<(u64, Vec<AuditEntry>)> {
+        self.inner.audit_page(f, o, l).await
+    }
+    async fn audit_facets(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        self.inner.audit_facets().await
+    }
+    async fn audit_since(&self, a: &str, s: OffsetDateTime) -> StoreResult<Vec<AuditEntry>> {
+        self.inner.audit_since(a, s).await
+    }
+    async fn top_audit_targets(&self, a: &str, l: u32) -> StoreResult<Vec<(String, u64)>> {
+        self.inner.top_audit_targets(a, l).await
+    }
+    async fn latest_audit(&self, a: &str, l: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.inner.latest_audit(a, l).await
+    }
+}
+
+#[async_trait]
+impl AdminSessionStore for Counting {
+    async fn begin_admin_session(&self, s: &AdminSession, a: &NewAuditEntry) -> StoreResult<()> {
+        self.inner.begin_admin_session(s, a).await
+    }
+    async fn admin_session(&self, s: &str) -> StoreResult<Option<AdminSession>> {
+        self.inner.admin_session(s).await
+    }
+    async fn touch_admin_session(&self, s: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.inner.touch_admin_session(s, at).await
+    }
+    async fn end_admin_session(&self, s: &str, a: Option<&NewAuditEntry>) -> StoreResult<bool> {
+        self.inner.end_admin_session(s, a).await
+    }
+    async fn purge_admin_sessions_created_before(&self, c: OffsetDateTime) -> StoreResult<u64> {
+        self.inner.purge_admin_sessions_created_before(c).await
+    }
+}
+
+#[async_trait]
+impl WebSessionStore for Counting {
+    async fn create_web_session(&self, r: &WebSessionRecord) -> StoreResult<bool> {
+        self.inner.create_web_session(r).await
+    }
+    async fn save_web_session(&self, r: &WebSessionRecord) -> StoreResult<()> {
+        self.inner.save_web_session(r).await
+    }
+    async fn load_web_session(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<WebSessionRecord>> {
+        self.inner.load_web_session(id, now).await
+    }
+    async fn delete_web_session(&self, id: &str) -> StoreResult<()> {
+        self.inner.delete_web_session(id).await
+    }
+    async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        self.inner.purge_expired_web_sessions(now).await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for Counting {
+    async fn setting(&self, k: &str) -> StoreResult<Option<String>> {
+        self.inner.setting(k).await
+    }
+    async fn setting_insert_if_absent(&self, k: &str, v: &str) -> StoreResult<String> {
+        self.inner.setting_insert_if_absent(k, v).await
+    }
+}
+
+#[async_trait]
+impl AppStore for Counting {
+    fn backend_name(&self) -> &'static str {
+        "counting-sqlite"
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+}
+
+#[tokio::test]
+async fn active_sessions_load_their_customers_in_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("portal.db"))
+        .await
+        .unwrap();
+    let counting = Arc::new(Counting {
+        inner: sqlite,
+        by_id: AtomicUsize::new(0),
+        by_ids: AtomicUsize::new(0),
+    });
+    let store: Arc<dyn AppStore> = counting.clone();
+    let now = OffsetDateTime::now_utc();
+    let audit = NewAuditEntry {
+        timestamp: now,
+        admin_username: "SYSTEM".into(),
+        action_type: "T".into(),
+        target_customer_id: None,
+        target_customer_email: None,
+        details: None,
+    };
+    for i in 0..8 {
+        let c = store
+            .insert_customer(
+                &NewCustomer {
+                    first_name: format!("C{i}"),
+                    last_name: None,
+                    email: Email::parse(&format!("c{i}@example.com")).unwrap(),
+                    password_hash: "pbkdf2:sha256:1$a$00".into(),
+                    erp_customer_name: "All".into(),
+                    must_reset_password: false,
+                },
+                &audit,
+            )
+            .await
+            .unwrap();
+        for s in 0..2 {
+            let session = ActiveSession {
+                session_id: format!("s{i}-{s}"),
+                customer_id: c.id,
+                last_seen: now,
+                ip_address: None,
+                user_agent: None,
+                created_at: now,
+            };
+            store
+                .begin_customer_session(&session, &audit)
+                .await
+                .unwrap();
+        }
+    }
+
+    let deacom = dir.path().join("deacom.db");
+    crate::deacom_fixture::build(&deacom);
+    let erp = Arc::new(DeacomSqlite::open(&deacom).unwrap());
+    let inventory = Arc::new(customer_portal::inventory::InventoryService::new(
+        erp.clone(),
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(30),
+    ));
+    let config = customer_portal::config::Config::from_vars(&crate::helpers::vars(&[(
+        "DATA_DIR",
+        dir.path().to_str().unwrap(),
+    )]))
+    .unwrap();
+    let mailer = Arc::new(customer_portal::mail::Mailer::from_config(&config).unwrap());
+    let hasher = customer_portal::auth::passwords::PasswordHasher::new(1).await;
+    let customers = Arc::new(customer_portal::customers::CustomerAdmin::new(
+        store.clone(),
+        hasher,
+        mailer,
+        erp,
+        "http://x/login".into(),
+    ));
+    let schema = customer_portal::graphql::build_schema(store.clone(), inventory, customers);
+
+    let admin = Viewer::Admin(AdminIdentity {
+        username: "cp_admin".into(),
+        display_name: "cp_admin".into(),
+        session_id: "a".into(),
+        auth_method: "local".into(),
+    });
+    let resp = schema
+        .execute(
+            async_graphql::Request::new(
+                "{ activeSessions { sessionId customer { email firstName } } }",
+            )
+            .data(admin),
+        )
+        .await;
+    assert!(resp.errors.is_empty(), "{:?}", resp.errors);
+    let json = resp.data.into_json().unwrap();
+    let sessions = json["activeSessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 16);
+    assert!(sessions.iter().all(|s| {
+        s["customer"]["email"]
+            .as_str()
+            .unwrap()
+            .ends_with("@example.com")
+    }));
+    assert_eq!(
+        counting.by_ids.load(Ordering::SeqCst),
+        1,
+        "one batched lookup for 16 rows"
+    );
+    assert_eq!(
+        counting.by_id.load(Ordering::SeqCst),
+        0,
+        "no per-row lookups"
+    );
+}

@@ -1,0 +1,145 @@
+//! Mail over SMTP through lettre, to an SMTP server started inside the test.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use crate::admin::{admin_app, admin_browser, htmx_post};
+
+/// What one SMTP session delivered.
+#[derive(Debug, Default, Clone)]
+struct Delivery {
+    mail_from: String,
+    rcpt_to: Vec<String>,
+    data: String,
+}
+
+/// A minimal SMTP server: enough of RFC 5321 for lettre (EHLO, MAIL, RCPT, DATA, QUIT).
+async fn smtp_server() -> (u16, Arc<Mutex<Vec<Delivery>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let store = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                let mut d = Delivery::default();
+                w.write_all(b"220 test.local ESMTP ready\r\n")
+                    .await
+                    .unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        w.write_all(b"250-test.local\r\n250 8BITMIME\r\n")
+                            .await
+                            .unwrap();
+                    } else if upper.starts_with("MAIL FROM:") {
+                        d.mail_from = line[10..].trim().to_owned();
+                        w.write_all(b"250 OK\r\n").await.unwrap();
+                    } else if upper.starts_with("RCPT TO:") {
+                        d.rcpt_to.push(line[8..].trim().to_owned());
+                        w.write_all(b"250 OK\r\n").await.unwrap();
+                    } else if upper == "DATA" {
+                        w.write_all(b"354 end with .\r\n").await.unwrap();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            d.data.push_str(&l);
+                            d.data.push_str("\r\n");
+                        }
+                        store.lock().unwrap().push(d.clone());
+                        w.write_all(b"250 queued\r\n").await.unwrap();
+                    } else if upper == "QUIT" {
+                        w.write_all(b"221 bye\r\n").await.unwrap();
+                        return;
+                    } else if upper == "RSET" || upper == "NOOP" {
+                        w.write_all(b"250 OK\r\n").await.unwrap();
+                    } else {
+                        w.write_all(b"502 not implemented\r\n").await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test]
+async fn the_welcome_mail_goes_out_over_smtp_with_bcc() {
+    let (port, got) = smtp_server().await;
+    let port = port.to_string();
+    let app = admin_app(&[
+        ("SMTP_SERVER", "127.0.0.1"),
+        ("SMTP_PORT", &port),
+        ("SMTP_USE_TLS", "False"),
+        (
+            "EMAIL_FROM",
+            "WePackItAll Portal <portal@wepackitall.example>",
+        ),
+        ("EMAIL_BCC", "audit@wepackitall.example"),
+        ("APP_BASE_URL", "https://portal.wepackitall.example"),
+    ])
+    .await;
+    let admin = admin_browser(&app).await;
+    let resp = htmx_post(
+        &admin,
+        "/admin/customers",
+        &[
+            ("first_name", "Mail"),
+            ("email", "mail.test@example.com"),
+            ("erp_customer_names", "All"),
+        ],
+    )
+    .await;
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("the temporary password was emailed")
+    );
+    let deliveries = got.lock().unwrap().clone();
+    assert_eq!(deliveries.len(), 1);
+    let d = &deliveries[0];
+    assert_eq!(d.mail_from, "<portal@wepackitall.example>");
+    assert!(d.rcpt_to.contains(&"<mail.test@example.com>".to_owned()));
+    assert!(
+        d.rcpt_to
+            .contains(&"<audit@wepackitall.example>".to_owned()),
+        "BCC is a recipient"
+    );
+    assert!(
+        !d.data.contains("Bcc:"),
+        "BCC stays hidden from the recipient"
+    );
+    assert!(
+        d.data
+            .contains("Subject: Your WePackItAll Customer Portal account")
+    );
+    assert!(d.data.contains("multipart/alternative") && d.data.contains("text/html"));
+    let text = customer_portal::mail::plain_text_part(&d.data);
+    assert!(
+        text.contains("https://portal.wepackitall.example/login"),
+        "{text}"
+    );
+    let temp = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Temporary password: "))
+        .expect("the contract line")
+        .trim();
+    assert_eq!(temp.len(), 16);
+    assert!(
+        !app.data_path.join("outbox").exists()
+            || std::fs::read_dir(app.data_path.join("outbox"))
+                .unwrap()
+                .count()
+                == 0
+    );
+}
