@@ -50,7 +50,7 @@ pub const CUSTOMER_NAMES: &[&str] = &[
 const SCHEMA: &str = include_str!("../../db/deacom-demo/sqlite.sql");
 const SEED: u64 = 0x5EED_0FDE_AC0A;
 /// Bump when the generated content changes, so existing demo files are regenerated.
-const GENERATOR_VERSION: &str = "1";
+const GENERATOR_VERSION: &str = "2";
 
 /// SplitMix64: tiny, fast, and stable forever (unlike a library's default generator).
 struct Prng(u64);
@@ -223,7 +223,8 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
         .map(|i| 1.0 / ((i + 1) as f64).powf(0.7))
         .collect();
     let total_weight: f64 = weights.iter().sum();
-    let n_parts = (rows / 6).clamp(60, 8000) as i64;
+    // About two live layers per part: thousands of parts at the default 5,000 rows.
+    let n_parts = (rows / 2).clamp(60, 8000) as i64;
     let mut part_units = Vec::with_capacity(n_parts as usize);
     for pr_id in 1..=n_parts {
         let customer = if pr_id % 97 == 0 {
