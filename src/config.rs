@@ -63,6 +63,8 @@ pub struct Config {
     /// Seed demo accounts on first start (demo mode only). Not an environment variable:
     /// tests switch it off to keep each spawned app cheap.
     pub seed_demo_accounts: bool,
+    /// Settings of the old portal that are accepted but mean nothing here (logged once).
+    pub ignored_settings: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +87,13 @@ pub struct SqlServerConfig {
     pub windows_auth: bool,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// Connect, checkout and (for the ERP) query timeout.
     pub timeout: Duration,
+    /// Accept the server's certificate without checking it (`*_TRUST_SERVER_CERTIFICATE`),
+    /// for servers with a self-signed certificate, like ODBC's TrustServerCertificate=yes.
+    pub trust_server_certificate: bool,
+    /// Connections in the pool at most (`*_POOL_SIZE`).
+    pub pool_size: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -445,6 +453,11 @@ impl Config {
             email_bcc,
             ad,
             seed_demo_accounts: true,
+            ignored_settings: if r.get("ERP_DB_DRIVER").is_some() {
+                vec!["ERP_DB_DRIVER"]
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -502,6 +515,14 @@ fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String, why: &str) -> Sq
     }
     let timeout_key = format!("{prefix}_TIMEOUT");
     let timeout_secs: u64 = r.parse(&timeout_key, 30, "a whole number of seconds");
+    let trust_server_certificate = r.bool(&format!("{prefix}_TRUST_SERVER_CERTIFICATE"), false);
+    let pool_key = format!("{prefix}_POOL_SIZE");
+    let pool_size: u64 = r.parse(&pool_key, 10, "a whole number of connections");
+    if pool_size == 0 || pool_size > 200 {
+        r.problems.push(format!(
+            "{pool_key} must be between 1 and 200 (got {pool_size})"
+        ));
+    }
     SqlServerConfig {
         server: host,
         port,
@@ -510,6 +531,8 @@ fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String, why: &str) -> Sq
         username,
         password,
         timeout: Duration::from_secs(timeout_secs.max(1)),
+        trust_server_certificate,
+        pool_size: pool_size.clamp(1, 200),
     }
 }
 

@@ -21,11 +21,13 @@ use crate::config::{AppDbConfig, Config, ErpConfig, Mode, Secret};
 use crate::customers::CustomerAdmin;
 use crate::demo::{self, DemoCredentials};
 use crate::erp::ErpSource;
+use crate::erp::deacom_mssql::DeacomMssql;
 use crate::erp::deacom_sqlite::DeacomSqlite;
 use crate::inventory::InventoryService;
 use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::AppStore;
+use crate::store::mssql::MssqlStore;
 use crate::store::sqlite::SqliteStore;
 
 /// How often expired sessions are swept from the database.
@@ -50,6 +52,11 @@ impl Application {
         config: Config,
         erp_override: Option<Arc<dyn ErpSource>>,
     ) -> anyhow::Result<Application> {
+        for key in &config.ignored_settings {
+            tracing::info!(
+                "{key} is set and ignored: the portal talks to SQL Server directly (TDS), without ODBC"
+            );
+        }
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create DATA_DIR {}", config.data_dir.display()))?;
 
@@ -59,10 +66,16 @@ impl Application {
                     .await
                     .with_context(|| format!("cannot open app database {}", path.display()))?,
             ),
-            AppDbConfig::SqlServer(_) => bail!(
-                "DB_SERVER is set, but this build has no SQL Server app-database backend yet; \
-                 unset DB_SERVER to keep the app database in SQLite under DATA_DIR"
-            ),
+            AppDbConfig::SqlServer(c) => {
+                let tds = crate::mssql::tiberius_config(c, false).context("DB_* settings")?;
+                Arc::new(
+                    MssqlStore::open(tds, c.pool_size, c.timeout)
+                        .await
+                        .with_context(|| {
+                            format!("cannot open the app database on SQL Server {}", c.server)
+                        })?,
+                )
+            }
         };
         let (erp, erp_timeout): (Arc<dyn ErpSource>, Duration) = match (erp_override, &config.erp) {
             (Some(erp), _) => (erp, DEMO_ERP_TIMEOUT),
@@ -70,9 +83,13 @@ impl Application {
                 open_demo_erp(&config.data_dir, *rows).await?,
                 DEMO_ERP_TIMEOUT,
             ),
-            (None, ErpConfig::SqlServer(_)) => bail!(
-                "ERP_DB_SERVER is set, but this build has no SQL Server ERP adapter yet; unset it to use the demo ERP"
-            ),
+            (None, ErpConfig::SqlServer(c)) => {
+                let tds = crate::mssql::tiberius_config(c, true).context("ERP_DB_* settings")?;
+                (
+                    Arc::new(DeacomMssql::new(tds, c.pool_size, c.timeout)),
+                    c.timeout,
+                )
+            }
         };
         let inventory = Arc::new(InventoryService::new(
             erp,

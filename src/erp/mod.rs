@@ -2,6 +2,7 @@
 //! ERP customer names. Implementations: the generated demo Deacom database (SQLite,
 //! `deacom_sqlite`) and, in production, Deacom on SQL Server.
 
+pub mod deacom_mssql;
 pub mod deacom_sqlite;
 pub mod demo;
 

@@ -22,3 +22,4 @@ mod password_change;
 mod sessions;
 mod slapd;
 mod smtp;
+mod tsql;

@@ -1,0 +1,918 @@
+//! The app database on Microsoft SQL Server (the old portal's `CustomerPortalDB`), through
+//! tiberius and a mobc pool. Same traits as the SQLite backend; only the dialect differs.
+//! Every statement is in [`sql`], every value a bound parameter.
+//!
+//! Timestamps are written as UTC `DATETIME2` values and read from `DATETIME` or
+//! `DATETIME2` columns as UTC.
+
+pub mod sql;
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tiberius::{Query, Row, ToSql};
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use super::*;
+use crate::mssql::{self, MssqlError, Pool};
+
+/// `(version, name, T-SQL)`; the same versions as `db/sqlite/`.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../db/mssql/0001_initial.sql"),
+    ),
+    (2, "admin", include_str!("../../../db/mssql/0002_admin.sql")),
+];
+
+#[derive(Clone)]
+pub struct MssqlStore {
+    pool: Pool,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for MssqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MssqlStore")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+fn err(e: MssqlError) -> StoreError {
+    match e.code() {
+        Some(2627) | Some(2601) => StoreError::DuplicateEmail,
+        None => StoreError::Unavailable(e.to_string()),
+        Some(_) => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn tds(e: tiberius::error::Error) -> StoreError {
+    err(MssqlError::Tds(e))
+}
+
+fn utc(t: OffsetDateTime) -> PrimitiveDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    PrimitiveDateTime::new(t.date(), t.time())
+}
+
+fn read_utc(row: &Row, idx: usize) -> StoreResult<Option<OffsetDateTime>> {
+    row.try_get::<PrimitiveDateTime, _>(idx)
+        .map(|v| v.map(PrimitiveDateTime::assume_utc))
+        .map_err(tds)
+}
+
+fn req_utc(row: &Row, idx: usize) -> StoreResult<OffsetDateTime> {
+    read_utc(row, idx)?.ok_or_else(|| StoreError::Backend(format!("column {idx} is NULL")))
+}
+
+fn text(row: &Row, idx: usize) -> StoreResult<Option<String>> {
+    row.try_get::<&str, _>(idx)
+        .map(|v| v.map(str::to_owned))
+        .map_err(tds)
+}
+
+fn req_text(row: &Row, idx: usize) -> StoreResult<String> {
+    text(row, idx)?.ok_or_else(|| StoreError::Backend(format!("column {idx} is NULL")))
+}
+
+fn int(row: &Row, idx: usize) -> StoreResult<i64> {
+    // INT columns come back as i32, COUNT/CAST AS BIGINT as i64.
+    if let Ok(Some(v)) = row.try_get::<i32, _>(idx) {
+        return Ok(v as i64);
+    }
+    row.try_get::<i64, _>(idx)
+        .map_err(tds)?
+        .ok_or_else(|| StoreError::Backend(format!("column {idx} is NULL")))
+}
+
+fn opt_int(row: &Row, idx: usize) -> StoreResult<Option<i64>> {
+    if let Ok(v) = row.try_get::<i32, _>(idx) {
+        return Ok(v.map(i64::from));
+    }
+    row.try_get::<i64, _>(idx).map_err(tds)
+}
+
+fn bit(row: &Row, idx: usize) -> StoreResult<bool> {
+    row.try_get::<bool, _>(idx)
+        .map_err(tds)
+        .map(|v| v.unwrap_or(false))
+}
+
+/// The nine customer columns starting at `at`.
+fn customer(row: &Row, at: usize) -> StoreResult<Customer> {
+    Ok(Customer {
+        id: CustomerId(int(row, at)?),
+        first_name: req_text(row, at + 1)?,
+        last_name: text(row, at + 2)?,
+        email: req_text(row, at + 3)?,
+        password_hash: req_text(row, at + 4)?,
+        erp_customer_name: text(row, at + 5)?.unwrap_or_default(),
+        is_active: bit(row, at + 6)?,
+        last_login_date: read_utc(row, at + 7)?,
+        must_reset_password: bit(row, at + 8)?,
+    })
+}
+
+fn audit_entry(row: &Row) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        id: int(row, 0)?,
+        timestamp: req_utc(row, 1)?,
+        admin_username: req_text(row, 2)?,
+        action_type: req_text(row, 3)?,
+        target_customer_id: opt_int(row, 4)?.map(CustomerId),
+        target_customer_email: text(row, 5)?,
+        details: text(row, 6)?,
+    })
+}
+
+fn active_session(row: &Row) -> StoreResult<ActiveSession> {
+    Ok(ActiveSession {
+        session_id: req_text(row, 0)?,
+        customer_id: CustomerId(int(row, 1)?),
+        last_seen: req_utc(row, 2)?,
+        ip_address: text(row, 3)?,
+        user_agent: text(row, 4)?,
+        created_at: req_utc(row, 5)?,
+    })
+}
+
+/// Owned parameters, so queries can be built and then bound in order.
+#[derive(Debug, Clone)]
+enum P {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bit(bool),
+    Time(PrimitiveDateTime),
+}
+
+impl P {
+    fn as_sql(&self) -> &dyn ToSql {
+        match self {
+            P::Text(v) => v,
+            P::Int(v) => v,
+            P::Bit(v) => v,
+            P::Time(v) => v,
+        }
+    }
+}
+
+fn t(s: impl Into<String>) -> P {
+    P::Text(Some(s.into()))
+}
+
+fn audit_params(a: &NewAuditEntry) -> [P; 6] {
+    [
+        P::Time(utc(a.timestamp)),
+        t(&a.admin_username),
+        t(&a.action_type),
+        P::Int(a.target_customer_id.map(|c| c.0)),
+        P::Text(a.target_customer_email.clone()),
+        P::Text(a.details.clone()),
+    ]
+}
+
+impl MssqlStore {
+    /// Connects the pool and applies pending migrations (adopting an existing database).
+    pub async fn open(
+        config: tiberius::Config,
+        pool_size: u64,
+        timeout: Duration,
+    ) -> StoreResult<MssqlStore> {
+        let store = MssqlStore {
+            pool: mssql::pool(config, pool_size, timeout),
+            timeout,
+        };
+        let applied = store.migrate().await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied SQL Server app-database migrations");
+        }
+        Ok(store)
+    }
+
+    async fn conn(&self) -> StoreResult<mobc::Connection<mssql::TiberiusManager>> {
+        self.pool.get().await.map_err(|e| match e {
+            mobc::Error::Inner(e) => err(e),
+            other => StoreError::Unavailable(other.to_string()),
+        })
+    }
+
+    /// Runs `sql` with `params` and returns every row of the first result set.
+    async fn rows(&self, op: &'static str, sql: &str, params: &[P]) -> StoreResult<Vec<Row>> {
+        let started = Instant::now();
+        let mut conn = self.conn().await?;
+        let mut q = Query::new(sql);
+        for p in params {
+            q.bind(p.as_sql().to_sql());
+        }
+        let result = tokio::time::timeout(self.timeout, async {
+            q.query(&mut conn).await?.into_first_result().await
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable(format!("{op}: no answer within {:?}", self.timeout)))?
+        .map_err(tds);
+        tracing::trace!(
+            op,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "mssql"
+        );
+        if let Err(e) = &result {
+            tracing::warn!(op, error = %e, "SQL Server operation failed");
+        }
+        result
+    }
+
+    async fn exec(&self, op: &'static str, sql: &str, params: &[P]) -> StoreResult<u64> {
+        let mut conn = self.conn().await?;
+        let mut q = Query::new(sql);
+        for p in params {
+            q.bind(p.as_sql().to_sql());
+        }
+        let result = tokio::time::timeout(self.timeout, async { q.execute(&mut conn).await })
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!("{op}: no answer within {:?}", self.timeout))
+            })?
+            .map_err(tds)?;
+        Ok(result.total())
+    }
+
+    async fn one<T>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        params: &[P],
+        f: impl Fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        self.rows(op, sql, params).await?.first().map(f).transpose()
+    }
+
+    async fn many<T>(
+        &self,
+        op: &'static str,
+        sql: &str,
+        params: &[P],
+        f: impl Fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.rows(op, sql, params).await?.iter().map(f).collect()
+    }
+
+    /// Applies every migration not yet recorded, each in one transaction with its record.
+    pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        self.exec("migrations_table", sql::MIGRATIONS_TABLE, &[])
+            .await?;
+        let mut applied = Vec::new();
+        for (version, name, script) in MIGRATIONS {
+            let done = self
+                .one(
+                    "migration_done",
+                    sql::MIGRATION_DONE,
+                    &[P::Int(Some(*version))],
+                    |r| int(r, 0),
+                )
+                .await?;
+            if done.unwrap_or(0) > 0 {
+                continue;
+            }
+            let mut conn = self.conn().await?;
+            conn.simple_query("SET XACT_ABORT ON; BEGIN TRANSACTION;")
+                .await
+                .map_err(tds)?
+                .into_results()
+                .await
+                .map_err(tds)?;
+            for batch in split_batches(script) {
+                conn.simple_query(batch)
+                    .await
+                    .map_err(tds)?
+                    .into_results()
+                    .await
+                    .map_err(tds)?;
+            }
+            let mut q = Query::new(sql::MIGRATION_RECORD);
+            q.bind(*version as i32);
+            q.bind(*name);
+            let now = P::Time(utc(OffsetDateTime::now_utc()));
+            q.bind(now.as_sql().to_sql());
+            q.execute(&mut conn).await.map_err(tds)?;
+            conn.simple_query("COMMIT TRANSACTION;")
+                .await
+                .map_err(tds)?
+                .into_results()
+                .await
+                .map_err(tds)?;
+            applied.push(*version);
+        }
+        Ok(applied)
+    }
+}
+
+/// Splits a script on lines that hold only `GO` (the client-side batch separator).
+pub fn split_batches(script: &str) -> Vec<String> {
+    let mut batches = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        if line.trim().eq_ignore_ascii_case("go") {
+            if !current.trim().is_empty() {
+                batches.push(std::mem::take(&mut current));
+            }
+            current.clear();
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    if !current.trim().is_empty()
+        && current
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+    {
+        batches.push(current);
+    }
+    batches
+}
+
+#[async_trait]
+impl CustomerStore for MssqlStore {
+    async fn customer_by_email(&self, email: &Email) -> StoreResult<Option<Customer>> {
+        self.one(
+            "customer_by_email",
+            sql::CUSTOMER_BY_EMAIL,
+            &[t(email.as_str())],
+            |r| customer(r, 0),
+        )
+        .await
+    }
+
+    async fn customer_by_id(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
+        self.one(
+            "customer_by_id",
+            sql::CUSTOMER_BY_ID,
+            &[P::Int(Some(id.0))],
+            |r| customer(r, 0),
+        )
+        .await
+    }
+
+    async fn insert_customer(
+        &self,
+        new: &NewCustomer,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<Customer> {
+        let mut params = vec![
+            t(&new.first_name),
+            P::Text(new.last_name.clone()),
+            t(new.email.as_str()),
+            t(&new.password_hash),
+            t(&new.erp_customer_name),
+            P::Bit(new.must_reset_password),
+        ];
+        let [ts, admin, action, _, email, details] = audit_params(audit);
+        params.extend([ts, admin, action, email, details]);
+        self.one("insert_customer", sql::INSERT_CUSTOMER, &params, |r| {
+            customer(r, 0)
+        })
+        .await?
+        .ok_or_else(|| StoreError::Backend("insert returned no row".into()))
+    }
+
+    async fn count_customers(&self) -> StoreResult<u64> {
+        Ok(self
+            .one("count_customers", sql::COUNT_CUSTOMERS, &[], |r| int(r, 0))
+            .await?
+            .unwrap_or(0) as u64)
+    }
+
+    async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)> {
+        Ok(self
+            .one("count_by_status", sql::COUNT_BY_STATUS, &[], |r| {
+                Ok((int(r, 0)? as u64, int(r, 1)? as u64))
+            })
+            .await?
+            .unwrap_or((0, 0)))
+    }
+
+    async fn list_customers(
+        &self,
+        status: StatusFilter,
+        search: Option<&str>,
+    ) -> StoreResult<Vec<Customer>> {
+        let active = match status {
+            StatusFilter::Active => Some(1),
+            StatusFilter::Inactive => Some(0),
+            StatusFilter::All => None,
+        };
+        let pattern = search
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", mssql::like_escape(&s.to_lowercase())));
+        self.many(
+            "list_customers",
+            sql::LIST_CUSTOMERS,
+            &[P::Int(active), P::Text(pattern)],
+            |r| customer(r, 0),
+        )
+        .await
+    }
+
+    async fn customers_by_ids(&self, ids: &[CustomerId]) -> StoreResult<Vec<Customer>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // SQL Server takes at most 2,100 parameters per request.
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let query =
+                sql::CUSTOMERS_BY_IDS.replace("{ids}", &mssql::placeholders(1, chunk.len()));
+            let params: Vec<P> = chunk.iter().map(|i| P::Int(Some(i.0))).collect();
+            out.extend(
+                self.many("customers_by_ids", &query, &params, |r| customer(r, 0))
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        changes: &CustomerChanges,
+        end_sessions: bool,
+        audits: &[NewAuditEntry],
+    ) -> StoreResult<Customer> {
+        let mut params = vec![
+            t(&changes.first_name),
+            P::Text(changes.last_name.clone()),
+            t(changes.email.as_str()),
+            t(&changes.erp_customer_name),
+            P::Bit(changes.is_active),
+            P::Int(Some(id.0)),
+            P::Bit(end_sessions),
+        ];
+        let mut inserts = String::new();
+        for a in audits {
+            let first = params.len() + 1;
+            inserts.push_str(&audit_insert(first));
+            inserts.push('\n');
+            params.extend(audit_params(a));
+        }
+        let query = sql::UPDATE_CUSTOMER.replace("{audits}", &inserts);
+        self.one("update_customer", &query, &params, |r| customer(r, 0))
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("no customer {id}")))
+    }
+
+    async fn change_password(
+        &self,
+        id: CustomerId,
+        password_hash: &str,
+        must_reset_password: bool,
+        keep_session: Option<&str>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut params = vec![
+            t(password_hash),
+            P::Bit(must_reset_password),
+            P::Int(Some(id.0)),
+            P::Text(keep_session.map(str::to_owned)),
+        ];
+        params.extend(audit_params(audit));
+        self.exec("change_password", sql::CHANGE_PASSWORD, &params)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// An audit insert whose six parameters start at `@P{first}`.
+pub fn audit_insert(first: usize) -> String {
+    sql::AUDIT_INSERT_TEMPLATE
+        .replace("{a}", &first.to_string())
+        .replace("{b}", &(first + 1).to_string())
+        .replace("{c}", &(first + 2).to_string())
+        .replace("{d}", &(first + 3).to_string())
+        .replace("{e}", &(first + 4).to_string())
+        .replace("{f}", &(first + 5).to_string())
+}
+
+#[async_trait]
+impl ActiveSessionStore for MssqlStore {
+    async fn begin_customer_session(
+        &self,
+        s: &ActiveSession,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut params = vec![
+            t(&s.session_id),
+            P::Int(Some(s.customer_id.0)),
+            P::Time(utc(s.last_seen)),
+            P::Text(s.ip_address.clone()),
+            P::Text(s.user_agent.clone()),
+            P::Time(utc(s.created_at)),
+        ];
+        params.extend(audit_params(audit));
+        self.exec(
+            "begin_customer_session",
+            sql::BEGIN_CUSTOMER_SESSION,
+            &params,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn session_with_customer(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<(ActiveSession, Customer)>> {
+        self.one(
+            "session_with_customer",
+            sql::SESSION_WITH_CUSTOMER,
+            &[t(session_id)],
+            |r| Ok((active_session(r)?, customer(r, 6)?)),
+        )
+        .await
+    }
+
+    async fn touch_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.exec(
+            "touch_session",
+            sql::TOUCH_SESSION,
+            &[P::Time(utc(at)), t(session_id)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn end_customer_session(
+        &self,
+        session_id: &str,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool> {
+        let mut params = vec![t(session_id), P::Bit(audit.is_some())];
+        params.extend(audit_params(audit.unwrap_or(&placeholder_audit())));
+        Ok(self
+            .one(
+                "end_customer_session",
+                sql::END_CUSTOMER_SESSION,
+                &params,
+                |r| int(r, 0),
+            )
+            .await?
+            .unwrap_or(0)
+            > 0)
+    }
+
+    async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
+        self.many(
+            "list_active_sessions",
+            sql::LIST_ACTIVE_SESSIONS,
+            &[],
+            active_session,
+        )
+        .await
+    }
+
+    async fn purge_sessions_created_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
+        self.exec(
+            "purge_sessions",
+            sql::PURGE_SESSIONS,
+            &[P::Time(utc(cutoff))],
+        )
+        .await
+    }
+}
+
+/// Bound but unused when a batch writes no audit row (parameters must still exist).
+fn placeholder_audit() -> NewAuditEntry {
+    NewAuditEntry {
+        timestamp: OffsetDateTime::UNIX_EPOCH,
+        admin_username: String::new(),
+        action_type: String::new(),
+        target_customer_id: None,
+        target_customer_email: None,
+        details: None,
+    }
+}
+
+#[async_trait]
+impl AuditStore for MssqlStore {
+    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64> {
+        Ok(self
+            .one(
+                "append_audit",
+                sql::APPEND_AUDIT,
+                &audit_params(entry),
+                |r| int(r, 0),
+            )
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            "recent_audit",
+            sql::RECENT_AUDIT,
+            &[P::Int(Some(limit as i64))],
+            audit_entry,
+        )
+        .await
+    }
+
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<AuditEntry>)> {
+        let admin = filter.admin_username.clone().filter(|s| !s.is_empty());
+        let action = filter.action_type.clone().filter(|s| !s.is_empty());
+        let search = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let id: Option<i64> = search.and_then(|s| s.parse().ok());
+        let pattern = search
+            .filter(|_| id.is_none())
+            .map(|s| format!("%{}%", mssql::like_escape(&s.to_lowercase())));
+        let filters = [
+            P::Text(admin),
+            P::Text(action),
+            P::Text(pattern),
+            P::Int(id),
+        ];
+        let total = self
+            .one("audit_count", sql::AUDIT_COUNT, &filters, |r| int(r, 0))
+            .await?
+            .unwrap_or(0) as u64;
+        let mut params = filters.to_vec();
+        params.extend([P::Int(Some(offset as i64)), P::Int(Some(limit as i64))]);
+        let entries = self
+            .many("audit_page", sql::AUDIT_PAGE, &params, audit_entry)
+            .await?;
+        Ok((total, entries))
+    }
+
+    async fn audit_facets(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let admins = self
+            .many("audit_admins", sql::AUDIT_ADMINS, &[], |r| req_text(r, 0))
+            .await?;
+        let actions = self
+            .many("audit_actions", sql::AUDIT_ACTIONS, &[], |r| req_text(r, 0))
+            .await?;
+        Ok((admins, actions))
+    }
+
+    async fn audit_since(
+        &self,
+        action_type: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            "audit_since",
+            sql::AUDIT_SINCE,
+            &[t(action_type), P::Time(utc(since))],
+            audit_entry,
+        )
+        .await
+    }
+
+    async fn top_audit_targets(
+        &self,
+        action_type: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        self.many(
+            "top_audit_targets",
+            sql::TOP_AUDIT_TARGETS,
+            &[t(action_type), P::Int(Some(limit as i64))],
+            |r| Ok((req_text(r, 0)?, int(r, 1)? as u64)),
+        )
+        .await
+    }
+
+    async fn latest_audit(&self, action_type: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            "latest_audit",
+            sql::LATEST_AUDIT,
+            &[t(action_type), P::Int(Some(limit as i64))],
+            audit_entry,
+        )
+        .await
+    }
+}
+
+fn admin_session(row: &Row) -> StoreResult<AdminSession> {
+    Ok(AdminSession {
+        session_id: req_text(row, 0)?,
+        username: req_text(row, 1)?,
+        display_name: req_text(row, 2)?,
+        auth_method: req_text(row, 3)?,
+        ip_address: text(row, 4)?,
+        user_agent: text(row, 5)?,
+        created_at: req_utc(row, 6)?,
+        last_seen: req_utc(row, 7)?,
+    })
+}
+
+#[async_trait]
+impl AdminSessionStore for MssqlStore {
+    async fn begin_admin_session(
+        &self,
+        s: &AdminSession,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut params = vec![
+            t(&s.session_id),
+            t(&s.username),
+            t(&s.display_name),
+            t(&s.auth_method),
+            P::Text(s.ip_address.clone()),
+            P::Text(s.user_agent.clone()),
+            P::Time(utc(s.created_at)),
+            P::Time(utc(s.last_seen)),
+        ];
+        params.extend(audit_params(audit));
+        self.exec("begin_admin_session", sql::BEGIN_ADMIN_SESSION, &params)
+            .await
+            .map(|_| ())
+    }
+
+    async fn admin_session(&self, session_id: &str) -> StoreResult<Option<AdminSession>> {
+        self.one(
+            "admin_session",
+            sql::ADMIN_SESSION,
+            &[t(session_id)],
+            admin_session,
+        )
+        .await
+    }
+
+    async fn touch_admin_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.exec(
+            "touch_admin_session",
+            sql::TOUCH_ADMIN_SESSION,
+            &[P::Time(utc(at)), t(session_id)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn end_admin_session(
+        &self,
+        session_id: &str,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool> {
+        let mut params = vec![t(session_id), P::Bit(audit.is_some())];
+        params.extend(audit_params(audit.unwrap_or(&placeholder_audit())));
+        Ok(self
+            .one("end_admin_session", sql::END_ADMIN_SESSION, &params, |r| {
+                int(r, 0)
+            })
+            .await?
+            .unwrap_or(0)
+            > 0)
+    }
+
+    async fn purge_admin_sessions_created_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        self.exec(
+            "purge_admin_sessions",
+            sql::PURGE_ADMIN_SESSIONS,
+            &[P::Time(utc(cutoff))],
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl WebSessionStore for MssqlStore {
+    async fn create_web_session(&self, r: &WebSessionRecord) -> StoreResult<bool> {
+        let params = [t(&r.id), t(&r.data), P::Time(utc(r.expiry_date))];
+        match self
+            .one(
+                "create_web_session",
+                sql::CREATE_WEB_SESSION,
+                &params,
+                |row| int(row, 0),
+            )
+            .await
+        {
+            Ok(v) => Ok(v.unwrap_or(0) == 1),
+            // A concurrent insert of the same id: the id is taken.
+            Err(StoreError::DuplicateEmail) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn save_web_session(&self, r: &WebSessionRecord) -> StoreResult<()> {
+        self.exec(
+            "save_web_session",
+            sql::SAVE_WEB_SESSION,
+            &[t(&r.id), t(&r.data), P::Time(utc(r.expiry_date))],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn load_web_session(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<WebSessionRecord>> {
+        self.one(
+            "load_web_session",
+            sql::LOAD_WEB_SESSION,
+            &[t(id), P::Time(utc(now))],
+            |r| {
+                Ok(WebSessionRecord {
+                    id: req_text(r, 0)?,
+                    data: req_text(r, 1)?,
+                    expiry_date: req_utc(r, 2)?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn delete_web_session(&self, id: &str) -> StoreResult<()> {
+        self.exec("delete_web_session", sql::DELETE_WEB_SESSION, &[t(id)])
+            .await
+            .map(|_| ())
+    }
+
+    async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        self.exec(
+            "purge_web_sessions",
+            sql::PURGE_WEB_SESSIONS,
+            &[P::Time(utc(now))],
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for MssqlStore {
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        self.one("setting", sql::SETTING, &[t(key)], |r| req_text(r, 0))
+            .await
+    }
+
+    async fn setting_insert_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+        self.one(
+            "setting_insert_if_absent",
+            sql::SETTING_INSERT_IF_ABSENT,
+            &[t(key), t(value)],
+            |r| req_text(r, 0),
+        )
+        .await?
+        .ok_or_else(|| StoreError::Backend("setting not stored".into()))
+    }
+}
+
+#[async_trait]
+impl AppStore for MssqlStore {
+    fn backend_name(&self) -> &'static str {
+        "mssql"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.one("ping", sql::PING, &[], |r| int(r, 0))
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_on_go_lines_only() {
+        let script = "CREATE TABLE a (x INT);\nGO\n-- only a comment\nGO\nSELECT 'GO';\n  go  \n";
+        let b = split_batches(script);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert!(b[1].contains("SELECT 'GO'"));
+        for (_, _, m) in MIGRATIONS {
+            assert!(split_batches(m).len() >= 3);
+        }
+    }
+
+    #[test]
+    fn audit_inserts_number_their_parameters() {
+        let s = audit_insert(8);
+        assert!(s.contains("@P8, @P9, @P10, @P11, @P12, @P13"), "{s}");
+        assert!(!s.contains("{"));
+    }
+
+    #[test]
+    fn update_batches_number_every_audit_after_the_changes() {
+        // Seven change parameters, then six per audit row.
+        let two = format!("{}\n{}", audit_insert(8), audit_insert(14));
+        let q = sql::UPDATE_CUSTOMER.replace("{audits}", &two);
+        assert!(q.contains("@P13)") && q.contains("@P14,") && q.contains("@P19)"));
+    }
+}

@@ -1,0 +1,267 @@
+//! Every T-SQL statement the SQL Server app-database backend sends, in one place, so that a
+//! test can hand each of them to a real T-SQL parser (sqlfluff, `tsql` dialect).
+//! Multi-step changes run as one batch under `SET XACT_ABORT ON` in a transaction: all or
+//! nothing, in one round trip.
+
+pub const CUSTOMER_COLUMNS: &str = "c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password";
+
+pub const CUSTOMER_BY_EMAIL: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password FROM dbo.Customers AS c WHERE c.email = @P1";
+
+pub const CUSTOMER_BY_ID: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password FROM dbo.Customers AS c WHERE c.customer_id = @P1";
+
+/// @P1..@P6 customer, @P7..@P11 audit (timestamp, admin, action, email, details).
+pub const INSERT_CUSTOMER: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @id INT;
+INSERT INTO dbo.Customers (first_name, last_name, email, password_hash, erp_customer_name, is_active, must_reset_password)
+VALUES (@P1, @P2, @P3, @P4, @P5, 1, @P6);
+SET @id = CAST(SCOPE_IDENTITY() AS INT);
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P7, @P8, @P9, @id, @P10, @P11);
+COMMIT TRANSACTION;
+SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active,
+       c.last_login_date, c.must_reset_password
+FROM dbo.Customers AS c WHERE c.customer_id = @id;";
+
+pub const COUNT_CUSTOMERS: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.Customers";
+
+pub const COUNT_BY_STATUS: &str = "SELECT CAST(COALESCE(SUM(CASE WHEN is_active = 1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN is_active = 1 THEN 0 ELSE 1 END), 0) AS BIGINT) FROM dbo.Customers";
+
+/// @P1 is_active filter (NULL = all), @P2 LIKE pattern (NULL = no search).
+pub const LIST_CUSTOMERS: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password
+FROM dbo.Customers AS c
+WHERE (@P1 IS NULL OR c.is_active = @P1)
+  AND (@P2 IS NULL OR LOWER(c.first_name + N' ' + COALESCE(c.last_name, N'') + N' ' + c.email + N' ' + c.erp_customer_name) LIKE @P2 ESCAPE '\\')
+ORDER BY LOWER(COALESCE(c.last_name, N'')), LOWER(c.first_name), c.email";
+
+/// `{ids}` is replaced by `@P1, …, @Pn` (every id bound).
+pub const CUSTOMERS_BY_IDS: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password FROM dbo.Customers AS c WHERE c.customer_id IN ({ids})";
+
+/// @P1..@P6 changes + id, @P7 end sessions (bit); `{audits}` is replaced by audit inserts.
+pub const UPDATE_CUSTOMER: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+UPDATE dbo.Customers SET first_name = @P1, last_name = @P2, email = @P3, erp_customer_name = @P4, is_active = @P5
+WHERE customer_id = @P6;
+IF @P7 = 1 DELETE FROM dbo.ActiveSessions WHERE customer_id = @P6;
+{audits}
+COMMIT TRANSACTION;
+SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active,
+       c.last_login_date, c.must_reset_password
+FROM dbo.Customers AS c WHERE c.customer_id = @P6;";
+
+/// One audit insert inside a batch; `{n}` is the first parameter index of six.
+pub const AUDIT_INSERT_TEMPLATE: &str = "INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details) \
+     VALUES (@P{a}, @P{b}, @P{c}, @P{d}, @P{e}, @P{f});";
+
+/// @P1 hash, @P2 must reset, @P3 id, @P4 session to keep (NULL = none), @P5..@P10 audit.
+pub const CHANGE_PASSWORD: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+UPDATE dbo.Customers SET password_hash = @P1, must_reset_password = @P2 WHERE customer_id = @P3;
+DELETE FROM dbo.ActiveSessions WHERE customer_id = @P3 AND (@P4 IS NULL OR session_id <> @P4);
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
+COMMIT TRANSACTION;";
+
+/// @P1..@P6 session, @P7..@P12 audit.
+pub const BEGIN_CUSTOMER_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+INSERT INTO dbo.ActiveSessions (session_id, customer_id, last_seen, ip_address, user_agent, created_at)
+VALUES (@P1, @P2, @P3, @P4, @P5, @P6);
+UPDATE dbo.Customers SET last_login_date = @P6 WHERE customer_id = @P2;
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P7, @P8, @P9, @P10, @P11, @P12);
+COMMIT TRANSACTION;";
+
+pub const SESSION_WITH_CUSTOMER: &str = "SELECT s.session_id, s.customer_id, s.last_seen, s.ip_address, s.user_agent, s.created_at, \
+     c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active, \
+     c.last_login_date, c.must_reset_password
+FROM dbo.ActiveSessions AS s JOIN dbo.Customers AS c ON c.customer_id = s.customer_id
+WHERE s.session_id = @P1";
+
+pub const TOUCH_SESSION: &str =
+    "UPDATE dbo.ActiveSessions SET last_seen = @P1 WHERE session_id = @P2";
+
+/// @P1 session, @P2 write audit (bit), @P3..@P8 audit. Returns the rows deleted.
+pub const END_CUSTOMER_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+DELETE FROM dbo.ActiveSessions WHERE session_id = @P1;
+SET @n = @@ROWCOUNT;
+IF @n > 0 AND @P2 = 1
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P3, @P4, @P5, @P6, @P7, @P8);
+COMMIT TRANSACTION;
+SELECT @n;";
+
+pub const LIST_ACTIVE_SESSIONS: &str = "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at \
+     FROM dbo.ActiveSessions ORDER BY last_seen DESC";
+
+pub const PURGE_SESSIONS: &str = "DELETE FROM dbo.ActiveSessions WHERE created_at < @P1";
+
+pub const APPEND_AUDIT: &str = "SET NOCOUNT ON;
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P1, @P2, @P3, @P4, @P5, @P6);
+SELECT CAST(SCOPE_IDENTITY() AS BIGINT);";
+
+pub const AUDIT_COLUMNS: &str = "log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details";
+
+pub const RECENT_AUDIT: &str = "SELECT TOP (@P1) log_id, timestamp, admin_username, action_type, target_customer_id, \
+     target_customer_email, details FROM dbo.AuditLog ORDER BY timestamp DESC, log_id DESC";
+
+/// @P1 admin, @P2 action, @P3 email pattern, @P4 id (each NULL = not filtered).
+pub const AUDIT_COUNT: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.AuditLog
+WHERE (@P1 IS NULL OR admin_username = @P1) AND (@P2 IS NULL OR action_type = @P2)
+  AND ((@P3 IS NULL AND @P4 IS NULL) OR LOWER(COALESCE(target_customer_email, N'')) LIKE @P3 ESCAPE '\\' OR target_customer_id = @P4)";
+
+/// As AUDIT_COUNT, then @P5 offset and @P6 page size.
+pub const AUDIT_PAGE: &str = "SELECT log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details
+FROM dbo.AuditLog
+WHERE (@P1 IS NULL OR admin_username = @P1) AND (@P2 IS NULL OR action_type = @P2)
+  AND ((@P3 IS NULL AND @P4 IS NULL) OR LOWER(COALESCE(target_customer_email, N'')) LIKE @P3 ESCAPE '\\' OR target_customer_id = @P4)
+ORDER BY timestamp DESC, log_id DESC
+OFFSET @P5 ROWS FETCH NEXT @P6 ROWS ONLY";
+
+pub const AUDIT_ADMINS: &str =
+    "SELECT DISTINCT admin_username FROM dbo.AuditLog ORDER BY admin_username";
+pub const AUDIT_ACTIONS: &str =
+    "SELECT DISTINCT action_type FROM dbo.AuditLog ORDER BY action_type";
+
+pub const AUDIT_SINCE: &str = "SELECT log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details
+FROM dbo.AuditLog WHERE action_type = @P1 AND timestamp >= @P2 ORDER BY timestamp, log_id";
+
+pub const TOP_AUDIT_TARGETS: &str =
+    "SELECT TOP (@P2) target_customer_email, CAST(COUNT(*) AS BIGINT) AS n FROM dbo.AuditLog
+WHERE action_type = @P1 AND target_customer_email IS NOT NULL
+GROUP BY target_customer_email ORDER BY n DESC, target_customer_email";
+
+pub const LATEST_AUDIT: &str = "SELECT TOP (@P2) log_id, timestamp, admin_username, action_type, target_customer_id, \
+     target_customer_email, details FROM dbo.AuditLog WHERE action_type = @P1 ORDER BY timestamp DESC, log_id DESC";
+
+/// @P1..@P8 session, @P9..@P14 audit.
+pub const BEGIN_ADMIN_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+INSERT INTO dbo.AdminSessions (session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen)
+VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8);
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P9, @P10, @P11, @P12, @P13, @P14);
+COMMIT TRANSACTION;";
+
+pub const ADMIN_SESSION: &str = "SELECT session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen \
+     FROM dbo.AdminSessions WHERE session_id = @P1";
+
+pub const TOUCH_ADMIN_SESSION: &str =
+    "UPDATE dbo.AdminSessions SET last_seen = @P1 WHERE session_id = @P2";
+
+/// @P1 session, @P2 write audit (bit), @P3..@P8 audit.
+pub const END_ADMIN_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+DELETE FROM dbo.AdminSessions WHERE session_id = @P1;
+SET @n = @@ROWCOUNT;
+IF @n > 0 AND @P2 = 1
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P3, @P4, @P5, @P6, @P7, @P8);
+COMMIT TRANSACTION;
+SELECT @n;";
+
+pub const PURGE_ADMIN_SESSIONS: &str = "DELETE FROM dbo.AdminSessions WHERE created_at < @P1";
+
+/// Inserts unless the id exists; returns 1 when inserted.
+pub const CREATE_WEB_SESSION: &str = "SET NOCOUNT ON;
+IF EXISTS (SELECT 1 FROM dbo.WebSessions WITH (UPDLOCK, HOLDLOCK) WHERE id = @P1)
+    SELECT 0;
+ELSE
+BEGIN
+    INSERT INTO dbo.WebSessions (id, data, expiry_date) VALUES (@P1, @P2, @P3);
+    SELECT 1;
+END;";
+
+pub const SAVE_WEB_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+UPDATE dbo.WebSessions WITH (UPDLOCK, SERIALIZABLE) SET data = @P2, expiry_date = @P3 WHERE id = @P1;
+IF @@ROWCOUNT = 0 INSERT INTO dbo.WebSessions (id, data, expiry_date) VALUES (@P1, @P2, @P3);
+COMMIT TRANSACTION;";
+
+pub const LOAD_WEB_SESSION: &str =
+    "SELECT id, data, expiry_date FROM dbo.WebSessions WHERE id = @P1 AND expiry_date > @P2";
+pub const DELETE_WEB_SESSION: &str = "DELETE FROM dbo.WebSessions WHERE id = @P1";
+pub const PURGE_WEB_SESSIONS: &str = "DELETE FROM dbo.WebSessions WHERE expiry_date <= @P1";
+
+pub const SETTING: &str = "SELECT setting_value FROM dbo.PortalSettings WHERE setting_key = @P1";
+
+pub const SETTING_INSERT_IF_ABSENT: &str = "SET NOCOUNT ON;
+IF NOT EXISTS (SELECT 1 FROM dbo.PortalSettings WITH (UPDLOCK, HOLDLOCK) WHERE setting_key = @P1)
+    INSERT INTO dbo.PortalSettings (setting_key, setting_value) VALUES (@P1, @P2);
+SELECT setting_value FROM dbo.PortalSettings WHERE setting_key = @P1;";
+
+pub const PING: &str = "SELECT 1";
+
+pub const MIGRATIONS_TABLE: &str = "IF OBJECT_ID(N'dbo.SchemaMigrations', N'U') IS NULL
+    CREATE TABLE dbo.SchemaMigrations (
+        version INT NOT NULL PRIMARY KEY,
+        name NVARCHAR(200) NOT NULL,
+        applied_at DATETIME2 NOT NULL
+    );";
+
+pub const MIGRATION_DONE: &str =
+    "SELECT CAST(COUNT(*) AS INT) FROM dbo.SchemaMigrations WHERE version = @P1";
+pub const MIGRATION_RECORD: &str =
+    "INSERT INTO dbo.SchemaMigrations (version, name, applied_at) VALUES (@P1, @P2, @P3)";
+
+/// Every statement above with the template parts filled as the code fills them, for the
+/// static T-SQL check.
+pub fn all_for_parsing() -> Vec<(&'static str, String)> {
+    let audit = AUDIT_INSERT_TEMPLATE
+        .replace("{a}", "8")
+        .replace("{b}", "9")
+        .replace("{c}", "10")
+        .replace("{d}", "11")
+        .replace("{e}", "12")
+        .replace("{f}", "13");
+    vec![
+        ("CUSTOMER_BY_EMAIL", CUSTOMER_BY_EMAIL.into()),
+        ("CUSTOMER_BY_ID", CUSTOMER_BY_ID.into()),
+        ("INSERT_CUSTOMER", INSERT_CUSTOMER.into()),
+        ("COUNT_CUSTOMERS", COUNT_CUSTOMERS.into()),
+        ("COUNT_BY_STATUS", COUNT_BY_STATUS.into()),
+        ("LIST_CUSTOMERS", LIST_CUSTOMERS.into()),
+        (
+            "CUSTOMERS_BY_IDS",
+            CUSTOMERS_BY_IDS.replace("{ids}", &crate::mssql::placeholders(1, 3)),
+        ),
+        (
+            "UPDATE_CUSTOMER",
+            UPDATE_CUSTOMER.replace("{audits}", &audit),
+        ),
+        ("CHANGE_PASSWORD", CHANGE_PASSWORD.into()),
+        ("BEGIN_CUSTOMER_SESSION", BEGIN_CUSTOMER_SESSION.into()),
+        ("SESSION_WITH_CUSTOMER", SESSION_WITH_CUSTOMER.into()),
+        ("TOUCH_SESSION", TOUCH_SESSION.into()),
+        ("END_CUSTOMER_SESSION", END_CUSTOMER_SESSION.into()),
+        ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.into()),
+        ("PURGE_SESSIONS", PURGE_SESSIONS.into()),
+        ("APPEND_AUDIT", APPEND_AUDIT.into()),
+        ("RECENT_AUDIT", RECENT_AUDIT.into()),
+        ("AUDIT_COUNT", AUDIT_COUNT.into()),
+        ("AUDIT_PAGE", AUDIT_PAGE.into()),
+        ("AUDIT_ADMINS", AUDIT_ADMINS.into()),
+        ("AUDIT_ACTIONS", AUDIT_ACTIONS.into()),
+        ("AUDIT_SINCE", AUDIT_SINCE.into()),
+        ("TOP_AUDIT_TARGETS", TOP_AUDIT_TARGETS.into()),
+        ("LATEST_AUDIT", LATEST_AUDIT.into()),
+        ("BEGIN_ADMIN_SESSION", BEGIN_ADMIN_SESSION.into()),
+        ("ADMIN_SESSION", ADMIN_SESSION.into()),
+        ("TOUCH_ADMIN_SESSION", TOUCH_ADMIN_SESSION.into()),
+        ("END_ADMIN_SESSION", END_ADMIN_SESSION.into()),
+        ("PURGE_ADMIN_SESSIONS", PURGE_ADMIN_SESSIONS.into()),
+        ("CREATE_WEB_SESSION", CREATE_WEB_SESSION.into()),
+        ("SAVE_WEB_SESSION", SAVE_WEB_SESSION.into()),
+        ("LOAD_WEB_SESSION", LOAD_WEB_SESSION.into()),
+        ("DELETE_WEB_SESSION", DELETE_WEB_SESSION.into()),
+        ("PURGE_WEB_SESSIONS", PURGE_WEB_SESSIONS.into()),
+        ("SETTING", SETTING.into()),
+        ("SETTING_INSERT_IF_ABSENT", SETTING_INSERT_IF_ABSENT.into()),
+        ("PING", PING.into()),
+        ("MIGRATIONS_TABLE", MIGRATIONS_TABLE.into()),
+        ("MIGRATION_DONE", MIGRATION_DONE.into()),
+        ("MIGRATION_RECORD", MIGRATION_RECORD.into()),
+    ]
+}

@@ -1,0 +1,287 @@
+//! T-SQL checked here, without a SQL Server: the migrations and every statement of the SQL
+//! Server code parse with a real T-SQL parser (sqlfluff, `tsql` dialect), both migration
+//! folders list the same versions, and the migrations only ever add to the tables the
+//! old portal created.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn versions(dir: &str) -> BTreeSet<u32> {
+    std::fs::read_dir(root().join(dir))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .map(|n| {
+            n.split('_')
+                .next()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap_or_else(|_| panic!("{dir}/{n}: no version prefix"))
+        })
+        .collect()
+}
+
+#[test]
+fn both_migration_folders_list_the_same_versions() {
+    let sqlite = versions("db/sqlite");
+    let mssql = versions("db/mssql");
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite, mssql,
+        "db/sqlite and db/mssql must hold the same migration versions"
+    );
+    let embedded: BTreeSet<u32> = customer_portal::store::mssql::MIGRATIONS
+        .iter()
+        .map(|(v, _, _)| *v as u32)
+        .collect();
+    assert_eq!(
+        embedded, mssql,
+        "every db/mssql file is embedded in the SQL Server backend"
+    );
+}
+
+fn sqlfluff() -> Option<PathBuf> {
+    let found = Command::new("sqlfluff")
+        .arg("version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| PathBuf::from("sqlfluff"));
+    if found.is_none() {
+        eprintln!(
+            "\n*** SKIPPED T-SQL parse test: sqlfluff is not installed (pip install sqlfluff; .ci/run does this) ***\n"
+        );
+    }
+    found
+}
+
+/// sqlfluff's parse trees, one per file (parsed together: sqlfluff takes one folder).
+fn parse(files: &[PathBuf]) -> Vec<(String, Value)> {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, f) in files.iter().enumerate() {
+        let name = format!("{i:03}_{}", f.file_name().unwrap().to_string_lossy());
+        std::fs::copy(f, dir.path().join(name)).unwrap();
+    }
+    let out = Command::new("sqlfluff")
+        .args(["parse", "--dialect", "tsql", "--format", "json", "--nofail"])
+        .arg(dir.path())
+        .output()
+        .expect("sqlfluff runs");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "sqlfluff output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["filepath"].as_str().unwrap_or("").to_owned(),
+                f["segments"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Every node as (ancestor types, type, node).
+fn nodes<'a>(
+    v: &'a Value,
+    ancestors: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, String, &'a Value)>,
+) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                out.push((ancestors.clone(), k.clone(), child));
+                ancestors.push(k.clone());
+                nodes(child, ancestors, out);
+                ancestors.pop();
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| nodes(i, ancestors, out)),
+        _ => {}
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m.values().map(text).collect(),
+        Value::Array(a) => a.iter().map(text).collect(),
+        _ => String::new(),
+    }
+}
+
+fn table_names(v: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    nodes(v, &mut Vec::new(), &mut all);
+    all.iter()
+        .filter(|(_, t, _)| t == "table_reference")
+        .map(|(_, _, n)| normalise(&text(n)))
+        .collect()
+}
+
+fn normalise(name: &str) -> String {
+    let n = name.replace(['[', ']'], "");
+    n.rsplit('.').next().unwrap_or(&n).trim().to_lowercase()
+}
+
+fn write_queries(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let all = customer_portal::store::mssql::sql::all_for_parsing()
+        .into_iter()
+        .map(|(n, q)| (format!("store_{n}"), q))
+        .chain(
+            customer_portal::erp::deacom_mssql::all_for_parsing()
+                .into_iter()
+                .map(|(n, q)| (format!("erp_{n}"), q)),
+        );
+    for (name, sql) in all {
+        let path = dir.join(format!("{name}.sql"));
+        std::fs::write(&path, format!("{sql}\n")).unwrap();
+        files.push(path);
+    }
+    files
+}
+
+#[test]
+fn every_tsql_statement_parses() {
+    if sqlfluff().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = write_queries(dir.path());
+    for f in [
+        "db/mssql/0001_initial.sql",
+        "db/mssql/0002_admin.sql",
+        "db/deacom-demo/mssql.sql",
+        "tests/fixtures/old-portal-schema.sql",
+    ] {
+        files.push(root().join(f));
+    }
+    let parsed = parse(&files);
+    assert_eq!(parsed.len(), files.len(), "sqlfluff skipped files");
+    let mut failures = Vec::new();
+    for (file, tree) in &parsed {
+        let mut all = Vec::new();
+        nodes(tree, &mut Vec::new(), &mut all);
+        if tree.is_null() || all.iter().any(|(_, t, _)| t == "unparsable") {
+            failures.push(file.clone());
+        }
+        assert!(
+            all.iter().any(|(_, t, _)| t.ends_with("_statement")),
+            "{file}: no statement found"
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "T-SQL that does not parse: {failures:#?}"
+    );
+}
+
+#[test]
+fn migrations_only_add_to_the_old_portals_tables() {
+    if sqlfluff().is_none() {
+        return;
+    }
+    let old = parse(&[root().join("tests/fixtures/old-portal-schema.sql")]);
+    let mut old_nodes = Vec::new();
+    nodes(&old[0].1, &mut Vec::new(), &mut old_nodes);
+    let existing: BTreeSet<String> = old_nodes
+        .iter()
+        .filter(|(_, t, _)| t == "create_table_statement")
+        .filter_map(|(_, _, n)| table_names(n).into_iter().next())
+        .collect();
+    assert_eq!(
+        existing,
+        [
+            "activesessions",
+            "auditlog",
+            "customers",
+            "passwordresettokens"
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        "the fixture holds the old portal's four tables"
+    );
+
+    let files: Vec<PathBuf> = ["db/mssql/0001_initial.sql", "db/mssql/0002_admin.sql"]
+        .iter()
+        .map(|f| root().join(f))
+        .collect();
+    let mut checked = 0;
+    for (file, tree) in parse(&files) {
+        let mut all = Vec::new();
+        nodes(&tree, &mut Vec::new(), &mut all);
+        for (ancestors, kind, node) in &all {
+            if !kind.ends_with("_statement") {
+                continue;
+            }
+            let tables = table_names(node);
+            let touches_old = tables.first().is_some_and(|t| existing.contains(t));
+            let body = text(node).to_uppercase();
+            match kind.as_str() {
+                "create_table_statement" if touches_old => {
+                    // Only when missing: nested in IF OBJECT_ID(...) IS NULL.
+                    assert!(
+                        ancestors.iter().any(|a| a == "if_then_statement"),
+                        "{file}: unguarded CREATE TABLE {tables:?}"
+                    );
+                    checked += 1;
+                }
+                "alter_table_statement" if touches_old => {
+                    assert!(
+                        body.contains(" ADD ")
+                            && !body.contains("DROP")
+                            && !body.contains("ALTER COLUMN"),
+                        "{file}: ALTER TABLE that does more than add: {body}"
+                    );
+                    checked += 1;
+                }
+                "drop_table_statement"
+                | "drop_index_statement"
+                | "truncate_table_statement"
+                | "delete_statement"
+                | "update_statement"
+                | "merge_statement"
+                    if tables.iter().any(|t| existing.contains(t)) =>
+                {
+                    panic!("{file}: {kind} on an existing table: {body}");
+                }
+                "create_index_statement" if tables.iter().any(|t| existing.contains(t)) => {
+                    assert!(
+                        ancestors.iter().any(|a| a == "if_then_statement"),
+                        "{file}: unguarded CREATE INDEX"
+                    );
+                    checked += 1;
+                }
+                "execute_script_statement" => {
+                    // The append-only trigger is created through EXEC (CREATE TRIGGER must
+                    // start a batch): it may add a trigger, never change rows.
+                    assert!(
+                        !body.contains("DROP ")
+                            && !body.contains("DELETE FROM")
+                            && !body.contains("TRUNCATE"),
+                        "{file}: {body}"
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        checked >= 8,
+        "the check saw too few statements touching the old tables ({checked})"
+    );
+}
