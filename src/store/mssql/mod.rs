@@ -311,11 +311,17 @@ impl MssqlStore {
 
 /// Splits a script on lines that hold only `GO` (the client-side batch separator).
 pub fn split_batches(script: &str) -> Vec<String> {
+    // A batch of nothing but comments and blank lines is not sent.
+    fn has_code(batch: &str) -> bool {
+        batch
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+    }
     let mut batches = Vec::new();
     let mut current = String::new();
     for line in script.lines() {
         if line.trim().eq_ignore_ascii_case("go") {
-            if !current.trim().is_empty() {
+            if has_code(&current) {
                 batches.push(std::mem::take(&mut current));
             }
             current.clear();
@@ -324,11 +330,7 @@ pub fn split_batches(script: &str) -> Vec<String> {
             current.push('\n');
         }
     }
-    if !current.trim().is_empty()
-        && current
-            .lines()
-            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
-    {
+    if has_code(&current) {
         batches.push(current);
     }
     batches
