@@ -126,7 +126,7 @@ async fn starttls_and_ldaps_with_a_private_ca() {
         return;
     };
     let Some(dir) = Slapd::start(&bin, true).await else {
-        eprintln!("\n*** SKIPPED TLS directory test: openssl could not make a certificate ***\n");
+        crate::helpers::loud_skip("TLS directory test: openssl could not make a certificate");
         return;
     };
     let ca = dir.cert.clone().unwrap();

@@ -304,3 +304,10 @@ pub fn rand_suffix() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed) * 1000 + std::process::id() as u64 % 1000
 }
+
+/// A skip message that shows even though the test harness captures test output: written
+/// straight to the process's stderr, not through `eprintln!`.
+pub fn loud_skip(message: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("\n*** SKIPPED: {message} ***\n").as_bytes());
+}

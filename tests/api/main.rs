@@ -22,4 +22,5 @@ mod password_change;
 mod sessions;
 mod slapd;
 mod smtp;
+mod store_suite;
 mod tsql;

@@ -40,9 +40,8 @@ pub fn slapd_binary() -> Option<PathBuf> {
         .map(PathBuf::from)
         .find(|p| p.exists());
     if found.is_none() || !Path::new("/usr/lib/ldap/back_mdb.so").exists() {
-        eprintln!(
-            "\n*** SKIPPED directory test: OpenLDAP slapd is not installed \
-             (apt-get install -y slapd ldap-utils; .ci/run does this) ***\n"
+        crate::helpers::loud_skip(
+            "directory test: OpenLDAP slapd is not installed (apt-get install -y slapd ldap-utils; .ci/run does this)",
         );
         return None;
     }

@@ -56,8 +56,8 @@ fn sqlfluff() -> Option<PathBuf> {
         .filter(|o| o.status.success())
         .map(|_| PathBuf::from("sqlfluff"));
     if found.is_none() {
-        eprintln!(
-            "\n*** SKIPPED T-SQL parse test: sqlfluff is not installed (pip install sqlfluff; .ci/run does this) ***\n"
+        crate::helpers::loud_skip(
+            "T-SQL parse test: sqlfluff is not installed (pip install sqlfluff; .ci/run does this)",
         );
     }
     found

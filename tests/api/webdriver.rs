@@ -26,9 +26,8 @@ pub fn browser_programs() -> Option<(PathBuf, PathBuf)> {
     match (chromium, driver) {
         (Some(c), Some(d)) => Some((c, d)),
         _ => {
-            eprintln!(
-                "\n*** SKIPPED browser test: chromium and chromedriver are not installed \
-                 (apt-get install -y chromium chromium-driver; .ci/run does this) ***\n"
+            crate::helpers::loud_skip(
+                "browser test: chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver; .ci/run does this)",
             );
             None
         }

@@ -904,6 +904,14 @@ mod tests {
     }
 
     #[test]
+    fn audit_paging_binds_offset_and_size_after_the_filters() {
+        assert!(sql::AUDIT_PAGE.contains("OFFSET @P5 ROWS FETCH NEXT @P6 ROWS ONLY"));
+        assert!(sql::AUDIT_COUNT.contains("@P4") && !sql::AUDIT_COUNT.contains("@P5"));
+        let ids = sql::CUSTOMERS_BY_IDS.replace("{ids}", &mssql::placeholders(1, 3));
+        assert!(ids.ends_with("IN (@P1, @P2, @P3)"));
+    }
+
+    #[test]
     fn audit_inserts_number_their_parameters() {
         let s = audit_insert(8);
         assert!(s.contains("@P8, @P9, @P10, @P11, @P12, @P13"), "{s}");

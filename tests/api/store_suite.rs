@@ -1,0 +1,670 @@
+//! The storage contract, written once against the traits and run on every backend:
+//! SQLite always; SQL Server when `MSSQL_TEST_URL` (app database) and `MSSQL_ERP_TEST_URL`
+//! (a Deacom-shaped database) point at a server (ADO strings, e.g.
+//! `server=tcp:localhost,1433;database=PortalTest;user=sa;password=…;TrustServerCertificate=true`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use customer_portal::domain::{CustomerId, Email, ErpScope};
+use customer_portal::erp::ErpSource;
+use customer_portal::erp::deacom_sqlite::DeacomSqlite;
+use customer_portal::store::sqlite::SqliteStore;
+use customer_portal::store::*;
+use time::OffsetDateTime;
+
+fn unique() -> String {
+    format!("{}{}", std::process::id(), crate::helpers::rand_suffix())
+}
+
+fn audit(
+    action: &str,
+    admin: &str,
+    target: Option<CustomerId>,
+    email: Option<&str>,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        timestamp: OffsetDateTime::now_utc(),
+        admin_username: admin.into(),
+        action_type: action.into(),
+        target_customer_id: target,
+        target_customer_email: email.map(str::to_owned),
+        details: Some(r#"{"k":"v"}"#.into()),
+    }
+}
+
+fn close(a: OffsetDateTime, b: OffsetDateTime) -> bool {
+    // SQL Server DATETIME keeps 1/300 s.
+    (a - b).abs() < time::Duration::milliseconds(10)
+}
+
+/// Everything the portal relies on from an app database.
+pub async fn store_contract(store: Arc<dyn AppStore>) {
+    store.ping().await.unwrap();
+    let u = unique();
+    let admin = format!("admin_{u}");
+    let email = format!("Contract.{u}@Example.com");
+    let parsed = Email::parse(&email).unwrap();
+    let (active_before, _) = store.count_customers_by_status().await.unwrap();
+
+    // Customers.
+    let new = NewCustomer {
+        first_name: "Con".into(),
+        last_name: Some("Tract".into()),
+        email: parsed.clone(),
+        password_hash: "pbkdf2:sha256:1000$salt$00".into(),
+        erp_customer_name: "Acme Foods|Café Münster GmbH".into(),
+        must_reset_password: true,
+    };
+    let c = store
+        .insert_customer(
+            &new,
+            &audit("CUSTOMER_CREATE", &admin, None, Some(parsed.as_str())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.email, parsed.as_str());
+    assert!(c.is_active && c.must_reset_password && c.last_login_date.is_none());
+    assert_eq!(
+        c.erp_customer_name, "Acme Foods|Café Münster GmbH",
+        "non-ASCII survives"
+    );
+    let by_email = store
+        .customer_by_email(&Email::parse(&email.to_uppercase()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_email.id, c.id, "emails compare case-insensitively");
+    assert_eq!(
+        store.customer_by_id(c.id).await.unwrap().unwrap().email,
+        c.email
+    );
+    assert!(
+        store
+            .customer_by_id(CustomerId(-1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let dup = store
+        .insert_customer(&new, &audit("CUSTOMER_CREATE", &admin, None, None))
+        .await;
+    assert!(matches!(dup, Err(StoreError::DuplicateEmail)), "{dup:?}");
+    assert_eq!(
+        store.count_customers_by_status().await.unwrap().0,
+        active_before + 1
+    );
+    let found = store
+        .list_customers(StatusFilter::Active, Some(&format!("tract.{u}")))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(
+        store
+            .list_customers(StatusFilter::Inactive, Some(&u))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .list_customers(StatusFilter::All, Some("münster"))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|x| x.id == c.id)
+            .count(),
+        1
+    );
+    assert!(
+        store
+            .list_customers(StatusFilter::All, Some("100%_[x"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.id != c.id),
+        "wildcards are literal"
+    );
+    let by_ids = store
+        .customers_by_ids(&[c.id, CustomerId(-5)])
+        .await
+        .unwrap();
+    assert_eq!(by_ids.len(), 1);
+
+    // Sessions.
+    let now = OffsetDateTime::now_utc();
+    let sid = format!("sess-{u}");
+    let session = ActiveSession {
+        session_id: sid.clone(),
+        customer_id: c.id,
+        last_seen: now,
+        ip_address: Some("10.0.0.1".into()),
+        user_agent: Some("suite".into()),
+        created_at: now,
+    };
+    store
+        .begin_customer_session(
+            &session,
+            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(c.id), Some(&c.email)),
+        )
+        .await
+        .unwrap();
+    let (s, sc) = store.session_with_customer(&sid).await.unwrap().unwrap();
+    assert_eq!(sc.id, c.id);
+    assert!(close(s.created_at, now) && close(s.last_seen, now));
+    assert!(
+        close(
+            store
+                .customer_by_id(c.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_login_date
+                .unwrap(),
+            now
+        ),
+        "login date recorded"
+    );
+    let later = now + time::Duration::minutes(2);
+    store.touch_session(&sid, later).await.unwrap();
+    assert!(close(
+        store
+            .session_with_customer(&sid)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .last_seen,
+        later
+    ));
+    assert!(
+        store
+            .list_active_sessions()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.session_id == sid)
+    );
+    // A second session; a password change keeps only the current one.
+    let sid2 = format!("sess2-{u}");
+    store
+        .begin_customer_session(
+            &ActiveSession {
+                session_id: sid2.clone(),
+                ..session.clone()
+            },
+            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(c.id), None),
+        )
+        .await
+        .unwrap();
+    store
+        .change_password(
+            c.id,
+            "pbkdf2:sha256:1000$salt$11",
+            false,
+            Some(&sid),
+            &audit("CUSTOMER_PASSWORD_CHANGE", "SYSTEM", Some(c.id), None),
+        )
+        .await
+        .unwrap();
+    assert!(store.session_with_customer(&sid2).await.unwrap().is_none());
+    assert!(store.session_with_customer(&sid).await.unwrap().is_some());
+    let after = store.customer_by_id(c.id).await.unwrap().unwrap();
+    assert!(!after.must_reset_password && after.password_hash.ends_with("$11"));
+    assert!(
+        store
+            .end_customer_session(
+                &sid,
+                Some(&audit("CUSTOMER_LOGOUT", "SYSTEM", Some(c.id), None))
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.end_customer_session(&sid, None).await.unwrap(),
+        "a second end finds nothing"
+    );
+
+    // Updates: a diff and a deactivation that ends sessions, atomically with the audit rows.
+    store
+        .begin_customer_session(
+            &ActiveSession {
+                session_id: format!("sess3-{u}"),
+                ..session.clone()
+            },
+            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(c.id), None),
+        )
+        .await
+        .unwrap();
+    let changes = CustomerChanges {
+        first_name: "Conrad".into(),
+        last_name: None,
+        email: parsed.clone(),
+        erp_customer_name: "All".into(),
+        is_active: false,
+    };
+    let updated = store
+        .update_customer(
+            c.id,
+            &changes,
+            true,
+            &[
+                audit("CUSTOMER_UPDATE", &admin, Some(c.id), None),
+                audit("CUSTOMER_DEACTIVATE", &admin, Some(c.id), None),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(!updated.is_active && updated.first_name == "Conrad" && updated.last_name.is_none());
+    assert!(
+        store
+            .session_with_customer(&format!("sess3-{u}"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Audit log.
+    let filter = AuditFilter {
+        admin_username: Some(admin.clone()),
+        ..Default::default()
+    };
+    let (total, page) = store.audit_page(&filter, 0, 2).await.unwrap();
+    assert_eq!(total, 3, "create, update, deactivate by this admin");
+    assert_eq!(page.len(), 2);
+    assert!(page[0].timestamp >= page[1].timestamp, "newest first");
+    let (_, rest) = store.audit_page(&filter, 2, 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].action_type, "CUSTOMER_CREATE");
+    assert_eq!(
+        rest[0].target_customer_id,
+        Some(c.id),
+        "the create row carries the new id"
+    );
+    let by_id = AuditFilter {
+        search: Some(c.id.0.to_string()),
+        ..Default::default()
+    };
+    assert!(store.audit_page(&by_id, 0, 50).await.unwrap().0 >= 7);
+    let by_email = AuditFilter {
+        search: Some(format!("TRACT.{u}")),
+        action_type: Some("CUSTOMER_CREATE".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.audit_page(&by_email, 0, 50).await.unwrap().0, 1);
+    let (admins, actions) = store.audit_facets().await.unwrap();
+    assert!(admins.contains(&admin) && actions.contains(&"CUSTOMER_LOGIN".to_owned()));
+    let logins = store
+        .audit_since("CUSTOMER_LOGIN", now - time::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(
+        logins
+            .iter()
+            .filter(|e| e.target_customer_id == Some(c.id))
+            .count()
+            >= 3
+    );
+    assert!(
+        store
+            .top_audit_targets("CUSTOMER_LOGIN", 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(e, n)| *e == c.email && *n >= 1)
+    );
+    assert!(
+        !store
+            .latest_audit("CUSTOMER_LOGIN", 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let id = store
+        .append_audit(&audit("SUITE", &admin, None, None))
+        .await
+        .unwrap();
+    assert!(id > 0);
+
+    // Admin sessions.
+    let asid = format!("admin-{u}");
+    let a = AdminSession {
+        session_id: asid.clone(),
+        username: admin.clone(),
+        display_name: "Suite Admin".into(),
+        auth_method: "local".into(),
+        ip_address: None,
+        user_agent: None,
+        created_at: now,
+        last_seen: now,
+    };
+    store
+        .begin_admin_session(&a, &audit("ADMIN_LOGIN", &admin, None, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .admin_session(&asid)
+            .await
+            .unwrap()
+            .unwrap()
+            .display_name,
+        "Suite Admin"
+    );
+    store.touch_admin_session(&asid, later).await.unwrap();
+    assert!(close(
+        store.admin_session(&asid).await.unwrap().unwrap().last_seen,
+        later
+    ));
+    assert!(
+        store
+            .end_admin_session(&asid, Some(&audit("ADMIN_LOGOUT", &admin, None, None)))
+            .await
+            .unwrap()
+    );
+    assert!(store.admin_session(&asid).await.unwrap().is_none());
+
+    // Browser session records.
+    let wid = format!("web-{u}");
+    let rec = WebSessionRecord {
+        id: wid.clone(),
+        data: r#"{"auth":{"kind":"customer"}}"#.into(),
+        expiry_date: now + time::Duration::hours(1),
+    };
+    assert!(store.create_web_session(&rec).await.unwrap());
+    assert!(
+        !store.create_web_session(&rec).await.unwrap(),
+        "an id is never overwritten by create"
+    );
+    assert_eq!(
+        store
+            .load_web_session(&wid, now)
+            .await
+            .unwrap()
+            .unwrap()
+            .data,
+        rec.data
+    );
+    store
+        .save_web_session(&WebSessionRecord {
+            data: "{}".into(),
+            ..rec.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .load_web_session(&wid, now)
+            .await
+            .unwrap()
+            .unwrap()
+            .data,
+        "{}"
+    );
+    assert!(
+        store
+            .load_web_session(&wid, now + time::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired records do not load"
+    );
+    store.delete_web_session(&wid).await.unwrap();
+    assert!(store.load_web_session(&wid, now).await.unwrap().is_none());
+
+    // Settings.
+    let key = format!("suite_{u}");
+    assert!(store.setting(&key).await.unwrap().is_none());
+    assert_eq!(
+        store.setting_insert_if_absent(&key, "one").await.unwrap(),
+        "one"
+    );
+    assert_eq!(
+        store.setting_insert_if_absent(&key, "two").await.unwrap(),
+        "one",
+        "insert-if-absent keeps the first"
+    );
+}
+
+#[tokio::test]
+async fn store_contract_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("portal.db"))
+        .await
+        .unwrap();
+    store_contract(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn store_contract_on_sql_server() {
+    let Ok(url) = std::env::var("MSSQL_TEST_URL") else {
+        crate::helpers::loud_skip("SQL Server app-database tests: MSSQL_TEST_URL is not set");
+        return;
+    };
+    let config = tiberius::Config::from_ado_string(&url)
+        .expect("MSSQL_TEST_URL is an ADO connection string");
+    let store = customer_portal::store::mssql::MssqlStore::open(config, 4, Duration::from_secs(30))
+        .await
+        .unwrap();
+    // Migrations are idempotent: a second run changes nothing.
+    assert!(store.migrate().await.unwrap().is_empty());
+    store_contract(Arc::new(store)).await;
+}
+
+/// The fixture's expectations, for any ERP backend.
+pub async fn erp_contract(erp: Arc<dyn ErpSource>) {
+    use crate::deacom_fixture::{ACME, ACME_LOWER, OMALLEY, PURE};
+    let mut acme = erp.inventory_rows(&ErpScope::parse(ACME)).await.unwrap();
+    acme.sort_by(|a, b| (&a.part, &a.user_lot).cmp(&(&b.part, &b.user_lot)));
+    let lots: Vec<&str> = acme.iter().map(|r| r.user_lot.as_str()).collect();
+    assert_eq!(
+        lots,
+        [
+            "UA1", "UA2", "UA6", "UA9", "UA3", "UA4", "UA5", "UA7", "UA8"
+        ]
+    );
+    let statuses: Vec<&str> = acme.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "Approved QC",
+            "Quarantined",
+            "Failed QC",
+            "Available",
+            "Issued to Job",
+            "Sales Reserved",
+            "Staged to Job",
+            "Pending QC",
+            "Approved QC"
+        ]
+    );
+    let pos: Vec<&str> = acme.iter().map(|r| r.po.as_str()).collect();
+    assert_eq!(
+        pos,
+        [
+            "PO-111", "N/A", "N/A", "N/A", "N/A", "PO-444", "N/A", "N/A", "N/A"
+        ]
+    );
+    assert_eq!(acme[0].on_hand_qty, 1500.0);
+    assert_eq!(acme[1].on_hand_qty, 20.5);
+    assert_eq!(
+        acme[0].exp_date.map(|d| d.to_string()).as_deref(),
+        Some("2020-01-01")
+    );
+    assert_eq!(erp.inventory_rows(&ErpScope::All).await.unwrap().len(), 15);
+    let two = erp
+        .inventory_rows(&ErpScope::parse(&format!("{OMALLEY}|{PURE}")))
+        .await
+        .unwrap();
+    assert_eq!(two.len(), 2, "% and _ are literal, ' and & are plain text");
+    assert_eq!(
+        erp.inventory_rows(&ErpScope::parse(ACME_LOWER))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        erp.inventory_rows(&ErpScope::Nothing)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let names = erp.customer_names().await.unwrap();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(names.windows(2).all(|w| w[0] <= w[1]));
+    erp.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn erp_contract_on_the_sqlite_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deacom.db");
+    crate::deacom_fixture::build(&path);
+    erp_contract(Arc::new(DeacomSqlite::open(&path).unwrap())).await;
+}
+
+#[tokio::test]
+async fn erp_contract_on_sql_server() {
+    let Ok(url) = std::env::var("MSSQL_ERP_TEST_URL") else {
+        crate::helpers::loud_skip("SQL Server ERP tests: MSSQL_ERP_TEST_URL is not set");
+        return;
+    };
+    let config = tiberius::Config::from_ado_string(&url)
+        .expect("MSSQL_ERP_TEST_URL is an ADO connection string");
+    load_fixture_into_sql_server(config.clone()).await;
+    let erp =
+        customer_portal::erp::deacom_mssql::DeacomMssql::new(config, 2, Duration::from_secs(30));
+    erp_contract(Arc::new(erp)).await;
+}
+
+/// Creates the demo Deacom tables (db/deacom-demo/mssql.sql) and copies the hand-built
+/// fixture into them, every value as a parameter.
+async fn load_fixture_into_sql_server(config: tiberius::Config) {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+    let tcp = tokio::net::TcpStream::connect(config.get_addr())
+        .await
+        .unwrap();
+    let mut client = tiberius::Client::connect(config, tcp.compat_write())
+        .await
+        .unwrap();
+    for batch in
+        customer_portal::store::mssql::split_batches(include_str!("../../db/deacom-demo/mssql.sql"))
+    {
+        client
+            .simple_query(batch)
+            .await
+            .unwrap()
+            .into_results()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deacom.db");
+    crate::deacom_fixture::build(&path);
+    let sqlite = rusqlite::Connection::open(&path).unwrap();
+    for table in [
+        "dmpr1", "dmunit", "dmloc", "dmprod", "dtfifo", "dtljob", "dtord", "dttord",
+    ] {
+        client
+            .simple_query(format!("DELETE FROM dbo.{table}"))
+            .await
+            .unwrap()
+            .into_results()
+            .await
+            .unwrap();
+        let mut stmt = sqlite.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        // dtljob.lj_id is an identity column there: rows keep their order without it.
+        let cols: Vec<String> = stmt
+            .column_names()
+            .into_iter()
+            .map(str::to_owned)
+            .filter(|c| c != "lj_id")
+            .collect();
+        let all: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let rows: Vec<Vec<rusqlite::types::Value>> = stmt
+            .query_map([], |r| {
+                (0..all.len())
+                    .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                    .collect()
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let sql = format!(
+            "INSERT INTO dbo.{table} ({}) VALUES ({})",
+            cols.join(", "),
+            customer_portal::mssql::placeholders(1, cols.len())
+        );
+        for row in rows {
+            let mut q = tiberius::Query::new(sql.clone());
+            for (name, v) in all.iter().zip(row) {
+                if name == "lj_id" {
+                    continue;
+                }
+                match v {
+                    rusqlite::types::Value::Null => q.bind(Option::<&str>::None),
+                    rusqlite::types::Value::Integer(i) => q.bind(i as i32),
+                    rusqlite::types::Value::Real(f) => q.bind(f),
+                    rusqlite::types::Value::Text(t) => q.bind(t),
+                    rusqlite::types::Value::Blob(_) => unreachable!("the fixture has no blobs"),
+                }
+            }
+            q.execute(&mut client).await.unwrap();
+        }
+    }
+}
+
+/// A server that accepts connections and never answers: the slowest possible ERP.
+async fn black_hole() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn an_unanswering_sql_server_erp_is_unavailable_within_the_timeout() {
+    let port = black_hole().await.to_string();
+    let hash = crate::helpers::cheap_hash("admin-password-42");
+    let app = crate::helpers::spawn_app_with(
+        &[
+            ("ERP_DB_SERVER", "127.0.0.1"),
+            ("ERP_DB_PORT", &port),
+            ("ERP_DB_NAME", "Deacom"),
+            ("ERP_DB_USERNAME", "portal_ro"),
+            ("ERP_DB_PASSWORD", "secret"),
+            ("ERP_DB_TIMEOUT", "1"),
+            ("ERP_DB_DRIVER", "ODBC Driver 17 for SQL Server"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef0123456789"),
+            ("ADMIN_PASSWORD_HASH", &hash),
+        ],
+        false,
+    )
+    .await;
+    let customer = app.customer_browser("Acme Foods").await;
+    let started = std::time::Instant::now();
+    let gql = customer.graphql("{ inventory { totalCount } }").await;
+    assert_eq!(gql["errors"][0]["extensions"]["code"], "ERP_UNAVAILABLE");
+    let page = customer.get("/inventory").await;
+    assert_eq!(page.status(), 503);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("temporarily unavailable")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    let health: serde_json::Value = customer.get("/healthz").await.json().await.unwrap();
+    assert_eq!(health["erp"]["backend"], "deacom-mssql");
+    assert_eq!(health["erp"]["status"], "down");
+}
