@@ -473,20 +473,14 @@ impl ActiveSessionStore for SqliteStore {
         session_id: &str,
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<bool> {
-        let sid = session_id.to_owned();
-        let audit = audit.cloned();
+        let (sid, audit) = (session_id.to_owned(), audit.cloned());
         self.with_conn("end_customer_session", move |c| {
-            let tx = c.transaction().map_err(backend)?;
-            let n = tx
-                .execute("DELETE FROM ActiveSessions WHERE session_id = ?1", [sid])
-                .map_err(backend)?;
-            if n > 0
-                && let Some(a) = &audit
-            {
-                insert_audit(&tx, a).map_err(backend)?;
-            }
-            tx.commit().map_err(backend)?;
-            Ok(n > 0)
+            delete_with_audit(
+                c,
+                "DELETE FROM ActiveSessions WHERE session_id = ?1",
+                &sid,
+                audit.as_ref(),
+            )
         })
         .await
     }
@@ -675,6 +669,24 @@ impl AuditStore for SqliteStore {
     }
 }
 
+/// Deletes one session row and, only if there was one, appends `audit` — atomically.
+fn delete_with_audit(
+    c: &mut Connection,
+    delete: &str,
+    id: &str,
+    audit: Option<&NewAuditEntry>,
+) -> StoreResult<bool> {
+    let tx = c.transaction().map_err(backend)?;
+    let n = tx.execute(delete, [id]).map_err(backend)?;
+    if n > 0
+        && let Some(a) = audit
+    {
+        insert_audit(&tx, a).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)?;
+    Ok(n > 0)
+}
+
 fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -764,20 +776,14 @@ impl AdminSessionStore for SqliteStore {
         session_id: &str,
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<bool> {
-        let sid = session_id.to_owned();
-        let audit = audit.cloned();
+        let (sid, audit) = (session_id.to_owned(), audit.cloned());
         self.with_conn("end_admin_session", move |c| {
-            let tx = c.transaction().map_err(backend)?;
-            let n = tx
-                .execute("DELETE FROM AdminSessions WHERE session_id = ?1", [sid])
-                .map_err(backend)?;
-            if n > 0
-                && let Some(a) = &audit
-            {
-                insert_audit(&tx, a).map_err(backend)?;
-            }
-            tx.commit().map_err(backend)?;
-            Ok(n > 0)
+            delete_with_audit(
+                c,
+                "DELETE FROM AdminSessions WHERE session_id = ?1",
+                &sid,
+                audit.as_ref(),
+            )
         })
         .await
     }

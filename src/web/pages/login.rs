@@ -5,11 +5,10 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use time::OffsetDateTime;
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
 use crate::auth::service::LoginError;
-use crate::auth::sessions::{AUTH_KEY, SessionAuth};
+use crate::auth::sessions::{SessionAuth, begin_browser_session};
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -119,21 +118,10 @@ pub async fn submit(
             {
                 tracing::warn!(error = %e, "could not end the previous session");
             }
-            session
-                .cycle_id()
-                .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-            let expires = OffsetDateTime::now_utc()
-                + time::Duration::try_from(state.auth.session_lifetime())
-                    .unwrap_or(time::Duration::hours(8));
-            session.set_expiry(Some(Expiry::AtDateTime(expires)));
-            session
-                .insert(
-                    AUTH_KEY,
-                    SessionAuth::Customer {
-                        session_id: login.session_id,
-                    },
-                )
+            let auth = SessionAuth::Customer {
+                session_id: login.session_id,
+            };
+            begin_browser_session(&session, auth, state.auth.session_lifetime())
                 .await
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
             let to = if login.must_reset_password {

@@ -14,22 +14,26 @@ pub async fn show(ctx: PageCtx) -> Response {
     if matches!(ctx.viewer, Viewer::Anonymous) {
         return Redirect::to("/login").into_response();
     }
+    confirm_page(&ctx, "/logout", "/").into_response()
+}
+
+/// "Sign out?" with a POST button: shared by the customer and admin sign-outs.
+pub fn confirm_page(ctx: &PageCtx, action: &str, cancel: &str) -> maud::Markup {
     layout::page(
-        &ctx,
+        ctx,
         "Sign out",
         html! {
             section class="card narrow" {
                 h1 { "Sign out?" }
-                form method="post" action="/logout" {
-                    (layout::csrf_field(&ctx))
+                form method="post" action=(action) {
+                    (layout::csrf_field(ctx))
                     button type="submit" class="btn btn-primary" { "Sign out" }
                     " "
-                    a class="btn btn-ghost" href="/" { "Cancel" }
+                    a class="btn btn-ghost" href=(cancel) { "Cancel" }
                 }
             }
         },
     )
-    .into_response()
 }
 
 pub async fn submit(

@@ -5,11 +5,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use time::OffsetDateTime;
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
 use crate::auth::admin::AdminLoginError;
-use crate::auth::sessions::{AUTH_KEY, SessionAuth};
+use crate::auth::sessions::{SessionAuth, begin_browser_session};
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -94,21 +93,10 @@ pub async fn submit(
                 }
                 Viewer::Anonymous => {}
             }
-            session
-                .cycle_id()
-                .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-            let expires = OffsetDateTime::now_utc()
-                + time::Duration::try_from(state.auth.session_lifetime())
-                    .unwrap_or(time::Duration::hours(8));
-            session.set_expiry(Some(Expiry::AtDateTime(expires)));
-            session
-                .insert(
-                    AUTH_KEY,
-                    SessionAuth::Admin {
-                        session_id: login.session_id,
-                    },
-                )
+            let auth = SessionAuth::Admin {
+                session_id: login.session_id,
+            };
+            begin_browser_session(&session, auth, state.auth.session_lifetime())
                 .await
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
             Ok(Redirect::to("/admin/panel").into_response())
@@ -124,22 +112,7 @@ pub async fn logout_show(ctx: PageCtx) -> Response {
     if !matches!(ctx.viewer, Viewer::Admin(_)) {
         return Redirect::to("/admin-login").into_response();
     }
-    layout::page(
-        &ctx,
-        "Sign out",
-        html! {
-            section class="card narrow" {
-                h1 { "Sign out?" }
-                form method="post" action="/admin-logout" {
-                    (layout::csrf_field(&ctx))
-                    button type="submit" class="btn btn-primary" { "Sign out" }
-                    " "
-                    a class="btn btn-ghost" href="/admin/panel" { "Cancel" }
-                }
-            }
-        },
-    )
-    .into_response()
+    crate::web::pages::logout::confirm_page(&ctx, "/admin-logout", "/admin/panel").into_response()
 }
 
 pub async fn logout(
