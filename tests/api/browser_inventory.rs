@@ -147,6 +147,34 @@ async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
     )
     .await;
 
+    // The theme toggle switches to dark and is remembered across a reload.
+    let before = s
+        .script("return document.documentElement.getAttribute('data-theme');")
+        .await;
+    s.click("[data-theme-toggle]").await;
+    let after = s
+        .script("return document.documentElement.getAttribute('data-theme');")
+        .await;
+    assert_ne!(before, after);
+    s.refresh().await;
+    s.wait_for(
+        "the page after reload",
+        "document.querySelector('#inv-count')",
+    )
+    .await;
+    assert_eq!(
+        s.script("return document.documentElement.getAttribute('data-theme');")
+            .await,
+        after
+    );
+    if after == "dark" {
+        s.screenshot(
+            &std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join("browser-inventory-dark.png"),
+        )
+        .await;
+    }
+
     // Download the XLSX of this view.
     s.click("a[href^='/inventory/export.xlsx']").await;
     let started = Instant::now();
