@@ -129,20 +129,65 @@ impl From<&InventoryRow> for InventoryRowNode {
 }
 
 /// One page of the caller's inventory view.
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct InventoryConnection {
-    /// Rows in the caller's scope.
     pub total_count: i32,
-    /// Rows left after search and filters.
     pub filtered_count: i32,
-    /// When these rows were read from the ERP.
     pub as_of: OffsetDateTime,
-    /// Pass as `after` for the next page; null on the last page.
     pub next_cursor: Option<String>,
-    /// The scope covers more than one ERP customer (rows then show their customer).
     pub multi_customer: bool,
     pub facets: InventoryFacets,
     pub rows: Vec<InventoryRowNode>,
+}
+
+impl InventoryFacets {
+    /// Stable within one build: equal lists give equal fingerprints.
+    pub fn fingerprint(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&self.parts, &self.bins, &self.statuses).hash(&mut h);
+        format!("{:016x}", h.finish())
+    }
+}
+
+#[Object]
+impl InventoryConnection {
+    /// Rows in the caller's scope.
+    async fn total_count(&self) -> i32 {
+        self.total_count
+    }
+    /// Rows left after search and filters.
+    async fn filtered_count(&self) -> i32 {
+        self.filtered_count
+    }
+    /// When these rows were read from the ERP.
+    async fn as_of(&self) -> OffsetDateTime {
+        self.as_of
+    }
+    /// Pass as `after` for the next page; null on the last page.
+    async fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+    /// The scope covers more than one ERP customer (rows then show their customer).
+    async fn multi_customer(&self) -> bool {
+        self.multi_customer
+    }
+    /// Dropdown options left when every other filter and the search are applied.
+    async fn facets(&self) -> &InventoryFacets {
+        &self.facets
+    }
+    /// A fingerprint of `facets`, so a client can skip re-fetching unchanged options.
+    async fn facets_fingerprint(&self) -> String {
+        self.facets.fingerprint()
+    }
+    /// `facets`, or null when they still match `fingerprint` (a client's current options).
+    /// With thousands of parts this keeps sorts and refreshes small.
+    async fn facets_if_changed(&self, fingerprint: String) -> Option<&InventoryFacets> {
+        (self.facets.fingerprint() != fingerprint).then_some(&self.facets)
+    }
+    async fn rows(&self) -> &[InventoryRowNode] {
+        &self.rows
+    }
 }
 
 fn encode_cursor(offset: usize) -> String {

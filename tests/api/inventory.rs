@@ -924,3 +924,35 @@ async fn exports_stream_through_gzip_compression() {
     );
     assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
 }
+
+#[tokio::test]
+async fn facets_come_back_only_when_they_changed() {
+    let f = fixture().await;
+    let acme = f.app.customer_browser(ACME).await;
+    let q = "query($fh: String!, $filter: InventoryFilter) { inventory(filter: $filter) { facetsFingerprint facetsIfChanged(fingerprint: $fh) { parts } } }";
+    let first = acme.graphql_vars(q, json!({ "fh": "" })).await;
+    let fp = first["data"]["inventory"]["facetsFingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        strings(&first["data"]["inventory"]["facetsIfChanged"]["parts"]),
+        ["AC-100", "AC-200"]
+    );
+    let same = acme.graphql_vars(q, json!({ "fh": fp })).await;
+    assert!(
+        same["data"]["inventory"]["facetsIfChanged"].is_null(),
+        "{same}"
+    );
+    let narrowed = acme
+        .graphql_vars(q, json!({ "fh": fp, "filter": { "search": "cashew" } }))
+        .await;
+    assert_eq!(
+        strings(&narrowed["data"]["inventory"]["facetsIfChanged"]["parts"]),
+        ["AC-200"]
+    );
+    assert_ne!(
+        narrowed["data"]["inventory"]["facetsFingerprint"],
+        fp.as_str()
+    );
+}

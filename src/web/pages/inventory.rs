@@ -33,13 +33,34 @@ use crate::web::layout::{self, PageCtx};
 const EXPIRY_WARNING_DAYS: i64 = 30;
 const MAX_PARAM_CHARS: usize = 200;
 
-const PAGE_QUERY: &str = "query InventoryPage($filter: InventoryFilter, $sort: [InventorySort!], $after: String, $refresh: Boolean) {
-  inventory(filter: $filter, sort: $sort, first: 100, after: $after, refresh: $refresh) {
-    totalCount filteredCount asOf nextCursor multiCustomer
-    facets { parts bins statuses }
-    rows { customer part description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status }
-  }
-}";
+/// What each request asks of the `inventory` operation besides the rows. The dropdown
+/// options can be thousands of parts: the page takes them, a grid refresh only when they
+/// changed (the browser sends their fingerprint back as `fh`), more rows never.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Page,
+    Grid,
+    Rows,
+}
+
+fn inventory_query(want: Want) -> String {
+    let (fh_var, facets) = match want {
+        Want::Page => ("", "facetsFingerprint facets { parts bins statuses }"),
+        Want::Grid => (
+            ", $fh: String!",
+            "facetsFingerprint facetsIfChanged(fingerprint: $fh) { parts bins statuses }",
+        ),
+        Want::Rows => ("", ""),
+    };
+    format!(
+        "query Inventory($filter: InventoryFilter, $sort: [InventorySort!], $after: String, $refresh: Boolean{fh_var}) {{
+  inventory(filter: $filter, sort: $sort, first: 100, after: $after, refresh: $refresh) {{
+    totalCount filteredCount asOf nextCursor multiCustomer {facets}
+    rows {{ customer part description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status }}
+  }}
+}}"
+    )
+}
 
 /// The view's URL parameters (DESIGN.md §4): `q`, `part`, `bin`, `status`, `sort`, `dir`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -198,7 +219,12 @@ struct Inventory {
     as_of: String,
     next_cursor: Option<String>,
     multi_customer: bool,
-    facets: Facets,
+    #[serde(default)]
+    facets: Option<Facets>,
+    #[serde(default)]
+    facets_fingerprint: Option<String>,
+    #[serde(default)]
+    facets_if_changed: Option<Facets>,
     rows: Vec<Row>,
 }
 
@@ -365,25 +391,6 @@ fn controls(view: &View, facets: Option<&Facets>, oob: bool) -> Markup {
     }
 }
 
-/// A fingerprint of the dropdowns as rendered. The browser sends it back (`fh`); when
-/// a refresh leaves the dropdowns unchanged (a sort, a refresh, a search that keeps the
-/// same options) they are not sent again — with thousands of parts that is most of the
-/// response.
-fn facets_fingerprint(view: &View, facets: &Facets) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (
-        &facets.parts,
-        &facets.bins,
-        &facets.statuses,
-        &view.part,
-        &view.bin,
-        &view.status,
-    )
-        .hash(&mut h);
-    format!("{:016x}", h.finish())
-}
-
 /// The hidden view state the form carries besides its visible fields.
 fn state_inputs(view: &View, fingerprint: &str, oob: bool) -> Markup {
     html! {
@@ -475,7 +482,12 @@ fn as_of_text(iso: &str) -> String {
 
 fn page(ctx: &PageCtx, view: &View, inv: Result<&Inventory, Problem>, today: Date) -> Markup {
     let ok = inv.is_ok();
-    let facets = inv.as_ref().ok().map(|i| &i.facets);
+    let facets = inv.as_ref().ok().and_then(|i| i.facets.as_ref());
+    let fingerprint = inv
+        .as_ref()
+        .ok()
+        .and_then(|i| i.facets_fingerprint.clone())
+        .unwrap_or_default();
     layout::page_with_scripts(
         ctx,
         "Inventory",
@@ -491,7 +503,7 @@ fn page(ctx: &PageCtx, view: &View, inv: Result<&Inventory, Problem>, today: Dat
                     label class="sr-only" for="inv-q" { "Search" }
                     input id="inv-q" type="search" name="q" value=(view.q) placeholder="Search all columns…" autocomplete="off" maxlength="200";
                     (controls(view, facets, false))
-                    (state_inputs(view, &facets.map(|f| facets_fingerprint(view, f)).unwrap_or_default(), false))
+                    (state_inputs(view, &fingerprint, false))
                     a class="btn btn-ghost" href="/inventory?reset=1" data-inv-reset { "Reset" }
                     noscript { button type="submit" class="btn" { "Apply" } }
                     (actions(view, false, ok))
@@ -506,16 +518,16 @@ async fn query(
     state: &AppState,
     viewer: &Viewer,
     view: &View,
+    want: Want,
     after: Option<&str>,
     refresh: bool,
+    fh: &str,
 ) -> Result<Inventory, AppError> {
-    let data: Data = exec::execute(
-        &state.schema,
-        viewer,
-        PAGE_QUERY,
-        view.variables(after, refresh),
-    )
-    .await?;
+    let mut vars = view.variables(after, refresh);
+    if want == Want::Grid {
+        vars["fh"] = serde_json::Value::String(fh.to_owned());
+    }
+    let data: Data = exec::execute(&state.schema, viewer, &inventory_query(want), vars).await?;
     Ok(data.inventory)
 }
 
@@ -533,7 +545,7 @@ pub async fn show(
     if ErpScope::parse(&who.erp_customer_name) == ErpScope::Nothing {
         return Ok(page(&ctx, &view, Err(Problem::NoScope), today()).into_response());
     }
-    match query(&state, &ctx.viewer, &view, None, false).await {
+    match query(&state, &ctx.viewer, &view, Want::Page, None, false, "").await {
         Ok(inv) => Ok(page(&ctx, &view, Ok(&inv), today()).into_response()),
         Err(AppError::ErpUnavailable) => Ok((
             StatusCode::SERVICE_UNAVAILABLE,
@@ -558,13 +570,14 @@ pub async fn grid_fragment(
     let body = if ErpScope::parse(&who.erp_customer_name) == ErpScope::Nothing {
         grid(&view, Err(Problem::NoScope), today())
     } else {
-        match query(&state, &viewer, &view, None, refresh).await {
+        let fh = extra.fh.clone().unwrap_or_default();
+        match query(&state, &viewer, &view, Want::Grid, None, refresh, &fh).await {
             Ok(inv) => {
-                let fingerprint = facets_fingerprint(&view, &inv.facets);
-                let unchanged = extra.fh.as_deref() == Some(fingerprint.as_str());
+                let fingerprint = inv.facets_fingerprint.clone().unwrap_or_default();
                 html! {
                     (grid(&view, Ok(&inv), today()))
-                    @if !unchanged { (controls(&view, Some(&inv.facets), true)) }
+                    // Only when the options changed; the browser keeps its selection.
+                    @if let Some(f) = &inv.facets_if_changed { (controls(&view, Some(f), true)) }
                     (state_inputs(&view, &fingerprint, true))
                     (actions(&view, true, true))
                 }
@@ -593,7 +606,7 @@ pub async fn rows_fragment(
     Query(extra): Query<FragmentParams>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();
-    match query(&state, &viewer, &view, extra.after.as_deref(), false).await {
+    match query(&state, &viewer, &view, Want::Rows, extra.after.as_deref(), false, "").await {
         Ok(inv) => Ok(rows_markup(&view, &inv, today()).into_response()),
         Err(AppError::ErpUnavailable) => Ok(html! {
             tr { td colspan=(column_count(true)) class="alert-error" { "More rows could not be loaded: the ERP did not answer." } }
