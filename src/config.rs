@@ -63,6 +63,8 @@ pub struct Config {
     /// Seed demo accounts on first start (demo mode only). Not an environment variable:
     /// tests switch it off to keep each spawned app cheap.
     pub seed_demo_accounts: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<IpAddr>,
     /// Settings of the old portal that are accepted but mean nothing here (logged once).
     pub ignored_settings: Vec<&'static str>,
 }
@@ -248,6 +250,21 @@ impl Config {
         );
         let port = r.parse("PORT", DEFAULT_PORT, "a port number (0-65535)");
         let data_dir = PathBuf::from(r.get("DATA_DIR").unwrap_or("./data"));
+        let mut trusted_proxies = Vec::new();
+        for item in r
+            .get("TRUSTED_PROXIES")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match item.parse::<IpAddr>() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => r.problems.push(format!(
+                    "TRUSTED_PROXIES must list IP addresses separated by commas (got {item:?})"
+                )),
+            }
+        }
 
         let secret_key = match r.get("SECRET_KEY") {
             Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
@@ -453,6 +470,7 @@ impl Config {
             email_bcc,
             ad,
             seed_demo_accounts: true,
+            trusted_proxies,
             ignored_settings: if r.get("ERP_DB_DRIVER").is_some() {
                 vec!["ERP_DB_DRIVER"]
             } else {

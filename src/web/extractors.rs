@@ -116,13 +116,47 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+/// The client's address: the socket's peer, or — when the peer is one of
+/// `TRUSTED_PROXIES` — the nearest address in `X-Forwarded-For` that is not a trusted proxy.
+/// Headers from anyone else are ignored, so a client cannot choose its own audited IP.
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let chain: Vec<std::net::IpAddr> = forwarded_for
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    Some(
+        chain
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted.contains(ip))
+            .unwrap_or(peer),
+    )
+}
+
+impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip().to_string());
+            .map(|ConnectInfo(a)| a.ip());
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        let ip = client_ip(peer, forwarded, &state.config.trusted_proxies).map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -179,5 +213,37 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentAdmin {
                 htmx: is_htmx(parts),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+        let client: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        let trusted = [proxy];
+        assert_eq!(
+            client_ip(Some(client), Some("1.2.3.4"), &trusted),
+            Some(client),
+            "a client cannot pick its IP"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), Some("1.2.3.4, 203.0.113.7"), &trusted),
+            Some(client),
+            "the nearest untrusted hop"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), Some("203.0.113.7, 10.0.0.5"), &trusted),
+            Some(client)
+        );
+        assert_eq!(
+            client_ip(Some(proxy), Some("garbage"), &trusted),
+            Some(proxy)
+        );
+        assert_eq!(client_ip(Some(proxy), None, &[]), Some(proxy));
+        assert_eq!(client_ip(None, Some("1.2.3.4"), &trusted), None);
     }
 }

@@ -286,3 +286,35 @@ async fn a_hostile_stored_hash_is_a_failed_login_not_a_crash() {
         "the server is still up"
     );
 }
+
+#[tokio::test]
+async fn client_addresses_come_from_trusted_proxies_only() {
+    for (trusted, expected) in [(Some("127.0.0.1"), "198.51.100.9"), (None, "127.0.0.1")] {
+        let extra: Vec<(&str, &str)> = trusted
+            .map(|t| vec![("TRUSTED_PROXIES", t)])
+            .unwrap_or_default();
+        let app = spawn_app_with(&extra, false).await;
+        app.add_customer("proxied@example.com", PASSWORD, "Acme Foods", false)
+            .await;
+        let token = app.csrf_token().await;
+        let resp = app
+            .client
+            .post(app.url("/login"))
+            .header("X-Forwarded-For", "198.51.100.9")
+            .form(&[
+                ("email", "proxied@example.com"),
+                ("password", PASSWORD),
+                ("hp_email", ""),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&resp), "/inventory");
+        let ip: String = app
+            .db()
+            .query_row("SELECT ip_address FROM ActiveSessions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ip, expected, "trusted proxies: {trusted:?}");
+    }
+}
