@@ -138,6 +138,14 @@ pub struct InventoryConnection {
     pub multi_customer: bool,
     pub facets: InventoryFacets,
     pub rows: Vec<InventoryRowNode>,
+    /// Computed once per operation, however many fields ask for it.
+    pub fingerprint: std::sync::OnceLock<String>,
+}
+
+impl InventoryConnection {
+    fn facets_fp(&self) -> &str {
+        self.fingerprint.get_or_init(|| self.facets.fingerprint())
+    }
 }
 
 impl InventoryFacets {
@@ -177,13 +185,13 @@ impl InventoryConnection {
         &self.facets
     }
     /// A fingerprint of `facets`, so a client can skip re-fetching unchanged options.
-    async fn facets_fingerprint(&self) -> String {
-        self.facets.fingerprint()
+    async fn facets_fingerprint(&self) -> &str {
+        self.facets_fp()
     }
     /// `facets`, or null when they still match `fingerprint` (a client's current options).
     /// With thousands of parts this keeps sorts and refreshes small.
     async fn facets_if_changed(&self, fingerprint: String) -> Option<&InventoryFacets> {
-        (self.facets.fingerprint() != fingerprint).then_some(&self.facets)
+        (self.facets_fp() != fingerprint).then_some(&self.facets)
     }
     async fn rows(&self) -> &[InventoryRowNode] {
         &self.rows
@@ -296,6 +304,7 @@ impl InventoryQuery {
                 .iter()
                 .map(|&i| InventoryRowNode::from(&snap.rows[i as usize]))
                 .collect(),
+            fingerprint: std::sync::OnceLock::new(),
         })
     }
 
