@@ -182,12 +182,15 @@ impl FromRequestParts<AppState> for PageCtx {
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        // Flash messages are shown once: taking them removes them from the session.
+        // Flash messages are shown once: taking them removes them from the session. Only
+        // remove when there is one — `remove` marks the session modified, and a modified
+        // session is written back to the database at the end of the request.
         let mut flashes = Vec::new();
         if !matches!(viewer, Viewer::Anonymous)
             && let Some(session) = parts.extensions.get::<Session>()
-            && let Ok(Some(list)) = session.remove::<Vec<Flash>>(FLASH_KEY).await
+            && let Ok(Some(list)) = session.get::<Vec<Flash>>(FLASH_KEY).await
         {
+            let _ = session.remove_value(FLASH_KEY).await;
             flashes = list;
         }
         Ok(PageCtx {

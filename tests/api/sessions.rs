@@ -212,3 +212,31 @@ async fn anonymous_visitors_are_sent_to_login_and_root_redirects_by_role() {
     assert_eq!(location(&app.get("/").await), "/inventory");
     assert_eq!(location(&app.get("/login").await), "/");
 }
+
+#[tokio::test]
+async fn browsing_does_not_write_the_session_records() {
+    let app = spawn_app().await;
+    signed_in(&app, "jane@example.com").await;
+    // Count every write to the session tables from here on.
+    app.db()
+        .execute_batch(
+            "CREATE TABLE writes (n INTEGER);
+             CREATE TRIGGER web_update AFTER UPDATE ON WebSessions BEGIN INSERT INTO writes VALUES (1); END;
+             CREATE TRIGGER web_insert AFTER INSERT ON WebSessions BEGIN INSERT INTO writes VALUES (1); END;
+             CREATE TRIGGER active_update AFTER UPDATE ON ActiveSessions BEGIN INSERT INTO writes VALUES (1); END;",
+        )
+        .unwrap();
+    for path in [
+        "/inventory",
+        "/inventory",
+        "/force-change-password",
+        "/inventory/grid?q=x",
+    ] {
+        assert!(app.get(path).await.status().is_success(), "{path}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM writes"),
+        0,
+        "a page view wrote to the session tables"
+    );
+}
