@@ -191,26 +191,43 @@ pub struct RecentLogin {
     pub ip_address: Option<String>,
 }
 
-/// Usage analytics from the audit log and the session table.
-pub struct Analytics;
+/// Usage analytics from the audit log and the session table. Fields that share a query
+/// run it once per operation.
+#[derive(Default)]
+pub struct Analytics {
+    counts: tokio::sync::OnceCell<(u64, u64)>,
+    logins_7_days: tokio::sync::OnceCell<Vec<AuditEntry>>,
+}
+
+impl Analytics {
+    async fn counts(&self, ctx: &Context<'_>) -> async_graphql::Result<(u64, u64)> {
+        let store = store(ctx)?;
+        self.counts
+            .get_or_try_init(|| async { store.count_customers_by_status().await.map_err(internal) })
+            .await
+            .copied()
+    }
+
+    async fn logins_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<&[AuditEntry]> {
+        let store = store(ctx)?;
+        let since = OffsetDateTime::now_utc() - Duration::days(7);
+        let rows = self
+            .logins_7_days
+            .get_or_try_init(|| async { store.audit_since(LOGIN, since).await.map_err(internal) })
+            .await?;
+        Ok(rows)
+    }
+}
 
 const LOGIN: &str = "CUSTOMER_LOGIN";
 
 #[Object]
 impl Analytics {
     async fn active_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        Ok(store(ctx)?
-            .count_customers_by_status()
-            .await
-            .map_err(internal)?
-            .0 as i32)
+        Ok(self.counts(ctx).await?.0 as i32)
     }
     async fn inactive_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        Ok(store(ctx)?
-            .count_customers_by_status()
-            .await
-            .map_err(internal)?
-            .1 as i32)
+        Ok(self.counts(ctx).await?.1 as i32)
     }
     async fn current_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         Ok(store(ctx)?
@@ -220,19 +237,10 @@ impl Analytics {
             .len() as i32)
     }
     async fn logins_last_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let since = OffsetDateTime::now_utc() - Duration::days(7);
-        Ok(store(ctx)?
-            .audit_since(LOGIN, since)
-            .await
-            .map_err(internal)?
-            .len() as i32)
+        Ok(self.logins_7_days(ctx).await?.len() as i32)
     }
     async fn unique_logins_last_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let since = OffsetDateTime::now_utc() - Duration::days(7);
-        let rows = store(ctx)?
-            .audit_since(LOGIN, since)
-            .await
-            .map_err(internal)?;
+        let rows = self.logins_7_days(ctx).await?;
         Ok(rows
             .iter()
             .filter_map(|e| e.target_customer_id)
@@ -412,7 +420,7 @@ impl AdminQuery {
 
     #[graphql(guard = "AdminGuard")]
     async fn analytics(&self) -> Analytics {
-        Analytics
+        Analytics::default()
     }
 }
 

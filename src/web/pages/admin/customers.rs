@@ -423,6 +423,17 @@ async fn refreshed(
     .into_response())
 }
 
+/// Field errors of an action that has no form to show them in.
+fn field_errors(errors: &serde_json::Map<String, Value>) -> AppError {
+    AppError::BadRequest(
+        errors
+            .values()
+            .filter_map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 fn issued_flash(verb: &str, payload: &Value) -> Flash {
     let email = payload["customer"]["email"].as_str().unwrap_or("");
     if payload["emailSent"].as_bool() == Some(true) {
@@ -540,13 +551,7 @@ pub async fn reset_password(
             )
             .await
         }
-        Err(errors) => Err(AppError::BadRequest(
-            errors
-                .values()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        )),
+        Err(errors) => Err(field_errors(&errors)),
     }
 }
 
@@ -594,12 +599,6 @@ pub async fn set_active(
             )
             .await
         }
-        Err(errors) => Err(AppError::BadRequest(
-            errors
-                .values()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        )),
+        Err(errors) => Err(field_errors(&errors)),
     }
 }
