@@ -320,6 +320,25 @@ async fn creating_a_customer_mails_a_temporary_password_that_must_be_changed() {
     // The outbox page lists it for admins.
     let outbox = admin.get("/admin/outbox").await.text().await.unwrap();
     assert!(outbox.contains("Your WePackItAll Customer Portal account"));
+    let marker = "href=\"/admin/outbox/";
+    let at =
+        outbox.find(marker).expect("a link to the message") + marker.len() - "/admin/outbox/".len();
+    let link = outbox[at..].split('"').next().unwrap().to_owned();
+    let message = admin.get(&link).await.text().await.unwrap();
+    assert!(
+        message.contains(&format!("Temporary password: {temp}")),
+        "the message is readable"
+    );
+    assert_eq!(
+        admin.get("/admin/outbox/..%2Fportal.db").await.status(),
+        404,
+        "no path tricks"
+    );
+    assert_eq!(
+        app.other_browser().get(&link).await.status(),
+        303,
+        "admins only"
+    );
 
     // The customer signs in with it and must change it first.
     let customer = app.other_browser();

@@ -167,3 +167,52 @@ async fn starttls_and_ldaps_with_a_private_ca() {
         "/admin/panel"
     );
 }
+
+#[tokio::test]
+async fn a_directory_that_never_answers_times_out_and_never_blocks_the_local_admin() {
+    // Accepts connections, says nothing: the worst kind of unreachable.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let ad = ActiveDirectory::new(ad_config(port, false), None)
+        .unwrap()
+        .with_timeout(Duration::from_secs(1));
+    let started = Instant::now();
+    assert!(matches!(
+        ad.authenticate("alice", ALICE_PW).await,
+        AdOutcome::Unreachable(_)
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    let port = port.to_string();
+    let app = admin_app(&[
+        ("AD_SERVER", "127.0.0.1"),
+        ("AD_PORT", &port),
+        ("AD_DOMAIN", "example.local"),
+        ("AD_SERVICE_ACCOUNT", slapd::SVC_DN),
+        ("AD_SERVICE_PASSWORD", slapd::SVC_PW),
+        ("AD_BASE_DN", slapd::BASE_DN),
+        ("AD_PORTAL_ADMIN_GROUP", slapd::GROUP),
+        ("AD_USE_STARTTLS", "False"),
+    ])
+    .await;
+    let b = app.other_browser();
+    let started = Instant::now();
+    assert_eq!(
+        location(&admin_login(&b, "cp_admin", ADMIN_PW).await),
+        "/admin/panel"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the local admin waited for the directory"
+    );
+}

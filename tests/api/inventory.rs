@@ -956,3 +956,43 @@ async fn facets_come_back_only_when_they_changed() {
         fp.as_str()
     );
 }
+
+#[tokio::test]
+async fn the_xlsx_has_a_bold_frozen_header_with_an_autofilter_and_widths() {
+    use std::io::Read;
+    let f = fixture().await;
+    let acme = f.app.customer_browser(ACME).await;
+    let bytes = acme
+        .get("/inventory/export.xlsx")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let sheet = read("xl/worksheets/sheet1.xml");
+    assert!(
+        sheet.contains(r#"state="frozen""#) && sheet.contains(r#"ySplit="1""#),
+        "frozen header row"
+    );
+    assert!(
+        sheet.contains(r#"<autoFilter ref="A1:L10"/>"#),
+        "autofilter over the header and 9 rows: {sheet:.600}"
+    );
+    assert!(
+        sheet.contains("<cols>") && sheet.contains("customWidth=\"1\""),
+        "column widths"
+    );
+    let styles = read("xl/styles.xml");
+    assert!(styles.contains("<b/>"), "a bold font for the header");
+    assert!(
+        styles.contains("mm/dd/yyyy"),
+        "dates are formatted as dates"
+    );
+    let workbook = read("xl/workbook.xml");
+    assert!(workbook.contains(r#"name="Inventory""#));
+}
