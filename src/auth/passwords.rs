@@ -82,3 +82,63 @@ impl PasswordHasher {
             .expect("hashing task")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// On a single-threaded runtime a hash computed on the runtime's thread would stop the
+    /// ticker for the whole ~0.1 s; off the runtime, the ticker keeps going.
+    #[tokio::test(flavor = "current_thread")]
+    async fn hashing_runs_off_the_async_runtime() {
+        let hasher = PasswordHasher::new(1).await;
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counter = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(2));
+            loop {
+                every.tick().await;
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let started = std::time::Instant::now();
+        let hash = hasher.hash("a long enough password").await;
+        let elapsed = started.elapsed();
+        ticker.abort();
+        assert!(hash.starts_with("pbkdf2:sha256:600000$"));
+        // At most one tick per 2 ms; require a fraction of that to stay robust on a busy box.
+        let expected = (elapsed.as_millis() / 2) as usize;
+        assert!(
+            ticks.load(Ordering::Relaxed) * 4 >= expected,
+            "{} ticks in {elapsed:?}",
+            ticks.load(Ordering::Relaxed)
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrency_is_bounded_by_the_permits() {
+        let hasher = PasswordHasher::new(1).await;
+        assert_eq!(hasher.permits.available_permits(), 1);
+        let h = hasher.clone();
+        let first = tokio::spawn(async move { h.hash("first password here").await });
+        // While the first hash runs, its permit is taken and a second caller waits.
+        let mut saw_taken = false;
+        for _ in 0..200 {
+            if hasher.permits.available_permits() == 0 {
+                saw_taken = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        first.await.unwrap();
+        assert!(saw_taken, "the hash did not hold a permit");
+        assert_eq!(
+            hasher.permits.available_permits(),
+            1,
+            "the permit is returned"
+        );
+    }
+}
