@@ -98,5 +98,19 @@ async fn an_admin_creates_a_customer_and_kicks_a_session() {
         303,
         "the kicked customer is signed out"
     );
+
+    // The analytics chart is drawn by the vendored Chart.js under the CSP (no inline script).
+    s.goto(&app.url("/admin/analytics")).await;
+    s.wait_for(
+        "the chart",
+        "typeof Chart !== 'undefined' && Chart.getChart(document.getElementById('logins-chart'))",
+    )
+    .await;
+    let points = s.script("return Chart.getChart(document.getElementById('logins-chart')).data.datasets[0].data.length;").await;
+    assert_eq!(points, 14);
+    s.screenshot(
+        &std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-admin-analytics.png"),
+    )
+    .await;
     s.close().await;
 }

@@ -97,7 +97,7 @@ pub async fn show(
                 h2 { "Logins per day (last 14 days)" }
                 canvas id="logins-chart" height="90" role="img" aria-label="Logins per day over the last 14 days"
                     data-labels=(json!(labels).to_string()) data-values=(json!(values).to_string()) {}
-                table class="admin-table sr-only" {
+                table class="sr-only" {
                     @for (l, v) in labels.iter().zip(&values) { tr { td { (l) } td { (v) } } }
                 }
             }
