@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use super::ldap::{ActiveDirectory, AdOutcome};
 use super::passwords::PasswordHasher;
 use super::service::LAST_SEEN_GRANULARITY;
+use super::throttle::{self, Throttle};
 use super::{AdminIdentity, ClientInfo};
 use crate::store::{AdminSession, AppStore, NewAuditEntry, StoreError};
 
@@ -42,6 +43,9 @@ pub fn normalise_username(raw: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminLoginError {
     Refused,
+    /// Too many recent failures for this username or from this address: refused without
+    /// asking the directory, so bots cannot lock the real person out of Active Directory.
+    Throttled,
     Unavailable,
 }
 
@@ -141,6 +145,35 @@ impl AdminAuth {
 
     #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
     pub async fn login(
+        &self,
+        raw_username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<AdminLogin, AdminLoginError> {
+        let key = throttle::admin_key(raw_username);
+        let ip = client.ip.as_deref();
+        let throttle = Throttle::new(self.store.clone());
+        if !throttle
+            .allows(&key, ip)
+            .await
+            .map_err(|_| AdminLoginError::Unavailable)?
+        {
+            return Err(AdminLoginError::Throttled);
+        }
+        match self.attempt(raw_username, password, client).await {
+            Ok(login) => {
+                throttle.succeeded(&key).await;
+                Ok(login)
+            }
+            Err(AdminLoginError::Refused) => {
+                throttle.failed(&key, ip).await;
+                Err(AdminLoginError::Refused)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn attempt(
         &self,
         raw_username: &str,
         password: &str,

@@ -7,6 +7,7 @@ pub mod ldap;
 pub mod passwords;
 pub mod service;
 pub mod sessions;
+pub mod throttle;
 
 use crate::domain::CustomerId;
 

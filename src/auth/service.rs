@@ -11,6 +11,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::passwords::PasswordHasher;
+use super::throttle::{self, Throttle};
 use super::{ClientInfo, CustomerIdentity, SYSTEM_ACTOR};
 use crate::domain::{Email, NewPassword, PasswordPolicyError};
 use crate::store::{ActiveSession, AppStore, Customer, NewAuditEntry, StoreError};
@@ -31,6 +32,8 @@ pub mod actions {
 pub enum LoginError {
     /// Unknown email, wrong password or inactive account: deliberately one case.
     InvalidCredentials,
+    /// Too many recent failures for this email or from this address.
+    Throttled,
     /// The app database did not answer.
     Unavailable,
 }
@@ -68,6 +71,7 @@ pub struct AuthService {
     store: Arc<dyn AppStore>,
     hasher: PasswordHasher,
     session_lifetime: Duration,
+    throttle: Throttle,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -107,6 +111,7 @@ impl AuthService {
         session_lifetime: Duration,
     ) -> Self {
         AuthService {
+            throttle: Throttle::new(store.clone()),
             store,
             hasher,
             session_lifetime,
@@ -121,7 +126,8 @@ impl AuthService {
         self.session_lifetime
     }
 
-    /// Checks the credentials and, on success, records a brand-new session.
+    /// Checks the credentials and, on success, records a brand-new session. Failures are
+    /// counted; too many for this email or from this address are refused unchecked.
     #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
     pub async fn login_customer(
         &self,
@@ -129,6 +135,44 @@ impl AuthService {
         password: &str,
         client: &ClientInfo,
     ) -> Result<CustomerLogin, LoginError> {
+        let key = throttle::customer_key(raw_email);
+        let ip = client.ip.as_deref();
+        if !self
+            .throttle
+            .allows(&key, ip)
+            .await
+            .map_err(|_| LoginError::Unavailable)?
+        {
+            return Err(LoginError::Throttled);
+        }
+        let customer = match self.check_credentials(raw_email, password).await {
+            Ok(c) => c,
+            Err(LoginError::InvalidCredentials) => {
+                self.throttle.failed(&key, ip).await;
+                return Err(LoginError::InvalidCredentials);
+            }
+            Err(e) => return Err(e),
+        };
+        self.throttle.succeeded(&key).await;
+        self.start_session(&customer, client).await
+    }
+
+    /// A bot filled the honeypot: it counts as a failed attempt from its address.
+    pub async fn count_failure(&self, raw_email: &str, client: &ClientInfo) {
+        self.throttle
+            .failed(&throttle::customer_key(raw_email), client.ip.as_deref())
+            .await;
+    }
+
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
+    async fn check_credentials(
+        &self,
+        raw_email: &str,
+        password: &str,
+    ) -> Result<Customer, LoginError> {
         let email = Email::parse(raw_email).ok();
         let customer = match &email {
             Some(e) => self.store.customer_by_email(e).await.map_err(|e| {
@@ -158,7 +202,14 @@ impl AuthService {
             tracing::info!(customer_id = %customer.id, "customer login refused: account inactive");
             return Err(LoginError::InvalidCredentials);
         }
+        Ok(customer)
+    }
 
+    async fn start_session(
+        &self,
+        customer: &Customer,
+        client: &ClientInfo,
+    ) -> Result<CustomerLogin, LoginError> {
         let now = OffsetDateTime::now_utc();
         let session = ActiveSession {
             session_id: new_session_id(),
@@ -310,6 +361,7 @@ impl AuthService {
             .store
             .purge_admin_sessions_created_before(now - self.session_lifetime)
             .await?;
+        self.throttle.purge().await?;
         Ok((sessions + admins, web))
     }
 }

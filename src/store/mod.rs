@@ -272,6 +272,27 @@ pub trait AdminSessionStore: Send + Sync {
     -> StoreResult<u64>;
 }
 
+/// Failed sign-ins, for throttling password guessing across every instance of the portal.
+#[async_trait]
+pub trait LoginThrottleStore: Send + Sync {
+    async fn record_login_failure(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Failures since `since` for this name, and from this address.
+    async fn recent_login_failures(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        since: OffsetDateTime,
+    ) -> StoreResult<(u64, u64)>;
+    /// Forgets a name's failures (after a successful sign-in).
+    async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()>;
+    async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait WebSessionStore: Send + Sync {
     /// Inserts a new record; `false` when the id is already taken.
@@ -301,6 +322,7 @@ pub trait AppStore:
     + ActiveSessionStore
     + AuditStore
     + AdminSessionStore
+    + LoginThrottleStore
     + WebSessionStore
     + SettingsStore
 {

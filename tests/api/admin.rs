@@ -886,3 +886,26 @@ async fn test_mode_bypasses_the_directory_in_demo_mode_only() {
             .contains("Invalid username")
     );
 }
+
+#[tokio::test]
+async fn admin_guessing_is_throttled_before_any_check() {
+    let app = admin_app(&[]).await;
+    let b = app.other_browser();
+    for _ in 0..10 {
+        admin_login(&b, "cp_admin@wepackitall.local", "not-the-password").await;
+    }
+    let blocked = admin_login(&b, "cp_admin", ADMIN_PW).await;
+    assert_eq!(
+        blocked.status(),
+        429,
+        "user@domain and user count as one name"
+    );
+    assert!(
+        blocked
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-in attempts")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM AdminSessions"), 0);
+}

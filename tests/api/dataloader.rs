@@ -177,6 +177,32 @@ impl SettingsStore for Counting {
 }
 
 #[async_trait]
+impl LoginThrottleStore for Counting {
+    async fn record_login_failure(
+        &self,
+        n: &str,
+        ip: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.inner.record_login_failure(n, ip, at).await
+    }
+    async fn recent_login_failures(
+        &self,
+        n: &str,
+        ip: Option<&str>,
+        s: OffsetDateTime,
+    ) -> StoreResult<(u64, u64)> {
+        self.inner.recent_login_failures(n, ip, s).await
+    }
+    async fn clear_login_failures(&self, n: &str) -> StoreResult<()> {
+        self.inner.clear_login_failures(n).await
+    }
+    async fn purge_login_failures_before(&self, c: OffsetDateTime) -> StoreResult<u64> {
+        self.inner.purge_login_failures_before(c).await
+    }
+}
+
+#[async_trait]
 impl AppStore for Counting {
     fn backend_name(&self) -> &'static str {
         "counting-sqlite"

@@ -318,3 +318,85 @@ async fn client_addresses_come_from_trusted_proxies_only() {
         assert_eq!(ip, expected, "trusted proxies: {trusted:?}");
     }
 }
+
+#[tokio::test]
+async fn repeated_failures_throttle_the_email_and_then_expire() {
+    let app = spawn_app().await;
+    app.add_customer("target@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    app.add_customer("bystander@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    for _ in 0..10 {
+        let r = app.login("Target@Example.com ", "wrong-password-123").await;
+        assert!(r.text().await.unwrap().contains(FAILED));
+    }
+    // The 11th attempt is refused unchecked, even with the right password.
+    let blocked = app.login("target@example.com", PASSWORD).await;
+    assert_eq!(blocked.status(), 429);
+    assert!(
+        blocked
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-in attempts")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM ActiveSessions"), 0);
+    // Unknown emails are throttled alike, so the throttle reveals nothing about accounts.
+    for _ in 0..10 {
+        app.login("ghost@example.com", "whatever-123456").await;
+    }
+    assert_eq!(
+        app.login("ghost@example.com", "whatever-123456")
+            .await
+            .status(),
+        429
+    );
+    // Someone else from the same address is not affected.
+    assert_eq!(
+        location(
+            &app.other_browser()
+                .login("bystander@example.com", PASSWORD)
+                .await
+        ),
+        "/inventory"
+    );
+    // After the window the account can sign in again, and success clears its counter.
+    let past = customer_portal::store::format_ts(
+        time::OffsetDateTime::now_utc() - time::Duration::minutes(16),
+    );
+    app.db()
+        .execute("UPDATE LoginFailures SET attempted_at = ?1", [past])
+        .unwrap();
+    assert_eq!(
+        location(
+            &app.other_browser()
+                .login("target@example.com", PASSWORD)
+                .await
+        ),
+        "/inventory"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM LoginFailures WHERE login_name = 'customer:target@example.com'"
+        ),
+        0
+    );
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_accounts_is_throttled() {
+    let app = spawn_app().await;
+    app.add_customer("real@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    // Fifty recent failures from this address, each for a different name.
+    let now = customer_portal::store::format_ts(time::OffsetDateTime::now_utc());
+    let db = app.db();
+    for i in 0..50 {
+        db.execute(
+            "INSERT INTO LoginFailures (attempted_at, login_name, ip_address) VALUES (?1, ?2, '127.0.0.1')",
+            (&now, format!("customer:guess{i}@example.com")),
+        )
+        .unwrap();
+    }
+    assert_eq!(app.login("real@example.com", PASSWORD).await.status(), 429);
+}

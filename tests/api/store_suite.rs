@@ -412,6 +412,59 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
     store.delete_web_session(&wid).await.unwrap();
     assert!(store.load_web_session(&wid, now).await.unwrap().is_none());
 
+    // Failed sign-ins.
+    let name = format!("customer:{u}@example.com");
+    let ip = format!("10.{}.0.1", u.len() % 200);
+    for _ in 0..3 {
+        store
+            .record_login_failure(&name, Some(&ip), now)
+            .await
+            .unwrap();
+    }
+    store
+        .record_login_failure("customer:someone-else", Some(&ip), now)
+        .await
+        .unwrap();
+    let (by_name, by_ip) = store
+        .recent_login_failures(&name, Some(&ip), now - time::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(by_name, 3);
+    assert!(by_ip >= 4);
+    assert_eq!(
+        store
+            .recent_login_failures(&name, None, now - time::Duration::minutes(1))
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+    assert_eq!(
+        store
+            .recent_login_failures(&name, Some(&ip), now + time::Duration::minutes(1))
+            .await
+            .unwrap()
+            .0,
+        0,
+        "outside the window"
+    );
+    store.clear_login_failures(&name).await.unwrap();
+    assert_eq!(
+        store
+            .recent_login_failures(&name, Some(&ip), now - time::Duration::minutes(1))
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+    assert!(
+        store
+            .purge_login_failures_before(now + time::Duration::seconds(1))
+            .await
+            .unwrap()
+            >= 1
+    );
+
     // Settings.
     let key = format!("suite_{u}");
     assert!(store.setting(&key).await.unwrap().is_none());

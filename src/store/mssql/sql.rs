@@ -192,6 +192,17 @@ IF NOT EXISTS (SELECT 1 FROM dbo.PortalSettings WITH (UPDLOCK, HOLDLOCK) WHERE s
     INSERT INTO dbo.PortalSettings (setting_key, setting_value) VALUES (@P1, @P2);
 SELECT setting_value FROM dbo.PortalSettings WHERE setting_key = @P1;";
 
+pub const RECORD_LOGIN_FAILURE: &str =
+    "INSERT INTO dbo.LoginFailures (attempted_at, login_name, ip_address) VALUES (@P1, @P2, @P3)";
+
+/// @P1 name, @P2 address (NULL = none), @P3 since.
+pub const RECENT_LOGIN_FAILURES: &str = "SELECT
+    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3),
+    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3)";
+
+pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE login_name = @P1";
+pub const PURGE_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE attempted_at < @P1";
+
 pub const PING: &str = "SELECT 1";
 
 pub const MIGRATIONS_TABLE: &str = "IF OBJECT_ID(N'dbo.SchemaMigrations', N'U') IS NULL
@@ -259,6 +270,10 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("PURGE_WEB_SESSIONS", PURGE_WEB_SESSIONS.into()),
         ("SETTING", SETTING.into()),
         ("SETTING_INSERT_IF_ABSENT", SETTING_INSERT_IF_ABSENT.into()),
+        ("RECORD_LOGIN_FAILURE", RECORD_LOGIN_FAILURE.into()),
+        ("RECENT_LOGIN_FAILURES", RECENT_LOGIN_FAILURES.into()),
+        ("CLEAR_LOGIN_FAILURES", CLEAR_LOGIN_FAILURES.into()),
+        ("PURGE_LOGIN_FAILURES", PURGE_LOGIN_FAILURES.into()),
         ("PING", PING.into()),
         ("MIGRATIONS_TABLE", MIGRATIONS_TABLE.into()),
         ("MIGRATION_DONE", MIGRATION_DONE.into()),

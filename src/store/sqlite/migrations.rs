@@ -16,6 +16,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "admin",
         include_str!("../../../db/sqlite/0002_admin.sql"),
     ),
+    (
+        3,
+        "login_throttle",
+        include_str!("../../../db/sqlite/0003_login_throttle.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

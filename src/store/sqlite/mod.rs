@@ -805,6 +805,68 @@ impl AdminSessionStore for SqliteStore {
 }
 
 #[async_trait]
+impl LoginThrottleStore for SqliteStore {
+    async fn record_login_failure(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
+        self.with_conn("record_login_failure", move |c| {
+            c.execute(
+                "INSERT INTO LoginFailures (attempted_at, login_name, ip_address) VALUES (?1, ?2, ?3)",
+                params![ts(at), name, ip],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn recent_login_failures(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        since: OffsetDateTime,
+    ) -> StoreResult<(u64, u64)> {
+        let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
+        self.with_conn("recent_login_failures", move |c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3),
+                        (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3)",
+                params![name, ip, ts(since)],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()> {
+        let name = login_name.to_owned();
+        self.with_conn("clear_login_failures", move |c| {
+            c.execute("DELETE FROM LoginFailures WHERE login_name = ?1", [name])
+                .map(|_| ())
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
+        self.with_conn("purge_login_failures", move |c| {
+            c.execute(
+                "DELETE FROM LoginFailures WHERE attempted_at < ?1",
+                [ts(cutoff)],
+            )
+            .map(|n| n as u64)
+            .map_err(backend)
+        })
+        .await
+    }
+}
+
+#[async_trait]
 impl WebSessionStore for SqliteStore {
     async fn create_web_session(&self, record: &WebSessionRecord) -> StoreResult<bool> {
         let r = record.clone();

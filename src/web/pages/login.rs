@@ -14,6 +14,10 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::layout::{self, PageCtx};
 
+/// Shown after too many failed attempts (for this email or from this address).
+pub const THROTTLED: &str =
+    "Too many failed sign-in attempts. Please wait 15 minutes and try again.";
+
 /// The one message for every failed attempt, so the page reveals nothing about accounts.
 pub const LOGIN_FAILED: &str = "Invalid email or password.";
 
@@ -103,6 +107,7 @@ pub async fn submit(
             .auth
             .honeypot_tripped(&form.email, &form.password, &client)
             .await;
+        state.auth.count_failure(&form.email, &client).await;
         return Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None).into_response());
     }
     match state
@@ -134,6 +139,11 @@ pub async fn submit(
         Err(LoginError::InvalidCredentials) => {
             Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None).into_response())
         }
+        Err(LoginError::Throttled) => Ok((
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            login_page(&ctx, &email_echo, Some(THROTTLED), None),
+        )
+            .into_response()),
         Err(LoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
     }
 }

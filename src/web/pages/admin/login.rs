@@ -75,6 +75,14 @@ pub async fn submit(
             .auth
             .honeypot_tripped(&form.username, &form.password, &client)
             .await;
+        state
+            .auth
+            .throttle()
+            .failed(
+                &crate::auth::throttle::admin_key(&form.username),
+                client.ip.as_deref(),
+            )
+            .await;
         return Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response());
     }
     match state
@@ -104,6 +112,11 @@ pub async fn submit(
         Err(AdminLoginError::Refused) => {
             Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response())
         }
+        Err(AdminLoginError::Throttled) => Ok((
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            page(&ctx, &echo, Some(crate::web::pages::login::THROTTLED)),
+        )
+            .into_response()),
         Err(AdminLoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
     }
 }
