@@ -371,11 +371,11 @@ impl AdminQuery {
         after: Option<String>,
     ) -> async_graphql::Result<AuditLogPage> {
         let f = filter.unwrap_or_default();
-        let filter = AuditFilter {
-            admin_username: f.admin_username,
-            action_type: f.action_type,
-            search: f.search,
-        };
+        let filter = AuditFilter::parse(
+            f.admin_username.as_deref(),
+            f.action_type.as_deref(),
+            f.search.as_deref(),
+        );
         let offset = match after.as_deref() {
             None | Some("") => 0,
             Some(c) => decode_cursor(c)

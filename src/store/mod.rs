@@ -138,14 +138,55 @@ pub struct AdminSession {
     pub last_seen: OffsetDateTime,
 }
 
-/// Filters of the audit log page; all optional.
+/// Filters of the audit log page; all optional. Build it with [`AuditFilter::parse`] so
+/// every backend receives the same, already-interpreted filter.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub admin_username: Option<String>,
     pub action_type: Option<String>,
-    /// A customer id (exact) when it is a number, otherwise part of a customer email
-    /// (case-insensitive).
-    pub search: Option<String>,
+    pub search: Option<AuditSearch>,
+}
+
+/// What the audit search box means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditSearch {
+    /// A number is a customer id, matched exactly.
+    CustomerId(CustomerId),
+    /// Anything else is part of a customer email, lower-cased (matched case-insensitively).
+    EmailContains(String),
+}
+
+impl AuditFilter {
+    /// Blank values mean "no filter".
+    pub fn parse(
+        admin_username: Option<&str>,
+        action_type: Option<&str>,
+        search: Option<&str>,
+    ) -> AuditFilter {
+        let given = |s: Option<&str>| {
+            s.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let search = given(search).map(|s| match s.parse::<i64>() {
+            Ok(id) => AuditSearch::CustomerId(CustomerId(id)),
+            Err(_) => AuditSearch::EmailContains(s.to_lowercase()),
+        });
+        AuditFilter {
+            admin_username: given(admin_username),
+            action_type: given(action_type),
+            search,
+        }
+    }
+
+    /// The search as the (customer id, email substring) pair the SQL binds.
+    pub fn search_parts(&self) -> (Option<i64>, Option<&str>) {
+        match &self.search {
+            Some(AuditSearch::CustomerId(id)) => (Some(id.0), None),
+            Some(AuditSearch::EmailContains(s)) => (None, Some(s.as_str())),
+            None => (None, None),
+        }
+    }
 }
 
 /// A stored tower-sessions record (opaque JSON for the store).
@@ -330,4 +371,25 @@ pub trait AppStore:
     fn backend_name(&self) -> &'static str;
     /// A cheap round trip proving the database answers.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_filters_are_interpreted_once() {
+        let blank = AuditFilter::parse(Some(" "), Some(""), Some("  "));
+        assert!(
+            blank.admin_username.is_none() && blank.action_type.is_none() && blank.search.is_none()
+        );
+        assert_eq!(
+            AuditFilter::parse(None, None, Some(" 42 ")).search_parts(),
+            (Some(42), None)
+        );
+        assert_eq!(
+            AuditFilter::parse(None, None, Some("Jane@Example")).search_parts(),
+            (None, Some("jane@example"))
+        );
+    }
 }

@@ -265,10 +265,7 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
     );
 
     // Audit log.
-    let filter = AuditFilter {
-        admin_username: Some(admin.clone()),
-        ..Default::default()
-    };
+    let filter = AuditFilter::parse(Some(&admin), None, None);
     let (total, page) = store.audit_page(&filter, 0, 2).await.unwrap();
     assert_eq!(total, 3, "create, update, deactivate by this admin");
     assert_eq!(page.len(), 2);
@@ -281,16 +278,10 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         Some(c.id),
         "the create row carries the new id"
     );
-    let by_id = AuditFilter {
-        search: Some(c.id.0.to_string()),
-        ..Default::default()
-    };
+    let by_id = AuditFilter::parse(None, None, Some(&c.id.0.to_string()));
+    assert_eq!(by_id.search, Some(AuditSearch::CustomerId(c.id)));
     assert!(store.audit_page(&by_id, 0, 50).await.unwrap().0 >= 7);
-    let by_email = AuditFilter {
-        search: Some(format!("TRACT.{u}")),
-        action_type: Some("CUSTOMER_CREATE".into()),
-        ..Default::default()
-    };
+    let by_email = AuditFilter::parse(None, Some("CUSTOMER_CREATE"), Some(&format!(" TRACT.{u} ")));
     assert_eq!(store.audit_page(&by_email, 0, 50).await.unwrap().0, 1);
     let (admins, actions) = store.audit_facets().await.unwrap();
     assert!(admins.contains(&admin) && actions.contains(&"CUSTOMER_LOGIN".to_owned()));

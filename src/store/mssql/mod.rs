@@ -632,17 +632,9 @@ impl AuditStore for MssqlStore {
         offset: u64,
         limit: u32,
     ) -> StoreResult<(u64, Vec<AuditEntry>)> {
-        let admin = filter.admin_username.clone().filter(|s| !s.is_empty());
-        let action = filter.action_type.clone().filter(|s| !s.is_empty());
-        let search = filter
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        let id: Option<i64> = search.and_then(|s| s.parse().ok());
-        let pattern = search
-            .filter(|_| id.is_none())
-            .map(|s| format!("%{}%", mssql::like_escape(&s.to_lowercase())));
+        let (admin, action) = (filter.admin_username.clone(), filter.action_type.clone());
+        let (id, email) = filter.search_parts();
+        let pattern = email.map(|s| format!("%{}%", mssql::like_escape(s)));
         let filters = [
             P::Text(admin),
             P::Text(action),

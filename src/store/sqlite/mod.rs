@@ -539,19 +539,9 @@ impl AuditStore for SqliteStore {
         offset: u64,
         limit: u32,
     ) -> StoreResult<(u64, Vec<AuditEntry>)> {
-        let admin = filter.admin_username.clone().filter(|s| !s.is_empty());
-        let action = filter.action_type.clone().filter(|s| !s.is_empty());
-        let search = filter
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        let search_id: Option<i64> = search.as_deref().and_then(|s| s.parse().ok());
-        // A number is a customer id; anything else is part of an email.
-        let pattern = search
-            .filter(|_| search_id.is_none())
-            .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
+        let (admin, action) = (filter.admin_username.clone(), filter.action_type.clone());
+        let (search_id, email) = filter.search_parts();
+        let pattern = email.map(|s| format!("%{}%", like_escape(s)));
         self.with_conn("audit_page", move |c| {
             let filter_sql = "WHERE (?1 IS NULL OR admin_username = ?1) AND (?2 IS NULL OR action_type = ?2)
                  AND ((?3 IS NULL AND ?4 IS NULL) OR lower(COALESCE(target_customer_email, '')) LIKE ?3 ESCAPE '\\' OR target_customer_id = ?4)";
