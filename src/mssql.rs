@@ -22,6 +22,8 @@ pub enum MssqlError {
     Timeout(Duration),
     #[error("SQL Server connection: {0}")]
     Io(#[from] std::io::Error),
+    #[error("SQL Server connection pool: {0}")]
+    Pool(String),
     #[error("SQL Server configuration: {0}")]
     Config(String),
 }
@@ -163,6 +165,49 @@ pub fn pool(config: Config, size: u64, timeout: Duration) -> Pool {
         .max_lifetime(Some(Duration::from_secs(30 * 60)))
         .test_on_check_out(true)
         .build(TiberiusManager::new(config, timeout))
+}
+
+fn from_pool(e: mobc::Error<MssqlError>) -> MssqlError {
+    match e {
+        mobc::Error::Inner(e) => e,
+        other => MssqlError::Pool(other.to_string()),
+    }
+}
+
+/// Checks out a pooled connection.
+pub async fn connection(pool: &Pool) -> Result<mobc::Connection<TiberiusManager>, MssqlError> {
+    pool.get().await.map_err(from_pool)
+}
+
+/// Runs `query` on a pooled connection and returns its first result set; checkout and
+/// query together are bounded by `timeout`. Shared by the app-database store and the ERP.
+pub async fn first_result(
+    pool: &Pool,
+    timeout: Duration,
+    query: tiberius::Query<'_>,
+) -> Result<Vec<tiberius::Row>, MssqlError> {
+    let work = async {
+        let mut conn = connection(pool).await?;
+        Ok::<_, MssqlError>(query.query(&mut conn).await?.into_first_result().await?)
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| MssqlError::Timeout(timeout))?
+}
+
+/// Runs `query` for its effect; returns the rows affected.
+pub async fn execute(
+    pool: &Pool,
+    timeout: Duration,
+    query: tiberius::Query<'_>,
+) -> Result<u64, MssqlError> {
+    let work = async {
+        let mut conn = connection(pool).await?;
+        Ok::<_, MssqlError>(query.execute(&mut conn).await?.total())
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| MssqlError::Timeout(timeout))?
 }
 
 /// `@P1, @P2, …, @Pn` starting at `first`: IN lists with every value bound.

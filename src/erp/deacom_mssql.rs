@@ -14,7 +14,7 @@ use tiberius::{Query, Row};
 
 use super::{ErpError, ErpSource, InventoryRow};
 use crate::domain::ErpScope;
-use crate::mssql::{self, Pool};
+use crate::mssql::{self, MssqlError, Pool};
 
 /// The inventory rows of DEACOM.md; `{scope}` is replaced by the scope predicate.
 pub const INVENTORY_SQL: &str = "WITH finished_jobs AS (
@@ -126,30 +126,19 @@ impl DeacomMssql {
             )));
         }
         let started = Instant::now();
-        let work = async {
-            let mut conn = self
-                .pool
-                .get()
-                .await
-                .map_err(|e| ErpError::Unavailable(e.to_string()))?;
-            let mut q = Query::new(sql);
-            for b in binds {
-                q.bind(b.as_str());
-            }
-            let stream = q
-                .query(&mut conn)
-                .await
-                .map_err(|e| ErpError::Unavailable(e.to_string()))?;
-            stream
-                .into_first_result()
-                .await
-                .map_err(|e| ErpError::Query(e.to_string()))
-        };
-        let rows = tokio::time::timeout(self.timeout, work)
+        let mut q = Query::new(sql);
+        for b in binds {
+            q.bind(b.as_str());
+        }
+        let rows = mssql::first_result(&self.pool, self.timeout, q)
             .await
-            .map_err(|_| {
-                ErpError::Unavailable(format!("{op}: no answer within {:?}", self.timeout))
-            })??;
+            .map_err(|e| match e {
+                // The server answered with an error: the query, not the connection, is at fault.
+                MssqlError::Tds(ref t) if t.code().is_some() => {
+                    ErpError::Query(format!("{op}: {e}"))
+                }
+                other => ErpError::Unavailable(format!("{op}: {other}")),
+            })?;
         tracing::debug!(
             op,
             rows = rows.len(),

@@ -197,26 +197,23 @@ impl MssqlStore {
     }
 
     async fn conn(&self) -> StoreResult<mobc::Connection<mssql::TiberiusManager>> {
-        self.pool.get().await.map_err(|e| match e {
-            mobc::Error::Inner(e) => err(e),
-            other => StoreError::Unavailable(other.to_string()),
-        })
+        mssql::connection(&self.pool).await.map_err(err)
+    }
+
+    fn query<'a>(sql: &'a str, params: &'a [P]) -> Query<'a> {
+        let mut q = Query::new(sql);
+        for p in params {
+            q.bind(p.as_sql().to_sql());
+        }
+        q
     }
 
     /// Runs `sql` with `params` and returns every row of the first result set.
     async fn rows(&self, op: &'static str, sql: &str, params: &[P]) -> StoreResult<Vec<Row>> {
         let started = Instant::now();
-        let mut conn = self.conn().await?;
-        let mut q = Query::new(sql);
-        for p in params {
-            q.bind(p.as_sql().to_sql());
-        }
-        let result = tokio::time::timeout(self.timeout, async {
-            q.query(&mut conn).await?.into_first_result().await
-        })
-        .await
-        .map_err(|_| StoreError::Unavailable(format!("{op}: no answer within {:?}", self.timeout)))?
-        .map_err(tds);
+        let result = mssql::first_result(&self.pool, self.timeout, Self::query(sql, params))
+            .await
+            .map_err(err);
         tracing::trace!(
             op,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -230,18 +227,13 @@ impl MssqlStore {
     }
 
     async fn exec(&self, op: &'static str, sql: &str, params: &[P]) -> StoreResult<u64> {
-        let mut conn = self.conn().await?;
-        let mut q = Query::new(sql);
-        for p in params {
-            q.bind(p.as_sql().to_sql());
-        }
-        let result = tokio::time::timeout(self.timeout, async { q.execute(&mut conn).await })
+        let result = mssql::execute(&self.pool, self.timeout, Self::query(sql, params))
             .await
-            .map_err(|_| {
-                StoreError::Unavailable(format!("{op}: no answer within {:?}", self.timeout))
-            })?
-            .map_err(tds)?;
-        Ok(result.total())
+            .map_err(err);
+        if let Err(e) = &result {
+            tracing::warn!(op, error = %e, "SQL Server operation failed");
+        }
+        result
     }
 
     async fn one<T>(
