@@ -640,6 +640,83 @@ mod tests {
         assert_eq!(c.mode, Mode::Production);
     }
 
+    fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let hash = "pbkdf2:sha256:1000$abc$0000000000000000000000000000000000000000000000000000000000000000";
+        let mut v = vars(&[
+            ("ERP_DB_SERVER", "erp01"),
+            ("ERP_DB_NAME", "Deacom"),
+            ("ERP_DB_USERNAME", "ro"),
+            ("ERP_DB_PASSWORD", "pw"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef-key"),
+            ("ADMIN_PASSWORD_HASH", hash),
+        ]);
+        v.extend(vars(extra));
+        Config::from_vars(&v)
+    }
+
+    #[test]
+    fn erp_db_driver_is_accepted_and_noted_as_ignored() {
+        let c = production(&[("ERP_DB_DRIVER", "ODBC Driver 17 for SQL Server")]).unwrap();
+        assert_eq!(c.ignored_settings, ["ERP_DB_DRIVER"]);
+        assert!(production(&[]).unwrap().ignored_settings.is_empty());
+    }
+
+    #[test]
+    fn pools_and_timeouts_are_configurable() {
+        let c = production(&[
+            ("ERP_DB_POOL_SIZE", "3"),
+            ("ERP_DB_TIMEOUT", "7"),
+            ("ERP_DB_TRUST_SERVER_CERTIFICATE", "True"),
+            ("ERP_DB_PORT", "1500"),
+        ])
+        .unwrap();
+        let ErpConfig::SqlServer(erp) = c.erp else {
+            panic!("expected SQL Server")
+        };
+        assert_eq!(
+            (
+                erp.pool_size,
+                erp.timeout,
+                erp.trust_server_certificate,
+                erp.port
+            ),
+            (3, Duration::from_secs(7), true, Some(1500))
+        );
+        let bad = production(&[("ERP_DB_POOL_SIZE", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("ERP_DB_POOL_SIZE"), "{bad}");
+    }
+
+    #[test]
+    fn ad_uses_ldaps_on_636_and_starttls_elsewhere_by_default() {
+        let ad = [
+            ("AD_SERVER", "dc01"),
+            ("AD_DOMAIN", "corp.local"),
+            ("AD_SERVICE_ACCOUNT", "svc"),
+            ("AD_SERVICE_PASSWORD", "pw"),
+            ("AD_BASE_DN", "DC=corp,DC=local"),
+            ("AD_PORTAL_ADMIN_GROUP", "Customer_Portal_Admin"),
+        ];
+        let with_port = |port: &str| {
+            let mut v = vars(&ad);
+            v.insert("AD_PORT".into(), port.into());
+            Config::from_vars(&v).unwrap().ad.unwrap()
+        };
+        let ldaps = with_port("636");
+        assert!(ldaps.use_ssl);
+        let plain = with_port("389");
+        assert!(!plain.use_ssl && plain.use_starttls);
+        let mut missing = vars(&ad);
+        missing.remove("AD_BASE_DN");
+        assert!(
+            Config::from_vars(&missing)
+                .unwrap_err()
+                .to_string()
+                .contains("AD_BASE_DN is required")
+        );
+    }
+
     #[test]
     fn db_server_forms() {
         let base = [

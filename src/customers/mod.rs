@@ -422,7 +422,7 @@ impl CustomerAdmin {
         actor: &AdminIdentity,
         id: CustomerId,
     ) -> Result<PasswordIssued, CustomerError> {
-        let customer = self
+        let mut customer = self
             .store
             .customer_by_id(id)
             .await?
@@ -439,11 +439,9 @@ impl CustomerAdmin {
         self.store
             .change_password(id, &hash, true, None, &entry)
             .await?;
-        let customer = self
-            .store
-            .customer_by_id(id)
-            .await?
-            .ok_or(CustomerError::NotFound)?;
+        // What the store just wrote; no need to read the row back.
+        customer.password_hash = hash;
+        customer.must_reset_password = true;
         let email_sent = self.mail(actor, &customer, &password, false).await;
         Ok(PasswordIssued {
             customer,

@@ -13,6 +13,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::customer::CustomerNode;
 use super::guards::{AdminGuard, coded_error, codes, require_admin};
+use crate::auth::AdminIdentity;
 use crate::customers::{
     CustomerAdmin, CustomerError, CustomerInput as ServiceInput, PasswordIssued,
 };
@@ -461,6 +462,41 @@ impl From<PasswordIssued> for PasswordIssuedPayload {
     }
 }
 
+impl From<CustomerInput> for ServiceInput {
+    fn from(i: CustomerInput) -> Self {
+        ServiceInput {
+            first_name: i.first_name,
+            last_name: i.last_name.unwrap_or_default(),
+            email: i.email,
+            erp_customer_names: i.erp_customer_names,
+            is_active: None,
+        }
+    }
+}
+
+impl From<CustomerUpdateInput> for ServiceInput {
+    fn from(i: CustomerUpdateInput) -> Self {
+        ServiceInput {
+            first_name: i.first_name,
+            last_name: i.last_name.unwrap_or_default(),
+            email: i.email,
+            erp_customer_names: i.erp_customer_names,
+            is_active: i.is_active,
+        }
+    }
+}
+
+/// The admin making a change, and the service that makes it (every change is audited
+/// under that admin's name).
+fn acting_admin<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<(&'a AdminIdentity, &'a CustomerAdmin)> {
+    Ok((
+        require_admin(ctx)?,
+        ctx.data::<Arc<CustomerAdmin>>()?.as_ref(),
+    ))
+}
+
 #[derive(Default)]
 pub struct AdminMutation;
 
@@ -472,17 +508,9 @@ impl AdminMutation {
         ctx: &Context<'_>,
         input: CustomerInput,
     ) -> async_graphql::Result<PasswordIssuedPayload> {
-        let actor = require_admin(ctx)?;
-        let service = ctx.data::<Arc<CustomerAdmin>>()?;
-        let input = ServiceInput {
-            first_name: input.first_name,
-            last_name: input.last_name.unwrap_or_default(),
-            email: input.email,
-            erp_customer_names: input.erp_customer_names,
-            is_active: None,
-        };
+        let (actor, service) = acting_admin(ctx)?;
         service
-            .create(actor, &input)
+            .create(actor, &input.into())
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -495,18 +523,9 @@ impl AdminMutation {
         id: ID,
         input: CustomerUpdateInput,
     ) -> async_graphql::Result<CustomerNode> {
-        let actor = require_admin(ctx)?;
-        let id = parse_id(&id)?;
-        let service = ctx.data::<Arc<CustomerAdmin>>()?;
-        let input = ServiceInput {
-            first_name: input.first_name,
-            last_name: input.last_name.unwrap_or_default(),
-            email: input.email,
-            erp_customer_names: input.erp_customer_names,
-            is_active: input.is_active,
-        };
+        let (actor, service) = acting_admin(ctx)?;
         service
-            .update(actor, id, &input)
+            .update(actor, parse_id(&id)?, &input.into())
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -519,11 +538,9 @@ impl AdminMutation {
         id: ID,
         active: bool,
     ) -> async_graphql::Result<CustomerNode> {
-        let actor = require_admin(ctx)?;
-        let id = parse_id(&id)?;
-        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        let (actor, service) = acting_admin(ctx)?;
         service
-            .set_active(actor, id, active)
+            .set_active(actor, parse_id(&id)?, active)
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -535,11 +552,9 @@ impl AdminMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<PasswordIssuedPayload> {
-        let actor = require_admin(ctx)?;
-        let id = parse_id(&id)?;
-        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        let (actor, service) = acting_admin(ctx)?;
         service
-            .reset_password(actor, id)
+            .reset_password(actor, parse_id(&id)?)
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -552,8 +567,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         session_id: String,
     ) -> async_graphql::Result<bool> {
-        let actor = require_admin(ctx)?;
-        let service = ctx.data::<Arc<CustomerAdmin>>()?;
+        let (actor, service) = acting_admin(ctx)?;
         service
             .kick(actor, &session_id)
             .await

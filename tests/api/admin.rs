@@ -909,3 +909,26 @@ async fn admin_guessing_is_throttled_before_any_check() {
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM AdminSessions"), 0);
 }
+
+#[tokio::test]
+async fn the_reset_payload_reports_the_account_as_it_now_is() {
+    let app = admin_app(&[]).await;
+    let id = app
+        .add_customer("payload@example.com", PASSWORD, "Acme Foods", false)
+        .await
+        .0;
+    let admin = admin_browser(&app).await;
+    let r = admin
+        .graphql_vars(
+            "mutation($id: ID!) { resetCustomerPassword(id: $id) { emailSent temporaryPassword customer { email mustResetPassword } } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    let p = &r["data"]["resetCustomerPassword"];
+    assert_eq!(p["customer"]["mustResetPassword"], true, "{r}");
+    assert_eq!(p["emailSent"], true);
+    assert!(
+        p["temporaryPassword"].is_null(),
+        "the password is only shown when the mail failed"
+    );
+}

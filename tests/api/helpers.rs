@@ -66,9 +66,13 @@ pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .cookie_store(true)
+        .user_agent(TEST_USER_AGENT)
         .build()
         .unwrap()
 }
+
+/// The User-Agent every test browser sends (sessions and audit rows record it).
+pub const TEST_USER_AGENT: &str = "portal-tests/1.0";
 
 /// A cheap Werkzeug hash (1,000 pbkdf2 rounds) so fixtures do not cost 0.1 s each.
 pub fn cheap_hash(password: &str) -> String {

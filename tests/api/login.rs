@@ -56,7 +56,11 @@ async fn successful_login_records_session_login_date_and_audit_row() {
         )
         .unwrap();
     assert_eq!(ip, "127.0.0.1");
-    assert!(ua.is_none() || !ua.unwrap().is_empty());
+    assert_eq!(
+        ua.as_deref(),
+        Some(TEST_USER_AGENT),
+        "the user agent is recorded"
+    );
     assert_eq!(created, seen);
     let last_login: Option<String> = db
         .query_row(
