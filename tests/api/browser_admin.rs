@@ -3,11 +3,11 @@
 
 use crate::admin::{ADMIN_PW, admin_app};
 use crate::helpers::*;
-use crate::webdriver::{Driver, browser_programs};
+use crate::webdriver::Browser;
 
 #[tokio::test]
 async fn an_admin_creates_a_customer_and_kicks_a_session() {
-    let Some((chromium, chromedriver)) = browser_programs() else {
+    let Some(browser) = Browser::start().await else {
         return;
     };
     let app = admin_app(&[]).await;
@@ -19,12 +19,7 @@ async fn an_admin_creates_a_customer_and_kicks_a_session() {
         "/inventory"
     );
 
-    let downloads = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let driver = Driver::start(&chromedriver).await;
-    let s = driver
-        .session(&chromium, downloads.path(), profile.path())
-        .await;
+    let s = browser.session().await;
 
     s.goto(&app.url("/admin-login")).await;
     s.type_into("#username", "cp_admin").await;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
-use crate::webdriver::{Driver, browser_programs};
+use crate::webdriver::Browser;
 
 fn footer_js() -> &'static str {
     "document.querySelector('#inv-count') && document.querySelector('#inv-count').textContent"
@@ -13,18 +13,13 @@ fn footer_js() -> &'static str {
 
 #[tokio::test]
 async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
-    let Some((chromium, chromedriver)) = browser_programs() else {
+    let Some(browser) = Browser::start().await else {
         return;
     };
     let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
     app.add_customer("browser@example.com", PASSWORD, "All", false)
         .await;
-    let downloads = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let driver = Driver::start(&chromedriver).await;
-    let s = driver
-        .session(&chromium, downloads.path(), profile.path())
-        .await;
+    let s = browser.session().await;
 
     s.goto(&app.url("/login")).await;
     s.type_into("#email", "browser@example.com").await;
@@ -179,7 +174,7 @@ async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
     s.click("a[href^='/inventory/export.xlsx']").await;
     let started = Instant::now();
     let file = loop {
-        let done: Vec<_> = std::fs::read_dir(downloads.path())
+        let done: Vec<_> = std::fs::read_dir(browser.downloads())
             .unwrap()
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -195,7 +190,7 @@ async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(file.starts_with("Inventory_All_"), "{file}");
-    let bytes = std::fs::read(downloads.path().join(&file)).unwrap();
+    let bytes = std::fs::read(browser.downloads().join(&file)).unwrap();
     assert_eq!(&bytes[..2], b"PK", "an XLSX (zip) file");
 
     // Reset clears the view.

@@ -34,6 +34,37 @@ pub fn browser_programs() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
+/// Chromium driven through chromedriver, with its own profile and download folders.
+pub struct Browser {
+    driver: Driver,
+    chromium: PathBuf,
+    downloads: tempfile::TempDir,
+    profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// `None` (with a loud skip line) when Chromium or chromedriver is not installed.
+    pub async fn start() -> Option<Browser> {
+        let (chromium, chromedriver) = browser_programs()?;
+        Some(Browser {
+            driver: Driver::start(&chromedriver).await,
+            chromium,
+            downloads: tempfile::tempdir().unwrap(),
+            profile: tempfile::tempdir().unwrap(),
+        })
+    }
+
+    pub async fn session(&self) -> Session<'_> {
+        self.driver
+            .session(&self.chromium, self.downloads.path(), self.profile.path())
+            .await
+    }
+
+    pub fn downloads(&self) -> &Path {
+        self.downloads.path()
+    }
+}
+
 pub struct Driver {
     child: Child,
     base: String,
