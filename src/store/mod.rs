@@ -53,15 +53,6 @@ impl std::fmt::Debug for Customer {
     }
 }
 
-impl Customer {
-    pub fn display_name(&self) -> String {
-        match &self.last_name {
-            Some(l) if !l.trim().is_empty() => format!("{} {}", self.first_name, l),
-            _ => self.first_name.clone(),
-        }
-    }
-}
-
 pub struct NewCustomer {
     pub first_name: String,
     pub last_name: Option<String>,
@@ -206,7 +197,6 @@ pub trait CustomerStore: Send + Sync {
         new: &NewCustomer,
         audit: &NewAuditEntry,
     ) -> StoreResult<Customer>;
-    async fn count_customers(&self) -> StoreResult<u64>;
     /// (active, inactive) account counts.
     async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)>;
     /// Accounts by status and an optional case-insensitive search over name, email and
@@ -267,8 +257,6 @@ pub trait ActiveSessionStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64>;
-    /// Newest first.
-    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
     /// One page of the filtered log, newest first, and the filtered total.
     async fn audit_page(
         &self,

@@ -377,13 +377,6 @@ impl CustomerStore for MssqlStore {
         .ok_or_else(|| StoreError::Backend("insert returned no row".into()))
     }
 
-    async fn count_customers(&self) -> StoreResult<u64> {
-        Ok(self
-            .one("count_customers", sql::COUNT_CUSTOMERS, &[], |r| int(r, 0))
-            .await?
-            .unwrap_or(0) as u64)
-    }
-
     async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)> {
         Ok(self
             .one("count_by_status", sql::COUNT_BY_STATUS, &[], |r| {
@@ -606,16 +599,6 @@ impl AuditStore for MssqlStore {
             )
             .await?
             .unwrap_or(0))
-    }
-
-    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.many(
-            "recent_audit",
-            sql::RECENT_AUDIT,
-            &[P::Int(Some(limit as i64))],
-            audit_entry,
-        )
-        .await
     }
 
     async fn audit_page(

@@ -25,8 +25,6 @@ SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp
        c.last_login_date, c.must_reset_password
 FROM dbo.Customers AS c WHERE c.customer_id = @id;";
 
-pub const COUNT_CUSTOMERS: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.Customers";
-
 pub const COUNT_BY_STATUS: &str = "SELECT CAST(COALESCE(SUM(CASE WHEN is_active = 1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN is_active = 1 THEN 0 ELSE 1 END), 0) AS BIGINT) FROM dbo.Customers";
 
@@ -105,9 +103,6 @@ VALUES (@P1, @P2, @P3, @P4, @P5, @P6);
 SELECT CAST(SCOPE_IDENTITY() AS BIGINT);";
 
 pub const AUDIT_COLUMNS: &str = "log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details";
-
-pub const RECENT_AUDIT: &str = "SELECT TOP (@P1) log_id, timestamp, admin_username, action_type, target_customer_id, \
-     target_customer_email, details FROM dbo.AuditLog ORDER BY timestamp DESC, log_id DESC";
 
 /// @P1 admin, @P2 action, @P3 email pattern, @P4 id (each NULL = not filtered).
 pub const AUDIT_COUNT: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.AuditLog
@@ -231,7 +226,6 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("CUSTOMER_BY_EMAIL", CUSTOMER_BY_EMAIL.into()),
         ("CUSTOMER_BY_ID", CUSTOMER_BY_ID.into()),
         ("INSERT_CUSTOMER", INSERT_CUSTOMER.into()),
-        ("COUNT_CUSTOMERS", COUNT_CUSTOMERS.into()),
         ("COUNT_BY_STATUS", COUNT_BY_STATUS.into()),
         ("LIST_CUSTOMERS", LIST_CUSTOMERS.into()),
         (
@@ -250,7 +244,6 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.into()),
         ("PURGE_SESSIONS", PURGE_SESSIONS.into()),
         ("APPEND_AUDIT", APPEND_AUDIT.into()),
-        ("RECENT_AUDIT", RECENT_AUDIT.into()),
         ("AUDIT_COUNT", AUDIT_COUNT.into()),
         ("AUDIT_PAGE", AUDIT_PAGE.into()),
         ("AUDIT_ADMINS", AUDIT_ADMINS.into()),

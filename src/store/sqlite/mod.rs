@@ -255,15 +255,6 @@ impl CustomerStore for SqliteStore {
         .await
     }
 
-    async fn count_customers(&self) -> StoreResult<u64> {
-        self.with_conn("count_customers", |c| {
-            c.query_row("SELECT COUNT(*) FROM Customers", [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(backend)
-        })
-        .await
-    }
-
     async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)> {
         self.with_conn("count_customers_by_status", |c| {
             c.query_row(
@@ -627,32 +618,6 @@ impl AuditStore for SqliteStore {
                 ))
                 .map_err(backend)?;
             let rows = stmt.query_map(params![action, limit], audit_from_row).map_err(backend)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
-        })
-        .await
-    }
-
-    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.with_conn("recent_audit", move |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details
-                     FROM AuditLog ORDER BY timestamp DESC, log_id DESC LIMIT ?1",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([limit], |r| {
-                    Ok(AuditEntry {
-                        id: r.get(0)?,
-                        timestamp: read_ts(r, 1)?,
-                        admin_username: r.get(2)?,
-                        action_type: r.get(3)?,
-                        target_customer_id: r.get::<_, Option<i64>>(4)?.map(CustomerId),
-                        target_customer_email: r.get(5)?,
-                        details: r.get(6)?,
-                    })
-                })
-                .map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
