@@ -65,6 +65,7 @@ pub struct AdminAuth {
     /// portal's TEST_MODE did, and any well-formed username with a password is admitted.
     test_mode: bool,
     session_lifetime: Duration,
+    throttle: Throttle,
 }
 
 impl std::fmt::Debug for AdminAuth {
@@ -94,6 +95,7 @@ impl AdminAuth {
         session_lifetime: Duration,
     ) -> Self {
         AdminAuth {
+            throttle: Throttle::new(store.clone()),
             store,
             hasher,
             local_username,
@@ -106,6 +108,13 @@ impl AdminAuth {
 
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher
+    }
+
+    /// A bot filled the honeypot: it counts as a failed attempt for that name and address.
+    pub async fn count_failure(&self, raw_username: &str, client: &ClientInfo) {
+        self.throttle
+            .failed(&throttle::admin_key(raw_username), client.ip.as_deref())
+            .await;
     }
 
     fn audit(&self, action: &str, admin: &str, details: serde_json::Value) -> NewAuditEntry {
@@ -152,7 +161,7 @@ impl AdminAuth {
     ) -> Result<AdminLogin, AdminLoginError> {
         let key = throttle::admin_key(raw_username);
         let ip = client.ip.as_deref();
-        let throttle = Throttle::new(self.store.clone());
+        let throttle = &self.throttle;
         if !throttle
             .allows(&key, ip)
             .await

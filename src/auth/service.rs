@@ -164,10 +164,6 @@ impl AuthService {
             .await;
     }
 
-    pub fn throttle(&self) -> &Throttle {
-        &self.throttle
-    }
-
     async fn check_credentials(
         &self,
         raw_email: &str,

@@ -932,3 +932,21 @@ async fn the_reset_payload_reports_the_account_as_it_now_is() {
         "the password is only shown when the mail failed"
     );
 }
+
+#[tokio::test]
+async fn the_admin_honeypot_counts_toward_the_throttle() {
+    let app = admin_app(&[]).await;
+    let b = app.other_browser();
+    for _ in 0..10 {
+        b.post_form(
+            "/admin-login",
+            &[
+                ("username", "cp_admin"),
+                ("password", ADMIN_PW),
+                ("hp_email", "bot@x.io"),
+            ],
+        )
+        .await;
+    }
+    assert_eq!(admin_login(&b, "cp_admin", ADMIN_PW).await.status(), 429);
+}

@@ -76,12 +76,8 @@ pub async fn submit(
             .honeypot_tripped(&form.username, &form.password, &client)
             .await;
         state
-            .auth
-            .throttle()
-            .failed(
-                &crate::auth::throttle::admin_key(&form.username),
-                client.ip.as_deref(),
-            )
+            .admin_auth
+            .count_failure(&form.username, &client)
             .await;
         return Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response());
     }
