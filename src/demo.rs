@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::auth::SYSTEM_ACTOR;
 use crate::auth::passwords::PasswordHasher;
 use crate::domain::Email;
-use crate::store::{AppStore, NewAuditEntry, NewCustomer, StoreError};
+use crate::store::{AppStore, NewAuditEntry, NewCustomer, SettingsStore, StoreError};
 
 use crate::erp::demo::CUSTOMER_NAMES as DEMO_ERP_CUSTOMERS;
 
@@ -33,7 +33,7 @@ fn temporary_password() -> String {
 
 /// The local admin hash for demo mode: generated and stored on first start.
 pub async fn admin_password_hash(
-    store: &dyn AppStore,
+    store: &dyn SettingsStore,
     hasher: &PasswordHasher,
     creds: &mut DemoCredentials,
 ) -> Result<String, StoreError> {

@@ -47,6 +47,7 @@ impl From<crate::store::StoreError> for AppError {
                 tracing::error!(error = %e, "app database unavailable");
                 AppError::Unavailable("The portal database")
             }
+            crate::store::StoreError::NotFound => AppError::NotFound,
             other => AppError::Internal(other.into()),
         }
     }

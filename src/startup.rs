@@ -124,6 +124,8 @@ impl Application {
         };
         let admin_auth = Arc::new(AdminAuth::new(
             store.clone(),
+            store.clone(),
+            store.clone(),
             hasher.clone(),
             config.admin_username.clone(),
             Arc::new(admin_password_hash),
@@ -132,6 +134,9 @@ impl Application {
             config.session_lifetime,
         ));
         let auth = Arc::new(AuthService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
             store.clone(),
             hasher,
             config.session_lifetime,
@@ -144,6 +149,8 @@ impl Application {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let port = listener.local_addr()?.port();
         let customers = Arc::new(CustomerAdmin::new(
+            store.clone(),
+            store.clone(),
             store.clone(),
             admin_auth.hasher().clone(),
             mailer.clone(),
@@ -214,11 +221,16 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let auth = self.state.auth.clone();
+        let admin_auth = self.state.admin_auth.clone();
         let purger = tokio::spawn(async move {
             let mut tick = tokio::time::interval(PURGE_INTERVAL);
             loop {
                 tick.tick().await;
-                match auth.purge_expired().await {
+                let purged = match (auth.purge_expired().await, admin_auth.purge_expired().await) {
+                    (Ok((s, w)), Ok(a)) => Ok((s + a, w)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                match purged {
                     Ok((s, w)) if s + w > 0 => {
                         tracing::info!(sessions = s, web_sessions = w, "purged expired sessions")
                     }

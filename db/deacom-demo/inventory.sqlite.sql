@@ -1,11 +1,21 @@
 -- The inventory rows of DEACOM.md, in SQLite SQL. `/*SCOPE*/` is replaced by the scope
 -- predicate (`1 = 1` for All, or `c.p1_name IN (?1, ?2, …)` with every name bound).
-WITH finished_jobs AS (
-    -- Per lot, the highest job number of its "Finish Job" postings (JJ-<job>).
-    SELECT fi_lotnum, MAX(CAST(SUBSTR(fi_postref, 4) AS INTEGER)) AS jobnum
-    FROM dtfifo
-    WHERE fi_action = 'Finish Job' AND fi_postref LIKE 'JJ-%'
-    GROUP BY fi_lotnum
+WITH lot_po AS (
+    -- Per lot, among its "Finish Job" postings (JJ-<job>), the highest job number that
+    -- leads to an order: the inner joins skip a stock job with no order, as the old
+    -- portal's TOP 1 over the same joins did. Its PO, even if blank (then N/A).
+    SELECT lot, billpo FROM (
+        SELECT f2.fi_lotnum AS lot,
+               t.to_billpo AS billpo,
+               ROW_NUMBER() OVER (
+                   PARTITION BY f2.fi_lotnum ORDER BY j.lj_jobnum DESC, o.or_id
+               ) AS rn
+        FROM dtfifo f2
+        JOIN dtljob j ON j.lj_jobnum = CAST(SUBSTR(f2.fi_postref, 4) AS INTEGER)
+        JOIN dtord o ON o.or_id = j.lj_orid
+        JOIN dttord t ON t.to_ordnum = o.or_ordnum
+        WHERE f2.fi_action = 'Finish Job' AND f2.fi_postref LIKE 'JJ-%'
+    ) WHERE rn = 1
 ),
 failed_qc AS (
     SELECT DISTINCT fi_lotnum FROM dtfifo WHERE fi_action = 'Failed QC'
@@ -22,15 +32,7 @@ SELECT
     f.fi_expires                   AS exp_date,
     f.fi_date                      AS last_transaction_date,
     f.fi_lotdate                   AS last_rec_date,
-    COALESCE((
-        SELECT NULLIF(TRIM(t.to_billpo), '')
-        FROM dtljob j
-        JOIN dtord o ON o.or_id = j.lj_orid
-        JOIN dttord t ON t.to_ordnum = o.or_ordnum
-        WHERE j.lj_jobnum = fj.jobnum
-        ORDER BY j.lj_id
-        LIMIT 1
-    ), 'N/A')                      AS po,
+    COALESCE(NULLIF(TRIM(lp.billpo), ''), 'N/A') AS po,
     CASE
         WHEN f.fi_type = 'quarantine' THEN 'Quarantined'
         WHEN f.fi_type = 'job' THEN 'Issued to Job'
@@ -46,7 +48,7 @@ JOIN dmprod p ON p.pr_id = f.fi_prid
 LEFT JOIN dmpr1 c ON c.p1_id = p.pr_user5
 LEFT JOIN dmunit u ON u.un_id = p.pr_unid
 JOIN dmloc l ON l.lo_id = f.fi_loid
-LEFT JOIN finished_jobs fj ON fj.fi_lotnum = f.fi_lotnum
+LEFT JOIN lot_po lp ON lp.lot = f.fi_lotnum
 LEFT JOIN failed_qc qc ON qc.fi_lotnum = f.fi_lotnum
 WHERE f.fi_balance > 0
   AND /*SCOPE*/

@@ -16,7 +16,9 @@ use super::passwords::PasswordHasher;
 use super::service::LAST_SEEN_GRANULARITY;
 use super::throttle::{self, Throttle};
 use super::{AdminIdentity, ClientInfo};
-use crate::store::{AdminSession, AppStore, NewAuditEntry, StoreError};
+use crate::store::{
+    AdminSession, AdminSessionStore, AuditStore, LoginThrottleStore, NewAuditEntry, StoreError,
+};
 
 pub mod actions {
     pub const ADMIN_LOGIN: &str = "ADMIN_LOGIN";
@@ -56,7 +58,8 @@ pub struct AdminLogin {
 }
 
 pub struct AdminAuth {
-    store: Arc<dyn AppStore>,
+    sessions: Arc<dyn AdminSessionStore>,
+    audit_log: Arc<dyn AuditStore>,
     hasher: PasswordHasher,
     local_username: String,
     local_hash: Arc<crate::config::Secret>,
@@ -85,8 +88,11 @@ fn new_session_id() -> String {
 }
 
 impl AdminAuth {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Arc<dyn AppStore>,
+        sessions: Arc<dyn AdminSessionStore>,
+        audit_log: Arc<dyn AuditStore>,
+        throttle: Arc<dyn LoginThrottleStore>,
         hasher: PasswordHasher,
         local_username: String,
         local_hash: Arc<crate::config::Secret>,
@@ -95,8 +101,9 @@ impl AdminAuth {
         session_lifetime: Duration,
     ) -> Self {
         AdminAuth {
-            throttle: Throttle::new(store.clone()),
-            store,
+            throttle: Throttle::new(throttle),
+            sessions,
+            audit_log,
             hasher,
             local_username,
             local_hash,
@@ -146,7 +153,7 @@ impl AdminAuth {
             who,
             json!({ "ip_address": client.ip }),
         );
-        if let Err(e) = self.store.append_audit(&entry).await {
+        if let Err(e) = self.audit_log.append_audit(&entry).await {
             tracing::error!(error = %e, "could not audit a failed admin sign-in");
         }
         AdminLoginError::Refused
@@ -248,7 +255,7 @@ impl AdminAuth {
             &username,
             json!({ "method": method, "ip_address": client.ip }),
         );
-        self.store
+        self.sessions
             .begin_admin_session(&session, &entry)
             .await
             .map_err(|e| {
@@ -264,16 +271,16 @@ impl AdminAuth {
 
     /// The admin behind a session row, or `None` if it was revoked or has expired.
     pub async fn resolve(&self, session_id: &str) -> Result<Option<AdminIdentity>, StoreError> {
-        let Some(s) = self.store.admin_session(session_id).await? else {
+        let Some(s) = self.sessions.admin_session(session_id).await? else {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
         if now - s.created_at >= self.session_lifetime {
-            self.store.end_admin_session(session_id, None).await?;
+            self.sessions.end_admin_session(session_id, None).await?;
             return Ok(None);
         }
         if now - s.last_seen >= LAST_SEEN_GRANULARITY {
-            self.store.touch_admin_session(session_id, now).await?;
+            self.sessions.touch_admin_session(session_id, now).await?;
         }
         Ok(Some(AdminIdentity {
             username: s.username,
@@ -289,10 +296,18 @@ impl AdminAuth {
             &who.username,
             json!({ "ip_address": client.ip }),
         );
-        self.store
+        self.sessions
             .end_admin_session(&who.session_id, Some(&entry))
             .await?;
         Ok(())
+    }
+
+    /// Removes admin sessions past `SESSION_HOURS`.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let cutoff = OffsetDateTime::now_utc() - self.session_lifetime;
+        self.sessions
+            .purge_admin_sessions_created_before(cutoff)
+            .await
     }
 }
 

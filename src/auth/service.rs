@@ -14,7 +14,10 @@ use super::passwords::PasswordHasher;
 use super::throttle::{self, Throttle};
 use super::{ClientInfo, CustomerIdentity, SYSTEM_ACTOR};
 use crate::domain::{Email, NewPassword, PasswordPolicyError};
-use crate::store::{ActiveSession, AppStore, Customer, NewAuditEntry, StoreError};
+use crate::store::{
+    ActiveSession, ActiveSessionStore, Customer, CustomerStore, LoginThrottleStore, NewAuditEntry,
+    StoreError, WebSessionStore,
+};
 
 /// How often `last_seen` is written back: often enough for the admin's live view, rare
 /// enough that ordinary browsing does not write to the database on every click.
@@ -68,7 +71,9 @@ impl PasswordChangeError {
 }
 
 pub struct AuthService {
-    store: Arc<dyn AppStore>,
+    customers: Arc<dyn CustomerStore>,
+    sessions: Arc<dyn ActiveSessionStore>,
+    web_sessions: Arc<dyn WebSessionStore>,
     hasher: PasswordHasher,
     session_lifetime: Duration,
     throttle: Throttle,
@@ -106,13 +111,18 @@ fn truncate(s: Option<&str>, max: usize) -> Option<String> {
 
 impl AuthService {
     pub fn new(
-        store: Arc<dyn AppStore>,
+        customers: Arc<dyn CustomerStore>,
+        sessions: Arc<dyn ActiveSessionStore>,
+        web_sessions: Arc<dyn WebSessionStore>,
+        throttle: Arc<dyn LoginThrottleStore>,
         hasher: PasswordHasher,
         session_lifetime: Duration,
     ) -> Self {
         AuthService {
-            throttle: Throttle::new(store.clone()),
-            store,
+            throttle: Throttle::new(throttle),
+            customers,
+            sessions,
+            web_sessions,
             hasher,
             session_lifetime,
         }
@@ -171,7 +181,7 @@ impl AuthService {
     ) -> Result<Customer, LoginError> {
         let email = Email::parse(raw_email).ok();
         let customer = match &email {
-            Some(e) => self.store.customer_by_email(e).await.map_err(|e| {
+            Some(e) => self.customers.customer_by_email(e).await.map_err(|e| {
                 tracing::error!(error = %e, "customer lookup failed");
                 LoginError::Unavailable
             })?,
@@ -226,7 +236,7 @@ impl AuthService {
                     .to_string(),
             ),
         };
-        self.store
+        self.sessions
             .begin_customer_session(&session, &audit)
             .await
             .map_err(|e| {
@@ -257,18 +267,19 @@ impl AuthService {
         &self,
         session_id: &str,
     ) -> Result<Option<CustomerIdentity>, StoreError> {
-        let Some((session, customer)) = self.store.session_with_customer(session_id).await? else {
+        let Some((session, customer)) = self.sessions.session_with_customer(session_id).await?
+        else {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
         let expired = now - session.created_at >= self.session_lifetime;
         if expired || !customer.is_active {
-            self.store.end_customer_session(session_id, None).await?;
+            self.sessions.end_customer_session(session_id, None).await?;
             tracing::info!(customer_id = %customer.id, expired, "customer session ended by validation");
             return Ok(None);
         }
         if now - session.last_seen >= LAST_SEEN_GRANULARITY {
-            self.store.touch_session(session_id, now).await?;
+            self.sessions.touch_session(session_id, now).await?;
         }
         Ok(Some(identity(&customer, session_id)))
     }
@@ -286,7 +297,7 @@ impl AuthService {
             target_customer_email: Some(who.email.clone()),
             details: Some(json!({ "ip_address": client.ip }).to_string()),
         };
-        self.store
+        self.sessions
             .end_customer_session(&who.session_id, Some(&audit))
             .await?;
         tracing::info!(customer_id = %who.customer_id, "customer signed out");
@@ -304,7 +315,7 @@ impl AuthService {
     ) -> Result<(), PasswordChangeError> {
         let new = NewPassword::parse(new, confirm).map_err(PasswordChangeError::Policy)?;
         let customer = self
-            .store
+            .customers
             .customer_by_id(who.customer_id)
             .await
             .map_err(|_| PasswordChangeError::Unavailable)?
@@ -334,7 +345,7 @@ impl AuthService {
                     .to_string(),
             ),
         };
-        self.store
+        self.customers
             .change_password(customer.id, &hash, false, Some(&who.session_id), &audit)
             .await
             .map_err(|e| {
@@ -345,19 +356,16 @@ impl AuthService {
         Ok(())
     }
 
-    /// Removes sessions past `SESSION_HOURS` and expired browser records.
+    /// Removes customer sessions past `SESSION_HOURS`, expired browser records and old
+    /// sign-in failures. Admin sessions are purged by `AdminAuth`.
     pub async fn purge_expired(&self) -> Result<(u64, u64), StoreError> {
         let now = OffsetDateTime::now_utc();
         let sessions = self
-            .store
+            .sessions
             .purge_sessions_created_before(now - self.session_lifetime)
             .await?;
-        let web = self.store.purge_expired_web_sessions(now).await?;
-        let admins = self
-            .store
-            .purge_admin_sessions_created_before(now - self.session_lifetime)
-            .await?;
+        let web = self.web_sessions.purge_expired_web_sessions(now).await?;
         self.throttle.purge().await?;
-        Ok((sessions + admins, web))
+        Ok((sessions, web))
     }
 }

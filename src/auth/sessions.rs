@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::store::{AppStore, WebSessionRecord};
+use crate::store::{WebSessionRecord, WebSessionStore};
 
 /// Session key of [`SessionAuth`].
 pub const AUTH_KEY: &str = "auth";
@@ -33,19 +33,17 @@ pub enum SessionAuth {
 
 #[derive(Clone)]
 pub struct DbSessionStore {
-    store: Arc<dyn AppStore>,
+    store: Arc<dyn WebSessionStore>,
 }
 
 impl std::fmt::Debug for DbSessionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbSessionStore")
-            .field("backend", &self.store.backend_name())
-            .finish()
+        f.debug_struct("DbSessionStore").finish_non_exhaustive()
     }
 }
 
 impl DbSessionStore {
-    pub fn new(store: Arc<dyn AppStore>) -> Self {
+    pub fn new(store: Arc<dyn WebSessionStore>) -> Self {
         DbSessionStore { store }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::store::{AppStore, StoreError};
+use crate::store::{LoginThrottleStore, StoreError};
 
 /// How far back failures count.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -21,7 +21,7 @@ pub const MAX_PER_ADDRESS: u64 = 50;
 
 #[derive(Clone)]
 pub struct Throttle {
-    store: Arc<dyn AppStore>,
+    store: Arc<dyn LoginThrottleStore>,
 }
 
 impl std::fmt::Debug for Throttle {
@@ -35,7 +35,7 @@ fn since() -> OffsetDateTime {
 }
 
 impl Throttle {
-    pub fn new(store: Arc<dyn AppStore>) -> Self {
+    pub fn new(store: Arc<dyn LoginThrottleStore>) -> Self {
         Throttle { store }
     }
 

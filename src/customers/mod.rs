@@ -14,7 +14,10 @@ use crate::auth::passwords::PasswordHasher;
 use crate::domain::{CustomerId, Email, ErpScope};
 use crate::erp::ErpSource;
 use crate::mail::{Mailer, templates};
-use crate::store::{AppStore, Customer, CustomerChanges, NewAuditEntry, NewCustomer, StoreError};
+use crate::store::{
+    ActiveSessionStore, AuditStore, Customer, CustomerChanges, CustomerStore, NewAuditEntry,
+    NewCustomer, StoreError,
+};
 
 pub mod actions {
     pub const CUSTOMER_CREATE: &str = "CUSTOMER_CREATE";
@@ -74,6 +77,7 @@ impl From<StoreError> for CustomerError {
                 );
                 CustomerError::Invalid(f)
             }
+            StoreError::NotFound => CustomerError::NotFound,
             other => CustomerError::Store(other),
         }
     }
@@ -89,7 +93,9 @@ pub struct PasswordIssued {
 }
 
 pub struct CustomerAdmin {
-    store: Arc<dyn AppStore>,
+    store: Arc<dyn CustomerStore>,
+    sessions: Arc<dyn ActiveSessionStore>,
+    audit_log: Arc<dyn AuditStore>,
     hasher: PasswordHasher,
     mailer: Arc<Mailer>,
     erp: Arc<dyn ErpSource>,
@@ -123,7 +129,9 @@ fn audit(
 
 impl CustomerAdmin {
     pub fn new(
-        store: Arc<dyn AppStore>,
+        store: Arc<dyn CustomerStore>,
+        sessions: Arc<dyn ActiveSessionStore>,
+        audit_log: Arc<dyn AuditStore>,
         hasher: PasswordHasher,
         mailer: Arc<Mailer>,
         erp: Arc<dyn ErpSource>,
@@ -131,6 +139,8 @@ impl CustomerAdmin {
     ) -> Self {
         CustomerAdmin {
             store,
+            sessions,
+            audit_log,
             hasher,
             mailer,
             erp,
@@ -259,7 +269,7 @@ impl CustomerAdmin {
                     &customer.email,
                     json!({ "mail": if welcome { "welcome" } else { "password_reset" }, "error": e.to_string() }),
                 );
-                if let Err(e) = self.store.append_audit(&entry).await {
+                if let Err(e) = self.audit_log.append_audit(&entry).await {
                     tracing::error!(error = %e, "could not audit a mail failure");
                 }
                 false
@@ -456,7 +466,8 @@ impl CustomerAdmin {
         actor: &AdminIdentity,
         session_id: &str,
     ) -> Result<bool, CustomerError> {
-        let Some((session, customer)) = self.store.session_with_customer(session_id).await? else {
+        let Some((session, customer)) = self.sessions.session_with_customer(session_id).await?
+        else {
             return Ok(false);
         };
         let entry = audit(
@@ -467,7 +478,7 @@ impl CustomerAdmin {
             json!({ "ip_address": session.ip_address, "session_created_at": crate::store::format_ts(session.created_at) }),
         );
         Ok(self
-            .store
+            .sessions
             .end_customer_session(session_id, Some(&entry))
             .await?)
     }

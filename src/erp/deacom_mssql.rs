@@ -17,11 +17,17 @@ use crate::domain::ErpScope;
 use crate::mssql::{self, MssqlError, Pool};
 
 /// The inventory rows of DEACOM.md; `{scope}` is replaced by the scope predicate.
-pub const INVENTORY_SQL: &str = "WITH finished_jobs AS (
-    SELECT f2.fi_lotnum, MAX(TRY_CAST(SUBSTRING(f2.fi_postref, 4, 40) AS INT)) AS jobnum
-    FROM dbo.dtfifo AS f2
-    WHERE f2.fi_action = 'Finish Job' AND f2.fi_postref LIKE 'JJ-%'
-    GROUP BY f2.fi_lotnum
+pub const INVENTORY_SQL: &str = "WITH lot_po AS (
+    SELECT ranked.lot, ranked.billpo FROM (
+        SELECT f2.fi_lotnum AS lot, t.to_billpo AS billpo,
+            ROW_NUMBER() OVER (PARTITION BY f2.fi_lotnum ORDER BY j.lj_jobnum DESC, o.or_id) AS rn
+        FROM dbo.dtfifo AS f2
+        INNER JOIN dbo.dtljob AS j ON j.lj_jobnum = TRY_CAST(SUBSTRING(f2.fi_postref, 4, 40) AS INT)
+        INNER JOIN dbo.dtord AS o ON o.or_id = j.lj_orid
+        INNER JOIN dbo.dttord AS t ON t.to_ordnum = o.or_ordnum
+        WHERE f2.fi_action = 'Finish Job' AND f2.fi_postref LIKE 'JJ-%'
+    ) AS ranked
+    WHERE ranked.rn = 1
 ),
 failed_qc AS (
     SELECT DISTINCT f3.fi_lotnum FROM dbo.dtfifo AS f3 WHERE f3.fi_action = 'Failed QC'
@@ -38,7 +44,7 @@ SELECT
     CAST(f.fi_expires AS DATE) AS exp_date,
     CAST(f.fi_date AS DATE) AS last_transaction_date,
     CAST(f.fi_lotdate AS DATE) AS last_rec_date,
-    COALESCE(po.billpo, N'N/A') AS po,
+    COALESCE(NULLIF(LTRIM(RTRIM(lp.billpo)), N''), N'N/A') AS po,
     CASE
         WHEN f.fi_type = 'quarantine' THEN N'Quarantined'
         WHEN f.fi_type = 'job' THEN N'Issued to Job'
@@ -54,16 +60,8 @@ INNER JOIN dbo.dmprod AS p ON p.pr_id = f.fi_prid
 LEFT JOIN dbo.dmpr1 AS c ON c.p1_id = p.pr_user5
 LEFT JOIN dbo.dmunit AS u ON u.un_id = p.pr_unid
 INNER JOIN dbo.dmloc AS l ON l.lo_id = f.fi_loid
-LEFT JOIN finished_jobs AS fj ON fj.fi_lotnum = f.fi_lotnum
+LEFT JOIN lot_po AS lp ON lp.lot = f.fi_lotnum
 LEFT JOIN failed_qc AS qc ON qc.fi_lotnum = f.fi_lotnum
-OUTER APPLY (
-    SELECT TOP (1) NULLIF(LTRIM(RTRIM(t.to_billpo)), N'') AS billpo
-    FROM dbo.dtljob AS j
-    INNER JOIN dbo.dtord AS o ON o.or_id = j.lj_orid
-    INNER JOIN dbo.dttord AS t ON t.to_ordnum = o.or_ordnum
-    WHERE j.lj_jobnum = fj.jobnum
-    ORDER BY o.or_id
-) AS po
 WHERE f.fi_balance > 0
   AND {scope}";
 

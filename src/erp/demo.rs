@@ -50,7 +50,7 @@ pub const CUSTOMER_NAMES: &[&str] = &[
 const SCHEMA: &str = include_str!("../../db/deacom-demo/sqlite.sql");
 const SEED: u64 = 0x5EED_0FDE_AC0A;
 /// Bump when the generated content changes, so existing demo files are regenerated.
-const GENERATOR_VERSION: &str = "2";
+const GENERATOR_VERSION: &str = "3";
 
 /// SplitMix64: tiny, fast, and stable forever (unlike a library's default generator).
 struct Prng(u64);
@@ -280,9 +280,10 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
     let mut lot_seq = 0u64;
     let mut job_seq = 40_000i64;
     let mut order_seq = 0i64;
-    let mut new_job = |rng: &mut Prng| -> rusqlite::Result<i64> {
+    // `stock`: a job made for stock, with no order (its lots show no PO of their own).
+    let mut new_job = |rng: &mut Prng, stock: bool| -> rusqlite::Result<i64> {
         job_seq += rng.range(1, 9);
-        if rng.chance(0.1) {
+        if stock || rng.chance(0.1) {
             job_stmt.execute(params![job_seq, Option::<i64>::None])?; // a job with no order: PO N/A
         } else {
             order_seq += 1;
@@ -347,7 +348,7 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             _ => Some("Passed"),
         };
         let finished_job = if rng.chance(0.45) {
-            Some(new_job(&mut rng)?)
+            Some(new_job(&mut rng, false)?)
         } else {
             None
         };
@@ -397,8 +398,11 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             live += 1;
         }
         // History layers (balance 0): not shown, but they feed the PO and Failed QC rules.
+        // Some lots are finished again later; half of those by a stock job, whose higher
+        // job number must not hide the PO of the earlier order (the old portal's rule).
         if finished_job.is_some() && rng.chance(0.1) {
-            let later = new_job(&mut rng)?;
+            let stock = rng.chance(0.5);
+            let later = new_job(&mut rng, stock)?;
             fifo.execute(params![
                 pr_id,
                 1,
@@ -464,5 +468,71 @@ mod tests {
         let first: Vec<u64> = (0..3).map(|_| r.next_u64()).collect();
         let mut again = Prng(SEED);
         assert_eq!(first, (0..3).map(|_| again.next_u64()).collect::<Vec<_>>());
+    }
+
+    /// The demo data holds lots finished for an order and later by a stock job, and
+    /// those rows show the order's PO.
+    #[tokio::test]
+    async fn a_later_stock_job_keeps_the_orders_po() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.db");
+        let today = time::macros::date!(2026 - 01 - 15);
+        generate(&path, 4_000, today).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        // Lots whose highest finished job has no order, with the PO of their highest
+        // finished job that does lead to an order.
+        let mut stmt = conn
+            .prepare(
+                "WITH fj AS (
+                     SELECT f.fi_lotnum AS lot, CAST(SUBSTR(f.fi_postref, 4) AS INTEGER) AS job
+                     FROM dtfifo f WHERE f.fi_action = 'Finish Job' AND f.fi_postref LIKE 'JJ-%'
+                 )
+                 SELECT fj.lot,
+                        (SELECT t.to_billpo FROM fj f2
+                           JOIN dtljob j ON j.lj_jobnum = f2.job
+                           JOIN dtord o ON o.or_id = j.lj_orid
+                           JOIN dttord t ON t.to_ordnum = o.or_ordnum
+                          WHERE f2.lot = fj.lot ORDER BY f2.job DESC LIMIT 1) AS po
+                 FROM fj JOIN dtljob j ON j.lj_jobnum = fj.job
+                 WHERE j.lj_orid IS NULL
+                   AND fj.job = (SELECT MAX(job) FROM fj f3 WHERE f3.lot = fj.lot)",
+            )
+            .unwrap();
+        let cases: Vec<(String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|(_, po): &(String, Option<String>)| {
+                po.as_deref().is_some_and(|p| !p.trim().is_empty())
+            })
+            .collect();
+        assert!(!cases.is_empty(), "the demo data must cover the case");
+        let erp = crate::erp::deacom_sqlite::DeacomSqlite::open(&path).unwrap();
+        use crate::erp::ErpSource;
+        let rows = erp
+            .inventory_rows(&crate::domain::ErpScope::All)
+            .await
+            .unwrap();
+        let by_lot: std::collections::HashMap<String, String> = conn
+            .prepare("SELECT DISTINCT fi_userlot, fi_lotnum FROM dtfifo")
+            .unwrap()
+            .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(0)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut checked = 0;
+        for (lot, po) in &cases {
+            let user_lot = &by_lot[lot];
+            for row in rows.iter().filter(|r| &r.user_lot == user_lot) {
+                // User lots may repeat across lots; compare only rows of this PO's lot.
+                if row.po == po.as_deref().unwrap().trim() {
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            checked > 0,
+            "no row shows its earlier order's PO: {cases:?}"
+        );
     }
 }

@@ -18,10 +18,13 @@ use crate::customers::{
     CustomerAdmin, CustomerError, CustomerInput as ServiceInput, PasswordIssued,
 };
 use crate::domain::CustomerId;
-use crate::store::{AppStore, AuditEntry, AuditFilter, StatusFilter, StoreError};
+use crate::store::{
+    ActiveSessionStore, AuditEntry, AuditFilter, AuditStore, CustomerStore, StatusFilter,
+    StoreError,
+};
 
 /// Loads customers by id in one store call per batch.
-pub struct CustomerLoader(pub Arc<dyn AppStore>);
+pub struct CustomerLoader(pub Arc<dyn CustomerStore>);
 
 impl Loader<CustomerId> for CustomerLoader {
     type Value = CustomerNode;
@@ -39,8 +42,16 @@ impl Loader<CustomerId> for CustomerLoader {
     }
 }
 
-fn store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn AppStore>> {
-    ctx.data::<Arc<dyn AppStore>>()
+fn customer_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn CustomerStore>> {
+    ctx.data::<Arc<dyn CustomerStore>>()
+}
+
+fn audit_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn AuditStore>> {
+    ctx.data::<Arc<dyn AuditStore>>()
+}
+
+fn session_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn ActiveSessionStore>> {
+    ctx.data::<Arc<dyn ActiveSessionStore>>()
 }
 
 fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
@@ -202,7 +213,7 @@ pub struct Analytics {
 
 impl Analytics {
     async fn counts(&self, ctx: &Context<'_>) -> async_graphql::Result<(u64, u64)> {
-        let store = store(ctx)?;
+        let store = customer_store(ctx)?;
         self.counts
             .get_or_try_init(|| async { store.count_customers_by_status().await.map_err(internal) })
             .await
@@ -210,7 +221,7 @@ impl Analytics {
     }
 
     async fn logins_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<&[AuditEntry]> {
-        let store = store(ctx)?;
+        let store = audit_store(ctx)?;
         let since = OffsetDateTime::now_utc() - Duration::days(7);
         let rows = self
             .logins_7_days
@@ -231,7 +242,7 @@ impl Analytics {
         Ok(self.counts(ctx).await?.1 as i32)
     }
     async fn current_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        Ok(store(ctx)?
+        Ok(session_store(ctx)?
             .list_active_sessions()
             .await
             .map_err(internal)?
@@ -258,7 +269,7 @@ impl Analytics {
         let today = OffsetDateTime::now_utc().date();
         let first = today - Duration::days(days - 1);
         let since = first.midnight().assume_utc();
-        let rows = store(ctx)?
+        let rows = audit_store(ctx)?
             .audit_since(LOGIN, since)
             .await
             .map_err(internal)?;
@@ -279,7 +290,7 @@ impl Analytics {
         ctx: &Context<'_>,
         #[graphql(default = 10)] limit: i32,
     ) -> async_graphql::Result<Vec<CustomerLoginCount>> {
-        let rows = store(ctx)?
+        let rows = audit_store(ctx)?
             .top_audit_targets(LOGIN, limit.clamp(1, 100) as u32)
             .await
             .map_err(internal)?;
@@ -296,7 +307,7 @@ impl Analytics {
         ctx: &Context<'_>,
         #[graphql(default = 10)] limit: i32,
     ) -> async_graphql::Result<Vec<RecentLogin>> {
-        let rows = store(ctx)?
+        let rows = audit_store(ctx)?
             .latest_audit(LOGIN, limit.clamp(1, 100) as u32)
             .await
             .map_err(internal)?;
@@ -341,7 +352,7 @@ impl AdminQuery {
         #[graphql(default)] status: CustomerStatus,
         search: Option<String>,
     ) -> async_graphql::Result<Vec<CustomerNode>> {
-        let rows = store(ctx)?
+        let rows = customer_store(ctx)?
             .list_customers(status.into(), search.as_deref())
             .await
             .map_err(internal)?;
@@ -355,7 +366,7 @@ impl AdminQuery {
         id: ID,
     ) -> async_graphql::Result<Option<CustomerNode>> {
         let id = parse_id(&id)?;
-        Ok(store(ctx)?
+        Ok(customer_store(ctx)?
             .customer_by_id(id)
             .await
             .map_err(internal)?
@@ -383,7 +394,7 @@ impl AdminQuery {
                 .ok_or_else(|| coded_error(codes::BAD_USER_INPUT, "invalid cursor"))?,
         };
         let first = first.clamp(1, 500) as u32;
-        let s = store(ctx)?;
+        let s = audit_store(ctx)?;
         let (total, entries) = s
             .audit_page(&filter, offset, first)
             .await
@@ -405,7 +416,10 @@ impl AdminQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<ActiveSessionNode>> {
-        let rows = store(ctx)?.list_active_sessions().await.map_err(internal)?;
+        let rows = session_store(ctx)?
+            .list_active_sessions()
+            .await
+            .map_err(internal)?;
         Ok(rows
             .into_iter()
             .map(|s| ActiveSessionNode {

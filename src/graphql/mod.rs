@@ -16,7 +16,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::inventory::InventoryService;
-use crate::store::AppStore;
+use crate::store::{ActiveSessionStore, AppStore, AuditStore, CustomerStore};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -47,8 +47,14 @@ pub fn build_schema(
 ) -> PortalSchema {
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
+    // Resolvers see only the narrow store traits they use.
+    let customer_store: Arc<dyn CustomerStore> = store.clone();
+    let audit_store: Arc<dyn AuditStore> = store.clone();
+    let session_store: Arc<dyn ActiveSessionStore> = store;
     builder()
-        .data(store)
+        .data(customer_store)
+        .data(audit_store)
+        .data(session_store)
         .data(inventory)
         .data(customers)
         .data(loader)

@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, Object};
 use super::customer::CustomerNode;
 use super::guards::{self, coded_error, codes};
 use crate::auth::Viewer;
-use crate::store::AppStore;
+use crate::store::CustomerStore;
 
 #[derive(Default)]
 pub struct ViewerQuery;
@@ -55,7 +55,7 @@ impl ViewerInfo {
         let Viewer::Customer(who) = &self.0 else {
             return Ok(None);
         };
-        let store = ctx.data::<Arc<dyn AppStore>>()?;
+        let store = ctx.data::<Arc<dyn CustomerStore>>()?;
         let customer = store.customer_by_id(who.customer_id).await.map_err(|e| {
             tracing::error!(error = %e, "viewer customer lookup failed");
             coded_error(codes::INTERNAL, "the portal database is unavailable")

@@ -20,6 +20,9 @@ pub use timefmt::{format_ts, parse_ts};
 pub enum StoreError {
     #[error("a customer with this email already exists")]
     DuplicateEmail,
+    /// The row to change does not exist; nothing was written or audited.
+    #[error("no such record")]
+    NotFound,
     #[error("app database unavailable: {0}")]
     Unavailable(String),
     #[error("app database error: {0}")]
@@ -209,7 +212,8 @@ pub trait CustomerStore: Send + Sync {
     /// The accounts with these ids (in any order; unknown ids are left out).
     async fn customers_by_ids(&self, ids: &[CustomerId]) -> StoreResult<Vec<Customer>>;
     /// Writes `changes`; ends the account's sessions when `end_sessions`; appends every
-    /// audit row — all or nothing. `DuplicateEmail` when the email belongs to another account.
+    /// audit row — all or nothing. `DuplicateEmail` when the email belongs to another account;
+    /// `NotFound` (and nothing written or audited) when there is no such account.
     async fn update_customer(
         &self,
         id: CustomerId,
@@ -218,7 +222,8 @@ pub trait CustomerStore: Send + Sync {
         audits: &[NewAuditEntry],
     ) -> StoreResult<Customer>;
     /// Sets a new hash, clears or sets the reset flag, ends every session of the customer
-    /// except `keep_session`, and appends `audit` — all or nothing.
+    /// except `keep_session`, and appends `audit` — all or nothing. `NotFound` (and nothing
+    /// written or audited) when there is no such account.
     async fn change_password(
         &self,
         id: CustomerId,

@@ -275,6 +275,8 @@ async fn active_sessions_load_their_customers_in_one_batch() {
     let hasher = customer_portal::auth::passwords::PasswordHasher::new(1).await;
     let customers = Arc::new(customer_portal::customers::CustomerAdmin::new(
         store.clone(),
+        store.clone(),
+        store.clone(),
         hasher,
         mailer,
         erp,

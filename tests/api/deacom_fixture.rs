@@ -249,6 +249,23 @@ pub fn build(path: &Path) {
             "2024-12-02",
             "2024-12-01",
         ),
+        // LOT-A8 was finished once for an order (job 150) and later by a stock job with
+        // no order (job 200): the PO is the order's, as the old portal showed it.
+        (
+            16,
+            "LOT-A8",
+            "UA8",
+            2,
+            1,
+            0.0,
+            "FIFO",
+            "Finish Job",
+            "JJ-150",
+            None,
+            None,
+            "2024-11-02",
+            "2024-11-01",
+        ),
         (
             13,
             "LOT-A9",
@@ -399,9 +416,9 @@ pub fn build(path: &Path) {
     }
     // Jobs → order lines → order headers (the PO rule).
     c.execute_batch(
-        "INSERT INTO dttord VALUES (9001, 'PO-111'), (9002, 'PO-OLD'), (9003, '   '), (9004, 'PO-444');
-         INSERT INTO dtord VALUES (1, 9001), (2, 9002), (3, 9003), (4, 9004);
-         INSERT INTO dtljob (lj_jobnum, lj_orid) VALUES (100, 1), (99, 2), (200, NULL), (300, 3), (400, 4);",
+        "INSERT INTO dttord VALUES (9001, 'PO-111'), (9002, 'PO-OLD'), (9003, '   '), (9004, 'PO-444'), (9005, 'PO-150');
+         INSERT INTO dtord VALUES (1, 9001), (2, 9002), (3, 9003), (4, 9004), (5, 9005);
+         INSERT INTO dtljob (lj_jobnum, lj_orid) VALUES (100, 1), (99, 2), (200, NULL), (300, 3), (400, 4), (150, 5);",
     )
     .unwrap();
 }

@@ -310,8 +310,40 @@ pub fn rand_suffix() -> u64 {
 }
 
 /// A skip message that shows even though the test harness captures test output: written
-/// straight to the process's stderr, not through `eprintln!`.
+/// straight to the process's stderr, not through `eprintln!`. For what no machine here can
+/// have (a SQL Server); a missing tool goes through [`require_tool`].
 pub fn loud_skip(message: &str) {
     use std::io::Write;
     let _ = std::io::stderr().write_all(format!("\n*** SKIPPED: {message} ***\n").as_bytes());
+}
+
+/// True when running under CI (`CI` set to anything but empty, `0` or `false`), where
+/// `.ci/run` installs every tool the tests use.
+pub fn under_ci() -> bool {
+    std::env::var("CI")
+        .map(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
+        .unwrap_or(false)
+}
+
+/// A tool a test needs: `found`, or — when it is missing — a loud skip on a developer's
+/// machine and a failure under CI, so a broken install step cannot hide as a skip.
+pub fn require_tool<T>(found: Option<T>, missing: &str, ci: bool) -> Option<T> {
+    if found.is_none() {
+        if ci {
+            panic!("{missing} — required under CI (CI is set), where .ci/run installs it");
+        }
+        loud_skip(missing);
+    }
+    found
+}
+
+#[test]
+fn a_missing_tool_skips_locally_and_fails_under_ci() {
+    assert_eq!(require_tool(Some(1), "x", true), Some(1));
+    assert_eq!(require_tool::<u8>(None, "x is not installed", false), None);
+    let failed = std::panic::catch_unwind(|| require_tool::<u8>(None, "x is not installed", true));
+    assert!(
+        failed.is_err(),
+        "under CI a missing tool must fail the test"
+    );
 }

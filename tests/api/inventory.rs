@@ -142,12 +142,13 @@ async fn rows_statuses_and_pos_follow_the_deacom_rules() {
             "Approved QC",    // qc ''
         ]
     );
-    // PO: the highest finished job of the lot (100 over 99) → its order's PO; a job whose
-    // order has a blank PO, a job with no order, and lots without a finished job are N/A.
+    // PO: the highest finished job of the lot that leads to an order (100 over 99; 150
+    // over the later stock job 200) → its order's PO; a job whose order has a blank PO
+    // and lots without a finished job are N/A.
     assert_eq!(
         column(&inv, "po"),
         [
-            "PO-111", "N/A", "N/A", "N/A", "N/A", "PO-444", "N/A", "N/A", "N/A"
+            "PO-111", "N/A", "N/A", "N/A", "N/A", "PO-444", "N/A", "N/A", "PO-150"
         ]
     );
     assert_eq!(

@@ -39,13 +39,12 @@ pub fn slapd_binary() -> Option<PathBuf> {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists());
-    if found.is_none() || !Path::new("/usr/lib/ldap/back_mdb.so").exists() {
-        crate::helpers::loud_skip(
-            "directory test: OpenLDAP slapd is not installed (apt-get install -y slapd ldap-utils; .ci/run does this)",
-        );
-        return None;
-    }
-    found
+    let usable = found.filter(|_| Path::new("/usr/lib/ldap/back_mdb.so").exists());
+    crate::helpers::require_tool(
+        usable,
+        "directory test: OpenLDAP slapd is not installed (apt-get install -y slapd ldap-utils; .ci/run does this)",
+        crate::helpers::under_ci(),
+    )
 }
 
 pub struct Slapd {

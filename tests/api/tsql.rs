@@ -55,12 +55,11 @@ fn sqlfluff() -> Option<PathBuf> {
         .ok()
         .filter(|o| o.status.success())
         .map(|_| PathBuf::from("sqlfluff"));
-    if found.is_none() {
-        crate::helpers::loud_skip(
-            "T-SQL parse test: sqlfluff is not installed (pip install sqlfluff; .ci/run does this)",
-        );
-    }
-    found
+    crate::helpers::require_tool(
+        found,
+        "T-SQL parse test: sqlfluff is not installed (pip install sqlfluff; .ci/run does this)",
+        crate::helpers::under_ci(),
+    )
 }
 
 /// sqlfluff's parse trees, one per file (parsed together: sqlfluff takes one folder).

@@ -15,23 +15,37 @@ pub fn find_program(candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
-/// Chromium and chromedriver, or `None` with a loud message (CI installs both).
+const CHROMIUM: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
+const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+
+/// Chromium and chromedriver, or `None` with a loud message; under CI (which installs
+/// both) a missing one fails the test instead.
 pub fn browser_programs() -> Option<(PathBuf, PathBuf)> {
-    let chromium = find_program(&[
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]);
-    let driver = find_program(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
-    match (chromium, driver) {
-        (Some(c), Some(d)) => Some((c, d)),
-        _ => {
-            crate::helpers::loud_skip(
-                "browser test: chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver; .ci/run does this)",
-            );
-            None
-        }
-    }
+    browser_programs_in(CHROMIUM, CHROMEDRIVER, crate::helpers::under_ci())
+}
+
+fn browser_programs_in(chromium: &[&str], driver: &[&str], ci: bool) -> Option<(PathBuf, PathBuf)> {
+    let found = find_program(chromium).zip(find_program(driver));
+    crate::helpers::require_tool(
+        found,
+        "browser test: chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver; .ci/run does this)",
+        ci,
+    )
+}
+
+#[test]
+fn without_chromium_the_browser_tests_fail_under_ci() {
+    let absent = ["/nonexistent/chromium"];
+    assert!(browser_programs_in(&absent, CHROMEDRIVER, false).is_none());
+    let under_ci = std::panic::catch_unwind(|| browser_programs_in(&absent, CHROMEDRIVER, true));
+    assert!(
+        under_ci.is_err(),
+        "CI=1 without chromium must fail, not skip"
+    );
 }
 
 /// Chromium driven through chromedriver, with its own profile and download folders.

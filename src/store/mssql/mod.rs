@@ -450,10 +450,15 @@ impl CustomerStore for MssqlStore {
             inserts.push('\n');
             params.extend(audit_params(a));
         }
-        let query = sql::UPDATE_CUSTOMER.replace("{audits}", &inserts);
+        let audits_block = if inserts.is_empty() {
+            String::new()
+        } else {
+            format!("IF @n > 0\nBEGIN\n{inserts}END;")
+        };
+        let query = sql::UPDATE_CUSTOMER.replace("{audits}", &audits_block);
         self.one("update_customer", &query, &params, |r| customer(r, 0))
             .await?
-            .ok_or_else(|| StoreError::Backend(format!("no customer {id}")))
+            .ok_or(StoreError::NotFound)
     }
 
     async fn change_password(
@@ -471,9 +476,16 @@ impl CustomerStore for MssqlStore {
             P::Text(keep_session.map(str::to_owned)),
         ];
         params.extend(audit_params(audit));
-        self.exec("change_password", sql::CHANGE_PASSWORD, &params)
-            .await
-            .map(|_| ())
+        let changed = self
+            .one("change_password", sql::CHANGE_PASSWORD, &params, |r| {
+                Ok(r.get::<i32, _>(0).unwrap_or(0))
+            })
+            .await?
+            .unwrap_or(0);
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 }
 

@@ -41,27 +41,39 @@ pub const CUSTOMERS_BY_IDS: &str = "SELECT c.customer_id, c.first_name, c.last_n
      c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password FROM dbo.Customers AS c WHERE c.customer_id IN ({ids})";
 
 /// @P1..@P6 changes + id, @P7 end sessions (bit); `{audits}` is replaced by audit inserts.
+/// Nothing is written or audited when no customer row matched (then no row is returned);
+/// `{audits}` is empty or an `IF @n > 0 BEGIN … END;` block.
 pub const UPDATE_CUSTOMER: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
 UPDATE dbo.Customers SET first_name = @P1, last_name = @P2, email = @P3, erp_customer_name = @P4, is_active = @P5
 WHERE customer_id = @P6;
-IF @P7 = 1 DELETE FROM dbo.ActiveSessions WHERE customer_id = @P6;
+SET @n = @@ROWCOUNT;
+IF @n > 0 AND @P7 = 1 DELETE FROM dbo.ActiveSessions WHERE customer_id = @P6;
 {audits}
 COMMIT TRANSACTION;
 SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active,
        c.last_login_date, c.must_reset_password
-FROM dbo.Customers AS c WHERE c.customer_id = @P6;";
+FROM dbo.Customers AS c WHERE c.customer_id = @P6 AND @n > 0;";
 
 /// One audit insert inside a batch; `{n}` is the first parameter index of six.
 pub const AUDIT_INSERT_TEMPLATE: &str = "INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details) \
      VALUES (@P{a}, @P{b}, @P{c}, @P{d}, @P{e}, @P{f});";
 
 /// @P1 hash, @P2 must reset, @P3 id, @P4 session to keep (NULL = none), @P5..@P10 audit.
+/// Returns the number of customer rows changed: 0 means no such customer, and then
+/// nothing was written or audited.
 pub const CHANGE_PASSWORD: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
 UPDATE dbo.Customers SET password_hash = @P1, must_reset_password = @P2 WHERE customer_id = @P3;
-DELETE FROM dbo.ActiveSessions WHERE customer_id = @P3 AND (@P4 IS NULL OR session_id <> @P4);
-INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
-VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
-COMMIT TRANSACTION;";
+SET @n = @@ROWCOUNT;
+IF @n > 0
+BEGIN
+    DELETE FROM dbo.ActiveSessions WHERE customer_id = @P3 AND (@P4 IS NULL OR session_id <> @P4);
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
+END;
+COMMIT TRANSACTION;
+SELECT @n;";
 
 /// @P1..@P6 session, @P7..@P12 audit.
 pub const BEGIN_CUSTOMER_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
@@ -234,7 +246,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ),
         (
             "UPDATE_CUSTOMER",
-            UPDATE_CUSTOMER.replace("{audits}", &audit),
+            UPDATE_CUSTOMER.replace("{audits}", &format!("IF @n > 0\nBEGIN\n{audit}\nEND;")),
         ),
         ("CHANGE_PASSWORD", CHANGE_PASSWORD.into()),
         ("BEGIN_CUSTOMER_SESSION", BEGIN_CUSTOMER_SESSION.into()),

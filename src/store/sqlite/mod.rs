@@ -333,7 +333,7 @@ impl CustomerStore for SqliteStore {
                     return Err(StoreError::DuplicateEmail);
                 }
                 Err(e) => return Err(backend(e)),
-                Ok(0) => return Err(StoreError::Backend(format!("no customer {id}"))),
+                Ok(0) => return Err(StoreError::NotFound),
                 Ok(_) => {}
             }
             if end_sessions {
@@ -368,11 +368,16 @@ impl CustomerStore for SqliteStore {
         let audit = audit.clone();
         self.with_conn("change_password", move |c| {
             let tx = c.transaction().map_err(backend)?;
-            tx.execute(
-                "UPDATE Customers SET password_hash = ?1, must_reset_password = ?2 WHERE customer_id = ?3",
-                params![hash, must_reset_password as i64, id.0],
-            )
-            .map_err(backend)?;
+            let changed = tx
+                .execute(
+                    "UPDATE Customers SET password_hash = ?1, must_reset_password = ?2 WHERE customer_id = ?3",
+                    params![hash, must_reset_password as i64, id.0],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                // Dropping the transaction rolls it back: nothing written, nothing audited.
+                return Err(StoreError::NotFound);
+            }
             tx.execute(
                 "DELETE FROM ActiveSessions WHERE customer_id = ?1 AND (?2 IS NULL OR session_id <> ?2)",
                 params![id.0, keep],
