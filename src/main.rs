@@ -4,7 +4,6 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use customer_portal::config::Config;
 use customer_portal::startup::Application;
 
 const USAGE: &str = "usage: customer-portal [serve | hash-password | print-schema]";
@@ -51,16 +50,22 @@ fn hash_password() -> ExitCode {
 }
 
 fn serve() -> ExitCode {
-    let vars = match customer_portal::config::load_vars() {
+    let sources = match customer_portal::config::Sources::load() {
         Ok(v) => v,
         Err(e) => {
             eprintln!("could not read .env: {e:#}");
             return ExitCode::from(78); // EX_CONFIG
         }
     };
+    let vars = sources.merged();
     customer_portal::telemetry::init(vars.get("RUST_LOG").map(String::as_str));
-    let config = match Config::from_vars(&vars) {
-        Ok(c) => c,
+    let config = match customer_portal::config::check(&sources) {
+        Ok(checked) => {
+            for w in &checked.warnings {
+                tracing::warn!("{w}");
+            }
+            checked.config
+        }
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(78);

@@ -7,10 +7,16 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
+
+pub mod dotenv;
+pub mod keys;
+mod sources;
+
+pub use sources::{Checked, Sources, check};
 
 /// A secret value: never printed by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -147,29 +153,16 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-pub const DEFAULT_PORT: u16 = 5001;
-pub const DEFAULT_SESSION_HOURS: f64 = 8.0;
-pub const DEFAULT_DEMO_ERP_ROWS: u32 = 5_000;
-pub const DEFAULT_ERP_CACHE_SECONDS: u64 = 30;
 pub const MIN_SECRET_KEY_LEN: usize = 32;
 const MAX_DEMO_ERP_ROWS: u32 = 1_000_000;
 
-/// Reads `.env` (if present in the working directory) and the process environment; the
-/// process environment wins, as with python-dotenv's default.
-pub fn load_vars() -> anyhow::Result<HashMap<String, String>> {
-    load_vars_from(Path::new(".env"))
-}
-
-pub fn load_vars_from(dotenv: &Path) -> anyhow::Result<HashMap<String, String>> {
-    let mut vars = HashMap::new();
-    if dotenv.exists() {
-        for item in dotenvy::from_path_iter(dotenv)? {
-            let (k, v) = item?;
-            vars.insert(k, v);
-        }
-    }
-    vars.extend(std::env::vars());
-    Ok(vars)
+/// The default of `key` in the key table. Every key read with a default is listed there
+/// with one (a unit test reads every key), so a miss is a programming error.
+fn table_default<T: std::str::FromStr>(key: &str) -> T {
+    keys::find(key)
+        .and_then(|k| k.default)
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("{key} has no usable default in the key table"))
 }
 
 /// Collects parse problems while reading variables.
@@ -199,23 +192,38 @@ impl<'a> Reader<'a> {
         v
     }
 
-    fn parse<T: std::str::FromStr>(&mut self, key: &str, default: T, what: &str) -> T {
+    /// `key` parsed, or its default from the key table.
+    fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str) -> T {
+        let default = table_default(key);
+        self.parse_or(key, default, what)
+    }
+
+    fn parse_or<T: std::str::FromStr>(&mut self, key: &str, default: T, what: &str) -> T {
         match self.get(key) {
             None => default,
             Some(raw) => match raw.parse() {
                 Ok(v) => v,
                 Err(_) => {
                     // Values of non-secret keys are echoed to help the operator.
-                    self.problems
-                        .push(format!("{key} must be {what} (got {raw:?})"));
+                    let secret = keys::find(key).is_some_and(|k| k.secret);
+                    self.problems.push(if secret {
+                        format!("{key} must be {what}")
+                    } else {
+                        format!("{key} must be {what} (got {raw:?})")
+                    });
                     default
                 }
             },
         }
     }
 
+    fn bool(&mut self, key: &str) -> bool {
+        let default = table_default::<String>(key) == "True";
+        self.bool_or(key, default)
+    }
+
     /// Python-style booleans as the old `.env` used them: True/False, 1/0, yes/no.
-    fn bool(&mut self, key: &str, default: bool) -> bool {
+    fn bool_or(&mut self, key: &str, default: bool) -> bool {
         match self.get(key).map(|v| v.to_ascii_lowercase()) {
             None => default,
             Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => true,
@@ -236,6 +244,12 @@ impl Config {
             problems: Vec::new(),
         };
         let production = r.get("DB_SERVER").is_some() || r.get("ERP_DB_SERVER").is_some();
+        let insist_demo = r.bool("DEMO");
+        if insist_demo && production {
+            r.problems.push(
+                "DEMO=1 conflicts with DB_SERVER/ERP_DB_SERVER: remove one of them".to_owned(),
+            );
+        }
         let mode = if production {
             Mode::Production
         } else {
@@ -243,13 +257,13 @@ impl Config {
         };
         let required_in_production = "in production mode (DB_SERVER or ERP_DB_SERVER is set)";
 
-        let host = r.parse(
-            "HOST",
-            IpAddr::from([127, 0, 0, 1]),
-            "an IP address such as 127.0.0.1 or 0.0.0.0",
+        let host: IpAddr = r.parse("HOST", "an IP address such as 127.0.0.1 or 0.0.0.0");
+        let port: u16 = r.parse("PORT", "a port number (0-65535)");
+        let data_dir = PathBuf::from(
+            r.get("DATA_DIR")
+                .map(str::to_owned)
+                .unwrap_or_else(|| table_default("DATA_DIR")),
         );
-        let port = r.parse("PORT", DEFAULT_PORT, "a port number (0-65535)");
-        let data_dir = PathBuf::from(r.get("DATA_DIR").unwrap_or("./data"));
         let mut trusted_proxies = Vec::new();
         for item in r
             .get("TRUSTED_PROXIES")
@@ -285,11 +299,7 @@ impl Config {
             }
         };
 
-        let session_hours: f64 = r.parse(
-            "SESSION_HOURS",
-            DEFAULT_SESSION_HOURS,
-            "a number of hours such as 8",
-        );
+        let session_hours: f64 = r.parse("SESSION_HOURS", "a number of hours such as 8");
         let session_lifetime =
             if session_hours.is_finite() && session_hours > 0.0 && session_hours <= 24.0 * 365.0 {
                 Duration::from_secs_f64(session_hours * 3600.0)
@@ -297,10 +307,10 @@ impl Config {
                 r.problems.push(format!(
                     "SESSION_HOURS must be more than 0 and at most 8760 (got {session_hours})"
                 ));
-                Duration::from_secs_f64(DEFAULT_SESSION_HOURS * 3600.0)
+                Duration::from_secs_f64(table_default::<f64>("SESSION_HOURS") * 3600.0)
             };
 
-        let test_mode = r.bool("TEST_MODE", false);
+        let test_mode = r.bool("TEST_MODE");
         if test_mode && production {
             r.problems.push(
                 "TEST_MODE=True is refused in production mode: it bypasses Active Directory"
@@ -353,11 +363,7 @@ impl Config {
             }
         };
 
-        let demo_rows = r.parse(
-            "DEMO_ERP_ROWS",
-            DEFAULT_DEMO_ERP_ROWS,
-            "a whole number of rows",
-        );
+        let demo_rows: u32 = r.parse("DEMO_ERP_ROWS", "a whole number of rows");
         if demo_rows == 0 || demo_rows > MAX_DEMO_ERP_ROWS {
             r.problems.push(format!(
                 "DEMO_ERP_ROWS must be between 1 and {MAX_DEMO_ERP_ROWS} (got {demo_rows})"
@@ -369,17 +375,16 @@ impl Config {
                 ErpConfig::SqlServer(sql_server(&mut r, "ERP_DB", server, "ERP_DB_SERVER is set"))
             }
         };
-        let erp_cache_seconds = r.parse(
+        let erp_cache_seconds: u64 = r.parse(
             "ERP_CACHE_SECONDS",
-            DEFAULT_ERP_CACHE_SECONDS,
             "a whole number of seconds (0 = always live)",
         );
 
         let smtp = match r.string("SMTP_SERVER") {
             None => None,
             Some(server) => {
-                let port = r.parse("SMTP_PORT", 587u16, "a port number");
-                let use_tls = r.bool("SMTP_USE_TLS", true);
+                let port: u16 = r.parse("SMTP_PORT", "a port number");
+                let use_tls = r.bool("SMTP_USE_TLS");
                 Some(SmtpConfig {
                     server,
                     port,
@@ -402,9 +407,9 @@ impl Config {
             Some(server) => {
                 let why = "when AD_SERVER is set";
                 let domain = r.required("AD_DOMAIN", why);
-                let port = r.parse("AD_PORT", 389u16, "a port number (389 or 636)");
-                let use_ssl = r.bool("AD_USE_SSL", port == 636);
-                let use_starttls = r.bool("AD_USE_STARTTLS", true);
+                let port: u16 = r.parse("AD_PORT", "a port number (389 or 636)");
+                let use_ssl = r.bool_or("AD_USE_SSL", port == 636);
+                let use_starttls = r.bool("AD_USE_STARTTLS");
                 let tls_ca_file = r.string("AD_TLS_CA_FILE").map(PathBuf::from);
                 if let Some(f) = &tls_ca_file
                     && !f.exists()
@@ -502,7 +507,7 @@ fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String, why: &str) -> Sq
     let database = r
         .required(&format!("{prefix}_NAME"), &why)
         .unwrap_or_default();
-    let windows_auth = r.bool(&format!("{prefix}_USE_WINDOWS_AUTH"), false);
+    let windows_auth = r.bool(&format!("{prefix}_USE_WINDOWS_AUTH"));
     let username = r.string(&format!("{prefix}_USERNAME"));
     let password = r.string(&format!("{prefix}_PASSWORD")).map(Secret::new);
     if !windows_auth {
@@ -529,13 +534,13 @@ fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String, why: &str) -> Sq
     };
     let port_key = format!("{prefix}_PORT");
     if r.get(&port_key).is_some() {
-        port = Some(r.parse(&port_key, 1433u16, "a port number"));
+        port = Some(r.parse_or(&port_key, 1433u16, "a port number"));
     }
     let timeout_key = format!("{prefix}_TIMEOUT");
-    let timeout_secs: u64 = r.parse(&timeout_key, 30, "a whole number of seconds");
-    let trust_server_certificate = r.bool(&format!("{prefix}_TRUST_SERVER_CERTIFICATE"), false);
+    let timeout_secs: u64 = r.parse(&timeout_key, "a whole number of seconds");
+    let trust_server_certificate = r.bool(&format!("{prefix}_TRUST_SERVER_CERTIFICATE"));
     let pool_key = format!("{prefix}_POOL_SIZE");
-    let pool_size: u64 = r.parse(&pool_key, 10, "a whole number of connections");
+    let pool_size: u64 = r.parse(&pool_key, "a whole number of connections");
     if pool_size == 0 || pool_size > 200 {
         r.problems.push(format!(
             "{pool_key} must be between 1 and 200 (got {pool_size})"
@@ -555,193 +560,4 @@ fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String, why: &str) -> Sq
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn empty_environment_is_demo_mode_with_defaults() {
-        let c = Config::from_vars(&vars(&[])).unwrap();
-        assert_eq!(c.mode, Mode::Demo);
-        assert_eq!(c.port, 5001);
-        assert_eq!(c.host.to_string(), "127.0.0.1");
-        assert!(matches!(c.erp, ErpConfig::Demo { rows: 5000 }));
-        assert!(matches!(c.app_db, AppDbConfig::Sqlite { .. }));
-        assert_eq!(c.erp_cache_seconds, 30);
-        assert_eq!(c.session_lifetime, Duration::from_secs(8 * 3600));
-    }
-
-    #[test]
-    fn blank_template_lines_count_as_unset() {
-        let c = Config::from_vars(&vars(&[("DB_SERVER", ""), ("SECRET_KEY", "  ")])).unwrap();
-        assert_eq!(c.mode, Mode::Demo);
-        assert!(c.secret_key.is_none());
-    }
-
-    #[test]
-    fn production_reports_every_problem_at_once() {
-        let err = Config::from_vars(&vars(&[
-            ("ERP_DB_SERVER", "erp.local"),
-            ("PORT", "http"),
-            ("TEST_MODE", "True"),
-        ]))
-        .unwrap_err();
-        let text = err.to_string();
-        for needle in [
-            "SECRET_KEY",
-            "ADMIN_PASSWORD_HASH",
-            "PORT must be",
-            "TEST_MODE",
-            "ERP_DB_NAME",
-            "ERP_DB_USERNAME",
-            "ERP_DB_PASSWORD",
-        ] {
-            assert!(text.contains(needle), "missing {needle} in:\n{text}");
-        }
-    }
-
-    #[test]
-    fn short_secret_key_is_refused_without_echoing_it() {
-        let err = Config::from_vars(&vars(&[("SECRET_KEY", "tooshort-secret-value")])).unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("SECRET_KEY must be at least 32"), "{text}");
-        assert!(!text.contains("tooshort-secret-value"));
-    }
-
-    #[test]
-    fn secrets_do_not_appear_in_debug() {
-        let c = Config::from_vars(&vars(&[
-            ("SECRET_KEY", "0123456789abcdef0123456789abcdef-very-secret"),
-            ("DB_SERVER", "sql01\\PORTAL"),
-            ("DB_NAME", "CustomerPortalDB"),
-            ("DB_USERNAME", "portal"),
-            ("DB_PASSWORD", "db-password-value"),
-            ("ADMIN_PASSWORD_HASH", "pbkdf2:sha256:1000$abc$0000000000000000000000000000000000000000000000000000000000000000"),
-            ("SMTP_SERVER", "smtp.example.com"),
-            ("SMTP_PASSWORD", "smtp-password-value"),
-            ("EMAIL_FROM", "portal@example.com"),
-        ]))
-        .unwrap();
-        let dbg = format!("{c:?}");
-        for secret in [
-            "very-secret",
-            "db-password-value",
-            "smtp-password-value",
-            "pbkdf2:sha256",
-        ] {
-            assert!(!dbg.contains(secret), "{secret} leaked into Debug");
-        }
-        assert_eq!(c.mode, Mode::Production);
-    }
-
-    fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let hash = "pbkdf2:sha256:1000$abc$0000000000000000000000000000000000000000000000000000000000000000";
-        let mut v = vars(&[
-            ("ERP_DB_SERVER", "erp01"),
-            ("ERP_DB_NAME", "Deacom"),
-            ("ERP_DB_USERNAME", "ro"),
-            ("ERP_DB_PASSWORD", "pw"),
-            ("SECRET_KEY", "0123456789abcdef0123456789abcdef-key"),
-            ("ADMIN_PASSWORD_HASH", hash),
-        ]);
-        v.extend(vars(extra));
-        Config::from_vars(&v)
-    }
-
-    #[test]
-    fn erp_db_driver_is_accepted_and_noted_as_ignored() {
-        let c = production(&[("ERP_DB_DRIVER", "ODBC Driver 17 for SQL Server")]).unwrap();
-        assert_eq!(c.ignored_settings, ["ERP_DB_DRIVER"]);
-        assert!(production(&[]).unwrap().ignored_settings.is_empty());
-    }
-
-    #[test]
-    fn pools_and_timeouts_are_configurable() {
-        let c = production(&[
-            ("ERP_DB_POOL_SIZE", "3"),
-            ("ERP_DB_TIMEOUT", "7"),
-            ("ERP_DB_TRUST_SERVER_CERTIFICATE", "True"),
-            ("ERP_DB_PORT", "1500"),
-        ])
-        .unwrap();
-        let ErpConfig::SqlServer(erp) = c.erp else {
-            panic!("expected SQL Server")
-        };
-        assert_eq!(
-            (
-                erp.pool_size,
-                erp.timeout,
-                erp.trust_server_certificate,
-                erp.port
-            ),
-            (3, Duration::from_secs(7), true, Some(1500))
-        );
-        let bad = production(&[("ERP_DB_POOL_SIZE", "0")])
-            .unwrap_err()
-            .to_string();
-        assert!(bad.contains("ERP_DB_POOL_SIZE"), "{bad}");
-    }
-
-    #[test]
-    fn ad_uses_ldaps_on_636_and_starttls_elsewhere_by_default() {
-        let ad = [
-            ("AD_SERVER", "dc01"),
-            ("AD_DOMAIN", "corp.local"),
-            ("AD_SERVICE_ACCOUNT", "svc"),
-            ("AD_SERVICE_PASSWORD", "pw"),
-            ("AD_BASE_DN", "DC=corp,DC=local"),
-            ("AD_PORTAL_ADMIN_GROUP", "Customer_Portal_Admin"),
-        ];
-        let with_port = |port: &str| {
-            let mut v = vars(&ad);
-            v.insert("AD_PORT".into(), port.into());
-            Config::from_vars(&v).unwrap().ad.unwrap()
-        };
-        let ldaps = with_port("636");
-        assert!(ldaps.use_ssl);
-        let plain = with_port("389");
-        assert!(!plain.use_ssl && plain.use_starttls);
-        let mut missing = vars(&ad);
-        missing.remove("AD_BASE_DN");
-        assert!(
-            Config::from_vars(&missing)
-                .unwrap_err()
-                .to_string()
-                .contains("AD_BASE_DN is required")
-        );
-    }
-
-    #[test]
-    fn db_server_forms() {
-        let base = [
-            ("DB_NAME", "X"),
-            ("DB_USERNAME", "u"),
-            ("DB_PASSWORD", "p"),
-            ("SECRET_KEY", &"k".repeat(40)),
-            (
-                "ADMIN_PASSWORD_HASH",
-                "pbkdf2:sha256:1000$abc$0000000000000000000000000000000000000000000000000000000000000000",
-            ),
-        ];
-        for (server, host, port) in [
-            ("sql01", "sql01", None),
-            ("sql01,1444", "sql01", Some(1444)),
-            ("sql01\\INST", "sql01\\INST", None),
-        ] {
-            let mut v = vars(&base);
-            v.insert("DB_SERVER".into(), server.into());
-            let c = Config::from_vars(&v).unwrap();
-            let AppDbConfig::SqlServer(s) = c.app_db else {
-                panic!("expected SQL Server")
-            };
-            assert_eq!(s.server, host);
-            assert_eq!(s.port, port);
-        }
-    }
-}
+mod tests;

@@ -15,6 +15,7 @@ mod csrf;
 mod dataloader;
 mod demo_seed;
 mod directory;
+mod dotenv_binary;
 mod graphql_api;
 mod inventory;
 mod login;
