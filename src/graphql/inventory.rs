@@ -12,6 +12,7 @@ use super::guards::{AdminGuard, CustomerGuard, coded_error, codes, customer_scop
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
     DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, Selection, SortDir, SortField, SortKey,
+    Wanted,
 };
 
 #[derive(Default)]
@@ -132,19 +133,31 @@ impl From<&InventoryRow> for InventoryRowNode {
 #[derive(Debug, Clone)]
 pub struct InventoryConnection {
     pub total_count: i32,
-    pub filtered_count: i32,
+    /// Computed only when the operation selects `filteredCount`.
+    pub filtered_count: Option<i32>,
     pub as_of: OffsetDateTime,
     pub next_cursor: Option<String>,
     pub multi_customer: bool,
-    pub facets: InventoryFacets,
+    /// Computed only when the operation selects a facets field.
+    pub facets: Option<InventoryFacets>,
     pub rows: Vec<InventoryRowNode>,
     /// Computed once per operation, however many fields ask for it.
     pub fingerprint: std::sync::OnceLock<String>,
 }
 
+/// Look-ahead found a field whose data was not computed: a bug, not the caller's fault.
+fn not_computed(what: &str) -> async_graphql::Error {
+    tracing::error!(what, "inventory field selected but not computed");
+    coded_error(codes::INTERNAL, "internal error")
+}
+
 impl InventoryConnection {
-    fn facets_fp(&self) -> &str {
-        self.fingerprint.get_or_init(|| self.facets.fingerprint())
+    fn facets_ref(&self) -> async_graphql::Result<&InventoryFacets> {
+        self.facets.as_ref().ok_or_else(|| not_computed("facets"))
+    }
+    fn facets_fp(&self) -> async_graphql::Result<&str> {
+        let facets = self.facets_ref()?;
+        Ok(self.fingerprint.get_or_init(|| facets.fingerprint()))
     }
 }
 
@@ -165,8 +178,9 @@ impl InventoryConnection {
         self.total_count
     }
     /// Rows left after search and filters.
-    async fn filtered_count(&self) -> i32 {
+    async fn filtered_count(&self) -> async_graphql::Result<i32> {
         self.filtered_count
+            .ok_or_else(|| not_computed("filteredCount"))
     }
     /// When these rows were read from the ERP.
     async fn as_of(&self) -> OffsetDateTime {
@@ -181,17 +195,20 @@ impl InventoryConnection {
         self.multi_customer
     }
     /// Dropdown options left when every other filter and the search are applied.
-    async fn facets(&self) -> &InventoryFacets {
-        &self.facets
+    async fn facets(&self) -> async_graphql::Result<&InventoryFacets> {
+        self.facets_ref()
     }
     /// A fingerprint of `facets`, so a client can skip re-fetching unchanged options.
-    async fn facets_fingerprint(&self) -> &str {
+    async fn facets_fingerprint(&self) -> async_graphql::Result<&str> {
         self.facets_fp()
     }
     /// `facets`, or null when they still match `fingerprint` (a client's current options).
     /// With thousands of parts this keeps sorts and refreshes small.
-    async fn facets_if_changed(&self, fingerprint: String) -> Option<&InventoryFacets> {
-        (self.facets_fp() != fingerprint).then_some(&self.facets)
+    async fn facets_if_changed(
+        &self,
+        fingerprint: String,
+    ) -> async_graphql::Result<Option<&InventoryFacets>> {
+        Ok((self.facets_fp()? != fingerprint).then_some(self.facets_ref()?))
     }
     async fn rows(&self) -> &[InventoryRowNode] {
         &self.rows
@@ -283,22 +300,30 @@ impl InventoryQuery {
             Some(n) => (n as usize).min(MAX_PAGE),
         };
         let sel = selection(filter, sort);
+        // Facets and the filtered count cost a pass over the scope each: only when asked.
+        let ahead = ctx.look_ahead();
+        let want = Wanted {
+            facets: ahead.field("facets").exists()
+                || ahead.field("facetsFingerprint").exists()
+                || ahead.field("facetsIfChanged").exists(),
+            count: ahead.field("filteredCount").exists(),
+        };
         let page = service
-            .page(&scope, &sel, offset, first, refresh.unwrap_or(false))
+            .page(&scope, &sel, offset, first, refresh.unwrap_or(false), want)
             .await
             .map_err(|e| erp_error(&e))?;
         let snap = &page.snapshot;
         Ok(InventoryConnection {
             total_count: snap.total_count() as i32,
-            filtered_count: page.filtered_count as i32,
+            filtered_count: page.filtered_count.map(|n| n as i32),
             as_of: snap.as_of,
             next_cursor: page.next_offset.map(encode_cursor),
             multi_customer: snap.multi_customer,
-            facets: InventoryFacets {
-                parts: page.facets.parts,
-                bins: page.facets.bins,
-                statuses: page.facets.statuses,
-            },
+            facets: page.facets.map(|f| InventoryFacets {
+                parts: f.parts,
+                bins: f.bins,
+                statuses: f.statuses,
+            }),
             rows: page
                 .rows
                 .iter()

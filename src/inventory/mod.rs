@@ -15,7 +15,9 @@ use crate::domain::ErpScope;
 use crate::erp::{ErpError, ErpSource};
 
 pub use format::{format_qty, format_us_date};
-pub use snapshot::{Facets, Filter, Selection, Snapshot, SortDir, SortField, SortKey};
+pub use snapshot::{
+    Facets, Filter, PageSelection, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
+};
 
 /// Rows per page: the default and the most a caller may ask for.
 pub const DEFAULT_PAGE: usize = 100;
@@ -49,8 +51,10 @@ impl std::fmt::Debug for InventoryService {
 #[derive(Debug, Clone)]
 pub struct InventoryPage {
     pub snapshot: Arc<Snapshot>,
-    pub filtered_count: usize,
-    pub facets: Facets,
+    /// `None` unless counting was wanted.
+    pub filtered_count: Option<usize>,
+    /// `None` unless facets were wanted.
+    pub facets: Option<Facets>,
     /// Row indices into `snapshot.rows`, in view order.
     pub rows: Vec<u32>,
     pub next_offset: Option<usize>,
@@ -140,7 +144,8 @@ impl InventoryService {
         }
     }
 
-    /// A page of the view `selection` selects within `scope`.
+    /// A page of the view `selection` selects within `scope`; facets and the filtered
+    /// count only when `want` asks for them (scrolling and API pulls need neither).
     pub async fn page(
         &self,
         scope: &ErpScope,
@@ -148,23 +153,24 @@ impl InventoryService {
         offset: usize,
         first: usize,
         refresh: bool,
+        want: Wanted,
     ) -> Result<InventoryPage, ErpError> {
         let snapshot = self.snapshot(scope, refresh).await?;
         let snap = snapshot.clone();
         let selection = selection.clone();
         // Filtering 200,000 rows is CPU work: keep it off the async workers.
-        let (filtered_count, facets, rows) = tokio::task::spawn_blocking(move || {
-            snap.select_page(&selection, offset, first.clamp(1, MAX_PAGE))
+        let page = tokio::task::spawn_blocking(move || {
+            snap.select_page(&selection, offset, first.clamp(1, MAX_PAGE), want)
         })
         .await
         .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
-        let next = offset + rows.len();
+        let next = offset + page.rows.len();
         Ok(InventoryPage {
             snapshot,
-            filtered_count,
-            facets,
-            rows,
-            next_offset: (next < filtered_count).then_some(next),
+            filtered_count: page.count,
+            facets: page.facets,
+            rows: page.rows,
+            next_offset: page.more.then_some(next),
         })
     }
 

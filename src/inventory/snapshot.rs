@@ -188,6 +188,37 @@ impl std::fmt::Debug for Snapshot {
 }
 
 /// The search term as matched: trimmed, lower-cased, control characters dropped.
+/// What a caller needs besides the page's rows; each costs a pass over the scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    /// The cascading dropdown options.
+    pub facets: bool,
+    /// How many rows the view selects in all.
+    pub count: bool,
+}
+
+impl Wanted {
+    pub const EVERYTHING: Wanted = Wanted {
+        facets: true,
+        count: true,
+    };
+    pub const ROWS_ONLY: Wanted = Wanted {
+        facets: false,
+        count: false,
+    };
+}
+
+/// One page of a view, with what was wanted besides.
+#[derive(Debug, Clone)]
+pub struct PageSelection {
+    pub count: Option<usize>,
+    pub facets: Option<Facets>,
+    /// Row indices into the snapshot, in view order.
+    pub rows: Vec<u32>,
+    /// Rows follow this page.
+    pub more: bool,
+}
+
 pub fn normalise_search(term: &str) -> Option<String> {
     let t: String = term
         .chars()
@@ -438,25 +469,38 @@ impl Snapshot {
         sel: &Selection,
         offset: usize,
         first: usize,
-    ) -> (usize, Facets, Vec<u32>) {
-        let (matched, facets) = self.matches(&sel.filter);
+        want: Wanted,
+    ) -> PageSelection {
+        let (matched, facets) = self.matches(&sel.filter, want.facets);
         let order = self.sorted(&sel.sort);
         let mut count = 0usize;
+        let mut more = false;
         let mut page = Vec::with_capacity(first);
         for &i in order.iter() {
             if matched.as_ref().is_none_or(|m| m[i as usize]) {
                 if count >= offset && page.len() < first {
                     page.push(i);
+                } else if page.len() == first {
+                    more = true;
+                    if !want.count {
+                        // Nobody asked how many: the next page's first row is enough.
+                        break;
+                    }
                 }
                 count += 1;
             }
         }
-        (count, facets, page)
+        PageSelection {
+            count: want.count.then_some(count),
+            facets,
+            rows: page,
+            more,
+        }
     }
 
     /// Every selected row, in order.
     pub fn select_all(&self, sel: &Selection) -> Vec<u32> {
-        let (matched, _) = self.matches(&sel.filter);
+        let (matched, _) = self.matches(&sel.filter, false);
         let order = self.sorted(&sel.sort);
         order
             .iter()
@@ -465,8 +509,9 @@ impl Snapshot {
             .collect()
     }
 
-    /// Which rows pass every filter (`None` = all of them), and the cascading facets.
-    fn matches(&self, filter: &Filter) -> (Option<Vec<bool>>, Facets) {
+    /// Which rows pass every filter (`None` = all of them), and — when wanted — the
+    /// cascading facets.
+    fn matches(&self, filter: &Filter, want_facets: bool) -> (Option<Vec<bool>>, Option<Facets>) {
         let search = self.search_mask(filter);
         // A filter value that no row has matches nothing (never "everything").
         let want = |dict: &Dict, v: &Option<String>| {
@@ -478,16 +523,25 @@ impl Snapshot {
             want(&self.statuses, &filter.status),
         );
         if search.is_none() && part.is_none() && bin.is_none() && status.is_none() {
-            return (
-                None,
-                Facets {
-                    parts: self.parts.values.clone(),
-                    bins: self.bins.values.clone(),
-                    statuses: self.statuses.values.clone(),
-                },
-            );
+            let facets = want_facets.then(|| Facets {
+                parts: self.parts.values.clone(),
+                bins: self.bins.values.clone(),
+                statuses: self.statuses.values.clone(),
+            });
+            return (None, facets);
         }
         let n = self.rows.len();
+        if !want_facets {
+            let matched = (0..n)
+                .map(|i| {
+                    search.as_ref().is_none_or(|m| m[i])
+                        && part.is_none_or(|w| w == self.parts.ids[i])
+                        && bin.is_none_or(|w| w == self.bins.ids[i])
+                        && status.is_none_or(|w| w == self.statuses.ids[i])
+                })
+                .collect();
+            return (Some(matched), None);
+        }
         let mut seen_parts = vec![false; self.parts.values.len()];
         let mut seen_bins = vec![false; self.bins.values.len()];
         let mut seen_statuses = vec![false; self.statuses.values.len()];
@@ -524,7 +578,7 @@ impl Snapshot {
             bins: pick(&self.bins, &seen_bins),
             statuses: pick(&self.statuses, &seen_statuses),
         };
-        (Some(matched), facets)
+        (Some(matched), Some(facets))
     }
 }
 
