@@ -92,7 +92,7 @@ impl Application {
             }
         };
         let inventory = Arc::new(InventoryService::new(
-            erp,
+            erp.clone(),
             Duration::from_secs(config.erp_cache_seconds),
             erp_timeout,
         ));
@@ -154,11 +154,16 @@ impl Application {
             store.clone(),
             admin_auth.hasher().clone(),
             mailer.clone(),
-            inventory.erp().clone(),
+            erp,
             format!("{}/login", config.public_url(port)),
         ));
-        let schema =
-            crate::graphql::build_schema(store.clone(), inventory.clone(), customers.clone());
+        let schema = crate::graphql::build_schema(crate::graphql::Ports {
+            store: store.clone(),
+            inventory: inventory.clone(),
+            customers: customers.clone(),
+            auth: auth.clone(),
+            mailer: mailer.clone(),
+        });
         let state = AppState {
             csrf: CsrfKeys::new(secret_key.expose()),
             config: Arc::new(config),

@@ -9,7 +9,7 @@ pub mod service;
 pub mod sessions;
 pub mod throttle;
 
-use crate::domain::CustomerId;
+use crate::domain::{CustomerId, ErpScope};
 
 /// Who is asking. Built once per request from the session and re-validated against the
 /// app database; GraphQL guards and the web extractors both read it.
@@ -29,8 +29,9 @@ pub struct CustomerIdentity {
     pub email: String,
     pub first_name: String,
     pub last_name: Option<String>,
-    /// The raw `erp_customer_name` value: `All`, one name or a `|` list.
-    pub erp_customer_name: String,
+    /// The account's ERP scope, parsed once from `erp_customer_name` when the session is
+    /// resolved; everything that scopes rows reads it from here.
+    pub scope: ErpScope,
     pub must_reset_password: bool,
 }
 

@@ -100,7 +100,7 @@ fn identity(customer: &Customer, session_id: &str) -> CustomerIdentity {
         email: customer.email.clone(),
         first_name: customer.first_name.clone(),
         last_name: customer.last_name.clone(),
-        erp_customer_name: customer.erp_customer_name.clone(),
+        scope: crate::domain::ErpScope::parse(&customer.erp_customer_name),
         must_reset_password: customer.must_reset_password,
     }
 }

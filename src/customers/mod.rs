@@ -13,6 +13,7 @@ use crate::auth::AdminIdentity;
 use crate::auth::passwords::PasswordHasher;
 use crate::domain::{CustomerId, Email, ErpScope};
 use crate::erp::ErpSource;
+use crate::graphql::guards::AdminGrant;
 use crate::mail::{Mailer, templates};
 use crate::store::{
     ActiveSessionStore, AuditStore, Customer, CustomerChanges, CustomerStore, NewAuditEntry,
@@ -279,9 +280,10 @@ impl CustomerAdmin {
 
     pub async fn create(
         &self,
-        actor: &AdminIdentity,
+        grant: &AdminGrant<'_>,
         input: &CustomerInput,
     ) -> Result<PasswordIssued, CustomerError> {
+        let actor = grant.admin();
         let (first, last, email, erp) = self.validate(input).await?;
         let password = temporary_password();
         let new = NewCustomer {
@@ -310,10 +312,11 @@ impl CustomerAdmin {
 
     pub async fn update(
         &self,
-        actor: &AdminIdentity,
+        grant: &AdminGrant<'_>,
         id: CustomerId,
         input: &CustomerInput,
     ) -> Result<Customer, CustomerError> {
+        let actor = grant.admin();
         let before = self
             .store
             .customer_by_id(id)
@@ -388,10 +391,11 @@ impl CustomerAdmin {
     /// Deactivating ends the account's sessions at once.
     pub async fn set_active(
         &self,
-        actor: &AdminIdentity,
+        grant: &AdminGrant<'_>,
         id: CustomerId,
         active: bool,
     ) -> Result<Customer, CustomerError> {
+        let actor = grant.admin();
         let before = self
             .store
             .customer_by_id(id)
@@ -429,9 +433,10 @@ impl CustomerAdmin {
     /// A new temporary password, the reset flag set, every session ended, a reset mail.
     pub async fn reset_password(
         &self,
-        actor: &AdminIdentity,
+        grant: &AdminGrant<'_>,
         id: CustomerId,
     ) -> Result<PasswordIssued, CustomerError> {
+        let actor = grant.admin();
         let mut customer = self
             .store
             .customer_by_id(id)
@@ -463,9 +468,10 @@ impl CustomerAdmin {
     /// Ends one customer session; `false` if it was already gone.
     pub async fn kick(
         &self,
-        actor: &AdminIdentity,
+        grant: &AdminGrant<'_>,
         session_id: &str,
     ) -> Result<bool, CustomerError> {
+        let actor = grant.admin();
         let Some((session, customer)) = self.sessions.session_with_customer(session_id).await?
         else {
             return Ok(false);

@@ -13,12 +13,13 @@ pub enum ErpScope {
 }
 
 impl ErpScope {
+    /// Only the exact string `All` is unrestricted, as in the old portal: `all`, `ALL` or
+    /// ` All ` are a customer of that name (most likely none), never everything.
     pub fn parse(raw: &str) -> ErpScope {
-        let trimmed = raw.trim();
-        if trimmed.eq_ignore_ascii_case("all") {
+        if raw == "All" {
             return ErpScope::All;
         }
-        let mut names: Vec<String> = trimmed
+        let mut names: Vec<String> = raw
             .split('|')
             .map(str::trim)
             .filter(|n| !n.is_empty())
@@ -79,7 +80,15 @@ mod tests {
     #[test]
     fn parses_the_stored_forms() {
         assert_eq!(ErpScope::parse("All"), ErpScope::All);
-        assert_eq!(ErpScope::parse(" all "), ErpScope::All);
+        // Only the exact `All` widens, as in the old portal.
+        for almost in ["all", "ALL", " All ", "All "] {
+            let name = almost.trim().to_owned();
+            assert_eq!(
+                ErpScope::parse(almost),
+                ErpScope::Customers(vec![name]),
+                "{almost:?}"
+            );
+        }
         assert_eq!(
             ErpScope::parse("Acme Foods"),
             ErpScope::Customers(vec!["Acme Foods".into()])

@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::customer::CustomerNode;
-use super::guards::{AdminGuard, coded_error, codes, require_admin};
-use crate::auth::AdminIdentity;
+use super::guards::{AdminGrant, AdminGuard, coded_error, codes, field_errors, require_admin};
 use crate::customers::{
     CustomerAdmin, CustomerError, CustomerInput as ServiceInput, PasswordIssued,
 };
@@ -67,20 +66,7 @@ fn parse_id(id: &ID) -> async_graphql::Result<CustomerId> {
 
 fn customer_error(e: CustomerError) -> async_graphql::Error {
     match e {
-        CustomerError::Invalid(fields) => {
-            let message = fields.values().cloned().collect::<Vec<_>>().join(" ");
-            async_graphql::Error::new(message).extend_with(|_, ext| {
-                ext.set("code", codes::BAD_USER_INPUT);
-                let mut map = async_graphql::indexmap::IndexMap::new();
-                for (k, v) in &fields {
-                    map.insert(
-                        async_graphql::Name::new(*k),
-                        async_graphql::Value::String(v.clone()),
-                    );
-                }
-                ext.set("fields", async_graphql::Value::Object(map));
-            })
-        }
+        CustomerError::Invalid(fields) => field_errors(fields),
         CustomerError::NotFound => coded_error(codes::NOT_FOUND, "no such customer"),
         CustomerError::Store(e) => internal(e),
     }
@@ -504,7 +490,7 @@ impl From<CustomerUpdateInput> for ServiceInput {
 /// under that admin's name).
 fn acting_admin<'a>(
     ctx: &Context<'a>,
-) -> async_graphql::Result<(&'a AdminIdentity, &'a CustomerAdmin)> {
+) -> async_graphql::Result<(AdminGrant<'a>, &'a CustomerAdmin)> {
     Ok((
         require_admin(ctx)?,
         ctx.data::<Arc<CustomerAdmin>>()?.as_ref(),
@@ -524,7 +510,7 @@ impl AdminMutation {
     ) -> async_graphql::Result<PasswordIssuedPayload> {
         let (actor, service) = acting_admin(ctx)?;
         service
-            .create(actor, &input.into())
+            .create(&actor, &input.into())
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -539,7 +525,7 @@ impl AdminMutation {
     ) -> async_graphql::Result<CustomerNode> {
         let (actor, service) = acting_admin(ctx)?;
         service
-            .update(actor, parse_id(&id)?, &input.into())
+            .update(&actor, parse_id(&id)?, &input.into())
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -554,7 +540,7 @@ impl AdminMutation {
     ) -> async_graphql::Result<CustomerNode> {
         let (actor, service) = acting_admin(ctx)?;
         service
-            .set_active(actor, parse_id(&id)?, active)
+            .set_active(&actor, parse_id(&id)?, active)
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -568,7 +554,7 @@ impl AdminMutation {
     ) -> async_graphql::Result<PasswordIssuedPayload> {
         let (actor, service) = acting_admin(ctx)?;
         service
-            .reset_password(actor, parse_id(&id)?)
+            .reset_password(&actor, parse_id(&id)?)
             .await
             .map(Into::into)
             .map_err(customer_error)
@@ -583,7 +569,7 @@ impl AdminMutation {
     ) -> async_graphql::Result<bool> {
         let (actor, service) = acting_admin(ctx)?;
         service
-            .kick(actor, &session_id)
+            .kick(&actor, &session_id)
             .await
             .map_err(customer_error)
     }

@@ -1,17 +1,115 @@
 //! Running operations in-process for pages and fragments: the same schema, the same
-//! guards, no HTTP hop; the typed result is deserialised for maud.
+//! guards, no HTTP hop. Operations are `.graphql` files under `src/web/ops/` whose
+//! variables and response types are generated (and checked against `schema.graphql`) at
+//! compile time; this module runs any of them for a viewer and turns GraphQL errors into
+//! the web layer's errors — the only place that mapping is written.
 
-use async_graphql::{Request, Variables};
-use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+use async_graphql::{Request, ServerError, Variables};
+use graphql_client::GraphQLQuery;
 
 use super::PortalSchema;
 use super::guards::codes;
 use crate::auth::Viewer;
 use crate::error::AppError;
 
-/// Executes `query` as `viewer` and decodes `data` into `T`; GraphQL errors become the
-/// matching `AppError` (UNAUTHENTICATED → sign-in, FORBIDDEN → 403, …).
-pub async fn execute<T: DeserializeOwned>(
+/// Field name → message, for re-showing a form (`_form` when the error names no field).
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// The field every form shows errors that name no field under.
+pub const FORM_FIELD: &str = "_form";
+
+/// Runs `Q` as `viewer`; every GraphQL error becomes the matching `AppError`.
+pub async fn run<Q: GraphQLQuery>(
+    schema: &PortalSchema,
+    viewer: &Viewer,
+    variables: Q::Variables,
+) -> Result<Q::ResponseData, AppError> {
+    match run_form::<Q>(schema, viewer, variables).await? {
+        Ok(data) => Ok(data),
+        Err(fields) => Err(AppError::BadRequest(
+            fields.into_values().collect::<Vec<_>>().join(" "),
+        )),
+    }
+}
+
+/// Runs `Q` as `viewer`; `BAD_USER_INPUT` comes back as field errors for the form, every
+/// other error as the matching `AppError`.
+pub async fn run_form<Q: GraphQLQuery>(
+    schema: &PortalSchema,
+    viewer: &Viewer,
+    variables: Q::Variables,
+) -> Result<Result<Q::ResponseData, FieldErrors>, AppError> {
+    let body = Q::build_query(variables);
+    let vars = serde_json::to_value(&body.variables)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("encoding variables: {e}")))?;
+    let request = Request::new(body.query)
+        .operation_name(body.operation_name)
+        .variables(Variables::from_json(vars))
+        .data(viewer.clone());
+    let response = schema.execute(request).await;
+    if let Some(err) = response.errors.first() {
+        return match error_code(err).as_str() {
+            codes::BAD_USER_INPUT => Ok(Err(field_errors(err))),
+            code => Err(app_error(code, err, body.operation_name)),
+        };
+    }
+    let json = response
+        .data
+        .into_json()
+        .map_err(|e| AppError::Internal(e.into()))?;
+    serde_json::from_value(json).map(Ok).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "decoding the result of {}: {e}",
+            body.operation_name
+        ))
+    })
+}
+
+fn error_code(err: &ServerError) -> String {
+    err.extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// `extensions.fields` of a `BAD_USER_INPUT` error, or its message under [`FORM_FIELD`].
+fn field_errors(err: &ServerError) -> FieldErrors {
+    let fields: FieldErrors = err
+        .extensions
+        .as_ref()
+        .and_then(|x| x.get("fields"))
+        .and_then(|v| v.clone().into_json().ok())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    if fields.is_empty() {
+        FieldErrors::from([(FORM_FIELD.to_owned(), err.message.clone())])
+    } else {
+        fields
+    }
+}
+
+fn app_error(code: &str, err: &ServerError, operation: &str) -> AppError {
+    match code {
+        codes::UNAUTHENTICATED => AppError::Unauthenticated,
+        codes::FORBIDDEN => AppError::Forbidden,
+        codes::PASSWORD_CHANGE_REQUIRED => AppError::PasswordChangeRequired,
+        codes::ERP_UNAVAILABLE => AppError::ErpUnavailable,
+        codes::NOT_FOUND => AppError::NotFound,
+        _ => AppError::Internal(anyhow::anyhow!(
+            "operation {operation} failed: {}",
+            err.message
+        )),
+    }
+}
+
+/// Untyped: being replaced by [`run`].
+pub async fn execute<T: serde::de::DeserializeOwned>(
     schema: &PortalSchema,
     viewer: &Viewer,
     query: &str,
@@ -22,24 +120,7 @@ pub async fn execute<T: DeserializeOwned>(
         .data(viewer.clone());
     let response = schema.execute(request).await;
     if let Some(err) = response.errors.first() {
-        let code = err
-            .extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .and_then(|v| match v {
-                async_graphql::Value::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
-        return Err(match code.as_str() {
-            codes::UNAUTHENTICATED => AppError::Unauthenticated,
-            codes::FORBIDDEN => AppError::Forbidden,
-            codes::PASSWORD_CHANGE_REQUIRED => AppError::PasswordChangeRequired,
-            codes::ERP_UNAVAILABLE => AppError::ErpUnavailable,
-            codes::BAD_USER_INPUT => AppError::BadRequest(err.message.clone()),
-            codes::NOT_FOUND => AppError::NotFound,
-            _ => AppError::Internal(anyhow::anyhow!("graphql operation failed: {}", err.message)),
-        });
+        return Err(app_error(&error_code(err), err, "legacy"));
     }
     let json = response
         .data

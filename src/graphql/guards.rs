@@ -1,9 +1,22 @@
-//! Who may call what. Every resolver that returns portal data is guarded here, so a page
-//! (which runs the same operations in-process) can never show what the API would refuse.
+//! Who may call what: the portal's one access rule, in one place.
+//!
+//! **The rule.** Customer data (inventory rows, facets, ERP names of the account) is
+//! shown only to a *customer viewer*: a request whose session row still exists, whose
+//! account is active (both re-checked against the app database on every request before
+//! a `Viewer` is built), and which is not on a temporary password. That customer sees
+//! exactly the ERP scope parsed from their own account (`ErpScope`, never a raw string);
+//! no argument can widen it. Admin data (accounts, audit, sessions, analytics, outbox)
+//! is shown only to an *admin viewer*: a live admin session. Everybody else is
+//! anonymous and gets nothing but `viewer`. [`customer_access`] and [`admin_access`] are
+//! that rule; the GraphQL guards, the web extractors and the layout all call them.
+//! Inventory rows and admin-only services can only be reached through a grant
+//! ([`InventoryGrant`], [`AdminGrant`]) that nothing but this module can construct, so a
+//! handler physically cannot read rows or act as an admin without the rule having run.
 
 use async_graphql::{Context, ErrorExtensions, Guard};
 
 use crate::auth::{AdminIdentity, CustomerIdentity, Viewer};
+use crate::domain::ErpScope;
 
 /// Error codes in `extensions.code`, stable for tools and for the web layer's mapping.
 pub mod codes {
@@ -20,47 +33,152 @@ pub fn coded_error(code: &'static str, message: &str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
 }
 
+/// A `BAD_USER_INPUT` error whose `extensions.fields` maps form fields to messages.
+pub fn field_errors<K: AsRef<str>>(
+    fields: impl IntoIterator<Item = (K, String)>,
+) -> async_graphql::Error {
+    let fields: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|(k, v)| (k.as_ref().to_owned(), v))
+        .collect();
+    let message = fields
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    async_graphql::Error::new(message).extend_with(|_, ext| {
+        ext.set("code", codes::BAD_USER_INPUT);
+        let mut map = async_graphql::indexmap::IndexMap::new();
+        for (k, v) in &fields {
+            map.insert(
+                async_graphql::Name::new(k),
+                async_graphql::Value::String(v.clone()),
+            );
+        }
+        ext.set("fields", async_graphql::Value::Object(map));
+    })
+}
+
+/// Why the rule said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// Nobody is signed in (or the session just ended).
+    Unauthenticated,
+    /// A customer on a temporary password: only the password change is open.
+    PasswordChangeRequired,
+    /// Signed in, but as the other kind of user.
+    Forbidden,
+}
+
+impl Denied {
+    pub fn code(self) -> &'static str {
+        match self {
+            Denied::Unauthenticated => codes::UNAUTHENTICATED,
+            Denied::PasswordChangeRequired => codes::PASSWORD_CHANGE_REQUIRED,
+            Denied::Forbidden => codes::FORBIDDEN,
+        }
+    }
+
+    fn into_graphql(self) -> async_graphql::Error {
+        let message = match self {
+            Denied::Unauthenticated => "sign in first",
+            Denied::PasswordChangeRequired => "change your temporary password first",
+            Denied::Forbidden => "not allowed for this account",
+        };
+        coded_error(self.code(), message)
+    }
+}
+
+/// The rule for customer data: a signed-in customer not on a temporary password.
+pub fn customer_access(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
+    match viewer {
+        Viewer::Customer(c) if c.must_reset_password => Err(Denied::PasswordChangeRequired),
+        Viewer::Customer(c) => Ok(c),
+        Viewer::Admin(_) => Err(Denied::Forbidden),
+        Viewer::Anonymous => Err(Denied::Unauthenticated),
+    }
+}
+
+/// A signed-in customer, temporary password or not: only the password change asks this.
+pub fn signed_in_customer(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
+    match viewer {
+        Viewer::Customer(c) => Ok(c),
+        Viewer::Admin(_) => Err(Denied::Forbidden),
+        Viewer::Anonymous => Err(Denied::Unauthenticated),
+    }
+}
+
+/// The rule for admin data: a live admin session.
+pub fn admin_access(viewer: &Viewer) -> Result<&AdminIdentity, Denied> {
+    match viewer {
+        Viewer::Admin(a) => Ok(a),
+        Viewer::Customer(_) => Err(Denied::Forbidden),
+        Viewer::Anonymous => Err(Denied::Unauthenticated),
+    }
+}
+
+/// The right to read one ERP scope's inventory. Only [`inventory_grant`] makes one, and
+/// the inventory service reads rows for nothing else.
+#[derive(Debug, Clone)]
+pub struct InventoryGrant {
+    scope: ErpScope,
+}
+
+impl InventoryGrant {
+    pub fn scope(&self) -> &ErpScope {
+        &self.scope
+    }
+}
+
+/// The customer's own scope, if the rule lets them see inventory.
+pub fn inventory_grant(viewer: &Viewer) -> Result<InventoryGrant, Denied> {
+    customer_access(viewer).map(|c| InventoryGrant {
+        scope: c.scope.clone(),
+    })
+}
+
+/// Proof that the rule admitted an admin; admin-only services take it.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminGrant<'a> {
+    admin: &'a AdminIdentity,
+}
+
+impl<'a> AdminGrant<'a> {
+    pub fn admin(&self) -> &'a AdminIdentity {
+        self.admin
+    }
+}
+
+pub fn admin_grant(viewer: &Viewer) -> Result<AdminGrant<'_>, Denied> {
+    admin_access(viewer).map(|admin| AdminGrant { admin })
+}
+
 /// The caller of this operation; anonymous when no viewer was attached.
 pub fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
     static ANONYMOUS: Viewer = Viewer::Anonymous;
     ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
 }
 
-/// A customer who may see data: signed in and not on a temporary password.
+/// [`customer_access`] for a resolver.
 pub fn require_customer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a CustomerIdentity> {
-    match viewer(ctx) {
-        Viewer::Customer(c) if c.must_reset_password => Err(coded_error(
-            codes::PASSWORD_CHANGE_REQUIRED,
-            "change your temporary password first",
-        )),
-        Viewer::Customer(c) => Ok(c),
-        Viewer::Admin(_) => Err(coded_error(codes::FORBIDDEN, "customers only")),
-        Viewer::Anonymous => Err(coded_error(codes::UNAUTHENTICATED, "sign in first")),
-    }
+    customer_access(viewer(ctx)).map_err(Denied::into_graphql)
 }
 
-/// The ERP scope of the calling customer, from their account and nothing else. The
-/// `inventory` resolver and the exports both take the scope from here.
-pub fn customer_scope(ctx: &Context<'_>) -> async_graphql::Result<crate::domain::ErpScope> {
-    require_customer(ctx).map(|c| crate::domain::ErpScope::parse(&c.erp_customer_name))
+/// [`inventory_grant`] for a resolver.
+pub fn require_inventory(ctx: &Context<'_>) -> async_graphql::Result<InventoryGrant> {
+    inventory_grant(viewer(ctx)).map_err(Denied::into_graphql)
 }
 
-/// The same rule for code outside GraphQL (the export endpoints).
-pub fn scope_of(viewer: &Viewer) -> Option<crate::domain::ErpScope> {
-    match viewer {
-        Viewer::Customer(c) if !c.must_reset_password => {
-            Some(crate::domain::ErpScope::parse(&c.erp_customer_name))
-        }
-        _ => None,
-    }
+/// [`signed_in_customer`] for a resolver.
+pub fn require_signed_in_customer<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<&'a CustomerIdentity> {
+    signed_in_customer(viewer(ctx)).map_err(Denied::into_graphql)
 }
 
-pub fn require_admin<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AdminIdentity> {
-    match viewer(ctx) {
-        Viewer::Admin(a) => Ok(a),
-        Viewer::Customer(_) => Err(coded_error(codes::FORBIDDEN, "admins only")),
-        Viewer::Anonymous => Err(coded_error(codes::UNAUTHENTICATED, "sign in first")),
-    }
+/// [`admin_grant`] for a resolver.
+pub fn require_admin<'a>(ctx: &Context<'a>) -> async_graphql::Result<AdminGrant<'a>> {
+    admin_grant(viewer(ctx)).map_err(Denied::into_graphql)
 }
 
 /// `#[graphql(guard = "CustomerGuard")]`
@@ -108,7 +226,7 @@ mod tests {
             email: "a@b.co".into(),
             first_name: "A".into(),
             last_name: None,
-            erp_customer_name: "All".into(),
+            scope: ErpScope::All,
             must_reset_password: must_reset,
         })
     }

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::{Date, OffsetDateTime};
 
-use super::guards::{AdminGuard, CustomerGuard, coded_error, codes, customer_scope};
+use super::guards::{CustomerGuard, coded_error, codes, require_admin, require_inventory};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
     DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, Selection, SortDir, SortField, SortKey,
@@ -282,7 +282,7 @@ impl InventoryQuery {
         #[graphql(desc = "Re-read the ERP if the cached rows are more than a few seconds old.")]
         refresh: Option<bool>,
     ) -> async_graphql::Result<InventoryConnection> {
-        let scope = customer_scope(ctx)?;
+        let grant = require_inventory(ctx)?;
         let service = ctx.data::<Arc<InventoryService>>()?;
         let offset = match after.as_deref() {
             None | Some("") => 0,
@@ -309,7 +309,7 @@ impl InventoryQuery {
             count: ahead.field("filteredCount").exists(),
         };
         let page = service
-            .page(&scope, &sel, offset, first, refresh.unwrap_or(false), want)
+            .page(&grant, &sel, offset, first, refresh.unwrap_or(false), want)
             .await
             .map_err(|e| erp_error(&e))?;
         let snap = &page.snapshot;
@@ -334,12 +334,11 @@ impl InventoryQuery {
     }
 
     /// Every ERP customer name, sorted (for assigning accounts). Admins only.
-    #[graphql(guard = "AdminGuard")]
     async fn erp_customer_names(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let admin = require_admin(ctx)?;
         let service = ctx.data::<Arc<InventoryService>>()?;
         service
-            .erp()
-            .customer_names()
+            .customer_names(&admin)
             .await
             .map_err(|e| erp_error(&e))
     }

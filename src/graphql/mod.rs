@@ -3,11 +3,13 @@
 //! Resolvers read the caller from the request data (`Viewer`) and the ports from the
 //! schema data; guards in [`guards`] are the single place where access is decided.
 
+pub mod account;
 pub mod admin;
 pub mod customer;
 pub mod exec;
 pub mod guards;
 pub mod inventory;
+pub mod outbox;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -23,10 +25,11 @@ pub struct Query(
     viewer::ViewerQuery,
     inventory::InventoryQuery,
     admin::AdminQuery,
+    outbox::OutboxQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(admin::AdminMutation);
+pub struct Mutation(admin::AdminMutation, account::AccountMutation);
 
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -40,11 +43,24 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_complexity(MAX_COMPLEXITY)
 }
 
-pub fn build_schema(
-    store: Arc<dyn AppStore>,
-    inventory: Arc<InventoryService>,
-    customers: Arc<crate::customers::CustomerAdmin>,
-) -> PortalSchema {
+/// What the resolvers reach: the app database (through its narrow traits), the
+/// inventory service, and the account, sign-in and mail services.
+pub struct Ports {
+    pub store: Arc<dyn AppStore>,
+    pub inventory: Arc<InventoryService>,
+    pub customers: Arc<crate::customers::CustomerAdmin>,
+    pub auth: Arc<crate::auth::service::AuthService>,
+    pub mailer: Arc<crate::mail::Mailer>,
+}
+
+pub fn build_schema(ports: Ports) -> PortalSchema {
+    let Ports {
+        store,
+        inventory,
+        customers,
+        auth,
+        mailer,
+    } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
     // Resolvers see only the narrow store traits they use.
@@ -57,6 +73,8 @@ pub fn build_schema(
         .data(session_store)
         .data(inventory)
         .data(customers)
+        .data(auth)
+        .data(mailer)
         .data(loader)
         .finish()
 }

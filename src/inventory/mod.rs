@@ -1,6 +1,9 @@
 //! The inventory service: the one place that scopes, caches, filters, sorts, pages and
 //! facets inventory rows. The GraphQL `inventory` resolver and the XLSX/CSV exports both
 //! call it, so an export holds exactly the rows the grid shows, in the same order.
+//!
+//! Rows are read only for an [`InventoryGrant`], which only the access rule in
+//! `graphql::guards` can make: the scope comes from the grant, never from a caller.
 
 mod format;
 mod snapshot;
@@ -13,6 +16,7 @@ use tokio::sync::OnceCell;
 
 use crate::domain::ErpScope;
 use crate::erp::{ErpError, ErpSource};
+use crate::graphql::guards::{AdminGrant, InventoryGrant};
 
 pub use format::{format_qty, format_us_date};
 pub use snapshot::{
@@ -72,17 +76,28 @@ impl InventoryService {
         }
     }
 
-    pub fn erp(&self) -> &Arc<dyn ErpSource> {
-        &self.erp
+    /// The ERP's name (`demo`, `deacom-mssql`), for logs and health.
+    pub fn erp_name(&self) -> &'static str {
+        self.erp.name()
+    }
+
+    /// Whether the ERP answers (health), without reading any rows.
+    pub async fn ping_erp(&self) -> Result<(), ErpError> {
+        tokio::time::timeout(self.timeout, self.erp.ping())
+            .await
+            .map_err(|_| ErpError::Unavailable(format!("no answer within {:?}", self.timeout)))?
+    }
+
+    /// Every ERP customer name (admins assign them to accounts).
+    pub async fn customer_names(&self, _admin: &AdminGrant<'_>) -> Result<Vec<String>, ErpError> {
+        tokio::time::timeout(self.timeout, self.erp.customer_names())
+            .await
+            .map_err(|_| ErpError::Unavailable(format!("no answer within {:?}", self.timeout)))?
     }
 
     /// The rows of a scope: from the cache while fresh, otherwise one ERP query shared by
     /// every request that arrives while it runs (single flight).
-    pub async fn snapshot(
-        &self,
-        scope: &ErpScope,
-        refresh: bool,
-    ) -> Result<Arc<Snapshot>, ErpError> {
+    async fn snapshot(&self, scope: &ErpScope, refresh: bool) -> Result<Arc<Snapshot>, ErpError> {
         let cell = {
             let mut cache = self.cache.lock().expect("cache lock");
             // Forget stale entries of every scope, so the map cannot grow without bound.
@@ -148,14 +163,14 @@ impl InventoryService {
     /// count only when `want` asks for them (scrolling and API pulls need neither).
     pub async fn page(
         &self,
-        scope: &ErpScope,
+        grant: &InventoryGrant,
         selection: &Selection,
         offset: usize,
         first: usize,
         refresh: bool,
         want: Wanted,
     ) -> Result<InventoryPage, ErpError> {
-        let snapshot = self.snapshot(scope, refresh).await?;
+        let snapshot = self.snapshot(grant.scope(), refresh).await?;
         let snap = snapshot.clone();
         let selection = selection.clone();
         // Filtering 200,000 rows is CPU work: keep it off the async workers.
@@ -177,10 +192,10 @@ impl InventoryService {
     /// Every row of the view, in order (for exports).
     pub async fn all(
         &self,
-        scope: &ErpScope,
+        grant: &InventoryGrant,
         selection: &Selection,
     ) -> Result<(Arc<Snapshot>, Vec<u32>), ErpError> {
-        let snapshot = self.snapshot(scope, false).await?;
+        let snapshot = self.snapshot(grant.scope(), false).await?;
         let snap = snapshot.clone();
         let selection = selection.clone();
         let rows = tokio::task::spawn_blocking(move || snap.select_all(&selection))

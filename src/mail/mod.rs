@@ -116,11 +116,33 @@ impl Mailer {
         })
     }
 
+    /// The folder mail is written to instead of being sent (demo mode), if any.
     pub fn outbox(&self) -> Option<&Path> {
         match &self.transport {
             Transport::Outbox { dir, .. } => Some(dir),
             Transport::Smtp { .. } => None,
         }
+    }
+
+    /// The outbox's messages, newest first; empty when mail goes over SMTP. Admins only.
+    pub fn outbox_messages(
+        &self,
+        _admin: &crate::graphql::guards::AdminGrant<'_>,
+    ) -> std::io::Result<Vec<OutboxEntry>> {
+        match self.outbox() {
+            Some(dir) => list_outbox(dir),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// One outbox message as written (a file name from [`Mailer::outbox_messages`]).
+    /// Admins only.
+    pub fn outbox_message(
+        &self,
+        _admin: &crate::graphql::guards::AdminGrant<'_>,
+        file: &str,
+    ) -> Option<String> {
+        read_outbox(self.outbox()?, file)
     }
 
     pub fn build(&self, mail: &Mail) -> Result<Message, MailError> {

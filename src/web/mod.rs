@@ -5,6 +5,7 @@ pub mod extractors;
 pub mod graphql_http;
 pub mod layout;
 pub mod middleware;
+pub mod ops;
 pub mod pages;
 
 use axum::Router;

@@ -277,12 +277,26 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         store.clone(),
         store.clone(),
         store.clone(),
-        hasher,
-        mailer,
+        hasher.clone(),
+        mailer.clone(),
         erp,
         "http://x/login".into(),
     ));
-    let schema = customer_portal::graphql::build_schema(store.clone(), inventory, customers);
+    let auth = Arc::new(customer_portal::auth::service::AuthService::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        hasher,
+        std::time::Duration::from_secs(3600),
+    ));
+    let schema = customer_portal::graphql::build_schema(customer_portal::graphql::Ports {
+        store: store.clone(),
+        inventory,
+        customers,
+        auth,
+        mailer,
+    });
 
     let admin = Viewer::Admin(AdminIdentity {
         username: "cp_admin".into(),

@@ -17,18 +17,22 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
             json!({ "status": "down", "backend": state.store.backend_name() })
         }
     };
-    let erp_source = state.inventory.erp();
+    let erp_name = state.inventory.erp_name();
     let started = std::time::Instant::now();
-    let erp = match tokio::time::timeout(std::time::Duration::from_secs(5), erp_source.ping()).await
+    let erp = match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        state.inventory.ping_erp(),
+    )
+    .await
     {
         Ok(Ok(())) => {
-            json!({ "status": "ok", "backend": erp_source.name(), "latencyMs": started.elapsed().as_secs_f64() * 1000.0 })
+            json!({ "status": "ok", "backend": erp_name, "latencyMs": started.elapsed().as_secs_f64() * 1000.0 })
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: ERP down");
-            json!({ "status": "down", "backend": erp_source.name() })
+            json!({ "status": "down", "backend": erp_name })
         }
-        Err(_) => json!({ "status": "down", "backend": erp_source.name(), "reason": "timeout" }),
+        Err(_) => json!({ "status": "down", "backend": erp_name, "reason": "timeout" }),
     };
     let ok = app_db["status"] == "ok" && erp["status"] == "ok";
     Json(json!({

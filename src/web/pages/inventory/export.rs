@@ -1,0 +1,142 @@
+//! `/inventory/export.xlsx` and `.csv`: exactly the rows the view selects, in its order,
+//! from the inventory service with a grant from the same access rule as the grid.
+
+use std::io::{BufWriter, Seek, SeekFrom};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+
+use super::view::View;
+use crate::auth::Viewer;
+use crate::domain::ErpScope;
+use crate::error::AppError;
+use crate::export;
+use crate::graphql::guards;
+use crate::state::AppState;
+use crate::web::extractors::CurrentCustomer;
+
+/// Rows of an export: the same service, parameters and scope rule as the grid.
+async fn export_rows(
+    state: &AppState,
+    viewer: &Viewer,
+    view: &View,
+) -> Result<
+    (
+        ErpScope,
+        std::sync::Arc<crate::inventory::Snapshot>,
+        Vec<u32>,
+    ),
+    AppError,
+> {
+    let grant = guards::inventory_grant(viewer).map_err(|_| AppError::Unauthenticated)?;
+    let scope = grant.scope().clone();
+    let (snapshot, order) = state
+        .inventory
+        .all(&grant, &view.selection())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "export: ERP unavailable");
+            AppError::ErpUnavailable
+        })?;
+    Ok((scope, snapshot, order))
+}
+
+fn attachment(resp: &mut Response, content_type: &'static str, file_name: &str) {
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+}
+
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    viewer: Viewer,
+    Query(view): Query<View>,
+) -> Result<Response, AppError> {
+    let view = view.normalised();
+    let started = std::time::Instant::now();
+    let (scope, snapshot, order) = export_rows(&state, &viewer, &view).await?;
+    let count = order.len();
+    // Written to an anonymous temporary file (constant memory), then streamed from disk.
+    let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
+        let mut file = tempfile::tempfile()?;
+        {
+            let writer = BufWriter::with_capacity(256 * 1024, &file);
+            export::xlsx::write(&snapshot.rows, &order, snapshot.multi_customer, writer)?;
+        }
+        file.seek(SeekFrom::Start(0))?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))??;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    tracing::info!(
+        rows = count,
+        bytes = len,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "XLSX export"
+    );
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 64 * 1024);
+    let mut resp = Body::from_stream(stream).into_response();
+    attachment(
+        &mut resp,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &export::file_name(&scope, OffsetDateTime::now_utc(), "xlsx"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+        resp.headers_mut().insert(header::CONTENT_LENGTH, v);
+    }
+    Ok(resp)
+}
+
+/// Rows per streamed CSV chunk.
+const CSV_CHUNK: usize = 2_000;
+
+pub async fn export_csv(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    viewer: Viewer,
+    Query(view): Query<View>,
+) -> Result<Response, AppError> {
+    let view = view.normalised();
+    let (scope, snapshot, order) = export_rows(&state, &viewer, &view).await?;
+    let order = std::sync::Arc::new(order);
+    let header = export::csv::header(snapshot.multi_customer);
+    // Chunks are produced as the client reads: memory holds one chunk, not the file.
+    let stream = futures_util::stream::unfold(0usize, move |start| {
+        let (snapshot, order) = (snapshot.clone(), order.clone());
+        let header = header.clone();
+        async move {
+            if start > order.len() {
+                return None;
+            }
+            let end = (start + CSV_CHUNK).min(order.len());
+            let mut chunk = if start == 0 { header } else { String::new() };
+            chunk.push_str(&export::csv::rows(
+                &snapshot.rows,
+                &order[start..end],
+                snapshot.multi_customer,
+            ));
+            let next = if end == order.len() {
+                order.len() + 1
+            } else {
+                end
+            };
+            Some((Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), next))
+        }
+    });
+    // Fused: the compression layer may poll once more after the end.
+    let mut resp = Body::from_stream(futures_util::StreamExt::fuse(stream)).into_response();
+    attachment(
+        &mut resp,
+        "text/csv; charset=utf-8",
+        &export::file_name(&scope, OffsetDateTime::now_utc(), "csv"),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,291 @@
+//! The inventory page and its fragments, rendered from what the GraphQL operations
+//! returned. The full page reuses the fragment functions, so a page and a refresh never
+//! disagree.
+
+use maud::{Markup, html};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use super::view::View;
+use crate::erp::InventoryRow;
+use crate::inventory::{SortField, format_qty, format_us_date};
+use crate::web::assets;
+use crate::web::layout::{self, PageCtx};
+
+/// Lots expiring within this many days are marked "soon".
+const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// The dropdown options, from `facetsIfChanged`.
+pub type Facets = crate::web::ops::inventory_view::InventoryViewInventoryFacetsIfChanged;
+
+/// One screenful of the view, as the `InventoryView` operation returned it.
+pub struct Grid {
+    pub total_count: i64,
+    pub filtered_count: i64,
+    pub as_of: OffsetDateTime,
+    pub more: More,
+    pub facets_fingerprint: String,
+    /// Only when they differ from what the browser shows (always on a full page).
+    pub facets: Option<Facets>,
+}
+
+/// Rows and where the next ones come from.
+pub struct More {
+    pub rows: Vec<InventoryRow>,
+    pub multi_customer: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// What the grid can be told instead of rows.
+pub enum Problem {
+    NoScope,
+    ErpUnavailable,
+}
+
+fn us_date(d: &Option<Date>) -> String {
+    d.map(format_us_date).unwrap_or_default()
+}
+
+const COLUMNS: [(SortField, &str, bool); 12] = [
+    (SortField::Part, "Part", false),
+    (SortField::Description, "Description", false),
+    (SortField::OnHandQty, "On Hand Qty", true),
+    (SortField::Unit, "Unit", false),
+    (SortField::Bin, "Bin", false),
+    (SortField::UserLot, "User Lot", false),
+    (SortField::ExpDate, "Exp Date", false),
+    (SortField::Reference, "Reference", false),
+    (SortField::Po, "PO", false),
+    (SortField::Status, "Status", false),
+    (SortField::LastRecDate, "Last Rec Date", false),
+    (SortField::LastTransactionDate, "Last Tran Date", false),
+];
+
+pub fn column_count(multi: bool) -> usize {
+    COLUMNS.len() + usize::from(multi)
+}
+
+fn status_class(status: &str) -> &'static str {
+    match status {
+        "Available" | "Approved QC" => "pill pill-ok",
+        "Pending QC" | "Staged to Job" | "Sales Reserved" | "Issued to Job" => "pill pill-info",
+        "Quarantined" | "Failed QC" => "pill pill-bad",
+        _ => "pill",
+    }
+}
+
+fn header_cell(view: &View, field: SortField, label: &str, numeric: bool) -> Markup {
+    let active = view.sort == field.name();
+    let aria = match (active, view.dir.as_str()) {
+        (true, "desc") => "descending",
+        (true, _) => "ascending",
+        _ => "none",
+    };
+    let next = view.with_sort(field);
+    let arrow = match aria {
+        "ascending" => "▲",
+        "descending" => "▼",
+        _ => "↕",
+    };
+    html! {
+        th scope="col" aria-sort=(aria) class=(if numeric { "num" } else { "" }) {
+            a class=(if active { "sort active" } else { "sort" }) href=(next.url("/inventory"))
+                hx-get=(next.url("/inventory/grid")) hx-include="#inv-fh" hx-target="#inv-grid" hx-swap="outerHTML" {
+                (label) span class="sort-arrow" aria-hidden="true" { (arrow) }
+            }
+        }
+    }
+}
+
+pub fn rows_markup(view: &View, inv: &More, today: Date) -> Markup {
+    let cols = column_count(inv.multi_customer);
+    html! {
+        @for r in &inv.rows {
+            @let exp = r.exp_date;
+            @let exp_state = exp.map(|d| {
+                let days = (d - today).whole_days();
+                if days < 0 { "expired" } else if days <= EXPIRY_WARNING_DAYS { "soon" } else { "" }
+            }).unwrap_or("");
+            tr class=(match exp_state { "expired" => "row-expired", "soon" => "row-soon", _ => "" }) {
+                @if inv.multi_customer { td { (r.customer) } }
+                td class="mono" { (r.part) }
+                td { (r.description) }
+                td class="num" { (format_qty(r.on_hand_qty)) }
+                td { (r.unit) }
+                td class="mono" { (r.bin) }
+                td class="mono" { (r.user_lot) }
+                td class=(format!("date exp-{exp_state}")) {
+                    (us_date(&r.exp_date))
+                    @match exp_state {
+                        "expired" => { " " span class="badge badge-bad" { "Expired" } }
+                        "soon" => { " " span class="badge badge-warn" { "Soon" } }
+                        _ => {}
+                    }
+                }
+                td { (r.reference) }
+                td class="mono" { (r.po) }
+                td { span class=(status_class(&r.status)) { (r.status) } }
+                td class="date" { (us_date(&r.last_rec_date)) }
+                td class="date" { (us_date(&r.last_transaction_date)) }
+            }
+        }
+        @if let Some(cursor) = &inv.next_cursor {
+            @let more = format!("{}{}after={}", view.url("/inventory/rows"), if view.query_string().is_empty() { "?" } else { "&" }, cursor);
+            tr class="inv-more" hx-get=(more) hx-trigger="intersect once" hx-swap="outerHTML" {
+                td colspan=(cols) { "Loading more rows…" }
+            }
+        }
+    }
+}
+
+/// The dropdowns and the hidden sort fields, swapped out-of-band on every grid refresh so
+/// their options always cascade from the current filters.
+pub fn controls(view: &View, facets: Option<&Facets>, oob: bool) -> Markup {
+    let select = |name: &str, label: &str, all: &str, current: &str, options: &[String]| {
+        let mut options: Vec<&String> = options.iter().collect();
+        let missing = (!current.is_empty() && !options.iter().any(|o| o.as_str() == current))
+            .then(|| current.to_owned());
+        html! {
+            label class="sr-only" for=(format!("inv-{name}")) { (label) }
+            select id=(format!("inv-{name}")) name=(name) title=(label) {
+                option value="" { (all) }
+                @if let Some(m) = &missing { option value=(m) selected { (m) } }
+                @for o in options.drain(..) {
+                    option value=(o) selected[o == current] { (o) }
+                }
+            }
+        }
+    };
+    let empty: Vec<String> = Vec::new();
+    let (parts, bins, statuses) = match facets {
+        Some(f) => (&f.parts, &f.bins, &f.statuses),
+        None => (&empty, &empty, &empty),
+    };
+    html! {
+        div id="inv-controls" class="inv-controls" hx-swap-oob=[oob.then_some("true")] {
+            (select("part", "Part", "All parts", &view.part, parts))
+            (select("bin", "Bin", "All bins", &view.bin, bins))
+            (select("status", "Status", "All statuses", &view.status, statuses))
+        }
+    }
+}
+
+/// The hidden view state the form carries besides its visible fields.
+pub fn state_inputs(view: &View, fingerprint: &str, oob: bool) -> Markup {
+    html! {
+        div id="inv-state" hx-swap-oob=[oob.then_some("true")] {
+            input type="hidden" name="sort" value=(view.sort);
+            input type="hidden" name="dir" value=(view.dir);
+            input type="hidden" id="inv-fh" name="fh" value=(fingerprint);
+        }
+    }
+}
+
+pub fn actions(view: &View, oob: bool, enabled: bool) -> Markup {
+    html! {
+        div id="inv-actions" class="inv-actions" hx-swap-oob=[oob.then_some("true")] {
+            @if enabled {
+                a class="btn" href=(view.url("/inventory/export.xlsx")) download { "Download XLSX" }
+                a class="btn btn-ghost" href=(view.url("/inventory/export.csv")) download { "CSV" }
+            }
+        }
+    }
+}
+
+pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
+    html! {
+        div id="inv-grid" class="inv-grid" {
+            @match inv {
+                Err(Problem::NoScope) => {
+                    div class="alert alert-info" role="status" {
+                        "Your account is not linked to any ERP customer yet, so there is no inventory to show. "
+                        "Please contact your WePackItAll account manager."
+                    }
+                }
+                Err(Problem::ErpUnavailable) => {
+                    div class="alert alert-error" role="alert" {
+                        "Inventory is temporarily unavailable: the ERP did not answer. Please try again in a moment. "
+                        a href=(view.url("/inventory")) { "Retry" }
+                    }
+                }
+                Ok(inv) => {
+                    @if inv.total_count == 0 {
+                        div class="alert alert-info" role="status" { "There is no inventory on hand for your account right now." }
+                    } @else if inv.filtered_count == 0 {
+                        div class="alert alert-info" role="status" {
+                            "No rows match your search and filters. "
+                            a href="/inventory?reset=1" data-inv-reset { "Reset the view" }
+                        }
+                    }
+                    div class="table-wrap" tabindex="0" aria-label="Inventory rows" {
+                        table class="inv-table" {
+                            thead {
+                                tr {
+                                    @if inv.more.multi_customer { (header_cell(view, SortField::Customer, "Customer", false)) }
+                                    @for (field, label, numeric) in COLUMNS {
+                                        (header_cell(view, field, label, numeric))
+                                    }
+                                }
+                            }
+                            tbody id="inv-rows" { (rows_markup(view, &inv.more, today)) }
+                        }
+                    }
+                    div class="inv-footer" {
+                        span id="inv-count" { "Showing " (format_qty(inv.filtered_count as f64)) " of " (format_qty(inv.total_count as f64)) " rows" }
+                        span class="as-of" {
+                            "Data as of "
+                            time datetime=(inv.as_of.format(&Rfc3339).unwrap_or_default()) data-local-time { (as_of_text(&inv.as_of)) }
+                            " "
+                            button type="button" class="btn btn-small btn-ghost" hx-get="/inventory/grid" hx-include="#inv-form"
+                                hx-vals=r#"{"refresh":"1"}"# hx-target="#inv-grid" hx-swap="outerHTML" title="Read the ERP again" { "↻ Refresh" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn as_of_text(t: &OffsetDateTime) -> String {
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        format_us_date(t.date()),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
+    let ok = inv.is_ok();
+    let facets = inv.as_ref().ok().and_then(|i| i.facets.as_ref());
+    let fingerprint = inv
+        .as_ref()
+        .ok()
+        .map(|i| i.facets_fingerprint.clone())
+        .unwrap_or_default();
+    layout::page_with_scripts(
+        ctx,
+        "Inventory",
+        &[assets::url("/assets/js/inventory.js")],
+        html! {
+            section class="inventory-page" {
+                div class="inv-title" {
+                    h1 { "Inventory" }
+                }
+                form id="inv-form" class="inv-toolbar" role="search" action="/inventory" method="get"
+                    hx-get="/inventory/grid" hx-target="#inv-grid" hx-swap="outerHTML" hx-sync="this:replace"
+                    hx-trigger="change, input changed delay:300ms from:#inv-q, search from:#inv-q" {
+                    label class="sr-only" for="inv-q" { "Search" }
+                    input id="inv-q" type="search" name="q" value=(view.q) placeholder="Search all columns…" autocomplete="off" maxlength="200";
+                    (controls(view, facets, false))
+                    (state_inputs(view, &fingerprint, false))
+                    a class="btn btn-ghost" href="/inventory?reset=1" data-inv-reset { "Reset" }
+                    noscript { button type="submit" class="btn" { "Apply" } }
+                    (actions(view, false, ok))
+                }
+                (grid(view, inv, today))
+            }
+        },
+    )
+}

@@ -1,0 +1,250 @@
+//! `/inventory`: the customer's live inventory grid, its htmx fragments and its exports.
+//!
+//! The page and the grid fragment (`/inventory/grid`) run the `InventoryView` operation,
+//! the next-rows fragment (`/inventory/rows`) runs `InventoryMoreRows` (no options, no
+//! counts), all in-process through the schema (`src/web/ops/inventory.graphql`). The
+//! exports (`/inventory/export.xlsx`, `.csv`) take their rows from the inventory service
+//! with a grant from the same access rule the resolver uses.
+
+mod export;
+mod markup;
+mod view;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+pub use export::{export_csv, export_xlsx};
+use markup::{Grid, More, Problem};
+pub use view::View;
+
+use crate::auth::Viewer;
+use crate::domain::ErpScope;
+use crate::erp::InventoryRow;
+use crate::error::AppError;
+use crate::graphql::exec;
+use crate::inventory::SortField;
+use crate::state::AppState;
+use crate::web::extractors::CurrentCustomer;
+use crate::web::layout::PageCtx;
+use crate::web::ops::{InventoryMoreRows, InventoryView, inventory_more_rows, inventory_view};
+
+/// Extra parameters of the fragments.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FragmentParams {
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub refresh: Option<String>,
+    /// The fingerprint of the dropdowns the browser shows.
+    #[serde(default)]
+    pub fh: Option<String>,
+}
+
+/// The view's filter, sort and rows in the types generated for one operation module
+/// (each operation gets its own copies of the schema's input types).
+macro_rules! view_types {
+    ($m:ident) => {
+        impl From<&View> for $m::InventoryFilter {
+            fn from(view: &View) -> Self {
+                let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+                $m::InventoryFilter {
+                    search: opt(&view.q),
+                    part: opt(&view.part),
+                    bin: opt(&view.bin),
+                    status: opt(&view.status),
+                }
+            }
+        }
+
+        impl $m::InventorySort {
+            fn of(view: &View) -> Option<Vec<$m::InventorySort>> {
+                use $m::InventoryField as F;
+                let field = match SortField::parse(&view.sort)? {
+                    SortField::Customer => F::customer,
+                    SortField::Part => F::part,
+                    SortField::CustomerPart => F::customerPart,
+                    SortField::Description => F::description,
+                    SortField::OnHandQty => F::onHandQty,
+                    SortField::Unit => F::unit,
+                    SortField::Bin => F::bin,
+                    SortField::Reference => F::reference,
+                    SortField::UserLot => F::userLot,
+                    SortField::ExpDate => F::expDate,
+                    SortField::LastTransactionDate => F::lastTransactionDate,
+                    SortField::LastRecDate => F::lastRecDate,
+                    SortField::Po => F::po,
+                    SortField::Status => F::status,
+                };
+                let direction = if view.dir == "desc" {
+                    $m::SortDirection::DESC
+                } else {
+                    $m::SortDirection::ASC
+                };
+                Some(vec![$m::InventorySort { field, direction }])
+            }
+        }
+
+        impl From<$m::InventoryRowFields> for InventoryRow {
+            fn from(r: $m::InventoryRowFields) -> Self {
+                InventoryRow {
+                    customer: r.customer,
+                    part: r.part,
+                    customer_part: r.customer_part,
+                    description: r.description,
+                    on_hand_qty: r.on_hand_qty,
+                    unit: r.unit,
+                    bin: r.bin,
+                    reference: r.reference,
+                    user_lot: r.user_lot,
+                    exp_date: r.exp_date.map(|d| d.0),
+                    last_transaction_date: r.last_transaction_date.map(|d| d.0),
+                    last_rec_date: r.last_rec_date.map(|d| d.0),
+                    po: r.po,
+                    status: r.status,
+                }
+            }
+        }
+    };
+}
+
+view_types!(inventory_view);
+view_types!(inventory_more_rows);
+
+/// Runs `InventoryView`: the page passes no fingerprint and so always gets the options.
+async fn view_grid(
+    state: &AppState,
+    viewer: &Viewer,
+    view: &View,
+    refresh: bool,
+    fh: &str,
+) -> Result<Grid, AppError> {
+    let vars = inventory_view::Variables {
+        filter: Some(view.into()),
+        sort: inventory_view::InventorySort::of(view),
+        refresh: Some(refresh),
+        fh: fh.to_owned(),
+    };
+    let inv = exec::run::<InventoryView>(&state.schema, viewer, vars)
+        .await?
+        .inventory;
+    Ok(Grid {
+        total_count: inv.total_count,
+        filtered_count: inv.filtered_count,
+        as_of: inv.as_of.0,
+        facets_fingerprint: inv.facets_fingerprint,
+        facets: inv.facets_if_changed,
+        more: More {
+            rows: inv.rows.into_iter().map(InventoryRow::from).collect(),
+            multi_customer: inv.multi_customer,
+            next_cursor: inv.next_cursor,
+        },
+    })
+}
+
+/// Runs `InventoryMoreRows`: the rows after `after`, nothing else.
+async fn more_rows(
+    state: &AppState,
+    viewer: &Viewer,
+    view: &View,
+    after: Option<String>,
+) -> Result<More, AppError> {
+    let vars = inventory_more_rows::Variables {
+        filter: Some(view.into()),
+        sort: inventory_more_rows::InventorySort::of(view),
+        after,
+    };
+    let inv = exec::run::<InventoryMoreRows>(&state.schema, viewer, vars)
+        .await?
+        .inventory;
+    Ok(More {
+        rows: inv.rows.into_iter().map(InventoryRow::from).collect(),
+        multi_customer: inv.multi_customer,
+        next_cursor: inv.next_cursor,
+    })
+}
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentCustomer(who): CurrentCustomer,
+    ctx: PageCtx,
+    Query(view): Query<View>,
+) -> Result<Response, AppError> {
+    let view = view.normalised();
+    if who.scope == ErpScope::Nothing {
+        return Ok(markup::page(&ctx, &view, Err(Problem::NoScope), today()).into_response());
+    }
+    match view_grid(&state, &ctx.viewer, &view, false, "").await {
+        Ok(inv) => Ok(markup::page(&ctx, &view, Ok(&inv), today()).into_response()),
+        Err(AppError::ErpUnavailable) => Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            markup::page(&ctx, &view, Err(Problem::ErpUnavailable), today()),
+        )
+            .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `/inventory/grid`: the grid, plus the dropdowns and export links out-of-band. The
+/// browser's address bar follows the view (`HX-Push-Url`).
+pub async fn grid_fragment(
+    State(state): State<AppState>,
+    CurrentCustomer(who): CurrentCustomer,
+    viewer: Viewer,
+    Query(view): Query<View>,
+    Query(extra): Query<FragmentParams>,
+) -> Result<Response, AppError> {
+    let view = view.normalised();
+    let refresh = extra.refresh.as_deref() == Some("1");
+    let body = if who.scope == ErpScope::Nothing {
+        markup::grid(&view, Err(Problem::NoScope), today())
+    } else {
+        let fh = extra.fh.clone().unwrap_or_default();
+        match view_grid(&state, &viewer, &view, refresh, &fh).await {
+            Ok(inv) => html! {
+                (markup::grid(&view, Ok(&inv), today()))
+                // Only when the options changed; the browser keeps its selection.
+                @if let Some(f) = &inv.facets { (markup::controls(&view, Some(f), true)) }
+                (markup::state_inputs(&view, &inv.facets_fingerprint, true))
+                (markup::actions(&view, true, true))
+            },
+            // A fragment, not an error status: htmx swaps it in and the user sees why.
+            Err(AppError::ErpUnavailable) => html! {
+                (markup::grid(&view, Err(Problem::ErpUnavailable), today()))
+                (markup::actions(&view, true, false))
+            },
+            Err(e) => return Err(e),
+        }
+    };
+    let mut resp = body.into_response();
+    if let Ok(v) = HeaderValue::from_str(&view.url("/inventory")) {
+        resp.headers_mut().insert("hx-push-url", v);
+    }
+    Ok(resp)
+}
+
+/// `/inventory/rows?after=…`: the next page of rows, appended as the user scrolls.
+pub async fn rows_fragment(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    viewer: Viewer,
+    Query(view): Query<View>,
+    Query(extra): Query<FragmentParams>,
+) -> Result<Response, AppError> {
+    let view = view.normalised();
+    match more_rows(&state, &viewer, &view, extra.after).await {
+        Ok(more) => Ok(markup::rows_markup(&view, &more, today()).into_response()),
+        Err(AppError::ErpUnavailable) => Ok(html! {
+            tr { td colspan=(markup::column_count(true)) class="alert-error" { "More rows could not be loaded: the ERP did not answer." } }
+        }
+        .into_response()),
+        Err(e) => Err(e),
+    }
+}
