@@ -11,8 +11,9 @@ use time::Date;
 
 use crate::domain::ErpScope;
 
-/// One inventory row as DEACOM.md derives it.
-#[derive(Debug, Clone, PartialEq)]
+// Derived from the ERP as docs/deacom.md describes; also the GraphQL `InventoryRow`.
+/// One live inventory layer (a lot in a bin) in the caller's scope.
+#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
 pub struct InventoryRow {
     pub customer: String,
     pub part: String,

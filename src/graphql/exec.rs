@@ -107,25 +107,3 @@ fn app_error(code: &str, err: &ServerError, operation: &str) -> AppError {
         )),
     }
 }
-
-/// Untyped: being replaced by [`run`].
-pub async fn execute<T: serde::de::DeserializeOwned>(
-    schema: &PortalSchema,
-    viewer: &Viewer,
-    query: &str,
-    variables: serde_json::Value,
-) -> Result<T, AppError> {
-    let request = Request::new(query)
-        .variables(Variables::from_json(variables))
-        .data(viewer.clone());
-    let response = schema.execute(request).await;
-    if let Some(err) = response.errors.first() {
-        return Err(app_error(&error_code(err), err, "legacy"));
-    }
-    let json = response
-        .data
-        .into_json()
-        .map_err(|e| AppError::Internal(e.into()))?;
-    serde_json::from_value(json)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("decoding graphql data: {e}")))
-}

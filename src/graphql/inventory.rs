@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::guards::{CustomerGuard, coded_error, codes, require_admin, require_inventory};
 use crate::erp::{ErpError, InventoryRow};
@@ -89,46 +89,6 @@ pub struct InventoryFacets {
     pub statuses: Vec<String>,
 }
 
-#[derive(SimpleObject, Debug, Clone)]
-#[graphql(name = "InventoryRow")]
-pub struct InventoryRowNode {
-    pub customer: String,
-    pub part: String,
-    pub customer_part: String,
-    pub description: String,
-    pub on_hand_qty: f64,
-    pub unit: String,
-    pub bin: String,
-    pub reference: String,
-    pub user_lot: String,
-    pub exp_date: Option<Date>,
-    pub last_transaction_date: Option<Date>,
-    pub last_rec_date: Option<Date>,
-    pub po: String,
-    pub status: String,
-}
-
-impl From<&InventoryRow> for InventoryRowNode {
-    fn from(r: &InventoryRow) -> Self {
-        InventoryRowNode {
-            customer: r.customer.clone(),
-            part: r.part.clone(),
-            customer_part: r.customer_part.clone(),
-            description: r.description.clone(),
-            on_hand_qty: r.on_hand_qty,
-            unit: r.unit.clone(),
-            bin: r.bin.clone(),
-            reference: r.reference.clone(),
-            user_lot: r.user_lot.clone(),
-            exp_date: r.exp_date,
-            last_transaction_date: r.last_transaction_date,
-            last_rec_date: r.last_rec_date,
-            po: r.po.clone(),
-            status: r.status.clone(),
-        }
-    }
-}
-
 /// One page of the caller's inventory view.
 #[derive(Debug, Clone)]
 pub struct InventoryConnection {
@@ -140,7 +100,7 @@ pub struct InventoryConnection {
     pub multi_customer: bool,
     /// Computed only when the operation selects a facets field.
     pub facets: Option<InventoryFacets>,
-    pub rows: Vec<InventoryRowNode>,
+    pub rows: Vec<InventoryRow>,
     /// Computed once per operation, however many fields ask for it.
     pub fingerprint: std::sync::OnceLock<String>,
 }
@@ -210,7 +170,7 @@ impl InventoryConnection {
     ) -> async_graphql::Result<Option<&InventoryFacets>> {
         Ok((self.facets_fp()? != fingerprint).then_some(self.facets_ref()?))
     }
-    async fn rows(&self) -> &[InventoryRowNode] {
+    async fn rows(&self) -> &[InventoryRow] {
         &self.rows
     }
 }
@@ -327,7 +287,7 @@ impl InventoryQuery {
             rows: page
                 .rows
                 .iter()
-                .map(|&i| InventoryRowNode::from(&snap.rows[i as usize]))
+                .map(|&i| snap.rows[i as usize].clone())
                 .collect(),
             fingerprint: std::sync::OnceLock::new(),
         })

@@ -47,7 +47,10 @@ impl ViewerInfo {
 
     /// True while a customer is on a temporary password and may only change it.
     async fn must_change_password(&self) -> bool {
-        matches!(&self.0, Viewer::Customer(c) if c.must_reset_password)
+        matches!(
+            guards::customer_access(&self.0),
+            Err(guards::Denied::PasswordChangeRequired)
+        )
     }
 
     /// The signed-in customer's own account (null for admins and anonymous callers).

@@ -213,7 +213,7 @@ fn header(text: &str, name: &str) -> String {
 }
 
 /// Newest first.
-pub fn list_outbox(dir: &Path) -> std::io::Result<Vec<OutboxEntry>> {
+fn list_outbox(dir: &Path) -> std::io::Result<Vec<OutboxEntry>> {
     let mut out = Vec::new();
     if !dir.exists() {
         return Ok(out);
@@ -246,7 +246,7 @@ pub fn list_outbox(dir: &Path) -> std::io::Result<Vec<OutboxEntry>> {
 }
 
 /// The raw message, if `file` names a message in the outbox (no path tricks).
-pub fn read_outbox(dir: &Path, file: &str) -> Option<String> {
+fn read_outbox(dir: &Path, file: &str) -> Option<String> {
     let ok = file.ends_with(".eml")
         && file
             .bytes()

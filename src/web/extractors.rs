@@ -1,6 +1,8 @@
 //! Extractors that make authentication visible in handler signatures:
-//! `CurrentCustomer` (signed in, password not temporary), `CustomerOnTemporaryPassword`,
-//! `Viewer` (anyone), plus `PageCtx`, `ClientInfo` and `IsHtmx`.
+//! `CurrentCustomer` (the access rule's customer viewer), `SignedInCustomer` (temporary
+//! password allowed, for the password page), `CurrentAdmin`, `Viewer` (anyone), plus
+//! `PageCtx`, `ClientInfo` and `IsHtmx`. Each asks the one access rule in
+//! `graphql::guards` and only decides where a refused browser is sent.
 
 use std::net::SocketAddr;
 
@@ -14,6 +16,7 @@ use super::layout::{Flash, PageCtx};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::sessions::FLASH_KEY;
 use crate::auth::{ClientInfo, CustomerIdentity, Viewer};
+use crate::graphql::guards::{self, Denied};
 use crate::state::AppState;
 
 /// Set by the viewer middleware when this request's session was just found dead
@@ -91,13 +94,17 @@ pub struct CurrentCustomer(pub CustomerIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for CurrentCustomer {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Viewer>() {
-            Some(Viewer::Customer(c)) if c.must_reset_password => Err(AuthRedirect {
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .unwrap_or(&Viewer::Anonymous);
+        match guards::customer_access(viewer) {
+            Ok(c) => Ok(CurrentCustomer(c.clone())),
+            Err(Denied::PasswordChangeRequired) => Err(AuthRedirect {
                 to: "/force-change-password".to_owned(),
                 htmx: is_htmx(parts),
             }),
-            Some(Viewer::Customer(c)) => Ok(CurrentCustomer(c.clone())),
-            _ => Err(login_redirect(parts)),
+            Err(_) => Err(login_redirect(parts)),
         }
     }
 }
@@ -109,9 +116,13 @@ pub struct SignedInCustomer(pub CustomerIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Viewer>() {
-            Some(Viewer::Customer(c)) => Ok(SignedInCustomer(c.clone())),
-            _ => Err(login_redirect(parts)),
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .unwrap_or(&Viewer::Anonymous);
+        match guards::signed_in_customer(viewer) {
+            Ok(c) => Ok(SignedInCustomer(c.clone())),
+            Err(_) => Err(login_redirect(parts)),
         }
     }
 }
@@ -209,9 +220,13 @@ pub struct CurrentAdmin(pub crate::auth::AdminIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for CurrentAdmin {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Viewer>() {
-            Some(Viewer::Admin(a)) => Ok(CurrentAdmin(a.clone())),
-            _ => Err(AuthRedirect {
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .unwrap_or(&Viewer::Anonymous);
+        match guards::admin_access(viewer) {
+            Ok(a) => Ok(CurrentAdmin(a.clone())),
+            Err(_) => Err(AuthRedirect {
                 to: "/admin-login".to_owned(),
                 htmx: is_htmx(parts),
             }),

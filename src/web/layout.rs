@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::assets;
 use crate::auth::Viewer;
+use crate::graphql::guards;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -77,19 +78,16 @@ fn navbar(ctx: &PageCtx) -> Markup {
                 span { "WePackItAll" } span class="brand-sub" { "Customer Portal" }
             }
             nav class="nav-links" aria-label="Main" {
-                @match &ctx.viewer {
-                    Viewer::Customer(c) if !c.must_reset_password => {
-                        a href="/inventory" { "Inventory" }
-                        a href="/force-change-password" { "Change password" }
-                    }
-                    Viewer::Admin(_) => {
-                        a href="/admin/panel" { "Dashboard" }
-                        a href="/admin/customers" { "Customers" }
-                        a href="/admin/sessions" { "Sessions" }
-                        a href="/admin/audit" { "Audit log" }
-                        a href="/admin/analytics" { "Analytics" }
-                    }
-                    _ => {}
+                // The links follow the access rule: what the viewer may open.
+                @if guards::customer_access(&ctx.viewer).is_ok() {
+                    a href="/inventory" { "Inventory" }
+                    a href="/force-change-password" { "Change password" }
+                } @else if guards::admin_access(&ctx.viewer).is_ok() {
+                    a href="/admin/panel" { "Dashboard" }
+                    a href="/admin/customers" { "Customers" }
+                    a href="/admin/sessions" { "Sessions" }
+                    a href="/admin/audit" { "Audit log" }
+                    a href="/admin/analytics" { "Analytics" }
                 }
             }
             div class="nav-right" {

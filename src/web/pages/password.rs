@@ -11,9 +11,12 @@ use tower_sessions::Session;
 
 use crate::auth::sessions::FLASH_KEY;
 use crate::domain::NewPassword;
+use crate::error::AppError;
+use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::extractors::SignedInCustomer;
 use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::ops::{ChangePassword, change_password};
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
@@ -71,20 +74,25 @@ pub async fn submit(
     ctx: PageCtx,
     session: Session,
     Form(form): Form<PasswordForm>,
-) -> Response {
-    let current = (!who.must_reset_password).then_some(form.current_password.as_str());
-    match state
-        .auth
-        .change_password(&who, current, &form.new_password, &form.confirm_password)
-        .await
-    {
-        Ok(()) => {
+) -> Result<Response, AppError> {
+    let vars = change_password::Variables {
+        input: change_password::ChangePasswordInput {
+            current_password: (!who.must_reset_password).then_some(form.current_password),
+            new_password: form.new_password,
+            confirm_password: form.confirm_password,
+        },
+    };
+    match exec::run_form::<ChangePassword>(&state.schema, &ctx.viewer, vars).await? {
+        Ok(_) => {
             let flash = vec![Flash::success("Your password has been changed.")];
             if let Err(e) = session.insert(FLASH_KEY, flash).await {
                 tracing::warn!(error = %e, "could not store the flash message");
             }
-            Redirect::to("/inventory").into_response()
+            Ok(Redirect::to("/inventory").into_response())
         }
-        Err(e) => password_page(&ctx, who.must_reset_password, Some(e.message())).into_response(),
+        Err(errors) => {
+            let message = errors.into_values().collect::<Vec<_>>().join(" ");
+            Ok(password_page(&ctx, who.must_reset_password, Some(&message)).into_response())
+        }
     }
 }

@@ -3,78 +3,30 @@
 
 use axum::extract::State;
 use maud::{Markup, html};
-use serde::Deserialize;
 use serde_json::json;
 
-use super::when_str;
+use super::when;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::assets;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
-
-const QUERY: &str = "{ analytics {
-  activeCustomers currentSessions loginsLast7Days uniqueLoginsLast7Days
-  loginsPerDay(days: 14) { date count }
-  mostActiveCustomers(limit: 10) { email loginCount }
-  recentLogins(limit: 10) { timestamp email ipAddress }
-} }";
-
-#[derive(Deserialize)]
-struct Data {
-    analytics: A,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct A {
-    active_customers: i64,
-    current_sessions: i64,
-    logins_last7_days: i64,
-    unique_logins_last7_days: i64,
-    logins_per_day: Vec<Day>,
-    most_active_customers: Vec<Top>,
-    recent_logins: Vec<Recent>,
-}
-
-#[derive(Deserialize)]
-struct Day {
-    date: String,
-    count: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Top {
-    email: String,
-    login_count: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Recent {
-    timestamp: String,
-    email: Option<String>,
-    ip_address: Option<String>,
-}
+use crate::web::ops::{Analytics, analytics};
 
 pub async fn show(
     State(state): State<AppState>,
     CurrentAdmin(_a): CurrentAdmin,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    let data: Data = exec::execute(&state.schema, &ctx.viewer, QUERY, json!({})).await?;
-    let a = data.analytics;
+    let a = exec::run::<Analytics>(&state.schema, &ctx.viewer, analytics::Variables)
+        .await?
+        .analytics;
     // The chart's data travels in data attributes: no inline script under the CSP.
     let labels: Vec<String> = a
         .logins_per_day
         .iter()
-        .map(|d| {
-            crate::erp::parse_erp_date(&d.date)
-                .map(|d| format!("{:02}/{:02}", u8::from(d.month()), d.day()))
-                .unwrap_or_else(|| d.date.clone())
-        })
+        .map(|d| format!("{:02}/{:02}", u8::from(d.date.0.month()), d.date.0.day()))
         .collect();
     let values: Vec<i64> = a.logins_per_day.iter().map(|d| d.count).collect();
     let kpi = |label: &str, value: i64| html! { div class="card kpi" { span class="kpi-value" { (value) } span class="muted" { (label) } } };
@@ -115,7 +67,7 @@ pub async fn show(
                         thead { tr { th { "Time" } th { "Email" } th { "IP address" } } }
                         tbody {
                             @for r in &a.recent_logins {
-                                tr { td class="nowrap" { (when_str(&r.timestamp)) } td { (r.email.clone().unwrap_or_default()) } td class="mono" { (r.ip_address.clone().unwrap_or_default()) } }
+                                tr { td class="nowrap" { (when(&r.timestamp.0)) } td { (r.email.clone().unwrap_or_default()) } td class="mono" { (r.ip_address.clone().unwrap_or_default()) } }
                             }
                         }
                     }

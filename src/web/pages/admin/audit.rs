@@ -5,23 +5,16 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::when_str;
+use super::when;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::extractors::{CurrentAdmin, IsHtmx};
 use crate::web::layout::{self, PageCtx};
+use crate::web::ops::{AuditLog, audit_log};
 
 const PAGE_SIZE: i64 = 50;
-const QUERY: &str = "query($filter: AuditLogFilter, $first: Int, $after: String) {
-  auditLog(filter: $filter, first: $first, after: $after) {
-    totalCount nextCursor adminUsernames actionTypes
-    entries { id timestamp adminUsername actionType targetCustomerId targetCustomerEmail details }
-  }
-}";
-
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 pub struct AuditParams {
     #[serde(default)]
@@ -58,32 +51,8 @@ impl AuditParams {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Data {
-    audit_log: Page,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Page {
-    total_count: i64,
-    next_cursor: Option<String>,
-    admin_usernames: Vec<String>,
-    action_types: Vec<String>,
-    entries: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Entry {
-    timestamp: String,
-    admin_username: String,
-    action_type: String,
-    target_customer_id: Option<String>,
-    target_customer_email: Option<String>,
-    details: Option<String>,
-}
+/// One page of the log, as `AuditLog` returns it.
+type Page = audit_log::AuditLogAuditLog;
 
 fn results(p: &AuditParams, page: &Page) -> Markup {
     html! {
@@ -95,7 +64,7 @@ fn results(p: &AuditParams, page: &Page) -> Markup {
                     tbody {
                         @for e in &page.entries {
                             tr {
-                                td class="nowrap" { (when_str(&e.timestamp)) }
+                                td class="nowrap" { (when(&e.timestamp.0)) }
                                 td { (e.admin_username) }
                                 td { span class="pill" { (e.action_type) } }
                                 td {
@@ -127,20 +96,19 @@ pub async fn show(
     IsHtmx(htmx): IsHtmx,
     Query(p): Query<AuditParams>,
 ) -> Result<Response, AppError> {
-    let opt = |s: &str| {
-        if s.trim().is_empty() {
-            serde_json::Value::Null
-        } else {
-            json!(s.trim())
-        }
+    let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let vars = audit_log::Variables {
+        filter: Some(audit_log::AuditLogFilter {
+            admin_username: opt(&p.admin),
+            action_type: opt(&p.action),
+            search: opt(&p.q),
+        }),
+        first: Some(PAGE_SIZE),
+        after: opt(&p.after),
     };
-    let vars = json!({
-        "filter": { "adminUsername": opt(&p.admin), "actionType": opt(&p.action), "search": opt(&p.q) },
-        "first": PAGE_SIZE,
-        "after": opt(&p.after),
-    });
-    let data: Data = exec::execute(&state.schema, &ctx.viewer, QUERY, vars).await?;
-    let page = data.audit_log;
+    let page = exec::run::<AuditLog>(&state.schema, &ctx.viewer, vars)
+        .await?
+        .audit_log;
     if htmx {
         return Ok(results(&p, &page).into_response());
     }

@@ -1,29 +1,35 @@
 //! `/admin/outbox`: in demo mode mail is written to `DATA_DIR/outbox` instead of being
-//! sent; admins can list and read it here.
+//! sent; admins list and read it here, through the schema's `outbox` fields.
 
 use axum::extract::{Path, State};
 use maud::{Markup, html};
 
 use super::when;
 use crate::error::AppError;
-use crate::mail::{list_outbox, plain_text_part, read_outbox};
+use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
+use crate::web::ops::{Outbox, OutboxMessage, PanelCounts, outbox, outbox_message, panel_counts};
 
 pub async fn list(
     State(state): State<AppState>,
     CurrentAdmin(_a): CurrentAdmin,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    let Some(dir) = state.mailer.outbox() else {
+    let enabled = exec::run::<PanelCounts>(&state.schema, &ctx.viewer, panel_counts::Variables)
+        .await?
+        .outbox_enabled;
+    if !enabled {
         return Ok(layout::page(
             &ctx,
             "Outbox",
             html! { h1 { "Outbox" } p { "Mail is sent over SMTP; there is no outbox." } },
         ));
-    };
-    let entries = list_outbox(dir).map_err(|e| AppError::Internal(e.into()))?;
+    }
+    let entries = exec::run::<Outbox>(&state.schema, &ctx.viewer, outbox::Variables)
+        .await?
+        .outbox;
     Ok(layout::page(
         &ctx,
         "Outbox",
@@ -36,7 +42,7 @@ pub async fn list(
                     tbody {
                         @for e in &entries {
                             tr {
-                                td class="nowrap" { (when(&e.modified)) }
+                                td class="nowrap" { (when(&e.written.0)) }
                                 td { (e.to) }
                                 td { a href=(format!("/admin/outbox/{}", e.file)) { (e.subject) } }
                             }
@@ -55,8 +61,11 @@ pub async fn show(
     ctx: PageCtx,
     Path(file): Path<String>,
 ) -> Result<Markup, AppError> {
-    let dir = state.mailer.outbox().ok_or(AppError::NotFound)?;
-    let raw = read_outbox(dir, &file).ok_or(AppError::NotFound)?;
+    let vars = outbox_message::Variables { file };
+    let message = exec::run::<OutboxMessage>(&state.schema, &ctx.viewer, vars)
+        .await?
+        .outbox_message
+        .ok_or(AppError::NotFound)?;
     Ok(layout::page(
         &ctx,
         "Message",
@@ -65,10 +74,10 @@ pub async fn show(
             section class="card" {
                 h1 class="h3" { "Message" }
                 h2 class="h3" { "Plain text" }
-                pre class="mail-text" { (plain_text_part(&raw)) }
+                pre class="mail-text" { (message.text) }
                 details {
                     summary { "Raw message" }
-                    pre class="mail-raw" { (raw) }
+                    pre class="mail-raw" { (message.raw) }
                 }
             }
         },

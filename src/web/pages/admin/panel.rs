@@ -2,40 +2,23 @@
 
 use axum::extract::State;
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
-
-const QUERY: &str = "{ analytics { activeCustomers inactiveCustomers currentSessions loginsLast7Days uniqueLoginsLast7Days } }";
-
-#[derive(Deserialize)]
-struct Data {
-    analytics: Counts,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Counts {
-    active_customers: i64,
-    inactive_customers: i64,
-    current_sessions: i64,
-    logins_last7_days: i64,
-    unique_logins_last7_days: i64,
-}
+use crate::web::ops::{PanelCounts, panel_counts};
 
 pub async fn show(
     State(state): State<AppState>,
     CurrentAdmin(admin): CurrentAdmin,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    let data: Data =
-        exec::execute(&state.schema, &ctx.viewer, QUERY, serde_json::json!({})).await?;
+    let data =
+        exec::run::<PanelCounts>(&state.schema, &ctx.viewer, panel_counts::Variables).await?;
     let c = data.analytics;
-    let outbox = state.mailer.outbox().is_some();
+    let outbox = data.outbox_enabled;
     let card = |href: &str, title: &str, figure: String, note: &str| {
         html! {
             a class="card dash-card" href=(href) {

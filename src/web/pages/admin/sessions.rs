@@ -8,41 +8,19 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::when_str;
+use super::when;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::ops::{ActiveSessions, KickSession, active_sessions, kick_session};
 
-const QUERY: &str = "{ activeSessions { sessionId ipAddress userAgent lastSeen createdAt customer { id email firstName lastName } } }";
 /// How often the table refreshes itself.
 pub const REFRESH_SECONDS: u32 = 5;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Data {
-    active_sessions: Vec<Row>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Row {
-    session_id: String,
-    ip_address: Option<String>,
-    user_agent: Option<String>,
-    last_seen: String,
-    created_at: String,
-    customer: Option<Who>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Who {
-    email: String,
-    first_name: String,
-    last_name: Option<String>,
-}
+/// A signed-in customer, as `ActiveSessions` returns it.
+type Row = active_sessions::ActiveSessionsActiveSessions;
 
 fn table(rows: &[Row]) -> Markup {
     html! {
@@ -65,8 +43,8 @@ fn table(rows: &[Row]) -> Markup {
                                 td { (email) }
                                 td class="mono" { (r.ip_address.clone().unwrap_or_default()) }
                                 td class="ua" title=(r.user_agent.clone().unwrap_or_default()) { (r.user_agent.clone().unwrap_or_default().chars().take(60).collect::<String>()) }
-                                td class="nowrap" { (when_str(&r.created_at)) }
-                                td class="nowrap" { (when_str(&r.last_seen)) }
+                                td class="nowrap" { (when(&r.created_at.0)) }
+                                td class="nowrap" { (when(&r.last_seen.0)) }
                                 td {
                                     button type="button" class="btn btn-small btn-danger" hx-post="/admin/sessions/kick"
                                         hx-vals=(json!({ "session_id": r.session_id }).to_string())
@@ -83,8 +61,11 @@ fn table(rows: &[Row]) -> Markup {
 }
 
 async fn load(state: &AppState, ctx: &PageCtx) -> Result<Vec<Row>, AppError> {
-    let data: Data = exec::execute(&state.schema, &ctx.viewer, QUERY, json!({})).await?;
-    Ok(data.active_sessions)
+    Ok(
+        exec::run::<ActiveSessions>(&state.schema, &ctx.viewer, active_sessions::Variables)
+            .await?
+            .active_sessions,
+    )
 }
 
 pub async fn show(
@@ -119,19 +100,13 @@ pub async fn kick(
     ctx: PageCtx,
     Form(form): Form<KickForm>,
 ) -> Result<Response, AppError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Kicked {
-        kick_session: bool,
-    }
-    let kicked: Kicked = exec::execute(
-        &state.schema,
-        &ctx.viewer,
-        "mutation($id: String!) { kickSession(sessionId: $id) }",
-        json!({ "id": form.session_id }),
-    )
-    .await?;
-    let flash = if kicked.kick_session {
+    let vars = kick_session::Variables {
+        session_id: form.session_id,
+    };
+    let kicked = exec::run::<KickSession>(&state.schema, &ctx.viewer, vars)
+        .await?
+        .kick_session;
+    let flash = if kicked {
         Flash::success("Session ended.")
     } else {
         Flash::info("That session had already ended.")

@@ -1,0 +1,379 @@
+//! `/admin/customers`: the accounts table (server-side status filter, instant search in the
+//! browser), and the Add / Edit modals, Reset PW, Deactivate / Reactivate — all through
+//! the GraphQL operations in `src/web/ops/customers.graphql`.
+
+mod modal;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::when;
+use crate::auth::Viewer;
+use crate::error::AppError;
+use crate::graphql::exec::{self, FieldErrors};
+use crate::state::AppState;
+use crate::web::extractors::CurrentAdmin;
+use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::ops::{
+    CreateCustomer, CustomerForEdit, CustomerList, ErpCustomerNames, ResetCustomerPassword,
+    SetCustomerActive, UpdateCustomer, create_customer, customer_for_edit, customer_list,
+    erp_customer_names, reset_customer_password, set_customer_active, update_customer,
+};
+use modal::{FormValues, modal, parse_pairs};
+
+/// A row of the accounts table, as `CustomerList` returns it.
+type CustomerRow = customer_list::CustomerListCustomers;
+
+fn name(c: &CustomerRow) -> String {
+    match &c.last_name {
+        Some(l) if !l.is_empty() => format!("{} {l}", c.first_name),
+        _ => c.first_name.clone(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Active,
+    Inactive,
+    All,
+}
+
+impl Status {
+    fn parse(s: Option<&str>) -> Status {
+        match s {
+            Some("inactive") => Status::Inactive,
+            Some("all") => Status::All,
+            _ => Status::Active,
+        }
+    }
+    fn gql(self) -> customer_list::CustomerStatus {
+        match self {
+            Status::Active => customer_list::CustomerStatus::ACTIVE,
+            Status::Inactive => customer_list::CustomerStatus::INACTIVE,
+            Status::All => customer_list::CustomerStatus::ALL,
+        }
+    }
+    fn param(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Inactive => "inactive",
+            Status::All => "all",
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    status: Option<String>,
+}
+
+async fn list(
+    state: &AppState,
+    viewer: &Viewer,
+    status: Status,
+) -> Result<Vec<CustomerRow>, AppError> {
+    let vars = customer_list::Variables {
+        status: Some(status.gql()),
+    };
+    Ok(exec::run::<CustomerList>(&state.schema, viewer, vars)
+        .await?
+        .customers)
+}
+
+fn table(rows: &[CustomerRow], status: Status, oob: bool) -> Markup {
+    html! {
+        div id="customers-table-wrap" hx-swap-oob=[oob.then_some("true")] data-status=(status.param()) {
+            div class="table-wrap admin-table-wrap" {
+                table class="admin-table" id="customers-table" {
+                    thead { tr {
+                        th { "Name" } th { "Email" } th { "ERP customers" } th { "Active" } th { "Must reset" } th { "Last login" } th { span class="sr-only" { "Actions" } }
+                    } }
+                    tbody {
+                        @for c in rows {
+                            @let search = format!("{} {} {}", name(c), c.email, c.erp_customer_names.join(" ")).to_lowercase();
+                            tr data-search=(search) id=(format!("customer-{}", c.id)) {
+                                td { (name(c)) }
+                                td { (c.email) }
+                                td class="erp-names" { (c.erp_customer_names.join(" | ")) }
+                                td { @if c.is_active { span class="pill pill-ok" { "Active" } } @else { span class="pill pill-bad" { "Inactive" } } }
+                                td { @if c.must_reset_password { span class="pill pill-info" { "Yes" } } @else { "No" } }
+                                td { (c.last_login_date.map(|t| when(&t.0)).unwrap_or_else(|| "Never".to_owned())) }
+                                td class="row-actions" {
+                                    button type="button" class="btn btn-small" hx-get=(format!("/admin/customers/{}/edit", c.id)) hx-target="#modal" { "Edit" }
+                                    button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/reset-password", c.id))
+                                        hx-confirm=(format!("Reset the password of {}? A new temporary password is emailed and their sessions end.", c.email))
+                                        hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Reset PW" }
+                                    @if c.is_active {
+                                        button type="button" class="btn btn-small btn-danger" hx-post=(format!("/admin/customers/{}/active", c.id)) hx-vals=r#"{"active":"false"}"#
+                                            hx-confirm=(format!("Deactivate {}? They are signed out at once.", c.email))
+                                            hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Deactivate" }
+                                    } @else {
+                                        button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/active", c.id)) hx-vals=r#"{"active":"true"}"#
+                                            hx-confirm=(format!("Reactivate {}?", c.email))
+                                            hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Reactivate" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p class="muted" id="customers-count" data-total=(rows.len()) { "Showing " (rows.len()) " of " (rows.len()) }
+        }
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentAdmin(_admin): CurrentAdmin,
+    ctx: PageCtx,
+    Query(p): Query<ListParams>,
+) -> Result<Markup, AppError> {
+    let status = Status::parse(p.status.as_deref());
+    let rows = list(&state, &ctx.viewer, status).await?;
+    Ok(layout::page_with_scripts(
+        &ctx,
+        "Customers",
+        &[crate::web::assets::url("/assets/js/admin.js")],
+        html! {
+            div class="admin-head" {
+                h1 { "Customer accounts" }
+                button type="button" class="btn btn-primary" hx-get="/admin/customers/new" hx-target="#modal" { "Add customer" }
+            }
+            div class="admin-toolbar" {
+                nav class="tabs" aria-label="Status" {
+                    @for s in [Status::Active, Status::Inactive, Status::All] {
+                        a href=(format!("/admin/customers?status={}", s.param())) class=(if s == status { "tab active" } else { "tab" })
+                            aria-current=[(s == status).then_some("page")] {
+                            (match s { Status::Active => "Active", Status::Inactive => "Inactive", Status::All => "All" })
+                        }
+                    }
+                }
+                label class="sr-only" for="customer-search" { "Search customers" }
+                input id="customer-search" type="search" placeholder="Search name, email or ERP customer…"
+                    data-filter-table="#customers-table" data-filter-count="#customers-count" autocomplete="off";
+            }
+            (table(&rows, status, false))
+            div id="modal" class="modal-host" {}
+        },
+    ))
+}
+
+/// The ERP checklist comes live from `erpCustomerNames`.
+async fn erp_names(state: &AppState, viewer: &Viewer) -> Result<Vec<String>, String> {
+    match exec::run::<ErpCustomerNames>(&state.schema, viewer, erp_customer_names::Variables).await
+    {
+        Ok(d) => Ok(d.erp_customer_names),
+        Err(AppError::ErpUnavailable) => {
+            Err("The ERP customer list is unavailable right now.".to_owned())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub async fn new_modal(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+) -> Markup {
+    let names = erp_names(&state, &ctx.viewer).await;
+    modal(
+        &ctx,
+        None,
+        &FormValues::default(),
+        &names,
+        &FieldErrors::new(),
+    )
+}
+
+pub async fn edit_modal(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+) -> Result<Markup, AppError> {
+    let vars = customer_for_edit::Variables { id };
+    let c = exec::run::<CustomerForEdit>(&state.schema, &ctx.viewer, vars)
+        .await?
+        .customer
+        .ok_or(AppError::NotFound)?;
+    let values = FormValues {
+        first_name: c.first_name,
+        last_name: c.last_name.unwrap_or_default(),
+        email: c.email,
+        erp: c.erp_customer_names,
+        is_active: c.is_active,
+    };
+    let names = erp_names(&state, &ctx.viewer).await;
+    Ok(modal(
+        &ctx,
+        Some(&c.id),
+        &values,
+        &names,
+        &FieldErrors::new(),
+    ))
+}
+
+/// After a change: the table again (out of band), the modal closed, and a flash message.
+async fn refreshed(
+    state: &AppState,
+    ctx: &PageCtx,
+    flash: Flash,
+    status: Status,
+    oob_table: bool,
+) -> Result<Response, AppError> {
+    let rows = list(state, &ctx.viewer, status).await?;
+    Ok(html! {
+        (table(&rows, status, oob_table))
+        div id="flashes" hx-swap-oob="true" { (layout::flash_list(&[flash])) }
+    }
+    .into_response())
+}
+
+/// The flash after an action that issued a temporary password.
+fn issued_flash(verb: &str, email: &str, email_sent: bool, password: Option<&str>) -> Flash {
+    if email_sent {
+        Flash::success(format!(
+            "{verb} {email}: the temporary password was emailed."
+        ))
+    } else {
+        let pw = password.unwrap_or("");
+        Flash::error(format!(
+            "{verb} {email}, but the email could not be sent. Temporary password: {pw} — give it to the customer securely."
+        ))
+    }
+}
+
+fn status_from_headers(headers: &axum::http::HeaderMap) -> Status {
+    // The page the admin is on (its ?status=), so the refreshed table keeps the filter.
+    let url = headers
+        .get("hx-current-url")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let status = url
+        .split_once("status=")
+        .map(|(_, s)| s.split('&').next().unwrap_or(""));
+    Status::parse(status)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let values = FormValues::from_pairs(&parse_pairs(&body));
+    let vars = create_customer::Variables {
+        input: create_customer::CustomerInput {
+            first_name: values.first_name.clone(),
+            last_name: Some(values.last_name.clone()),
+            email: values.email.clone(),
+            erp_customer_names: values.erp.clone(),
+        },
+    };
+    match exec::run_form::<CreateCustomer>(&state.schema, &ctx.viewer, vars).await? {
+        Ok(data) => {
+            let p = data.create_customer;
+            let flash = issued_flash(
+                "Created",
+                &p.customer.email,
+                p.email_sent,
+                p.temporary_password.as_deref(),
+            );
+            refreshed(&state, &ctx, flash, status_from_headers(&headers), true).await
+        }
+        Err(errors) => {
+            let names = erp_names(&state, &ctx.viewer).await;
+            Ok(modal(&ctx, None, &values, &names, &errors).into_response())
+        }
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let values = FormValues::from_pairs(&parse_pairs(&body));
+    let vars = update_customer::Variables {
+        id: id.clone(),
+        input: update_customer::CustomerUpdateInput {
+            first_name: values.first_name.clone(),
+            last_name: Some(values.last_name.clone()),
+            email: values.email.clone(),
+            erp_customer_names: values.erp.clone(),
+            is_active: Some(values.is_active),
+        },
+    };
+    match exec::run_form::<UpdateCustomer>(&state.schema, &ctx.viewer, vars).await? {
+        Ok(data) => {
+            let flash = Flash::success(format!("Saved {}.", data.update_customer.email));
+            refreshed(&state, &ctx, flash, status_from_headers(&headers), true).await
+        }
+        Err(errors) => {
+            let names = erp_names(&state, &ctx.viewer).await;
+            Ok(modal(&ctx, Some(&id), &values, &names, &errors).into_response())
+        }
+    }
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let vars = reset_customer_password::Variables { id };
+    let p = exec::run::<ResetCustomerPassword>(&state.schema, &ctx.viewer, vars)
+        .await?
+        .reset_customer_password;
+    let flash = issued_flash(
+        "Password reset for",
+        &p.customer.email,
+        p.email_sent,
+        p.temporary_password.as_deref(),
+    );
+    refreshed(&state, &ctx, flash, status_from_headers(&headers), false).await
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    active: String,
+}
+
+pub async fn set_active(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<ActiveForm>,
+) -> Result<Response, AppError> {
+    let active = form.active == "true";
+    let vars = set_customer_active::Variables { id, active };
+    let email = exec::run::<SetCustomerActive>(&state.schema, &ctx.viewer, vars)
+        .await?
+        .set_customer_active
+        .email;
+    let msg = if active {
+        format!("Reactivated {email}.")
+    } else {
+        format!("Deactivated {email}; their sessions have ended.")
+    };
+    refreshed(
+        &state,
+        &ctx,
+        Flash::success(msg),
+        status_from_headers(&headers),
+        false,
+    )
+    .await
+}
