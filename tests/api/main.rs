@@ -19,6 +19,7 @@ mod dotenv_binary;
 mod graphql_api;
 mod inventory;
 mod login;
+mod operations;
 mod password_change;
 mod sessions;
 mod slapd;

@@ -1,0 +1,172 @@
+//! The audit log, sign-in failures and settings.
+
+use super::*;
+
+#[async_trait]
+impl AuditStore for MssqlStore {
+    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64> {
+        Ok(self
+            .one(
+                "append_audit",
+                sql::APPEND_AUDIT,
+                &audit_params(entry),
+                |r| int(r, 0),
+            )
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<AuditEntry>)> {
+        let (admin, action) = (filter.admin_username.clone(), filter.action_type.clone());
+        let (id, email) = filter.search_parts();
+        let pattern = email.map(|s| format!("%{}%", mssql::like_escape(s)));
+        let filters = [
+            P::Text(admin),
+            P::Text(action),
+            P::Text(pattern),
+            P::Int(id),
+        ];
+        let total = self
+            .one("audit_count", sql::AUDIT_COUNT, &filters, |r| int(r, 0))
+            .await?
+            .unwrap_or(0) as u64;
+        let mut params = filters.to_vec();
+        params.extend([P::Int(Some(offset as i64)), P::Int(Some(limit as i64))]);
+        let entries = self
+            .many("audit_page", sql::AUDIT_PAGE, &params, audit_entry)
+            .await?;
+        Ok((total, entries))
+    }
+
+    async fn audit_facets(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let admins = self
+            .many("audit_admins", sql::AUDIT_ADMINS, &[], |r| req_text(r, 0))
+            .await?;
+        let actions = self
+            .many("audit_actions", sql::AUDIT_ACTIONS, &[], |r| req_text(r, 0))
+            .await?;
+        Ok((admins, actions))
+    }
+
+    async fn audit_since(
+        &self,
+        action_type: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            "audit_since",
+            sql::AUDIT_SINCE,
+            &[t(action_type), P::Time(utc(since))],
+            audit_entry,
+        )
+        .await
+    }
+
+    async fn top_audit_targets(
+        &self,
+        action_type: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        self.many(
+            "top_audit_targets",
+            sql::TOP_AUDIT_TARGETS,
+            &[t(action_type), P::Int(Some(limit as i64))],
+            |r| Ok((req_text(r, 0)?, int(r, 1)? as u64)),
+        )
+        .await
+    }
+
+    async fn latest_audit(&self, action_type: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.many(
+            "latest_audit",
+            sql::LATEST_AUDIT,
+            &[t(action_type), P::Int(Some(limit as i64))],
+            audit_entry,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl LoginThrottleStore for MssqlStore {
+    async fn record_login_failure(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let params = [
+            P::Time(utc(at)),
+            t(login_name),
+            P::Text(ip.map(str::to_owned)),
+        ];
+        self.exec("record_login_failure", sql::RECORD_LOGIN_FAILURE, &params)
+            .await
+            .map(|_| ())
+    }
+
+    async fn recent_login_failures(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        since: OffsetDateTime,
+    ) -> StoreResult<(u64, u64)> {
+        let params = [
+            t(login_name),
+            P::Text(ip.map(str::to_owned)),
+            P::Time(utc(since)),
+        ];
+        Ok(self
+            .one(
+                "recent_login_failures",
+                sql::RECENT_LOGIN_FAILURES,
+                &params,
+                |r| Ok((int(r, 0)? as u64, int(r, 1)? as u64)),
+            )
+            .await?
+            .unwrap_or((0, 0)))
+    }
+
+    async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()> {
+        self.exec(
+            "clear_login_failures",
+            sql::CLEAR_LOGIN_FAILURES,
+            &[t(login_name)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
+        self.exec(
+            "purge_login_failures",
+            sql::PURGE_LOGIN_FAILURES,
+            &[P::Time(utc(cutoff))],
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for MssqlStore {
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        self.one("setting", sql::SETTING, &[t(key)], |r| req_text(r, 0))
+            .await
+    }
+
+    async fn setting_insert_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+        self.one(
+            "setting_insert_if_absent",
+            sql::SETTING_INSERT_IF_ABSENT,
+            &[t(key), t(value)],
+            |r| req_text(r, 0),
+        )
+        .await?
+        .ok_or_else(|| StoreError::Backend("setting not stored".into()))
+    }
+}

@@ -1,0 +1,227 @@
+//! The audit log, sign-in failures and settings.
+
+use super::*;
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64> {
+        let e = entry.clone();
+        self.with_conn("append_audit", move |c| {
+            insert_audit(c, &e).map_err(backend)
+        })
+        .await
+    }
+
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<AuditEntry>)> {
+        let (admin, action) = (filter.admin_username.clone(), filter.action_type.clone());
+        let (search_id, email) = filter.search_parts();
+        let pattern = email.map(|s| format!("%{}%", like_escape(s)));
+        self.with_conn("audit_page", move |c| {
+            let filter_sql = "WHERE (?1 IS NULL OR admin_username = ?1) AND (?2 IS NULL OR action_type = ?2)
+                 AND ((?3 IS NULL AND ?4 IS NULL) OR lower(COALESCE(target_customer_email, '')) LIKE ?3 ESCAPE '\\' OR target_customer_id = ?4)";
+            let total: i64 = c
+                .query_row(&format!("SELECT COUNT(*) FROM AuditLog {filter_sql}"), params![admin, action, pattern, search_id], |r| r.get(0))
+                .map_err(backend)?;
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM AuditLog {filter_sql} ORDER BY timestamp DESC, log_id DESC LIMIT ?5 OFFSET ?6"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![admin, action, pattern, search_id, limit, offset as i64], audit_from_row)
+                .map_err(backend)?;
+            Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?))
+        })
+        .await
+    }
+
+    async fn audit_facets(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        self.with_conn("audit_facets", |c| {
+            let list = |sql: &str| -> rusqlite::Result<Vec<String>> {
+                let mut stmt = c.prepare(sql)?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            };
+            let admins =
+                list("SELECT DISTINCT admin_username FROM AuditLog ORDER BY admin_username")
+                    .map_err(backend)?;
+            let actions = list("SELECT DISTINCT action_type FROM AuditLog ORDER BY action_type")
+                .map_err(backend)?;
+            Ok((admins, actions))
+        })
+        .await
+    }
+
+    async fn audit_since(
+        &self,
+        action_type: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let action = action_type.to_owned();
+        self.with_conn("audit_since", move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 AND timestamp >= ?2 ORDER BY timestamp, log_id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![action, ts(since)], audit_from_row).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn top_audit_targets(
+        &self,
+        action_type: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let action = action_type.to_owned();
+        self.with_conn("top_audit_targets", move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT target_customer_email, COUNT(*) AS n FROM AuditLog
+                     WHERE action_type = ?1 AND target_customer_email IS NOT NULL
+                     GROUP BY target_customer_email ORDER BY n DESC, target_customer_email LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![action, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn latest_audit(&self, action_type: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let action = action_type.to_owned();
+        self.with_conn("latest_audit", move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 ORDER BY timestamp DESC, log_id DESC LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![action, limit], audit_from_row).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+}
+
+/// Deletes one session row and, only if there was one, appends `audit` — atomically.
+pub(super) fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        timestamp: read_ts(r, 1)?,
+        admin_username: r.get(2)?,
+        action_type: r.get(3)?,
+        target_customer_id: r.get::<_, Option<i64>>(4)?.map(CustomerId),
+        target_customer_email: r.get(5)?,
+        details: r.get(6)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details";
+
+#[async_trait]
+impl LoginThrottleStore for SqliteStore {
+    async fn record_login_failure(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
+        self.with_conn("record_login_failure", move |c| {
+            c.execute(
+                "INSERT INTO LoginFailures (attempted_at, login_name, ip_address) VALUES (?1, ?2, ?3)",
+                params![ts(at), name, ip],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn recent_login_failures(
+        &self,
+        login_name: &str,
+        ip: Option<&str>,
+        since: OffsetDateTime,
+    ) -> StoreResult<(u64, u64)> {
+        let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
+        self.with_conn("recent_login_failures", move |c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3),
+                        (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3)",
+                params![name, ip, ts(since)],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()> {
+        let name = login_name.to_owned();
+        self.with_conn("clear_login_failures", move |c| {
+            c.execute("DELETE FROM LoginFailures WHERE login_name = ?1", [name])
+                .map(|_| ())
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
+        self.with_conn("purge_login_failures", move |c| {
+            c.execute(
+                "DELETE FROM LoginFailures WHERE attempted_at < ?1",
+                [ts(cutoff)],
+            )
+            .map(|n| n as u64)
+            .map_err(backend)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_owned();
+        self.with_conn("setting", move |c| {
+            c.query_row(
+                "SELECT setting_value FROM PortalSettings WHERE setting_key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn setting_insert_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.with_conn("setting_insert_if_absent", move |c| {
+            c.execute(
+                "INSERT INTO PortalSettings (setting_key, setting_value) VALUES (?1, ?2) ON CONFLICT (setting_key) DO NOTHING",
+                params![key, value],
+            )
+            .map_err(backend)?;
+            c.query_row("SELECT setting_value FROM PortalSettings WHERE setting_key = ?1", [key], |r| r.get(0))
+                .map_err(backend)
+        })
+        .await
+    }
+}

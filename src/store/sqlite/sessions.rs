@@ -1,0 +1,319 @@
+//! Customer sessions (`ActiveSessions`), admin sessions and browser session records.
+
+use super::*;
+
+#[async_trait]
+impl ActiveSessionStore for SqliteStore {
+    async fn begin_customer_session(
+        &self,
+        session: &ActiveSession,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let s = session.clone();
+        let audit = audit.clone();
+        self.with_conn("begin_customer_session", move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT INTO ActiveSessions (session_id, customer_id, last_seen, ip_address, user_agent, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![s.session_id, s.customer_id.0, ts(s.last_seen), s.ip_address, s.user_agent, ts(s.created_at)],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "UPDATE Customers SET last_login_date = ?1 WHERE customer_id = ?2",
+                params![ts(s.created_at), s.customer_id.0],
+            )
+            .map_err(backend)?;
+            insert_audit(&tx, &audit).map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn session_with_customer(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<(ActiveSession, Customer)>> {
+        let sid = session_id.to_owned();
+        self.with_conn("session_with_customer", move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT s.session_id, s.customer_id, s.last_seen, s.ip_address, s.user_agent, s.created_at, {CUSTOMER_COLUMNS}
+                     FROM ActiveSessions s JOIN Customers c ON c.customer_id = s.customer_id
+                     WHERE s.session_id = ?1"
+                ),
+                [sid],
+                |r| {
+                    Ok((
+                        ActiveSession {
+                            session_id: r.get(0)?,
+                            customer_id: CustomerId(r.get(1)?),
+                            last_seen: read_ts(r, 2)?,
+                            ip_address: r.get(3)?,
+                            user_agent: r.get(4)?,
+                            created_at: read_ts(r, 5)?,
+                        },
+                        customer_from_row(r, 6)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn touch_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let sid = session_id.to_owned();
+        self.with_conn("touch_session", move |c| {
+            c.execute(
+                "UPDATE ActiveSessions SET last_seen = ?1 WHERE session_id = ?2",
+                params![ts(at), sid],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn end_customer_session(
+        &self,
+        session_id: &str,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool> {
+        let (sid, audit) = (session_id.to_owned(), audit.cloned());
+        self.with_conn("end_customer_session", move |c| {
+            delete_with_audit(
+                c,
+                "DELETE FROM ActiveSessions WHERE session_id = ?1",
+                &sid,
+                audit.as_ref(),
+            )
+        })
+        .await
+    }
+
+    async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
+        self.with_conn("list_active_sessions", |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at
+                     FROM ActiveSessions ORDER BY last_seen DESC",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(ActiveSession {
+                        session_id: r.get(0)?,
+                        customer_id: CustomerId(r.get(1)?),
+                        last_seen: read_ts(r, 2)?,
+                        ip_address: r.get(3)?,
+                        user_agent: r.get(4)?,
+                        created_at: read_ts(r, 5)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_sessions_created_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
+        self.with_conn("purge_sessions", move |c| {
+            c.execute(
+                "DELETE FROM ActiveSessions WHERE created_at < ?1",
+                [ts(cutoff)],
+            )
+            .map(|n| n as u64)
+            .map_err(backend)
+        })
+        .await
+    }
+}
+
+fn delete_with_audit(
+    c: &mut Connection,
+    delete: &str,
+    id: &str,
+    audit: Option<&NewAuditEntry>,
+) -> StoreResult<bool> {
+    let tx = c.transaction().map_err(backend)?;
+    let n = tx.execute(delete, [id]).map_err(backend)?;
+    if n > 0
+        && let Some(a) = audit
+    {
+        insert_audit(&tx, a).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)?;
+    Ok(n > 0)
+}
+
+fn admin_session_from_row(r: &Row<'_>) -> rusqlite::Result<AdminSession> {
+    Ok(AdminSession {
+        session_id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        auth_method: r.get(3)?,
+        ip_address: r.get(4)?,
+        user_agent: r.get(5)?,
+        created_at: read_ts(r, 6)?,
+        last_seen: read_ts(r, 7)?,
+    })
+}
+
+#[async_trait]
+impl AdminSessionStore for SqliteStore {
+    async fn begin_admin_session(
+        &self,
+        session: &AdminSession,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let s = session.clone();
+        let audit = audit.clone();
+        self.with_conn("begin_admin_session", move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT INTO AdminSessions (session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![s.session_id, s.username, s.display_name, s.auth_method, s.ip_address, s.user_agent, ts(s.created_at), ts(s.last_seen)],
+            )
+            .map_err(backend)?;
+            insert_audit(&tx, &audit).map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn admin_session(&self, session_id: &str) -> StoreResult<Option<AdminSession>> {
+        let sid = session_id.to_owned();
+        self.with_conn("admin_session", move |c| {
+            c.query_row(
+                "SELECT session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen
+                 FROM AdminSessions WHERE session_id = ?1",
+                [sid],
+                admin_session_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn touch_admin_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let sid = session_id.to_owned();
+        self.with_conn("touch_admin_session", move |c| {
+            c.execute(
+                "UPDATE AdminSessions SET last_seen = ?1 WHERE session_id = ?2",
+                params![ts(at), sid],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn end_admin_session(
+        &self,
+        session_id: &str,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool> {
+        let (sid, audit) = (session_id.to_owned(), audit.cloned());
+        self.with_conn("end_admin_session", move |c| {
+            delete_with_audit(
+                c,
+                "DELETE FROM AdminSessions WHERE session_id = ?1",
+                &sid,
+                audit.as_ref(),
+            )
+        })
+        .await
+    }
+
+    async fn purge_admin_sessions_created_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        self.with_conn("purge_admin_sessions", move |c| {
+            c.execute(
+                "DELETE FROM AdminSessions WHERE created_at < ?1",
+                [ts(cutoff)],
+            )
+            .map(|n| n as u64)
+            .map_err(backend)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl WebSessionStore for SqliteStore {
+    async fn create_web_session(&self, record: &WebSessionRecord) -> StoreResult<bool> {
+        let r = record.clone();
+        self.with_conn("create_web_session", move |c| {
+            c.execute(
+                "INSERT INTO WebSessions (id, data, expiry_date) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+                params![r.id, r.data, ts(r.expiry_date)],
+            )
+            .map(|n| n == 1)
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn save_web_session(&self, record: &WebSessionRecord) -> StoreResult<()> {
+        let r = record.clone();
+        self.with_conn("save_web_session", move |c| {
+            c.execute(
+                "INSERT INTO WebSessions (id, data, expiry_date) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+                params![r.id, r.data, ts(r.expiry_date)],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn load_web_session(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<WebSessionRecord>> {
+        let id = id.to_owned();
+        self.with_conn("load_web_session", move |c| {
+            c.query_row(
+                "SELECT id, data, expiry_date FROM WebSessions WHERE id = ?1 AND expiry_date > ?2",
+                params![id, ts(now)],
+                |r| {
+                    Ok(WebSessionRecord {
+                        id: r.get(0)?,
+                        data: r.get(1)?,
+                        expiry_date: read_ts(r, 2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_web_session(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.with_conn("delete_web_session", move |c| {
+            c.execute("DELETE FROM WebSessions WHERE id = ?1", [id])
+                .map(|_| ())
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        self.with_conn("purge_web_sessions", move |c| {
+            c.execute("DELETE FROM WebSessions WHERE expiry_date <= ?1", [ts(now)])
+                .map(|n| n as u64)
+                .map_err(backend)
+        })
+        .await
+    }
+}
