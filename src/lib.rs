@@ -1,5 +1,5 @@
 //! WePackItAll Customer Portal: live ERP inventory for a 3PL's customers, and the admin
-//! backend that manages their access. See DESIGN.md for the architecture.
+//! backend that manages their access. See docs/architecture.md for the architecture and the access rule.
 
 pub mod auth;
 pub mod config;

@@ -1,4 +1,4 @@
--- The inventory rows of DEACOM.md, in SQLite SQL. `/*SCOPE*/` is replaced by the scope
+-- The inventory rows of docs/deacom.md, in SQLite SQL. `/*SCOPE*/` is replaced by the scope
 -- predicate (`1 = 1` for All, or `c.p1_name IN (?1, ?2, …)` with every name bound).
 WITH lot_po AS (
     -- Per lot, among its "Finish Job" postings (JJ-<job>), the highest job number that

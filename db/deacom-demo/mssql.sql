@@ -1,4 +1,4 @@
--- The demo Deacom tables on SQL Server (the columns of DEACOM.md), for running the ERP
+-- The demo Deacom tables on SQL Server (the columns of docs/deacom.md), for running the ERP
 -- test suite against a real server: sqlcmd -d <test database> -i db/deacom-demo/mssql.sql
 -- Types follow Deacom's: decimal quantities, datetime dates, varchar text.
 

@@ -1,4 +1,4 @@
--- The demo Deacom ERP: exactly the tables and columns of DEACOM.md that the portal reads.
+-- The demo Deacom ERP: exactly the tables and columns of docs/deacom.md that the portal reads.
 -- Created and filled by src/erp/demo.rs (deterministic, fixed seed); the portal then opens
 -- the file read-only.
 

@@ -1,7 +1,8 @@
 //! Customer sign-in, session validation, sign-out and password change.
 //!
-//! Pages call this service directly (DESIGN.md §2 leaves login, logout and password
-//! change outside GraphQL); everything else goes through the schema.
+//! Sign-in and sign-out are the handshakes that create and end the identity the schema
+//! reads, so their pages call this service directly; the password change runs through
+//! the schema's `changePassword`, which calls it.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Deacom on SQL Server: the DEACOM.md query in T-SQL, read-only.
+//! Deacom on SQL Server: the docs/deacom.md query in T-SQL, read-only.
 //!
 //! Read-only at every level the portal controls: a separate pool with the ERP's own
 //! credentials (use a login that can only read), `ApplicationIntent=ReadOnly`, and nothing
@@ -16,7 +16,7 @@ use super::{ErpError, ErpSource, InventoryRow};
 use crate::domain::ErpScope;
 use crate::mssql::{self, MssqlError, Pool};
 
-/// The inventory rows of DEACOM.md; `{scope}` is replaced by the scope predicate.
+/// The inventory rows of docs/deacom.md; `{scope}` is replaced by the scope predicate.
 pub const INVENTORY_SQL: &str = "WITH lot_po AS (
     SELECT ranked.lot, ranked.billpo FROM (
         SELECT f2.fi_lotnum AS lot, t.to_billpo AS billpo,

@@ -1,4 +1,4 @@
-//! The demo Deacom database, opened read-only. It runs the DEACOM.md query in SQLite SQL
+//! The demo Deacom database, opened read-only. It runs the docs/deacom.md query in SQLite SQL
 //! (`db/deacom-demo/inventory.sqlite.sql`) with every scope name bound as a parameter.
 
 use std::path::{Path, PathBuf};

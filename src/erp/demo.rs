@@ -1,4 +1,4 @@
-//! Generates the demo Deacom database: the tables of DEACOM.md filled with realistic,
+//! Generates the demo Deacom database: the tables of docs/deacom.md filled with realistic,
 //! deterministic data (a fixed seed and our own small PRNG, so the same inputs give the
 //! same file on every machine and every version of `rand`).
 //!

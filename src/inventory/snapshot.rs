@@ -277,7 +277,7 @@ impl Snapshot {
         let bins = Dict::build(rows.iter().map(|r| r.bin.as_str()));
         let statuses = Dict::build(rows.iter().map(|r| r.status.as_str()));
 
-        // DEACOM.md: one customer by part then user lot; several by customer, part, user lot.
+        // docs/deacom.md: one customer by part then user lot; several by customer, part, user lot.
         let customer_rank = text_ranks(rows.iter().map(|r| r.customer.as_str()));
         let part_rank = text_ranks(rows.iter().map(|r| r.part.as_str()));
         let lot_rank = text_ranks(rows.iter().map(|r| r.user_lot.as_str()));

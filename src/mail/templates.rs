@@ -1,5 +1,5 @@
 //! The welcome and password-reset emails, HTML and plain text. The plain-text part always
-//! contains the line `Temporary password: <password>` (DESIGN.md §4).
+//! contains the line `Temporary password: <password>` (a contract tests outside the portal rely on).
 
 use maud::{DOCTYPE, Markup, html};
 
