@@ -57,6 +57,22 @@ impl Application {
                 "{key} is set and ignored: the portal talks to SQL Server directly (TDS), without ODBC"
             );
         }
+        for (key, trusted) in [
+            (
+                "DB_TRUST_SERVER_CERTIFICATE",
+                matches!(&config.app_db, AppDbConfig::SqlServer(c) if c.trust_server_certificate),
+            ),
+            (
+                "ERP_DB_TRUST_SERVER_CERTIFICATE",
+                matches!(&config.erp, ErpConfig::SqlServer(c) if c.trust_server_certificate),
+            ),
+        ] {
+            if trusted {
+                tracing::warn!(
+                    "{key} is true (the default, as in the old portal): the connection is encrypted but the server's certificate is not checked; set it to False once the server has a certificate this machine trusts"
+                );
+            }
+        }
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create DATA_DIR {}", config.data_dir.display()))?;
 
@@ -200,7 +216,10 @@ impl Application {
             Mode::Demo => "demo mode: embedded app database and demo ERP",
             Mode::Production => "production mode",
         };
-        let mut out = format!("\nCustomer Portal ({mode})\n  Open {url}/login\n");
+        let mut out = format!(
+            "\nCustomer Portal ({mode})\n  Open {url}/login\n  Listening on {}:{}\n",
+            self.state.config.host, self.port
+        );
         if self.state.config.mode == Mode::Demo {
             out.push_str(&format!(
                 "  Admin sign-in: {url}/admin-login  user {}",

@@ -89,9 +89,14 @@ pub const KEYS: &[Key] = &[
         "APP_BASE_URL",
         Url,
         None,
-        "public URL of the portal, for links in mails and Secure cookies",
+        "public URL of the portal, for links in mails and Secure cookies (required in production)",
     ),
-    key("HOST", Ip, Some("127.0.0.1"), "address to listen on"),
+    key(
+        "HOST",
+        Ip,
+        None,
+        "address to listen on (127.0.0.1 in demo mode, 0.0.0.0 in production)",
+    ),
     key("PORT", Int, Some("5001"), "port to listen on"),
     key(
         "TRUSTED_PROXIES",
@@ -146,8 +151,8 @@ pub const KEYS: &[Key] = &[
     key(
         "DB_TRUST_SERVER_CERTIFICATE",
         Bool,
-        Some("False"),
-        "accept the app database's certificate unchecked",
+        Some("True"),
+        "accept the app database's certificate unchecked (as the old portal did)",
     ),
     key(
         "DB_POOL_SIZE",
@@ -203,8 +208,8 @@ pub const KEYS: &[Key] = &[
     key(
         "ERP_DB_TRUST_SERVER_CERTIFICATE",
         Bool,
-        Some("False"),
-        "accept the ERP's certificate unchecked",
+        Some("True"),
+        "accept the ERP's certificate unchecked (as the old portal did)",
     ),
     key(
         "ERP_DB_POOL_SIZE",
@@ -229,7 +234,7 @@ pub const KEYS: &[Key] = &[
         "SMTP_SERVER",
         Text,
         None,
-        "SMTP server (unset in demo mode: mails go to DATA_DIR/outbox)",
+        "SMTP server (required in production; demo mode without it: mails go to DATA_DIR/outbox)",
     )),
     key("SMTP_PORT", Int, Some("587"), "SMTP port"),
     key(

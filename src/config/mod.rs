@@ -257,7 +257,17 @@ impl Config {
         };
         let required_in_production = "in production mode (DB_SERVER or ERP_DB_SERVER is set)";
 
-        let host: IpAddr = r.parse("HOST", "an IP address such as 127.0.0.1 or 0.0.0.0");
+        // Like the old portal (waitress on 0.0.0.0) in production; loopback for the demo.
+        let default_host = if production {
+            IpAddr::from([0, 0, 0, 0])
+        } else {
+            IpAddr::from([127, 0, 0, 1])
+        };
+        let host: IpAddr = r.parse_or(
+            "HOST",
+            default_host,
+            "an IP address such as 127.0.0.1 or 0.0.0.0",
+        );
         let port: u16 = r.parse("PORT", "a port number (0-65535)");
         let data_dir = PathBuf::from(
             r.get("DATA_DIR")
@@ -394,6 +404,16 @@ impl Config {
                 })
             }
         };
+        if production && smtp.is_none() {
+            r.problems.push(format!(
+                "SMTP_SERVER is required {required_in_production}: welcome and reset mails must really be sent (the outbox folder is for the demo only)"
+            ));
+        }
+        if production && app_base_url.is_none() {
+            r.problems.push(format!(
+                "APP_BASE_URL is required {required_in_production}: links in mails point there, e.g. https://portal.example.com"
+            ));
+        }
         let email_from = r.string("EMAIL_FROM").or_else(|| r.string("SMTP_USERNAME"));
         if smtp.is_some() && email_from.is_none() {
             r.problems.push(

@@ -45,6 +45,8 @@ fn production_reports_every_problem_at_once() {
         "ERP_DB_NAME",
         "ERP_DB_USERNAME",
         "ERP_DB_PASSWORD",
+        "SMTP_SERVER is required",
+        "APP_BASE_URL is required",
     ] {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
@@ -70,6 +72,7 @@ fn secrets_do_not_appear_in_debug() {
         ("SMTP_SERVER", "smtp.example.com"),
         ("SMTP_PASSWORD", "smtp-password-value"),
         ("EMAIL_FROM", "portal@example.com"),
+        ("APP_BASE_URL", "https://portal.example.com"),
     ]))
     .unwrap();
     let dbg = format!("{c:?}");
@@ -94,9 +97,56 @@ fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
         ("ERP_DB_PASSWORD", "pw"),
         ("SECRET_KEY", "0123456789abcdef0123456789abcdef-key"),
         ("ADMIN_PASSWORD_HASH", hash),
+        ("SMTP_SERVER", "smtp.example.com"),
+        ("EMAIL_FROM", "portal@example.com"),
+        ("APP_BASE_URL", "https://portal.example.com"),
     ]);
     v.extend(vars(extra));
     Config::from_vars(&v)
+}
+
+#[test]
+fn production_listens_everywhere_and_trusts_server_certificates_like_the_old_portal() {
+    let c = production(&[]).unwrap();
+    assert_eq!(c.host.to_string(), "0.0.0.0");
+    assert_eq!(c.port, 5001);
+    let ErpConfig::SqlServer(erp) = &c.erp else {
+        panic!("expected SQL Server")
+    };
+    assert!(erp.trust_server_certificate);
+    let strict = production(&[
+        ("ERP_DB_TRUST_SERVER_CERTIFICATE", "false"),
+        ("HOST", "10.1.2.3"),
+    ])
+    .unwrap();
+    let ErpConfig::SqlServer(erp) = &strict.erp else {
+        panic!("expected SQL Server")
+    };
+    assert!(!erp.trust_server_certificate);
+    assert_eq!(strict.host.to_string(), "10.1.2.3");
+    assert_eq!(
+        Config::from_vars(&vars(&[])).unwrap().host.to_string(),
+        "127.0.0.1",
+        "the demo stays on loopback"
+    );
+}
+
+#[test]
+fn production_refuses_to_start_without_smtp_or_a_public_url() {
+    let hash =
+        "pbkdf2:sha256:1000$abc$0000000000000000000000000000000000000000000000000000000000000000";
+    let err = Config::from_vars(&vars(&[
+        ("ERP_DB_SERVER", "erp01"),
+        ("ERP_DB_NAME", "Deacom"),
+        ("ERP_DB_USERNAME", "ro"),
+        ("ERP_DB_PASSWORD", "pw"),
+        ("SECRET_KEY", "0123456789abcdef0123456789abcdef-key"),
+        ("ADMIN_PASSWORD_HASH", hash),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("SMTP_SERVER is required"), "{err}");
+    assert!(err.contains("APP_BASE_URL is required"), "{err}");
 }
 
 #[test]
@@ -173,6 +223,9 @@ fn db_server_forms() {
             "ADMIN_PASSWORD_HASH",
             "pbkdf2:sha256:1000$abc$0000000000000000000000000000000000000000000000000000000000000000",
         ),
+        ("SMTP_SERVER", "smtp.example.com"),
+        ("EMAIL_FROM", "portal@example.com"),
+        ("APP_BASE_URL", "https://portal.example.com"),
     ];
     for (server, host, port) in [
         ("sql01", "sql01", None),

@@ -89,6 +89,8 @@ impl From<StoreError> for CustomerError {
 pub struct PasswordIssued {
     pub customer: Customer,
     pub email_sent: bool,
+    /// Demo mode: the mail was written to the outbox folder, not sent to anyone.
+    pub kept_in_outbox: bool,
     /// Shown to the admin only when the mail could not be sent.
     pub temporary_password: Option<String>,
 }
@@ -306,6 +308,7 @@ impl CustomerAdmin {
         Ok(PasswordIssued {
             customer,
             email_sent,
+            kept_in_outbox: self.mailer.outbox().is_some(),
             temporary_password: (!email_sent).then_some(password),
         })
     }
@@ -461,6 +464,7 @@ impl CustomerAdmin {
         Ok(PasswordIssued {
             customer,
             email_sent,
+            kept_in_outbox: self.mailer.outbox().is_some(),
             temporary_password: (!email_sent).then_some(password),
         })
     }

@@ -447,7 +447,10 @@ pub struct CustomerUpdateInput {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct PasswordIssuedPayload {
     pub customer: CustomerNode,
+    /// The mail was handed to the mail server (or, in demo mode, written to the outbox).
     pub email_sent: bool,
+    /// Demo mode: the mail went to the outbox folder, not to the customer.
+    pub kept_in_outbox: bool,
     /// Only when the mail could not be sent, so the admin can pass it on.
     pub temporary_password: Option<String>,
 }
@@ -457,6 +460,7 @@ impl From<PasswordIssued> for PasswordIssuedPayload {
         PasswordIssuedPayload {
             customer: p.customer.into(),
             email_sent: p.email_sent,
+            kept_in_outbox: p.kept_in_outbox,
             temporary_password: p.temporary_password,
         }
     }

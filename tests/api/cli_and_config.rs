@@ -93,6 +93,9 @@ fn a_bad_admin_hash_is_refused_at_start() {
             ("ERP_DB_PASSWORD", "pw"),
             ("SECRET_KEY", &"k".repeat(40)),
             ("ADMIN_PASSWORD_HASH", "scrypt:1073741824:8:1$salt$abcd"),
+            ("SMTP_SERVER", "127.0.0.1"),
+            ("EMAIL_FROM", "portal@example.com"),
+            ("APP_BASE_URL", "https://portal.example.com"),
         ],
         None,
     );

@@ -86,8 +86,8 @@ fn start(dir: &Path, env: &[(&str, &str)]) -> Running {
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             sink.lock().unwrap().push_str(&format!("{line}\n"));
-            if let Some(rest) = line.trim().strip_prefix("Open ") {
-                let _ = tx.send(rest.trim_end_matches("/login").to_owned());
+            if let Some(rest) = line.trim().strip_prefix("Listening on ") {
+                let _ = tx.send(format!("http://{}", rest.replace("0.0.0.0", "127.0.0.1")));
             }
         }
     });
@@ -207,6 +207,8 @@ async fn the_old_portals_dotenv_loads_unchanged() {
             ("DATA_DIR", data.to_str().unwrap()),
             ("HOST", "127.0.0.1"),
             ("PORT", "0"),
+            // The one key the old .env lacks (the old portal had its address in code).
+            ("APP_BASE_URL", "http://127.0.0.1"),
         ],
     );
     // The hash came through whole: the old admin password signs in.

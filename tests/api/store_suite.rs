@@ -754,6 +754,9 @@ async fn an_unanswering_sql_server_erp_is_unavailable_within_the_timeout() {
             ("ERP_DB_DRIVER", "ODBC Driver 17 for SQL Server"),
             ("SECRET_KEY", "0123456789abcdef0123456789abcdef0123456789"),
             ("ADMIN_PASSWORD_HASH", &hash),
+            ("SMTP_SERVER", "127.0.0.1"),
+            ("EMAIL_FROM", "portal@example.com"),
+            ("APP_BASE_URL", "http://127.0.0.1"),
         ],
         false,
     )

@@ -233,9 +233,20 @@ async fn refreshed(
     .into_response())
 }
 
-/// The flash after an action that issued a temporary password.
-fn issued_flash(verb: &str, email: &str, email_sent: bool, password: Option<&str>) -> Flash {
-    if email_sent {
+/// The flash after an action that issued a temporary password: never "emailed" for a
+/// mail that went nowhere.
+fn issued_flash(
+    verb: &str,
+    email: &str,
+    email_sent: bool,
+    kept_in_outbox: bool,
+    password: Option<&str>,
+) -> Flash {
+    if email_sent && kept_in_outbox {
+        Flash::success(format!(
+            "{verb} {email}: demo mode, so the mail with the temporary password was kept in the outbox (Admin → Outbox), not sent."
+        ))
+    } else if email_sent {
         Flash::success(format!(
             "{verb} {email}: the temporary password was emailed."
         ))
@@ -282,6 +293,7 @@ pub async fn create(
                 "Created",
                 &p.customer.email,
                 p.email_sent,
+                p.kept_in_outbox,
                 p.temporary_password.as_deref(),
             );
             refreshed(&state, &ctx, flash, status_from_headers(&headers), true).await
@@ -339,6 +351,7 @@ pub async fn reset_password(
         "Password reset for",
         &p.customer.email,
         p.email_sent,
+        p.kept_in_outbox,
         p.temporary_password.as_deref(),
     );
     refreshed(&state, &ctx, flash, status_from_headers(&headers), false).await
