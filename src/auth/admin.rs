@@ -120,7 +120,7 @@ impl AdminAuth {
     /// A bot filled the honeypot: it counts as a failed attempt for that name and address.
     pub async fn count_failure(&self, raw_username: &str, client: &ClientInfo) {
         self.throttle
-            .failed(&throttle::admin_key(raw_username), client.ip.as_deref())
+            .failed(&throttle::admin_key(raw_username), client.throttle_ip())
             .await;
     }
 
@@ -167,7 +167,7 @@ impl AdminAuth {
         client: &ClientInfo,
     ) -> Result<AdminLogin, AdminLoginError> {
         let key = throttle::admin_key(raw_username);
-        let ip = client.ip.as_deref();
+        let ip = client.throttle_ip();
         let throttle = &self.throttle;
         if !throttle
             .allows(&key, ip)

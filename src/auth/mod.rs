@@ -69,6 +69,21 @@ impl Viewer {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The address is one of `TRUSTED_PROXIES` (the proxy sent no client address): it is
+    /// recorded, but never used as a sign-in throttle key, or one busy proxy would count
+    /// every user's failures together.
+    pub ip_is_proxy: bool,
+}
+
+impl ClientInfo {
+    /// The address failed sign-ins are counted under, if it belongs to one client.
+    pub fn throttle_ip(&self) -> Option<&str> {
+        if self.ip_is_proxy {
+            None
+        } else {
+            self.ip.as_deref()
+        }
+    }
 }
 
 /// What the audit log calls actions of customers and of the portal itself.

@@ -147,7 +147,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<CustomerLogin, LoginError> {
         let key = throttle::customer_key(raw_email);
-        let ip = client.ip.as_deref();
+        let ip = client.throttle_ip();
         if !self
             .throttle
             .allows(&key, ip)
@@ -171,7 +171,7 @@ impl AuthService {
     /// A bot filled the honeypot: it counts as a failed attempt from its address.
     pub async fn count_failure(&self, raw_email: &str, client: &ClientInfo) {
         self.throttle
-            .failed(&throttle::customer_key(raw_email), client.ip.as_deref())
+            .failed(&throttle::customer_key(raw_email), client.throttle_ip())
             .await;
     }
 

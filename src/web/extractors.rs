@@ -127,31 +127,56 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
     }
 }
 
+/// The headers a reverse proxy names the client in, most trusted first, as the old
+/// portal read them (Cloudflare's tunnel sets `CF-Connecting-IP`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProxyHeaders<'a> {
+    pub cf_connecting_ip: Option<&'a str>,
+    pub forwarded_for: Option<&'a str>,
+    pub real_ip: Option<&'a str>,
+}
+
+impl ProxyHeaders<'_> {
+    fn any(&self) -> bool {
+        self.cf_connecting_ip.is_some() || self.forwarded_for.is_some() || self.real_ip.is_some()
+    }
+}
+
 /// The client's address: the socket's peer, or — when the peer is one of
-/// `TRUSTED_PROXIES` — the nearest address in `X-Forwarded-For` that is not a trusted proxy.
-/// Headers from anyone else are ignored, so a client cannot choose its own audited IP.
+/// `TRUSTED_PROXIES` — `CF-Connecting-IP`, then the nearest address in `X-Forwarded-For`
+/// that is not a trusted proxy, then `X-Real-IP`. Headers from anyone else are ignored, so
+/// a client cannot choose its own audited or throttled address.
 pub fn client_ip(
     peer: Option<std::net::IpAddr>,
-    forwarded_for: Option<&str>,
+    headers: ProxyHeaders<'_>,
     trusted: &[std::net::IpAddr],
 ) -> Option<std::net::IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let chain: Vec<std::net::IpAddr> = forwarded_for
+    let single = |h: Option<&str>| h.and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+    if let Some(ip) = single(headers.cf_connecting_ip) {
+        return Some(ip);
+    }
+    let from_chain = headers
+        .forwarded_for
         .unwrap_or("")
         .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+        .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
+        .rev()
+        .find(|ip| !trusted.contains(ip));
     Some(
-        chain
-            .into_iter()
-            .rev()
-            .find(|ip| !trusted.contains(ip))
+        from_chain
+            .or_else(|| single(headers.real_ip))
             .unwrap_or(peer),
     )
 }
+
+/// Production start-up is not the place to see this (it depends on traffic): the first
+/// request that carries proxy headers from a peer not in `TRUSTED_PROXIES` is logged once.
+static UNTRUSTED_PROXY_WARNED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
@@ -163,17 +188,35 @@ impl FromRequestParts<AppState> for ClientInfo {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(a)| a.ip());
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        let ip = client_ip(peer, forwarded, &state.config.trusted_proxies).map(|ip| ip.to_string());
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let headers = ProxyHeaders {
+            cf_connecting_ip: header("cf-connecting-ip"),
+            forwarded_for: header("x-forwarded-for"),
+            real_ip: header("x-real-ip"),
+        };
+        let trusted = &state.config.trusted_proxies;
+        if headers.any()
+            && peer.is_some_and(|p| !trusted.contains(&p))
+            && state.config.mode == crate::config::Mode::Production
+            && !UNTRUSTED_PROXY_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                peer = ?peer,
+                "a request carries proxy headers (CF-Connecting-IP / X-Forwarded-For / X-Real-IP) from an address not in TRUSTED_PROXIES: they are ignored, so every client behind that proxy shares its address; add the proxy to TRUSTED_PROXIES (logged once)"
+            );
+        }
+        let resolved = client_ip(peer, headers, trusted);
+        let ip_is_proxy = resolved.is_some_and(|ip| trusted.contains(&ip));
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect());
-        Ok(ClientInfo { ip, user_agent })
+        Ok(ClientInfo {
+            ip: resolved.map(|ip| ip.to_string()),
+            user_agent,
+            ip_is_proxy,
+        })
     }
 }
 
@@ -236,32 +279,63 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentAdmin {
 
 #[cfg(test)]
 mod tests {
-    use super::client_ip;
+    use super::{ProxyHeaders, client_ip};
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
         let client: std::net::IpAddr = "203.0.113.7".parse().unwrap();
         let trusted = [proxy];
+        let xff = |v| ProxyHeaders {
+            forwarded_for: Some(v),
+            ..ProxyHeaders::default()
+        };
         assert_eq!(
-            client_ip(Some(client), Some("1.2.3.4"), &trusted),
+            client_ip(Some(client), xff("1.2.3.4"), &trusted),
             Some(client),
             "a client cannot pick its IP"
         );
         assert_eq!(
-            client_ip(Some(proxy), Some("1.2.3.4, 203.0.113.7"), &trusted),
+            client_ip(Some(proxy), xff("1.2.3.4, 203.0.113.7"), &trusted),
             Some(client),
             "the nearest untrusted hop"
         );
         assert_eq!(
-            client_ip(Some(proxy), Some("203.0.113.7, 10.0.0.5"), &trusted),
+            client_ip(Some(proxy), xff("203.0.113.7, 10.0.0.5"), &trusted),
             Some(client)
         );
         assert_eq!(
-            client_ip(Some(proxy), Some("garbage"), &trusted),
+            client_ip(Some(proxy), xff("garbage"), &trusted),
             Some(proxy)
         );
-        assert_eq!(client_ip(Some(proxy), None, &[]), Some(proxy));
-        assert_eq!(client_ip(None, Some("1.2.3.4"), &trusted), None);
+        assert_eq!(
+            client_ip(Some(proxy), ProxyHeaders::default(), &[]),
+            Some(proxy)
+        );
+        assert_eq!(client_ip(None, xff("1.2.3.4"), &trusted), None);
+    }
+
+    #[test]
+    fn cloudflare_first_then_forwarded_for_then_real_ip_like_the_old_portal() {
+        let proxy: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let all = ProxyHeaders {
+            cf_connecting_ip: Some("198.51.100.1"),
+            forwarded_for: Some("198.51.100.2"),
+            real_ip: Some("198.51.100.3"),
+        };
+        let ip = |h, t: &[std::net::IpAddr]| client_ip(Some(proxy), h, t).unwrap().to_string();
+        assert_eq!(ip(all, &[proxy]), "198.51.100.1");
+        let no_cf = ProxyHeaders {
+            cf_connecting_ip: None,
+            ..all
+        };
+        assert_eq!(ip(no_cf, &[proxy]), "198.51.100.2");
+        let only_real = ProxyHeaders {
+            real_ip: Some("198.51.100.3"),
+            ..ProxyHeaders::default()
+        };
+        assert_eq!(ip(only_real, &[proxy]), "198.51.100.3");
+        // From an untrusted peer none of them counts.
+        assert_eq!(ip(all, &[]), "127.0.0.1");
     }
 }

@@ -21,6 +21,7 @@ mod inventory;
 mod login;
 mod operations;
 mod password_change;
+mod proxies;
 mod sessions;
 mod slapd;
 mod smtp;
