@@ -206,7 +206,9 @@ impl AdminAuth {
         }
         let mut method = None;
         let mut display_name = username.clone();
-        if username.eq_ignore_ascii_case(&self.local_username) {
+        // The local admin's name is matched exactly, as typed (as in the old portal): no
+        // case folding and no `@domain` trimming, which are for directory names.
+        if raw_username == self.local_username {
             if self.hasher.verify(password, self.local_hash.expose()).await {
                 method = Some("local");
                 display_name = self.local_username.clone();

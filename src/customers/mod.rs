@@ -55,6 +55,9 @@ pub struct CustomerInput {
 }
 
 /// Field → message, for inline errors that keep what was typed.
+/// `Customers.erp_customer_name` is NVARCHAR(4000) in the old portal's database.
+pub const MAX_SCOPE_CHARS: usize = 4000;
+
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +187,7 @@ impl CustomerAdmin {
                 None
             }
         };
-        let names: Vec<String> = input
+        let mut names: Vec<String> = input
             .erp_customer_names
             .iter()
             .map(|n| n.trim().to_owned())
@@ -206,10 +209,19 @@ impl CustomerAdmin {
                 );
             }
             // Only names the ERP knows, so a typo cannot silently show an empty portal.
+            // Compared trimmed and case-insensitively (accounts carried over from the old
+            // portal may differ in case or spacing) and stored as the ERP spells them.
             match self.erp.customer_names().await {
                 Ok(known) => {
-                    let unknown: Vec<&String> =
-                        names.iter().filter(|n| !known.contains(n)).collect();
+                    let mut unknown: Vec<&String> = Vec::new();
+                    for n in names.iter_mut() {
+                        let wanted = n.to_lowercase();
+                        match known.iter().find(|k| k.trim().to_lowercase() == wanted) {
+                            Some(k) => *n = k.clone(),
+                            None => unknown.push(n),
+                        }
+                    }
+                    let unknown: Vec<String> = unknown.into_iter().cloned().collect();
                     if !unknown.is_empty() {
                         errors.insert(
                             "erp_customer_names",
@@ -231,13 +243,20 @@ impl CustomerAdmin {
         if !errors.is_empty() {
             return Err(CustomerError::Invalid(errors));
         }
-        let scope = ErpScope::parse(&scope.expect("checked").to_stored());
-        Ok((
-            first,
-            (!last.is_empty()).then_some(last),
-            email.expect("checked"),
-            scope.to_stored(),
-        ))
+        let stored = ErpScope::parse(&scope.expect("checked").to_stored()).to_stored();
+        // The old portal's column is NVARCHAR(4000): a longer list cannot be saved there.
+        if stored.chars().count() > MAX_SCOPE_CHARS {
+            errors.insert(
+                "erp_customer_names",
+                format!(
+                    "Too many ERP customers for one account: the list is {} characters, at most {MAX_SCOPE_CHARS} fit. Choose fewer, or All.",
+                    stored.chars().count()
+                ),
+            );
+            return Err(CustomerError::Invalid(errors));
+        }
+        // An empty last name is stored as '', never NULL (the old portal's column is NOT NULL).
+        Ok((first, Some(last), email.expect("checked"), stored))
     }
 
     async fn mail(

@@ -135,8 +135,27 @@ async fn the_local_admin_signs_in_and_every_failure_looks_the_same() {
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM AdminSessions"), 0);
 
-    // user@domain is trimmed to user.
-    let ok = admin_login(&b, "  cp_admin@wepackitall.local ", ADMIN_PW).await;
+    // The local admin's name is matched exactly, as the old portal did: no case folding
+    // and no user@domain trimming (those are for directory names).
+    for near in [
+        "CP_ADMIN",
+        "Cp_admin",
+        "cp_admin@wepackitall.local",
+        " cp_admin ",
+    ] {
+        let refused = admin_login(&b, near, ADMIN_PW).await;
+        assert_eq!(
+            refused.status(),
+            200,
+            "{near:?} signed in as the local admin"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM AdminSessions"),
+            0,
+            "{near:?}"
+        );
+    }
+    let ok = admin_login(&b, "cp_admin", ADMIN_PW).await;
     assert_eq!(location(&ok), "/admin/panel");
     let cookie = set_cookie_named(ok.headers(), "cp_session").unwrap();
     assert!(cookie.contains("HttpOnly"));

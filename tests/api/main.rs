@@ -16,6 +16,7 @@ mod dataloader;
 mod demo_seed;
 mod directory;
 mod dotenv_binary;
+mod drop_in;
 mod graphql_api;
 mod inventory;
 mod login;

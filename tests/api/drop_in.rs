@@ -1,0 +1,162 @@
+//! Writes the old portal's database accepts, and names matched as the old portal matched
+//! them: an empty last name is '', a scope never exceeds the old NVARCHAR(4000) column,
+//! ERP names are found whatever their case or spacing and stored as the ERP spells them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use customer_portal::domain::ErpScope;
+use customer_portal::erp::{ErpError, ErpSource, InventoryRow};
+use serde_json::json;
+
+use crate::admin::{ADMIN_PW, htmx_post};
+use crate::helpers::*;
+
+/// An ERP with many long customer names and no rows.
+struct ManyNames(Vec<String>);
+
+#[async_trait]
+impl ErpSource for ManyNames {
+    fn name(&self) -> &'static str {
+        "many-names"
+    }
+    async fn inventory_rows(&self, _: &ErpScope) -> Result<Vec<InventoryRow>, ErpError> {
+        Ok(Vec::new())
+    }
+    async fn customer_names(&self) -> Result<Vec<String>, ErpError> {
+        Ok(self.0.clone())
+    }
+    async fn ping(&self) -> Result<(), ErpError> {
+        Ok(())
+    }
+}
+
+async fn app_with_names(names: Vec<String>) -> TestApp {
+    let hash = cheap_hash(ADMIN_PW);
+    spawn_with_erp(
+        Arc::new(ManyNames(names)),
+        &[
+            ("ADMIN_USERNAME", "cp_admin"),
+            ("ADMIN_PASSWORD_HASH", &hash),
+        ],
+    )
+    .await
+}
+
+async fn admin_of(app: &TestApp) -> TestApp {
+    let b = app.other_browser();
+    let resp = b
+        .post_form(
+            "/admin-login",
+            &[
+                ("username", "cp_admin"),
+                ("password", ADMIN_PW),
+                ("hp_email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&resp), "/admin/panel");
+    b
+}
+
+fn long_names() -> Vec<String> {
+    (0..120)
+        .map(|i| format!("Long Customer Name Number {i:03} Of The Group Ltd"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_scope_longer_than_the_old_column_is_a_field_error() {
+    let names = long_names();
+    let app = app_with_names(names.clone()).await;
+    let admin = admin_of(&app).await;
+    let mut form: Vec<(&str, &str)> = vec![
+        ("first_name", "Many"),
+        ("last_name", "Names"),
+        ("email", "many@example.com"),
+    ];
+    for n in &names {
+        form.push(("erp_customer_names", n));
+    }
+    let modal = htmx_post(&admin, "/admin/customers", &form).await;
+    assert_eq!(modal.status(), 200);
+    let html = modal.text().await.unwrap();
+    assert!(
+        html.contains("Too many ERP customers for one account") && html.contains("field-error"),
+        "{html:.400}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM Customers"), 0);
+
+    let gql = admin
+        .graphql_vars(
+            "mutation($input: CustomerInput!) { createCustomer(input: $input) { emailSent } }",
+            json!({ "input": {
+                "firstName": "Many", "lastName": "", "email": "many@example.com",
+                "erpCustomerNames": names,
+            }}),
+        )
+        .await;
+    assert_eq!(
+        gql["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{gql}"
+    );
+    assert!(
+        gql["errors"][0]["extensions"]["fields"]["erp_customer_names"]
+            .as_str()
+            .unwrap()
+            .contains("at most 4000"),
+        "{gql}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM Customers"), 0);
+}
+
+#[tokio::test]
+async fn erp_names_match_whatever_their_case_and_are_stored_as_the_erp_spells_them() {
+    let app = app_with_names(vec!["Acme Foods".into(), "Café Münster GmbH".into()]).await;
+    let admin = admin_of(&app).await;
+    let resp = htmx_post(
+        &admin,
+        "/admin/customers",
+        &[
+            ("first_name", "Case"),
+            ("last_name", ""),
+            ("email", "case@example.com"),
+            ("erp_customer_names", "  acme FOODS "),
+            ("erp_customer_names", "CAFÉ MÜNSTER GMBH"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let (erp, last): (String, Option<String>) = app
+        .db()
+        .query_row(
+            "SELECT erp_customer_name, last_name FROM Customers WHERE email = 'case@example.com'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(erp, "Acme Foods|Café Münster GmbH");
+    assert_eq!(
+        last.as_deref(),
+        Some(""),
+        "an empty last name is '', never NULL (the old column is NOT NULL)"
+    );
+    // A name the ERP does not have is still refused.
+    let html = htmx_post(
+        &admin,
+        "/admin/customers",
+        &[
+            ("first_name", "Typo"),
+            ("email", "typo@example.com"),
+            ("erp_customer_names", "Acme Food"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("Not an ERP customer: Acme Food"),
+        "{html:.400}"
+    );
+}
