@@ -41,6 +41,40 @@ pub struct Application {
     demo: DemoCredentials,
 }
 
+/// Accounts whose scope looks like a mistyped `All` (`all`, ` All `, `ALL|…`): only the
+/// exact `All` is unrestricted, as in the old portal, so these see a customer of that
+/// name — most likely nothing. Returns their emails, sorted.
+pub async fn mistyped_all_accounts(
+    store: &dyn crate::store::CustomerStore,
+) -> Result<Vec<String>, crate::store::StoreError> {
+    let customers = store
+        .list_customers(crate::store::StatusFilter::All, None)
+        .await?;
+    let mut emails: Vec<String> = customers
+        .into_iter()
+        .filter(|c| {
+            c.erp_customer_name != "All"
+                && c.erp_customer_name
+                    .split('|')
+                    .any(|n| n.trim().eq_ignore_ascii_case("all"))
+        })
+        .map(|c| c.email)
+        .collect();
+    emails.sort();
+    Ok(emails)
+}
+
+async fn warn_about_mistyped_all(store: &dyn crate::store::CustomerStore) {
+    match mistyped_all_accounts(store).await {
+        Ok(emails) if !emails.is_empty() => tracing::warn!(
+            accounts = %emails.join(", "),
+            "these accounts' ERP scope looks like a mistyped \"All\": only the exact word All sees every customer (as in the old portal); fix them under Admin → Customers"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not check accounts for a mistyped All"),
+    }
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         Application::build_with(config, None).await
@@ -130,6 +164,7 @@ impl Application {
             }
             (None, Mode::Production) => bail!("ADMIN_PASSWORD_HASH is required in production mode"),
         };
+        warn_about_mistyped_all(store.as_ref()).await;
         if config.mode == Mode::Demo && config.seed_demo_accounts {
             demo::seed_customers(store.as_ref(), &hasher, &mut demo).await?;
         }

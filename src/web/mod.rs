@@ -23,7 +23,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::auth::sessions::{self, DbSessionStore};
 use crate::error::AppError;
 use crate::state::AppState;
-use pages::{admin, health, home, inventory, login, logout, password};
+use pages::{admin, health, home, inventory, legacy, login, logout, password};
 
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -75,6 +75,9 @@ pub fn router(state: AppState) -> Router {
             get(password::show).post(password::submit),
         )
         .route("/inventory", get(inventory::show))
+        .route("/inventory/", get(legacy::inventory_slash))
+        .route("/admin/", get(legacy::admin_slash))
+        .route("/static/{*path}", get(legacy::old_static))
         .route("/inventory/grid", get(inventory::grid_fragment))
         .route("/inventory/rows", get(inventory::rows_fragment))
         .route("/inventory/export.xlsx", get(inventory::export_xlsx))

@@ -242,3 +242,46 @@ async fn the_old_portals_dotenv_loads_unchanged() {
     );
     assert!(!log.contains("could not parse"), "{log}");
 }
+
+#[tokio::test]
+async fn accounts_with_a_mistyped_all_are_listed_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("DATA_DIR", data.to_str().unwrap()),
+        ("PORT", "0"),
+        ("DEMO_ERP_ROWS", "200"),
+    ];
+    // First start creates the database; then two accounts are written as an old portal
+    // might have left them.
+    drop(start(dir.path(), &env));
+    let db = rusqlite::Connection::open(data.join("portal.db")).unwrap();
+    for (email, scope) in [
+        ("lower@example.com", "all"),
+        ("spaced@example.com", " All "),
+        ("exact@example.com", "All"),
+        ("named@example.com", "Acme Foods"),
+    ] {
+        db.execute(
+            "INSERT INTO Customers (first_name, last_name, email, password_hash, erp_customer_name, is_active, must_reset_password)
+             VALUES ('A', '', ?1, 'pbkdf2:sha256:1000$s$00', ?2, 1, 0)",
+            (email, scope),
+        )
+        .unwrap();
+    }
+    drop(db);
+    let portal = start(dir.path(), &env);
+    let log = portal.stderr.lock().unwrap().clone();
+    let line = log
+        .lines()
+        .find(|l| l.contains("mistyped"))
+        .unwrap_or_else(|| panic!("no warning:\n{log}"));
+    assert!(
+        line.contains("lower@example.com") && line.contains("spaced@example.com"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("exact@example.com") && !line.contains("named@example.com"),
+        "{line}"
+    );
+}

@@ -160,3 +160,45 @@ async fn erp_names_match_whatever_their_case_and_are_stored_as_the_erp_spells_th
         "{html:.400}"
     );
 }
+
+#[tokio::test]
+async fn the_old_portals_addresses_redirect_to_their_new_homes() {
+    let app = spawn_app().await;
+    let inv = app.get("/inventory/?q=soap&sort=part&dir=desc").await;
+    assert_eq!(inv.status(), 308);
+    assert_eq!(location(&inv), "/inventory?q=soap&sort=part&dir=desc");
+    let admin = app.get("/admin/").await;
+    assert_eq!(admin.status(), 308);
+    assert_eq!(location(&admin), "/admin/panel");
+    let logo = app.get("/static/img/logo.png").await;
+    assert_eq!(logo.status(), 308);
+    assert!(
+        location(&logo).starts_with("/assets/img/logo.svg"),
+        "{}",
+        location(&logo)
+    );
+    assert_eq!(app.get("/static/favicon.ico").await.status(), 308);
+    assert_eq!(app.get("/static/js/inventory.js").await.status(), 404);
+    // The audit page's old parameter names.
+    let app = crate::admin::admin_app(&[]).await;
+    let admin = crate::admin::admin_browser(&app).await;
+    let audit = admin
+        .get("/admin/audit?admin_filter=cp_admin&search=42")
+        .await;
+    let to = location(&audit);
+    assert_eq!(audit.status(), 308, "{to}");
+    assert_eq!(to, "/admin/audit?admin=cp_admin&q=42");
+}
+
+#[tokio::test]
+async fn only_the_exact_all_sees_every_customer() {
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "300")], false).await;
+    let count = |v: serde_json::Value| v["data"]["inventory"]["totalCount"].as_i64().unwrap();
+    let all = app.customer_browser("All").await;
+    assert!(count(all.graphql("{ inventory { totalCount } }").await) > 0);
+    for almost in ["all", "ALL", " All "] {
+        let b = app.customer_browser(almost).await;
+        let n = count(b.graphql("{ inventory { totalCount } }").await);
+        assert_eq!(n, 0, "{almost:?} widened the scope");
+    }
+}

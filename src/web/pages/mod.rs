@@ -4,6 +4,7 @@ pub mod admin;
 pub mod health;
 pub mod home;
 pub mod inventory;
+pub mod legacy;
 pub mod login;
 pub mod logout;
 pub mod password;

@@ -1,7 +1,7 @@
 //! `/admin/audit`: the audit log, newest first, filtered by admin and action type and
 //! searched by customer email or id, in pages. htmx requests get the results fragment.
 
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -95,7 +95,11 @@ pub async fn show(
     ctx: PageCtx,
     IsHtmx(htmx): IsHtmx,
     Query(p): Query<AuditParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
+    if let Some(moved) = crate::web::pages::legacy::audit_redirect(raw.as_deref()) {
+        return Ok(moved);
+    }
     let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
     let vars = audit_log::Variables {
         filter: Some(audit_log::AuditLogFilter {
