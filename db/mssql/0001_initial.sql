@@ -1,4 +1,5 @@
--- 0001 (SQL Server): adopt the Flask portal's database in place.
+-- 0001 (SQL Server): adopt the Flask portal's database in place. Where a table is missing
+-- it is created exactly as the old portal creates it (tests/fixtures/old-portal-schema.sql).
 -- Every existing table and row is kept. Tables are created only where missing, with the
 -- old portal's names and columns; what the Rust portal adds is new tables and indexes.
 -- Each statement is guarded, so running this twice changes nothing.
@@ -9,14 +10,17 @@ BEGIN
     CREATE TABLE dbo.Customers (
         customer_id          INT IDENTITY(1, 1) NOT NULL PRIMARY KEY,
         first_name           NVARCHAR(100) NOT NULL,
-        last_name            NVARCHAR(100) NULL,
+        last_name            NVARCHAR(100) NOT NULL,
         email                NVARCHAR(255) NOT NULL UNIQUE,
-        password_hash        NVARCHAR(512) NOT NULL,
-        erp_customer_name    NVARCHAR(MAX) NOT NULL,
+        password_hash        NVARCHAR(255) NOT NULL,
+        erp_customer_name    NVARCHAR(4000) NOT NULL,
         is_active            BIT NOT NULL DEFAULT 1,
+        created_date         DATETIME NOT NULL DEFAULT GETDATE(),
         last_login_date      DATETIME NULL,
-        must_reset_password  BIT NOT NULL DEFAULT 1
+        must_reset_password  BIT NOT NULL DEFAULT 0
     );
+    CREATE INDEX IX_Customers_ErpName ON dbo.Customers (erp_customer_name);
+    CREATE INDEX IX_Customers_Active ON dbo.Customers (is_active);
 END;
 GO
 
@@ -25,11 +29,13 @@ BEGIN
     CREATE TABLE dbo.ActiveSessions (
         session_id   NVARCHAR(255) NOT NULL PRIMARY KEY,
         customer_id  INT NOT NULL REFERENCES dbo.Customers (customer_id) ON DELETE CASCADE,
-        last_seen    DATETIME NOT NULL DEFAULT GETUTCDATE(),
-        ip_address   NVARCHAR(64) NULL,
-        user_agent   NVARCHAR(512) NULL,
+        last_seen    DATETIME NOT NULL,
+        ip_address   NVARCHAR(100) NULL,
+        user_agent   NVARCHAR(500) NULL,
         created_at   DATETIME NOT NULL DEFAULT GETUTCDATE()
     );
+    CREATE INDEX IX_ActiveSessions_CustomerID ON dbo.ActiveSessions (customer_id);
+    CREATE INDEX IX_ActiveSessions_LastSeen ON dbo.ActiveSessions (last_seen DESC);
 END;
 GO
 
@@ -37,13 +43,17 @@ IF OBJECT_ID(N'dbo.AuditLog', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.AuditLog (
         log_id                 INT IDENTITY(1, 1) NOT NULL PRIMARY KEY,
-        timestamp              DATETIME NOT NULL DEFAULT GETUTCDATE(),
-        admin_username         NVARCHAR(255) NOT NULL,
-        action_type            NVARCHAR(100) NOT NULL,
+        timestamp              DATETIME NOT NULL DEFAULT GETDATE(),
+        admin_username         NVARCHAR(100) NOT NULL,
+        action_type            NVARCHAR(50) NOT NULL,
         target_customer_id     INT NULL,
         target_customer_email  NVARCHAR(255) NULL,
         details                NVARCHAR(MAX) NULL
     );
+    CREATE INDEX IX_AuditLog_Timestamp ON dbo.AuditLog (timestamp DESC);
+    CREATE INDEX IX_AuditLog_AdminUsername ON dbo.AuditLog (admin_username);
+    CREATE INDEX IX_AuditLog_ActionType ON dbo.AuditLog (action_type);
+    CREATE INDEX IX_AuditLog_TargetCustomer ON dbo.AuditLog (target_customer_id);
 END;
 GO
 
@@ -51,12 +61,13 @@ IF OBJECT_ID(N'dbo.PasswordResetTokens', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.PasswordResetTokens (
         token_id     INT IDENTITY(1, 1) NOT NULL PRIMARY KEY,
-        customer_id  INT NOT NULL REFERENCES dbo.Customers (customer_id) ON DELETE CASCADE,
+        customer_id  INT NOT NULL REFERENCES dbo.Customers (customer_id),
         token_hash   NVARCHAR(255) NOT NULL UNIQUE,
-        expires_at   DATETIME NOT NULL,
-        used         BIT NOT NULL DEFAULT 0,
-        created_at   DATETIME NOT NULL DEFAULT GETUTCDATE()
+        expiry_date  DATETIME NOT NULL,
+        is_used      BIT NOT NULL DEFAULT 0
     );
+    CREATE INDEX IX_Tokens_Expiry ON dbo.PasswordResetTokens (expiry_date);
+    CREATE INDEX IX_Tokens_Used ON dbo.PasswordResetTokens (is_used);
 END;
 GO
 

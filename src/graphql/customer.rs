@@ -17,6 +17,8 @@ pub struct CustomerNode {
     pub is_active: bool,
     pub must_reset_password: bool,
     pub last_login_date: Option<OffsetDateTime>,
+    /// When the account was created.
+    pub created_date: Option<OffsetDateTime>,
 }
 
 impl From<Customer> for CustomerNode {
@@ -36,6 +38,7 @@ impl From<Customer> for CustomerNode {
             is_active: c.is_active,
             must_reset_password: c.must_reset_password,
             last_login_date: c.last_login_date,
+            created_date: c.created_date,
         }
     }
 }

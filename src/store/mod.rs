@@ -43,6 +43,9 @@ pub struct Customer {
     pub is_active: bool,
     pub last_login_date: Option<OffsetDateTime>,
     pub must_reset_password: bool,
+    /// When the account was created (`Customers.created_date`); `None` only for rows an
+    /// earlier version of this portal wrote before it kept the column.
+    pub created_date: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for Customer {

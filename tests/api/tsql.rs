@@ -3,7 +3,7 @@
 //! folders list the same versions, and the migrations only ever add to the tables the
 //! old portal created.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -215,8 +215,13 @@ fn migrations_only_add_to_the_old_portals_tables() {
         "the fixture holds the old portal's four tables"
     );
 
-    let files: Vec<PathBuf> = ["db/mssql/0001_initial.sql", "db/mssql/0002_admin.sql"]
-        .iter()
+    let files: Vec<PathBuf> = [
+        "db/mssql/0001_initial.sql",
+        "db/mssql/0002_admin.sql",
+        "db/mssql/0003_login_throttle.sql",
+        "db/mssql/0004_old_columns.sql",
+    ]
+    .iter()
         .map(|f| root().join(f))
         .collect();
     let mut checked = 0;
@@ -283,4 +288,145 @@ fn migrations_only_add_to_the_old_portals_tables() {
         checked >= 8,
         "the check saw too few statements touching the old tables ({checked})"
     );
+}
+
+/// One column as a CREATE TABLE declares it: type, nullability, default, cascade.
+#[derive(Debug, PartialEq, Eq)]
+struct Column {
+    kind: String,
+    nullable: bool,
+    default: Option<String>,
+    cascade: bool,
+}
+
+/// Columns of every `CREATE TABLE` in `sql`, by lower-case table name. A plain reader of
+/// this repository's own T-SQL style (one column per line), not a general parser.
+fn declared_tables(sql: &str) -> BTreeMap<String, BTreeMap<String, Column>> {
+    let mut tables = BTreeMap::new();
+    let mut rest = sql;
+    while let Some(at) = rest.to_uppercase().find("CREATE TABLE ") {
+        let after = &rest[at + "CREATE TABLE ".len()..];
+        let name = after
+            .split(|c: char| c == '(' || c.is_whitespace())
+            .next()
+            .unwrap()
+            .trim_start_matches("dbo.")
+            .to_lowercase();
+        let open = after.find('(').unwrap();
+        // The body ends at the `);` closing the statement.
+        let close = after.find(");").unwrap();
+        let mut columns = BTreeMap::new();
+        for line in after[open + 1..close].lines() {
+            let line = line.trim().trim_end_matches(',');
+            let mut words = line.split_whitespace();
+            let (Some(col), Some(kind)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let upper = line.to_uppercase();
+            let default = upper.find("DEFAULT ").map(|d| {
+                upper[d + "DEFAULT ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            });
+            columns.insert(
+                col.to_lowercase(),
+                Column {
+                    kind: kind.to_uppercase().replace(' ', ""),
+                    nullable: !upper.contains("NOT NULL") && !upper.contains("PRIMARY KEY"),
+                    default,
+                    cascade: upper.contains("ON DELETE CASCADE"),
+                },
+            );
+        }
+        tables.insert(name, columns);
+        rest = &after[close..];
+    }
+    tables
+}
+
+/// Index names created in `sql`, lower-cased.
+fn declared_indexes(sql: &str) -> BTreeSet<String> {
+    sql.lines()
+        .filter_map(|l| {
+            let u = l.trim().to_uppercase();
+            let at = u.find("CREATE INDEX ")?;
+            Some(
+                l.trim()[at + "CREATE INDEX ".len()..]
+                    .split_whitespace()
+                    .next()?
+                    .to_lowercase(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn where_the_migrations_create_an_old_table_it_is_the_old_portals_column_for_column() {
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/old-portal-schema.sql")).unwrap();
+    let old = declared_tables(&fixture);
+    assert_eq!(old.len(), 4, "{:?}", old.keys());
+    let customers = &old["customers"];
+    assert_eq!(customers["erp_customer_name"].kind, "NVARCHAR(4000)");
+    assert!(!customers["last_name"].nullable && !customers["erp_customer_name"].nullable);
+    assert_eq!(customers["must_reset_password"].default.as_deref(), Some("0"));
+    assert_eq!(customers["created_date"].default.as_deref(), Some("GETDATE()"));
+    assert!(old["activesessions"]["customer_id"].cascade);
+    assert!(!old["passwordresettokens"]["customer_id"].cascade);
+    assert!(old["passwordresettokens"].contains_key("expiry_date"));
+
+    let migrations: String = versions("db/mssql")
+        .iter()
+        .map(|v| {
+            let dir = root().join("db/mssql");
+            let file = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(&format!("{v:04}_"))
+                })
+                .unwrap();
+            std::fs::read_to_string(file).unwrap()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let created = declared_tables(&migrations);
+    for (table, columns) in &old {
+        let ours = created
+            .get(table)
+            .unwrap_or_else(|| panic!("the migrations never create {table}"));
+        assert_eq!(
+            ours, columns,
+            "{table}: a fresh database must get the old portal's exact columns"
+        );
+    }
+    let indexes = declared_indexes(&migrations);
+    for index in declared_indexes(&fixture) {
+        assert!(indexes.contains(&index), "the migrations never create {index}");
+    }
+    // Columns the migrations add to an old table must not break the old portal's
+    // inserts, which do not name them: nullable, or with a default.
+    for line in migrations.lines() {
+        let u = line.to_uppercase();
+        if let Some(at) = u.find("ALTER TABLE DBO.") {
+            let table = u[at + "ALTER TABLE DBO.".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_lowercase();
+            if old.contains_key(&table) && u.contains(" ADD ") && u.contains("NOT NULL") {
+                let next = migrations[migrations.find(line).unwrap()..]
+                    .lines()
+                    .take(2)
+                    .collect::<String>()
+                    .to_uppercase();
+                assert!(next.contains("DEFAULT"), "{line}: NOT NULL without a default");
+            }
+        }
+    }
 }

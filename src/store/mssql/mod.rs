@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login_throttle",
         include_str!("../../../db/mssql/0003_login_throttle.sql"),
     ),
+    (
+        4,
+        "old_columns",
+        include_str!("../../../db/mssql/0004_old_columns.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -119,6 +124,7 @@ fn customer(row: &Row, at: usize) -> StoreResult<Customer> {
         is_active: bit(row, at + 6)?,
         last_login_date: read_utc(row, at + 7)?,
         must_reset_password: bit(row, at + 8)?,
+        created_date: read_utc(row, at + 9)?,
     })
 }
 

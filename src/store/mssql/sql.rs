@@ -4,13 +4,13 @@
 //! nothing, in one round trip.
 
 pub const CUSTOMER_COLUMNS: &str = "c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
-     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password";
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date";
 
 pub const CUSTOMER_BY_EMAIL: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
-     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password FROM dbo.Customers AS c WHERE c.email = @P1";
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date FROM dbo.Customers AS c WHERE c.email = @P1";
 
 pub const CUSTOMER_BY_ID: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
-     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password FROM dbo.Customers AS c WHERE c.customer_id = @P1";
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date FROM dbo.Customers AS c WHERE c.customer_id = @P1";
 
 /// @P1..@P6 customer, @P7..@P11 audit (timestamp, admin, action, email, details).
 pub const INSERT_CUSTOMER: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
@@ -22,7 +22,7 @@ INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_custome
 VALUES (@P7, @P8, @P9, @id, @P10, @P11);
 COMMIT TRANSACTION;
 SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active,
-       c.last_login_date, c.must_reset_password
+       c.last_login_date, c.must_reset_password, c.created_date
 FROM dbo.Customers AS c WHERE c.customer_id = @id;";
 
 pub const COUNT_BY_STATUS: &str = "SELECT CAST(COALESCE(SUM(CASE WHEN is_active = 1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
@@ -30,7 +30,7 @@ pub const COUNT_BY_STATUS: &str = "SELECT CAST(COALESCE(SUM(CASE WHEN is_active 
 
 /// @P1 is_active filter (NULL = all), @P2 LIKE pattern (NULL = no search).
 pub const LIST_CUSTOMERS: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
-     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date
 FROM dbo.Customers AS c
 WHERE (@P1 IS NULL OR c.is_active = @P1)
   AND (@P2 IS NULL OR LOWER(c.first_name + N' ' + COALESCE(c.last_name, N'') + N' ' + c.email + N' ' + c.erp_customer_name) LIKE @P2 ESCAPE '\\')
@@ -38,7 +38,7 @@ ORDER BY LOWER(COALESCE(c.last_name, N'')), LOWER(c.first_name), c.email";
 
 /// `{ids}` is replaced by `@P1, …, @Pn` (every id bound).
 pub const CUSTOMERS_BY_IDS: &str = "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
-     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password FROM dbo.Customers AS c WHERE c.customer_id IN ({ids})";
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date FROM dbo.Customers AS c WHERE c.customer_id IN ({ids})";
 
 /// @P1..@P6 changes + id, @P7 end sessions (bit); `{audits}` is replaced by audit inserts.
 /// Nothing is written or audited when no customer row matched (then no row is returned);
@@ -52,7 +52,7 @@ IF @n > 0 AND @P7 = 1 DELETE FROM dbo.ActiveSessions WHERE customer_id = @P6;
 {audits}
 COMMIT TRANSACTION;
 SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active,
-       c.last_login_date, c.must_reset_password
+       c.last_login_date, c.must_reset_password, c.created_date
 FROM dbo.Customers AS c WHERE c.customer_id = @P6 AND @n > 0;";
 
 /// One audit insert inside a batch; `{n}` is the first parameter index of six.
@@ -86,7 +86,7 @@ COMMIT TRANSACTION;";
 
 pub const SESSION_WITH_CUSTOMER: &str = "SELECT s.session_id, s.customer_id, s.last_seen, s.ip_address, s.user_agent, s.created_at, \
      c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active, \
-     c.last_login_date, c.must_reset_password
+     c.last_login_date, c.must_reset_password, c.created_date
 FROM dbo.ActiveSessions AS s JOIN dbo.Customers AS c ON c.customer_id = s.customer_id
 WHERE s.session_id = @P1";
 

@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login_throttle",
         include_str!("../../../db/sqlite/0003_login_throttle.sql"),
     ),
+    (
+        4,
+        "old_columns",
+        include_str!("../../../db/sqlite/0004_old_columns.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

@@ -149,9 +149,9 @@ fn read_opt_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<OffsetDateT
 }
 
 const CUSTOMER_COLUMNS: &str = "c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
-     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password";
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date";
 
-/// Reads the nine customer columns starting at `at`.
+/// Reads the ten customer columns starting at `at`.
 fn customer_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Customer> {
     Ok(Customer {
         id: CustomerId(row.get(at)?),
@@ -163,6 +163,7 @@ fn customer_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Customer> {
         is_active: row.get::<_, i64>(at + 6)? != 0,
         last_login_date: read_opt_ts(row, at + 7)?,
         must_reset_password: row.get::<_, i64>(at + 8)? != 0,
+        created_date: read_opt_ts(row, at + 9)?,
     })
 }
 
@@ -230,9 +231,9 @@ impl CustomerStore for SqliteStore {
         self.with_conn("insert_customer", move |c| {
             let tx = c.transaction().map_err(backend)?;
             let inserted = tx.execute(
-                "INSERT INTO Customers (first_name, last_name, email, password_hash, erp_customer_name, is_active, must_reset_password)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
-                params![first, last, email, hash, erp, reset as i64],
+                "INSERT INTO Customers (first_name, last_name, email, password_hash, erp_customer_name, is_active, must_reset_password, created_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
+                params![first, last, email, hash, erp, reset as i64, ts(OffsetDateTime::now_utc())],
             );
             match inserted {
                 Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {

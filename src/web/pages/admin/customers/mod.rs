@@ -89,7 +89,7 @@ fn table(rows: &[CustomerRow], status: Status, oob: bool) -> Markup {
             div class="table-wrap admin-table-wrap" {
                 table class="admin-table" id="customers-table" {
                     thead { tr {
-                        th { "Name" } th { "Email" } th { "ERP customers" } th { "Active" } th { "Must reset" } th { "Last login" } th { span class="sr-only" { "Actions" } }
+                        th { "Name" } th { "Email" } th { "ERP customers" } th { "Active" } th { "Must reset" } th { "Created" } th { "Last login" } th { span class="sr-only" { "Actions" } }
                     } }
                     tbody {
                         @for c in rows {
@@ -100,6 +100,7 @@ fn table(rows: &[CustomerRow], status: Status, oob: bool) -> Markup {
                                 td class="erp-names" { (c.erp_customer_names.join(" | ")) }
                                 td { @if c.is_active { span class="pill pill-ok" { "Active" } } @else { span class="pill pill-bad" { "Inactive" } } }
                                 td { @if c.must_reset_password { span class="pill pill-info" { "Yes" } } @else { "No" } }
+                                td class="nowrap" { (c.created_date.map(|t| crate::inventory::format_us_date(t.0.date())).unwrap_or_default()) }
                                 td { (c.last_login_date.map(|t| when(&t.0)).unwrap_or_else(|| "Never".to_owned())) }
                                 td class="row-actions" {
                                     button type="button" class="btn btn-small" hx-get=(format!("/admin/customers/{}/edit", c.id)) hx-target="#modal" { "Edit" }
