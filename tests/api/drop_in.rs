@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use customer_portal::domain::ErpScope;
 use customer_portal::erp::{ErpError, ErpSource, InventoryRow};
+use customer_portal::store::CustomerStore;
 use serde_json::json;
 
 use crate::admin::{ADMIN_PW, htmx_post};
@@ -201,4 +202,86 @@ async fn only_the_exact_all_sees_every_customer() {
         let n = count(b.graphql("{ inventory { totalCount } }").await);
         assert_eq!(n, 0, "{almost:?} widened the scope");
     }
+}
+
+#[tokio::test]
+async fn a_database_made_by_the_previous_migrations_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portal.db");
+    {
+        // What versions 1–3 left behind, with a row in each table 0004 changes.
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(
+            "CREATE TABLE SchemaMigrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);",
+        )
+        .unwrap();
+        for (v, sql) in [
+            (1, include_str!("../../db/sqlite/0001_initial.sql")),
+            (2, include_str!("../../db/sqlite/0002_admin.sql")),
+            (3, include_str!("../../db/sqlite/0003_login_throttle.sql")),
+        ] {
+            db.execute_batch(sql).unwrap();
+            db.execute(
+                "INSERT INTO SchemaMigrations VALUES (?1, 'old', '2026-01-01T00:00:00.000000Z')",
+                [v],
+            )
+            .unwrap();
+        }
+        db.execute_batch(
+            "INSERT INTO Customers (first_name, last_name, email, password_hash, erp_customer_name)
+                 VALUES ('Old', '', 'old@example.com', 'pbkdf2:sha256:1000$s$00', 'Acme Foods');
+             INSERT INTO AuditLog (timestamp, admin_username, action_type, target_customer_id)
+                 VALUES ('2025-03-04T05:06:07.000000Z', 'cp_admin', 'CUSTOMER_CREATE', 1);
+             INSERT INTO PasswordResetTokens (customer_id, token_hash, expires_at, used, created_at)
+                 VALUES (1, 'hash-1', '2026-02-01T00:00:00.000000Z', 1, '2026-01-31T23:30:00.000000Z');",
+        )
+        .unwrap();
+    }
+    let store = customer_portal::store::sqlite::SqliteStore::open(&path)
+        .await
+        .unwrap();
+    let old = store
+        .customer_by_id(customer_portal::domain::CustomerId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        old.created_date
+            .map(customer_portal::store::format_ts)
+            .as_deref(),
+        Some("2025-03-04T05:06:07.000000Z"),
+        "created_date comes from the account's creation audit row"
+    );
+    drop(store);
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let (expiry, used, hash): (String, i64, String) = db
+        .query_row(
+            "SELECT expiry_date, is_used, token_hash FROM PasswordResetTokens",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (expiry.as_str(), used, hash.as_str()),
+        ("2026-02-01T00:00:00.000000Z", 1, "hash-1"),
+        "renamed, nothing lost"
+    );
+    let columns: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('PasswordResetTokens') ORDER BY cid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "token_id",
+            "customer_id",
+            "token_hash",
+            "expiry_date",
+            "is_used"
+        ],
+        "the old portal's columns"
+    );
 }

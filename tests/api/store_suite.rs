@@ -65,6 +65,7 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         .unwrap();
     assert_eq!(c.email, parsed.as_str());
     assert!(c.is_active && c.must_reset_password && c.last_login_date.is_none());
+    assert!(c.created_date.is_some(), "created_date is set on insert");
     assert_eq!(
         c.erp_customer_name, "Acme Foods|Café Münster GmbH",
         "non-ASCII survives"

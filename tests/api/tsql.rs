@@ -222,8 +222,8 @@ fn migrations_only_add_to_the_old_portals_tables() {
         "db/mssql/0004_old_columns.sql",
     ]
     .iter()
-        .map(|f| root().join(f))
-        .collect();
+    .map(|f| root().join(f))
+    .collect();
     let mut checked = 0;
     for (file, tree) in parse(&files) {
         let mut all = Vec::new();
@@ -371,8 +371,14 @@ fn where_the_migrations_create_an_old_table_it_is_the_old_portals_column_for_col
     let customers = &old["customers"];
     assert_eq!(customers["erp_customer_name"].kind, "NVARCHAR(4000)");
     assert!(!customers["last_name"].nullable && !customers["erp_customer_name"].nullable);
-    assert_eq!(customers["must_reset_password"].default.as_deref(), Some("0"));
-    assert_eq!(customers["created_date"].default.as_deref(), Some("GETDATE()"));
+    assert_eq!(
+        customers["must_reset_password"].default.as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        customers["created_date"].default.as_deref(),
+        Some("GETDATE()")
+    );
     assert!(old["activesessions"]["customer_id"].cascade);
     assert!(!old["passwordresettokens"]["customer_id"].cascade);
     assert!(old["passwordresettokens"].contains_key("expiry_date"));
@@ -407,7 +413,10 @@ fn where_the_migrations_create_an_old_table_it_is_the_old_portals_column_for_col
     }
     let indexes = declared_indexes(&migrations);
     for index in declared_indexes(&fixture) {
-        assert!(indexes.contains(&index), "the migrations never create {index}");
+        assert!(
+            indexes.contains(&index),
+            "the migrations never create {index}"
+        );
     }
     // Columns the migrations add to an old table must not break the old portal's
     // inserts, which do not name them: nullable, or with a default.
@@ -425,7 +434,10 @@ fn where_the_migrations_create_an_old_table_it_is_the_old_portals_column_for_col
                     .take(2)
                     .collect::<String>()
                     .to_uppercase();
-                assert!(next.contains("DEFAULT"), "{line}: NOT NULL without a default");
+                assert!(
+                    next.contains("DEFAULT"),
+                    "{line}: NOT NULL without a default"
+                );
             }
         }
     }
