@@ -147,7 +147,6 @@ impl Portal {
             .client
             .post(format!("{}/graphql", self.base))
             .header("X-CSRF-Token", &self.csrf)
-            .header("Accept-Encoding", "gzip")
             .json(&serde_json::json!({ "query": query }))
             .send()
             .await
