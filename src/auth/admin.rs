@@ -277,7 +277,9 @@ impl AdminAuth {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
-        if now - s.created_at >= self.session_lifetime {
+        if now - s.last_seen >= self.session_lifetime
+            || now - s.created_at >= super::service::absolute_cap(self.session_lifetime)
+        {
             self.sessions.end_admin_session(session_id, None).await?;
             return Ok(None);
         }
@@ -306,9 +308,12 @@ impl AdminAuth {
 
     /// Removes admin sessions past `SESSION_HOURS`.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let cutoff = OffsetDateTime::now_utc() - self.session_lifetime;
+        let now = OffsetDateTime::now_utc();
         self.sessions
-            .purge_admin_sessions_created_before(cutoff)
+            .purge_admin_sessions(
+                now - self.session_lifetime,
+                now - super::service::absolute_cap(self.session_lifetime),
+            )
             .await
     }
 }

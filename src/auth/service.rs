@@ -23,6 +23,15 @@ use crate::store::{
 /// How often `last_seen` is written back: often enough for the admin's live view, rare
 /// enough that ordinary browsing does not write to the database on every click.
 pub const LAST_SEEN_GRANULARITY: Duration = Duration::from_secs(60);
+/// However active, a sign-in ends this long after it began (or after `SESSION_HOURS`, if
+/// that is longer): `SESSION_HOURS` is an idle timeout, as in the old portal, and a
+/// stolen cookie that is kept busy must still expire.
+pub const ABSOLUTE_SESSION_CAP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// When a session with this idle timeout ends at the latest, counted from its start.
+pub fn absolute_cap(idle: Duration) -> Duration {
+    idle.max(ABSOLUTE_SESSION_CAP)
+}
 /// Passwords longer than this are not even hashed (the form allows 128).
 const MAX_LOGIN_PASSWORD_BYTES: usize = 1024;
 
@@ -273,7 +282,8 @@ impl AuthService {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
-        let expired = now - session.created_at >= self.session_lifetime;
+        let idle = now - session.last_seen >= self.session_lifetime;
+        let expired = idle || now - session.created_at >= absolute_cap(self.session_lifetime);
         if expired || !customer.is_active {
             self.sessions.end_customer_session(session_id, None).await?;
             tracing::info!(customer_id = %customer.id, expired, "customer session ended by validation");
@@ -363,7 +373,10 @@ impl AuthService {
         let now = OffsetDateTime::now_utc();
         let sessions = self
             .sessions
-            .purge_sessions_created_before(now - self.session_lifetime)
+            .purge_sessions(
+                now - self.session_lifetime,
+                now - absolute_cap(self.session_lifetime),
+            )
             .await?;
         let web = self.web_sessions.purge_expired_web_sessions(now).await?;
         self.throttle.purge().await?;

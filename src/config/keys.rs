@@ -77,7 +77,7 @@ pub const KEYS: &[Key] = &[
         "SESSION_HOURS",
         Number,
         Some("8"),
-        "hours a customer or admin sign-in lasts",
+        "hours without activity after which a sign-in ends (7 days at most however active)",
     ),
     key(
         "TEST_MODE",

@@ -258,8 +258,13 @@ pub trait ActiveSessionStore: Send + Sync {
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<bool>;
     async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>>;
-    /// Deletes sessions created before `cutoff` (expired after `SESSION_HOURS`).
-    async fn purge_sessions_created_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64>;
+    /// Deletes sessions last seen before `idle_before` (idle past `SESSION_HOURS`) or
+    /// created before `created_before` (past the absolute cap).
+    async fn purge_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -305,8 +310,12 @@ pub trait AdminSessionStore: Send + Sync {
         session_id: &str,
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<bool>;
-    async fn purge_admin_sessions_created_before(&self, cutoff: OffsetDateTime)
-    -> StoreResult<u64>;
+    /// As [`ActiveSessionStore::purge_sessions`], for admin sessions.
+    async fn purge_admin_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> StoreResult<u64>;
 }
 
 /// Failed sign-ins, for throttling password guessing across every instance of the portal.

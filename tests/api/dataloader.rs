@@ -86,8 +86,8 @@ impl ActiveSessionStore for Counting {
     async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
         self.inner.list_active_sessions().await
     }
-    async fn purge_sessions_created_before(&self, c: OffsetDateTime) -> StoreResult<u64> {
-        self.inner.purge_sessions_created_before(c).await
+    async fn purge_sessions(&self, i: OffsetDateTime, c: OffsetDateTime) -> StoreResult<u64> {
+        self.inner.purge_sessions(i, c).await
     }
 }
 
@@ -132,8 +132,8 @@ impl AdminSessionStore for Counting {
     async fn end_admin_session(&self, s: &str, a: Option<&NewAuditEntry>) -> StoreResult<bool> {
         self.inner.end_admin_session(s, a).await
     }
-    async fn purge_admin_sessions_created_before(&self, c: OffsetDateTime) -> StoreResult<u64> {
-        self.inner.purge_admin_sessions_created_before(c).await
+    async fn purge_admin_sessions(&self, i: OffsetDateTime, c: OffsetDateTime) -> StoreResult<u64> {
+        self.inner.purge_admin_sessions(i, c).await
     }
 }
 

@@ -56,20 +56,27 @@ async fn a_kicked_session_is_signed_out_on_the_next_htmx_request_and_page() {
     assert!(login.contains("Your session has ended"));
 }
 
-#[tokio::test]
-async fn a_session_expires_after_session_hours() {
-    let app = spawn_app_with(&[("SESSION_HOURS", "2")], false).await;
-    let id = signed_in(&app, "jane@example.com").await;
-    // Two hours and a minute later (the test moves the clock by moving the row).
-    let past = customer_portal::store::format_ts(
-        time::OffsetDateTime::now_utc() - time::Duration::minutes(121),
-    );
+/// Moves a session's clocks back: the test plays the passing of time.
+fn age_session(app: &TestApp, id: i64, created_minutes: i64, last_seen_minutes: i64) {
+    let ago = |m: i64| {
+        customer_portal::store::format_ts(
+            time::OffsetDateTime::now_utc() - time::Duration::minutes(m),
+        )
+    };
     app.db()
         .execute(
-            "UPDATE ActiveSessions SET created_at = ?1 WHERE customer_id = ?2",
-            (past, id),
+            "UPDATE ActiveSessions SET created_at = ?1, last_seen = ?2 WHERE customer_id = ?3",
+            (ago(created_minutes), ago(last_seen_minutes), id),
         )
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_session_idle_for_session_hours_ends() {
+    let app = spawn_app_with(&[("SESSION_HOURS", "2")], false).await;
+    let id = signed_in(&app, "jane@example.com").await;
+    // Nothing for two hours and a minute: the old portal's idle timeout.
+    age_session(&app, id, 121, 121);
     let page = app.get("/inventory").await;
     assert_eq!(page.status(), 303);
     assert_eq!(location(&page), "/login?reason=session_ended");
@@ -81,19 +88,37 @@ async fn a_session_expires_after_session_hours() {
 }
 
 #[tokio::test]
-async fn a_session_within_session_hours_stays_valid() {
+async fn an_active_session_outlives_session_hours_until_the_absolute_cap() {
     let app = spawn_app_with(&[("SESSION_HOURS", "2")], false).await;
     let id = signed_in(&app, "jane@example.com").await;
-    let past = customer_portal::store::format_ts(
-        time::OffsetDateTime::now_utc() - time::Duration::minutes(119),
-    );
-    app.db()
-        .execute(
-            "UPDATE ActiveSessions SET created_at = ?1 WHERE customer_id = ?2",
-            (past, id),
-        )
-        .unwrap();
+    // Signed in five hours ago, busy ever since: still signed in (idle timeout).
+    age_session(&app, id, 300, 5);
     assert_eq!(app.get("/inventory").await.status(), 200);
+    // Idle for just under two hours: still signed in.
+    age_session(&app, id, 300, 119);
+    assert_eq!(app.get("/inventory").await.status(), 200);
+    // Signed in eight days ago, busy ever since: past the seven-day cap.
+    age_session(&app, id, 8 * 24 * 60, 1);
+    let page = app.get("/inventory").await;
+    assert_eq!(location(&page), "/login?reason=session_ended");
+}
+
+#[tokio::test]
+async fn stale_session_rows_are_pruned() {
+    let app = spawn_app_with(&[("SESSION_HOURS", "2")], false).await;
+    let stale = signed_in(&app, "stale@example.com").await;
+    let other = app.other_browser();
+    let fresh = signed_in(&other, "fresh@example.com").await;
+    // A row the old portal left behind: last seen long ago, never signed out.
+    age_session(&app, stale, 600, 600);
+    age_session(&app, fresh, 300, 1);
+    let (purged, _) = app.state.auth.purge_expired().await.unwrap();
+    assert_eq!(purged, 1);
+    let left: i64 = app
+        .db()
+        .query_row("SELECT customer_id FROM ActiveSessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, fresh);
 }
 
 #[tokio::test]

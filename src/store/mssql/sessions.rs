@@ -79,11 +79,15 @@ impl ActiveSessionStore for MssqlStore {
         .await
     }
 
-    async fn purge_sessions_created_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
+    async fn purge_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> StoreResult<u64> {
         self.exec(
             "purge_sessions",
             sql::PURGE_SESSIONS,
-            &[P::Time(utc(cutoff))],
+            &[P::Time(utc(idle_before)), P::Time(utc(created_before))],
         )
         .await
     }
@@ -161,14 +165,15 @@ impl AdminSessionStore for MssqlStore {
             > 0)
     }
 
-    async fn purge_admin_sessions_created_before(
+    async fn purge_admin_sessions(
         &self,
-        cutoff: OffsetDateTime,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
     ) -> StoreResult<u64> {
         self.exec(
             "purge_admin_sessions",
             sql::PURGE_ADMIN_SESSIONS,
-            &[P::Time(utc(cutoff))],
+            &[P::Time(utc(idle_before)), P::Time(utc(created_before))],
         )
         .await
     }

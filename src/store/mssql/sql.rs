@@ -107,7 +107,8 @@ SELECT @n;";
 pub const LIST_ACTIVE_SESSIONS: &str = "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at \
      FROM dbo.ActiveSessions ORDER BY last_seen DESC";
 
-pub const PURGE_SESSIONS: &str = "DELETE FROM dbo.ActiveSessions WHERE created_at < @P1";
+pub const PURGE_SESSIONS: &str =
+    "DELETE FROM dbo.ActiveSessions WHERE last_seen < @P1 OR created_at < @P2";
 
 pub const APPEND_AUDIT: &str = "SET NOCOUNT ON;
 INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
@@ -170,7 +171,8 @@ IF @n > 0 AND @P2 = 1
 COMMIT TRANSACTION;
 SELECT @n;";
 
-pub const PURGE_ADMIN_SESSIONS: &str = "DELETE FROM dbo.AdminSessions WHERE created_at < @P1";
+pub const PURGE_ADMIN_SESSIONS: &str =
+    "DELETE FROM dbo.AdminSessions WHERE last_seen < @P1 OR created_at < @P2";
 
 /// Inserts unless the id exists; returns 1 when inserted.
 pub const CREATE_WEB_SESSION: &str = "SET NOCOUNT ON;

@@ -118,11 +118,15 @@ impl ActiveSessionStore for SqliteStore {
         .await
     }
 
-    async fn purge_sessions_created_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
+    async fn purge_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> StoreResult<u64> {
         self.with_conn("purge_sessions", move |c| {
             c.execute(
-                "DELETE FROM ActiveSessions WHERE created_at < ?1",
-                [ts(cutoff)],
+                "DELETE FROM ActiveSessions WHERE last_seen < ?1 OR created_at < ?2",
+                [ts(idle_before), ts(created_before)],
             )
             .map(|n| n as u64)
             .map_err(backend)
@@ -229,14 +233,15 @@ impl AdminSessionStore for SqliteStore {
         .await
     }
 
-    async fn purge_admin_sessions_created_before(
+    async fn purge_admin_sessions(
         &self,
-        cutoff: OffsetDateTime,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
     ) -> StoreResult<u64> {
         self.with_conn("purge_admin_sessions", move |c| {
             c.execute(
-                "DELETE FROM AdminSessions WHERE created_at < ?1",
-                [ts(cutoff)],
+                "DELETE FROM AdminSessions WHERE last_seen < ?1 OR created_at < ?2",
+                [ts(idle_before), ts(created_before)],
             )
             .map(|n| n as u64)
             .map_err(backend)
