@@ -36,6 +36,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Customer {
     pub id: CustomerId,
     pub first_name: String,
+    /// `None` for no last name (stored as `''`: the old portal's column is NOT NULL).
     pub last_name: Option<String>,
     pub email: String,
     pub password_hash: String,

@@ -553,12 +553,50 @@ async fn store_contract_on_sql_server() {
     };
     let config = tiberius::Config::from_ado_string(&url)
         .expect("MSSQL_TEST_URL is an ADO connection string");
+    // The first run against a server tests adoption, not a fresh schema: the old portal's
+    // tables are created first (where missing), then the migrations run over them.
+    create_old_portal_tables(config.clone()).await;
     let store = customer_portal::store::mssql::MssqlStore::open(config, 4, Duration::from_secs(30))
         .await
         .unwrap();
     // Migrations are idempotent: a second run changes nothing.
     assert!(store.migrate().await.unwrap().is_empty());
     store_contract(Arc::new(store)).await;
+}
+
+/// Runs tests/fixtures/old-portal-schema.sql on an empty test database, as the old portal
+/// would have left it; a database that already has `Customers` is left alone.
+async fn create_old_portal_tables(config: tiberius::Config) {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+    let tcp = tokio::net::TcpStream::connect(config.get_addr())
+        .await
+        .unwrap();
+    let mut client = tiberius::Client::connect(config, tcp.compat_write())
+        .await
+        .unwrap();
+    let exists = client
+        .simple_query("SELECT CAST(CASE WHEN OBJECT_ID(N'dbo.Customers', N'U') IS NULL THEN 0 ELSE 1 END AS INT)")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .and_then(|r| r.get::<i32, _>(0))
+        .unwrap_or(0);
+    if exists == 1 {
+        return;
+    }
+    for batch in customer_portal::store::mssql::split_batches(include_str!(
+        "../fixtures/old-portal-schema.sql"
+    )) {
+        client
+            .simple_query(batch)
+            .await
+            .unwrap()
+            .into_results()
+            .await
+            .unwrap();
+    }
 }
 
 /// The fixture's expectations, for any ERP backend.

@@ -117,7 +117,7 @@ fn customer(row: &Row, at: usize) -> StoreResult<Customer> {
     Ok(Customer {
         id: CustomerId(int(row, at)?),
         first_name: req_text(row, at + 1)?,
-        last_name: text(row, at + 2)?,
+        last_name: text(row, at + 2)?.filter(|l| !l.is_empty()),
         email: req_text(row, at + 3)?,
         password_hash: req_text(row, at + 4)?,
         erp_customer_name: text(row, at + 5)?.unwrap_or_default(),
@@ -370,7 +370,8 @@ impl CustomerStore for MssqlStore {
     ) -> StoreResult<Customer> {
         let mut params = vec![
             t(&new.first_name),
-            P::Text(new.last_name.clone()),
+            // The old portal's column is NOT NULL: no last name is ''.
+            t(new.last_name.clone().unwrap_or_default()),
             t(new.email.as_str()),
             t(&new.password_hash),
             t(&new.erp_customer_name),
@@ -444,7 +445,7 @@ impl CustomerStore for MssqlStore {
     ) -> StoreResult<Customer> {
         let mut params = vec![
             t(&changes.first_name),
-            P::Text(changes.last_name.clone()),
+            t(changes.last_name.clone().unwrap_or_default()),
             t(changes.email.as_str()),
             t(&changes.erp_customer_name),
             P::Bit(changes.is_active),

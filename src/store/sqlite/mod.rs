@@ -156,7 +156,9 @@ fn customer_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Customer> {
     Ok(Customer {
         id: CustomerId(row.get(at)?),
         first_name: row.get(at + 1)?,
-        last_name: row.get(at + 2)?,
+        last_name: row
+            .get::<_, Option<String>>(at + 2)?
+            .filter(|l| !l.is_empty()),
         email: row.get(at + 3)?,
         password_hash: row.get(at + 4)?,
         erp_customer_name: row.get(at + 5)?,
@@ -221,7 +223,8 @@ impl CustomerStore for SqliteStore {
     ) -> StoreResult<Customer> {
         let (first, last, email, hash, erp, reset) = (
             new.first_name.clone(),
-            new.last_name.clone(),
+            // The old portal's column is NOT NULL: no last name is ''.
+            new.last_name.clone().unwrap_or_default(),
             new.email.as_str().to_owned(),
             new.password_hash.clone(),
             new.erp_customer_name.clone(),
@@ -330,7 +333,7 @@ impl CustomerStore for SqliteStore {
             let updated = tx.execute(
                 "UPDATE Customers SET first_name = ?1, last_name = ?2, email = ?3, erp_customer_name = ?4, is_active = ?5
                  WHERE customer_id = ?6",
-                params![ch.first_name, ch.last_name, ch.email.as_str(), ch.erp_customer_name, ch.is_active as i64, id.0],
+                params![ch.first_name, ch.last_name.clone().unwrap_or_default(), ch.email.as_str(), ch.erp_customer_name, ch.is_active as i64, id.0],
             );
             match updated {
                 Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
