@@ -25,6 +25,9 @@ fn width(c: Column) -> f64 {
     }
 }
 
+/// The worksheet's name, as the old portal's export named it.
+pub const SHEET_NAME: &str = "Inventory Export";
+
 /// Writes the rows (`order` indexes `rows`) as a workbook to `out`.
 pub fn write<W: Write + Send>(
     rows: &[InventoryRow],
@@ -38,12 +41,14 @@ pub fn write<W: Write + Send>(
         .set_bold()
         .set_background_color("#DCE6F1")
         .set_border_bottom(rust_xlsxwriter::FormatBorder::Thin);
+    // Two decimals, as the old portal's export: customers' macros read them that way.
     let qty = Format::new()
-        .set_num_format("#,##0.####")
+        .set_num_format("#,##0.00")
         .set_align(FormatAlign::Right);
     let date = Format::new().set_num_format("mm/dd/yyyy");
     let sheet = workbook.add_worksheet_with_constant_memory()?;
-    sheet.set_name("Inventory")?;
+    // The old portal's sheet name: Power Query steps and macros refer to it.
+    sheet.set_name(SHEET_NAME)?;
     for (c, col) in cols.iter().enumerate() {
         sheet.set_column_width(c as u16, width(*col))?;
         sheet.write_string_with_format(0, c as u16, col.header(), &header)?;

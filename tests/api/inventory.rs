@@ -734,7 +734,8 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
     );
     let bytes = resp.bytes().await.unwrap();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    let sheet = book.worksheet_range("Inventory").unwrap();
+    // The old portal's sheet name, which customers' macros and queries refer to.
+    let sheet = book.worksheet_range("Inventory Export").unwrap();
     let rows: Vec<&[Data]> = sheet.rows().collect();
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
     assert_eq!(
@@ -995,5 +996,9 @@ async fn the_xlsx_has_a_bold_frozen_header_with_an_autofilter_and_widths() {
         "dates are formatted as dates"
     );
     let workbook = read("xl/workbook.xml");
-    assert!(workbook.contains(r#"name="Inventory""#));
+    assert!(workbook.contains(r#"name="Inventory Export""#));
+    assert!(
+        styles.contains("#,##0.00"),
+        "quantities with two decimals, as the old export"
+    );
 }
