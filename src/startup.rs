@@ -165,6 +165,10 @@ impl Application {
             (None, Mode::Production) => bail!("ADMIN_PASSWORD_HASH is required in production mode"),
         };
         warn_about_mistyped_all(store.as_ref()).await;
+        store
+            .set_audit_append_only(config.audit_append_only)
+            .await
+            .context("AUDIT_APPEND_ONLY: could not install or remove the audit trigger")?;
         if config.mode == Mode::Demo && config.seed_demo_accounts {
             demo::seed_customers(store.as_ref(), &hasher, &mut demo).await?;
         }

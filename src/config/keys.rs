@@ -116,6 +116,12 @@ pub const KEYS: &[Key] = &[
         Some("False"),
         "insist on demo mode although .env sets production-only keys",
     ),
+    key(
+        "AUDIT_APPEND_ONLY",
+        Bool,
+        Some("False"),
+        "a database trigger refuses changes to audit rows (off: retention jobs may delete)",
+    ),
     // App database
     key(
         "DB_SERVER",

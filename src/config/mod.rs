@@ -69,6 +69,8 @@ pub struct Config {
     /// Seed demo accounts on first start (demo mode only). Not an environment variable:
     /// tests switch it off to keep each spawned app cheap.
     pub seed_demo_accounts: bool,
+    /// A database trigger refuses updates and deletes of audit rows (`AUDIT_APPEND_ONLY`).
+    pub audit_append_only: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<IpAddr>,
     /// Settings of the old portal that are accepted but mean nothing here (logged once).
@@ -321,6 +323,7 @@ impl Config {
             };
 
         let test_mode = r.bool("TEST_MODE");
+        let audit_append_only = r.bool("AUDIT_APPEND_ONLY");
         if test_mode && production {
             r.problems.push(
                 "TEST_MODE=True is refused in production mode: it bypasses Active Directory"
@@ -495,6 +498,7 @@ impl Config {
             email_bcc,
             ad,
             seed_demo_accounts: true,
+            audit_append_only,
             trusted_proxies,
             ignored_settings: if r.get("ERP_DB_DRIVER").is_some() {
                 vec!["ERP_DB_DRIVER"]

@@ -271,6 +271,10 @@ pub trait ActiveSessionStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64>;
+    /// Installs (`true`) or removes (`false`) the database trigger that refuses updates and
+    /// deletes of `AuditLog` rows (`AUDIT_APPEND_ONLY`). Off by default: an existing
+    /// retention job of the old portal's database may delete old rows.
+    async fn set_audit_append_only(&self, on: bool) -> StoreResult<()>;
     /// One page of the filtered log, newest first, and the filtered total.
     async fn audit_page(
         &self,

@@ -93,6 +93,9 @@ impl ActiveSessionStore for Counting {
 
 #[async_trait]
 impl AuditStore for Counting {
+    async fn set_audit_append_only(&self, on: bool) -> StoreResult<()> {
+        self.inner.set_audit_append_only(on).await
+    }
     async fn append_audit(&self, e: &NewAuditEntry) -> StoreResult<i64> {
         self.inner.append_audit(e).await
     }

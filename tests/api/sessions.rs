@@ -213,8 +213,8 @@ async fn logout_deletes_the_row_audits_it_and_signs_the_browser_out() {
 }
 
 #[tokio::test]
-async fn the_audit_log_cannot_be_changed_or_deleted() {
-    let app = spawn_app().await;
+async fn with_audit_append_only_the_audit_log_cannot_be_changed_or_deleted() {
+    let app = spawn_app_with(&[("AUDIT_APPEND_ONLY", "True")], false).await;
     signed_in(&app, "jane@example.com").await;
     let db = app.db();
     assert!(
@@ -264,4 +264,14 @@ async fn browsing_does_not_write_the_session_records() {
         0,
         "a page view wrote to the session tables"
     );
+}
+
+#[tokio::test]
+async fn by_default_a_retention_job_may_delete_old_audit_rows() {
+    let app = spawn_app().await;
+    signed_in(&app, "jane@example.com").await;
+    let db = app.db();
+    assert!(app.count("SELECT COUNT(*) FROM AuditLog") > 0);
+    db.execute("DELETE FROM AuditLog", []).unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM AuditLog"), 0);
 }

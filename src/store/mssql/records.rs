@@ -4,6 +4,17 @@ use super::*;
 
 #[async_trait]
 impl AuditStore for MssqlStore {
+    async fn set_audit_append_only(&self, on: bool) -> StoreResult<()> {
+        let sql = if on {
+            sql::AUDIT_APPEND_ONLY_ON
+        } else {
+            sql::AUDIT_APPEND_ONLY_OFF
+        };
+        self.exec("set_audit_append_only", sql, &[])
+            .await
+            .map(|_| ())
+    }
+
     async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64> {
         Ok(self
             .one(

@@ -226,6 +226,15 @@ pub const MIGRATION_DONE: &str =
 pub const MIGRATION_RECORD: &str =
     "INSERT INTO dbo.SchemaMigrations (version, name, applied_at) VALUES (@P1, @P2, @P3)";
 
+/// `AUDIT_APPEND_ONLY=True`: a trigger refuses updates and deletes of audit rows.
+pub const AUDIT_APPEND_ONLY_ON: &str = "IF OBJECT_ID(N'dbo.AuditLog_append_only', N'TR') IS NULL
+    EXEC (N'CREATE TRIGGER dbo.AuditLog_append_only ON dbo.AuditLog INSTEAD OF UPDATE, DELETE AS BEGIN THROW 50001, N''AuditLog is append-only'', 1; END');";
+
+/// The default: no trigger, so the old portal's retention jobs keep working.
+pub const AUDIT_APPEND_ONLY_OFF: &str =
+    "IF OBJECT_ID(N'dbo.AuditLog_append_only', N'TR') IS NOT NULL
+    DROP TRIGGER dbo.AuditLog_append_only;";
+
 /// Every statement above with the template parts filled as the code fills them, for the
 /// static T-SQL check.
 pub fn all_for_parsing() -> Vec<(&'static str, String)> {
@@ -277,6 +286,8 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("PURGE_WEB_SESSIONS", PURGE_WEB_SESSIONS.into()),
         ("SETTING", SETTING.into()),
         ("SETTING_INSERT_IF_ABSENT", SETTING_INSERT_IF_ABSENT.into()),
+        ("AUDIT_APPEND_ONLY_ON", AUDIT_APPEND_ONLY_ON.into()),
+        ("AUDIT_APPEND_ONLY_OFF", AUDIT_APPEND_ONLY_OFF.into()),
         ("RECORD_LOGIN_FAILURE", RECORD_LOGIN_FAILURE.into()),
         ("RECENT_LOGIN_FAILURES", RECENT_LOGIN_FAILURES.into()),
         ("CLEAR_LOGIN_FAILURES", CLEAR_LOGIN_FAILURES.into()),

@@ -4,6 +4,21 @@ use super::*;
 
 #[async_trait]
 impl AuditStore for SqliteStore {
+    async fn set_audit_append_only(&self, on: bool) -> StoreResult<()> {
+        self.with_conn("set_audit_append_only", move |c| {
+            c.execute_batch(if on {
+                "CREATE TRIGGER IF NOT EXISTS AuditLog_no_update BEFORE UPDATE ON AuditLog
+                 BEGIN SELECT RAISE(ABORT, 'AuditLog is append-only'); END;
+                 CREATE TRIGGER IF NOT EXISTS AuditLog_no_delete BEFORE DELETE ON AuditLog
+                 BEGIN SELECT RAISE(ABORT, 'AuditLog is append-only'); END;"
+            } else {
+                "DROP TRIGGER IF EXISTS AuditLog_no_update; DROP TRIGGER IF EXISTS AuditLog_no_delete;"
+            })
+            .map_err(backend)
+        })
+        .await
+    }
+
     async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64> {
         let e = entry.clone();
         self.with_conn("append_audit", move |c| {
