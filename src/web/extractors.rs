@@ -74,15 +74,58 @@ impl IntoResponse for AuthRedirect {
     }
 }
 
+/// A relative path on this site to go back to after sign-in, or `None`. Only `/…` paths
+/// that cannot be read as another host (`//host`, `/\host`), with no control characters:
+/// never an open redirect.
+pub fn safe_next(raw: &str) -> Option<&str> {
+    let ok = raw.len() <= 2000
+        && raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.contains('\\')
+        && !raw.chars().any(|c| c.is_control())
+        && !raw.starts_with("/login")
+        && !raw.starts_with("/logout");
+    ok.then_some(raw)
+}
+
+/// The sign-in page, remembering the page the browser asked for (`next`) so a deep link
+/// survives signing in. For htmx requests that is the page the fragment belongs to.
 fn login_redirect(parts: &Parts) -> AuthRedirect {
-    let to = if parts.extensions.get::<SessionEnded>().is_some() {
-        "/login?reason=session_ended"
+    let htmx = is_htmx(parts);
+    let wanted = if htmx {
+        parts
+            .headers
+            .get("hx-current-url")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|u| url::Url::parse(u).ok())
+            .map(|u| match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_owned(),
+            })
     } else {
-        "/login"
+        Some(
+            parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+        )
     };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if parts.extensions.get::<SessionEnded>().is_some() {
+        query.append_pair("reason", "session_ended");
+    }
+    if let Some(next) = wanted.as_deref().filter(|n| *n != "/").and_then(safe_next) {
+        query.append_pair("next", next);
+    }
+    let query = query.finish();
     AuthRedirect {
-        to: to.to_owned(),
-        htmx: is_htmx(parts),
+        to: if query.is_empty() {
+            "/login".to_owned()
+        } else {
+            format!("/login?{query}")
+        },
+        htmx,
     }
 }
 

@@ -260,7 +260,7 @@ async fn customers_get_nothing_from_admin_urls_and_admins_are_not_customers() {
     let admin = admin_browser(&app).await;
     assert_eq!(
         location(&admin.get("/inventory").await),
-        "/login",
+        "/login?next=%2Finventory",
         "an admin session is not a customer session"
     );
     assert_eq!(

@@ -323,7 +323,7 @@ async fn only_customers_get_inventory() {
     );
     assert_eq!(
         location(&f.app.other_browser().get("/inventory/export.csv").await),
-        "/login"
+        "/login?next=%2Finventory%2Fexport.csv"
     );
 }
 

@@ -13,6 +13,7 @@ mod browser_inventory;
 mod cli_and_config;
 mod csrf;
 mod dataloader;
+mod deep_link;
 mod demo_seed;
 mod directory;
 mod dotenv_binary;

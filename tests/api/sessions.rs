@@ -46,7 +46,10 @@ async fn a_kicked_session_is_signed_out_on_the_next_htmx_request_and_page() {
         .unwrap();
     let page = app.get("/inventory").await;
     assert_eq!(page.status(), 303);
-    assert_eq!(location(&page), "/login?reason=session_ended");
+    assert_eq!(
+        location(&page),
+        "/login?reason=session_ended&next=%2Finventory"
+    );
     let login = app
         .get("/login?reason=session_ended")
         .await
@@ -79,7 +82,10 @@ async fn a_session_idle_for_session_hours_ends() {
     age_session(&app, id, 121, 121);
     let page = app.get("/inventory").await;
     assert_eq!(page.status(), 303);
-    assert_eq!(location(&page), "/login?reason=session_ended");
+    assert_eq!(
+        location(&page),
+        "/login?reason=session_ended&next=%2Finventory"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM ActiveSessions"),
         0,
@@ -100,7 +106,10 @@ async fn an_active_session_outlives_session_hours_until_the_absolute_cap() {
     // Signed in eight days ago, busy ever since: past the seven-day cap.
     age_session(&app, id, 8 * 24 * 60, 1);
     let page = app.get("/inventory").await;
-    assert_eq!(location(&page), "/login?reason=session_ended");
+    assert_eq!(
+        location(&page),
+        "/login?reason=session_ended&next=%2Finventory"
+    );
 }
 
 #[tokio::test]

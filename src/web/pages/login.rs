@@ -12,11 +12,16 @@ use crate::auth::sessions::{SessionAuth, begin_browser_session};
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::extractors::safe_next;
 use crate::web::layout::{self, PageCtx};
 
 /// Shown after too many failed attempts (for this email or from this address).
 pub const THROTTLED: &str =
     "Too many failed sign-in attempts. Please wait 15 minutes and try again.";
+
+/// Seconds a throttled browser is told to wait (`Retry-After`): the throttle counts
+/// failures over a 15-minute window.
+pub const THROTTLE_RETRY_AFTER: &str = "900";
 
 /// The one message for every failed attempt, so the page reveals nothing about accounts.
 pub const LOGIN_FAILED: &str = "Invalid email or password.";
@@ -24,6 +29,8 @@ pub const LOGIN_FAILED: &str = "Invalid email or password.";
 #[derive(Deserialize)]
 pub struct LoginQuery {
     reason: Option<String>,
+    /// Where to go after signing in (a relative path; anything else is ignored).
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +42,8 @@ pub struct LoginForm {
     /// Hidden from people by CSS; only bots fill it.
     #[serde(default)]
     hp_email: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// Fixed texts for `?reason=`: nothing from the URL is ever echoed.
@@ -58,6 +67,7 @@ fn login_page(
     email: &str,
     error: Option<&str>,
     notice: Option<(&str, &str)>,
+    next: Option<&str>,
 ) -> Markup {
     layout::page(
         ctx,
@@ -70,6 +80,7 @@ fn login_page(
                 @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
                 form method="post" action="/login" class="stack" autocomplete="on" {
                     (layout::csrf_field(ctx))
+                    @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                     label for="email" { "Email" }
                     input id="email" name="email" type="email" required autofocus autocomplete="username" value=(email) maxlength="254";
                     label for="password" { "Password" }
@@ -91,7 +102,8 @@ pub async fn show(ctx: PageCtx, Query(q): Query<LoginQuery>) -> Response {
     if let Viewer::Customer(_) = ctx.viewer {
         return Redirect::to("/").into_response();
     }
-    login_page(&ctx, "", None, reason_message(q.reason.as_deref())).into_response()
+    let next = q.next.as_deref().and_then(safe_next);
+    login_page(&ctx, "", None, reason_message(q.reason.as_deref()), next).into_response()
 }
 
 pub async fn submit(
@@ -102,13 +114,14 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let email_echo: String = form.email.trim().chars().take(254).collect();
+    let next = safe_next(&form.next);
     if !form.hp_email.is_empty() {
         state
             .auth
             .honeypot_tripped(&form.email, &form.password, &client)
             .await;
         state.auth.count_failure(&form.email, &client).await;
-        return Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None).into_response());
+        return Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None, next).into_response());
     }
     match state
         .auth
@@ -132,16 +145,17 @@ pub async fn submit(
             let to = if login.must_reset_password {
                 "/force-change-password"
             } else {
-                "/inventory"
+                next.unwrap_or("/inventory")
             };
             Ok(Redirect::to(to).into_response())
         }
         Err(LoginError::InvalidCredentials) => {
-            Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None).into_response())
+            Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None, next).into_response())
         }
         Err(LoginError::Throttled) => Ok((
             axum::http::StatusCode::TOO_MANY_REQUESTS,
-            login_page(&ctx, &email_echo, Some(THROTTLED), None),
+            [(axum::http::header::RETRY_AFTER, THROTTLE_RETRY_AFTER)],
+            login_page(&ctx, &email_echo, Some(THROTTLED), None, next),
         )
             .into_response()),
         Err(LoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),

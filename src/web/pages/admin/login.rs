@@ -110,6 +110,10 @@ pub async fn submit(
         }
         Err(AdminLoginError::Throttled) => Ok((
             axum::http::StatusCode::TOO_MANY_REQUESTS,
+            [(
+                axum::http::header::RETRY_AFTER,
+                crate::web::pages::login::THROTTLE_RETRY_AFTER,
+            )],
             page(&ctx, &echo, Some(crate::web::pages::login::THROTTLED)),
         )
             .into_response()),
