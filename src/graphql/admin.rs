@@ -2,15 +2,16 @@
 //! field here is behind `AdminGuard`; lists that show customers beside sessions or audit
 //! rows load them through a DataLoader (one store call per request, not per row).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use time::{Date, Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
+use super::analytics::Analytics;
 use super::customer::CustomerNode;
 use super::guards::{AdminGrant, AdminGuard, coded_error, codes, field_errors, require_admin};
 use crate::customers::{
@@ -41,19 +42,23 @@ impl Loader<CustomerId> for CustomerLoader {
     }
 }
 
-fn customer_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn CustomerStore>> {
+pub(super) fn customer_store<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<&'a Arc<dyn CustomerStore>> {
     ctx.data::<Arc<dyn CustomerStore>>()
 }
 
-fn audit_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn AuditStore>> {
+pub(super) fn audit_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn AuditStore>> {
     ctx.data::<Arc<dyn AuditStore>>()
 }
 
-fn session_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn ActiveSessionStore>> {
+pub(super) fn session_store<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<&'a Arc<dyn ActiveSessionStore>> {
     ctx.data::<Arc<dyn ActiveSessionStore>>()
 }
 
-fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+pub(super) fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
     tracing::error!(error = %e, "admin resolver failed");
     coded_error(codes::INTERNAL, "the portal database is unavailable")
 }
@@ -167,148 +172,6 @@ impl ActiveSessionNode {
     }
     async fn created_at(&self) -> OffsetDateTime {
         self.created_at
-    }
-}
-
-#[derive(SimpleObject, Debug, Clone)]
-pub struct DayCount {
-    pub date: Date,
-    pub count: i32,
-}
-
-#[derive(SimpleObject, Debug, Clone)]
-pub struct CustomerLoginCount {
-    pub email: String,
-    pub login_count: i32,
-}
-
-#[derive(SimpleObject, Debug, Clone)]
-pub struct RecentLogin {
-    pub timestamp: OffsetDateTime,
-    pub email: Option<String>,
-    pub ip_address: Option<String>,
-}
-
-/// Usage analytics from the audit log and the session table. Fields that share a query
-/// run it once per operation.
-#[derive(Default)]
-pub struct Analytics {
-    counts: tokio::sync::OnceCell<(u64, u64)>,
-    logins_7_days: tokio::sync::OnceCell<Vec<AuditEntry>>,
-}
-
-impl Analytics {
-    async fn counts(&self, ctx: &Context<'_>) -> async_graphql::Result<(u64, u64)> {
-        let store = customer_store(ctx)?;
-        self.counts
-            .get_or_try_init(|| async { store.count_customers_by_status().await.map_err(internal) })
-            .await
-            .copied()
-    }
-
-    async fn logins_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<&[AuditEntry]> {
-        let store = audit_store(ctx)?;
-        let since = OffsetDateTime::now_utc() - Duration::days(7);
-        let rows = self
-            .logins_7_days
-            .get_or_try_init(|| async { store.audit_since(LOGIN, since).await.map_err(internal) })
-            .await?;
-        Ok(rows)
-    }
-}
-
-const LOGIN: &str = "CUSTOMER_LOGIN";
-
-#[Object]
-impl Analytics {
-    async fn active_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        Ok(self.counts(ctx).await?.0 as i32)
-    }
-    async fn inactive_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        Ok(self.counts(ctx).await?.1 as i32)
-    }
-    async fn current_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        Ok(session_store(ctx)?
-            .list_active_sessions()
-            .await
-            .map_err(internal)?
-            .len() as i32)
-    }
-    async fn logins_last_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        Ok(self.logins_7_days(ctx).await?.len() as i32)
-    }
-    async fn unique_logins_last_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let rows = self.logins_7_days(ctx).await?;
-        Ok(rows
-            .iter()
-            .filter_map(|e| e.target_customer_id)
-            .collect::<HashSet<_>>()
-            .len() as i32)
-    }
-    /// Logins per UTC day, oldest first, with days without logins as zero.
-    async fn logins_per_day(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 14)] days: i32,
-    ) -> async_graphql::Result<Vec<DayCount>> {
-        let days = days.clamp(1, 366) as i64;
-        let today = OffsetDateTime::now_utc().date();
-        let first = today - Duration::days(days - 1);
-        let since = first.midnight().assume_utc();
-        let rows = audit_store(ctx)?
-            .audit_since(LOGIN, since)
-            .await
-            .map_err(internal)?;
-        let mut counts: BTreeMap<Date, i32> =
-            (0..days).map(|i| (first + Duration::days(i), 0)).collect();
-        for e in rows {
-            if let Some(c) = counts.get_mut(&e.timestamp.date()) {
-                *c += 1;
-            }
-        }
-        Ok(counts
-            .into_iter()
-            .map(|(date, count)| DayCount { date, count })
-            .collect())
-    }
-    async fn most_active_customers(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 10)] limit: i32,
-    ) -> async_graphql::Result<Vec<CustomerLoginCount>> {
-        let rows = audit_store(ctx)?
-            .top_audit_targets(LOGIN, limit.clamp(1, 100) as u32)
-            .await
-            .map_err(internal)?;
-        Ok(rows
-            .into_iter()
-            .map(|(email, n)| CustomerLoginCount {
-                email,
-                login_count: n as i32,
-            })
-            .collect())
-    }
-    async fn recent_logins(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 10)] limit: i32,
-    ) -> async_graphql::Result<Vec<RecentLogin>> {
-        let rows = audit_store(ctx)?
-            .latest_audit(LOGIN, limit.clamp(1, 100) as u32)
-            .await
-            .map_err(internal)?;
-        Ok(rows
-            .into_iter()
-            .map(|e| RecentLogin {
-                timestamp: e.timestamp,
-                email: e.target_customer_email,
-                ip_address: e
-                    .details
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-                    .and_then(|v| v["ip_address"].as_str().map(str::to_owned)),
-            })
-            .collect())
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod analytics;
 pub mod customer;
 pub mod exec;
 pub mod guards;
