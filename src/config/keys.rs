@@ -244,6 +244,12 @@ pub const KEYS: &[Key] = &[
     )),
     key("SMTP_PORT", Int, Some("587"), "SMTP port"),
     key(
+        "SMTP_TIMEOUT",
+        Int,
+        Some("15"),
+        "seconds a whole SMTP exchange may take (connect, TLS, every command)",
+    ),
+    key(
         "SMTP_USE_TLS",
         Bool,
         Some("True"),

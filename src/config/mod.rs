@@ -111,6 +111,8 @@ pub struct SmtpConfig {
     pub server: String,
     pub port: u16,
     pub use_tls: bool,
+    /// Deadline of a whole SMTP exchange (`SMTP_TIMEOUT`).
+    pub timeout: Duration,
     pub username: Option<String>,
     pub password: Option<Secret>,
 }
@@ -398,10 +400,12 @@ impl Config {
             Some(server) => {
                 let port: u16 = r.parse("SMTP_PORT", "a port number");
                 let use_tls = r.bool("SMTP_USE_TLS");
+                let timeout_secs: u64 = r.parse("SMTP_TIMEOUT", "a whole number of seconds");
                 Some(SmtpConfig {
                     server,
                     port,
                     use_tls,
+                    timeout: Duration::from_secs(timeout_secs.clamp(1, 300)),
                     username: r.string("SMTP_USERNAME"),
                     password: r.string("SMTP_PASSWORD").map(Secret::new),
                 })

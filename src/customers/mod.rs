@@ -25,7 +25,10 @@ pub mod actions {
     pub const CUSTOMER_UPDATE: &str = "CUSTOMER_UPDATE";
     pub const CUSTOMER_DEACTIVATE: &str = "CUSTOMER_DEACTIVATE";
     pub const CUSTOMER_REACTIVATE: &str = "CUSTOMER_REACTIVATE";
+    /// The reset mail was sent (the old portal's action name).
     pub const ADMIN_PW_RESET_EMAIL: &str = "ADMIN_PW_RESET_EMAIL";
+    /// The password was reset; written with the change itself, before any mail.
+    pub const ADMIN_PW_RESET: &str = "ADMIN_PW_RESET";
     pub const CUSTOMER_SESSION_KICK: &str = "CUSTOMER_SESSION_KICK";
     pub const EMAIL_SEND_FAILED: &str = "EMAIL_SEND_FAILED";
 }
@@ -281,22 +284,40 @@ impl CustomerAdmin {
                 &self.login_url,
             )
         };
-        match self.mailer.send(&mail).await {
-            Ok(()) => true,
-            Err(e) => {
-                let entry = audit(
-                    actor,
+        // Sending and auditing the outcome run in their own task: an admin who gives up
+        // (the request is dropped) cannot leave a sent-or-not mail unrecorded. The send is
+        // bounded by SMTP_TIMEOUT, so the task always ends.
+        let mailer = self.mailer.clone();
+        let audit_log = self.audit_log.clone();
+        let (actor, id, email) = (actor.clone(), customer.id, customer.email.clone());
+        let task = tokio::spawn(async move {
+            let outcome = mailer.send(&mail).await;
+            let entry = match &outcome {
+                // A reset is recorded as mailed only once the mail is confirmed sent.
+                Ok(()) if !welcome => Some(audit(
+                    &actor,
+                    actions::ADMIN_PW_RESET_EMAIL,
+                    Some(id),
+                    &email,
+                    json!({ "mail": "password_reset" }),
+                )),
+                Ok(()) => None,
+                Err(e) => Some(audit(
+                    &actor,
                     actions::EMAIL_SEND_FAILED,
-                    Some(customer.id),
-                    &customer.email,
+                    Some(id),
+                    &email,
                     json!({ "mail": if welcome { "welcome" } else { "password_reset" }, "error": e.to_string() }),
-                );
-                if let Err(e) = self.audit_log.append_audit(&entry).await {
-                    tracing::error!(error = %e, "could not audit a mail failure");
-                }
-                false
+                )),
+            };
+            if let Some(entry) = entry
+                && let Err(e) = audit_log.append_audit(&entry).await
+            {
+                tracing::error!(error = %e, "could not audit the mail's outcome");
             }
-        }
+            outcome.is_ok()
+        });
+        task.await.unwrap_or(false)
     }
 
     pub async fn create(
@@ -468,7 +489,7 @@ impl CustomerAdmin {
         let hash = self.hasher.hash(&password).await;
         let entry = audit(
             actor,
-            actions::ADMIN_PW_RESET_EMAIL,
+            actions::ADMIN_PW_RESET,
             Some(id),
             &customer.email,
             json!({ "sessions_ended": true }),

@@ -13,9 +13,6 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 
 use crate::config::{Config, SmtpConfig};
 
-/// Connect and command timeout for SMTP.
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
-
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("invalid address: {0}")]
@@ -43,6 +40,8 @@ enum Transport {
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         server: String,
+        /// The deadline of the whole exchange.
+        timeout: Duration,
     },
 }
 
@@ -72,7 +71,7 @@ fn smtp_transport(c: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, 
         AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&c.server)
             .map_err(|e| MailError::Build(e.to_string()))?
     };
-    let mut builder = builder.port(c.port).timeout(Some(SMTP_TIMEOUT));
+    let mut builder = builder.port(c.port).timeout(Some(c.timeout));
     if let (Some(user), Some(pw)) = (&c.username, &c.password) {
         builder = builder.credentials(Credentials::new(user.clone(), pw.expose().to_owned()));
     }
@@ -99,6 +98,7 @@ impl Mailer {
             Some(c) => Transport::Smtp {
                 transport: smtp_transport(c)?,
                 server: format!("{}:{}", c.server, c.port),
+                timeout: c.timeout,
             },
             None => {
                 let dir = outbox_dir(&config.data_dir);
@@ -175,11 +175,14 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .map_err(|e| MailError::Send(e.to_string())),
-            Transport::Smtp { transport, .. } => transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| MailError::Send(e.to_string())),
+            Transport::Smtp {
+                transport, timeout, ..
+            } => match tokio::time::timeout(*timeout, transport.send(message)).await {
+                Ok(sent) => sent.map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
+                Err(_) => Err(MailError::Send(format!(
+                    "the mail server did not complete the exchange within {timeout:?}"
+                ))),
+            },
         };
         match &result {
             Ok(()) => {

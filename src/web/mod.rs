@@ -26,6 +26,9 @@ use crate::state::AppState;
 use pages::{admin, health, home, inventory, legacy, login, logout, password};
 
 const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Sign-in, sign-out and password forms hold a few short fields: anything bigger is
+/// refused before it is read.
+const SMALL_FORM_BYTES: usize = 16 * 1024;
 
 async fn not_found() -> AppError {
     AppError::NotFound
@@ -68,11 +71,23 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/", get(home::root))
-        .route("/login", get(login::show).post(login::submit))
-        .route("/logout", get(logout::show).post(logout::submit))
+        .route(
+            "/login",
+            get(login::show)
+                .post(login::submit)
+                .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
+        )
+        .route(
+            "/logout",
+            get(logout::show)
+                .post(logout::submit)
+                .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
+        )
         .route(
             "/force-change-password",
-            get(password::show).post(password::submit),
+            get(password::show)
+                .post(password::submit)
+                .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
         )
         .route("/inventory", get(inventory::show))
         .route("/inventory/", get(legacy::inventory_slash))
@@ -84,7 +99,9 @@ pub fn router(state: AppState) -> Router {
         .route("/inventory/export.csv", get(inventory::export_csv))
         .route(
             "/admin-login",
-            get(admin::login::show).post(admin::login::submit),
+            get(admin::login::show)
+                .post(admin::login::submit)
+                .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
         )
         .route(
             "/admin-logout",

@@ -94,3 +94,29 @@ async fn a_throttled_sign_in_says_when_to_retry() {
     let retry = resp.headers().get("retry-after").unwrap().to_str().unwrap();
     assert!(retry.parse::<u64>().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn sign_in_forms_larger_than_16_kb_are_refused_unread() {
+    let app = spawn_app().await;
+    let token = app.csrf_token().await;
+    let padding = "x".repeat(20 * 1024);
+    for path in ["/login", "/admin-login"] {
+        let resp = app
+            .client
+            .post(app.url(path))
+            .form(&[
+                ("email", "a@example.com"),
+                ("username", "cp_admin"),
+                ("password", padding.as_str()),
+                ("csrf_token", token.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 413, "{path}");
+    }
+    // An ordinary form still works.
+    app.add_customer("small@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    assert_eq!(app.login("small@example.com", PASSWORD).await.status(), 303);
+}

@@ -143,3 +143,84 @@ async fn the_welcome_mail_goes_out_over_smtp_with_bcc() {
                 == 0
     );
 }
+
+/// A mail server that accepts connections and never says a word.
+async fn silent_smtp_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_mail_server_that_never_answers_cannot_hang_an_admin_or_be_audited_as_sent() {
+    let port = silent_smtp_server().await.to_string();
+    let app = admin_app(&[
+        ("SMTP_SERVER", "127.0.0.1"),
+        ("SMTP_PORT", &port),
+        ("SMTP_USE_TLS", "False"),
+        ("SMTP_TIMEOUT", "1"),
+        ("EMAIL_FROM", "portal@wepackitall.example"),
+    ])
+    .await;
+    let admin = admin_browser(&app).await;
+    let started = std::time::Instant::now();
+    let html = htmx_post(
+        &admin,
+        "/admin/customers",
+        &[
+            ("first_name", "Silent"),
+            ("email", "silent@example.com"),
+            ("erp_customer_names", "All"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the admin waited {:?}",
+        started.elapsed()
+    );
+    assert!(
+        html.contains("the email could not be sent. Temporary password:"),
+        "{html:.600}"
+    );
+    let failed = |app: &crate::helpers::TestApp| {
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'EMAIL_SEND_FAILED'")
+    };
+    assert_eq!(failed(&app), 1);
+
+    // A reset in the same state: the password is reset (and audited as such), the mail
+    // failure is audited, and nothing claims the mail went out.
+    let id: i64 = app
+        .db()
+        .query_row("SELECT customer_id FROM Customers", [], |r| r.get(0))
+        .unwrap();
+    let html = htmx_post(
+        &admin,
+        &format!("/admin/customers/{id}/reset-password"),
+        &[],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("Temporary password:"), "{html:.600}");
+    assert_eq!(failed(&app), 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'ADMIN_PW_RESET'"),
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'ADMIN_PW_RESET_EMAIL'"),
+        0,
+        "never an audit of a mail that was not sent"
+    );
+}
