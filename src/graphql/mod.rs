@@ -42,6 +42,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        // "Did you mean …" would describe the schema to anyone who mistypes.
+        .disable_suggestions()
 }
 
 /// What the resolvers reach: the app database (through its narrow traits), the

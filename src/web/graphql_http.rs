@@ -16,12 +16,82 @@ use crate::error::AppError;
 use crate::graphql::guards::codes;
 use crate::state::AppState;
 
+/// The largest query text accepted; longer ones are refused before parsing.
+pub const MAX_QUERY_BYTES: usize = 32 * 1024;
+
 fn graphql_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })),
     )
         .into_response()
+}
+
+/// The code tools see for an HTTP status that carries no GraphQL error of its own.
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "BAD_REQUEST",
+        401 => codes::UNAUTHENTICATED,
+        403 => codes::FORBIDDEN,
+        404 => codes::NOT_FOUND,
+        405 => "METHOD_NOT_ALLOWED",
+        413 => "PAYLOAD_TOO_LARGE",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        429 => "RATE_LIMITED",
+        503 => "SERVICE_UNAVAILABLE",
+        _ => codes::INTERNAL,
+    }
+}
+
+/// Every answer of `/graphql` is GraphQL JSON, whatever layer produced it (CSRF check,
+/// body limit, method routing, an unavailable database): a tool can always parse it.
+/// Clients that accept `application/graphql-response+json` get that media type.
+pub async fn as_graphql_error(resp: Response, accept: &str) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    let mut resp = if status.is_client_error() || status.is_server_error() {
+        if is_json {
+            resp
+        } else {
+            let message = match resp.extensions().get::<crate::error::ErrorPage>() {
+                Some(page) => page.message.clone(),
+                None => status
+                    .canonical_reason()
+                    .unwrap_or("request refused")
+                    .to_owned(),
+            };
+            let allow = resp.headers().get(header::ALLOW).cloned();
+            let retry = resp.headers().get(header::RETRY_AFTER).cloned();
+            let mut out = graphql_error(status, code_for(status), &message);
+            for (name, value) in [(header::ALLOW, allow), (header::RETRY_AFTER, retry)] {
+                if let Some(v) = value {
+                    out.headers_mut().insert(name, v);
+                }
+            }
+            out
+        }
+    } else {
+        resp
+    };
+    if accept.contains("application/graphql-response+json")
+        && resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"))
+    {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(
+                "application/graphql-response+json; charset=utf-8",
+            ),
+        );
+    }
+    resp
 }
 
 pub async fn post(
@@ -56,6 +126,52 @@ pub async fn post(
             );
         }
     };
+    if request.query.len() > MAX_QUERY_BYTES {
+        return graphql_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "QUERY_TOO_LARGE",
+            &format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
+        );
+    }
+    // A query that does not parse is answered without touching the schema.
+    if let Err(e) = async_graphql::parser::parse_query(&request.query) {
+        let status = if wants_graphql_response(&headers) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        return graphql_error(status, "GRAPHQL_PARSE_FAILED", &e.to_string());
+    }
+    // Introspection is for admins, who use the API page and the explorer.
+    let request = if crate::graphql::guards::admin_access(&viewer).is_ok() {
+        request
+    } else {
+        request.disable_introspection()
+    };
     let response = state.schema.execute(request.data(viewer)).await;
+    // Errors before execution (validation, limits) carry no path and no data.
+    if response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.extensions.is_none())
+    {
+        let status = if wants_graphql_response(&headers) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        let errors: Vec<serde_json::Value> = response
+            .errors
+            .iter()
+            .map(|e| json!({ "message": e.message, "locations": e.locations, "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" } }))
+            .collect();
+        return (status, Json(json!({ "errors": errors }))).into_response();
+    }
     Json(response).into_response()
+}
+
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/graphql-response+json"))
 }
