@@ -8,4 +8,23 @@
   document.addEventListener("htmx:configRequest", function (ev) {
     ev.detail.headers["X-CSRF-Token"] = csrfToken();
   });
+
+  // Messages: a close button on each, and confirmations fade away by themselves (also
+  // those that arrive in an htmx swap).
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-dismiss]");
+    if (btn) {
+      var box = btn.closest(".alert");
+      if (box) box.remove();
+    }
+  });
+  function armAutohide(root) {
+    (root || document).querySelectorAll("[data-autohide]").forEach(function (el) {
+      if (el.dataset.armed) return;
+      el.dataset.armed = "1";
+      setTimeout(function () { el.remove(); }, parseInt(el.dataset.autohide, 10) || 8000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { armAutohide(document); });
+  document.addEventListener("htmx:afterSettle", function (ev) { armAutohide(ev.target); });
 })();

@@ -295,6 +295,7 @@ impl FromRequestParts<AppState> for PageCtx {
             csrf_token,
             flashes,
             demo_data: state.demo_erp(),
+            outbox: state.mailer.outbox().is_some(),
         })
     }
 }

@@ -51,17 +51,25 @@ pub struct PageCtx {
     pub csrf_token: String,
     pub flashes: Vec<Flash>,
     pub demo_data: bool,
+    /// Mail goes to the demo outbox (admins get a link to it).
+    pub outbox: bool,
 }
 
 /// htmx settings: no inline indicator styles, no eval, no script tags from responses —
 /// everything the Content Security Policy forbids anyway.
 const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,"selfRequestsOnly":true}"#;
 
+/// One-time messages, each with a close button; confirmations also fade away by
+/// themselves (`data-autohide`), errors stay until closed.
 pub fn flash_list(flashes: &[Flash]) -> Markup {
     html! {
         @for f in flashes {
-            @let class = match f.kind { FlashKind::Success => "alert alert-success", FlashKind::Info => "alert alert-info", FlashKind::Error => "alert alert-error" };
-            div class=(class) role=(if f.kind == FlashKind::Error { "alert" } else { "status" }) { (f.message) }
+            @let class = match f.kind { FlashKind::Success => "alert alert-success alert-dismissible", FlashKind::Info => "alert alert-info alert-dismissible", FlashKind::Error => "alert alert-error alert-dismissible" };
+            div class=(class) role=(if f.kind == FlashKind::Error { "alert" } else { "status" })
+                data-autohide=[(f.kind != FlashKind::Error).then_some("8000")] {
+                span class="alert-text" { (f.message) }
+                button type="button" class="alert-close" data-dismiss aria-label="Dismiss message" { "×" }
+            }
         }
     }
 }
@@ -88,6 +96,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                     a href="/admin/sessions" { "Sessions" }
                     a href="/admin/audit" { "Audit log" }
                     a href="/admin/analytics" { "Analytics" }
+                    @if ctx.outbox { a href="/admin/outbox" { "Outbox" } }
                 }
             }
             div class="nav-right" {

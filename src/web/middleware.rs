@@ -197,6 +197,7 @@ fn render(req: &Request, err: &AppError, state: &AppState) -> Response {
             .unwrap_or_default(),
         flashes: Vec::new(),
         demo_data: state.demo_erp(),
+        outbox: state.mailer.outbox().is_some(),
     };
     render_page(
         req.headers().get("hx-request").is_some_and(|v| v == "true"),
@@ -249,6 +250,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
             .unwrap_or_default(),
         flashes: Vec::new(),
         demo_data: state.demo_erp(),
+        outbox: state.mailer.outbox().is_some(),
     };
     let graphql = req.uri().path() == "/graphql";
     let accept = req

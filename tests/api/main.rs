@@ -18,6 +18,7 @@ mod demo_seed;
 mod directory;
 mod dotenv_binary;
 mod drop_in;
+mod finishing;
 mod graphql_api;
 mod inventory;
 mod login;

@@ -181,12 +181,21 @@ pub fn state_inputs(view: &View, fingerprint: &str, oob: bool) -> Markup {
     }
 }
 
-pub fn actions(view: &View, oob: bool, enabled: bool) -> Markup {
+/// The download buttons: live when the view has rows, shown disabled when it has none,
+/// absent when the inventory could not be read.
+pub fn actions(view: &View, oob: bool, rows: Option<i64>) -> Markup {
     html! {
         div id="inv-actions" class="inv-actions" hx-swap-oob=[oob.then_some("true")] {
-            @if enabled {
-                a class="btn" href=(view.url("/inventory/export.xlsx")) download { "Download XLSX" }
-                a class="btn btn-ghost" href=(view.url("/inventory/export.csv")) download { "CSV" }
+            @match rows {
+                Some(n) if n > 0 => {
+                    a class="btn btn-primary" href=(view.url("/inventory/export.xlsx")) download { "Download XLSX" }
+                    a class="btn" href=(view.url("/inventory/export.csv")) download { "CSV" }
+                }
+                Some(_) => {
+                    a class="btn btn-primary" role="link" aria-disabled="true" title="No rows to download" { "Download XLSX" }
+                    a class="btn" role="link" aria-disabled="true" title="No rows to download" { "CSV" }
+                }
+                None => {}
             }
         }
     }
@@ -217,17 +226,20 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
                             a href="/inventory?reset=1" data-inv-reset { "Reset the view" }
                         }
                     }
-                    div class="table-wrap" tabindex="0" aria-label="Inventory rows" {
-                        table class="inv-table" {
-                            thead {
-                                tr {
-                                    @if inv.more.multi_customer { (header_cell(view, SortField::Customer, "Customer", false)) }
-                                    @for (field, label, numeric) in COLUMNS {
-                                        (header_cell(view, field, label, numeric))
+                    // No empty bordered table under the message when nothing matches.
+                    @if inv.filtered_count > 0 {
+                        div class="table-wrap" tabindex="0" aria-label="Inventory rows" {
+                            table class="inv-table" {
+                                thead {
+                                    tr {
+                                        @if inv.more.multi_customer { (header_cell(view, SortField::Customer, "Customer", false)) }
+                                        @for (field, label, numeric) in COLUMNS {
+                                            (header_cell(view, field, label, numeric))
+                                        }
                                     }
                                 }
+                                tbody id="inv-rows" { (rows_markup(view, &inv.more, today)) }
                             }
-                            tbody id="inv-rows" { (rows_markup(view, &inv.more, today)) }
                         }
                     }
                     div class="inv-footer" {
@@ -257,7 +269,7 @@ fn as_of_text(t: &OffsetDateTime) -> String {
 }
 
 pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
-    let ok = inv.is_ok();
+    let rows = inv.as_ref().ok().map(|i| i.filtered_count);
     let facets = inv.as_ref().ok().and_then(|i| i.facets.as_ref());
     let fingerprint = inv
         .as_ref()
@@ -282,7 +294,7 @@ pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date
                     (state_inputs(view, &fingerprint, false))
                     a class="btn btn-ghost" href="/inventory?reset=1" data-inv-reset { "Reset" }
                     noscript { button type="submit" class="btn" { "Apply" } }
-                    (actions(view, false, ok))
+                    (actions(view, false, rows))
                 }
                 (grid(view, inv, today))
             }

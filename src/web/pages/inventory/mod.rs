@@ -213,12 +213,12 @@ pub async fn grid_fragment(
                 // Only when the options changed; the browser keeps its selection.
                 @if let Some(f) = &inv.facets { (markup::controls(&view, Some(f), true)) }
                 (markup::state_inputs(&view, &inv.facets_fingerprint, true))
-                (markup::actions(&view, true, true))
+                (markup::actions(&view, true, Some(inv.filtered_count)))
             },
             // A fragment, not an error status: htmx swaps it in and the user sees why.
             Err(AppError::ErpUnavailable) => html! {
                 (markup::grid(&view, Err(Problem::ErpUnavailable), today()))
-                (markup::actions(&view, true, false))
+                (markup::actions(&view, true, None))
             },
             Err(e) => return Err(e),
         }

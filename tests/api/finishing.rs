@@ -1,0 +1,54 @@
+//! Rough edges a new user meets first: downloads of an empty view, messages that can be
+//! dismissed, the outbox in the admin navigation.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_empty_view_offers_nothing_to_download_and_no_empty_table() {
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "300")], false).await;
+    let c = app.customer_browser("All").await;
+    let html = c
+        .get("/inventory?q=no-such-text-anywhere")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No rows match your search and filters."));
+    assert!(
+        !html.contains("class=\"inv-table\""),
+        "an empty table is drawn"
+    );
+    assert!(
+        html.contains(r#"aria-disabled="true""#) && !html.contains("href=\"/inventory/export.xlsx"),
+        "the downloads are shown disabled"
+    );
+    let full = c.get("/inventory").await.text().await.unwrap();
+    assert!(full.contains(r#"class="btn btn-primary" href="/inventory/export.xlsx""#));
+}
+
+#[tokio::test]
+async fn messages_can_be_dismissed_and_admins_see_the_outbox_link() {
+    let app = crate::admin::admin_app(&[]).await;
+    let admin = crate::admin::admin_browser(&app).await;
+    let panel = admin.get("/admin/panel").await.text().await.unwrap();
+    assert!(
+        panel.contains(r#"<a href="/admin/outbox">Outbox</a>"#),
+        "demo mode: outbox in the navigation"
+    );
+    let c = app.customer_browser("Acme Foods").await;
+    c.post_form(
+        "/force-change-password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "a-brand-new-password-1"),
+            ("confirm_password", "a-brand-new-password-1"),
+        ],
+    )
+    .await;
+    let page = c.get("/inventory").await.text().await.unwrap();
+    assert!(
+        page.contains("Your password has been changed."),
+        "{page:.300}"
+    );
+    assert!(page.contains("data-dismiss") && page.contains("data-autohide"));
+}
