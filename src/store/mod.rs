@@ -364,6 +364,8 @@ pub trait SettingsStore: Send + Sync {
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Stores the value unless the key exists; returns the value now stored.
     async fn setting_insert_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
+    /// Stores the value, replacing any (readiness writes a heartbeat this way).
+    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
 /// Everything the portal needs from its app database.

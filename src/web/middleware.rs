@@ -236,7 +236,7 @@ fn render_page(htmx: bool, ctx: &PageCtx, page: &ErrorPage) -> Response {
 /// Turns a bare `AppError` response into an htmx fragment or a full page in the layout.
 pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let htmx = req.headers().get("hx-request").is_some_and(|v| v == "true");
-    let wants_json = req.uri().path() == "/graphql" || req.uri().path() == "/healthz";
+    let wants_json = matches!(req.uri().path(), "/graphql" | "/healthz" | "/readyz");
     let ctx = PageCtx {
         viewer: req
             .extensions()

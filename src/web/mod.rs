@@ -141,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/outbox", get(admin::outbox::list))
         .route("/admin/outbox/{file}", get(admin::outbox::show))
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/graphql", post(graphql_http::post))
         .route("/assets/{*path}", get(assets::asset))
         .route("/htmx/{*path}", get(assets::htmx))

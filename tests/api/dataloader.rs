@@ -165,6 +165,9 @@ impl WebSessionStore for Counting {
 
 #[async_trait]
 impl SettingsStore for Counting {
+    async fn set_setting(&self, k: &str, v: &str) -> StoreResult<()> {
+        self.inner.set_setting(k, v).await
+    }
     async fn setting(&self, k: &str) -> StoreResult<Option<String>> {
         self.inner.setting(k).await
     }

@@ -52,3 +52,26 @@ async fn messages_can_be_dismissed_and_admins_see_the_outbox_link() {
     );
     assert!(page.contains("data-dismiss") && page.contains("data-autohide"));
 }
+
+#[tokio::test]
+async fn readiness_tells_the_truth_about_writes() {
+    let app = spawn_app().await;
+    let ok = app.get("/readyz").await;
+    assert_eq!(ok.status(), 200);
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(body["status"], "ready", "{body}");
+    // The database still answers reads but refuses writes (as on a full disk).
+    app.db()
+        .execute_batch(
+            "CREATE TRIGGER no_writes BEFORE UPDATE ON PortalSettings BEGIN SELECT RAISE(ABORT, 'disk full'); END;
+             CREATE TRIGGER no_inserts BEFORE INSERT ON PortalSettings BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        )
+        .unwrap();
+    let down = app.get("/readyz").await;
+    assert_eq!(down.status(), 503);
+    let body: serde_json::Value = down.json().await.unwrap();
+    assert_eq!(body["appDb"]["read"], "ok", "{body}");
+    assert_eq!(body["appDb"]["write"], "down", "{body}");
+    // Liveness is another question: the process still answers.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}

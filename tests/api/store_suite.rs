@@ -328,6 +328,19 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         "no audit row for a change that did not happen"
     );
 
+    // Settings: insert-if-absent keeps the first value; set replaces it.
+    let key = format!("contract_{u}");
+    assert_eq!(
+        store.setting_insert_if_absent(&key, "one").await.unwrap(),
+        "one"
+    );
+    assert_eq!(
+        store.setting_insert_if_absent(&key, "two").await.unwrap(),
+        "one"
+    );
+    store.set_setting(&key, "three").await.unwrap();
+    assert_eq!(store.setting(&key).await.unwrap().as_deref(), Some("three"));
+
     // Audit log.
     let filter = AuditFilter::parse(Some(&admin), None, None);
     let (total, page) = store.audit_page(&filter, 0, 2).await.unwrap();

@@ -180,4 +180,10 @@ impl SettingsStore for MssqlStore {
         .await?
         .ok_or_else(|| StoreError::Backend("setting not stored".into()))
     }
+
+    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.exec("set_setting", sql::SET_SETTING, &[t(key), t(value)])
+            .await
+            .map(|_| ())
+    }
 }

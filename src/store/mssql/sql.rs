@@ -201,6 +201,13 @@ IF NOT EXISTS (SELECT 1 FROM dbo.PortalSettings WITH (UPDLOCK, HOLDLOCK) WHERE s
     INSERT INTO dbo.PortalSettings (setting_key, setting_value) VALUES (@P1, @P2);
 SELECT setting_value FROM dbo.PortalSettings WHERE setting_key = @P1;";
 
+/// @P1 key, @P2 value: update, or insert when there is none.
+pub const SET_SETTING: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+UPDATE dbo.PortalSettings WITH (UPDLOCK, HOLDLOCK) SET setting_value = @P2 WHERE setting_key = @P1;
+IF @@ROWCOUNT = 0
+    INSERT INTO dbo.PortalSettings (setting_key, setting_value) VALUES (@P1, @P2);
+COMMIT TRANSACTION;";
+
 pub const RECORD_LOGIN_FAILURE: &str =
     "INSERT INTO dbo.LoginFailures (attempted_at, login_name, ip_address) VALUES (@P1, @P2, @P3)";
 
@@ -286,6 +293,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("PURGE_WEB_SESSIONS", PURGE_WEB_SESSIONS.into()),
         ("SETTING", SETTING.into()),
         ("SETTING_INSERT_IF_ABSENT", SETTING_INSERT_IF_ABSENT.into()),
+        ("SET_SETTING", SET_SETTING.into()),
         ("AUDIT_APPEND_ONLY_ON", AUDIT_APPEND_ONLY_ON.into()),
         ("AUDIT_APPEND_ONLY_OFF", AUDIT_APPEND_ONLY_OFF.into()),
         ("RECORD_LOGIN_FAILURE", RECORD_LOGIN_FAILURE.into()),

@@ -239,4 +239,18 @@ impl SettingsStore for SqliteStore {
         })
         .await
     }
+
+    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.with_conn("set_setting", move |c| {
+            c.execute(
+                "INSERT INTO PortalSettings (setting_key, setting_value) VALUES (?1, ?2)
+                 ON CONFLICT (setting_key) DO UPDATE SET setting_value = excluded.setting_value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
 }

@@ -42,3 +42,50 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
         "erp": erp,
     }))
 }
+
+/// `/readyz`: whether this instance should get traffic — the app database answers a read
+/// *and* a write, the ERP answers, and mail can go out. 503 with the failing part named
+/// when not; a load balancer takes the instance out until it is ready again.
+pub async fn readyz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Value>) {
+    let deadline = std::time::Duration::from_secs(5);
+    let read = tokio::time::timeout(deadline, state.store.ping()).await;
+    let now = crate::store::format_ts(time::OffsetDateTime::now_utc());
+    let write = tokio::time::timeout(
+        deadline,
+        state.store.set_setting("readiness_heartbeat", &now),
+    )
+    .await;
+    let status = |ok: bool| if ok { "ok" } else { "down" };
+    let read_ok = matches!(read, Ok(Ok(())));
+    let write_ok = matches!(write, Ok(Ok(())));
+    if let Ok(Err(e)) = &write {
+        tracing::warn!(error = %e, "readiness: the app database cannot write");
+    }
+    let erp_ok = matches!(
+        tokio::time::timeout(deadline, state.inventory.ping_erp()).await,
+        Ok(Ok(()))
+    );
+    let mail = if state.config.smtp.is_some() {
+        "smtp"
+    } else if state.mailer.outbox().is_some() {
+        "outbox"
+    } else {
+        "none"
+    };
+    let mail_ok = mail != "none";
+    let ready = read_ok && write_ok && erp_ok && mail_ok;
+    let code = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({
+            "status": if ready { "ready" } else { "not_ready" },
+            "appDb": { "read": status(read_ok), "write": status(write_ok), "backend": state.store.backend_name() },
+            "erp": { "status": status(erp_ok), "backend": state.inventory.erp_name() },
+            "mail": { "status": status(mail_ok), "transport": mail },
+        })),
+    )
+}
