@@ -11,6 +11,7 @@ pub struct PasswordHasher {
     /// Verified when the email is unknown, so that "no such user" costs as much as
     /// "wrong password" and timing reveals nothing.
     dummy_hash: Arc<String>,
+    dummy_cost: std::time::Duration,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -33,10 +34,29 @@ impl PasswordHasher {
         })
         .await
         .expect("hashing task");
+        // What checking a password at today's cost takes on this machine: failed sign-ins
+        // never answer sooner, whatever hash the account has (see `failure_floor`).
+        let probe = dummy.clone();
+        let dummy_cost = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let _ = werkzeug_hash::verify("timing probe", &probe);
+            started.elapsed()
+        })
+        .await
+        .unwrap_or_default();
         PasswordHasher {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: Arc::new(dummy),
+            dummy_cost,
         }
+    }
+
+    /// The least time a failed sign-in takes: one check at today's cost. Accounts carried
+    /// over from the old portal may have cheaper hashes (e.g. pbkdf2 at 260,000 rounds);
+    /// without a floor their failures would answer faster than an unknown email's and
+    /// tell an attacker which accounts exist.
+    pub fn failure_floor(&self) -> std::time::Duration {
+        self.dummy_cost
     }
 
     /// `true` only if `hash` is a usable Werkzeug hash of `password`. A malformed or

@@ -184,7 +184,22 @@ impl AuthService {
             .await;
     }
 
+    /// Checks email and password; a failure never answers before the hasher's floor, so
+    /// every kind of failed sign-in takes the same time.
     async fn check_credentials(
+        &self,
+        raw_email: &str,
+        password: &str,
+    ) -> Result<Customer, LoginError> {
+        let started = tokio::time::Instant::now();
+        let result = self.check_credentials_unpadded(raw_email, password).await;
+        if matches!(result, Err(LoginError::InvalidCredentials)) {
+            tokio::time::sleep_until(started + self.hasher.failure_floor()).await;
+        }
+        result
+    }
+
+    async fn check_credentials_unpadded(
         &self,
         raw_email: &str,
         password: &str,

@@ -404,3 +404,26 @@ async fn one_address_guessing_many_accounts_is_throttled() {
     }
     assert_eq!(app.login("real@example.com", PASSWORD).await.status(), 429);
 }
+
+#[tokio::test]
+async fn a_failed_sign_in_of_a_cheap_legacy_hash_takes_as_long_as_an_unknown_email() {
+    let app = spawn_app().await;
+    // A hash far cheaper than today's (1,000 pbkdf2 rounds), as old accounts may have.
+    app.add_customer("legacy@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let floor = app.state.auth.hasher().failure_floor();
+    assert!(floor > std::time::Duration::ZERO);
+    let started = std::time::Instant::now();
+    let resp = app.login("legacy@example.com", "not-the-password-1").await;
+    let elapsed = started.elapsed();
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Invalid email or password.")
+    );
+    assert!(
+        elapsed >= floor,
+        "a wrong password for a cheap hash answered in {elapsed:?}, before the {floor:?} floor"
+    );
+}
