@@ -83,6 +83,18 @@ impl PasswordHasher {
         }
     }
 
+    /// Whether `hash` is weaker than what the portal writes today (fewer pbkdf2 rounds or
+    /// a smaller scrypt cost): it is then replaced after the next successful sign-in.
+    pub fn is_weaker_than_today(hash: &str) -> bool {
+        match werkzeug_hash::ParsedHash::parse(hash).map(|h| h.method()) {
+            Ok(werkzeug_hash::Method::Pbkdf2 { iterations, .. }) => {
+                iterations < werkzeug_hash::NEW_HASH_ITERATIONS
+            }
+            Ok(werkzeug_hash::Method::Scrypt { log_n, r, p }) => log_n < 15 || r < 8 || p < 1,
+            Err(_) => false,
+        }
+    }
+
     /// Spends the same effort as a real check, for unknown accounts.
     pub async fn verify_dummy(&self, password: &str) {
         let hash = self.dummy_hash.clone();

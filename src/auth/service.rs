@@ -233,6 +233,21 @@ impl AuthService {
             tracing::info!(customer_id = %customer.id, "customer login refused: account inactive");
             return Err(LoginError::InvalidCredentials);
         }
+        // A hash carried over from the old portal at a lower cost is replaced by one at
+        // today's cost (still a Werkzeug hash the old portal reads). Best effort.
+        if PasswordHasher::is_weaker_than_today(&customer.password_hash) {
+            let stronger = self.hasher.hash(password).await;
+            match self
+                .customers
+                .upgrade_password_hash(customer.id, &stronger)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(customer_id = %customer.id, "legacy password hash upgraded")
+                }
+                Err(e) => tracing::warn!(error = %e, "could not upgrade a legacy password hash"),
+            }
+        }
         Ok(customer)
     }
 

@@ -225,6 +225,9 @@ pub trait CustomerStore: Send + Sync {
         end_sessions: bool,
         audits: &[NewAuditEntry],
     ) -> StoreResult<Customer>;
+    /// Replaces the stored hash of the same password with a stronger one (after a
+    /// successful sign-in with a legacy hash): no session ends, nothing is audited.
+    async fn upgrade_password_hash(&self, id: CustomerId, password_hash: &str) -> StoreResult<()>;
     /// Sets a new hash, clears or sets the reset flag, ends every session of the customer
     /// except `keep_session`, and appends `audit` — all or nothing. `NotFound` (and nothing
     /// written or audited) when there is no such account.

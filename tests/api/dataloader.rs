@@ -21,6 +21,9 @@ struct Counting {
 
 #[async_trait]
 impl CustomerStore for Counting {
+    async fn upgrade_password_hash(&self, id: CustomerId, h: &str) -> StoreResult<()> {
+        self.inner.upgrade_password_hash(id, h).await
+    }
     async fn customer_by_email(&self, e: &Email) -> StoreResult<Option<Customer>> {
         self.inner.customer_by_email(e).await
     }

@@ -427,3 +427,33 @@ async fn a_failed_sign_in_of_a_cheap_legacy_hash_takes_as_long_as_an_unknown_ema
         "a wrong password for a cheap hash answered in {elapsed:?}, before the {floor:?} floor"
     );
 }
+
+#[tokio::test]
+async fn a_legacy_hash_is_upgraded_to_todays_cost_at_sign_in() {
+    let app = spawn_app().await;
+    app.add_customer("old.hash@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let stored = |app: &TestApp| -> String {
+        app.db()
+            .query_row(
+                "SELECT password_hash FROM Customers WHERE email = 'old.hash@example.com'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert!(stored(&app).starts_with("pbkdf2:sha256:1000$"));
+    assert_eq!(
+        location(&app.login("old.hash@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    let upgraded = stored(&app);
+    assert!(upgraded.starts_with("pbkdf2:sha256:600000$"), "{upgraded}");
+    assert_eq!(werkzeug_hash::verify(PASSWORD, &upgraded), Ok(true));
+    // The same password still signs in.
+    let again = app.other_browser();
+    assert_eq!(
+        location(&again.login("old.hash@example.com", PASSWORD).await),
+        "/inventory"
+    );
+}

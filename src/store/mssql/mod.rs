@@ -470,6 +470,16 @@ impl CustomerStore for MssqlStore {
             .ok_or(StoreError::NotFound)
     }
 
+    async fn upgrade_password_hash(&self, id: CustomerId, password_hash: &str) -> StoreResult<()> {
+        self.exec(
+            "upgrade_password_hash",
+            sql::UPGRADE_PASSWORD_HASH,
+            &[t(password_hash), P::Int(Some(id.0))],
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn change_password(
         &self,
         id: CustomerId,

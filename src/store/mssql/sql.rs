@@ -208,6 +208,9 @@ IF @@ROWCOUNT = 0
     INSERT INTO dbo.PortalSettings (setting_key, setting_value) VALUES (@P1, @P2);
 COMMIT TRANSACTION;";
 
+pub const UPGRADE_PASSWORD_HASH: &str =
+    "UPDATE dbo.Customers SET password_hash = @P1 WHERE customer_id = @P2";
+
 pub const RECORD_LOGIN_FAILURE: &str =
     "INSERT INTO dbo.LoginFailures (attempted_at, login_name, ip_address) VALUES (@P1, @P2, @P3)";
 
@@ -294,6 +297,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("SETTING", SETTING.into()),
         ("SETTING_INSERT_IF_ABSENT", SETTING_INSERT_IF_ABSENT.into()),
         ("SET_SETTING", SET_SETTING.into()),
+        ("UPGRADE_PASSWORD_HASH", UPGRADE_PASSWORD_HASH.into()),
         ("AUDIT_APPEND_ONLY_ON", AUDIT_APPEND_ONLY_ON.into()),
         ("AUDIT_APPEND_ONLY_OFF", AUDIT_APPEND_ONLY_OFF.into()),
         ("RECORD_LOGIN_FAILURE", RECORD_LOGIN_FAILURE.into()),

@@ -362,6 +362,19 @@ impl CustomerStore for SqliteStore {
         .await
     }
 
+    async fn upgrade_password_hash(&self, id: CustomerId, password_hash: &str) -> StoreResult<()> {
+        let hash = password_hash.to_owned();
+        self.with_conn("upgrade_password_hash", move |c| {
+            c.execute(
+                "UPDATE Customers SET password_hash = ?1 WHERE customer_id = ?2",
+                params![hash, id.0],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
     async fn change_password(
         &self,
         id: CustomerId,
