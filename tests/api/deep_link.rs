@@ -120,3 +120,41 @@ async fn sign_in_forms_larger_than_16_kb_are_refused_unread() {
         .await;
     assert_eq!(app.login("small@example.com", PASSWORD).await.status(), 303);
 }
+
+#[tokio::test]
+async fn a_deep_link_survives_the_forced_password_change_too() {
+    let app = spawn_app().await;
+    // `true`: on a temporary password.
+    app.add_customer("temp@example.com", PASSWORD, "Acme Foods", true)
+        .await;
+    let wanted = "/inventory?q=soap";
+    let resp = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "temp@example.com"),
+                ("password", PASSWORD),
+                ("hp_email", ""),
+                ("next", wanted),
+            ],
+        )
+        .await;
+    let change = location(&resp);
+    assert_eq!(
+        change,
+        "/force-change-password?next=%2Finventory%3Fq%3Dsoap"
+    );
+    let page = app.get(&change).await.text().await.unwrap();
+    assert!(page.contains(r#"name="next""#));
+    let done = app
+        .post_form(
+            "/force-change-password",
+            &[
+                ("new_password", "a-brand-new-password-2"),
+                ("confirm_password", "a-brand-new-password-2"),
+                ("next", wanted),
+            ],
+        )
+        .await;
+    assert_eq!(location(&done), wanted);
+}

@@ -142,12 +142,16 @@ pub async fn submit(
             begin_browser_session(&session, auth, state.auth.session_lifetime())
                 .await
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-            let to = if login.must_reset_password {
-                "/force-change-password"
-            } else {
-                next.unwrap_or("/inventory")
+            // The requested page survives the forced password change too.
+            let to = match (login.must_reset_password, next) {
+                (true, Some(next)) => format!(
+                    "/force-change-password?next={}",
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                ),
+                (true, None) => "/force-change-password".to_owned(),
+                (false, next) => next.unwrap_or("/inventory").to_owned(),
             };
-            Ok(Redirect::to(to).into_response())
+            Ok(Redirect::to(&to).into_response())
         }
         Err(LoginError::InvalidCredentials) => {
             Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None, next).into_response())

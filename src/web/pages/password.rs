@@ -3,7 +3,7 @@
 //! (then the current password is asked for).
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -14,12 +14,21 @@ use crate::domain::NewPassword;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
-use crate::web::extractors::SignedInCustomer;
+use crate::web::extractors::{SignedInCustomer, safe_next};
 use crate::web::layout::{self, Flash, PageCtx};
 use crate::web::ops::{ChangePassword, change_password};
 
 #[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
 pub struct PasswordForm {
+    /// Where to go afterwards (a relative path; anything else is ignored).
+    #[serde(default)]
+    next: String,
     #[serde(default)]
     current_password: String,
     #[serde(default)]
@@ -28,7 +37,7 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
-fn password_page(ctx: &PageCtx, forced: bool, error: Option<&str>) -> Markup {
+fn password_page(ctx: &PageCtx, forced: bool, error: Option<&str>, next: Option<&str>) -> Markup {
     let title = if forced {
         "Choose a new password"
     } else {
@@ -46,6 +55,7 @@ fn password_page(ctx: &PageCtx, forced: bool, error: Option<&str>) -> Markup {
                 @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
                 form method="post" action="/force-change-password" class="stack" {
                     (layout::csrf_field(ctx))
+                    @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                     @if !forced {
                         label for="current_password" { "Current password" }
                         input id="current_password" name="current_password" type="password" required autocomplete="current-password";
@@ -64,8 +74,12 @@ fn password_page(ctx: &PageCtx, forced: bool, error: Option<&str>) -> Markup {
     )
 }
 
-pub async fn show(SignedInCustomer(who): SignedInCustomer, ctx: PageCtx) -> Response {
-    password_page(&ctx, who.must_reset_password, None).into_response()
+pub async fn show(
+    SignedInCustomer(who): SignedInCustomer,
+    ctx: PageCtx,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    password_page(&ctx, who.must_reset_password, None, safe_next(&q.next)).into_response()
 }
 
 pub async fn submit(
@@ -75,6 +89,7 @@ pub async fn submit(
     session: Session,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
+    let next = safe_next(&form.next).map(str::to_owned);
     let vars = change_password::Variables {
         input: change_password::ChangePasswordInput {
             current_password: (!who.must_reset_password).then_some(form.current_password),
@@ -88,11 +103,17 @@ pub async fn submit(
             if let Err(e) = session.insert(FLASH_KEY, flash).await {
                 tracing::warn!(error = %e, "could not store the flash message");
             }
-            Ok(Redirect::to("/inventory").into_response())
+            Ok(Redirect::to(next.as_deref().unwrap_or("/inventory")).into_response())
         }
         Err(errors) => {
             let message = errors.into_values().collect::<Vec<_>>().join(" ");
-            Ok(password_page(&ctx, who.must_reset_password, Some(&message)).into_response())
+            Ok(password_page(
+                &ctx,
+                who.must_reset_password,
+                Some(&message),
+                next.as_deref(),
+            )
+            .into_response())
         }
     }
 }
