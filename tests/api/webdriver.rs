@@ -25,24 +25,31 @@ const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chro
 /// Chromium and chromedriver, or `None` with a loud message; under CI (which installs
 /// both) a missing one fails the test instead.
 pub fn browser_programs() -> Option<(PathBuf, PathBuf)> {
-    browser_programs_in(CHROMIUM, CHROMEDRIVER, crate::helpers::under_ci())
+    browser_programs_in(
+        CHROMIUM,
+        CHROMEDRIVER,
+        crate::helpers::under_ci(),
+        "browser test: chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver; .ci/run does this)",
+    )
 }
 
-fn browser_programs_in(chromium: &[&str], driver: &[&str], ci: bool) -> Option<(PathBuf, PathBuf)> {
+fn browser_programs_in(
+    chromium: &[&str],
+    driver: &[&str],
+    ci: bool,
+    missing: &str,
+) -> Option<(PathBuf, PathBuf)> {
     let found = find_program(chromium).zip(find_program(driver));
-    crate::helpers::require_tool(
-        found,
-        "browser test: chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver; .ci/run does this)",
-        ci,
-    )
+    crate::helpers::require_tool(found, missing, ci)
 }
 
 #[test]
 fn without_chromium_the_browser_tests_fail_under_ci() {
-    // Prints one skip line for the local half: a self-test, nothing is skipped.
     let absent = ["/nonexistent/chromium"];
-    assert!(browser_programs_in(&absent, CHROMEDRIVER, false).is_none());
-    let under_ci = std::panic::catch_unwind(|| browser_programs_in(&absent, CHROMEDRIVER, true));
+    let note = "helper self-test (no chromium at a made-up path), nothing skipped";
+    assert!(browser_programs_in(&absent, CHROMEDRIVER, false, note).is_none());
+    let under_ci =
+        std::panic::catch_unwind(|| browser_programs_in(&absent, CHROMEDRIVER, true, note));
     assert!(
         under_ci.is_err(),
         "CI=1 without chromium must fail, not skip"
