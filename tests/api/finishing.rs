@@ -75,3 +75,39 @@ async fn readiness_tells_the_truth_about_writes() {
     // Liveness is another question: the process still answers.
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_audit_log_reads_like_sentences_with_the_codes_kept() {
+    let app = crate::admin::admin_app(&[]).await;
+    let admin = crate::admin::admin_browser(&app).await;
+    let id = app
+        .add_customer("audited.edit@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    crate::admin::htmx_post(
+        &admin,
+        &format!("/admin/customers/{}/active", id.0),
+        &[("active", "false")],
+    )
+    .await;
+    // A row as the old portal wrote it: a sentence.
+    app.db()
+        .execute(
+            "INSERT INTO AuditLog (timestamp, admin_username, action_type, details) VALUES (?1, 'SYSTEM', 'CUSTOMER_LOGIN', 'Login from IP: 203.0.113.9')",
+            [customer_portal::store::format_ts(time::OffsetDateTime::now_utc())],
+        )
+        .unwrap();
+    let page = admin.get("/admin/audit").await.text().await.unwrap();
+    assert!(
+        page.contains(r#"title="CUSTOMER_DEACTIVATE">Account deactivated<"#),
+        "{page:.2000}"
+    );
+    assert!(
+        page.contains("is active</strong>: true → false"),
+        "a change reads old → new"
+    );
+    assert!(
+        page.contains("Login from IP: 203.0.113.9"),
+        "old sentences stay as written"
+    );
+    assert!(!page.contains("{&quot;is_active&quot;"), "no raw JSON");
+}

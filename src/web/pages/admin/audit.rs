@@ -54,6 +54,63 @@ impl AuditParams {
 /// One page of the log, as `AuditLog` returns it.
 type Page = audit_log::AuditLogAuditLog;
 
+/// What an action code means, for people; the code stays in the tooltip (and in exports
+/// and the API).
+pub fn action_label(code: &str) -> String {
+    let known = match code {
+        "CUSTOMER_LOGIN" => "Customer signed in",
+        "CUSTOMER_LOGOUT" => "Customer signed out",
+        "CUSTOMER_PASSWORD_CHANGE" => "Customer changed password",
+        "CUSTOMER_CREATE" => "Account created",
+        "CUSTOMER_UPDATE" => "Account edited",
+        "CUSTOMER_DEACTIVATE" => "Account deactivated",
+        "CUSTOMER_REACTIVATE" => "Account reactivated",
+        "CUSTOMER_SESSION_KICK" => "Session ended by admin",
+        "ADMIN_PW_RESET" => "Password reset by admin",
+        "ADMIN_PW_RESET_EMAIL" => "Reset mail sent",
+        "EMAIL_SEND_FAILED" => "Mail not sent",
+        "ADMIN_LOGIN" => "Admin signed in",
+        "ADMIN_LOGIN_FAILED" => "Admin sign-in refused",
+        "ADMIN_LOGOUT" => "Admin signed out",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    // An action this portal does not know (e.g. written by another tool): made readable.
+    let words = code.replace('_', " ").to_lowercase();
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Audit details for people: a change reads `field: old → new`, other JSON `key: value`,
+/// and sentences (the old portal's rows) stay as written.
+fn details_markup(details: &str) -> Markup {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(details)
+    else {
+        return html! { span { (details) } };
+    };
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".to_owned(),
+        other => other.to_string(),
+    };
+    html! {
+        ul class="audit-details" {
+            @for (key, value) in &map {
+                @let label = key.replace('_', " ");
+                @match (value.get("from"), value.get("to")) {
+                    (Some(from), Some(to)) => { li { strong { (label) } ": " (show(from)) " → " (show(to)) } }
+                    _ => { li { strong { (label) } ": " (show(value)) } }
+                }
+            }
+        }
+    }
+}
+
 fn results(p: &AuditParams, page: &Page) -> Markup {
     html! {
         div id="audit-results" {
@@ -66,12 +123,12 @@ fn results(p: &AuditParams, page: &Page) -> Markup {
                             tr {
                                 td class="nowrap" { (when(&e.timestamp.0)) }
                                 td { (e.admin_username) }
-                                td { span class="pill" { (e.action_type) } }
+                                td { span class="pill" title=(e.action_type) { (action_label(&e.action_type)) } }
                                 td {
                                     @if let Some(email) = &e.target_customer_email { (email) }
                                     @if let Some(id) = &e.target_customer_id { " " span class="muted" { "#" (id) } }
                                 }
-                                td class="details" { @if let Some(d) = &e.details { code { (d) } } }
+                                td class="details" { @if let Some(d) = &e.details { (details_markup(d)) } }
                             }
                         }
                     }
@@ -132,7 +189,7 @@ pub async fn show(
                 label class="sr-only" for="audit-action" { "Action" }
                 select id="audit-action" name="action" {
                     option value="" { "All actions" }
-                    @for a in &page.action_types { option value=(a) selected[*a == p.action] { (a) } }
+                    @for a in &page.action_types { option value=(a) selected[*a == p.action] { (action_label(a)) } }
                 }
                 label class="sr-only" for="audit-q" { "Customer email or id" }
                 input id="audit-q" type="search" name="q" value=(p.q) placeholder="Customer email or id…" autocomplete="off";
