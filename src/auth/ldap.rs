@@ -1,6 +1,6 @@
 //! Active Directory sign-in for admins, through ldap3.
 //!
-//! Search, then bind (LDAP.md): the service account searches `AD_BASE_DN` for
+//! Search, then bind (docs/active-directory.md): the service account searches `AD_BASE_DN` for
 //! `(&(objectClass=user)(sAMAccountName=<escaped>))`, reading the DN, `memberOf`,
 //! `displayName` and `mail`; then the portal binds as that DN with the user's password.
 //! Only members of `AD_PORTAL_ADMIN_GROUP` (matched on the group's CN) are admitted.

@@ -1,4 +1,4 @@
-//! Admin sign-in against a real OpenLDAP configured like Active Directory (LDAP.md).
+//! Admin sign-in against a real OpenLDAP configured like Active Directory (docs/active-directory.md).
 
 use std::time::{Duration, Instant};
 

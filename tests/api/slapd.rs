@@ -1,4 +1,4 @@
-//! A throwaway AD-like OpenLDAP for the directory tests (LDAP.md): an own schema with
+//! A throwaway AD-like OpenLDAP for the directory tests (docs/active-directory.md): an own schema with
 //! `sAMAccountName` and the `user`/`group` classes, the memberof overlay, started in the
 //! foreground on a free loopback port, optionally with TLS (a self-signed certificate).
 
