@@ -25,25 +25,19 @@ impl std::fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     /// `concurrency` hashes at most run at once (each is ~0.1 s of one core).
     pub async fn new(concurrency: usize) -> PasswordHasher {
-        let dummy = tokio::task::spawn_blocking(|| {
+        // Making the dummy hash costs what checking a password at today's cost does (the
+        // same rounds), so its time is the floor of failed sign-ins (`failure_floor`).
+        let (dummy, dummy_cost) = tokio::task::spawn_blocking(|| {
             let random: String = rand::Rng::sample_iter(rand::rng(), rand::distr::Alphanumeric)
                 .take(24)
                 .map(char::from)
                 .collect();
-            werkzeug_hash::generate(&random)
+            let started = std::time::Instant::now();
+            let hash = werkzeug_hash::generate(&random);
+            (hash, started.elapsed())
         })
         .await
         .expect("hashing task");
-        // What checking a password at today's cost takes on this machine: failed sign-ins
-        // never answer sooner, whatever hash the account has (see `failure_floor`).
-        let probe = dummy.clone();
-        let dummy_cost = tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let _ = werkzeug_hash::verify("timing probe", &probe);
-            started.elapsed()
-        })
-        .await
-        .unwrap_or_default();
         PasswordHasher {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: Arc::new(dummy),

@@ -81,18 +81,24 @@ impl InventoryService {
         self.erp.name()
     }
 
-    /// Whether the ERP answers (health), without reading any rows.
-    pub async fn ping_erp(&self) -> Result<(), ErpError> {
-        tokio::time::timeout(self.timeout, self.erp.ping())
+    /// `call` to the ERP, bounded by `ERP_DB_TIMEOUT`.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, ErpError>>,
+    ) -> Result<T, ErpError> {
+        tokio::time::timeout(self.timeout, call)
             .await
             .map_err(|_| ErpError::Unavailable(format!("no answer within {:?}", self.timeout)))?
     }
 
+    /// Whether the ERP answers (health), without reading any rows.
+    pub async fn ping_erp(&self) -> Result<(), ErpError> {
+        self.bounded(self.erp.ping()).await
+    }
+
     /// Every ERP customer name (admins assign them to accounts).
     pub async fn customer_names(&self, _admin: &AdminGrant<'_>) -> Result<Vec<String>, ErpError> {
-        tokio::time::timeout(self.timeout, self.erp.customer_names())
-            .await
-            .map_err(|_| ErpError::Unavailable(format!("no answer within {:?}", self.timeout)))?
+        self.bounded(self.erp.customer_names()).await
     }
 
     /// The rows of a scope: from the cache while fresh, otherwise one ERP query shared by
@@ -129,11 +135,7 @@ impl InventoryService {
         let snapshot = cell
             .get_or_try_init(|| async {
                 let started = Instant::now();
-                let rows = tokio::time::timeout(self.timeout, self.erp.inventory_rows(scope))
-                    .await
-                    .map_err(|_| {
-                        ErpError::Unavailable(format!("no answer within {:?}", self.timeout))
-                    })??;
+                let rows = self.bounded(self.erp.inventory_rows(scope)).await?;
                 let snap = tokio::task::spawn_blocking({
                     let multi = scope.is_multi();
                     move || Snapshot::build(rows, multi)

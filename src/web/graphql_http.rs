@@ -46,7 +46,7 @@ fn code_for(status: StatusCode) -> &'static str {
 /// Every answer of `/graphql` is GraphQL JSON, whatever layer produced it (CSRF check,
 /// body limit, method routing, an unavailable database): a tool can always parse it.
 /// Clients that accept `application/graphql-response+json` get that media type.
-pub async fn as_graphql_error(resp: Response, accept: &str) -> Response {
+pub fn as_graphql_error(resp: Response, accept: &str) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()

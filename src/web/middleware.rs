@@ -180,9 +180,14 @@ fn render(req: &Request, err: &AppError, state: &AppState) -> Response {
     let page = err.page();
     if req.uri().path() == "/graphql" {
         // Tools get GraphQL JSON, never a page (this runs outside `render_errors`).
-        let mut resp = err_response(&page);
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut resp = page.status.into_response();
         resp.extensions_mut().insert(page);
-        return resp;
+        return crate::web::graphql_http::as_graphql_error(resp, accept);
     }
     let ctx = PageCtx {
         viewer: req
@@ -204,21 +209,6 @@ fn render(req: &Request, err: &AppError, state: &AppState) -> Response {
         &ctx,
         &page,
     )
-}
-
-fn err_response(page: &ErrorPage) -> Response {
-    let code = match page.status.as_u16() {
-        401 => "UNAUTHENTICATED",
-        403 => "FORBIDDEN",
-        503 => "SERVICE_UNAVAILABLE",
-        413 => "PAYLOAD_TOO_LARGE",
-        _ => "BAD_REQUEST",
-    };
-    (
-        page.status,
-        axum::Json(serde_json::json!({ "errors": [{ "message": page.message, "extensions": { "code": code } }] })),
-    )
-        .into_response()
 }
 
 fn render_page(htmx: bool, ctx: &PageCtx, page: &ErrorPage) -> Response {
@@ -261,7 +251,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         .to_owned();
     let resp = next.run(req).await;
     if graphql {
-        return crate::web::graphql_http::as_graphql_error(resp, &accept).await;
+        return crate::web::graphql_http::as_graphql_error(resp, &accept);
     }
     match resp.extensions().get::<ErrorPage>() {
         Some(page) if !wants_json => {

@@ -35,42 +35,28 @@ async fn login_via(
     req.send().await.unwrap()
 }
 
-#[tokio::test]
-async fn cf_connecting_ip_from_a_trusted_proxy_is_the_recorded_address() {
-    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")], false).await;
+/// The address a session records when a browser signs in with `CF-Connecting-IP: claimed`
+/// through a portal configured with `extra`.
+async fn recorded_ip(extra: &[(&str, &str)], claimed: &str) -> String {
+    let app = spawn_app_with(extra, false).await;
     app.add_customer("cf@example.com", PASSWORD, "Acme Foods", false)
         .await;
-    let resp = login_via(
-        &app,
-        "cf@example.com",
-        Some(("CF-Connecting-IP", "198.51.100.23")),
-    )
-    .await;
+    let resp = login_via(&app, "cf@example.com", Some(("CF-Connecting-IP", claimed))).await;
     assert_eq!(resp.status(), 303);
-    let ip: String = app
-        .db()
+    app.db()
         .query_row("SELECT ip_address FROM ActiveSessions", [], |r| r.get(0))
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cf_connecting_ip_from_a_trusted_proxy_is_the_recorded_address() {
+    let ip = recorded_ip(&[("TRUSTED_PROXIES", "127.0.0.1")], "198.51.100.23").await;
     assert_eq!(ip, "198.51.100.23");
 }
 
 #[tokio::test]
 async fn an_untrusted_peer_cannot_choose_its_address() {
-    let app = spawn_app_with(&[], false).await;
-    app.add_customer("spoof@example.com", PASSWORD, "Acme Foods", false)
-        .await;
-    let resp = login_via(
-        &app,
-        "spoof@example.com",
-        Some(("CF-Connecting-IP", "198.51.100.99")),
-    )
-    .await;
-    assert_eq!(resp.status(), 303);
-    let ip: String = app
-        .db()
-        .query_row("SELECT ip_address FROM ActiveSessions", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ip, "127.0.0.1");
+    assert_eq!(recorded_ip(&[], "198.51.100.99").await, "127.0.0.1");
 }
 
 #[tokio::test]
