@@ -94,7 +94,10 @@ pub async fn seed_customers(
             action_type: "CUSTOMER_CREATE".to_owned(),
             target_customer_id: None,
             target_customer_email: Some(email.to_string()),
-            details: Some(json!({ "source": "demo seed", "erp_customer_name": erp }).to_string()),
+            details: Some(crate::domain::audit_details::details_text(
+                "CUSTOMER_CREATE",
+                &json!({ "first_name": first, "last_name": last, "erp_customer_name": erp }),
+            )),
         };
         store.insert_customer(&new, &audit).await?;
         creds.customers.push((email.to_string(), password, erp));

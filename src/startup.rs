@@ -112,14 +112,14 @@ impl Application {
 
         let store: Arc<dyn AppStore> = match &config.app_db {
             AppDbConfig::Sqlite { path } => Arc::new(
-                SqliteStore::open(path)
+                SqliteStore::open(path, config.app_db_zone.clone())
                     .await
                     .with_context(|| format!("cannot open app database {}", path.display()))?,
             ),
             AppDbConfig::SqlServer(c) => {
                 let tds = crate::mssql::tiberius_config(c, false).context("DB_* settings")?;
                 Arc::new(
-                    MssqlStore::open(tds, c.pool_size, c.timeout)
+                    MssqlStore::open(tds, c.pool_size, c.timeout, config.app_db_zone.clone())
                         .await
                         .with_context(|| {
                             format!("cannot open the app database on SQL Server {}", c.server)
@@ -218,6 +218,7 @@ impl Application {
             customers: customers.clone(),
             auth: auth.clone(),
             mailer: mailer.clone(),
+            zone: config.portal_zone.clone(),
         });
         let state = AppState {
             csrf: CsrfKeys::new(secret_key.expose()),

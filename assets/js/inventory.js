@@ -26,13 +26,6 @@
     if (reset) save("");
   });
 
-  function localiseTimes(root) {
-    var nodes = (root || document).querySelectorAll("time[data-local-time]");
-    for (var i = 0; i < nodes.length; i++) {
-      var d = new Date(nodes[i].getAttribute("datetime"));
-      if (!isNaN(d)) nodes[i].textContent = d.toLocaleString();
-    }
-  }
-  document.addEventListener("DOMContentLoaded", function () { localiseTimes(document); });
-  document.addEventListener("htmx:afterSettle", function (ev) { localiseTimes(ev.target); });
+  // Times are written by the server in the portal's zone (PORTAL_TIMEZONE), with its
+  // abbreviation, so pages, exports and mails agree; the browser does not rewrite them.
 })();

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use super::passwords::PasswordHasher;
 use super::throttle::{self, Throttle};
 use super::{ClientInfo, CustomerIdentity, SYSTEM_ACTOR};
+use crate::domain::audit_details::details_text;
 use crate::domain::{Email, NewPassword, PasswordPolicyError};
 use crate::store::{
     ActiveSession, ActiveSessionStore, Customer, CustomerStore, LoginThrottleStore, NewAuditEntry,
@@ -271,10 +272,10 @@ impl AuthService {
             action_type: actions::CUSTOMER_LOGIN.to_owned(),
             target_customer_id: Some(customer.id),
             target_customer_email: Some(customer.email.clone()),
-            details: Some(
-                json!({ "ip_address": session.ip_address, "user_agent": session.user_agent })
-                    .to_string(),
-            ),
+            details: Some(details_text(
+                actions::CUSTOMER_LOGIN,
+                &json!({ "ip_address": session.ip_address, "user_agent": session.user_agent }),
+            )),
         };
         self.sessions
             .begin_customer_session(&session, &audit)
@@ -336,7 +337,10 @@ impl AuthService {
             action_type: actions::CUSTOMER_LOGOUT.to_owned(),
             target_customer_id: Some(who.customer_id),
             target_customer_email: Some(who.email.clone()),
-            details: Some(json!({ "ip_address": client.ip }).to_string()),
+            details: Some(details_text(
+                actions::CUSTOMER_LOGOUT,
+                &json!({ "ip_address": client.ip }),
+            )),
         };
         self.sessions
             .end_customer_session(&who.session_id, Some(&audit))

@@ -117,6 +117,12 @@ pub const KEYS: &[Key] = &[
         "insist on demo mode although .env sets production-only keys",
     ),
     key(
+        "PORTAL_TIMEZONE",
+        Text,
+        None,
+        "time zone every time on pages, exports and mails is shown in (IANA name; default the host's)",
+    ),
+    key(
         "AUDIT_APPEND_ONLY",
         Bool,
         Some("False"),
@@ -159,6 +165,12 @@ pub const KEYS: &[Key] = &[
         Bool,
         Some("True"),
         "accept the app database's certificate unchecked (as the old portal did)",
+    ),
+    key(
+        "APP_DB_TIME_ZONE",
+        Text,
+        None,
+        "zone of the old portal's local-time columns (GETDATE()): IANA name; default the host's",
     ),
     key(
         "DB_POOL_SIZE",

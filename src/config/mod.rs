@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::domain::Zone;
+
 pub mod dotenv;
 pub mod keys;
 mod sources;
@@ -71,6 +73,10 @@ pub struct Config {
     pub seed_demo_accounts: bool,
     /// A database trigger refuses updates and deletes of audit rows (`AUDIT_APPEND_ONLY`).
     pub audit_append_only: bool,
+    /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
+    pub app_db_zone: Zone,
+    /// The zone times are shown in to people (`PORTAL_TIMEZONE`).
+    pub portal_zone: Zone,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<IpAddr>,
     /// Settings of the old portal that are accepted but mean nothing here (logged once).
@@ -324,6 +330,16 @@ impl Config {
                 Duration::from_secs_f64(table_default::<f64>("SESSION_HOURS") * 3600.0)
             };
 
+        let mut zone = |key: &str| match r.get(key) {
+            None => Zone::host(),
+            Some(name) => Zone::parse(name).unwrap_or_else(|e| {
+                r.problems.push(format!("{key}: {e}"));
+                Zone::utc()
+            }),
+        };
+        let app_db_zone = zone("APP_DB_TIME_ZONE");
+        let portal_zone = zone("PORTAL_TIMEZONE");
+
         let test_mode = r.bool("TEST_MODE");
         let audit_append_only = r.bool("AUDIT_APPEND_ONLY");
         if test_mode && production {
@@ -503,6 +519,8 @@ impl Config {
             ad,
             seed_demo_accounts: true,
             audit_append_only,
+            app_db_zone,
+            portal_zone,
             trusted_proxies,
             ignored_settings: if r.get("ERP_DB_DRIVER").is_some() {
                 vec!["ERP_DB_DRIVER"]

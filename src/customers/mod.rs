@@ -132,7 +132,7 @@ fn audit(
         action_type: action.to_owned(),
         target_customer_id: id,
         target_customer_email: Some(email.to_owned()),
-        details: Some(details.to_string()),
+        details: Some(crate::domain::audit_details::details_text(action, &details)),
     }
 }
 

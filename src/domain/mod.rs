@@ -1,12 +1,15 @@
 //! Domain newtypes that parse at the edge: once a value has one of these types it is valid.
 
+pub mod audit_details;
 mod email;
 mod erp_scope;
 mod password;
+mod zone;
 
 pub use email::Email;
 pub use erp_scope::ErpScope;
 pub use password::{NewPassword, PasswordPolicyError};
+pub use zone::Zone;
 
 /// Primary key of `Customers.customer_id`.
 #[derive(

@@ -7,14 +7,18 @@ pub mod xlsx;
 
 use time::OffsetDateTime;
 
-use crate::domain::ErpScope;
+use crate::domain::{ErpScope, Zone};
 use crate::erp::InventoryRow;
 
-/// The columns of an export, in the grid's order (Customer only when the scope has several).
+/// The columns of an export. Exports keep the old portal's columns, headers and order
+/// (the ERP query's: Customer first, the unused Customer Part kept, Last Transaction Date
+/// before Last Rec Date, PO and Status last), because customers' macros and Power Query
+/// steps key on them. Columns the old portal did not have only ever come after these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
     Customer,
     Part,
+    CustomerPart,
     Description,
     OnHandQty,
     Unit,
@@ -33,6 +37,7 @@ impl Column {
         match self {
             Column::Customer => "Customer",
             Column::Part => "Part",
+            Column::CustomerPart => "Customer Part",
             Column::Description => "Description",
             Column::OnHandQty => "On Hand Qty",
             Column::Unit => "Unit",
@@ -43,7 +48,7 @@ impl Column {
             Column::Po => "PO",
             Column::Status => "Status",
             Column::LastRecDate => "Last Rec Date",
-            Column::LastTranDate => "Last Tran Date",
+            Column::LastTranDate => "Last Transaction Date",
         }
     }
 
@@ -51,6 +56,7 @@ impl Column {
         Some(match self {
             Column::Customer => &r.customer,
             Column::Part => &r.part,
+            Column::CustomerPart => &r.customer_part,
             Column::Description => &r.description,
             Column::Unit => &r.unit,
             Column::Bin => &r.bin,
@@ -74,31 +80,36 @@ impl Column {
     }
 }
 
-/// The grid's columns for a scope.
-pub fn columns(multi_customer: bool) -> Vec<Column> {
-    let mut cols = Vec::with_capacity(13);
-    if multi_customer {
-        cols.push(Column::Customer);
-    }
-    cols.extend([
-        Column::Part,
-        Column::Description,
-        Column::OnHandQty,
-        Column::Unit,
-        Column::Bin,
-        Column::UserLot,
-        Column::ExpDate,
-        Column::Reference,
-        Column::Po,
-        Column::Status,
-        Column::LastRecDate,
-        Column::LastTranDate,
-    ]);
-    cols
+/// The old portal's export columns, in its order, for every scope (a single customer's
+/// file keeps its Customer column, as the old one did).
+pub const COLUMNS: [Column; 14] = [
+    Column::Customer,
+    Column::Part,
+    Column::CustomerPart,
+    Column::Description,
+    Column::OnHandQty,
+    Column::Unit,
+    Column::Bin,
+    Column::Reference,
+    Column::UserLot,
+    Column::ExpDate,
+    Column::LastTranDate,
+    Column::LastRecDate,
+    Column::Po,
+    Column::Status,
+];
+
+/// The columns of an export. The scope no longer changes them; the parameter stays so a
+/// caller states which scope it exports.
+pub fn columns(_multi_customer: bool) -> Vec<Column> {
+    COLUMNS.to_vec()
 }
 
-/// `Inventory_<scope>_<YYYYMMDD_HHMMSS>.<ext>`, with the scope reduced to safe characters.
-pub fn file_name(scope: &ErpScope, at: OffsetDateTime, ext: &str) -> String {
+/// `Inventory_<scope>_<YYYYMMDD_HHMMSS>.<ext>`, with the scope reduced to safe characters
+/// and the time on the portal's wall clock (`PORTAL_TIMEZONE`), as the old portal named
+/// its files by the server's local time.
+pub fn file_name(scope: &ErpScope, at: OffsetDateTime, zone: &Zone, ext: &str) -> String {
+    let at = zone.at(at);
     let label: String = scope
         .label()
         .chars()
@@ -137,17 +148,54 @@ mod tests {
     #[test]
     fn file_names_are_safe() {
         let at = time::macros::datetime!(2026-11-26 09:05:03 UTC);
+        let utc = Zone::utc();
         assert_eq!(
-            file_name(&ErpScope::All, at, "xlsx"),
+            file_name(&ErpScope::All, at, &utc, "xlsx"),
             "Inventory_All_20261126_090503.xlsx"
         );
         assert_eq!(
-            file_name(&ErpScope::parse("O'Malley Brewing"), at, "csv"),
+            file_name(&ErpScope::parse("O'Malley Brewing"), at, &utc, "csv"),
             "Inventory_O_Malley_Brewing_20261126_090503.csv"
         );
         assert_eq!(
-            file_name(&ErpScope::parse("a|b"), at, "xlsx"),
+            file_name(&ErpScope::parse("a|b"), at, &utc, "xlsx"),
             "Inventory_Multiple_20261126_090503.xlsx"
         );
+    }
+
+    #[test]
+    fn file_names_use_the_portals_wall_clock() {
+        let chicago = Zone::parse("America/Chicago").unwrap();
+        // 03:05 UTC on the 27th is still the evening of the 26th in Chicago.
+        let at = time::macros::datetime!(2026-11-27 03:05:03 UTC);
+        assert_eq!(
+            file_name(&ErpScope::All, at, &chicago, "csv"),
+            "Inventory_All_20261126_210503.csv"
+        );
+    }
+
+    #[test]
+    fn the_old_columns_come_first_in_the_old_order() {
+        let headers: Vec<&str> = columns(false).iter().map(|c| c.header()).collect();
+        assert_eq!(
+            headers,
+            [
+                "Customer",
+                "Part",
+                "Customer Part",
+                "Description",
+                "On Hand Qty",
+                "Unit",
+                "Bin",
+                "Reference",
+                "User Lot",
+                "Exp Date",
+                "Last Transaction Date",
+                "Last Rec Date",
+                "PO",
+                "Status"
+            ]
+        );
+        assert_eq!(columns(true), columns(false));
     }
 }

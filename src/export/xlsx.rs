@@ -13,6 +13,7 @@ fn width(c: Column) -> f64 {
     match c {
         Column::Customer => 26.0,
         Column::Part => 16.0,
+        Column::CustomerPart => 14.0,
         Column::Description => 40.0,
         Column::OnHandQty => 13.0,
         Column::Unit => 7.0,

@@ -7,6 +7,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::admin::{audit_store, customer_store, internal, session_store};
+use crate::domain::Zone;
 use crate::store::AuditEntry;
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -58,6 +59,28 @@ impl Analytics {
 
 const LOGIN: &str = "CUSTOMER_LOGIN";
 
+/// Counts instants by their local day in `zone`, for `days` days from `first`. The audit
+/// store gives instants whatever clock wrote the column, so a day here is a day on the
+/// portal's wall clock (23 or 25 hours across a daylight-saving change).
+fn per_day(
+    instants: impl Iterator<Item = OffsetDateTime>,
+    first: Date,
+    days: i64,
+    zone: &Zone,
+) -> Vec<DayCount> {
+    let mut counts: BTreeMap<Date, i32> =
+        (0..days).map(|i| (first + Duration::days(i), 0)).collect();
+    for t in instants {
+        if let Some(c) = counts.get_mut(&zone.at(t).date()) {
+            *c += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(date, count)| DayCount { date, count })
+        .collect()
+}
+
 #[Object]
 impl Analytics {
     async fn active_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
@@ -84,31 +107,22 @@ impl Analytics {
             .collect::<HashSet<_>>()
             .len() as i32)
     }
-    /// Logins per UTC day, oldest first, with days without logins as zero.
+    /// Logins per day in the portal's time zone (`PORTAL_TIMEZONE`), oldest first, with
+    /// days without logins as zero.
     async fn logins_per_day(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 14)] days: i32,
     ) -> async_graphql::Result<Vec<DayCount>> {
+        let zone = ctx.data::<Zone>()?;
         let days = days.clamp(1, 366) as i64;
-        let today = OffsetDateTime::now_utc().date();
+        let today = zone.at(OffsetDateTime::now_utc()).date();
         let first = today - Duration::days(days - 1);
-        let since = first.midnight().assume_utc();
         let rows = audit_store(ctx)?
-            .audit_since(LOGIN, since)
+            .audit_since(LOGIN, zone.start_of_day(first))
             .await
             .map_err(internal)?;
-        let mut counts: BTreeMap<Date, i32> =
-            (0..days).map(|i| (first + Duration::days(i), 0)).collect();
-        for e in rows {
-            if let Some(c) = counts.get_mut(&e.timestamp.date()) {
-                *c += 1;
-            }
-        }
-        Ok(counts
-            .into_iter()
-            .map(|(date, count)| DayCount { date, count })
-            .collect())
+        Ok(per_day(rows.iter().map(|e| e.timestamp), first, days, zone))
     }
     async fn most_active_customers(
         &self,
@@ -181,5 +195,33 @@ mod tests {
         );
         assert_eq!(login_ip("Login from IP: unknown"), None);
         assert_eq!(login_ip(r#"{"other":1}"#), None);
+    }
+
+    #[test]
+    fn days_are_the_portals_days_across_a_clock_change() {
+        use time::macros::{date, datetime};
+        let chicago = Zone::parse("America/Chicago").unwrap();
+        // 2026-11-01 lasts 25 hours in Chicago (01:00-02:00 happens twice).
+        let logins = [
+            datetime!(2026-11-01 05:30 UTC), // 00:30 CDT, Nov 1
+            datetime!(2026-11-01 06:30 UTC), // 01:30 CDT, Nov 1
+            datetime!(2026-11-01 07:30 UTC), // 01:30 CST, Nov 1 again
+            datetime!(2026-11-02 05:30 UTC), // 23:30 CST, still Nov 1
+            datetime!(2026-11-02 06:30 UTC), // 00:30 CST, Nov 2
+            datetime!(2026-10-31 04:59 UTC), // 23:59 CDT, Oct 30: before the window
+        ];
+        let got = per_day(logins.into_iter(), date!(2026 - 10 - 31), 3, &chicago);
+        let counts: Vec<(Date, i32)> = got.iter().map(|d| (d.date, d.count)).collect();
+        assert_eq!(
+            counts,
+            vec![
+                (date!(2026 - 10 - 31), 0),
+                (date!(2026 - 11 - 01), 4),
+                (date!(2026 - 11 - 02), 1),
+            ]
+        );
+        // Read as UTC days the same logins would split 3 / 2: the bug this avoids.
+        let utc = per_day(logins.into_iter(), date!(2026 - 10 - 31), 3, &Zone::utc());
+        assert_eq!(utc[1].count, 3);
     }
 }

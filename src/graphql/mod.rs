@@ -54,6 +54,8 @@ pub struct Ports {
     pub customers: Arc<crate::customers::CustomerAdmin>,
     pub auth: Arc<crate::auth::service::AuthService>,
     pub mailer: Arc<crate::mail::Mailer>,
+    /// `PORTAL_TIMEZONE`: the zone of "per day" figures.
+    pub zone: crate::domain::Zone,
 }
 
 pub fn build_schema(ports: Ports) -> PortalSchema {
@@ -63,6 +65,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         customers,
         auth,
         mailer,
+        zone,
     } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
@@ -79,6 +82,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(auth)
         .data(mailer)
         .data(loader)
+        .data(zone)
         .finish()
 }
 

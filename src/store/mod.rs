@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{CustomerId, Email};
 
-pub use timefmt::{format_ts, parse_ts};
+pub use timefmt::{format_local, format_ts, parse_local, parse_ts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -296,6 +296,7 @@ impl FromRequestParts<AppState> for PageCtx {
             flashes,
             demo_data: state.demo_erp(),
             outbox: state.mailer.outbox().is_some(),
+            zone: state.config.portal_zone.clone(),
         })
     }
 }

@@ -53,6 +53,15 @@ pub struct PageCtx {
     pub demo_data: bool,
     /// Mail goes to the demo outbox (admins get a link to it).
     pub outbox: bool,
+    /// `PORTAL_TIMEZONE`: every time on a page is written in it, with its abbreviation.
+    pub zone: crate::domain::Zone,
+}
+
+impl PageCtx {
+    /// `MM/DD/YYYY HH:MM CST`: a time for a table cell, in the portal's zone.
+    pub fn when(&self, t: &time::OffsetDateTime) -> String {
+        crate::web::pages::admin::when(&self.zone, t)
+    }
 }
 
 /// htmx settings: no inline indicator styles, no eval, no script tags from responses —

@@ -203,6 +203,7 @@ fn render(req: &Request, err: &AppError, state: &AppState) -> Response {
         flashes: Vec::new(),
         demo_data: state.demo_erp(),
         outbox: state.mailer.outbox().is_some(),
+        zone: state.config.portal_zone.clone(),
     };
     render_page(
         req.headers().get("hx-request").is_some_and(|v| v == "true"),
@@ -241,6 +242,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         flashes: Vec::new(),
         demo_data: state.demo_erp(),
         outbox: state.mailer.outbox().is_some(),
+        zone: state.config.portal_zone.clone(),
     };
     let graphql = req.uri().path() == "/graphql";
     let accept = req

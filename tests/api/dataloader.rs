@@ -218,9 +218,12 @@ impl AppStore for Counting {
 #[tokio::test]
 async fn active_sessions_load_their_customers_in_one_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("portal.db"))
-        .await
-        .unwrap();
+    let sqlite = SqliteStore::open(
+        &dir.path().join("portal.db"),
+        customer_portal::domain::Zone::utc(),
+    )
+    .await
+    .unwrap();
     let counting = Arc::new(Counting {
         inner: sqlite,
         by_id: AtomicUsize::new(0),
@@ -305,6 +308,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         customers,
         auth,
         mailer,
+        zone: customer_portal::domain::Zone::utc(),
     });
 
     let admin = Viewer::Admin(AdminIdentity {

@@ -89,6 +89,12 @@ async fn the_audit_log_reads_like_sentences_with_the_codes_kept() {
         &[("active", "false")],
     )
     .await;
+    crate::admin::htmx_post(
+        &admin,
+        &format!("/admin/customers/{}/active", id.0),
+        &[("active", "true")],
+    )
+    .await;
     // A row as the old portal wrote it: a sentence.
     app.db()
         .execute(
@@ -102,8 +108,12 @@ async fn the_audit_log_reads_like_sentences_with_the_codes_kept() {
         "{page:.2000}"
     );
     assert!(
-        page.contains("is active</strong>: true → false"),
-        "a change reads old → new"
+        page.contains("Deactivated customer"),
+        "an old action type is the old portal's sentence"
+    );
+    assert!(
+        page.contains("is active</strong>: false → true"),
+        "a new action type's change reads old → new"
     );
     assert!(
         page.contains("Login from IP: 203.0.113.9"),

@@ -651,7 +651,10 @@ async fn the_page_renders_the_grid_controls_and_footer() {
             "href=\"/inventory/export.xlsx?part=AC-200&amp;sort=onHandQty&amp;dir=desc\""
         )
     );
-    assert!(html.contains("data-local-time"), "as-of time");
+    assert!(
+        html.contains("Data as of") && html.contains("<time datetime="),
+        "as-of time"
+    );
     assert!(!html.contains("<script>"), "no inline script");
 
     // Expired lots are marked; thousands separators; US dates.
@@ -743,18 +746,20 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
         [
             "Customer",
             "Part",
+            "Customer Part",
             "Description",
             "On Hand Qty",
             "Unit",
             "Bin",
+            "Reference",
             "User Lot",
             "Exp Date",
-            "Reference",
-            "PO",
-            "Status",
+            "Last Transaction Date",
             "Last Rec Date",
-            "Last Tran Date"
-        ]
+            "PO",
+            "Status"
+        ],
+        "the old portal's export columns, in its order"
     );
     assert_eq!(
         rows.len() - 1,
@@ -765,9 +770,9 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
         let g = &inv["rows"][i];
         assert_eq!(row[1].to_string(), g["part"].as_str().unwrap(), "row {i}");
         assert_eq!(row[0].to_string(), g["customer"].as_str().unwrap());
-        assert_eq!(row[6].to_string(), g["userLot"].as_str().unwrap());
-        assert_eq!(row[10].to_string(), g["status"].as_str().unwrap());
-        match &row[3] {
+        assert_eq!(row[8].to_string(), g["userLot"].as_str().unwrap());
+        assert_eq!(row[13].to_string(), g["status"].as_str().unwrap());
+        match &row[4] {
             Data::Float(q) => assert_eq!(*q, g["onHandQty"].as_f64().unwrap()),
             other => panic!("quantity is not a number: {other:?}"),
         }
@@ -794,7 +799,7 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
     assert!(
         lines[0]
             .trim_start_matches('\u{feff}')
-            .starts_with("Customer,Part,Description,On Hand Qty")
+            .starts_with("Customer,Part,Customer Part,Description,On Hand Qty")
     );
     for (i, line) in lines[1..].iter().enumerate() {
         assert!(line.contains(&expected_parts[i]), "csv row {i}: {line}");
@@ -982,7 +987,7 @@ async fn the_xlsx_has_a_bold_frozen_header_with_an_autofilter_and_widths() {
         "frozen header row"
     );
     assert!(
-        sheet.contains(r#"<autoFilter ref="A1:L10"/>"#),
+        sheet.contains(r#"<autoFilter ref="A1:N10"/>"#),
         "autofilter over the header and 9 rows: {sheet:.600}"
     );
     assert!(

@@ -65,7 +65,11 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         .unwrap();
     assert_eq!(c.email, parsed.as_str());
     assert!(c.is_active && c.must_reset_password && c.last_login_date.is_none());
-    assert!(c.created_date.is_some(), "created_date is set on insert");
+    let created = c.created_date.expect("created_date is set on insert");
+    assert!(
+        (created - OffsetDateTime::now_utc()).abs() < time::Duration::minutes(5),
+        "created_date is now, read in the local-time columns' zone: {created}"
+    );
     assert_eq!(
         c.erp_customer_name, "Acme Foods|Café Münster GmbH",
         "non-ASCII survives"
@@ -355,6 +359,35 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         Some(c.id),
         "the create row carries the new id"
     );
+    // Local-time columns: instants on both sides of a daylight-saving change come back as
+    // the same instants (the suite's zone has DST), and `audit_since` compares instants.
+    let clock_admin = format!("clock_{u}");
+    let winter = time::macros::datetime!(2026-03-08 07:59:30 UTC); // 01:59:30 CST
+    let summer = time::macros::datetime!(2026-03-08 08:00:30 UTC); // 03:00:30 CDT
+    for at in [summer, winter] {
+        let mut e = audit("CLOCK_TEST", &clock_admin, None, None);
+        e.timestamp = at;
+        store.append_audit(&e).await.unwrap();
+    }
+    let (_, rows) = store
+        .audit_page(&AuditFilter::parse(Some(&clock_admin), None, None), 0, 10)
+        .await
+        .unwrap();
+    let mut got: Vec<OffsetDateTime> = rows.iter().map(|r| r.timestamp).collect();
+    got.sort();
+    assert_eq!(got.len(), 2);
+    assert!(close(got[0], winter) && close(got[1], summer), "{got:?}");
+    let since: Vec<OffsetDateTime> = store
+        .audit_since("CLOCK_TEST", winter + time::Duration::seconds(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.admin_username == clock_admin)
+        .map(|r| r.timestamp)
+        .collect();
+    assert_eq!(since.len(), 1, "only the row after the bound: {since:?}");
+    assert!(close(since[0], summer));
+
     let by_id = AuditFilter::parse(None, None, Some(&c.id.0.to_string()));
     assert_eq!(by_id.search, Some(AuditSearch::CustomerId(c.id)));
     assert!(store.audit_page(&by_id, 0, 50).await.unwrap().0 >= 7);
@@ -550,7 +583,7 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
 #[tokio::test]
 async fn store_contract_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("portal.db"))
+    let store = SqliteStore::open(&dir.path().join("portal.db"), suite_zone())
         .await
         .unwrap();
     store_contract(Arc::new(store)).await;
@@ -569,9 +602,14 @@ async fn store_contract_on_sql_server() {
     // The first run against a server tests adoption, not a fresh schema: the old portal's
     // tables are created first (where missing), then the migrations run over them.
     create_old_portal_tables(config.clone()).await;
-    let store = customer_portal::store::mssql::MssqlStore::open(config, 4, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let store = customer_portal::store::mssql::MssqlStore::open(
+        config,
+        4,
+        Duration::from_secs(30),
+        server_zone(),
+    )
+    .await
+    .unwrap();
     // Migrations are idempotent: a second run changes nothing.
     assert!(store.migrate().await.unwrap().is_empty());
     store_contract(Arc::new(store)).await;
@@ -833,4 +871,18 @@ async fn an_unanswering_sql_server_erp_is_unavailable_within_the_timeout() {
     let health: serde_json::Value = customer.get("/healthz").await.json().await.unwrap();
     assert_eq!(health["erp"]["backend"], "deacom-mssql");
     assert_eq!(health["erp"]["status"], "down");
+}
+
+/// The contract suite runs with local-time columns in a zone with daylight saving time, so
+/// every round trip through `AuditLog.timestamp`, `created_date` and `last_login_date`
+/// also proves the conversion.
+fn suite_zone() -> customer_portal::domain::Zone {
+    customer_portal::domain::Zone::parse("America/Chicago").expect("tzdb knows Chicago")
+}
+
+/// SQL Server fills `created_date` with its own `GETDATE()`, so its suite needs the server's
+/// zone: `MSSQL_TEST_TIME_ZONE`, UTC when unset (as SQL Server in a container runs).
+fn server_zone() -> customer_portal::domain::Zone {
+    let name = std::env::var("MSSQL_TEST_TIME_ZONE").unwrap_or_else(|_| "UTC".to_owned());
+    customer_portal::domain::Zone::parse(&name).expect("MSSQL_TEST_TIME_ZONE is a zone name")
 }

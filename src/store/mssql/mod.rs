@@ -16,6 +16,7 @@ use tiberius::{Query, Row, ToSql};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::*;
+use crate::domain::Zone;
 use crate::mssql::{self, MssqlError, Pool};
 
 /// `(version, name, T-SQL)`; the same versions as `db/sqlite/`.
@@ -42,6 +43,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
 pub struct MssqlStore {
     pool: Pool,
     timeout: Duration,
+    /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
+    zone: Zone,
 }
 
 impl std::fmt::Debug for MssqlStore {
@@ -73,6 +76,17 @@ fn read_utc(row: &Row, idx: usize) -> StoreResult<Option<OffsetDateTime>> {
     row.try_get::<PrimitiveDateTime, _>(idx)
         .map(|v| v.map(PrimitiveDateTime::assume_utc))
         .map_err(tds)
+}
+
+/// A local-time column (`GETDATE()` wall clock in `zone`) as an instant.
+fn read_local(row: &Row, idx: usize, zone: &Zone) -> StoreResult<Option<OffsetDateTime>> {
+    row.try_get::<PrimitiveDateTime, _>(idx)
+        .map(|v| v.map(|p| zone.instant(p)))
+        .map_err(tds)
+}
+
+fn req_local(row: &Row, idx: usize, zone: &Zone) -> StoreResult<OffsetDateTime> {
+    read_local(row, idx, zone)?.ok_or_else(|| StoreError::Backend(format!("column {idx} is NULL")))
 }
 
 fn req_utc(row: &Row, idx: usize) -> StoreResult<OffsetDateTime> {
@@ -113,7 +127,7 @@ fn bit(row: &Row, idx: usize) -> StoreResult<bool> {
 }
 
 /// The nine customer columns starting at `at`.
-fn customer(row: &Row, at: usize) -> StoreResult<Customer> {
+fn customer(row: &Row, at: usize, zone: &Zone) -> StoreResult<Customer> {
     Ok(Customer {
         id: CustomerId(int(row, at)?),
         first_name: req_text(row, at + 1)?,
@@ -122,16 +136,16 @@ fn customer(row: &Row, at: usize) -> StoreResult<Customer> {
         password_hash: req_text(row, at + 4)?,
         erp_customer_name: text(row, at + 5)?.unwrap_or_default(),
         is_active: bit(row, at + 6)?,
-        last_login_date: read_utc(row, at + 7)?,
+        last_login_date: read_local(row, at + 7, zone)?,
         must_reset_password: bit(row, at + 8)?,
-        created_date: read_utc(row, at + 9)?,
+        created_date: read_local(row, at + 9, zone)?,
     })
 }
 
-fn audit_entry(row: &Row) -> StoreResult<AuditEntry> {
+fn audit_entry(row: &Row, zone: &Zone) -> StoreResult<AuditEntry> {
     Ok(AuditEntry {
         id: int(row, 0)?,
-        timestamp: req_utc(row, 1)?,
+        timestamp: req_local(row, 1, zone)?,
         admin_username: req_text(row, 2)?,
         action_type: req_text(row, 3)?,
         target_customer_id: opt_int(row, 4)?.map(CustomerId),
@@ -175,9 +189,9 @@ fn t(s: impl Into<String>) -> P {
     P::Text(Some(s.into()))
 }
 
-fn audit_params(a: &NewAuditEntry) -> [P; 6] {
+fn audit_params(a: &NewAuditEntry, zone: &Zone) -> [P; 6] {
     [
-        P::Time(utc(a.timestamp)),
+        P::Time(zone.local(a.timestamp)),
         t(&a.admin_username),
         t(&a.action_type),
         P::Int(a.target_customer_id.map(|c| c.0)),
@@ -192,10 +206,12 @@ impl MssqlStore {
         config: tiberius::Config,
         pool_size: u64,
         timeout: Duration,
+        zone: Zone,
     ) -> StoreResult<MssqlStore> {
         let store = MssqlStore {
             pool: mssql::pool(config, pool_size, timeout),
             timeout,
+            zone,
         };
         let applied = store.migrate().await?;
         if !applied.is_empty() {
@@ -348,7 +364,7 @@ impl CustomerStore for MssqlStore {
             "customer_by_email",
             sql::CUSTOMER_BY_EMAIL,
             &[t(email.as_str())],
-            |r| customer(r, 0),
+            |r| customer(r, 0, &self.zone),
         )
         .await
     }
@@ -358,7 +374,7 @@ impl CustomerStore for MssqlStore {
             "customer_by_id",
             sql::CUSTOMER_BY_ID,
             &[P::Int(Some(id.0))],
-            |r| customer(r, 0),
+            |r| customer(r, 0, &self.zone),
         )
         .await
     }
@@ -377,10 +393,10 @@ impl CustomerStore for MssqlStore {
             t(&new.erp_customer_name),
             P::Bit(new.must_reset_password),
         ];
-        let [ts, admin, action, _, email, details] = audit_params(audit);
+        let [ts, admin, action, _, email, details] = audit_params(audit, &self.zone);
         params.extend([ts, admin, action, email, details]);
         self.one("insert_customer", sql::INSERT_CUSTOMER, &params, |r| {
-            customer(r, 0)
+            customer(r, 0, &self.zone)
         })
         .await?
         .ok_or_else(|| StoreError::Backend("insert returned no row".into()))
@@ -413,7 +429,7 @@ impl CustomerStore for MssqlStore {
             "list_customers",
             sql::LIST_CUSTOMERS,
             &[P::Int(active), P::Text(pattern)],
-            |r| customer(r, 0),
+            |r| customer(r, 0, &self.zone),
         )
         .await
     }
@@ -429,8 +445,10 @@ impl CustomerStore for MssqlStore {
                 sql::CUSTOMERS_BY_IDS.replace("{ids}", &mssql::placeholders(1, chunk.len()));
             let params: Vec<P> = chunk.iter().map(|i| P::Int(Some(i.0))).collect();
             out.extend(
-                self.many("customers_by_ids", &query, &params, |r| customer(r, 0))
-                    .await?,
+                self.many("customers_by_ids", &query, &params, |r| {
+                    customer(r, 0, &self.zone)
+                })
+                .await?,
             );
         }
         Ok(out)
@@ -457,7 +475,7 @@ impl CustomerStore for MssqlStore {
             let first = params.len() + 1;
             inserts.push_str(&audit_insert(first));
             inserts.push('\n');
-            params.extend(audit_params(a));
+            params.extend(audit_params(a, &self.zone));
         }
         let audits_block = if inserts.is_empty() {
             String::new()
@@ -465,9 +483,11 @@ impl CustomerStore for MssqlStore {
             format!("IF @n > 0\nBEGIN\n{inserts}END;")
         };
         let query = sql::UPDATE_CUSTOMER.replace("{audits}", &audits_block);
-        self.one("update_customer", &query, &params, |r| customer(r, 0))
-            .await?
-            .ok_or(StoreError::NotFound)
+        self.one("update_customer", &query, &params, |r| {
+            customer(r, 0, &self.zone)
+        })
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 
     async fn upgrade_password_hash(&self, id: CustomerId, password_hash: &str) -> StoreResult<()> {
@@ -494,7 +514,7 @@ impl CustomerStore for MssqlStore {
             P::Int(Some(id.0)),
             P::Text(keep_session.map(str::to_owned)),
         ];
-        params.extend(audit_params(audit));
+        params.extend(audit_params(audit, &self.zone));
         let changed = self
             .one("change_password", sql::CHANGE_PASSWORD, &params, |r| {
                 Ok(r.get::<i32, _>(0).unwrap_or(0))

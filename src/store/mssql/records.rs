@@ -20,7 +20,7 @@ impl AuditStore for MssqlStore {
             .one(
                 "append_audit",
                 sql::APPEND_AUDIT,
-                &audit_params(entry),
+                &audit_params(entry, &self.zone),
                 |r| int(r, 0),
             )
             .await?
@@ -49,7 +49,9 @@ impl AuditStore for MssqlStore {
         let mut params = filters.to_vec();
         params.extend([P::Int(Some(offset as i64)), P::Int(Some(limit as i64))]);
         let entries = self
-            .many("audit_page", sql::AUDIT_PAGE, &params, audit_entry)
+            .many("audit_page", sql::AUDIT_PAGE, &params, |r| {
+                audit_entry(r, &self.zone)
+            })
             .await?;
         Ok((total, entries))
     }
@@ -72,8 +74,8 @@ impl AuditStore for MssqlStore {
         self.many(
             "audit_since",
             sql::AUDIT_SINCE,
-            &[t(action_type), P::Time(utc(since))],
-            audit_entry,
+            &[t(action_type), P::Time(self.zone.local(since))],
+            |r| audit_entry(r, &self.zone),
         )
         .await
     }
@@ -97,7 +99,7 @@ impl AuditStore for MssqlStore {
             "latest_audit",
             sql::LATEST_AUDIT,
             &[t(action_type), P::Int(Some(limit as i64))],
-            audit_entry,
+            |r| audit_entry(r, &self.zone),
         )
         .await
     }

@@ -17,7 +17,9 @@ impl ActiveSessionStore for MssqlStore {
             P::Text(s.user_agent.clone()),
             P::Time(utc(s.created_at)),
         ];
-        params.extend(audit_params(audit));
+        params.extend(audit_params(audit, &self.zone));
+        // last_login_date is a local-time column; the session's times are UTC.
+        params.push(P::Time(self.zone.local(s.created_at)));
         self.exec(
             "begin_customer_session",
             sql::BEGIN_CUSTOMER_SESSION,
@@ -35,7 +37,7 @@ impl ActiveSessionStore for MssqlStore {
             "session_with_customer",
             sql::SESSION_WITH_CUSTOMER,
             &[t(session_id)],
-            |r| Ok((active_session(r)?, customer(r, 6)?)),
+            |r| Ok((active_session(r)?, customer(r, 6, &self.zone)?)),
         )
         .await
     }
@@ -56,7 +58,10 @@ impl ActiveSessionStore for MssqlStore {
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<bool> {
         let mut params = vec![t(session_id), P::Bit(audit.is_some())];
-        params.extend(audit_params(audit.unwrap_or(&placeholder_audit())));
+        params.extend(audit_params(
+            audit.unwrap_or(&placeholder_audit()),
+            &self.zone,
+        ));
         Ok(self
             .one(
                 "end_customer_session",
@@ -123,7 +128,7 @@ impl AdminSessionStore for MssqlStore {
             P::Time(utc(s.created_at)),
             P::Time(utc(s.last_seen)),
         ];
-        params.extend(audit_params(audit));
+        params.extend(audit_params(audit, &self.zone));
         self.exec("begin_admin_session", sql::BEGIN_ADMIN_SESSION, &params)
             .await
             .map(|_| ())
@@ -155,7 +160,10 @@ impl AdminSessionStore for MssqlStore {
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<bool> {
         let mut params = vec![t(session_id), P::Bit(audit.is_some())];
-        params.extend(audit_params(audit.unwrap_or(&placeholder_audit())));
+        params.extend(audit_params(
+            audit.unwrap_or(&placeholder_audit()),
+            &self.zone,
+        ));
         Ok(self
             .one("end_admin_session", sql::END_ADMIN_SESSION, &params, |r| {
                 int(r, 0)

@@ -75,11 +75,11 @@ END;
 COMMIT TRANSACTION;
 SELECT @n;";
 
-/// @P1..@P6 session, @P7..@P12 audit.
+/// @P1..@P6 session (UTC), @P7..@P12 audit, @P13 the sign-in in APP_DB_TIME_ZONE.
 pub const BEGIN_CUSTOMER_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
 INSERT INTO dbo.ActiveSessions (session_id, customer_id, last_seen, ip_address, user_agent, created_at)
 VALUES (@P1, @P2, @P3, @P4, @P5, @P6);
-UPDATE dbo.Customers SET last_login_date = @P6 WHERE customer_id = @P2;
+UPDATE dbo.Customers SET last_login_date = @P13 WHERE customer_id = @P2;
 INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
 VALUES (@P7, @P8, @P9, @P10, @P11, @P12);
 COMMIT TRANSACTION;";

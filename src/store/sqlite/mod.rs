@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use super::*;
+use crate::domain::Zone;
 
 const POOL_SIZE: usize = 4;
 
@@ -31,6 +32,27 @@ struct Inner {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
+    zone: Zone,
+}
+
+/// A pooled connection lent to one operation, with the zone its local-time columns use.
+pub(super) struct Db {
+    conn: Connection,
+    zone: Zone,
+}
+
+impl std::ops::Deref for Db {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Db {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -63,7 +85,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
-    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+    /// `zone` is the zone of the local-time columns (`APP_DB_TIME_ZONE`).
+    pub async fn open(path: &Path, zone: Zone) -> StoreResult<SqliteStore> {
         let path = path.to_owned();
         let store = tokio::task::spawn_blocking(move || -> StoreResult<SqliteStore> {
             if let Some(dir) = path.parent() {
@@ -72,6 +95,10 @@ impl SqliteStore {
             let mut first =
                 open_connection(&path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let applied = migrations::apply(&mut first).map_err(backend)?;
+            let moved = migrations::utc_to_local(&mut first, &zone).map_err(backend)?;
+            if moved > 0 {
+                tracing::info!(moved, zone = zone.name(), "local-time columns written as UTC by an earlier version now hold APP_DB_TIME_ZONE wall-clock times");
+            }
             if !applied.is_empty() {
                 tracing::info!(?applied, path = %path.display(), "applied app-database migrations");
             }
@@ -80,6 +107,7 @@ impl SqliteStore {
                     path,
                     idle: Mutex::new(vec![first]),
                     permits: Semaphore::new(POOL_SIZE),
+                    zone,
                 }),
             })
         })
@@ -96,7 +124,7 @@ impl SqliteStore {
     async fn with_conn<T, F>(&self, op: &'static str, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Db) -> StoreResult<T> + Send + 'static,
     {
         let _permit = self
             .inner
@@ -108,13 +136,17 @@ impl SqliteStore {
         let started = std::time::Instant::now();
         let result = tokio::task::spawn_blocking(move || {
             let conn = inner.idle.lock().expect("pool lock").pop();
-            let mut conn = match conn {
+            let conn = match conn {
                 Some(c) => c,
                 None => open_connection(&inner.path)
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             };
-            let out = f(&mut conn);
-            inner.idle.lock().expect("pool lock").push(conn);
+            let mut db = Db {
+                conn,
+                zone: inner.zone.clone(),
+            };
+            let out = f(&mut db);
+            inner.idle.lock().expect("pool lock").push(db.conn);
             out
         })
         .await
@@ -143,16 +175,32 @@ fn read_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<OffsetDateTime> {
     })
 }
 
-fn read_opt_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
+/// An instant as the old portal's local-time columns hold it (wall clock in `zone`).
+fn local_ts(t: OffsetDateTime, zone: &Zone) -> String {
+    format_local(t, zone)
+}
+
+fn read_local(row: &Row<'_>, idx: usize, zone: &Zone) -> rusqlite::Result<OffsetDateTime> {
+    let s: String = row.get(idx)?;
+    parse_local(&s, zone).ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(idx, "timestamp".into(), rusqlite::types::Type::Text)
+    })
+}
+
+fn read_opt_local(
+    row: &Row<'_>,
+    idx: usize,
+    zone: &Zone,
+) -> rusqlite::Result<Option<OffsetDateTime>> {
     let s: Option<String> = row.get(idx)?;
-    Ok(s.as_deref().and_then(parse_ts))
+    Ok(s.as_deref().and_then(|s| parse_local(s, zone)))
 }
 
 const CUSTOMER_COLUMNS: &str = "c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
      c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date";
 
 /// Reads the ten customer columns starting at `at`.
-fn customer_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Customer> {
+fn customer_from_row(row: &Row<'_>, at: usize, zone: &Zone) -> rusqlite::Result<Customer> {
     Ok(Customer {
         id: CustomerId(row.get(at)?),
         first_name: row.get(at + 1)?,
@@ -163,18 +211,18 @@ fn customer_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Customer> {
         password_hash: row.get(at + 4)?,
         erp_customer_name: row.get(at + 5)?,
         is_active: row.get::<_, i64>(at + 6)? != 0,
-        last_login_date: read_opt_ts(row, at + 7)?,
+        last_login_date: read_opt_local(row, at + 7, zone)?,
         must_reset_password: row.get::<_, i64>(at + 8)? != 0,
-        created_date: read_opt_ts(row, at + 9)?,
+        created_date: read_opt_local(row, at + 9, zone)?,
     })
 }
 
-fn insert_audit(conn: &Connection, e: &NewAuditEntry) -> rusqlite::Result<i64> {
+fn insert_audit(conn: &Connection, e: &NewAuditEntry, zone: &Zone) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            ts(e.timestamp),
+            local_ts(e.timestamp, zone),
             e.admin_username,
             e.action_type,
             e.target_customer_id.map(|c| c.0),
@@ -190,12 +238,13 @@ impl CustomerStore for SqliteStore {
     async fn customer_by_email(&self, email: &Email) -> StoreResult<Option<Customer>> {
         let email = email.as_str().to_owned();
         self.with_conn("customer_by_email", move |c| {
+            let zone = c.zone.clone();
             c.query_row(
                 &format!(
                     "SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.email = ?1 COLLATE NOCASE"
                 ),
                 [email],
-                |r| customer_from_row(r, 0),
+                |r| customer_from_row(r, 0, &zone),
             )
             .optional()
             .map_err(backend)
@@ -205,10 +254,11 @@ impl CustomerStore for SqliteStore {
 
     async fn customer_by_id(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
         self.with_conn("customer_by_id", move |c| {
+            let zone = c.zone.clone();
             c.query_row(
                 &format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id = ?1"),
                 [id.0],
-                |r| customer_from_row(r, 0),
+                |r| customer_from_row(r, 0, &zone),
             )
             .optional()
             .map_err(backend)
@@ -232,11 +282,12 @@ impl CustomerStore for SqliteStore {
         );
         let audit = audit.clone();
         self.with_conn("insert_customer", move |c| {
+            let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let inserted = tx.execute(
                 "INSERT INTO Customers (first_name, last_name, email, password_hash, erp_customer_name, is_active, must_reset_password, created_date)
                  VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
-                params![first, last, email, hash, erp, reset as i64, ts(OffsetDateTime::now_utc())],
+                params![first, last, email, hash, erp, reset as i64, local_ts(OffsetDateTime::now_utc(), &zone)],
             );
             match inserted {
                 Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -248,12 +299,12 @@ impl CustomerStore for SqliteStore {
             let id = tx.last_insert_rowid();
             let mut audit = audit;
             audit.target_customer_id = Some(CustomerId(id));
-            insert_audit(&tx, &audit).map_err(backend)?;
+            insert_audit(&tx, &audit, &zone).map_err(backend)?;
             let customer = tx
                 .query_row(
                     &format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id = ?1"),
                     [id],
-                    |r| customer_from_row(r, 0),
+                    |r| customer_from_row(r, 0, &zone),
                 )
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
@@ -289,6 +340,7 @@ impl CustomerStore for SqliteStore {
             StatusFilter::All => None,
         };
         self.with_conn("list_customers", move |c| {
+            let zone = c.zone.clone();
             let mut stmt = c
                 .prepare(&format!(
                     "SELECT {CUSTOMER_COLUMNS} FROM Customers c
@@ -297,7 +349,7 @@ impl CustomerStore for SqliteStore {
                      ORDER BY lower(COALESCE(c.last_name, '')), lower(c.first_name), c.email"
                 ))
                 .map_err(backend)?;
-            let rows = stmt.query_map(params![active, pattern], |r| customer_from_row(r, 0)).map_err(backend)?;
+            let rows = stmt.query_map(params![active, pattern], |r| customer_from_row(r, 0, &zone)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -309,11 +361,12 @@ impl CustomerStore for SqliteStore {
         }
         let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
         self.with_conn("customers_by_ids", move |c| {
+            let zone = c.zone.clone();
             let placeholders = vec!["?"; ids.len()].join(", ");
             let mut stmt = c
                 .prepare(&format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id IN ({placeholders})"))
                 .map_err(backend)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |r| customer_from_row(r, 0)).map_err(backend)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |r| customer_from_row(r, 0, &zone)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -329,6 +382,7 @@ impl CustomerStore for SqliteStore {
         let ch = changes.clone();
         let audits = audits.to_vec();
         self.with_conn("update_customer", move |c| {
+            let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let updated = tx.execute(
                 "UPDATE Customers SET first_name = ?1, last_name = ?2, email = ?3, erp_customer_name = ?4, is_active = ?5
@@ -347,13 +401,13 @@ impl CustomerStore for SqliteStore {
                 tx.execute("DELETE FROM ActiveSessions WHERE customer_id = ?1", [id.0]).map_err(backend)?;
             }
             for a in &audits {
-                insert_audit(&tx, a).map_err(backend)?;
+                insert_audit(&tx, a, &zone).map_err(backend)?;
             }
             let customer = tx
                 .query_row(
                     &format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id = ?1"),
                     [id.0],
-                    |r| customer_from_row(r, 0),
+                    |r| customer_from_row(r, 0, &zone),
                 )
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
@@ -387,6 +441,7 @@ impl CustomerStore for SqliteStore {
         let keep = keep_session.map(str::to_owned);
         let audit = audit.clone();
         self.with_conn("change_password", move |c| {
+            let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let changed = tx
                 .execute(
@@ -403,7 +458,7 @@ impl CustomerStore for SqliteStore {
                 params![id.0, keep],
             )
             .map_err(backend)?;
-            insert_audit(&tx, &audit).map_err(backend)?;
+            insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)
         })
         .await

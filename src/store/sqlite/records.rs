@@ -22,7 +22,8 @@ impl AuditStore for SqliteStore {
     async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64> {
         let e = entry.clone();
         self.with_conn("append_audit", move |c| {
-            insert_audit(c, &e).map_err(backend)
+            let zone = c.zone.clone();
+            insert_audit(c, &e, &zone).map_err(backend)
         })
         .await
     }
@@ -37,6 +38,7 @@ impl AuditStore for SqliteStore {
         let (search_id, email) = filter.search_parts();
         let pattern = email.map(|s| format!("%{}%", like_escape(s)));
         self.with_conn("audit_page", move |c| {
+            let zone = c.zone.clone();
             let filter_sql = "WHERE (?1 IS NULL OR admin_username = ?1) AND (?2 IS NULL OR action_type = ?2)
                  AND ((?3 IS NULL AND ?4 IS NULL) OR lower(COALESCE(target_customer_email, '')) LIKE ?3 ESCAPE '\\' OR target_customer_id = ?4)";
             let total: i64 = c
@@ -48,7 +50,7 @@ impl AuditStore for SqliteStore {
                 ))
                 .map_err(backend)?;
             let rows = stmt
-                .query_map(params![admin, action, pattern, search_id, limit, offset as i64], audit_from_row)
+                .query_map(params![admin, action, pattern, search_id, limit, offset as i64], |r| audit_from_row(r, &zone))
                 .map_err(backend)?;
             Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?))
         })
@@ -79,12 +81,13 @@ impl AuditStore for SqliteStore {
     ) -> StoreResult<Vec<AuditEntry>> {
         let action = action_type.to_owned();
         self.with_conn("audit_since", move |c| {
+            let zone = c.zone.clone();
             let mut stmt = c
                 .prepare(&format!(
                     "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 AND timestamp >= ?2 ORDER BY timestamp, log_id"
                 ))
                 .map_err(backend)?;
-            let rows = stmt.query_map(params![action, ts(since)], audit_from_row).map_err(backend)?;
+            let rows = stmt.query_map(params![action, local_ts(since, &zone)], |r| audit_from_row(r, &zone)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -115,12 +118,13 @@ impl AuditStore for SqliteStore {
     async fn latest_audit(&self, action_type: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let action = action_type.to_owned();
         self.with_conn("latest_audit", move |c| {
+            let zone = c.zone.clone();
             let mut stmt = c
                 .prepare(&format!(
                     "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 ORDER BY timestamp DESC, log_id DESC LIMIT ?2"
                 ))
                 .map_err(backend)?;
-            let rows = stmt.query_map(params![action, limit], audit_from_row).map_err(backend)?;
+            let rows = stmt.query_map(params![action, limit], |r| audit_from_row(r, &zone)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -134,10 +138,10 @@ pub(super) fn like_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+fn audit_from_row(r: &Row<'_>, zone: &Zone) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         id: r.get(0)?,
-        timestamp: read_ts(r, 1)?,
+        timestamp: read_local(r, 1, zone)?,
         admin_username: r.get(2)?,
         action_type: r.get(3)?,
         target_customer_id: r.get::<_, Option<i64>>(4)?.map(CustomerId),

@@ -12,6 +12,7 @@ impl ActiveSessionStore for SqliteStore {
         let s = session.clone();
         let audit = audit.clone();
         self.with_conn("begin_customer_session", move |c| {
+            let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             tx.execute(
                 "INSERT INTO ActiveSessions (session_id, customer_id, last_seen, ip_address, user_agent, created_at)
@@ -21,10 +22,10 @@ impl ActiveSessionStore for SqliteStore {
             .map_err(backend)?;
             tx.execute(
                 "UPDATE Customers SET last_login_date = ?1 WHERE customer_id = ?2",
-                params![ts(s.created_at), s.customer_id.0],
+                params![local_ts(s.created_at, &zone), s.customer_id.0],
             )
             .map_err(backend)?;
-            insert_audit(&tx, &audit).map_err(backend)?;
+            insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)
         })
         .await
@@ -36,6 +37,7 @@ impl ActiveSessionStore for SqliteStore {
     ) -> StoreResult<Option<(ActiveSession, Customer)>> {
         let sid = session_id.to_owned();
         self.with_conn("session_with_customer", move |c| {
+            let zone = c.zone.clone();
             c.query_row(
                 &format!(
                     "SELECT s.session_id, s.customer_id, s.last_seen, s.ip_address, s.user_agent, s.created_at, {CUSTOMER_COLUMNS}
@@ -53,7 +55,7 @@ impl ActiveSessionStore for SqliteStore {
                             user_agent: r.get(4)?,
                             created_at: read_ts(r, 5)?,
                         },
-                        customer_from_row(r, 6)?,
+                        customer_from_row(r, 6, &zone)?,
                     ))
                 },
             )
@@ -136,17 +138,18 @@ impl ActiveSessionStore for SqliteStore {
 }
 
 fn delete_with_audit(
-    c: &mut Connection,
+    c: &mut Db,
     delete: &str,
     id: &str,
     audit: Option<&NewAuditEntry>,
 ) -> StoreResult<bool> {
+    let zone = c.zone.clone();
     let tx = c.transaction().map_err(backend)?;
     let n = tx.execute(delete, [id]).map_err(backend)?;
     if n > 0
         && let Some(a) = audit
     {
-        insert_audit(&tx, a).map_err(backend)?;
+        insert_audit(&tx, a, &zone).map_err(backend)?;
     }
     tx.commit().map_err(backend)?;
     Ok(n > 0)
@@ -175,6 +178,7 @@ impl AdminSessionStore for SqliteStore {
         let s = session.clone();
         let audit = audit.clone();
         self.with_conn("begin_admin_session", move |c| {
+            let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             tx.execute(
                 "INSERT INTO AdminSessions (session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen)
@@ -182,7 +186,7 @@ impl AdminSessionStore for SqliteStore {
                 params![s.session_id, s.username, s.display_name, s.auth_method, s.ip_address, s.user_agent, ts(s.created_at), ts(s.last_seen)],
             )
             .map_err(backend)?;
-            insert_audit(&tx, &audit).map_err(backend)?;
+            insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)
         })
         .await

@@ -5,7 +5,6 @@ use axum::extract::State;
 use maud::{Markup, html};
 use serde_json::json;
 
-use super::when;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
@@ -67,7 +66,7 @@ pub async fn show(
                         thead { tr { th { "Time" } th { "Email" } th { "IP address" } } }
                         tbody {
                             @for r in &a.recent_logins {
-                                tr { td class="nowrap" { (when(&r.timestamp.0)) } td { (r.email.clone().unwrap_or_default()) } td class="mono" { (r.ip_address.clone().unwrap_or_default()) } }
+                                tr { td class="nowrap" { (ctx.when(&r.timestamp.0)) } td { (r.email.clone().unwrap_or_default()) } td class="mono" { (r.ip_address.clone().unwrap_or_default()) } }
                             }
                         }
                     }

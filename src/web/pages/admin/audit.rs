@@ -7,6 +7,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::when;
+use crate::domain::Zone;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
@@ -111,7 +112,7 @@ fn details_markup(details: &str) -> Markup {
     }
 }
 
-fn results(p: &AuditParams, page: &Page) -> Markup {
+fn results(p: &AuditParams, page: &Page, zone: &Zone) -> Markup {
     html! {
         div id="audit-results" {
             p class="muted" { (page.total_count) " entries" @if !p.after.is_empty() { " · later page" } }
@@ -121,7 +122,7 @@ fn results(p: &AuditParams, page: &Page) -> Markup {
                     tbody {
                         @for e in &page.entries {
                             tr {
-                                td class="nowrap" { (when(&e.timestamp.0)) }
+                                td class="nowrap" { (when(zone, &e.timestamp.0)) }
                                 td { (e.admin_username) }
                                 td { span class="pill" title=(e.action_type) { (action_label(&e.action_type)) } }
                                 td {
@@ -171,7 +172,7 @@ pub async fn show(
         .await?
         .audit_log;
     if htmx {
-        return Ok(results(&p, &page).into_response());
+        return Ok(results(&p, &page, &ctx.zone).into_response());
     }
     Ok(layout::page(
         &ctx,
@@ -195,7 +196,7 @@ pub async fn show(
                 input id="audit-q" type="search" name="q" value=(p.q) placeholder="Customer email or id…" autocomplete="off";
                 noscript { button class="btn" type="submit" { "Filter" } }
             }
-            (results(&p, &page))
+            (results(&p, &page, &ctx.zone))
         },
     )
     .into_response())

@@ -11,23 +11,21 @@ pub mod sessions;
 
 use time::OffsetDateTime;
 
-/// `MM/DD/YYYY HH:MM` (UTC) for admin tables; the browser may localise `<time>` elements.
-pub fn when(t: &OffsetDateTime) -> String {
+use crate::domain::Zone;
+
+/// `MM/DD/YYYY HH:MM CST` for tables: the wall clock in the portal's zone
+/// (`PORTAL_TIMEZONE`), with the zone's abbreviation so nobody has to guess.
+pub fn when(zone: &Zone, t: &OffsetDateTime) -> String {
+    let local = zone.at(*t);
     format!(
-        "{} {:02}:{:02} UTC",
-        crate::inventory::format_us_date(t.date()),
-        t.hour(),
-        t.minute()
+        "{} {:02}:{:02} {}",
+        crate::inventory::format_us_date(local.date()),
+        local.hour(),
+        local.minute(),
+        zone.abbreviation(*t)
     )
 }
 
 pub fn parse_when(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// Formats an ISO timestamp from GraphQL for a table cell.
-pub fn when_str(s: &str) -> String {
-    parse_when(s)
-        .map(|t| when(&t))
-        .unwrap_or_else(|| s.to_owned())
 }

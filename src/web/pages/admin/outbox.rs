@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use maud::{Markup, html};
 
-use super::when;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
@@ -42,7 +41,7 @@ pub async fn list(
                     tbody {
                         @for e in &entries {
                             tr {
-                                td class="nowrap" { (when(&e.written.0)) }
+                                td class="nowrap" { (ctx.when(&e.written.0)) }
                                 td { (e.to) }
                                 td { a href=(format!("/admin/outbox/{}", e.file)) { (e.subject) } }
                             }

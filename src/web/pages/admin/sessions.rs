@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::when;
+use crate::domain::Zone;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
@@ -70,7 +71,7 @@ pub fn describe_user_agent(ua: &str) -> String {
     }
 }
 
-fn table(rows: &[Row]) -> Markup {
+fn table(rows: &[Row], zone: &Zone) -> Markup {
     html! {
         div id="sessions-table" hx-get="/admin/sessions/table" hx-trigger=(format!("every {REFRESH_SECONDS}s")) hx-swap="outerHTML" {
             p class="muted" { (rows.len()) " active session" @if rows.len() != 1 { "s" } " · refreshes every " (REFRESH_SECONDS) " s" }
@@ -91,8 +92,8 @@ fn table(rows: &[Row]) -> Markup {
                                 td { (email) }
                                 td class="mono" { (r.ip_address.clone().unwrap_or_default()) }
                                 td class="ua" title=(r.user_agent.clone().unwrap_or_default()) { (describe_user_agent(r.user_agent.as_deref().unwrap_or(""))) }
-                                td class="nowrap" { (when(&r.created_at.0)) }
-                                td class="nowrap" { (when(&r.last_seen.0)) }
+                                td class="nowrap" { (when(zone, &r.created_at.0)) }
+                                td class="nowrap" { (when(zone, &r.last_seen.0)) }
                                 td {
                                     button type="button" class="btn btn-small btn-danger" hx-post="/admin/sessions/kick"
                                         hx-vals=(json!({ "session_id": r.session_id }).to_string())
@@ -125,7 +126,7 @@ pub async fn show(
     Ok(layout::page(
         &ctx,
         "Active sessions",
-        html! { h1 { "Active sessions" } (table(&rows)) },
+        html! { h1 { "Active sessions" } (table(&rows, &ctx.zone)) },
     ))
 }
 
@@ -134,7 +135,7 @@ pub async fn table_fragment(
     CurrentAdmin(_a): CurrentAdmin,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    Ok(table(&load(&state, &ctx).await?))
+    Ok(table(&load(&state, &ctx).await?, &ctx.zone))
 }
 
 #[derive(Deserialize)]
@@ -161,7 +162,7 @@ pub async fn kick(
     };
     let rows = load(&state, &ctx).await?;
     Ok(html! {
-        (table(&rows))
+        (table(&rows, &ctx.zone))
         div id="flashes" hx-swap-oob="true" { (layout::flash_list(&[flash])) }
     }
     .into_response())

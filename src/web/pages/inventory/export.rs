@@ -87,7 +87,12 @@ pub async fn export_xlsx(
     attachment(
         &mut resp,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &export::file_name(&scope, OffsetDateTime::now_utc(), "xlsx"),
+        &export::file_name(
+            &scope,
+            OffsetDateTime::now_utc(),
+            &state.config.portal_zone,
+            "xlsx",
+        ),
     );
     if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
         resp.headers_mut().insert(header::CONTENT_LENGTH, v);
@@ -136,7 +141,12 @@ pub async fn export_csv(
     attachment(
         &mut resp,
         "text/csv; charset=utf-8",
-        &export::file_name(&scope, OffsetDateTime::now_utc(), "csv"),
+        &export::file_name(
+            &scope,
+            OffsetDateTime::now_utc(),
+            &state.config.portal_zone,
+            "csv",
+        ),
     );
     Ok(resp)
 }

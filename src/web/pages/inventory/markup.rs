@@ -23,6 +23,8 @@ pub struct Grid {
     pub total_count: i64,
     pub filtered_count: i64,
     pub as_of: OffsetDateTime,
+    /// `as_of` on the portal's wall clock, with the zone's abbreviation.
+    pub as_of_text: String,
     pub more: More,
     pub facets_fingerprint: String,
     /// Only when they differ from what the browser shows (always on a full page).
@@ -246,7 +248,7 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
                         span id="inv-count" { "Showing " (format_qty(inv.filtered_count as f64)) " of " (format_qty(inv.total_count as f64)) " rows" }
                         span class="as-of" {
                             "Data as of "
-                            time datetime=(inv.as_of.format(&Rfc3339).unwrap_or_default()) data-local-time { (as_of_text(&inv.as_of)) }
+                            time datetime=(inv.as_of.format(&Rfc3339).unwrap_or_default()) { (inv.as_of_text) }
                             " "
                             button type="button" class="btn btn-small btn-ghost" hx-get="/inventory/grid" hx-include="#inv-form"
                                 hx-vals=r#"{"refresh":"1"}"# hx-target="#inv-grid" hx-swap="outerHTML" title="Read the ERP again" { "↻ Refresh" }
@@ -258,13 +260,17 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
     }
 }
 
-fn as_of_text(t: &OffsetDateTime) -> String {
+/// `MM/DD/YYYY HH:MM:SS CST` in the portal's zone (`PORTAL_TIMEZONE`): the same clock
+/// as the admin pages, the export file names and the mails.
+pub fn as_of_text(zone: &crate::domain::Zone, t: &OffsetDateTime) -> String {
+    let local = zone.at(*t);
     format!(
-        "{} {:02}:{:02}:{:02} UTC",
-        format_us_date(t.date()),
-        t.hour(),
-        t.minute(),
-        t.second()
+        "{} {:02}:{:02}:{:02} {}",
+        format_us_date(local.date()),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        zone.abbreviation(*t)
     )
 }
 

@@ -135,6 +135,7 @@ async fn view_grid(
         total_count: inv.total_count,
         filtered_count: inv.filtered_count,
         as_of: inv.as_of.0,
+        as_of_text: markup::as_of_text(&state.config.portal_zone, &inv.as_of.0),
         facets_fingerprint: inv.facets_fingerprint,
         facets: inv.facets_if_changed,
         more: More {
@@ -167,8 +168,13 @@ async fn more_rows(
     })
 }
 
-fn today() -> Date {
-    OffsetDateTime::now_utc().date()
+/// Today in the portal's zone: expiry badges count days on the customer's calendar.
+fn today(state: &AppState) -> Date {
+    state
+        .config
+        .portal_zone
+        .at(OffsetDateTime::now_utc())
+        .date()
 }
 
 pub async fn show(
@@ -179,13 +185,13 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     if who.scope == ErpScope::Nothing {
-        return Ok(markup::page(&ctx, &view, Err(Problem::NoScope), today()).into_response());
+        return Ok(markup::page(&ctx, &view, Err(Problem::NoScope), today(&state)).into_response());
     }
     match view_grid(&state, &ctx.viewer, &view, false, "").await {
-        Ok(inv) => Ok(markup::page(&ctx, &view, Ok(&inv), today()).into_response()),
+        Ok(inv) => Ok(markup::page(&ctx, &view, Ok(&inv), today(&state)).into_response()),
         Err(AppError::ErpUnavailable) => Ok((
             StatusCode::SERVICE_UNAVAILABLE,
-            markup::page(&ctx, &view, Err(Problem::ErpUnavailable), today()),
+            markup::page(&ctx, &view, Err(Problem::ErpUnavailable), today(&state)),
         )
             .into_response()),
         Err(e) => Err(e),
@@ -204,12 +210,12 @@ pub async fn grid_fragment(
     let view = view.normalised();
     let refresh = extra.refresh.as_deref() == Some("1");
     let body = if who.scope == ErpScope::Nothing {
-        markup::grid(&view, Err(Problem::NoScope), today())
+        markup::grid(&view, Err(Problem::NoScope), today(&state))
     } else {
         let fh = extra.fh.clone().unwrap_or_default();
         match view_grid(&state, &viewer, &view, refresh, &fh).await {
             Ok(inv) => html! {
-                (markup::grid(&view, Ok(&inv), today()))
+                (markup::grid(&view, Ok(&inv), today(&state)))
                 // Only when the options changed; the browser keeps its selection.
                 @if let Some(f) = &inv.facets { (markup::controls(&view, Some(f), true)) }
                 (markup::state_inputs(&view, &inv.facets_fingerprint, true))
@@ -217,7 +223,7 @@ pub async fn grid_fragment(
             },
             // A fragment, not an error status: htmx swaps it in and the user sees why.
             Err(AppError::ErpUnavailable) => html! {
-                (markup::grid(&view, Err(Problem::ErpUnavailable), today()))
+                (markup::grid(&view, Err(Problem::ErpUnavailable), today(&state)))
                 (markup::actions(&view, true, None))
             },
             Err(e) => return Err(e),
@@ -240,7 +246,7 @@ pub async fn rows_fragment(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     match more_rows(&state, &viewer, &view, extra.after).await {
-        Ok(more) => Ok(markup::rows_markup(&view, &more, today()).into_response()),
+        Ok(more) => Ok(markup::rows_markup(&view, &more, today(&state)).into_response()),
         Err(AppError::ErpUnavailable) => Ok(html! {
             tr { td colspan=(markup::column_count(true)) class="alert-error" { "More rows could not be loaded: the ERP did not answer." } }
         }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::when;
 use crate::auth::Viewer;
+use crate::domain::Zone;
 use crate::error::AppError;
 use crate::graphql::exec::{self, FieldErrors};
 use crate::state::AppState;
@@ -83,7 +84,7 @@ async fn list(
         .customers)
 }
 
-fn table(rows: &[CustomerRow], status: Status, oob: bool) -> Markup {
+fn table(rows: &[CustomerRow], status: Status, oob: bool, zone: &Zone) -> Markup {
     html! {
         div id="customers-table-wrap" hx-swap-oob=[oob.then_some("true")] data-status=(status.param()) {
             div class="table-wrap admin-table-wrap" {
@@ -100,8 +101,8 @@ fn table(rows: &[CustomerRow], status: Status, oob: bool) -> Markup {
                                 td class="erp-names" { (c.erp_customer_names.join(" | ")) }
                                 td { @if c.is_active { span class="pill pill-ok" { "Active" } } @else { span class="pill pill-bad" { "Inactive" } } }
                                 td { @if c.must_reset_password { span class="pill pill-info" { "Yes" } } @else { "No" } }
-                                td class="nowrap" { (c.created_date.map(|t| crate::inventory::format_us_date(t.0.date())).unwrap_or_default()) }
-                                td { (c.last_login_date.map(|t| when(&t.0)).unwrap_or_else(|| "Never".to_owned())) }
+                                td class="nowrap" { (c.created_date.map(|t| crate::inventory::format_us_date(zone.at(t.0).date())).unwrap_or_default()) }
+                                td { (c.last_login_date.map(|t| when(zone, &t.0)).unwrap_or_else(|| "Never".to_owned())) }
                                 td class="row-actions" {
                                     button type="button" class="btn btn-small" hx-get=(format!("/admin/customers/{}/edit", c.id)) hx-target="#modal" { "Edit" }
                                     button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/reset-password", c.id))
@@ -157,7 +158,7 @@ pub async fn show(
                 input id="customer-search" type="search" placeholder="Search name, email or ERP customer…"
                     data-filter-table="#customers-table" data-filter-count="#customers-count" autocomplete="off";
             }
-            (table(&rows, status, false))
+            (table(&rows, status, false, &ctx.zone))
             div id="modal" class="modal-host" {}
         },
     ))
@@ -228,7 +229,7 @@ async fn refreshed(
 ) -> Result<Response, AppError> {
     let rows = list(state, &ctx.viewer, status).await?;
     Ok(html! {
-        (table(&rows, status, oob_table))
+        (table(&rows, status, oob_table, &ctx.zone))
         div id="flashes" hx-swap-oob="true" { (layout::flash_list(&[flash])) }
     }
     .into_response())
