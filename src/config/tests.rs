@@ -387,3 +387,24 @@ fn every_key_read_with_a_default_has_one_in_the_table() {
     ])
     .unwrap();
 }
+
+#[test]
+fn time_zones_are_iana_names_defaulting_to_the_hosts() {
+    let c = Config::from_vars(&vars(&[
+        ("APP_DB_TIME_ZONE", "America/Chicago"),
+        ("PORTAL_TIMEZONE", " Europe/Berlin "),
+    ]))
+    .unwrap();
+    assert_eq!(c.app_db_zone.name(), "America/Chicago");
+    assert_eq!(c.portal_zone.name(), "Europe/Berlin");
+    let d = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(d.app_db_zone, Zone::host());
+    assert_eq!(d.portal_zone, Zone::host());
+    let err = Config::from_vars(&vars(&[("APP_DB_TIME_ZONE", "Central Standard Time")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("APP_DB_TIME_ZONE") && err.contains("America/Chicago"),
+        "{err}"
+    );
+}
