@@ -14,6 +14,9 @@ pub enum AppError {
     NotFound,
     #[error("sign-in required")]
     Unauthenticated,
+    /// A bearer token that is unknown, revoked or expired.
+    #[error("invalid API token")]
+    InvalidToken,
     #[error("password change required")]
     PasswordChangeRequired,
     #[error("forbidden")]
@@ -60,6 +63,11 @@ impl AppError {
             AppError::Unauthenticated => {
                 (StatusCode::UNAUTHORIZED, "Sign-in required", "Please sign in to continue.".to_owned())
             }
+            AppError::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "Invalid token",
+                "The API token is unknown, revoked or expired.".to_owned(),
+            ),
             AppError::PasswordChangeRequired => (
                 StatusCode::FORBIDDEN,
                 "Password change required",

@@ -212,7 +212,12 @@ impl Application {
             erp,
             format!("{}/login", config.public_url(port)),
         ));
+        let tokens = Arc::new(crate::auth::tokens::ApiTokens::new(
+            store.clone(),
+            store.clone(),
+        ));
         let schema = crate::graphql::build_schema(crate::graphql::Ports {
+            tokens: tokens.clone(),
             store: store.clone(),
             inventory: inventory.clone(),
             customers: customers.clone(),
@@ -230,6 +235,8 @@ impl Application {
             customers,
             mailer,
             admin_auth,
+            tokens,
+            budgets: Arc::default(),
         };
         let router = crate::web::router(state.clone());
         Ok(Application {

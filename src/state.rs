@@ -22,6 +22,10 @@ pub struct AppState {
     pub customers: Arc<crate::customers::CustomerAdmin>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub csrf: CsrfKeys,
+    /// API tokens: the bearer layer checks them, the admin API page manages them.
+    pub tokens: Arc<crate::auth::tokens::ApiTokens>,
+    /// Rows per minute each token and browser session may ask of `/graphql`.
+    pub budgets: Arc<crate::graphql::cost::Budgets>,
 }
 
 impl AppState {

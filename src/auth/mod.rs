@@ -8,6 +8,7 @@ pub mod passwords;
 pub mod service;
 pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 
 use crate::domain::{CustomerId, ErpScope};
 
@@ -19,6 +20,9 @@ pub enum Viewer {
     Anonymous,
     Customer(CustomerIdentity),
     Admin(AdminIdentity),
+    /// An internal tool with an API token (`Authorization: Bearer`), on `/graphql` and
+    /// the exports only.
+    Token(tokens::TokenIdentity),
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +64,7 @@ impl Viewer {
             Viewer::Anonymous => None,
             Viewer::Customer(c) => Some(c.display_name()),
             Viewer::Admin(a) => Some(a.display_name.clone()),
+            Viewer::Token(t) => Some(t.name.clone()),
         }
     }
 }

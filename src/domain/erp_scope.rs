@@ -43,6 +43,29 @@ impl ErpScope {
         }
     }
 
+    /// This scope cut down to `names` (exact names, as the ERP spells them): never wider.
+    /// `All` narrowed is the names; a list narrowed is the names in both; `None` or an
+    /// empty list leaves the scope as it is.
+    pub fn narrowed(&self, names: Option<&[String]>) -> ErpScope {
+        let Some(names) = names.filter(|n| !n.is_empty()) else {
+            return self.clone();
+        };
+        let wanted = ErpScope::parse(&names.join("|"));
+        match (self, wanted) {
+            (_, ErpScope::Nothing) | (ErpScope::Nothing, _) => ErpScope::Nothing,
+            (ErpScope::All, w) => w,
+            (ErpScope::Customers(mine), ErpScope::Customers(w)) => {
+                let both: Vec<String> = w.into_iter().filter(|n| mine.contains(n)).collect();
+                if both.is_empty() {
+                    ErpScope::Nothing
+                } else {
+                    ErpScope::Customers(both)
+                }
+            }
+            (ErpScope::Customers(_), ErpScope::All) => self.clone(),
+        }
+    }
+
     /// More than one ERP customer can appear in the rows (the grid then shows a Customer column).
     pub fn is_multi(&self) -> bool {
         match self {
@@ -118,5 +141,34 @@ mod tests {
         assert_eq!(ErpScope::parse("b|a|b").to_stored(), "a|b");
         assert!(ErpScope::parse("a|b").is_multi());
         assert!(!ErpScope::parse("a").is_multi());
+    }
+
+    #[test]
+    fn narrowing_never_widens() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let acme = ErpScope::parse("Acme");
+        assert_eq!(ErpScope::All.narrowed(Some(&names(&["Acme"]))), acme);
+        assert_eq!(ErpScope::All.narrowed(None), ErpScope::All);
+        assert_eq!(ErpScope::All.narrowed(Some(&[])), ErpScope::All);
+        let two = ErpScope::parse("Acme|Beta");
+        assert_eq!(
+            two.narrowed(Some(&names(&["Beta", "Zed"]))),
+            ErpScope::parse("Beta")
+        );
+        assert_eq!(two.narrowed(Some(&names(&["Zed"]))), ErpScope::Nothing);
+        assert_eq!(
+            two.narrowed(Some(&names(&["All"]))),
+            two,
+            "All does not widen"
+        );
+        assert_eq!(
+            acme.narrowed(Some(&names(&["acme"]))),
+            ErpScope::Nothing,
+            "exact names"
+        );
+        assert_eq!(
+            ErpScope::Nothing.narrowed(Some(&names(&["Acme"]))),
+            ErpScope::Nothing
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Admin queries and mutations: customers, audit log, live sessions, analytics. Every
-//! field here is behind `AdminGuard`; lists that show customers beside sessions or audit
+//! field here is behind `AdminGuard` (admin sessions) or `StaffGuard` (admin sessions, or
+//! API tokens whose scopes name it); lists that show customers beside sessions or audit
 //! rows load them through a DataLoader (one store call per request, not per row).
 
 use std::collections::HashMap;
@@ -13,7 +14,10 @@ use time::OffsetDateTime;
 
 use super::analytics::Analytics;
 use super::customer::CustomerNode;
-use super::guards::{AdminGrant, AdminGuard, coded_error, codes, field_errors, require_admin};
+use super::guards::{
+    AdminGrant, AdminGuard, Scope, StaffGuard, coded_error, codes, field_errors, require_admin,
+    require_staff,
+};
 use crate::customers::{
     CustomerAdmin, CustomerError, CustomerInput as ServiceInput, PasswordIssued,
 };
@@ -194,7 +198,7 @@ pub struct AdminQuery;
 #[Object]
 impl AdminQuery {
     /// Customer accounts by status (Active by default) and an optional search.
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::CustomersRead)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -208,7 +212,7 @@ impl AdminQuery {
         Ok(rows.into_iter().map(CustomerNode::from).collect())
     }
 
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::CustomersRead)")]
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -223,7 +227,7 @@ impl AdminQuery {
     }
 
     /// The audit log, newest first.
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::AuditRead)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -260,7 +264,7 @@ impl AdminQuery {
     }
 
     /// Customers signed in now, most recently seen first.
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::SessionsRead)")]
     async fn active_sessions(
         &self,
         ctx: &Context<'_>,
@@ -282,7 +286,7 @@ impl AdminQuery {
             .collect())
     }
 
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::AnalyticsRead)")]
     async fn analytics(&self) -> Analytics {
         Analytics::default()
     }
@@ -353,15 +357,17 @@ impl From<CustomerUpdateInput> for ServiceInput {
     }
 }
 
-/// The admin making a change, and the service that makes it (every change is audited
-/// under that admin's name).
+/// The admin (or token, acting as `api:<name>`) making a change, and the service that
+/// makes it (every change is audited under that name). `None`: admin sessions only.
 fn acting_admin<'a>(
     ctx: &Context<'a>,
+    scope: Option<Scope>,
 ) -> async_graphql::Result<(AdminGrant<'a>, &'a CustomerAdmin)> {
-    Ok((
-        require_admin(ctx)?,
-        ctx.data::<Arc<CustomerAdmin>>()?.as_ref(),
-    ))
+    let grant = match scope {
+        Some(scope) => require_staff(ctx, scope)?,
+        None => require_admin(ctx)?,
+    };
+    Ok((grant, ctx.data::<Arc<CustomerAdmin>>()?.as_ref()))
 }
 
 #[derive(Default)]
@@ -369,13 +375,13 @@ pub struct AdminMutation;
 
 #[Object]
 impl AdminMutation {
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::CustomersWrite)")]
     async fn create_customer(
         &self,
         ctx: &Context<'_>,
         input: CustomerInput,
     ) -> async_graphql::Result<PasswordIssuedPayload> {
-        let (actor, service) = acting_admin(ctx)?;
+        let (actor, service) = acting_admin(ctx, Some(Scope::CustomersWrite))?;
         service
             .create(&actor, &input.into())
             .await
@@ -383,14 +389,14 @@ impl AdminMutation {
             .map_err(customer_error)
     }
 
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::CustomersWrite)")]
     async fn update_customer(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: CustomerUpdateInput,
     ) -> async_graphql::Result<CustomerNode> {
-        let (actor, service) = acting_admin(ctx)?;
+        let (actor, service) = acting_admin(ctx, Some(Scope::CustomersWrite))?;
         service
             .update(&actor, parse_id(&id)?, &input.into())
             .await
@@ -398,14 +404,14 @@ impl AdminMutation {
             .map_err(customer_error)
     }
 
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::CustomersWrite)")]
     async fn set_customer_active(
         &self,
         ctx: &Context<'_>,
         id: ID,
         active: bool,
     ) -> async_graphql::Result<CustomerNode> {
-        let (actor, service) = acting_admin(ctx)?;
+        let (actor, service) = acting_admin(ctx, Some(Scope::CustomersWrite))?;
         service
             .set_active(&actor, parse_id(&id)?, active)
             .await
@@ -413,13 +419,13 @@ impl AdminMutation {
             .map_err(customer_error)
     }
 
-    #[graphql(guard = "AdminGuard")]
+    #[graphql(guard = "StaffGuard(Scope::CustomersWrite)")]
     async fn reset_customer_password(
         &self,
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<PasswordIssuedPayload> {
-        let (actor, service) = acting_admin(ctx)?;
+        let (actor, service) = acting_admin(ctx, Some(Scope::CustomersWrite))?;
         service
             .reset_password(&actor, parse_id(&id)?)
             .await
@@ -434,7 +440,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         session_id: String,
     ) -> async_graphql::Result<bool> {
-        let (actor, service) = acting_admin(ctx)?;
+        let (actor, service) = acting_admin(ctx, None)?;
         service
             .kick(&actor, &session_id)
             .await

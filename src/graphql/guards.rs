@@ -7,7 +7,11 @@
 //! exactly the ERP scope parsed from their own account (`ErpScope`, never a raw string);
 //! no argument can widen it. Admin data (accounts, audit, sessions, analytics, outbox)
 //! is shown only to an *admin viewer*: a live admin session. Everybody else is
-//! anonymous and gets nothing but `viewer`. [`customer_access`] and [`admin_access`] are
+//! anonymous and gets nothing but `viewer`. An *API token* (an internal tool) is one more
+//! kind of viewer: it reaches exactly the fields its scopes name ([`Scope`]) and nothing
+//! a customer or an admin session alone may do (accounts' own pages, the outbox, token
+//! management); its inventory is bounded by its ERP names under the customers' rule.
+//! [`customer_access`], [`admin_access`], [`staff_access`] and [`inventory_grant`] are
 //! that rule; the GraphQL guards, the web extractors and the layout all call them.
 //! Inventory rows and admin-only services can only be reached through a grant
 //! ([`InventoryGrant`], [`AdminGrant`]) that nothing but this module can construct, so a
@@ -15,6 +19,7 @@
 
 use async_graphql::{Context, ErrorExtensions, Guard};
 
+pub use crate::auth::tokens::Scope;
 use crate::auth::{AdminIdentity, CustomerIdentity, Viewer};
 use crate::domain::ErpScope;
 
@@ -94,7 +99,7 @@ pub fn customer_access(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
     match viewer {
         Viewer::Customer(c) if c.must_reset_password => Err(Denied::PasswordChangeRequired),
         Viewer::Customer(c) => Ok(c),
-        Viewer::Admin(_) => Err(Denied::Forbidden),
+        Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
         Viewer::Anonymous => Err(Denied::Unauthenticated),
     }
 }
@@ -103,16 +108,29 @@ pub fn customer_access(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
 pub fn signed_in_customer(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
     match viewer {
         Viewer::Customer(c) => Ok(c),
-        Viewer::Admin(_) => Err(Denied::Forbidden),
+        Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
         Viewer::Anonymous => Err(Denied::Unauthenticated),
     }
 }
 
-/// The rule for admin data: a live admin session.
+/// The rule for what only a person at the admin pages may do (the outbox, ending a
+/// session, managing tokens): a live admin session. Tokens never.
 pub fn admin_access(viewer: &Viewer) -> Result<&AdminIdentity, Denied> {
     match viewer {
         Viewer::Admin(a) => Ok(a),
-        Viewer::Customer(_) => Err(Denied::Forbidden),
+        Viewer::Customer(_) | Viewer::Token(_) => Err(Denied::Forbidden),
+        Viewer::Anonymous => Err(Denied::Unauthenticated),
+    }
+}
+
+/// The rule for admin data a tool may also be given: a live admin session, or a token
+/// whose scopes name `scope`. The identity returned is who the audit log names (a
+/// token acts as `api:<name>`).
+pub fn staff_access(viewer: &Viewer, scope: Scope) -> Result<&AdminIdentity, Denied> {
+    match viewer {
+        Viewer::Admin(a) => Ok(a),
+        Viewer::Token(t) if t.scopes.contains(scope) => Ok(&t.actor),
+        Viewer::Customer(_) | Viewer::Token(_) => Err(Denied::Forbidden),
         Viewer::Anonymous => Err(Denied::Unauthenticated),
     }
 }
@@ -130,10 +148,20 @@ impl InventoryGrant {
     }
 }
 
-/// The customer's own scope, if the rule lets them see inventory.
-pub fn inventory_grant(viewer: &Viewer) -> Result<InventoryGrant, Denied> {
-    customer_access(viewer).map(|c| InventoryGrant {
-        scope: c.scope.clone(),
+/// The inventory the rule lets the viewer see, cut down to `narrow` (ERP names; never
+/// wider): a customer their account's scope; a token with `inventory:read` its ERP names;
+/// an admin session any customer's ("show me what Acme sees").
+pub fn inventory_grant(
+    viewer: &Viewer,
+    narrow: Option<&[String]>,
+) -> Result<InventoryGrant, Denied> {
+    let scope = match viewer {
+        Viewer::Token(t) if t.scopes.contains(Scope::InventoryRead) => &t.erp_scope,
+        Viewer::Admin(_) => &ErpScope::All,
+        _ => &customer_access(viewer)?.scope,
+    };
+    Ok(InventoryGrant {
+        scope: scope.narrowed(narrow),
     })
 }
 
@@ -153,6 +181,11 @@ pub fn admin_grant(viewer: &Viewer) -> Result<AdminGrant<'_>, Denied> {
     admin_access(viewer).map(|admin| AdminGrant { admin })
 }
 
+/// An [`AdminGrant`] for an admin session or a token with `scope`.
+pub fn staff_grant(viewer: &Viewer, scope: Scope) -> Result<AdminGrant<'_>, Denied> {
+    staff_access(viewer, scope).map(|admin| AdminGrant { admin })
+}
+
 /// The caller of this operation; anonymous when no viewer was attached.
 pub fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
     static ANONYMOUS: Viewer = Viewer::Anonymous;
@@ -165,8 +198,11 @@ pub fn require_customer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Cust
 }
 
 /// [`inventory_grant`] for a resolver.
-pub fn require_inventory(ctx: &Context<'_>) -> async_graphql::Result<InventoryGrant> {
-    inventory_grant(viewer(ctx)).map_err(Denied::into_graphql)
+pub fn require_inventory(
+    ctx: &Context<'_>,
+    narrow: Option<&[String]>,
+) -> async_graphql::Result<InventoryGrant> {
+    inventory_grant(viewer(ctx), narrow).map_err(Denied::into_graphql)
 }
 
 /// [`signed_in_customer`] for a resolver.
@@ -181,6 +217,11 @@ pub fn require_admin<'a>(ctx: &Context<'a>) -> async_graphql::Result<AdminGrant<
     admin_grant(viewer(ctx)).map_err(Denied::into_graphql)
 }
 
+/// [`staff_grant`] for a resolver.
+pub fn require_staff<'a>(ctx: &Context<'a>, scope: Scope) -> async_graphql::Result<AdminGrant<'a>> {
+    staff_grant(viewer(ctx), scope).map_err(Denied::into_graphql)
+}
+
 /// `#[graphql(guard = "CustomerGuard")]`
 pub struct CustomerGuard;
 
@@ -190,12 +231,22 @@ impl Guard for CustomerGuard {
     }
 }
 
-/// `#[graphql(guard = "AdminGuard")]`
+/// `#[graphql(guard = "AdminGuard")]`: admin sessions only.
 pub struct AdminGuard;
 
 impl Guard for AdminGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         require_admin(ctx).map(|_| ())
+    }
+}
+
+/// `#[graphql(guard = "StaffGuard(Scope::AuditRead)")]`: an admin session, or a token
+/// whose scopes name the scope.
+pub struct StaffGuard(pub Scope);
+
+impl Guard for StaffGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        require_staff(ctx, self.0).map(|_| ())
     }
 }
 

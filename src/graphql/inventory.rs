@@ -8,11 +8,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
-use super::guards::{CustomerGuard, coded_error, codes, require_admin, require_inventory};
+use super::guards::{Scope, coded_error, codes, require_inventory, require_staff};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
-    DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, Selection, SortDir, SortField, SortKey,
-    Wanted,
+    DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, MAX_TOOL_PAGE, Selection, SortDir, SortField,
+    SortKey, Wanted,
 };
 
 #[derive(Default)]
@@ -229,20 +229,26 @@ pub fn selection(filter: Option<InventoryFilter>, sort: Option<Vec<InventorySort
 
 #[Object]
 impl InventoryQuery {
-    /// The signed-in customer's live inventory: searched, filtered, sorted and paged on
-    /// the server, always within the account's ERP scope.
-    #[graphql(guard = "CustomerGuard")]
+    /// Live inventory: searched, filtered, sorted and paged on the server, always within
+    /// the caller's ERP scope (a customer's account, a token's ERP names; admins any).
+    // Each argument is a GraphQL argument: the API's shape, not a Rust design choice.
+    #[allow(clippy::too_many_arguments)]
     async fn inventory(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only these ERP customers (exact names): narrows the caller's scope, never widens it."
+        )]
+        erp_customer_names: Option<Vec<String>>,
         filter: Option<InventoryFilter>,
         sort: Option<Vec<InventorySort>>,
-        #[graphql(desc = "Rows per page (default 100, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "Rows per page (default 100; at most 500, or 5,000 with an API token).")]
+        first: Option<i32>,
         #[graphql(desc = "`nextCursor` of the previous page.")] after: Option<String>,
         #[graphql(desc = "Re-read the ERP if the cached rows are more than a few seconds old.")]
         refresh: Option<bool>,
     ) -> async_graphql::Result<InventoryConnection> {
-        let grant = require_inventory(ctx)?;
+        let grant = require_inventory(ctx, erp_customer_names.as_deref())?;
         let service = ctx.data::<Arc<InventoryService>>()?;
         let offset = match after.as_deref() {
             None | Some("") => 0,
@@ -257,7 +263,10 @@ impl InventoryQuery {
                     "first must be at least 1",
                 ));
             }
-            Some(n) => (n as usize).min(MAX_PAGE),
+            Some(n) => (n as usize).min(match super::guards::viewer(ctx) {
+                crate::auth::Viewer::Token(_) => MAX_TOOL_PAGE,
+                _ => MAX_PAGE,
+            }),
         };
         let sel = selection(filter, sort);
         // Facets and the filtered count cost a pass over the scope each: only when asked.
@@ -295,7 +304,7 @@ impl InventoryQuery {
 
     /// Every ERP customer name, sorted (for assigning accounts). Admins only.
     async fn erp_customer_names(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        let admin = require_admin(ctx)?;
+        let admin = require_staff(ctx, Scope::CustomersRead)?;
         let service = ctx.data::<Arc<InventoryService>>()?;
         service
             .customer_names(&admin)

@@ -6,11 +6,13 @@
 pub mod account;
 pub mod admin;
 pub mod analytics;
+pub mod cost;
 pub mod customer;
 pub mod exec;
 pub mod guards;
 pub mod inventory;
 pub mod outbox;
+pub mod tokens;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -27,10 +29,15 @@ pub struct Query(
     inventory::InventoryQuery,
     admin::AdminQuery,
     outbox::OutboxQuery,
+    tokens::TokensQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(admin::AdminMutation, account::AccountMutation);
+pub struct Mutation(
+    admin::AdminMutation,
+    account::AccountMutation,
+    tokens::TokensMutation,
+);
 
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -54,6 +61,7 @@ pub struct Ports {
     pub customers: Arc<crate::customers::CustomerAdmin>,
     pub auth: Arc<crate::auth::service::AuthService>,
     pub mailer: Arc<crate::mail::Mailer>,
+    pub tokens: Arc<crate::auth::tokens::ApiTokens>,
     /// `PORTAL_TIMEZONE`: the zone of "per day" figures.
     pub zone: crate::domain::Zone,
 }
@@ -66,6 +74,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         auth,
         mailer,
         zone,
+        tokens,
     } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
@@ -83,7 +92,39 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(mailer)
         .data(loader)
         .data(zone)
+        .data(tokens)
         .finish()
+}
+
+/// The names of every query and mutation field (what a root selection may name). Derived
+/// once from the schema itself, so it cannot drift from the resolvers.
+pub fn root_field_names() -> &'static std::collections::HashSet<String> {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+        let doc = async_graphql::parser::parse_schema(sdl()).expect("our own SDL parses");
+        doc.definitions
+            .iter()
+            .filter_map(|d| match d {
+                TypeSystemDefinition::Type(t)
+                    if matches!(t.node.name.node.as_str(), "Query" | "Mutation") =>
+                {
+                    match &t.node.kind {
+                        TypeKind::Object(o) => Some(
+                            o.fields
+                                .iter()
+                                .map(|f| f.node.name.node.to_string())
+                                .collect::<Vec<_>>(),
+                        ),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    })
 }
 
 /// The SDL committed as `schema.graphql` and printed by `customer-portal print-schema`.

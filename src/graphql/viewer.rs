@@ -17,6 +17,8 @@ pub enum ViewerKind {
     Customer,
     Admin,
     Anonymous,
+    /// An internal tool with an API token.
+    Token,
 }
 
 /// The caller of the operation.
@@ -37,6 +39,7 @@ impl ViewerInfo {
             Viewer::Anonymous => ViewerKind::Anonymous,
             Viewer::Customer(_) => ViewerKind::Customer,
             Viewer::Admin(_) => ViewerKind::Admin,
+            Viewer::Token(_) => ViewerKind::Token,
         }
     }
 

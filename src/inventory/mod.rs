@@ -26,6 +26,8 @@ pub use snapshot::{
 /// Rows per page: the default and the most a caller may ask for.
 pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 500;
+/// Tools with an API token may page faster.
+pub const MAX_TOOL_PAGE: usize = 5_000;
 /// A refresh request re-reads the ERP only if the cached rows are at least this old,
 /// so a refresh button cannot be used to hammer the ERP.
 const MIN_REFRESH_AGE: Duration = Duration::from_secs(5);
@@ -177,7 +179,7 @@ impl InventoryService {
         let selection = selection.clone();
         // Filtering 200,000 rows is CPU work: keep it off the async workers.
         let page = tokio::task::spawn_blocking(move || {
-            snap.select_page(&selection, offset, first.clamp(1, MAX_PAGE), want)
+            snap.select_page(&selection, offset, first.clamp(1, MAX_TOOL_PAGE), want)
         })
         .await
         .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;

@@ -371,6 +371,50 @@ pub trait SettingsStore: Send + Sync {
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
+/// An API token as stored (`ApiTokens`); the secret itself is never stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRecord {
+    pub id: i64,
+    pub name: String,
+    /// Hex SHA-256 of the secret.
+    pub token_hash: String,
+    /// Space-separated scope names.
+    pub scopes: String,
+    /// `All`, a name, or names joined by `|` (the customers' rule); '' for none.
+    pub erp_customer_name: String,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revoked_by: Option<String>,
+    /// The token's own cost budget (rows per minute); `None`: the portal's default.
+    pub rows_per_minute: Option<i64>,
+}
+
+#[async_trait]
+pub trait ApiTokenStore: Send + Sync {
+    /// Inserts the token (its `id` is ignored) and appends `audit` — all or nothing.
+    async fn insert_api_token(
+        &self,
+        token: &ApiTokenRecord,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<ApiTokenRecord>;
+    /// Every token, newest first.
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>>;
+    async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiTokenRecord>>;
+    async fn touch_api_token(&self, id: i64, at: OffsetDateTime) -> StoreResult<()>;
+    /// Marks the token revoked and appends `audit`, only if it was not revoked yet;
+    /// `NotFound` when there is no such token. Returns whether this call revoked it.
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        by: &str,
+        at: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything the portal needs from its app database.
 #[async_trait]
 pub trait AppStore:
@@ -381,6 +425,7 @@ pub trait AppStore:
     + LoginThrottleStore
     + WebSessionStore
     + SettingsStore
+    + ApiTokenStore
 {
     /// `sqlite` or `mssql`, for /healthz and logs.
     fn backend_name(&self) -> &'static str;

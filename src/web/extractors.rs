@@ -152,6 +152,29 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentCustomer {
     }
 }
 
+/// Whoever may read inventory (the exports): a customer as [`CurrentCustomer`], or an API
+/// token with `inventory:read`. The grant itself is made in the handler, by the rule.
+#[derive(Debug, Clone)]
+pub struct InventoryReader(pub Viewer);
+
+impl<S: Send + Sync> FromRequestParts<S> for InventoryReader {
+    type Rejection = AuthRedirect;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .cloned()
+            .unwrap_or_default();
+        if let Viewer::Token(_) = viewer {
+            // Refused tokens never get this far (the bearer layer answers 401); a token
+            // without `inventory:read` is refused by the grant with 403.
+            return Ok(InventoryReader(viewer));
+        }
+        CurrentCustomer::from_request_parts(parts, s).await?;
+        Ok(InventoryReader(viewer))
+    }
+}
+
 /// Any signed-in customer, including one on a temporary password (for the password page).
 #[derive(Debug, Clone)]
 pub struct SignedInCustomer(pub CustomerIdentity);

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::auth::Viewer;
 use crate::error::AppError;
+use crate::graphql::cost;
 use crate::graphql::guards::codes;
 use crate::state::AppState;
 
@@ -100,14 +101,6 @@ pub async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if headers.get(header::AUTHORIZATION).is_some() {
-        // No API tokens are issued yet: refuse rather than fall back to the cookie.
-        return graphql_error(
-            StatusCode::UNAUTHORIZED,
-            codes::UNAUTHENTICATED,
-            "invalid or unknown bearer token",
-        );
-    }
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -133,22 +126,88 @@ pub async fn post(
             &format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
         );
     }
+    let refused_status = if wants_graphql_response(&headers) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     // A query that does not parse is answered without touching the schema.
-    if let Err(e) = async_graphql::parser::parse_query(&request.query) {
-        let status = if wants_graphql_response(&headers) {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        return graphql_error(status, "GRAPHQL_PARSE_FAILED", &e.to_string());
+    let doc = match async_graphql::parser::parse_query(&request.query) {
+        Ok(doc) => doc,
+        Err(e) => return graphql_error(refused_status, "GRAPHQL_PARSE_FAILED", &e.to_string()),
+    };
+    // What it may cost, counted before anything runs.
+    let max_page = match viewer {
+        Viewer::Token(_) => cost::MAX_PAGE_TOKEN,
+        _ => cost::MAX_PAGE_SESSION,
+    };
+    let cost = match cost::cost(
+        &doc,
+        request.operation_name.as_deref(),
+        &request.variables,
+        max_page,
+    ) {
+        Ok(c) => c,
+        Err(e) => return graphql_error(refused_status, "QUERY_TOO_COSTLY", &e.message()),
+    };
+    // Anonymous callers may ask who they are, nothing else (names the schema does not
+    // have are left to validation, which says so).
+    let known = crate::graphql::root_field_names();
+    if matches!(viewer, Viewer::Anonymous)
+        && cost
+            .roots
+            .iter()
+            .any(|r| r != "viewer" && known.contains(r))
+    {
+        return graphql_error(
+            StatusCode::UNAUTHORIZED,
+            codes::UNAUTHENTICATED,
+            "sign in first (or send an API token)",
+        );
     }
-    // Introspection is for admins, who use the API page and the explorer.
-    let request = if crate::graphql::guards::admin_access(&viewer).is_ok() {
+    // Each caller's rows per minute.
+    let budget =
+        budget_key(&viewer).map(|(key, limit)| state.budgets.charge(&key, cost.rows, limit));
+    if let Some(Err(spent)) = budget {
+        let mut resp = graphql_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            &format!(
+                "this operation costs {} rows and {} of this minute's {} are left; retry in {} s",
+                cost.rows, spent.remaining, spent.limit, spent.reset_secs
+            ),
+        );
+        rate_limit_headers(&mut resp, &spent);
+        if let Ok(v) = spent.reset_secs.to_string().parse() {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+    // Introspection is for admins and tools, who read the schema on purpose.
+    let request = if matches!(viewer, Viewer::Admin(_) | Viewer::Token(_)) {
         request
     } else {
         request.disable_introspection()
     };
-    let response = state.schema.execute(request.data(viewer)).await;
+    let mut response = state.schema.execute(request.data(viewer)).await;
+    let mut cost_ext = async_graphql::indexmap::IndexMap::new();
+    cost_ext.insert(
+        async_graphql::Name::new("rows"),
+        async_graphql::Value::from(cost.rows),
+    );
+    if let Some(Ok(b)) = &budget {
+        cost_ext.insert(
+            async_graphql::Name::new("limit"),
+            async_graphql::Value::from(b.limit),
+        );
+        cost_ext.insert(
+            async_graphql::Name::new("remaining"),
+            async_graphql::Value::from(b.remaining),
+        );
+    }
+    response
+        .extensions
+        .insert("cost".to_owned(), async_graphql::Value::Object(cost_ext));
     // Errors before execution (validation, limits) carry no path and no data.
     if response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
@@ -166,7 +225,44 @@ pub async fn post(
             .collect();
         return (status, Json(json!({ "errors": errors }))).into_response();
     }
-    Json(response).into_response()
+    let mut resp = Json(response).into_response();
+    if let Some(Ok(b)) = &budget {
+        rate_limit_headers(&mut resp, b);
+    }
+    resp
+}
+
+/// Whose budget an operation is charged to, and how large it is.
+fn budget_key(viewer: &Viewer) -> Option<(String, u64)> {
+    match viewer {
+        Viewer::Token(t) => Some((
+            format!("token:{}", t.token_id),
+            t.rows_per_minute
+                .map(u64::from)
+                .unwrap_or(cost::DEFAULT_ROWS_PER_MINUTE),
+        )),
+        Viewer::Customer(c) => Some((
+            format!("customer:{}", c.session_id),
+            cost::DEFAULT_ROWS_PER_MINUTE,
+        )),
+        Viewer::Admin(a) => Some((
+            format!("admin:{}", a.session_id),
+            cost::DEFAULT_ROWS_PER_MINUTE,
+        )),
+        Viewer::Anonymous => None,
+    }
+}
+
+/// The IETF `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers):
+/// the budget in rows per 60 s window, what is left and when the window resets.
+fn rate_limit_headers(resp: &mut Response, b: &cost::BudgetState) {
+    let h = resp.headers_mut();
+    if let Ok(v) = format!("\"rows\";q={};w=60", b.limit).parse() {
+        h.insert("ratelimit-policy", v);
+    }
+    if let Ok(v) = format!("\"rows\";r={};t={}", b.remaining, b.reset_secs).parse() {
+        h.insert("ratelimit", v);
+    }
 }
 
 fn wants_graphql_response(headers: &HeaderMap) -> bool {

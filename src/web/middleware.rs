@@ -13,6 +13,7 @@ use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::auth::csrf::{self, CsrfToken};
 use crate::auth::sessions::{AUTH_KEY, SessionAuth};
+use crate::auth::tokens::TokenRejected;
 use crate::error::{AppError, ErrorPage};
 use crate::state::AppState;
 
@@ -28,6 +29,31 @@ pub async fn resolve_viewer(
     mut req: Request,
     next: Next,
 ) -> Response {
+    // Tools: a bearer token on the paths that take one. The cookie is then ignored, so a
+    // browser session can never lend its authority to a token request or the reverse.
+    if let Some(secret) = bearer_secret(&req)
+        && accepts_tokens(req.uri().path())
+    {
+        let (mut parts, body) = req.into_parts();
+        let client = <crate::auth::ClientInfo as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
+            .await
+            .unwrap_or_default();
+        let mut req = Request::from_parts(parts, body);
+        return match state
+            .tokens
+            .authenticate(&secret, client.ip.as_deref())
+            .await
+        {
+            Ok(token) => {
+                req.extensions_mut().insert(Viewer::Token(token));
+                next.run(req).await
+            }
+            Err(TokenRejected::Unavailable) => {
+                render(&req, &AppError::Unavailable("The portal database"), &state)
+            }
+            Err(_) => invalid_token(&req),
+        };
+    }
     let auth = match session.get::<SessionAuth>(AUTH_KEY).await {
         Ok(a) => a,
         Err(e) => {
@@ -68,6 +94,53 @@ pub async fn resolve_viewer(
     next.run(req).await
 }
 
+/// The secret of an `Authorization: Bearer …` header, if there is one.
+fn bearer_secret(req: &Request) -> Option<String> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = v.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| secret.trim().to_owned())
+}
+
+/// Tokens are for the API and the exports; pages never take them.
+fn accepts_tokens(path: &str) -> bool {
+    matches!(
+        path,
+        "/graphql" | "/inventory/export.csv" | "/inventory/export.xlsx"
+    )
+}
+
+/// 401 for an unknown, revoked or expired token (all alike, so a caller learns nothing
+/// about which), with the challenge RFC 6750 asks for.
+fn invalid_token(req: &Request) -> Response {
+    let mut resp = if req.uri().path() == "/graphql" {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let page = AppError::InvalidToken.page();
+        let mut resp = page.status.into_response();
+        resp.extensions_mut().insert(page);
+        crate::web::graphql_http::as_graphql_error(resp, accept)
+    } else {
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "The API token is unknown, revoked or expired.\n",
+        )
+            .into_response()
+    };
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(
+            "Bearer error=\"invalid_token\", error_description=\"unknown, revoked or expired token\"",
+        ),
+    );
+    resp
+}
+
 fn is_state_changing(method: &Method) -> bool {
     !matches!(
         *method,
@@ -98,14 +171,9 @@ pub async fn csrf_protect(State(state): State<AppState>, mut req: Request, next:
     };
     req.extensions_mut().insert(CsrfToken(token.clone()));
 
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.starts_with("Bearer ")
-                && cookie_value(&req, crate::auth::sessions::COOKIE_NAME).is_none()
-        });
+    // Only a request the bearer layer authenticated is exempt: it carries no ambient
+    // (cookie) authority a forged form could borrow.
+    let bearer = matches!(req.extensions().get::<Viewer>(), Some(Viewer::Token(_)));
     let mut response = if is_state_changing(req.method()) && !bearer {
         let cookie_token = if fresh { None } else { Some(token.as_str()) };
         match check_submitted_token(req, cookie_token).await {

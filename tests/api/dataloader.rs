@@ -206,6 +206,35 @@ impl LoginThrottleStore for Counting {
 }
 
 #[async_trait]
+impl ApiTokenStore for Counting {
+    async fn insert_api_token(
+        &self,
+        t: &ApiTokenRecord,
+        a: &NewAuditEntry,
+    ) -> StoreResult<ApiTokenRecord> {
+        self.inner.insert_api_token(t, a).await
+    }
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {
+        self.inner.list_api_tokens().await
+    }
+    async fn api_token_by_hash(&self, h: &str) -> StoreResult<Option<ApiTokenRecord>> {
+        self.inner.api_token_by_hash(h).await
+    }
+    async fn touch_api_token(&self, id: i64, at: OffsetDateTime) -> StoreResult<()> {
+        self.inner.touch_api_token(id, at).await
+    }
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        by: &str,
+        at: OffsetDateTime,
+        a: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        self.inner.revoke_api_token(id, by, at, a).await
+    }
+}
+
+#[async_trait]
 impl AppStore for Counting {
     fn backend_name(&self) -> &'static str {
         "counting-sqlite"
@@ -309,6 +338,10 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         auth,
         mailer,
         zone: customer_portal::domain::Zone::utc(),
+        tokens: Arc::new(customer_portal::auth::tokens::ApiTokens::new(
+            store.clone(),
+            store.clone(),
+        )),
     });
 
     let admin = Viewer::Admin(AdminIdentity {

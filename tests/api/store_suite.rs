@@ -388,6 +388,95 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
     assert_eq!(since.len(), 1, "only the row after the bound: {since:?}");
     assert!(close(since[0], summer));
 
+    // API tokens: stored by hash, listed newest first, revoked once (and audited once).
+    let now = OffsetDateTime::now_utc();
+    let token = ApiTokenRecord {
+        id: 0,
+        name: format!("tool {u}"),
+        token_hash: format!("{:0>64}", u),
+        scopes: "inventory:read audit:read".into(),
+        erp_customer_name: "Acme Foods|Café Münster GmbH".into(),
+        created_by: admin.clone(),
+        created_at: now,
+        expires_at: now + time::Duration::days(365),
+        last_used_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        rows_per_minute: Some(5000),
+    };
+    let saved = store
+        .insert_api_token(&token, &audit("API_TOKEN_CREATE", &admin, None, None))
+        .await
+        .unwrap();
+    assert!(saved.id > 0);
+    assert_eq!(
+        (
+            saved.name.as_str(),
+            saved.scopes.as_str(),
+            saved.erp_customer_name.as_str(),
+            saved.rows_per_minute
+        ),
+        (
+            token.name.as_str(),
+            token.scopes.as_str(),
+            token.erp_customer_name.as_str(),
+            Some(5000)
+        )
+    );
+    assert!(close(saved.expires_at, token.expires_at));
+    let found = store
+        .api_token_by_hash(&token.token_hash)
+        .await
+        .unwrap()
+        .expect("found by its hash");
+    assert_eq!(found.id, saved.id);
+    assert!(store.api_token_by_hash("nope").await.unwrap().is_none());
+    store.touch_api_token(saved.id, now).await.unwrap();
+    assert!(close(
+        store
+            .api_token_by_hash(&token.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at
+            .unwrap(),
+        now
+    ));
+    assert!(
+        store
+            .list_api_tokens()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.id == saved.id)
+    );
+    let revoke = audit("API_TOKEN_REVOKE", &admin, None, None);
+    assert!(
+        store
+            .revoke_api_token(saved.id, &admin, now, &revoke)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_api_token(saved.id, &admin, now, &revoke)
+            .await
+            .unwrap(),
+        "a second revoke changes nothing"
+    );
+    assert!(matches!(
+        store
+            .revoke_api_token(i32::MAX as i64, &admin, now, &revoke)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let revoked = store
+        .api_token_by_hash(&token.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_by.as_deref(), Some(admin.as_str()));
+
     let by_id = AuditFilter::parse(None, None, Some(&c.id.0.to_string()));
     assert_eq!(by_id.search, Some(AuditSearch::CustomerId(c.id)));
     assert!(store.audit_page(&by_id, 0, 50).await.unwrap().0 >= 7);

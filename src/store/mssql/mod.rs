@@ -8,6 +8,7 @@
 mod records;
 mod sessions;
 pub mod sql;
+mod tokens;
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "old_columns",
         include_str!("../../../db/mssql/0004_old_columns.sql"),
+    ),
+    (
+        5,
+        "api_tokens",
+        include_str!("../../../db/mssql/0005_api_tokens.sql"),
     ),
 ];
 

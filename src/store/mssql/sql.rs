@@ -222,6 +222,43 @@ pub const RECENT_LOGIN_FAILURES: &str = "SELECT
 pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE login_name = @P1";
 pub const PURGE_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE attempted_at < @P1";
 
+/// @P1..@P8 token, @P9..@P14 audit; returns the new row.
+pub const INSERT_API_TOKEN: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @id INT;
+INSERT INTO dbo.ApiTokens (name, token_hash, scopes, erp_customer_name, created_by, created_at, expires_at, rows_per_minute)
+VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8);
+SET @id = CAST(SCOPE_IDENTITY() AS INT);
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P9, @P10, @P11, @P12, @P13, @P14);
+COMMIT TRANSACTION;
+SELECT token_id, name, token_hash, scopes, erp_customer_name, created_by, created_at, expires_at,
+       last_used_at, revoked_at, revoked_by, rows_per_minute
+FROM dbo.ApiTokens WHERE token_id = @id;";
+
+pub const LIST_API_TOKENS: &str = "SELECT token_id, name, token_hash, scopes, erp_customer_name, created_by, \
+     created_at, expires_at, last_used_at, revoked_at, revoked_by, rows_per_minute FROM dbo.ApiTokens \
+     ORDER BY created_at DESC, token_id DESC";
+
+pub const API_TOKEN_BY_HASH: &str = "SELECT token_id, name, token_hash, scopes, erp_customer_name, created_by, \
+     created_at, expires_at, last_used_at, revoked_at, revoked_by, rows_per_minute FROM dbo.ApiTokens \
+     WHERE token_hash = @P1";
+
+pub const TOUCH_API_TOKEN: &str =
+    "UPDATE dbo.ApiTokens SET last_used_at = @P1 WHERE token_id = @P2";
+
+/// @P1 id, @P2 at, @P3 by, @P4..@P9 audit. Returns -1 when there is no such token, else
+/// the rows revoked (0 when it was revoked already; then nothing is audited).
+pub const REVOKE_API_TOKEN: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+UPDATE dbo.ApiTokens SET revoked_at = @P2, revoked_by = @P3 WHERE token_id = @P1 AND revoked_at IS NULL;
+SET @n = @@ROWCOUNT;
+IF @n > 0
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P4, @P5, @P6, @P7, @P8, @P9);
+IF @n = 0 AND NOT EXISTS (SELECT 1 FROM dbo.ApiTokens WHERE token_id = @P1) SET @n = -1;
+COMMIT TRANSACTION;
+SELECT @n;";
+
 pub const PING: &str = "SELECT 1";
 
 pub const MIGRATIONS_TABLE: &str = "IF OBJECT_ID(N'dbo.SchemaMigrations', N'U') IS NULL
@@ -304,6 +341,11 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("RECENT_LOGIN_FAILURES", RECENT_LOGIN_FAILURES.into()),
         ("CLEAR_LOGIN_FAILURES", CLEAR_LOGIN_FAILURES.into()),
         ("PURGE_LOGIN_FAILURES", PURGE_LOGIN_FAILURES.into()),
+        ("INSERT_API_TOKEN", INSERT_API_TOKEN.into()),
+        ("LIST_API_TOKENS", LIST_API_TOKENS.into()),
+        ("API_TOKEN_BY_HASH", API_TOKEN_BY_HASH.into()),
+        ("TOUCH_API_TOKEN", TOUCH_API_TOKEN.into()),
+        ("REVOKE_API_TOKEN", REVOKE_API_TOKEN.into()),
         ("PING", PING.into()),
         ("MIGRATIONS_TABLE", MIGRATIONS_TABLE.into()),
         ("MIGRATION_DONE", MIGRATION_DONE.into()),

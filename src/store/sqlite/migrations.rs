@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "old_columns",
         include_str!("../../../db/sqlite/0004_old_columns.sql"),
     ),
+    (
+        5,
+        "api_tokens",
+        include_str!("../../../db/sqlite/0005_api_tokens.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

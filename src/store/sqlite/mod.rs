@@ -8,6 +8,7 @@ mod migrations;
 mod records;
 use records::like_escape;
 mod sessions;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

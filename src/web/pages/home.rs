@@ -8,6 +8,6 @@ pub async fn root(viewer: Viewer) -> Redirect {
     match viewer {
         Viewer::Customer(_) => Redirect::to("/inventory"),
         Viewer::Admin(_) => Redirect::to("/admin/panel"),
-        Viewer::Anonymous => Redirect::to("/login"),
+        Viewer::Anonymous | Viewer::Token(_) => Redirect::to("/login"),
     }
 }

@@ -95,7 +95,7 @@ pub async fn submit(
                 Viewer::Admin(a) => {
                     let _ = state.admin_auth.logout(a, &client).await;
                 }
-                Viewer::Anonymous => {}
+                Viewer::Anonymous | Viewer::Token(_) => {}
             }
             let auth = SessionAuth::Admin {
                 session_id: login.session_id,

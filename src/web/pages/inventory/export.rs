@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::export;
 use crate::graphql::guards;
 use crate::state::AppState;
-use crate::web::extractors::CurrentCustomer;
+use crate::web::extractors::InventoryReader;
 
 /// Rows of an export: the same service, parameters and scope rule as the grid.
 async fn export_rows(
@@ -31,7 +31,10 @@ async fn export_rows(
     ),
     AppError,
 > {
-    let grant = guards::inventory_grant(viewer).map_err(|_| AppError::Unauthenticated)?;
+    let grant = guards::inventory_grant(viewer, None).map_err(|d| match d {
+        guards::Denied::Unauthenticated => AppError::Unauthenticated,
+        _ => AppError::Forbidden,
+    })?;
     let scope = grant.scope().clone();
     let (snapshot, order) = state
         .inventory
@@ -54,8 +57,7 @@ fn attachment(resp: &mut Response, content_type: &'static str, file_name: &str) 
 
 pub async fn export_xlsx(
     State(state): State<AppState>,
-    CurrentCustomer(_who): CurrentCustomer,
-    viewer: Viewer,
+    InventoryReader(viewer): InventoryReader,
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();
@@ -105,8 +107,7 @@ const CSV_CHUNK: usize = 2_000;
 
 pub async fn export_csv(
     State(state): State<AppState>,
-    CurrentCustomer(_who): CurrentCustomer,
-    viewer: Viewer,
+    InventoryReader(viewer): InventoryReader,
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();

@@ -1,0 +1,409 @@
+//! API tokens for internal tools: issued and revoked by admins, checked by the one access
+//! rule, accepted on `/graphql` and the exports only, and charged for what they ask.
+
+use serde_json::{Value, json};
+
+use crate::admin::{admin_app, admin_browser};
+use crate::helpers::*;
+
+const CREATE: &str = "mutation($input: ApiTokenInput!) { createApiToken(input: $input) { secret token { id name scopes erpCustomerNames active expiresAt } } }";
+
+async fn create(admin: &TestApp, input: Value) -> (String, String) {
+    let resp = admin.graphql_vars(CREATE, json!({ "input": input })).await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    let created = &resp["data"]["createApiToken"];
+    (
+        created["secret"].as_str().unwrap().to_owned(),
+        created["token"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A plain HTTP client with no cookies, as a script would be.
+async fn bearer(app: &TestApp, secret: &str, query: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .bearer_auth(secret)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn bearer_json(app: &TestApp, secret: &str, query: &str) -> Value {
+    bearer(app, secret, query).await.json().await.unwrap()
+}
+
+fn code(v: &Value) -> Option<&str> {
+    v["errors"][0]["extensions"]["code"].as_str()
+}
+
+#[tokio::test]
+async fn a_token_is_issued_once_used_without_cookies_and_refused_after_revocation() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "400")]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, id) = create(
+        &admin,
+        json!({ "name": "Nightly reconciliation", "scopes": ["inventory:read"], "erpCustomerNames": ["Acme Foods"] }),
+    )
+    .await;
+    assert!(secret.starts_with("cpt_") && secret.len() == 47, "{secret}");
+
+    // Stored only as a hash; listed without its secret.
+    let stored: String = app
+        .db()
+        .query_row("SELECT token_hash FROM ApiTokens", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored.len(), 64);
+    assert_ne!(stored, secret);
+    let list = admin
+        .graphql("{ apiTokens { name scopes active createdBy } }")
+        .await;
+    assert_eq!(list["data"]["apiTokens"][0]["createdBy"], "cp_admin");
+    assert!(!list.to_string().contains(&secret[4..]));
+
+    // A tool: no cookie, no CSRF token; rows only of its ERP customers.
+    let inv = bearer_json(
+        &app,
+        &secret,
+        "{ viewer { kind } inventory(first: 5000) { totalCount rows { customer } } }",
+    )
+    .await;
+    assert!(inv["errors"].is_null(), "{inv}");
+    assert_eq!(inv["data"]["viewer"]["kind"], "TOKEN");
+    let rows = inv["data"]["inventory"]["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["customer"] == "Acme Foods"));
+    assert_eq!(
+        rows.len() as i64,
+        inv["data"]["inventory"]["totalCount"].as_i64().unwrap(),
+        "a token may take up to 5,000 rows a page"
+    );
+    // Narrowing never widens.
+    let other = bearer_json(
+        &app,
+        &secret,
+        r#"{ inventory(erpCustomerNames: ["O'Malley Brewing"]) { totalCount } }"#,
+    )
+    .await;
+    assert_eq!(other["data"]["inventory"]["totalCount"], 0, "{other}");
+    // Anything its scopes do not name is FORBIDDEN, shaped as for a customer.
+    let audit = bearer_json(&app, &secret, "{ auditLog { totalCount } }").await;
+    assert_eq!(code(&audit), Some("FORBIDDEN"), "{audit}");
+
+    // The bearer wins over a browser's cookie: an admin session lends it nothing.
+    let with_cookie: Value = admin
+        .client
+        .post(admin.url("/graphql"))
+        .bearer_auth(&secret)
+        .json(&json!({ "query": "{ auditLog { totalCount } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(code(&with_cookie), Some("FORBIDDEN"), "{with_cookie}");
+
+    // Pages never take tokens.
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/inventory"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+
+    // Revoked: refused at the very next request, with the RFC 6750 challenge.
+    let revoke = admin
+        .graphql_vars(
+            "mutation($id: ID!) { revokeApiToken(id: $id) }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(revoke["data"]["revokeApiToken"], true, "{revoke}");
+    let refused = bearer(&app, &secret, "{ viewer { kind } }").await;
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\"")
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+    // An unknown token is refused the same way.
+    assert_eq!(
+        bearer(&app, "cpt_nope", "{ viewer { kind } }")
+            .await
+            .status(),
+        401
+    );
+
+    let actions: Vec<String> = app
+        .db()
+        .prepare(
+            "SELECT action_type FROM AuditLog WHERE action_type LIKE 'API_TOKEN_%' ORDER BY log_id",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        actions,
+        ["API_TOKEN_CREATE", "API_TOKEN_REVOKE", "API_TOKEN_REFUSED"]
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_and_audited() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "50")]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "BI loader", "scopes": ["analytics:read"] }),
+    )
+    .await;
+    let ok = bearer_json(&app, &secret, "{ analytics { activeCustomers } }").await;
+    assert!(ok["errors"].is_null(), "{ok}");
+    app.db()
+        .execute(
+            "UPDATE ApiTokens SET expires_at = '2020-01-01T00:00:00.000000Z'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(
+        bearer(&app, &secret, "{ analytics { activeCustomers } }")
+            .await
+            .status(),
+        401
+    );
+    let details: String = app
+        .db()
+        .query_row(
+            "SELECT details FROM AuditLog WHERE action_type = 'API_TOKEN_REFUSED'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(details.contains("expired"), "{details}");
+}
+
+/// Every scope reaches exactly the fields it names; the rest answer FORBIDDEN.
+#[tokio::test]
+async fn each_scope_opens_exactly_its_fields() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "50")]).await;
+    let admin = admin_browser(&app).await;
+    // (field, the one scope that opens it; None: admin sessions only, never a token).
+    let fields: &[(&str, Option<&str>)] = &[
+        ("{ inventory { totalCount } }", Some("inventory:read")),
+        ("{ customers { email } }", Some("customers:read")),
+        ("{ erpCustomerNames }", Some("customers:read")),
+        ("{ auditLog { totalCount } }", Some("audit:read")),
+        ("{ activeSessions { sessionId } }", Some("sessions:read")),
+        ("{ analytics { activeCustomers } }", Some("analytics:read")),
+        (
+            r#"mutation { setCustomerActive(id: "999999", active: false) { id } }"#,
+            Some("customers:write"),
+        ),
+        (r#"mutation { kickSession(sessionId: "x") }"#, None),
+        ("{ apiTokens { id } }", None),
+        ("{ outbox { file } }", None),
+        (
+            r#"mutation { changePassword(input: {currentPassword: "a", newPassword: "b", confirmPassword: "b"}) }"#,
+            None,
+        ),
+    ];
+    let scopes = [
+        "inventory:read",
+        "customers:read",
+        "customers:write",
+        "audit:read",
+        "sessions:read",
+        "analytics:read",
+    ];
+    for scope in scopes {
+        let (secret, _) = create(
+            &admin,
+            json!({ "name": format!("only {scope}"), "scopes": [scope], "erpCustomerNames": ["All"] }),
+        )
+        .await;
+        for (query, opens) in fields {
+            let answer = bearer_json(&app, &secret, query).await;
+            let got = code(&answer);
+            if *opens == Some(scope) {
+                // Allowed: no access error (a missing account is NOT_FOUND, not FORBIDDEN).
+                assert!(
+                    got != Some("FORBIDDEN") && got != Some("UNAUTHENTICATED"),
+                    "{scope} should open {query}: {answer}"
+                );
+            } else {
+                assert!(
+                    got == Some("FORBIDDEN") || got == Some("GRAPHQL_VALIDATION_FAILED"),
+                    "{scope} must not open {query}: {answer}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn exports_take_a_token_with_inventory_read() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "200")]).await;
+    let admin = admin_browser(&app).await;
+    let (reader, _) = create(
+        &admin,
+        json!({ "name": "export", "scopes": ["inventory:read"], "erpCustomerNames": ["Acme Foods"] }),
+    )
+    .await;
+    let (auditor, _) = create(&admin, json!({ "name": "audit", "scopes": ["audit:read"] })).await;
+    let client = reqwest::Client::new();
+    let csv = client
+        .get(app.url("/inventory/export.csv"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l.starts_with("Acme Foods,")),
+        "{text:.300}"
+    );
+    let xlsx = client
+        .get(app.url("/inventory/export.xlsx"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    let forbidden = client
+        .get(app.url("/inventory/export.csv"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), 403);
+    let bad = client
+        .get(app.url("/inventory/export.csv"))
+        .bearer_auth("cpt_unknown")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert!(bad.headers().contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn costly_operations_are_refused_before_they_run_and_budgets_answer_429() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "300")]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "small", "scopes": ["inventory:read"], "erpCustomerNames": ["All"], "rowsPerMinute": 1000 }),
+    )
+    .await;
+    // 300 aliases of 500 rows: refused on its cost, not run.
+    let mut q = String::from("{");
+    for i in 0..300 {
+        q.push_str(&format!(
+            " a{i}: inventory(first: 500) {{ rows {{ part }} }}"
+        ));
+    }
+    q.push('}');
+    let started = std::time::Instant::now();
+    let abusive = bearer_json(&app, &secret, &q).await;
+    assert_eq!(code(&abusive), Some("QUERY_TOO_COSTLY"), "{abusive}");
+    eprintln!("300 x 500 aliases refused in {:?}", started.elapsed());
+    let wide = "{ a: inventory(first: 5000) { rows { part } } b: inventory(first: 5000) { rows { part } } c: inventory(first: 5000) { rows { part } } d: inventory(first: 5000) { rows { part } } e: inventory(first: 5000) { rows { part } } }";
+    assert_eq!(
+        code(&bearer_json(&app, &secret, wide).await),
+        Some("QUERY_TOO_COSTLY")
+    );
+
+    // The token's budget: 1,000 rows a minute; each answer says what it cost.
+    let first = bearer(&app, &secret, "{ inventory(first: 600) { rows { part } } }").await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(
+        first.headers()["ratelimit-policy"].to_str().unwrap(),
+        "\"rows\";q=1000;w=60"
+    );
+    assert!(
+        first.headers()["ratelimit"]
+            .to_str()
+            .unwrap()
+            .starts_with("\"rows\";r=400;t=")
+    );
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["extensions"]["cost"]["rows"], 600);
+    let second = bearer(&app, &secret, "{ inventory(first: 600) { rows { part } } }").await;
+    assert_eq!(second.status(), 429);
+    let retry: u64 = second.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(code(&body), Some("RATE_LIMITED"));
+    // A cheaper operation still fits what is left.
+    let small = bearer_json(&app, &secret, "{ inventory(first: 300) { rows { part } } }").await;
+    assert!(small["errors"].is_null(), "{small}");
+
+    // Anonymous callers may ask who they are and nothing else, before anything runs.
+    let browser = app.other_browser();
+    let csrf = browser.csrf_token().await;
+    let anon = browser
+        .client
+        .post(app.url("/graphql"))
+        .header("X-CSRF-Token", csrf)
+        .json(&json!({ "query": "{ inventory { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+    let body: Value = anon.json().await.unwrap();
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+    assert!(browser.graphql("{ viewer { kind } }").await["errors"].is_null());
+    // Tools may read the schema; anonymous callers may not.
+    let intro = bearer_json(&app, &secret, "{ __schema { queryType { name } } }").await;
+    assert_eq!(
+        intro["data"]["__schema"]["queryType"]["name"], "Query",
+        "{intro}"
+    );
+}
+
+#[tokio::test]
+async fn token_input_is_checked_field_by_field() {
+    let app = admin_app(&[]).await;
+    let admin = admin_browser(&app).await;
+    let resp = admin
+        .graphql_vars(
+            CREATE,
+            json!({ "input": { "name": " ", "scopes": ["inventory:write"], "expiresAt": "2020-01-01T00:00:00Z" } }),
+        )
+        .await;
+    assert_eq!(code(&resp), Some("BAD_USER_INPUT"));
+    let fields = &resp["errors"][0]["extensions"]["fields"];
+    for f in ["name", "scopes", "expires_at"] {
+        assert!(fields[f].is_string(), "{f}: {resp}");
+    }
+    // A token cannot issue tokens.
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "x", "scopes": ["customers:write"] }),
+    )
+    .await;
+    let nested = bearer_json(
+        &app,
+        &secret,
+        r#"mutation { createApiToken(input: {name: "y", scopes: ["audit:read"]}) { secret } }"#,
+    )
+    .await;
+    assert_eq!(code(&nested), Some("FORBIDDEN"), "{nested}");
+}
