@@ -13,7 +13,7 @@ use crate::domain::ErpScope;
 
 // Derived from the ERP as docs/deacom.md describes; also the GraphQL `InventoryRow`.
 /// One live inventory layer (a lot in a bin) in the caller's scope.
-#[derive(Debug, Clone, PartialEq, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, Default, PartialEq, async_graphql::SimpleObject)]
 pub struct InventoryRow {
     pub customer: String,
     pub part: String,

@@ -32,6 +32,8 @@ pub mod codes {
     pub const ERP_UNAVAILABLE: &str = "ERP_UNAVAILABLE";
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// A paging cursor whose snapshot is no longer kept: start again.
+    pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
 }
 
 pub fn coded_error(code: &'static str, message: &str) -> async_graphql::Error {

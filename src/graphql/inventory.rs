@@ -4,15 +4,13 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
 use super::guards::{Scope, coded_error, codes, require_inventory, require_staff};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
-    DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, MAX_TOOL_PAGE, Selection, SortDir, SortField,
-    SortKey, Wanted,
+    CursorError, DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, MAX_TOOL_PAGE, PageError,
+    Selection, SortDir, SortField, SortKey, Wanted,
 };
 
 #[derive(Default)]
@@ -175,19 +173,6 @@ impl InventoryConnection {
     }
 }
 
-fn encode_cursor(offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    let raw = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
-    std::str::from_utf8(&raw)
-        .ok()?
-        .strip_prefix("o:")?
-        .parse()
-        .ok()
-}
-
 pub fn erp_error(e: &ErpError) -> async_graphql::Error {
     tracing::warn!(error = %e, "ERP error surfaced to GraphQL");
     coded_error(
@@ -250,11 +235,6 @@ impl InventoryQuery {
     ) -> async_graphql::Result<InventoryConnection> {
         let grant = require_inventory(ctx, erp_customer_names.as_deref())?;
         let service = ctx.data::<Arc<InventoryService>>()?;
-        let offset = match after.as_deref() {
-            None | Some("") => 0,
-            Some(c) => decode_cursor(c)
-                .ok_or_else(|| coded_error(codes::BAD_USER_INPUT, "invalid cursor"))?,
-        };
         let first = match first {
             None => DEFAULT_PAGE,
             Some(n) if n < 1 => {
@@ -278,15 +258,35 @@ impl InventoryQuery {
             count: ahead.field("filteredCount").exists(),
         };
         let page = service
-            .page(&grant, &sel, offset, first, refresh.unwrap_or(false), want)
+            .page(
+                &grant,
+                &sel,
+                after.as_deref(),
+                first,
+                refresh.unwrap_or(false),
+                want,
+            )
             .await
-            .map_err(|e| erp_error(&e))?;
+            .map_err(|e| match e {
+                PageError::Erp(e) => erp_error(&e),
+                PageError::Cursor(CursorError::Invalid) => {
+                    coded_error(codes::BAD_USER_INPUT, "invalid cursor")
+                }
+                PageError::Cursor(CursorError::Mismatch) => coded_error(
+                    codes::BAD_USER_INPUT,
+                    "cursor does not match this query (scope, filter or sort)",
+                ),
+                PageError::Cursor(CursorError::Expired) => coded_error(
+                    codes::CURSOR_EXPIRED,
+                    "cursor expired: start the pull again from the first page",
+                ),
+            })?;
         let snap = &page.snapshot;
         Ok(InventoryConnection {
             total_count: snap.total_count() as i32,
             filtered_count: page.filtered_count.map(|n| n as i32),
             as_of: snap.as_of,
-            next_cursor: page.next_offset.map(encode_cursor),
+            next_cursor: page.next_cursor,
             multi_customer: snap.multi_customer,
             facets: page.facets.map(|f| InventoryFacets {
                 parts: f.parts,
@@ -310,17 +310,5 @@ impl InventoryQuery {
             .customer_names(&admin)
             .await
             .map_err(|e| erp_error(&e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        assert_eq!(decode_cursor(&encode_cursor(300)), Some(300));
-        assert_eq!(decode_cursor("garbage!"), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("x:1")), None);
     }
 }

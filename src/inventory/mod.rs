@@ -5,6 +5,7 @@
 //! Rows are read only for an [`InventoryGrant`], which only the access rule in
 //! `graphql::guards` can make: the scope comes from the grant, never from a caller.
 
+mod cursor;
 mod format;
 mod snapshot;
 
@@ -18,6 +19,7 @@ use crate::domain::ErpScope;
 use crate::erp::{ErpError, ErpSource};
 use crate::graphql::guards::{AdminGrant, InventoryGrant};
 
+pub use cursor::CursorError;
 pub use format::{format_qty, format_us_date};
 pub use snapshot::{
     Facets, Filter, PageSelection, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
@@ -42,6 +44,7 @@ pub struct InventoryService {
     ttl: Duration,
     timeout: Duration,
     cache: Mutex<HashMap<ErpScope, Entry>>,
+    cursors: cursor::Cursors,
 }
 
 impl std::fmt::Debug for InventoryService {
@@ -63,7 +66,21 @@ pub struct InventoryPage {
     pub facets: Option<Facets>,
     /// Row indices into `snapshot.rows`, in view order.
     pub rows: Vec<u32>,
-    pub next_offset: Option<usize>,
+    /// Where the next page starts, bound to this snapshot and view; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// Why a page could not be read.
+#[derive(Debug)]
+pub enum PageError {
+    Erp(ErpError),
+    Cursor(CursorError),
+}
+
+impl From<ErpError> for PageError {
+    fn from(e: ErpError) -> Self {
+        PageError::Erp(e)
+    }
 }
 
 impl InventoryService {
@@ -75,6 +92,7 @@ impl InventoryService {
             ttl,
             timeout,
             cache: Mutex::new(HashMap::new()),
+            cursors: cursor::Cursors::default(),
         }
     }
 
@@ -163,18 +181,27 @@ impl InventoryService {
         }
     }
 
-    /// A page of the view `selection` selects within `scope`; facets and the filtered
-    /// count only when `want` asks for them (scrolling and API pulls need neither).
+    /// A page of the view `selection` selects within the grant's scope: from the start
+    /// (the current rows; `refresh` may re-read them), or from `after`, a cursor of an
+    /// earlier page, which reads the very snapshot that page came from. Facets and the
+    /// filtered count only when `want` asks for them (scrolling and API pulls need neither).
     pub async fn page(
         &self,
         grant: &InventoryGrant,
         selection: &Selection,
-        offset: usize,
+        after: Option<&str>,
         first: usize,
         refresh: bool,
         want: Wanted,
-    ) -> Result<InventoryPage, ErpError> {
-        let snapshot = self.snapshot(grant.scope(), refresh).await?;
+    ) -> Result<InventoryPage, PageError> {
+        let view = cursor::view_hash(grant.scope(), selection);
+        let (snapshot, offset) = match after.filter(|c| !c.is_empty()) {
+            Some(c) => {
+                let at = self.cursors.resolve(c, view).map_err(PageError::Cursor)?;
+                (at.snapshot, at.offset)
+            }
+            None => (self.snapshot(grant.scope(), refresh).await?, 0),
+        };
         let snap = snapshot.clone();
         let selection = selection.clone();
         // Filtering 200,000 rows is CPU work: keep it off the async workers.
@@ -184,12 +211,13 @@ impl InventoryService {
         .await
         .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
         let next = offset + page.rows.len();
+        let next_cursor = page.more.then(|| self.cursors.issue(&snapshot, next, view));
         Ok(InventoryPage {
             snapshot,
             filtered_count: page.count,
             facets: page.facets,
             rows: page.rows,
-            next_offset: page.more.then_some(next),
+            next_cursor,
         })
     }
 

@@ -161,6 +161,8 @@ const SEARCH_CACHE: usize = 32;
 pub const MAX_SEARCH_CHARS: usize = 200;
 
 pub struct Snapshot {
+    /// Unique in this process: cursors name the snapshot they page through.
+    pub id: u64,
     pub rows: Vec<InventoryRow>,
     pub as_of: OffsetDateTime,
     /// The scope covers more than one ERP customer (the grid shows a Customer column).
@@ -296,7 +298,9 @@ impl Snapshot {
             default_pos[i as usize] = pos as u32;
         }
 
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Snapshot {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             rows,
             as_of: OffsetDateTime::now_utc(),
             multi_customer,

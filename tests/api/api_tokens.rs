@@ -407,3 +407,129 @@ async fn token_input_is_checked_field_by_field() {
     .await;
     assert_eq!(code(&nested), Some("FORBIDDEN"), "{nested}");
 }
+
+/// An ERP whose rows move on every read: one lot leaves at the front and one arrives at
+/// the end, as stock does while a tool pulls.
+struct Shifting {
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl customer_portal::erp::ErpSource for Shifting {
+    fn name(&self) -> &'static str {
+        "shifting"
+    }
+    async fn inventory_rows(
+        &self,
+        _: &customer_portal::domain::ErpScope,
+    ) -> Result<Vec<customer_portal::erp::InventoryRow>, customer_portal::erp::ErpError> {
+        let g = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok((g..g + 50)
+            .map(|i| customer_portal::erp::InventoryRow {
+                customer: "Acme Foods".into(),
+                part: format!("P{i:04}"),
+                user_lot: format!("L{i:04}"),
+                on_hand_qty: 1.0,
+                status: "Available".into(),
+                ..Default::default()
+            })
+            .collect())
+    }
+    async fn customer_names(&self) -> Result<Vec<String>, customer_portal::erp::ErpError> {
+        Ok(vec!["Acme Foods".into()])
+    }
+    async fn ping(&self) -> Result<(), customer_portal::erp::ErpError> {
+        Ok(())
+    }
+}
+
+const PULL: &str = "query($after: String, $sort: [InventorySort!]) { inventory(first: 7, after: $after, sort: $sort) { nextCursor rows { part } } }";
+
+async fn pull_page(app: &TestApp, secret: &str, vars: Value) -> Value {
+    reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .bearer_auth(secret)
+        .json(&json!({ "query": PULL, "variables": vars }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_pull_reads_one_snapshot_even_when_the_rows_change_midway() {
+    let hash = cheap_hash(crate::admin::ADMIN_PW);
+    let app = spawn_with_erp(
+        std::sync::Arc::new(Shifting {
+            reads: Default::default(),
+        }),
+        &[
+            ("ADMIN_USERNAME", "cp_admin"),
+            ("ADMIN_PASSWORD_HASH", &hash),
+            // Every request without a cursor reads the ERP afresh.
+            ("ERP_CACHE_SECONDS", "0"),
+        ],
+    )
+    .await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "puller", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+    )
+    .await;
+    let mut parts: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = pull_page(&app, &secret, json!({ "after": after })).await;
+        assert!(page["errors"].is_null(), "{page}");
+        let inv = &page["data"]["inventory"];
+        parts.extend(
+            inv["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["part"].as_str().unwrap().to_owned()),
+        );
+        pages += 1;
+        // Meanwhile another caller reads the live rows: the ERP moves on.
+        let live = pull_page(&app, &secret, json!({})).await;
+        assert!(live["errors"].is_null());
+        match inv["nextCursor"].as_str() {
+            Some(c) => after = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(pages < 20, "the pull ends");
+    }
+    let expected: Vec<String> = (0..50).map(|i| format!("P{i:04}")).collect();
+    assert_eq!(
+        parts, expected,
+        "exactly the first snapshot's rows, none twice, none missing"
+    );
+    assert_eq!(pages, 8);
+
+    // A cursor belongs to its view: another sort is refused.
+    let first = pull_page(&app, &secret, json!({})).await;
+    let cursor = first["data"]["inventory"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = pull_page(
+        &app,
+        &secret,
+        json!({ "after": cursor, "sort": [{ "field": "part", "direction": "DESC" }] }),
+    )
+    .await;
+    assert_eq!(code(&other), Some("BAD_USER_INPUT"), "{other}");
+    assert!(
+        other["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cursor does not match")
+    );
+    // A hand-made cursor is refused.
+    let forged = pull_page(&app, &secret, json!({ "after": "bzoxMDA" })).await;
+    assert_eq!(code(&forged), Some("BAD_USER_INPUT"));
+}

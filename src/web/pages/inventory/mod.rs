@@ -251,6 +251,11 @@ pub async fn rows_fragment(
             tr { td colspan=(markup::column_count(true)) class="alert-error" { "More rows could not be loaded: the ERP did not answer." } }
         }
         .into_response()),
+        // The rows this page was scrolling through are no longer kept (long idle).
+        Err(AppError::BadRequest(message)) => Ok(html! {
+            tr { td colspan=(markup::column_count(true)) class="alert-info" { (message) " " a href=(view.url("/inventory")) { "Reload" } } }
+        }
+        .into_response()),
         Err(e) => Err(e),
     }
 }
