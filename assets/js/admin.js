@@ -59,4 +59,47 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.key === "Escape") closeModal();
   });
+
+  // API page: copy a new token's secret; confirm a revoke; the explorer.
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-copy]");
+    if (!btn) return;
+    var src = document.querySelector(btn.getAttribute("data-copy"));
+    if (!src || !navigator.clipboard) return;
+    navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+      btn.textContent = "Copied";
+    });
+  });
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) ev.preventDefault();
+    if (form.id !== "explorer") return;
+    ev.preventDefault();
+    var out = document.getElementById("explorer-result");
+    var variables;
+    try {
+      variables = JSON.parse(document.getElementById("explorer-vars").value || "{}");
+    } catch (e) {
+      out.textContent = "Variables are not valid JSON: " + e.message;
+      return;
+    }
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    out.textContent = "Running…";
+    fetch("/graphql", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/graphql-response+json, application/json",
+        "X-CSRF-Token": meta ? meta.getAttribute("content") : ""
+      },
+      body: JSON.stringify({ query: document.getElementById("explorer-query").value, variables: variables })
+    }).then(function (r) {
+      return r.text().then(function (t) {
+        try { t = JSON.stringify(JSON.parse(t), null, 2); } catch (e) { /* keep the text */ }
+        out.textContent = "HTTP " + r.status + "\n" + t;
+      });
+    }).catch(function (e) { out.textContent = "Request failed: " + e.message; });
+  });
 })();

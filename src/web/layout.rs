@@ -105,6 +105,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                     a href="/admin/sessions" { "Sessions" }
                     a href="/admin/audit" { "Audit log" }
                     a href="/admin/analytics" { "Analytics" }
+                    a href="/admin/api" { "API" }
                     @if ctx.outbox { a href="/admin/outbox" { "Outbox" } }
                 }
             }

@@ -103,11 +103,11 @@ fn bearer_secret(req: &Request) -> Option<String> {
         .then(|| secret.trim().to_owned())
 }
 
-/// Tokens are for the API and the exports; pages never take them.
+/// Tokens are for the API (and its schema) and the exports; pages never take them.
 fn accepts_tokens(path: &str) -> bool {
     matches!(
         path,
-        "/graphql" | "/inventory/export.csv" | "/inventory/export.xlsx"
+        "/graphql" | "/graphql/schema.graphql" | "/inventory/export.csv" | "/inventory/export.xlsx"
     )
 }
 

@@ -143,6 +143,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/graphql", post(graphql_http::post))
+        .route("/graphql/schema.graphql", get(admin::api::schema_sdl))
+        .route("/admin/api", get(admin::api::show))
+        .route(
+            "/admin/api/tokens",
+            post(admin::api::create).layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
+        )
+        .route("/admin/api/tokens/{id}/revoke", post(admin::api::revoke))
         .route("/assets/{*path}", get(assets::asset))
         .route("/htmx/{*path}", get(assets::htmx))
         .fallback(not_found)

@@ -533,3 +533,224 @@ async fn a_pull_reads_one_snapshot_even_when_the_rows_change_midway() {
     let forged = pull_page(&app, &secret, json!({ "after": "bzoxMDA" })).await;
     assert_eq!(code(&forged), Some("BAD_USER_INPUT"));
 }
+
+#[tokio::test]
+async fn the_api_page_issues_shows_once_and_revokes_tokens() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "50")]).await;
+    let admin = admin_browser(&app).await;
+    let page = admin.get("/admin/api").await.text().await.unwrap();
+    assert!(
+        page.contains(r#"href="/admin/api""#),
+        "in the admin navigation"
+    );
+    assert!(page.contains("inventory:read") && page.contains("/graphql/schema.graphql"));
+    let csrf = admin.csrf_token().await;
+    let created = admin
+        .client
+        .post(admin.url("/admin/api/tokens"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Warehouse dashboard"),
+            ("scope", "inventory:read"),
+            ("scope", "analytics:read"),
+            ("erp_customer_names", "Acme Foods"),
+            ("expires", "2099-12-31"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.headers()["cache-control"].to_str().unwrap(),
+        "no-store"
+    );
+    let html = created.text().await.unwrap();
+    let start = html.find("cpt_").expect("the secret is shown once");
+    let secret: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    assert_eq!(secret.len(), 47);
+    assert!(html.contains("data-copy"), "with a copy button");
+    let again = admin.get("/admin/api").await.text().await.unwrap();
+    assert!(!again.contains(&secret), "and never again");
+    assert!(again.contains("Warehouse dashboard") && again.contains("12/31/2099"));
+    let ok = bearer_json(&app, &secret, "{ analytics { activeCustomers } }").await;
+    assert!(ok["errors"].is_null(), "{ok}");
+
+    // A form error names the field and keeps what was typed.
+    let bad = admin
+        .client
+        .post(admin.url("/admin/api/tokens"))
+        .form(&[("csrf_token", csrf.as_str()), ("name", "No scopes")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(bad.contains("Choose at least one scope.") && bad.contains("value=\"No scopes\""));
+
+    // The SDL, for admins and tools only.
+    let sdl = admin
+        .get("/graphql/schema.graphql")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(sdl.contains("type Query"));
+    assert_eq!(
+        app.other_browser()
+            .get("/graphql/schema.graphql")
+            .await
+            .status(),
+        401
+    );
+    let tool_sdl = reqwest::Client::new()
+        .get(app.url("/graphql/schema.graphql"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tool_sdl.status(), 200);
+
+    let id: i64 = app
+        .db()
+        .query_row("SELECT token_id FROM ApiTokens", [], |r| r.get(0))
+        .unwrap();
+    let revoked = admin
+        .client
+        .post(admin.url(&format!("/admin/api/tokens/{id}/revoke")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&revoked), "/admin/api");
+    assert!(
+        admin
+            .get("/admin/api")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Token revoked")
+    );
+    assert_eq!(
+        bearer(&app, &secret, "{ viewer { kind } }").await.status(),
+        401
+    );
+}
+
+/// The example script in `examples/` pulls what the export holds, row for row.
+#[tokio::test]
+async fn the_example_script_pulls_the_exports_rows() {
+    let Some(python) = require_tool(
+        which("python3"),
+        "python3 not found: the example script's test needs it",
+        under_ci(),
+    ) else {
+        return;
+    };
+    let app = admin_app(&[("DEMO_ERP_ROWS", "12000")]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "example", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+    )
+    .await;
+    let out = tempfile::tempdir().unwrap();
+    let csv_path = out.path().join("pulled.csv");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pull_inventory.py");
+    let mut child = std::process::Command::new(python)
+        .arg(&script)
+        .arg("--out")
+        .arg(&csv_path)
+        .env("PORTAL_URL", &app.address)
+        .env("PORTAL_TOKEN", &secret)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a hung script is killed and the test fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the example script did not finish in 90 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    let pulled = std::fs::read_to_string(&csv_path).unwrap();
+    let export = reqwest::Client::new()
+        .get(app.url("/inventory/export.csv"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Same header, same rows in the same order (the example writes what the export writes
+    // for these columns; quantities compared as numbers).
+    let rows = |text: &str| -> Vec<Vec<String>> {
+        text.trim_start_matches('\u{feff}')
+            .lines()
+            .map(split_csv)
+            .collect()
+    };
+    let (a, b) = (rows(&pulled), rows(&export));
+    assert_eq!(a[0], b[0], "header");
+    assert_eq!(a.len(), b.len(), "row count");
+    assert!(a.len() > 5_001, "more than one page: {}", a.len());
+    for (i, (x, y)) in a.iter().zip(&b).enumerate().skip(1) {
+        assert_eq!(x.len(), y.len(), "row {i}");
+        for (c, (p, q)) in x.iter().zip(y).enumerate() {
+            if c == 4 {
+                assert_eq!(
+                    p.parse::<f64>().unwrap(),
+                    q.parse::<f64>().unwrap(),
+                    "row {i}"
+                );
+            } else {
+                assert_eq!(
+                    p.trim_start_matches('\''),
+                    q.trim_start_matches('\''),
+                    "row {i} col {c}"
+                );
+            }
+        }
+    }
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A CSV line split on commas outside quotes (enough for these files: no line breaks
+/// inside fields).
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}

@@ -2,6 +2,7 @@
 //! and change data only through the GraphQL schema (in-process), as the admin.
 
 pub mod analytics;
+pub mod api;
 pub mod audit;
 pub mod customers;
 pub mod login;
