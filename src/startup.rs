@@ -218,6 +218,7 @@ impl Application {
         ));
         let schema = crate::graphql::build_schema(crate::graphql::Ports {
             tokens: tokens.clone(),
+            cursor_key: crate::graphql::cursor::CursorKey::derive(secret_key.expose()),
             store: store.clone(),
             inventory: inventory.clone(),
             customers: customers.clone(),

@@ -404,4 +404,81 @@ mod tests {
             s
         );
     }
+
+    /// Collects everything logged on this thread.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn secrets_are_never_logged() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            crate::store::sqlite::SqliteStore::open(
+                &dir.path().join("p.db"),
+                crate::domain::Zone::utc(),
+            )
+            .await
+            .unwrap(),
+        );
+        let tokens = ApiTokens::new(store.clone(), store.clone());
+        let admin = AdminIdentity {
+            username: "cp_admin".into(),
+            display_name: "Admin".into(),
+            session_id: "s".into(),
+            auth_method: "local".into(),
+        };
+        let issued = tokens
+            .create(
+                &admin,
+                NewToken {
+                    name: "logged".into(),
+                    scopes: Scopes::default().with(Scope::AuditRead),
+                    erp_customer_name: String::new(),
+                    expires_at: None,
+                    rows_per_minute: None,
+                },
+            )
+            .await
+            .unwrap();
+        let who = tokens
+            .authenticate(&issued.secret, Some("10.0.0.1"))
+            .await
+            .unwrap();
+        assert_eq!(who.name, "logged");
+        tokens.revoke(&admin, issued.record.id).await.unwrap();
+        assert_eq!(
+            tokens.authenticate(&issued.secret, None).await.err(),
+            Some(TokenRejected::Revoked)
+        );
+        assert!(
+            format!("{issued:?}").find(&issued.secret).is_none(),
+            "Debug hides it"
+        );
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            log.contains("API token created") && log.contains("API token refused"),
+            "{log}"
+        );
+        // Neither the secret nor any long part of it.
+        assert!(!log.contains(&issued.secret[4..20]), "{log}");
+    }
 }

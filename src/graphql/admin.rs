@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
 use super::analytics::Analytics;
+use super::cursor::{CursorKey, KeyCursorError};
 use super::customer::CustomerNode;
 use super::guards::{
     AdminGrant, AdminGuard, Scope, StaffGuard, coded_error, codes, field_errors, require_admin,
@@ -179,19 +178,6 @@ impl ActiveSessionNode {
     }
 }
 
-fn encode_cursor(offset: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("a:{offset}"))
-}
-
-fn decode_cursor(c: &str) -> Option<u64> {
-    let raw = URL_SAFE_NO_PAD.decode(c.as_bytes()).ok()?;
-    std::str::from_utf8(&raw)
-        .ok()?
-        .strip_prefix("a:")?
-        .parse()
-        .ok()
-}
-
 #[derive(Default)]
 pub struct AdminQuery;
 
@@ -241,22 +227,36 @@ impl AdminQuery {
             f.action_type.as_deref(),
             f.search.as_deref(),
         );
-        let offset = match after.as_deref() {
-            None | Some("") => 0,
-            Some(c) => decode_cursor(c)
-                .ok_or_else(|| coded_error(codes::BAD_USER_INPUT, "invalid cursor"))?,
+        // A cursor is bound to the filter it was made for.
+        let view = format!("{filter:?}");
+        let key = ctx.data::<CursorKey>()?;
+        let before = match after.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(key.open(c, &view).map_err(|e| match e {
+                KeyCursorError::Invalid => coded_error(codes::BAD_USER_INPUT, "invalid cursor"),
+                KeyCursorError::Mismatch => coded_error(
+                    codes::BAD_USER_INPUT,
+                    "cursor does not match this query (filter)",
+                ),
+            })?),
         };
         let first = first.clamp(1, 500) as u32;
         let s = audit_store(ctx)?;
-        let (total, entries) = s
-            .audit_page(&filter, offset, first)
+        // One row more than asked says whether there is a next page.
+        let (total, mut entries) = s
+            .audit_page(&filter, before, first + 1)
             .await
             .map_err(internal)?;
+        let more = entries.len() > first as usize;
+        entries.truncate(first as usize);
         let (admins, actions) = s.audit_facets().await.map_err(internal)?;
-        let next = offset + entries.len() as u64;
+        let next_cursor = match (more, entries.last()) {
+            (true, Some(last)) => Some(key.issue(last.id, &view)),
+            _ => None,
+        };
         Ok(AuditLogPage {
             total_count: total as i32,
-            next_cursor: (next < total).then(|| encode_cursor(next)),
+            next_cursor,
             entries: entries.into_iter().map(AuditLogEntry::from).collect(),
             admin_usernames: admins,
             action_types: actions,

@@ -7,6 +7,7 @@ pub mod account;
 pub mod admin;
 pub mod analytics;
 pub mod cost;
+pub mod cursor;
 pub mod customer;
 pub mod exec;
 pub mod guards;
@@ -62,6 +63,8 @@ pub struct Ports {
     pub auth: Arc<crate::auth::service::AuthService>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub tokens: Arc<crate::auth::tokens::ApiTokens>,
+    /// Signs the cursors of lists paged by key.
+    pub cursor_key: cursor::CursorKey,
     /// `PORTAL_TIMEZONE`: the zone of "per day" figures.
     pub zone: crate::domain::Zone,
 }
@@ -75,6 +78,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         mailer,
         zone,
         tokens,
+        cursor_key,
     } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
@@ -93,6 +97,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(loader)
         .data(zone)
         .data(tokens)
+        .data(cursor_key)
         .finish()
 }
 

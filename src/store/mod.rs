@@ -278,11 +278,13 @@ pub trait AuditStore: Send + Sync {
     /// deletes of `AuditLog` rows (`AUDIT_APPEND_ONLY`). Off by default: an existing
     /// retention job of the old portal's database may delete old rows.
     async fn set_audit_append_only(&self, on: bool) -> StoreResult<()>;
-    /// One page of the filtered log, newest first, and the filtered total.
+    /// One page of the filtered log, newest first (by `log_id`, which only grows), starting
+    /// below `before_id` when given, and the filtered total. Paging by key, not offset, so
+    /// rows appended meanwhile never shift a page.
     async fn audit_page(
         &self,
         filter: &AuditFilter,
-        offset: u64,
+        before_id: Option<i64>,
         limit: u32,
     ) -> StoreResult<(u64, Vec<AuditEntry>)>;
     /// Distinct admin names and action types, for the filter dropdowns.

@@ -754,3 +754,71 @@ fn split_csv(line: &str) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test]
+async fn the_audit_log_pages_by_key_with_cursors_bound_to_their_filter() {
+    let app = admin_app(&[]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "auditor", "scopes": ["audit:read"] }),
+    )
+    .await;
+    for i in 0..7 {
+        app.db()
+            .execute(
+                "INSERT INTO AuditLog (timestamp, admin_username, action_type, details) VALUES ('2026-01-01 00:00:00', 'SYSTEM', 'BULK', ?1)",
+                [i.to_string()],
+            )
+            .unwrap();
+    }
+    const PAGE: &str = r#"query($after: String, $action: String) { auditLog(first: 3, after: $after, filter: {actionType: $action}) { nextCursor entries { details } } }"#;
+    let page = |vars: Value| {
+        let app = &app;
+        let secret = secret.clone();
+        async move {
+            reqwest::Client::new()
+                .post(app.url("/graphql"))
+                .bearer_auth(&secret)
+                .json(&json!({ "query": PAGE, "variables": vars }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let p = page(json!({ "after": after, "action": "BULK" })).await;
+        assert!(p["errors"].is_null(), "{p}");
+        for e in p["data"]["auditLog"]["entries"].as_array().unwrap() {
+            seen.push(e["details"].as_str().unwrap().to_owned());
+        }
+        // New rows arrive while the tool pages: they do not shift its pages.
+        app.db()
+            .execute(
+                "INSERT INTO AuditLog (timestamp, admin_username, action_type, details) VALUES ('2026-01-01 00:00:00', 'SYSTEM', 'BULK', 'new')",
+                [],
+            )
+            .unwrap();
+        match p["data"]["auditLog"]["nextCursor"].as_str() {
+            Some(c) => after = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        ["6", "5", "4", "3", "2", "1", "0"],
+        "newest first, none twice"
+    );
+    let first = page(json!({ "action": "BULK" })).await;
+    let cursor = first["data"]["auditLog"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = page(json!({ "after": cursor, "action": "CUSTOMER_LOGIN" })).await;
+    assert_eq!(code(&other), Some("BAD_USER_INPUT"), "{other}");
+}

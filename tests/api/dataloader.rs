@@ -105,7 +105,7 @@ impl AuditStore for Counting {
     async fn audit_page(
         &self,
         f: &AuditFilter,
-        o: u64,
+        o: Option<i64>,
         l: u32,
     ) -> StoreResult<(u64, Vec<AuditEntry>)> {
         self.inner.audit_page(f, o, l).await
@@ -338,6 +338,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         auth,
         mailer,
         zone: customer_portal::domain::Zone::utc(),
+        cursor_key: customer_portal::graphql::cursor::CursorKey::derive("test secret"),
         tokens: Arc::new(customer_portal::auth::tokens::ApiTokens::new(
             store.clone(),
             store.clone(),

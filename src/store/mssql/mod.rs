@@ -586,8 +586,9 @@ mod tests {
     }
 
     #[test]
-    fn audit_paging_binds_offset_and_size_after_the_filters() {
-        assert!(sql::AUDIT_PAGE.contains("OFFSET @P5 ROWS FETCH NEXT @P6 ROWS ONLY"));
+    fn audit_paging_binds_the_key_and_size_after_the_filters() {
+        assert!(sql::AUDIT_PAGE.contains("SELECT TOP (@P6)"));
+        assert!(sql::AUDIT_PAGE.contains("(@P5 IS NULL OR log_id < @P5)"));
         assert!(sql::AUDIT_COUNT.contains("@P4") && !sql::AUDIT_COUNT.contains("@P5"));
         let ids = sql::CUSTOMERS_BY_IDS.replace("{ids}", &mssql::placeholders(1, 3));
         assert!(ids.ends_with("IN (@P1, @P2, @P3)"));

@@ -30,7 +30,7 @@ impl AuditStore for MssqlStore {
     async fn audit_page(
         &self,
         filter: &AuditFilter,
-        offset: u64,
+        before_id: Option<i64>,
         limit: u32,
     ) -> StoreResult<(u64, Vec<AuditEntry>)> {
         let (admin, action) = (filter.admin_username.clone(), filter.action_type.clone());
@@ -47,7 +47,7 @@ impl AuditStore for MssqlStore {
             .await?
             .unwrap_or(0) as u64;
         let mut params = filters.to_vec();
-        params.extend([P::Int(Some(offset as i64)), P::Int(Some(limit as i64))]);
+        params.extend([P::Int(before_id), P::Int(Some(limit as i64))]);
         let entries = self
             .many("audit_page", sql::AUDIT_PAGE, &params, |r| {
                 audit_entry(r, &self.zone)

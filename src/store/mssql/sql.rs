@@ -122,13 +122,13 @@ pub const AUDIT_COUNT: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.AuditLog
 WHERE (@P1 IS NULL OR admin_username = @P1) AND (@P2 IS NULL OR action_type = @P2)
   AND ((@P3 IS NULL AND @P4 IS NULL) OR LOWER(COALESCE(target_customer_email, N'')) LIKE @P3 ESCAPE '\\' OR target_customer_id = @P4)";
 
-/// As AUDIT_COUNT, then @P5 offset and @P6 page size.
-pub const AUDIT_PAGE: &str = "SELECT log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details
+/// As AUDIT_COUNT, then @P5 the id to start below (NULL = newest) and @P6 page size.
+pub const AUDIT_PAGE: &str = "SELECT TOP (@P6) log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details
 FROM dbo.AuditLog
 WHERE (@P1 IS NULL OR admin_username = @P1) AND (@P2 IS NULL OR action_type = @P2)
   AND ((@P3 IS NULL AND @P4 IS NULL) OR LOWER(COALESCE(target_customer_email, N'')) LIKE @P3 ESCAPE '\\' OR target_customer_id = @P4)
-ORDER BY timestamp DESC, log_id DESC
-OFFSET @P5 ROWS FETCH NEXT @P6 ROWS ONLY";
+  AND (@P5 IS NULL OR log_id < @P5)
+ORDER BY log_id DESC";
 
 pub const AUDIT_ADMINS: &str =
     "SELECT DISTINCT admin_username FROM dbo.AuditLog ORDER BY admin_username";

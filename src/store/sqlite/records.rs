@@ -31,7 +31,7 @@ impl AuditStore for SqliteStore {
     async fn audit_page(
         &self,
         filter: &AuditFilter,
-        offset: u64,
+        before_id: Option<i64>,
         limit: u32,
     ) -> StoreResult<(u64, Vec<AuditEntry>)> {
         let (admin, action) = (filter.admin_username.clone(), filter.action_type.clone());
@@ -46,11 +46,11 @@ impl AuditStore for SqliteStore {
                 .map_err(backend)?;
             let mut stmt = c
                 .prepare(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM AuditLog {filter_sql} ORDER BY timestamp DESC, log_id DESC LIMIT ?5 OFFSET ?6"
+                    "SELECT {AUDIT_COLUMNS} FROM AuditLog {filter_sql} AND (?6 IS NULL OR log_id < ?6) ORDER BY log_id DESC LIMIT ?5"
                 ))
                 .map_err(backend)?;
             let rows = stmt
-                .query_map(params![admin, action, pattern, search_id, limit, offset as i64], |r| audit_from_row(r, &zone))
+                .query_map(params![admin, action, pattern, search_id, limit, before_id], |r| audit_from_row(r, &zone))
                 .map_err(backend)?;
             Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?))
         })
