@@ -57,6 +57,8 @@ struct Portal {
     base: String,
     client: reqwest::Client,
     csrf: String,
+    /// An API token with `inventory:read` on `All` and a budget large enough for a full pull.
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -98,6 +100,28 @@ async fn start(rows: u32) -> (Portal, Duration) {
         )
         .await
         .unwrap();
+    let token = app
+        .state()
+        .tokens
+        .create(
+            &customer_portal::auth::AdminIdentity {
+                username: "bench".into(),
+                display_name: "bench".into(),
+                session_id: String::new(),
+                auth_method: "local".into(),
+            },
+            customer_portal::auth::tokens::NewToken {
+                name: "bench".into(),
+                scopes: customer_portal::auth::tokens::Scopes::default()
+                    .with(customer_portal::auth::tokens::Scope::InventoryRead),
+                erp_customer_name: "All".into(),
+                expires_at: None,
+                rows_per_minute: Some(100_000_000),
+            },
+        )
+        .await
+        .unwrap()
+        .secret;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
@@ -133,6 +157,7 @@ async fn start(rows: u32) -> (Portal, Duration) {
             base,
             client,
             csrf,
+            token,
             _dir: dir,
         },
         startup,
@@ -155,6 +180,24 @@ impl Portal {
         let body: serde_json::Value = resp.json().await.unwrap();
         assert!(body.get("errors").is_none(), "{body}");
         started.elapsed()
+    }
+
+    /// POST /graphql as a tool with the bench's token; returns time and the JSON answer.
+    async fn api(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> (Duration, serde_json::Value) {
+        let started = Instant::now();
+        let resp = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        (started.elapsed(), body)
     }
 
     /// GET with gzip accepted (as browsers do); returns time, transferred and body size.
@@ -366,6 +409,88 @@ async fn main() {
             ms(percentile(&times, 0.99))
         );
     }
+
+    // The API for tools: abuse refused on its cost, and a full pull through cursors.
+    let mut abusive = String::from("{");
+    for i in 0..300 {
+        abusive.push_str(&format!(
+            " a{i}: inventory(first: 500) {{ rows {{ customer part customerPart description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status }} }}"
+        ));
+    }
+    abusive.push('}');
+    let mut refused = Vec::new();
+    for _ in 0..30 {
+        let (t, body) = portal.api(&abusive, serde_json::json!({})).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COSTLY");
+        refused.push(t);
+    }
+    refused.sort();
+    println!(
+        "| API: 300 aliases x 500 rows (~{} KB of query) refused before running: p50 / max | {} / {} |",
+        abusive.len() / 1024,
+        ms(percentile(&refused, 0.5)),
+        ms(*refused.last().unwrap())
+    );
+    let normal = "{ inventory(first: 100) { nextCursor rows { part userLot onHandQty } } }";
+    let mut quiet = Vec::new();
+    for _ in 0..60 {
+        quiet.push(portal.api(normal, serde_json::json!({})).await.0);
+    }
+    quiet.sort();
+    let before = rss_mib();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut abusers = Vec::new();
+    for _ in 0..4 {
+        let (portal, stop, abusive) = (portal.clone(), stop.clone(), abusive.clone());
+        abusers.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                portal.api(&abusive, serde_json::json!({})).await;
+                n += 1;
+            }
+            n
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut loud = Vec::new();
+    for _ in 0..60 {
+        loud.push(portal.api(normal, serde_json::json!({})).await.0);
+    }
+    loud.sort();
+    let during = rss_mib();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = 0;
+    for a in abusers {
+        sent += a.await.unwrap();
+    }
+    println!(
+        "| API: a normal 100-row query, p50 alone / with 4 abusive clients ({sent} refused queries) | {} / {} (x{:.2}); RSS {:.0} -> {:.0} MiB |",
+        ms(percentile(&quiet, 0.5)),
+        ms(percentile(&loud, 0.5)),
+        percentile(&loud, 0.5).as_secs_f64() / percentile(&quiet, 0.5).as_secs_f64(),
+        before,
+        during
+    );
+    let pull = "query($after: String) { inventory(first: 5000, after: $after) { nextCursor rows { customer part customerPart description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status } } }";
+    let started = Instant::now();
+    let (mut pages, mut pulled, mut after) = (0, 0usize, serde_json::Value::Null);
+    loop {
+        let (_, body) = portal
+            .api(pull, serde_json::json!({ "after": after }))
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        pulled += body["data"]["inventory"]["rows"].as_array().unwrap().len();
+        pages += 1;
+        after = body["data"]["inventory"]["nextCursor"].clone();
+        if after.is_null() {
+            break;
+        }
+    }
+    assert_eq!(pulled, rows as usize, "every row once");
+    println!(
+        "| API: full pull of all {pulled} rows, 5,000 a page, 14 fields | {} in {pages} pages |",
+        ms(started.elapsed())
+    );
 
     // Exports.
     for (label, path) in [
