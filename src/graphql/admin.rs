@@ -61,9 +61,8 @@ pub(super) fn session_store<'a>(
     ctx.data::<Arc<dyn ActiveSessionStore>>()
 }
 
-pub(super) fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
-    tracing::error!(error = %e, "admin resolver failed");
-    coded_error(codes::INTERNAL, "the portal database is unavailable")
+pub(super) fn internal(e: impl std::borrow::Borrow<StoreError>) -> async_graphql::Error {
+    super::guards::store_error(e.borrow())
 }
 
 fn parse_id(id: &ID) -> async_graphql::Result<CustomerId> {

@@ -101,6 +101,7 @@ fn app_error(code: &str, err: &ServerError, operation: &str) -> AppError {
         codes::PASSWORD_CHANGE_REQUIRED => AppError::PasswordChangeRequired,
         codes::ERP_UNAVAILABLE => AppError::ErpUnavailable,
         codes::NOT_FOUND => AppError::NotFound,
+        codes::APP_DB_UNAVAILABLE => AppError::Unavailable("The portal database"),
         codes::CURSOR_EXPIRED => AppError::BadRequest(
             "The list has changed since this page was loaded. Reload to see the current rows."
                 .to_owned(),

@@ -32,8 +32,24 @@ pub mod codes {
     pub const ERP_UNAVAILABLE: &str = "ERP_UNAVAILABLE";
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The app database cannot read or write right now (down, disk full, read-only).
+    pub const APP_DB_UNAVAILABLE: &str = "APP_DB_UNAVAILABLE";
     /// A paging cursor whose snapshot is no longer kept: start again.
     pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
+}
+
+/// A store failure for a resolver: unavailability (down, disk full, read-only) is said as
+/// such, so pages answer 503 and tools can retry; anything else is an internal error.
+/// Details go to the log, never to the caller.
+pub fn store_error(e: &crate::store::StoreError) -> async_graphql::Error {
+    tracing::error!(error = %e, "app database operation failed");
+    match e {
+        crate::store::StoreError::Unavailable(_) => coded_error(
+            codes::APP_DB_UNAVAILABLE,
+            "the portal database is temporarily unavailable; nothing was changed",
+        ),
+        _ => coded_error(codes::INTERNAL, "the portal database failed"),
+    }
 }
 
 pub fn coded_error(code: &'static str, message: &str) -> async_graphql::Error {

@@ -84,8 +84,7 @@ pub struct CreatedApiToken {
 }
 
 fn internal(e: StoreError) -> async_graphql::Error {
-    tracing::error!(error = %e, "API token store failed");
-    coded_error(codes::INTERNAL, "the portal database is unavailable")
+    super::guards::store_error(&e)
 }
 
 /// Checks an admin's input; every problem at once, by field.

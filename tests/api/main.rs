@@ -19,6 +19,7 @@ mod demo_seed;
 mod directory;
 mod dotenv_binary;
 mod drop_in;
+mod faults;
 mod finishing;
 mod graphql_api;
 mod inventory;

@@ -80,8 +80,16 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// A full disk, a read-only or vanished file, an I/O error or a lock held past the busy
+/// timeout are the database being unavailable (503, retry later), not a bug (500).
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(
+            DiskFull | ReadOnly | CannotOpen | SystemIoFailure | DatabaseBusy | DatabaseLocked,
+        ) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 impl SqliteStore {

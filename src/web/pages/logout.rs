@@ -7,6 +7,7 @@ use maud::html;
 use tower_sessions::Session;
 
 use crate::auth::{ClientInfo, Viewer};
+use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::layout::{self, PageCtx};
 
@@ -45,8 +46,10 @@ pub async fn submit(
     if let Viewer::Customer(who) = &viewer
         && let Err(e) = state.auth.logout_customer(who, &client).await
     {
-        // The browser is still signed out below; the row expires on its own.
+        // The session row still exists, so the sign-in still works: say so (503 when the
+        // database cannot write) rather than pretend the browser is signed out.
         tracing::error!(error = %e, "could not delete the session row at logout");
+        return AppError::from(e).into_response();
     }
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "could not delete the browser session at logout");

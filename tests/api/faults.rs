@@ -1,0 +1,122 @@
+//! Faults caused for real: a full disk under the app database.
+
+use crate::admin::{ADMIN_PW, htmx_post};
+use crate::helpers::*;
+
+/// A small tmpfs, unmounted when dropped. Needs the right to mount (root in CI).
+struct SmallDisk {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk");
+        std::fs::create_dir(&path).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        ok.then_some(SmallDisk { path, _dir: dir })
+    }
+
+    /// Writes a file until the disk has no room left.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.path.join("ballast")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+        let small = vec![0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.sync_all();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_503_and_writes_nothing_half() {
+    let Some(disk) = SmallDisk::mount("4m") else {
+        loud_skip("full-disk test: cannot mount a tmpfs here (needs root with mount rights)");
+        return;
+    };
+    let hash = cheap_hash(ADMIN_PW);
+    let app = spawn_app_with(
+        &[
+            ("DATA_DIR", disk.path.to_str().unwrap()),
+            ("ADMIN_USERNAME", "cp_admin"),
+            ("ADMIN_PASSWORD_HASH", &hash),
+        ],
+        false,
+    )
+    .await;
+    let admin = crate::admin::admin_browser(&app).await;
+    let id = app
+        .add_customer("full@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let customer = app.other_browser();
+    assert_eq!(
+        location(&customer.login("full@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    let customers_before = app.count("SELECT COUNT(*) FROM Customers");
+    let audit_before = app.count("SELECT COUNT(*) FROM AuditLog");
+
+    disk.fill();
+
+    let create = htmx_post(
+        &admin,
+        "/admin/customers",
+        &[
+            ("first_name", "New"),
+            ("last_name", "Person"),
+            ("email", "new.person@example.com"),
+            ("erp_customer_names", "Acme Foods"),
+        ],
+    )
+    .await;
+    assert_eq!(create.status(), 503, "create");
+    let body = create.text().await.unwrap();
+    assert!(body.contains("temporarily unavailable"), "{body}");
+    for (path, fields) in [
+        (
+            format!("/admin/customers/{}/active", id.0),
+            vec![("active", "false")],
+        ),
+        (format!("/admin/customers/{}/reset-password", id.0), vec![]),
+    ] {
+        let resp = htmx_post(&admin, &path, &fields).await;
+        assert_eq!(resp.status(), 503, "{path}");
+    }
+    let token = customer.csrf_token().await;
+    let logout = customer
+        .client
+        .post(customer.url("/logout"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 503, "sign-out");
+
+    // Nothing half-written: the same accounts, the same audit rows, the password kept.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM Customers"),
+        customers_before
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM AuditLog"), audit_before);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM Customers WHERE is_active = 1 AND must_reset_password = 0"),
+        customers_before
+    );
+}
