@@ -311,12 +311,19 @@ impl Application {
                 }
             }
         });
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let fd_limit = crate::web::server::raise_fd_limit();
+        let limits = crate::web::server::Limits {
+            max_connections: crate::web::server::max_connections(fd_limit),
+            shutdown_grace: self.state.config.shutdown_grace,
+        };
+        tracing::info!(
+            max_connections = limits.max_connections,
+            header_read_timeout = ?crate::web::server::HEADER_READ_TIMEOUT,
+            shutdown_grace = ?limits.shutdown_grace,
+            "connection limits"
+        );
+        let result =
+            crate::web::server::serve(self.listener, self.router, limits, shutdown_signal()).await;
         purger.abort();
         result.context("server error")
     }

@@ -99,6 +99,12 @@ pub const KEYS: &[Key] = &[
     ),
     key("PORT", Int, Some("5001"), "port to listen on"),
     key(
+        "SHUTDOWN_GRACE_SECONDS",
+        Int,
+        Some("30"),
+        "seconds requests in flight may finish after SIGTERM before connections are cut",
+    ),
+    key(
         "TRUSTED_PROXIES",
         IpList,
         None,

@@ -64,6 +64,8 @@ pub struct Config {
     pub app_db: AppDbConfig,
     pub erp: ErpConfig,
     pub erp_cache_seconds: u64,
+    /// `SHUTDOWN_GRACE_SECONDS`: how long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
     pub smtp: Option<SmtpConfig>,
     pub email_from: Option<String>,
     pub email_bcc: Option<String>,
@@ -410,6 +412,10 @@ impl Config {
             "ERP_CACHE_SECONDS",
             "a whole number of seconds (0 = always live)",
         );
+        let shutdown_grace = Duration::from_secs(
+            r.parse::<u64>("SHUTDOWN_GRACE_SECONDS", "a whole number of seconds")
+                .min(3600),
+        );
 
         let smtp = match r.string("SMTP_SERVER") {
             None => None,
@@ -513,6 +519,7 @@ impl Config {
             app_db,
             erp,
             erp_cache_seconds,
+            shutdown_grace,
             smtp,
             email_from,
             email_bcc,

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod middleware;
 pub mod ops;
 pub mod pages;
+pub mod server;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_customer-portal");
 const OLD_ADMIN_HASH: &str = "scrypt:32768:8:1$TkYAydtkVcUcTC5w$86772b9c57dbe98bebf16931a362b0d66e2b4d525d23395982f56c41aa785a9f110b899539002b433bebca80a46d746f5a00ffdf87b8a07eb2286a319c6c88ea";
 const OLD_ADMIN_PASSWORD: &str = "Sup3r-Secret!pw";
 
-fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
+pub(crate) fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .current_dir(dir)
@@ -46,11 +46,11 @@ fn run_to_exit(dir: &Path, env: &[(&str, &str)]) -> (i32, String) {
 }
 
 /// A running portal, killed when dropped.
-struct Running {
-    child: Child,
-    address: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) address: String,
     /// Standard error and standard output (the log) so far.
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    pub(crate) stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Drop for Running {
@@ -61,8 +61,13 @@ impl Drop for Running {
 }
 
 /// Starts the binary and waits (up to 60 s) for its banner's sign-in address.
-fn start(dir: &Path, env: &[(&str, &str)]) -> Running {
-    let mut child = command(dir, env).spawn().unwrap();
+pub(crate) fn start(dir: &Path, env: &[(&str, &str)]) -> Running {
+    start_command(command(dir, env))
+}
+
+/// As [`start`], for a command prepared by the caller.
+pub(crate) fn start_command(mut cmd: Command) -> Running {
+    let mut child = cmd.spawn().unwrap();
     let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     {
         let mut err = child.stderr.take().unwrap();

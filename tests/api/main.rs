@@ -12,6 +12,7 @@ mod assets_and_headers;
 mod browser_admin;
 mod browser_inventory;
 mod cli_and_config;
+mod connections;
 mod csrf;
 mod dataloader;
 mod deep_link;
