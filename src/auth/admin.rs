@@ -119,7 +119,9 @@ impl AdminAuth {
 
     /// A bot filled the honeypot: it counts as a failed attempt for that name and address.
     pub async fn count_failure(&self, raw_username: &str, client: &ClientInfo) {
-        self.throttle
+        // Logged inside; the bot is answered the same way either way.
+        let _ = self
+            .throttle
             .failed(&throttle::admin_key(raw_username), client.throttle_ip())
             .await;
     }
@@ -182,7 +184,10 @@ impl AdminAuth {
                 Ok(login)
             }
             Err(AdminLoginError::Refused) => {
-                throttle.failed(&key, ip).await;
+                throttle
+                    .failed(&key, ip)
+                    .await
+                    .map_err(|_| AdminLoginError::Unavailable)?;
                 Err(AdminLoginError::Refused)
             }
             Err(e) => Err(e),

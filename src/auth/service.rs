@@ -169,7 +169,10 @@ impl AuthService {
         let customer = match self.check_credentials(raw_email, password).await {
             Ok(c) => c,
             Err(LoginError::InvalidCredentials) => {
-                self.throttle.failed(&key, ip).await;
+                self.throttle
+                    .failed(&key, ip)
+                    .await
+                    .map_err(|_| LoginError::Unavailable)?;
                 return Err(LoginError::InvalidCredentials);
             }
             Err(e) => return Err(e),
@@ -180,7 +183,9 @@ impl AuthService {
 
     /// A bot filled the honeypot: it counts as a failed attempt from its address.
     pub async fn count_failure(&self, raw_email: &str, client: &ClientInfo) {
-        self.throttle
+        // Logged inside; the bot is answered the same way either way.
+        let _ = self
+            .throttle
             .failed(&throttle::customer_key(raw_email), client.throttle_ip())
             .await;
     }

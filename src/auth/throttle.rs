@@ -49,14 +49,14 @@ impl Throttle {
         Ok(allowed)
     }
 
-    pub async fn failed(&self, name: &str, ip: Option<&str>) {
-        if let Err(e) = self
-            .store
+    /// Records a failure. An error means it was not counted: callers then refuse the
+    /// sign-in as unavailable (fail closed), so a database that cannot write does not turn
+    /// the throttle off.
+    pub async fn failed(&self, name: &str, ip: Option<&str>) -> Result<(), StoreError> {
+        self.store
             .record_login_failure(name, ip, OffsetDateTime::now_utc())
             .await
-        {
-            tracing::error!(error = %e, "could not record a failed sign-in");
-        }
+            .inspect_err(|e| tracing::error!(error = %e, "could not record a failed sign-in"))
     }
 
     pub async fn succeeded(&self, name: &str) {

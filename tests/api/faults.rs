@@ -109,6 +109,16 @@ async fn a_full_disk_answers_503_and_writes_nothing_half() {
         .unwrap();
     assert_eq!(logout.status(), 503, "sign-out");
 
+    // The sign-in throttle fails closed: a failure it cannot count is not answered as an
+    // ordinary wrong password (that would let guessing run unthrottled).
+    for _ in 0..3 {
+        let guess = app
+            .other_browser()
+            .login("full@example.com", "wrong-password-1")
+            .await;
+        assert_eq!(guess.status(), 503, "an uncounted failure");
+    }
+
     // Nothing half-written: the same accounts, the same audit rows, the password kept.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM Customers"),
