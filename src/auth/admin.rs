@@ -47,7 +47,7 @@ pub enum AdminLoginError {
     Refused,
     /// Too many recent failures for this username or from this address: refused without
     /// asking the directory, so bots cannot lock the real person out of Active Directory.
-    Throttled,
+    Throttled(std::time::Duration),
     Unavailable,
 }
 
@@ -171,25 +171,17 @@ impl AdminAuth {
         let key = throttle::admin_key(raw_username);
         let ip = client.throttle_ip();
         let throttle = &self.throttle;
-        if !throttle
-            .allows(&key, ip)
-            .await
-            .map_err(|_| AdminLoginError::Unavailable)?
-        {
-            return Err(AdminLoginError::Throttled);
-        }
+        throttle.begin(&key, ip).await.map_err(|r| match r {
+            throttle::Refusal::TooMany { retry_after } => AdminLoginError::Throttled(retry_after),
+            throttle::Refusal::Unavailable => AdminLoginError::Unavailable,
+        })?;
         match self.attempt(raw_username, password, client).await {
             Ok(login) => {
                 throttle.succeeded(&key).await;
                 Ok(login)
             }
-            Err(AdminLoginError::Refused) => {
-                throttle
-                    .failed(&key, ip)
-                    .await
-                    .map_err(|_| AdminLoginError::Unavailable)?;
-                Err(AdminLoginError::Refused)
-            }
+            // The attempt was counted before the check.
+            Err(AdminLoginError::Refused) => Err(AdminLoginError::Refused),
             Err(e) => Err(e),
         }
     }

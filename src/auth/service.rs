@@ -46,8 +46,8 @@ pub mod actions {
 pub enum LoginError {
     /// Unknown email, wrong password or inactive account: deliberately one case.
     InvalidCredentials,
-    /// Too many recent failures for this email or from this address.
-    Throttled,
+    /// Too many recent failures for this email or from this address: wait this long.
+    Throttled(Duration),
     /// The app database did not answer.
     Unavailable,
 }
@@ -158,25 +158,12 @@ impl AuthService {
     ) -> Result<CustomerLogin, LoginError> {
         let key = throttle::customer_key(raw_email);
         let ip = client.throttle_ip();
-        if !self
-            .throttle
-            .allows(&key, ip)
-            .await
-            .map_err(|_| LoginError::Unavailable)?
-        {
-            return Err(LoginError::Throttled);
-        }
-        let customer = match self.check_credentials(raw_email, password).await {
-            Ok(c) => c,
-            Err(LoginError::InvalidCredentials) => {
-                self.throttle
-                    .failed(&key, ip)
-                    .await
-                    .map_err(|_| LoginError::Unavailable)?;
-                return Err(LoginError::InvalidCredentials);
-            }
-            Err(e) => return Err(e),
-        };
+        // Decided and counted in one step, before the password is checked.
+        self.throttle.begin(&key, ip).await.map_err(|r| match r {
+            throttle::Refusal::TooMany { retry_after } => LoginError::Throttled(retry_after),
+            throttle::Refusal::Unavailable => LoginError::Unavailable,
+        })?;
+        let customer = self.check_credentials(raw_email, password).await?;
         self.throttle.succeeded(&key).await;
         self.start_session(&customer, client).await
     }

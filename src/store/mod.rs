@@ -328,6 +328,15 @@ pub trait AdminSessionStore: Send + Sync {
     ) -> StoreResult<u64>;
 }
 
+/// What the sign-in throttle decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginFailureCounts {
+    pub by_name: u64,
+    pub by_address: u64,
+    pub by_name_and_address: u64,
+    pub last_for_name: Option<OffsetDateTime>,
+}
+
 /// Failed sign-ins, for throttling password guessing across every instance of the portal.
 #[async_trait]
 pub trait LoginThrottleStore: Send + Sync {
@@ -337,13 +346,14 @@ pub trait LoginThrottleStore: Send + Sync {
         ip: Option<&str>,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Failures since `since` for this name, and from this address.
+    /// Failures since `since`: for this name, from this address, for this name from this
+    /// address, and when this name last failed.
     async fn recent_login_failures(
         &self,
         login_name: &str,
         ip: Option<&str>,
         since: OffsetDateTime,
-    ) -> StoreResult<(u64, u64)>;
+    ) -> StoreResult<LoginFailureCounts>;
     /// Forgets a name's failures (after a successful sign-in).
     async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()>;
     async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64>;

@@ -194,7 +194,7 @@ impl LoginThrottleStore for Counting {
         n: &str,
         ip: Option<&str>,
         s: OffsetDateTime,
-    ) -> StoreResult<(u64, u64)> {
+    ) -> StoreResult<LoginFailureCounts> {
         self.inner.recent_login_failures(n, ip, s).await
     }
     async fn clear_login_failures(&self, n: &str) -> StoreResult<()> {

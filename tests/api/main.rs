@@ -32,4 +32,5 @@ mod sessions;
 mod slapd;
 mod smtp;
 mod store_suite;
+mod throttle;
 mod tsql;

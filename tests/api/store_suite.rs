@@ -627,18 +627,20 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         .record_login_failure("customer:someone-else", Some(&ip), now)
         .await
         .unwrap();
-    let (by_name, by_ip) = store
+    let counts = store
         .recent_login_failures(&name, Some(&ip), now - time::Duration::minutes(1))
         .await
         .unwrap();
-    assert_eq!(by_name, 3);
-    assert!(by_ip >= 4);
+    assert_eq!(counts.by_name, 3);
+    assert!(counts.by_address >= 4);
+    assert_eq!(counts.by_name_and_address, 3);
+    assert!(close(counts.last_for_name.unwrap(), now));
     assert_eq!(
         store
             .recent_login_failures(&name, None, now - time::Duration::minutes(1))
             .await
             .unwrap()
-            .1,
+            .by_address,
         0
     );
     assert_eq!(
@@ -646,7 +648,7 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
             .recent_login_failures(&name, Some(&ip), now + time::Duration::minutes(1))
             .await
             .unwrap()
-            .0,
+            .by_name,
         0,
         "outside the window"
     );
@@ -656,7 +658,7 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
             .recent_login_failures(&name, Some(&ip), now - time::Duration::minutes(1))
             .await
             .unwrap()
-            .0,
+            .by_name,
         0
     );
     assert!(

@@ -128,7 +128,7 @@ impl LoginThrottleStore for MssqlStore {
         login_name: &str,
         ip: Option<&str>,
         since: OffsetDateTime,
-    ) -> StoreResult<(u64, u64)> {
+    ) -> StoreResult<LoginFailureCounts> {
         let params = [
             t(login_name),
             P::Text(ip.map(str::to_owned)),
@@ -139,10 +139,17 @@ impl LoginThrottleStore for MssqlStore {
                 "recent_login_failures",
                 sql::RECENT_LOGIN_FAILURES,
                 &params,
-                |r| Ok((int(r, 0)? as u64, int(r, 1)? as u64)),
+                |r| {
+                    Ok(LoginFailureCounts {
+                        by_name: int(r, 0)? as u64,
+                        by_address: int(r, 1)? as u64,
+                        by_name_and_address: int(r, 2)? as u64,
+                        last_for_name: read_utc(r, 3)?,
+                    })
+                },
             )
             .await?
-            .unwrap_or((0, 0)))
+            .unwrap_or_default())
     }
 
     async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()> {

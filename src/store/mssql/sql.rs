@@ -217,7 +217,9 @@ pub const RECORD_LOGIN_FAILURE: &str =
 /// @P1 name, @P2 address (NULL = none), @P3 since.
 pub const RECENT_LOGIN_FAILURES: &str = "SELECT
     (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3),
-    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3)";
+    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3),
+    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE login_name = @P1 AND @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3),
+    (SELECT MAX(attempted_at) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3)";
 
 pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE login_name = @P1";
 pub const PURGE_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE attempted_at < @P1";

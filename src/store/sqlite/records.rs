@@ -177,14 +177,23 @@ impl LoginThrottleStore for SqliteStore {
         login_name: &str,
         ip: Option<&str>,
         since: OffsetDateTime,
-    ) -> StoreResult<(u64, u64)> {
+    ) -> StoreResult<LoginFailureCounts> {
         let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
         self.with_conn("recent_login_failures", move |c| {
             c.query_row(
                 "SELECT (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3),
-                        (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3)",
+                        (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3),
+                        (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3),
+                        (SELECT MAX(attempted_at) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3)",
                 params![name, ip, ts(since)],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+                |r| {
+                    Ok(LoginFailureCounts {
+                        by_name: r.get::<_, i64>(0)? as u64,
+                        by_address: r.get::<_, i64>(1)? as u64,
+                        by_name_and_address: r.get::<_, i64>(2)? as u64,
+                        last_for_name: r.get::<_, Option<String>>(3)?.as_deref().and_then(parse_ts),
+                    })
+                },
             )
             .map_err(backend)
         })

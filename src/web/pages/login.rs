@@ -15,13 +15,27 @@ use crate::state::AppState;
 use crate::web::extractors::safe_next;
 use crate::web::layout::{self, PageCtx};
 
-/// Shown after too many failed attempts (for this email or from this address).
-pub const THROTTLED: &str =
-    "Too many failed sign-in attempts. Please wait 15 minutes and try again.";
+/// Shown after too many failed attempts, with how long to wait.
+pub fn throttled_message(wait: std::time::Duration) -> String {
+    let secs = wait.as_secs().max(1);
+    let when = if secs < 90 {
+        format!("{secs} seconds")
+    } else {
+        format!("{} minutes", secs.div_ceil(60))
+    };
+    format!("Too many failed sign-in attempts. Please wait {when} and try again.")
+}
 
-/// Seconds a throttled browser is told to wait (`Retry-After`): the throttle counts
-/// failures over a 15-minute window.
-pub const THROTTLE_RETRY_AFTER: &str = "900";
+/// A throttled sign-in: 429 with `Retry-After` in whole seconds.
+pub fn throttled_response(wait: std::time::Duration, page: maud::Markup) -> Response {
+    let secs = wait.as_secs().max(1).to_string();
+    (
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        [(axum::http::header::RETRY_AFTER, secs)],
+        page,
+    )
+        .into_response()
+}
 
 /// The one message for every failed attempt, so the page reveals nothing about accounts.
 pub const LOGIN_FAILED: &str = "Invalid email or password.";
@@ -156,12 +170,16 @@ pub async fn submit(
         Err(LoginError::InvalidCredentials) => {
             Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None, next).into_response())
         }
-        Err(LoginError::Throttled) => Ok((
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            [(axum::http::header::RETRY_AFTER, THROTTLE_RETRY_AFTER)],
-            login_page(&ctx, &email_echo, Some(THROTTLED), None, next),
-        )
-            .into_response()),
+        Err(LoginError::Throttled(wait)) => Ok(throttled_response(
+            wait,
+            login_page(
+                &ctx,
+                &email_echo,
+                Some(&throttled_message(wait)),
+                None,
+                next,
+            ),
+        )),
         Err(LoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
     }
 }

@@ -108,15 +108,14 @@ pub async fn submit(
         Err(AdminLoginError::Refused) => {
             Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response())
         }
-        Err(AdminLoginError::Throttled) => Ok((
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            [(
-                axum::http::header::RETRY_AFTER,
-                crate::web::pages::login::THROTTLE_RETRY_AFTER,
-            )],
-            page(&ctx, &echo, Some(crate::web::pages::login::THROTTLED)),
-        )
-            .into_response()),
+        Err(AdminLoginError::Throttled(wait)) => Ok(crate::web::pages::login::throttled_response(
+            wait,
+            page(
+                &ctx,
+                &echo,
+                Some(&crate::web::pages::login::throttled_message(wait)),
+            ),
+        )),
         Err(AdminLoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
     }
 }

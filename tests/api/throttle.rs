@@ -1,0 +1,114 @@
+//! The sign-in throttle cannot be aimed at the owner, holds under concurrency, and says
+//! when to come back.
+
+use crate::helpers::*;
+
+async fn sign_in_from(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    address: &str,
+) -> reqwest::Response {
+    let token = app.csrf_token().await;
+    app.client
+        .post(app.url("/login"))
+        .header("X-Forwarded-For", address)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("hp_email", ""),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_attacker_at_one_address_cannot_keep_the_owner_out() {
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")], false).await;
+    app.add_customer("owner@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let attacker = app.other_browser();
+    let mut refused = 0;
+    for _ in 0..30 {
+        let r = sign_in_from(
+            &attacker,
+            "owner@example.com",
+            "guess-guess-1",
+            "203.0.113.66",
+        )
+        .await;
+        if r.status() == 429 {
+            refused += 1;
+            let wait: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(wait >= 1);
+        }
+    }
+    assert!(
+        refused >= 19,
+        "the attacker's address is refused after ten tries: {refused}"
+    );
+    // Only the ten checked guesses count against the account.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM LoginFailures WHERE login_name = 'customer:owner@example.com'"
+        ),
+        10
+    );
+    // The owner, from another address, gets in within a minute (here: after the account's
+    // one-second delay).
+    let owner = app.other_browser();
+    let started = std::time::Instant::now();
+    loop {
+        let r = sign_in_from(&owner, "owner@example.com", PASSWORD, "198.51.100.5").await;
+        if r.status() == 303 {
+            assert_eq!(location(&r), "/inventory");
+            break;
+        }
+        assert_eq!(r.status(), 429);
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait <= 60, "never more than a minute: {wait}");
+        assert!(started.elapsed().as_secs() < 65, "the owner was kept out");
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_guesses_check_at_most_the_limit() {
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")], false).await;
+    app.add_customer("target@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let b = app.other_browser();
+        tasks.push(tokio::spawn(async move {
+            sign_in_from(&b, "target@example.com", "wrong-password-1", "203.0.113.9")
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut checked = 0;
+    let mut throttled = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => checked += 1,
+            429 => throttled += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(
+        checked, 10,
+        "exactly the limit was checked ({throttled} throttled)"
+    );
+    assert_eq!(throttled, 40);
+}
