@@ -12,6 +12,7 @@ pub mod export;
 pub mod graphql;
 pub mod inventory;
 pub mod mail;
+pub mod memory;
 pub mod mssql;
 pub mod startup;
 pub mod state;

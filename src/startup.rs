@@ -141,11 +141,14 @@ impl Application {
                 )
             }
         };
-        let inventory = Arc::new(InventoryService::new(
-            erp.clone(),
-            Duration::from_secs(config.erp_cache_seconds),
-            erp_timeout,
-        ));
+        let inventory = Arc::new(
+            InventoryService::new(
+                erp.clone(),
+                Duration::from_secs(config.erp_cache_seconds),
+                erp_timeout,
+            )
+            .with_cache_limit_mb(config.inventory_cache_max_mb),
+        );
 
         let secret_key = match &config.secret_key {
             Some(k) => k.clone(),
@@ -311,6 +314,14 @@ impl Application {
                 }
             }
         });
+        crate::memory::tune_allocator();
+        let trimmer = tokio::spawn(async {
+            let mut tick = tokio::time::interval(crate::memory::TRIM_EVERY);
+            loop {
+                tick.tick().await;
+                let _ = tokio::task::spawn_blocking(crate::memory::release_free_memory).await;
+            }
+        });
         let fd_limit = crate::web::server::raise_fd_limit();
         let limits = crate::web::server::Limits {
             max_connections: crate::web::server::max_connections(fd_limit),
@@ -325,6 +336,7 @@ impl Application {
         let result =
             crate::web::server::serve(self.listener, self.router, limits, shutdown_signal()).await;
         purger.abort();
+        trimmer.abort();
         result.context("server error")
     }
 }

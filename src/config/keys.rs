@@ -253,6 +253,12 @@ pub const KEYS: &[Key] = &[
         Some("30"),
         "seconds ERP rows of one scope are reused",
     ),
+    key(
+        "INVENTORY_CACHE_MAX_MB",
+        Int,
+        Some("1024"),
+        "megabytes of cached inventory at most; least recently used scopes are dropped first",
+    ),
     // Mail
     production(key(
         "SMTP_SERVER",

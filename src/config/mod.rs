@@ -64,6 +64,8 @@ pub struct Config {
     pub app_db: AppDbConfig,
     pub erp: ErpConfig,
     pub erp_cache_seconds: u64,
+    /// `INVENTORY_CACHE_MAX_MB`.
+    pub inventory_cache_max_mb: usize,
     /// `SHUTDOWN_GRACE_SECONDS`: how long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
     pub smtp: Option<SmtpConfig>,
@@ -412,6 +414,9 @@ impl Config {
             "ERP_CACHE_SECONDS",
             "a whole number of seconds (0 = always live)",
         );
+        let inventory_cache_max_mb: usize = r
+            .parse::<usize>("INVENTORY_CACHE_MAX_MB", "a whole number of megabytes")
+            .max(16);
         let shutdown_grace = Duration::from_secs(
             r.parse::<u64>("SHUTDOWN_GRACE_SECONDS", "a whole number of seconds")
                 .min(3600),
@@ -519,6 +524,7 @@ impl Config {
             app_db,
             erp,
             erp_cache_seconds,
+            inventory_cache_max_mb,
             shutdown_grace,
             smtp,
             email_from,

@@ -21,10 +21,11 @@ use crate::domain::ErpScope;
 
 /// A pinned snapshot is kept this long after the last cursor into it was used.
 pub const PIN_IDLE: Duration = Duration::from_secs(10 * 60);
-/// At most this many snapshots, and this many rows in all, are pinned at once; the least
-/// recently used go first.
+/// At most this many snapshots, and this many rows in all (about 150 MB), are pinned at
+/// once; the least recently used go first. A pin of the snapshot the cache still holds
+/// costs nothing extra; only superseded snapshots kept for their cursors do.
 const MAX_PINS: usize = 64;
-const MAX_PINNED_ROWS: usize = 2_000_000;
+const MAX_PINNED_ROWS: usize = 250_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CursorError {

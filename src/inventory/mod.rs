@@ -25,6 +25,9 @@ pub use snapshot::{
     Facets, Filter, PageSelection, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
 };
 
+/// The inventory cache's default cap, megabytes (`INVENTORY_CACHE_MAX_MB`).
+pub const DEFAULT_CACHE_MAX_MB: usize = 1024;
+
 /// Rows per page: the default and the most a caller may ask for.
 pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 500;
@@ -37,12 +40,16 @@ const MIN_REFRESH_AGE: Duration = Duration::from_secs(5);
 struct Entry {
     cell: Arc<OnceCell<Arc<Snapshot>>>,
     created: Instant,
+    last_used: Instant,
 }
 
 pub struct InventoryService {
     erp: Arc<dyn ErpSource>,
     ttl: Duration,
     timeout: Duration,
+    /// `INVENTORY_CACHE_MAX_MB` in bytes: cached snapshots beyond it are dropped, least
+    /// recently used scope first.
+    max_cache_bytes: usize,
     cache: Mutex<HashMap<ErpScope, Entry>>,
     cursors: cursor::Cursors,
 }
@@ -91,8 +98,53 @@ impl InventoryService {
             erp,
             ttl,
             timeout,
+            max_cache_bytes: DEFAULT_CACHE_MAX_MB * 1024 * 1024,
             cache: Mutex::new(HashMap::new()),
             cursors: cursor::Cursors::default(),
+        }
+    }
+
+    /// Caps the cache at `mb` megabytes (`INVENTORY_CACHE_MAX_MB`).
+    pub fn with_cache_limit_mb(mut self, mb: usize) -> Self {
+        self.max_cache_bytes = mb.max(1) * 1024 * 1024;
+        self
+    }
+
+    /// (scopes cached, their approximate bytes), for health and metrics.
+    pub fn cache_usage(&self) -> (usize, usize) {
+        let cache = self.cache.lock().expect("cache lock");
+        let bytes = cache
+            .values()
+            .filter_map(|e| e.cell.get())
+            .map(|s| s.approx_bytes)
+            .sum();
+        (cache.len(), bytes)
+    }
+
+    /// Drops least recently used scopes until the cache fits its cap; `keep` stays.
+    fn enforce_cap(&self, keep: &ErpScope) {
+        let mut cache = self.cache.lock().expect("cache lock");
+        loop {
+            let total: usize = cache
+                .values()
+                .filter_map(|e| e.cell.get())
+                .map(|s| s.approx_bytes)
+                .sum();
+            if total <= self.max_cache_bytes {
+                return;
+            }
+            let victim = cache
+                .iter()
+                .filter(|(scope, e)| *scope != keep && e.cell.get().is_some())
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(scope, _)| scope.clone());
+            match victim {
+                Some(scope) => {
+                    cache.remove(&scope);
+                    tracing::info!(scope = ?scope, total, cap = self.max_cache_bytes, "inventory cache over its cap: least recently used scope dropped");
+                }
+                None => return,
+            }
         }
     }
 
@@ -147,10 +199,13 @@ impl InventoryService {
                     Entry {
                         cell: Arc::new(OnceCell::new()),
                         created: Instant::now(),
+                        last_used: Instant::now(),
                     },
                 );
             }
-            cache.get(scope).expect("just ensured").cell.clone()
+            let entry = cache.get_mut(scope).expect("just ensured");
+            entry.last_used = Instant::now();
+            entry.cell.clone()
         };
         let snapshot = cell
             .get_or_try_init(|| async {
@@ -173,7 +228,10 @@ impl InventoryService {
             })
             .await;
         match snapshot {
-            Ok(s) => Ok(s.clone()),
+            Ok(s) => {
+                self.enforce_cap(scope);
+                Ok(s.clone())
+            }
             Err(e) => {
                 tracing::warn!(error = %e, scope = ?scope, "inventory read failed");
                 Err(e)
@@ -234,5 +292,85 @@ impl InventoryService {
             .await
             .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
         Ok((snapshot, rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::erp::InventoryRow;
+
+    /// Every scope has 5,000 rows with 100-character descriptions (about 1.5 MB each).
+    struct Wide;
+
+    #[async_trait::async_trait]
+    impl ErpSource for Wide {
+        fn name(&self) -> &'static str {
+            "wide"
+        }
+        async fn inventory_rows(&self, scope: &ErpScope) -> Result<Vec<InventoryRow>, ErpError> {
+            let customer = format!("{scope:?}");
+            Ok((0..5_000)
+                .map(|i| InventoryRow {
+                    customer: customer.clone(),
+                    part: format!("P{i}"),
+                    description: "d".repeat(100),
+                    ..Default::default()
+                })
+                .collect())
+        }
+        async fn customer_names(&self) -> Result<Vec<String>, ErpError> {
+            Ok(Vec::new())
+        }
+        async fn ping(&self) -> Result<(), ErpError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_under_its_cap_dropping_the_least_recently_used() {
+        let scope = |n: &str| ErpScope::parse(n);
+        let probe = InventoryService::new(
+            Arc::new(Wide),
+            Duration::from_secs(3600),
+            Duration::from_secs(10),
+        );
+        let one = probe
+            .snapshot(&scope("X"), false)
+            .await
+            .unwrap()
+            .approx_bytes;
+        // Room for two and a half snapshots.
+        let cap_mb = (one * 5 / 2).div_ceil(1024 * 1024);
+        let service = InventoryService::new(
+            Arc::new(Wide),
+            Duration::from_secs(3600),
+            Duration::from_secs(10),
+        )
+        .with_cache_limit_mb(cap_mb);
+        for name in ["A", "B", "C", "D", "E"] {
+            service.snapshot(&scope(name), false).await.unwrap();
+            // A is read again each time, so it stays the most recently used.
+            service.snapshot(&scope("A"), false).await.unwrap();
+        }
+        let (scopes, bytes) = service.cache_usage();
+        assert!(
+            bytes <= cap_mb * 1024 * 1024,
+            "{bytes} bytes in {scopes} scopes"
+        );
+        assert!(
+            (2..5).contains(&scopes),
+            "{scopes} scopes of {one} bytes under {cap_mb} MB"
+        );
+        let cache = service.cache.lock().unwrap();
+        assert!(
+            cache.contains_key(&scope("A")),
+            "the recently used scope stays"
+        );
+        assert!(cache.contains_key(&scope("E")), "the newest stays");
+        assert!(
+            !cache.contains_key(&scope("B")),
+            "the least recently used went first"
+        );
     }
 }

@@ -163,6 +163,8 @@ pub const MAX_SEARCH_CHARS: usize = 200;
 pub struct Snapshot {
     /// Unique in this process: cursors name the snapshot they page through.
     pub id: u64,
+    /// About how many bytes this snapshot holds (rows, search text, indexes).
+    pub approx_bytes: usize,
     pub rows: Vec<InventoryRow>,
     pub as_of: OffsetDateTime,
     /// The scope covers more than one ERP customer (the grid shows a Customer column).
@@ -299,8 +301,26 @@ impl Snapshot {
         }
 
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let row_bytes: usize = rows
+            .iter()
+            .map(|r| {
+                std::mem::size_of::<InventoryRow>()
+                    + r.customer.len()
+                    + r.part.len()
+                    + r.customer_part.len()
+                    + r.description.len()
+                    + r.unit.len()
+                    + r.bin.len()
+                    + r.reference.len()
+                    + r.user_lot.len()
+                    + r.po.len()
+                    + r.status.len()
+            })
+            .sum();
+        let approx_bytes = row_bytes + haystack.capacity() + row_starts.capacity() * 4 + n * 16;
         Snapshot {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            approx_bytes,
             rows,
             as_of: OffsetDateTime::now_utc(),
             multi_customer,
