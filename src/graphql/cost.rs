@@ -325,6 +325,35 @@ impl Default for Budgets {
 }
 
 impl Budgets {
+    /// The caller's window if its budget is spent (checked before any parsing, so a caller
+    /// that keeps sending refused work is answered 429 at almost no cost).
+    pub fn spent(&self, caller: &str, limit: u64) -> Option<BudgetState> {
+        let now = Instant::now();
+        let w = self.windows.lock().expect("budget lock");
+        let (start, used) = *w.get(caller)?;
+        let elapsed = now.duration_since(start);
+        (elapsed < WINDOW && used >= limit).then(|| BudgetState {
+            limit,
+            remaining: 0,
+            reset_secs: WINDOW.saturating_sub(elapsed).as_secs().max(1),
+        })
+    }
+
+    /// Charges a refused operation (too large, unparsable, too costly) a tenth of the
+    /// budget, or what is left of it: refusing costs the portal work too.
+    pub fn penalise(&self, caller: &str, limit: u64) {
+        let now = Instant::now();
+        let mut w = self.windows.lock().expect("budget lock");
+        if w.len() >= MAX_CALLERS && !w.contains_key(caller) {
+            w.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let entry = w.entry(caller.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(limit / 10).min(limit);
+    }
+
     /// Charges `rows` to `caller` if its budget allows; otherwise nothing is charged.
     pub fn charge(&self, caller: &str, rows: u64, limit: u64) -> Result<BudgetState, BudgetState> {
         let now = Instant::now();
@@ -478,6 +507,21 @@ mod tests {
             b.charge("t2", 1_000, 1_000).unwrap().remaining,
             0,
             "per caller"
+        );
+        assert!(b.spent("t2", 1_000).is_some());
+        assert!(b.spent("t3", 1_000).is_none());
+        for _ in 0..9 {
+            b.penalise("t3", 1_000);
+        }
+        assert!(
+            b.spent("t3", 1_000).is_none(),
+            "nine refusals leave a tenth"
+        );
+        b.penalise("t3", 1_000);
+        assert_eq!(
+            b.spent("t3", 1_000).unwrap().remaining,
+            0,
+            "ten refusals spend it"
         );
     }
 }

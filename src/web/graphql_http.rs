@@ -119,7 +119,21 @@ pub async fn post(
             );
         }
     };
+    // A caller whose budget is spent is answered before any parsing.
+    let budget_of = budget_key(&viewer);
+    if let Some((key, limit)) = &budget_of
+        && let Some(spent) = state.budgets.spent(key, *limit)
+    {
+        return rate_limited(&spent, "this minute's budget is spent");
+    }
+    // Refused work is charged too, so flooding refused queries soon costs nothing.
+    let penalise = || {
+        if let Some((key, limit)) = &budget_of {
+            state.budgets.penalise(key, *limit);
+        }
+    };
     if request.query.len() > MAX_QUERY_BYTES {
+        penalise();
         return graphql_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "QUERY_TOO_LARGE",
@@ -134,7 +148,10 @@ pub async fn post(
     // A query that does not parse is answered without touching the schema.
     let doc = match async_graphql::parser::parse_query(&request.query) {
         Ok(doc) => doc,
-        Err(e) => return graphql_error(refused_status, "GRAPHQL_PARSE_FAILED", &e.to_string()),
+        Err(e) => {
+            penalise();
+            return graphql_error(refused_status, "GRAPHQL_PARSE_FAILED", &e.to_string());
+        }
     };
     // What it may cost, counted before anything runs.
     let max_page = match viewer {
@@ -148,7 +165,10 @@ pub async fn post(
         max_page,
     ) {
         Ok(c) => c,
-        Err(e) => return graphql_error(refused_status, "QUERY_TOO_COSTLY", &e.message()),
+        Err(e) => {
+            penalise();
+            return graphql_error(refused_status, "QUERY_TOO_COSTLY", &e.message());
+        }
     };
     // Anonymous callers may ask who they are, nothing else (names the schema does not
     // have are left to validation, which says so).
@@ -166,22 +186,11 @@ pub async fn post(
         );
     }
     // Each caller's rows per minute.
-    let budget =
-        budget_key(&viewer).map(|(key, limit)| state.budgets.charge(&key, cost.rows, limit));
+    let budget = budget_of
+        .as_ref()
+        .map(|(key, limit)| state.budgets.charge(key, cost.rows, *limit));
     if let Some(Err(spent)) = budget {
-        let mut resp = graphql_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            &format!(
-                "this operation costs {} rows and {} of this minute's {} are left; retry in {} s",
-                cost.rows, spent.remaining, spent.limit, spent.reset_secs
-            ),
-        );
-        rate_limit_headers(&mut resp, &spent);
-        if let Ok(v) = spent.reset_secs.to_string().parse() {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return resp;
+        return rate_limited(&spent, &format!("this operation costs {} rows", cost.rows));
     }
     // Introspection is for admins and tools, who read the schema on purpose.
     let request = if matches!(viewer, Viewer::Admin(_) | Viewer::Token(_)) {
@@ -228,6 +237,23 @@ pub async fn post(
     let mut resp = Json(response).into_response();
     if let Some(Ok(b)) = &budget {
         rate_limit_headers(&mut resp, b);
+    }
+    resp
+}
+
+/// 429 with `Retry-After` and the RateLimit fields.
+fn rate_limited(spent: &cost::BudgetState, why: &str) -> Response {
+    let mut resp = graphql_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        &format!(
+            "{why}; {} of this minute's {} rows are left; retry in {} s",
+            spent.remaining, spent.limit, spent.reset_secs
+        ),
+    );
+    rate_limit_headers(&mut resp, spent);
+    if let Ok(v) = spent.reset_secs.to_string().parse() {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }

@@ -326,7 +326,8 @@ async fn costly_operations_are_refused_before_they_run_and_budgets_answer_429() 
         Some("QUERY_TOO_COSTLY")
     );
 
-    // The token's budget: 1,000 rows a minute; each answer says what it cost.
+    // The token's budget: 1,000 rows a minute, of which the two refusals above took a
+    // tenth each (refusing costs work too); each answer says what it cost.
     let first = bearer(&app, &secret, "{ inventory(first: 600) { rows { part } } }").await;
     assert_eq!(first.status(), 200);
     assert_eq!(
@@ -337,7 +338,7 @@ async fn costly_operations_are_refused_before_they_run_and_budgets_answer_429() 
         first.headers()["ratelimit"]
             .to_str()
             .unwrap()
-            .starts_with("\"rows\";r=400;t=")
+            .starts_with("\"rows\";r=200;t=")
     );
     let body: Value = first.json().await.unwrap();
     assert_eq!(body["extensions"]["cost"]["rows"], 600);
@@ -352,8 +353,24 @@ async fn costly_operations_are_refused_before_they_run_and_budgets_answer_429() 
     let body: Value = second.json().await.unwrap();
     assert_eq!(code(&body), Some("RATE_LIMITED"));
     // A cheaper operation still fits what is left.
-    let small = bearer_json(&app, &secret, "{ inventory(first: 300) { rows { part } } }").await;
+    let small = bearer_json(&app, &secret, "{ inventory(first: 150) { rows { part } } }").await;
     assert!(small["errors"].is_null(), "{small}");
+    // A caller that keeps sending refused work has soon spent its budget, and is then
+    // answered before its query is even parsed.
+    let (flood, _) = create(
+        &admin,
+        json!({ "name": "flood", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+    )
+    .await;
+    for _ in 0..10 {
+        assert_eq!(
+            code(&bearer_json(&app, &flood, &q).await),
+            Some("QUERY_TOO_COSTLY")
+        );
+    }
+    let cut = bearer(&app, &flood, &q).await;
+    assert_eq!(cut.status(), 429);
+    assert!(cut.headers().contains_key("retry-after"));
 
     // Anonymous callers may ask who they are and nothing else, before anything runs.
     let browser = app.other_browser();
