@@ -177,6 +177,32 @@ impl ActiveSessionNode {
     }
 }
 
+/// One page of `customerPage`.
+#[derive(SimpleObject)]
+pub struct CustomerPage {
+    pub total_count: i32,
+    pub next_cursor: Option<String>,
+    pub customers: Vec<CustomerNode>,
+}
+
+/// One page of `activeSessionPage`.
+#[derive(SimpleObject)]
+pub struct ActiveSessionPage {
+    pub total_count: i32,
+    pub next_cursor: Option<String>,
+    pub sessions: Vec<ActiveSessionNode>,
+}
+
+fn cursor_error(e: KeyCursorError) -> async_graphql::Error {
+    match e {
+        KeyCursorError::Invalid => coded_error(codes::BAD_USER_INPUT, "invalid cursor"),
+        KeyCursorError::Mismatch => coded_error(
+            codes::BAD_USER_INPUT,
+            "cursor does not match this query (filter)",
+        ),
+    }
+}
+
 #[derive(Default)]
 pub struct AdminQuery;
 
@@ -195,6 +221,52 @@ impl AdminQuery {
             .await
             .map_err(internal)?;
         Ok(rows.into_iter().map(CustomerNode::from).collect())
+    }
+
+    /// Customer accounts a page at a time, by id, for tools: the same filter as
+    /// `customers`; `nextCursor` (signed, bound to the filter) is null on the last page.
+    /// Accounts created meanwhile come after the ones already paged; none appears twice.
+    #[graphql(guard = "StaffGuard(Scope::CustomersRead)")]
+    async fn customer_page(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] status: CustomerStatus,
+        search: Option<String>,
+        #[graphql(default = 100)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<CustomerPage> {
+        let key = ctx.data::<CursorKey>()?;
+        let view = format!("customers:{status:?}:{search:?}");
+        let after_id = match after.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(key.open(c, &view).map_err(cursor_error)?),
+        };
+        let mut rows = customer_store(ctx)?
+            .list_customers(status.into(), search.as_deref())
+            .await
+            .map_err(internal)?;
+        rows.sort_by_key(|c| c.id);
+        let total = rows.len();
+        let first = first.clamp(1, 500) as usize;
+        let rest: Vec<_> = rows
+            .into_iter()
+            .filter(|c| after_id.is_none_or(|a| c.id.0 > a))
+            .collect();
+        let more = rest.len() > first;
+        let page: Vec<CustomerNode> = rest
+            .into_iter()
+            .take(first)
+            .map(CustomerNode::from)
+            .collect();
+        let next_cursor = match (more, page.last()) {
+            (true, Some(last)) => Some(key.issue(last.id.parse().unwrap_or(0), &view)),
+            _ => None,
+        };
+        Ok(CustomerPage {
+            total_count: total as i32,
+            next_cursor,
+            customers: page,
+        })
     }
 
     #[graphql(guard = "StaffGuard(Scope::CustomersRead)")]
@@ -259,6 +331,61 @@ impl AdminQuery {
             entries: entries.into_iter().map(AuditLogEntry::from).collect(),
             admin_usernames: admins,
             action_types: actions,
+        })
+    }
+
+    /// Signed-in customers a page at a time, by session id, for tools; `nextCursor`
+    /// (signed) is null on the last page. Sessions that end meanwhile simply do not
+    /// appear; none appears twice.
+    #[graphql(guard = "StaffGuard(Scope::SessionsRead)")]
+    async fn active_session_page(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<ActiveSessionPage> {
+        let key = ctx.data::<CursorKey>()?;
+        let view = "activeSessions";
+        let after_id = match after.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(key.open_text(c, view).map_err(cursor_error)?),
+        };
+        let mut rows = session_store(ctx)?
+            .list_active_sessions()
+            .await
+            .map_err(internal)?;
+        rows.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        let total = rows.len();
+        let first = first.clamp(1, 500) as usize;
+        let rest: Vec<_> = rows
+            .into_iter()
+            .filter(|s| {
+                after_id
+                    .as_deref()
+                    .is_none_or(|a| s.session_id.as_str() > a)
+            })
+            .collect();
+        let more = rest.len() > first;
+        let page: Vec<ActiveSessionNode> = rest
+            .into_iter()
+            .take(first)
+            .map(|s| ActiveSessionNode {
+                session_id: s.session_id,
+                customer_id: s.customer_id,
+                ip_address: s.ip_address,
+                user_agent: s.user_agent,
+                last_seen: s.last_seen,
+                created_at: s.created_at,
+            })
+            .collect();
+        let next_cursor = match (more, page.last()) {
+            (true, Some(last)) => Some(key.issue_text(&last.session_id, view)),
+            _ => None,
+        };
+        Ok(ActiveSessionPage {
+            total_count: total as i32,
+            next_cursor,
+            sessions: page,
         })
     }
 

@@ -57,6 +57,18 @@ const LISTS: &[ListField] = &[
         items: Some("entries"),
     },
     ListField {
+        name: "customerPage",
+        page_arg: Some("first"),
+        default: 100,
+        items: Some("customers"),
+    },
+    ListField {
+        name: "activeSessionPage",
+        page_arg: Some("first"),
+        default: 100,
+        items: Some("sessions"),
+    },
+    ListField {
         name: "customers",
         page_arg: None,
         default: 1_000,

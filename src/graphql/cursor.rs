@@ -48,32 +48,56 @@ impl CursorKey {
 
     /// A cursor for position `at` in the list `view` (a stable text of the filter).
     pub fn issue(&self, at: i64, view: &str) -> String {
-        let mut payload = Vec::with_capacity(16 + MAC);
-        payload.extend_from_slice(&at.to_be_bytes());
+        self.issue_bytes(&at.to_be_bytes(), view)
+    }
+
+    /// The position a cursor holds, if this key made it for `view`.
+    pub fn open(&self, cursor: &str, view: &str) -> Result<i64, KeyCursorError> {
+        let at = self.open_bytes(cursor, view)?;
+        Ok(i64::from_be_bytes(
+            at.as_slice()
+                .try_into()
+                .map_err(|_| KeyCursorError::Invalid)?,
+        ))
+    }
+
+    /// A cursor holding a text position (e.g. the last key of a page).
+    pub fn issue_text(&self, at: &str, view: &str) -> String {
+        self.issue_bytes(at.as_bytes(), view)
+    }
+
+    pub fn open_text(&self, cursor: &str, view: &str) -> Result<String, KeyCursorError> {
+        String::from_utf8(self.open_bytes(cursor, view)?).map_err(|_| KeyCursorError::Invalid)
+    }
+
+    fn issue_bytes(&self, at: &[u8], view: &str) -> String {
+        let mut payload = Vec::with_capacity(at.len() + 8 + MAC);
+        payload.extend_from_slice(at);
         payload.extend_from_slice(&Self::bind(view));
         let tag = self.mac(&payload).finalize().into_bytes();
         payload.extend_from_slice(&tag[..MAC]);
         URL_SAFE_NO_PAD.encode(payload)
     }
 
-    /// The position a cursor holds, if this key made it for `view`.
-    pub fn open(&self, cursor: &str, view: &str) -> Result<i64, KeyCursorError> {
+    fn open_bytes(&self, cursor: &str, view: &str) -> Result<Vec<u8>, KeyCursorError> {
+        if cursor.len() > 1024 {
+            return Err(KeyCursorError::Invalid);
+        }
         let raw = URL_SAFE_NO_PAD
             .decode(cursor.trim().as_bytes())
             .map_err(|_| KeyCursorError::Invalid)?;
-        if raw.len() != 16 + MAC {
+        if raw.len() < 8 + MAC {
             return Err(KeyCursorError::Invalid);
         }
-        let (payload, tag) = raw.split_at(16);
+        let (payload, tag) = raw.split_at(raw.len() - MAC);
         self.mac(payload)
             .verify_truncated_left(tag)
             .map_err(|_| KeyCursorError::Invalid)?;
-        if payload[8..] != Self::bind(view) {
+        let (at, bind) = payload.split_at(payload.len() - 8);
+        if bind != Self::bind(view) {
             return Err(KeyCursorError::Mismatch);
         }
-        Ok(i64::from_be_bytes(
-            payload[..8].try_into().expect("8 bytes"),
-        ))
+        Ok(at.to_vec())
     }
 }
 
@@ -90,6 +114,9 @@ mod tests {
         assert_eq!(k.open("garbage", "admin=x"), Err(KeyCursorError::Invalid));
         let other = CursorKey::derive("another secret of at least thirty-two chars");
         assert_eq!(other.open(&c, "admin=x"), Err(KeyCursorError::Invalid));
+        let t = k.issue_text("abc-session", "sessions");
+        assert_eq!(k.open_text(&t, "sessions").as_deref(), Ok("abc-session"));
+        assert_eq!(k.open_text(&t, "other"), Err(KeyCursorError::Mismatch));
         let mut raw = URL_SAFE_NO_PAD.decode(&c).unwrap();
         raw[7] ^= 1;
         assert_eq!(

@@ -201,6 +201,11 @@ async fn each_scope_opens_exactly_its_fields() {
     let fields: &[(&str, Option<&str>)] = &[
         ("{ inventory { totalCount } }", Some("inventory:read")),
         ("{ customers { email } }", Some("customers:read")),
+        ("{ customerPage { totalCount } }", Some("customers:read")),
+        (
+            "{ activeSessionPage { totalCount } }",
+            Some("sessions:read"),
+        ),
         ("{ erpCustomerNames }", Some("customers:read")),
         ("{ auditLog { totalCount } }", Some("audit:read")),
         ("{ activeSessions { sessionId } }", Some("sessions:read")),
@@ -838,4 +843,76 @@ async fn the_audit_log_pages_by_key_with_cursors_bound_to_their_filter() {
         .to_owned();
     let other = page(json!({ "after": cursor, "action": "CUSTOMER_LOGIN" })).await;
     assert_eq!(code(&other), Some("BAD_USER_INPUT"), "{other}");
+}
+
+#[tokio::test]
+async fn accounts_and_sessions_page_with_signed_cursors() {
+    let app = admin_app(&[]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "lists", "scopes": ["customers:read", "sessions:read"] }),
+    )
+    .await;
+    for i in 0..7 {
+        let email = format!("p{i}@example.com");
+        app.add_customer(&email, PASSWORD, "Acme Foods", false)
+            .await;
+        let b = app.other_browser();
+        assert_eq!(location(&b.login(&email, PASSWORD).await), "/inventory");
+    }
+    for (field, list, key) in [
+        (
+            "customerPage(status: ALL, first: 3, after: $after)",
+            "customers",
+            "email",
+        ),
+        (
+            "activeSessionPage(first: 3, after: $after)",
+            "sessions",
+            "sessionId",
+        ),
+    ] {
+        let query = format!(
+            "query($after: String) {{ p: {field} {{ totalCount nextCursor {list} {{ {key} }} }} }}"
+        );
+        let mut seen: Vec<String> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let resp: Value = reqwest::Client::new()
+                .post(app.url("/graphql"))
+                .bearer_auth(&secret)
+                .json(&json!({ "query": query, "variables": { "after": after } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(resp["errors"].is_null(), "{resp}");
+            for item in resp["data"]["p"][list].as_array().unwrap() {
+                seen.push(item[key].as_str().unwrap().to_owned());
+            }
+            match resp["data"]["p"]["nextCursor"].as_str() {
+                Some(c) => after = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 7, "{list}: {seen:?}");
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 7, "none twice");
+    }
+    let forged: Value = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .bearer_auth(&secret)
+        .json(&json!({ "query": "{ customerPage(after: \"AAAAAAAAAAE\") { totalCount } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(code(&forged), Some("BAD_USER_INPUT"));
 }
