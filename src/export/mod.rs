@@ -108,7 +108,16 @@ pub fn columns(_multi_customer: bool) -> Vec<Column> {
 /// `Inventory_<scope>_<YYYYMMDD_HHMMSS>.<ext>`, with the scope reduced to safe characters
 /// and the time on the portal's wall clock (`PORTAL_TIMEZONE`), as the old portal named
 /// its files by the server's local time.
-pub fn file_name(scope: &ErpScope, at: OffsetDateTime, zone: &Zone, ext: &str) -> String {
+///
+/// When the ERP did not answer and the rows are the last ones read, `at` is when they were
+/// read and the name says so: `Inventory_<scope>_STALE-as-of_<YYYYMMDD_HHMMSS>.<ext>`.
+pub fn file_name(
+    scope: &ErpScope,
+    at: OffsetDateTime,
+    stale: bool,
+    zone: &Zone,
+    ext: &str,
+) -> String {
     let at = zone.at(at);
     let label: String = scope
         .label()
@@ -130,8 +139,9 @@ pub fn file_name(scope: &ErpScope, at: OffsetDateTime, zone: &Zone, ext: &str) -
     } else {
         label
     };
+    let stale = if stale { "STALE-as-of_" } else { "" };
     format!(
-        "Inventory_{label}_{:04}{:02}{:02}_{:02}{:02}{:02}.{ext}",
+        "Inventory_{label}_{stale}{:04}{:02}{:02}_{:02}{:02}{:02}.{ext}",
         at.year(),
         u8::from(at.month()),
         at.day(),
@@ -150,16 +160,25 @@ mod tests {
         let at = time::macros::datetime!(2026-11-26 09:05:03 UTC);
         let utc = Zone::utc();
         assert_eq!(
-            file_name(&ErpScope::All, at, &utc, "xlsx"),
+            file_name(&ErpScope::All, at, false, &utc, "xlsx"),
             "Inventory_All_20261126_090503.xlsx"
         );
         assert_eq!(
-            file_name(&ErpScope::parse("O'Malley Brewing"), at, &utc, "csv"),
+            file_name(&ErpScope::parse("O'Malley Brewing"), at, false, &utc, "csv"),
             "Inventory_O_Malley_Brewing_20261126_090503.csv"
         );
         assert_eq!(
-            file_name(&ErpScope::parse("a|b"), at, &utc, "xlsx"),
+            file_name(&ErpScope::parse("a|b"), at, false, &utc, "xlsx"),
             "Inventory_Multiple_20261126_090503.xlsx"
+        );
+    }
+
+    #[test]
+    fn a_stale_export_says_so_in_its_name() {
+        let at = time::macros::datetime!(2026-11-26 09:05:03 UTC);
+        assert_eq!(
+            file_name(&ErpScope::All, at, true, &Zone::utc(), "csv"),
+            "Inventory_All_STALE-as-of_20261126_090503.csv"
         );
     }
 
@@ -169,7 +188,7 @@ mod tests {
         // 03:05 UTC on the 27th is still the evening of the 26th in Chicago.
         let at = time::macros::datetime!(2026-11-27 03:05:03 UTC);
         assert_eq!(
-            file_name(&ErpScope::All, at, &chicago, "csv"),
+            file_name(&ErpScope::All, at, false, &chicago, "csv"),
             "Inventory_All_20261126_210503.csv"
         );
     }

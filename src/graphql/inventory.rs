@@ -96,6 +96,7 @@ pub struct InventoryConnection {
     pub as_of: OffsetDateTime,
     pub next_cursor: Option<String>,
     pub multi_customer: bool,
+    pub stale: bool,
     /// Computed only when the operation selects a facets field.
     pub facets: Option<InventoryFacets>,
     pub rows: Vec<InventoryRow>,
@@ -151,6 +152,11 @@ impl InventoryConnection {
     /// The scope covers more than one ERP customer (rows then show their customer).
     async fn multi_customer(&self) -> bool {
         self.multi_customer
+    }
+    /// True when the ERP did not answer and these are the last rows read from it, as of
+    /// `asOf`.
+    async fn stale(&self) -> bool {
+        self.stale
     }
     /// Dropdown options left when every other filter and the search are applied.
     async fn facets(&self) -> async_graphql::Result<&InventoryFacets> {
@@ -288,6 +294,7 @@ impl InventoryQuery {
             as_of: snap.as_of,
             next_cursor: page.next_cursor,
             multi_customer: snap.multi_customer,
+            stale: page.stale,
             facets: page.facets.map(|f| InventoryFacets {
                 parts: f.parts,
                 bins: f.bins,

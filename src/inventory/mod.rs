@@ -41,6 +41,24 @@ struct Entry {
     cell: Arc<OnceCell<Arc<Snapshot>>>,
     created: Instant,
     last_used: Instant,
+    /// The last rows read for this scope, shown (marked stale) while the ERP is down.
+    previous: Option<Arc<Snapshot>>,
+}
+
+/// Consecutive ERP failures before the circuit opens.
+const BREAKER_THRESHOLD: u32 = 3;
+/// While open, one request per this interval tries the ERP; the rest answer at once.
+const BREAKER_PROBE_EVERY: Duration = Duration::from_secs(10);
+
+/// A circuit breaker around ERP reads: after a few failures in a row the ERP is left
+/// alone (requests answer at once, from the last rows read where there are any) and one
+/// probe per interval tries it again. One WARN when it opens, one when it closes.
+#[derive(Default)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+    /// Requests answered without asking the ERP while open.
+    skipped: u64,
 }
 
 pub struct InventoryService {
@@ -52,6 +70,7 @@ pub struct InventoryService {
     max_cache_bytes: usize,
     cache: Mutex<HashMap<ErpScope, Entry>>,
     cursors: cursor::Cursors,
+    breaker: Mutex<Breaker>,
 }
 
 impl std::fmt::Debug for InventoryService {
@@ -75,6 +94,8 @@ pub struct InventoryPage {
     pub rows: Vec<u32>,
     /// Where the next page starts, bound to this snapshot and view; `None` at the end.
     pub next_cursor: Option<String>,
+    /// The ERP did not answer: these are the last rows read (`snapshot.as_of`).
+    pub stale: bool,
 }
 
 /// Why a page could not be read.
@@ -101,7 +122,59 @@ impl InventoryService {
             max_cache_bytes: DEFAULT_CACHE_MAX_MB * 1024 * 1024,
             cache: Mutex::new(HashMap::new()),
             cursors: cursor::Cursors::default(),
+            breaker: Mutex::new(Breaker::default()),
         }
+    }
+
+    /// Whether the ERP may be asked now: always while closed; while open, once per
+    /// interval (that request is the probe).
+    fn breaker_allows(&self) -> bool {
+        let mut b = self.breaker.lock().expect("breaker lock");
+        match b.open_until {
+            None => true,
+            Some(until) if Instant::now() >= until => {
+                b.open_until = Some(Instant::now() + BREAKER_PROBE_EVERY);
+                true
+            }
+            Some(_) => {
+                b.skipped += 1;
+                false
+            }
+        }
+    }
+
+    fn breaker_result(&self, ok: bool) {
+        let mut b = self.breaker.lock().expect("breaker lock");
+        if ok {
+            if b.open_until.is_some() {
+                tracing::warn!(
+                    erp = self.erp.name(),
+                    skipped = b.skipped,
+                    "the ERP answers again: circuit closed"
+                );
+            }
+            *b = Breaker::default();
+            return;
+        }
+        b.failures += 1;
+        if b.failures >= BREAKER_THRESHOLD && b.open_until.is_none() {
+            tracing::warn!(
+                erp = self.erp.name(),
+                failures = b.failures,
+                probe_every = ?BREAKER_PROBE_EVERY,
+                "the ERP does not answer: circuit open (cached rows are shown, marked stale)"
+            );
+            b.open_until = Some(Instant::now() + BREAKER_PROBE_EVERY);
+        }
+    }
+
+    /// Whether the circuit around the ERP is open (for health and the page).
+    pub fn erp_circuit_open(&self) -> bool {
+        self.breaker
+            .lock()
+            .expect("breaker lock")
+            .open_until
+            .is_some()
     }
 
     /// Caps the cache at `mb` megabytes (`INVENTORY_CACHE_MAX_MB`).
@@ -174,9 +247,14 @@ impl InventoryService {
     }
 
     /// The rows of a scope: from the cache while fresh, otherwise one ERP query shared by
-    /// every request that arrives while it runs (single flight).
-    async fn snapshot(&self, scope: &ErpScope, refresh: bool) -> Result<Arc<Snapshot>, ErpError> {
-        let cell = {
+    /// every request that arrives while it runs (single flight). When the ERP fails (or
+    /// its circuit is open) the last rows read are returned with `true` (stale).
+    async fn snapshot(
+        &self,
+        scope: &ErpScope,
+        refresh: bool,
+    ) -> Result<(Arc<Snapshot>, bool), ErpError> {
+        let (cell, previous) = {
             let mut cache = self.cache.lock().expect("cache lock");
             // Forget stale entries of every scope, so the map cannot grow without bound.
             let ttl = self.ttl;
@@ -194,23 +272,32 @@ impl InventoryService {
                 },
             };
             if stale {
+                let previous = cache
+                    .get(scope)
+                    .and_then(|e| e.cell.get().cloned().or_else(|| e.previous.clone()));
                 cache.insert(
                     scope.clone(),
                     Entry {
                         cell: Arc::new(OnceCell::new()),
                         created: Instant::now(),
                         last_used: Instant::now(),
+                        previous,
                     },
                 );
             }
             let entry = cache.get_mut(scope).expect("just ensured");
             entry.last_used = Instant::now();
-            entry.cell.clone()
+            (entry.cell.clone(), entry.previous.clone())
         };
         let snapshot = cell
             .get_or_try_init(|| async {
+                if !self.breaker_allows() {
+                    return Err(ErpError::Unavailable("the ERP circuit is open".into()));
+                }
                 let started = Instant::now();
-                let rows = self.bounded(self.erp.inventory_rows(scope)).await?;
+                let rows = self.bounded(self.erp.inventory_rows(scope)).await;
+                self.breaker_result(rows.is_ok());
+                let rows = rows?;
                 let snap = tokio::task::spawn_blocking({
                     let multi = scope.is_multi();
                     move || Snapshot::build(rows, multi)
@@ -230,11 +317,19 @@ impl InventoryService {
         match snapshot {
             Ok(s) => {
                 self.enforce_cap(scope);
-                Ok(s.clone())
+                Ok((s.clone(), false))
             }
             Err(e) => {
-                tracing::warn!(error = %e, scope = ?scope, "inventory read failed");
-                Err(e)
+                // While the circuit is open this is every request: not worth a line each.
+                if self.erp_circuit_open() {
+                    tracing::debug!(error = %e, scope = ?scope, "inventory read skipped or failed");
+                } else {
+                    tracing::warn!(error = %e, scope = ?scope, "inventory read failed");
+                }
+                match previous {
+                    Some(p) => Ok((p, true)),
+                    None => Err(e),
+                }
             }
         }
     }
@@ -253,12 +348,17 @@ impl InventoryService {
         want: Wanted,
     ) -> Result<InventoryPage, PageError> {
         let view = cursor::view_hash(grant.scope(), selection);
+        let mut stale_first = false;
         let (snapshot, offset) = match after.filter(|c| !c.is_empty()) {
             Some(c) => {
                 let at = self.cursors.resolve(c, view).map_err(PageError::Cursor)?;
                 (at.snapshot, at.offset)
             }
-            None => (self.snapshot(grant.scope(), refresh).await?, 0),
+            None => {
+                let (snap, stale) = self.snapshot(grant.scope(), refresh).await?;
+                stale_first = stale;
+                (snap, 0)
+            }
         };
         let snap = snapshot.clone();
         let selection = selection.clone();
@@ -276,22 +376,23 @@ impl InventoryService {
             facets: page.facets,
             rows: page.rows,
             next_cursor,
+            stale: stale_first,
         })
     }
 
-    /// Every row of the view, in order (for exports).
+    /// Every row of the view, in order (for exports), and whether they are stale.
     pub async fn all(
         &self,
         grant: &InventoryGrant,
         selection: &Selection,
-    ) -> Result<(Arc<Snapshot>, Vec<u32>), ErpError> {
-        let snapshot = self.snapshot(grant.scope(), false).await?;
+    ) -> Result<(Arc<Snapshot>, Vec<u32>, bool), ErpError> {
+        let (snapshot, stale) = self.snapshot(grant.scope(), false).await?;
         let snap = snapshot.clone();
         let selection = selection.clone();
         let rows = tokio::task::spawn_blocking(move || snap.select_all(&selection))
             .await
             .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
-        Ok((snapshot, rows))
+        Ok((snapshot, rows, stale))
     }
 }
 
@@ -339,6 +440,7 @@ mod tests {
             .snapshot(&scope("X"), false)
             .await
             .unwrap()
+            .0
             .approx_bytes;
         // Room for two and a half snapshots.
         let cap_mb = (one * 5 / 2).div_ceil(1024 * 1024);

@@ -588,11 +588,15 @@ async fn an_unavailable_erp_gets_a_clear_message_and_the_portal_recovers() {
     assert_eq!(health["erp"]["status"], "down");
 
     f.erp.down.store(false, Ordering::SeqCst);
-    assert_eq!(
-        acme.get("/inventory").await.status(),
-        200,
-        "recovers without a restart"
-    );
+    // The circuit around the ERP tries it again within its probe interval (10 s).
+    let started = std::time::Instant::now();
+    while acme.get("/inventory").await.status() != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "recovers without a restart, within the probe interval"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 #[tokio::test]
@@ -1006,4 +1010,44 @@ async fn the_xlsx_has_a_bold_frozen_header_with_an_autofilter_and_widths() {
         styles.contains("#,##0.00"),
         "quantities with two decimals, as the old export"
     );
+}
+
+#[tokio::test]
+async fn while_the_erp_is_down_the_last_rows_are_shown_marked_stale_and_the_erp_is_left_alone() {
+    let f = fixture_with(Duration::ZERO, &[("ERP_CACHE_SECONDS", "0")]).await;
+    let acme = f.app.customer_browser(ACME).await;
+    // Rows were read once while the ERP answered.
+    let fresh = acme.graphql("{ inventory { totalCount stale } }").await;
+    assert_eq!(fresh["data"]["inventory"]["stale"], false);
+    let total = fresh["data"]["inventory"]["totalCount"].clone();
+
+    f.erp.down.store(true, Ordering::SeqCst);
+    let reads_before = f.erp.reads.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        let gql = acme
+            .graphql("{ inventory { totalCount stale asOf } }")
+            .await;
+        assert!(gql["errors"].is_null(), "{gql}");
+        assert_eq!(gql["data"]["inventory"]["stale"], true);
+        assert_eq!(gql["data"]["inventory"]["totalCount"], total);
+    }
+    // The circuit opened after a few failures: the ERP was not asked twenty times.
+    let asked = f.erp.reads.load(Ordering::SeqCst) - reads_before;
+    assert!(asked <= 3, "the ERP was asked {asked} times");
+    let page = acme.get("/inventory").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("The ERP is not answering right now."),
+        "a visible banner"
+    );
+    let export = acme.get("/inventory/export.csv").await;
+    assert_eq!(export.status(), 200);
+    let name = export.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(name.contains("STALE-as-of_"), "{name}");
+    let health: Value = acme.get("/healthz").await.json().await.unwrap();
+    assert_eq!(health["erp"]["status"], "down");
 }

@@ -28,6 +28,7 @@ async fn export_rows(
         ErpScope,
         std::sync::Arc<crate::inventory::Snapshot>,
         Vec<u32>,
+        bool,
     ),
     AppError,
 > {
@@ -36,7 +37,7 @@ async fn export_rows(
         _ => AppError::Forbidden,
     })?;
     let scope = grant.scope().clone();
-    let (snapshot, order) = state
+    let (snapshot, order, stale) = state
         .inventory
         .all(&grant, &view.selection())
         .await
@@ -44,7 +45,7 @@ async fn export_rows(
             tracing::warn!(error = %e, "export: ERP unavailable");
             AppError::ErpUnavailable
         })?;
-    Ok((scope, snapshot, order))
+    Ok((scope, snapshot, order, stale))
 }
 
 fn attachment(resp: &mut Response, content_type: &'static str, file_name: &str) {
@@ -62,7 +63,8 @@ pub async fn export_xlsx(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     let started = std::time::Instant::now();
-    let (scope, snapshot, order) = export_rows(&state, &viewer, &view).await?;
+    let (scope, snapshot, order, stale) = export_rows(&state, &viewer, &view).await?;
+    let as_of = snapshot.as_of;
     let count = order.len();
     // Written to an anonymous temporary file (constant memory), then streamed from disk.
     let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
@@ -91,7 +93,13 @@ pub async fn export_xlsx(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         &export::file_name(
             &scope,
-            OffsetDateTime::now_utc(),
+            // A stale export is named for when its rows were read.
+            if stale {
+                as_of
+            } else {
+                OffsetDateTime::now_utc()
+            },
+            stale,
             &state.config.portal_zone,
             "xlsx",
         ),
@@ -111,7 +119,8 @@ pub async fn export_csv(
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();
-    let (scope, snapshot, order) = export_rows(&state, &viewer, &view).await?;
+    let (scope, snapshot, order, stale) = export_rows(&state, &viewer, &view).await?;
+    let as_of = snapshot.as_of;
     let order = std::sync::Arc::new(order);
     let header = export::csv::header(snapshot.multi_customer);
     // Chunks are produced as the client reads: memory holds one chunk, not the file.
@@ -144,7 +153,13 @@ pub async fn export_csv(
         "text/csv; charset=utf-8",
         &export::file_name(
             &scope,
-            OffsetDateTime::now_utc(),
+            // A stale export is named for when its rows were read.
+            if stale {
+                as_of
+            } else {
+                OffsetDateTime::now_utc()
+            },
+            stale,
             &state.config.portal_zone,
             "csv",
         ),

@@ -25,6 +25,8 @@ pub struct Grid {
     pub as_of: OffsetDateTime,
     /// `as_of` on the portal's wall clock, with the zone's abbreviation.
     pub as_of_text: String,
+    /// The ERP did not answer: these are the last rows read, as of `as_of`.
+    pub stale: bool,
     pub more: More,
     pub facets_fingerprint: String,
     /// Only when they differ from what the browser shows (always on a full page).
@@ -220,6 +222,14 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
                     }
                 }
                 Ok(inv) => {
+                    @if inv.stale {
+                        div class="alert alert-warning stale-banner" role="alert" {
+                            strong { "The ERP is not answering right now." }
+                            " You are seeing the inventory as it was at " (inv.as_of_text)
+                            "; it may have changed since. Downloads are marked as of that time. "
+                            a href=(view.url("/inventory")) { "Try again" }
+                        }
+                    }
                     @if inv.total_count == 0 {
                         div class="alert alert-info" role="status" { "There is no inventory on hand for your account right now." }
                     } @else if inv.filtered_count == 0 {

@@ -136,6 +136,7 @@ async fn view_grid(
         filtered_count: inv.filtered_count,
         as_of: inv.as_of.0,
         as_of_text: markup::as_of_text(&state.config.portal_zone, &inv.as_of.0),
+        stale: inv.stale,
         facets_fingerprint: inv.facets_fingerprint,
         facets: inv.facets_if_changed,
         more: More {
