@@ -116,9 +116,15 @@ impl AppError {
     }
 }
 
+/// The reference shown to the user: the request's id (as in the log and the
+/// `X-Request-Id` header), or a fresh one outside a request.
 fn error_id() -> String {
-    let n: u32 = rand::random();
-    format!("E{n:08X}")
+    crate::web::middleware::REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| {
+            let n: u32 = rand::random();
+            format!("E{n:08X}")
+        })
 }
 
 impl IntoResponse for AppError {

@@ -58,7 +58,10 @@ fn serve() -> ExitCode {
         }
     };
     let vars = sources.merged();
-    customer_portal::telemetry::init(vars.get("RUST_LOG").map(String::as_str));
+    customer_portal::telemetry::init(
+        vars.get("RUST_LOG").map(String::as_str),
+        vars.get("LOG_FORMAT").map(String::as_str),
+    );
     let config = match customer_portal::config::check(&sources) {
         Ok(checked) => {
             for w in &checked.warnings {

@@ -358,6 +358,12 @@ pub const KEYS: &[Key] = &[
     ),
     // Logging
     key("RUST_LOG", Text, Some("info"), "log filter"),
+    key(
+        "LOG_FORMAT",
+        Text,
+        Some("text"),
+        "text (for people) or json (one object per line, with the request id, for log shippers)",
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static Key> {

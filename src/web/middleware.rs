@@ -17,6 +17,46 @@ use crate::auth::tokens::TokenRejected;
 use crate::error::{AppError, ErrorPage};
 use crate::state::AppState;
 
+tokio::task_local! {
+    /// The id of the request being handled: in every log line (its span), in the
+    /// `X-Request-Id` response header, and as the reference on error pages.
+    pub static REQUEST_ID: String;
+}
+
+/// Gives every request an id (a proxy's `X-Request-Id` when it is a sane token, else a
+/// new one), a tracing span carrying it, and an `X-Request-Id` response header.
+pub async fn request_id(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let n: u64 = rand::random();
+            format!("{n:016x}")
+        });
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %req.method(),
+        path = %req.uri().path()
+    );
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), next.run(req).instrument(span))
+        .await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
 /// Largest urlencoded form body read for its CSRF field.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 

@@ -251,3 +251,61 @@ async fn shutdown_waits_for_a_slow_reader_only_as_long_as_the_grace() {
     let log = portal.stderr.lock().unwrap().clone();
     assert!(log.contains("shutdown grace period"), "{log:.3000}");
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_that_the_answer_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let portal = start_command(command(
+        dir.path(),
+        &[
+            ("DATA_DIR", data.to_str().unwrap()),
+            ("PORT", "0"),
+            ("DEMO_ERP_ROWS", "100"),
+            ("LOG_FORMAT", "json"),
+        ],
+    ));
+    add_account(&data).await;
+    let client = new_client();
+    let url = |p: &str| format!("{}{p}", portal.address);
+    let html = client
+        .get(url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_meta_csrf(&html);
+    let login = client
+        .post(url("/login"))
+        .header("X-Request-Id", "tool-req-42")
+        .form(&[
+            ("email", "patient@example.com"),
+            ("password", PASSWORD),
+            ("hp_email", ""),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&login), "/inventory");
+    assert_eq!(login.headers()["x-request-id"], "tool-req-42");
+    // A fresh id when the caller sends none (or an unusable one).
+    let other = client.get(url("/healthz")).send().await.unwrap();
+    let fresh = other.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(fresh.len(), 16, "{fresh}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = portal.stderr.lock().unwrap().clone();
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!lines.is_empty(), "{log:.2000}");
+    for l in &lines {
+        serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+    }
+    let signed_in = lines
+        .iter()
+        .find(|l| l.contains("customer signed in"))
+        .expect("the sign-in is logged");
+    assert!(signed_in.contains("tool-req-42"), "{signed_in}");
+    assert!(!log.contains("\u{1b}["), "no colour codes in a log file");
+}
