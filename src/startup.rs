@@ -241,6 +241,7 @@ impl Application {
             admin_auth,
             tokens,
             budgets: Arc::default(),
+            metrics: Arc::default(),
         };
         let router = crate::web::router(state.clone());
         Ok(Application {

@@ -26,6 +26,8 @@ pub struct AppState {
     pub tokens: Arc<crate::auth::tokens::ApiTokens>,
     /// Rows per minute each token and browser session may ask of `/graphql`.
     pub budgets: Arc<crate::graphql::cost::Budgets>,
+    /// Request counters and latencies for `/metrics`.
+    pub metrics: Arc<crate::web::metrics::Metrics>,
 }
 
 impl AppState {

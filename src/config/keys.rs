@@ -359,6 +359,18 @@ pub const KEYS: &[Key] = &[
     // Logging
     key("RUST_LOG", Text, Some("info"), "log filter"),
     key(
+        "METRICS_ALLOW",
+        IpList,
+        Some("127.0.0.1,::1"),
+        "addresses that may read /metrics (comma-separated)",
+    ),
+    secret(key(
+        "METRICS_TOKEN",
+        Text,
+        None,
+        "a bearer token that may read /metrics from anywhere",
+    )),
+    key(
         "LOG_FORMAT",
         Text,
         Some("text"),

@@ -81,6 +81,9 @@ pub struct Config {
     pub app_db_zone: Zone,
     /// The zone times are shown in to people (`PORTAL_TIMEZONE`).
     pub portal_zone: Zone,
+    /// Who may read `/metrics`: these addresses (`METRICS_ALLOW`) or this bearer token.
+    pub metrics_allow: Vec<IpAddr>,
+    pub metrics_token: Option<Secret>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<IpAddr>,
     /// Settings of the old portal that are accepted but mean nothing here (logged once).
@@ -303,6 +306,32 @@ impl Config {
                 )),
             }
         }
+
+        let mut metrics_allow = Vec::new();
+        for item in r
+            .get("METRICS_ALLOW")
+            .map(str::to_owned)
+            .unwrap_or_else(|| table_default("METRICS_ALLOW"))
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match item.parse::<IpAddr>() {
+                Ok(ip) => metrics_allow.push(ip),
+                Err(_) => r.problems.push(format!(
+                    "METRICS_ALLOW must list IP addresses separated by commas (got {item:?})"
+                )),
+            }
+        }
+        let metrics_token = match r.get("METRICS_TOKEN") {
+            Some(t) if t.chars().count() < 24 => {
+                r.problems
+                    .push("METRICS_TOKEN must be at least 24 characters long".to_owned());
+                None
+            }
+            Some(t) => Some(Secret::new(t)),
+            None => None,
+        };
 
         let secret_key = match r.get("SECRET_KEY") {
             Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
@@ -534,6 +563,8 @@ impl Config {
             audit_append_only,
             app_db_zone,
             portal_zone,
+            metrics_allow,
+            metrics_token,
             trusted_proxies,
             ignored_settings: if r.get("ERP_DB_DRIVER").is_some() {
                 vec!["ERP_DB_DRIVER"]

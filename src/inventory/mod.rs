@@ -71,6 +71,15 @@ pub struct InventoryService {
     cache: Mutex<HashMap<ErpScope, Entry>>,
     cursors: cursor::Cursors,
     breaker: Mutex<Breaker>,
+    reads: std::sync::atomic::AtomicU64,
+    read_failures: std::sync::atomic::AtomicU64,
+}
+
+/// ERP read counts, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct ErpCounters {
+    pub reads: u64,
+    pub failures: u64,
 }
 
 impl std::fmt::Debug for InventoryService {
@@ -123,6 +132,16 @@ impl InventoryService {
             cache: Mutex::new(HashMap::new()),
             cursors: cursor::Cursors::default(),
             breaker: Mutex::new(Breaker::default()),
+            reads: Default::default(),
+            read_failures: Default::default(),
+        }
+    }
+
+    pub fn erp_counters(&self) -> ErpCounters {
+        use std::sync::atomic::Ordering::Relaxed;
+        ErpCounters {
+            reads: self.reads.load(Relaxed),
+            failures: self.read_failures.load(Relaxed),
         }
     }
 
@@ -297,6 +316,12 @@ impl InventoryService {
                 let started = Instant::now();
                 let rows = self.bounded(self.erp.inventory_rows(scope)).await;
                 self.breaker_result(rows.is_ok());
+                self.reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if rows.is_err() {
+                    self.read_failures
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 let rows = rows?;
                 let snap = tokio::task::spawn_blocking({
                     let multi = scope.is_multi();

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod extractors;
 pub mod graphql_http;
 pub mod layout;
+pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod pages;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/outbox", get(admin::outbox::list))
         .route("/admin/outbox/{file}", get(admin::outbox::show))
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::show))
         .route("/readyz", get(health::readyz))
         .route("/graphql", post(graphql_http::post))
         .route("/graphql/schema.graphql", get(admin::api::schema_sdl))
@@ -158,6 +160,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::render_errors,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

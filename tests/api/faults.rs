@@ -130,3 +130,55 @@ async fn a_full_disk_answers_503_and_writes_nothing_half() {
         customers_before
     );
 }
+
+#[tokio::test]
+async fn metrics_are_for_monitoring_only() {
+    let token = "metrics-token-0123456789abcdef";
+    let app = spawn_app_with(
+        &[("TRUSTED_PROXIES", "127.0.0.1"), ("METRICS_TOKEN", token)],
+        false,
+    )
+    .await;
+    app.get("/login").await;
+    app.get("/no-such-page").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains("portal_http_requests_total{route=\"/login\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "portal_http_request_duration_seconds_bucket{route=\"/login\",le=\"+Inf\"} 1"
+        )
+    );
+    assert!(text.contains("portal_erp_circuit_open 0"));
+    assert!(text.contains("portal_inventory_cache_scopes"));
+    assert!(text.contains("portal_customer_sessions 0"));
+    // From another address: nothing to see, unless the token is sent.
+    let far = app
+        .client
+        .get(app.url("/metrics"))
+        .header("X-Forwarded-For", "203.0.113.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(far.status(), 404);
+    let with_token = app
+        .client
+        .get(app.url("/metrics"))
+        .header("X-Forwarded-For", "203.0.113.5")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status(), 200);
+    let wrong = app
+        .client
+        .get(app.url("/metrics"))
+        .header("X-Forwarded-For", "203.0.113.5")
+        .bearer_auth("metrics-token-0123456789abcdeX")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+}
