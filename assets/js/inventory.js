@@ -26,6 +26,13 @@
     if (reset) save("");
   });
 
+  // The search box asks for the grid as the user types (and on Enter or clearing); its
+  // `change` when it loses focus would ask a second time for the same thing, and could
+  // race a header click. Selects still announce their changes to the form.
+  document.addEventListener("change", function (ev) {
+    if (ev.target && ev.target.id === "inv-q") ev.stopPropagation();
+  }, true);
+
   // Times are written by the server in the portal's zone (PORTAL_TIMEZONE), with its
   // abbreviation, so pages, exports and mails agree; the browser does not rewrite them.
 })();

@@ -202,3 +202,102 @@ async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
     );
     s.close().await;
 }
+
+/// Typing a search and clicking a header at once: the grid, the arrow and the address
+/// agree on both; and a search sends exactly one grid request.
+#[tokio::test]
+async fn a_header_click_right_after_typing_keeps_search_and_sort_together() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
+    app.add_customer("race@example.com", PASSWORD, "All", false)
+        .await;
+    let s = browser.session().await;
+    s.goto(&app.url("/login")).await;
+    s.type_into("#email", "race@example.com").await;
+    s.type_into("#password", PASSWORD).await;
+    s.click("button[type=submit]").await;
+    s.wait_for("the grid", "document.querySelector('#inv-count')")
+        .await;
+    // Count the grid requests the page sends.
+    s.script(
+        "window.__grid = 0; document.body.addEventListener('htmx:beforeRequest', function (e) { \
+           if ((e.detail.pathInfo.requestPath || '').indexOf('/inventory/grid') === 0) window.__grid++; }); return 1;",
+    )
+    .await;
+
+    // One search, then the box loses focus: one request.
+    s.type_into("#inv-q", "gift").await;
+    s.wait_for("the search", "location.search.includes('q=gift')")
+        .await;
+    s.click("h1").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        s.script("return window.__grid;").await,
+        1,
+        "a search sends exactly one grid request"
+    );
+
+    // Type and click the quantity header at once (the click blurs the box first).
+    s.script("window.__grid = 0; return 1;").await;
+    s.type_into("#inv-q", " box").await;
+    s.click("th a.sort[href*='sort=onHandQty']").await;
+    let started = Instant::now();
+    s.wait_for(
+        "search and sort in the address",
+        "location.search.includes('sort=onHandQty') && location.search.includes('q=gift+box')",
+    )
+    .await;
+    // Let any request still under way land.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let url = s.script("return location.search;").await;
+    let url = url.as_str().unwrap().to_owned();
+    assert!(
+        url.contains("sort=onHandQty") && url.contains("q=gift+box"),
+        "{url} after {:?}",
+        started.elapsed()
+    );
+    let arrow = s
+        .script(
+            "return document.querySelector(\"th a.sort[href*='sort=onHandQty']\").closest('th').getAttribute('aria-sort');",
+        )
+        .await;
+    assert_eq!(arrow, "ascending", "the arrow agrees");
+    let box_value = s
+        .script("return document.querySelector('#inv-q').value;")
+        .await;
+    assert_eq!(box_value, "gift box");
+    // The rows are the search's, in quantity order.
+    assert!(
+        s.script("return document.querySelectorAll('#inv-rows tr:not(.inv-more)').length;")
+            .await
+            .as_u64()
+            .unwrap()
+            > 1,
+        "the search has rows"
+    );
+    let quantities = s
+        .script(
+            "return Array.from(document.querySelectorAll('#inv-rows tr:not(.inv-more) td.num')).map(td => parseFloat(td.textContent.replace(/,/g, '')));",
+        )
+        .await;
+    let q: Vec<f64> = quantities
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    assert!(
+        q.windows(2).all(|w| w[0] <= w[1]),
+        "sorted ascending: {q:?}"
+    );
+    let texts = s
+        .script("return Array.from(document.querySelectorAll('#inv-rows tr:not(.inv-more)')).map(tr => tr.textContent.toLowerCase());")
+        .await;
+    for t in texts.as_array().unwrap() {
+        let t = t.as_str().unwrap();
+        assert!(t.contains("gift box"), "a row outside the search: {t}");
+    }
+    s.close().await;
+}

@@ -93,8 +93,13 @@ fn header_cell(view: &View, field: SortField, label: &str, numeric: bool) -> Mar
     };
     html! {
         th scope="col" aria-sort=(aria) class=(if numeric { "num" } else { "" }) {
+            // The sort goes with whatever the form holds *now* (a search typed a moment ago
+            // included), and joins the form's queue: it replaces a grid request still under
+            // way, so the last thing the user did is what the grid, arrow and URL show.
             a class=(if active { "sort active" } else { "sort" }) href=(next.url("/inventory"))
-                hx-get=(next.url("/inventory/grid")) hx-include="#inv-fh" hx-target="#inv-grid" hx-swap="outerHTML" {
+                hx-get="/inventory/grid" hx-include="#inv-form"
+                hx-vals=(format!(r#"{{"sort":"{}","dir":"{}"}}"#, next.sort, next.dir))
+                hx-sync="#inv-form:replace" hx-target="#inv-grid" hx-swap="outerHTML" {
                 (label) span class="sort-arrow" aria-hidden="true" { (arrow) }
             }
         }
