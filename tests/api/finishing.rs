@@ -121,3 +121,36 @@ async fn the_audit_log_reads_like_sentences_with_the_codes_kept() {
     );
     assert!(!page.contains("{&quot;is_active&quot;"), "no raw JSON");
 }
+
+/// With several ERP customers the Description column still wraps (the style names the
+/// column, not its position), and each cell carries the label a phone's card shows.
+#[tokio::test]
+async fn columns_are_styled_by_name_and_labelled_for_phone_cards() {
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "200")], false).await;
+    let multi = app.customer_browser("Acme Foods|Bright & Clean Co.").await;
+    let html = multi.get("/inventory").await.text().await.unwrap();
+    assert!(
+        html.contains(r#"<td class="cust" data-label="Customer">"#),
+        "{html:.200}"
+    );
+    assert!(html.contains(r#"<td class="desc" data-label="Description">"#));
+    assert!(html.contains(r#"data-label="On hand""#));
+    let css = app
+        .get("/assets/css/portal.css")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(css.contains(".inv-table td.desc { white-space: normal;"));
+    assert!(
+        !css.contains("td:nth-child(2)"),
+        "no style by column position"
+    );
+    let phone = css
+        .split("@media (max-width: 640px)")
+        .find(|block| block.contains("td.extra"))
+        .expect("the phone rules");
+    assert!(
+        phone.contains("grid-template-columns") && phone.contains("td.extra { display: none; }")
+    );
+}

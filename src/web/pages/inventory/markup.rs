@@ -116,14 +116,16 @@ pub fn rows_markup(view: &View, inv: &More, today: Date) -> Markup {
                 if days < 0 { "expired" } else if days <= EXPIRY_WARNING_DAYS { "soon" } else { "" }
             }).unwrap_or("");
             tr class=(match exp_state { "expired" => "row-expired", "soon" => "row-soon", _ => "" }) {
-                @if inv.multi_customer { td { (r.customer) } }
-                td class="mono" { (r.part) }
-                td { (r.description) }
-                td class="num" { (format_qty(r.on_hand_qty)) }
-                td { (r.unit) }
-                td class="mono" { (r.bin) }
-                td class="mono" { (r.user_lot) }
-                td class=(format!("date exp-{exp_state}")) {
+                // Labels and classes drive the phone layout (each row a card) and keep the
+                // description wrapping whatever columns come before it.
+                @if inv.multi_customer { td class="cust" data-label="Customer" { (r.customer) } }
+                td class="mono part" data-label="Part" { (r.part) }
+                td class="desc" data-label="Description" { (r.description) }
+                td class="num qty" data-label="On hand" { (format_qty(r.on_hand_qty)) }
+                td class="unit" data-label="Unit" { (r.unit) }
+                td class="mono" data-label="Bin" { (r.bin) }
+                td class="mono" data-label="Lot" { (r.user_lot) }
+                td class=(format!("date exp-{exp_state}")) data-label="Exp" {
                     (us_date(&r.exp_date))
                     @match exp_state {
                         "expired" => { " " span class="badge badge-bad" { "Expired" } }
@@ -131,11 +133,11 @@ pub fn rows_markup(view: &View, inv: &More, today: Date) -> Markup {
                         _ => {}
                     }
                 }
-                td { (r.reference) }
-                td class="mono" { (r.po) }
-                td { span class=(status_class(&r.status)) { (r.status) } }
-                td class="date" { (us_date(&r.last_rec_date)) }
-                td class="date" { (us_date(&r.last_transaction_date)) }
+                td class="extra" data-label="Reference" { (r.reference) }
+                td class="mono extra" data-label="PO" { (r.po) }
+                td class="status" data-label="Status" { span class=(status_class(&r.status)) { (r.status) } }
+                td class="date extra" data-label="Last received" { (us_date(&r.last_rec_date)) }
+                td class="date extra" data-label="Last transaction" { (us_date(&r.last_transaction_date)) }
             }
         }
         @if let Some(cursor) = &inv.next_cursor {
