@@ -451,7 +451,10 @@ mod tests {
                 Kind::Number => d.parse::<f64>().is_ok(),
                 Kind::Ip => d.parse::<std::net::IpAddr>().is_ok(),
                 Kind::Text => true,
-                Kind::IpList | Kind::Url | Kind::Hash => false,
+                Kind::IpList => d
+                    .split(',')
+                    .all(|p| p.trim().parse::<std::net::IpAddr>().is_ok()),
+                Kind::Url | Kind::Hash => false,
             };
             assert!(ok, "{}: default {d:?} is not a {:?}", k.name, k.kind);
             assert!(!k.secret, "{}: a secret has no default", k.name);
