@@ -33,6 +33,20 @@ async fn bearer_json(app: &TestApp, secret: &str, query: &str) -> Value {
     bearer(app, secret, query).await.json().await.unwrap()
 }
 
+/// A query with variables, as a tool sends it; the JSON answer.
+async fn bearer_vars(app: &TestApp, secret: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .bearer_auth(secret)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn code(v: &Value) -> Option<&str> {
     v["errors"][0]["extensions"]["code"].as_str()
 }
@@ -468,16 +482,7 @@ impl customer_portal::erp::ErpSource for Shifting {
 const PULL: &str = "query($after: String, $sort: [InventorySort!]) { inventory(first: 7, after: $after, sort: $sort) { nextCursor rows { part } } }";
 
 async fn pull_page(app: &TestApp, secret: &str, vars: Value) -> Value {
-    reqwest::Client::new()
-        .post(app.url("/graphql"))
-        .bearer_auth(secret)
-        .json(&json!({ "query": PULL, "variables": vars }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    bearer_vars(app, secret, PULL, vars).await
 }
 
 #[tokio::test]
@@ -798,18 +803,7 @@ async fn the_audit_log_pages_by_key_with_cursors_bound_to_their_filter() {
     let page = |vars: Value| {
         let app = &app;
         let secret = secret.clone();
-        async move {
-            reqwest::Client::new()
-                .post(app.url("/graphql"))
-                .bearer_auth(&secret)
-                .json(&json!({ "query": PAGE, "variables": vars }))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        async move { bearer_vars(app, &secret, PAGE, vars).await }
     };
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
@@ -879,16 +873,7 @@ async fn accounts_and_sessions_page_with_signed_cursors() {
         let mut seen: Vec<String> = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let resp: Value = reqwest::Client::new()
-                .post(app.url("/graphql"))
-                .bearer_auth(&secret)
-                .json(&json!({ "query": query, "variables": { "after": after } }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let resp = bearer_vars(&app, &secret, &query, json!({ "after": after })).await;
             assert!(resp["errors"].is_null(), "{resp}");
             for item in resp["data"]["p"][list].as_array().unwrap() {
                 seen.push(item[key].as_str().unwrap().to_owned());
@@ -904,15 +889,11 @@ async fn accounts_and_sessions_page_with_signed_cursors() {
         unique.dedup();
         assert_eq!(unique.len(), 7, "none twice");
     }
-    let forged: Value = reqwest::Client::new()
-        .post(app.url("/graphql"))
-        .bearer_auth(&secret)
-        .json(&json!({ "query": "{ customerPage(after: \"AAAAAAAAAAE\") { totalCount } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let forged = bearer_json(
+        &app,
+        &secret,
+        "{ customerPage(after: \"AAAAAAAAAAE\") { totalCount } }",
+    )
+    .await;
     assert_eq!(code(&forged), Some("BAD_USER_INPUT"));
 }

@@ -91,6 +91,34 @@ async fn add_account(data: &std::path::Path) {
     drop(store);
 }
 
+/// Signs `patient@example.com` in through the form of the portal at `base`, sending
+/// `X-Request-Id: request_id` with the form when given; returns the answer to the POST.
+async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    request_id: Option<&str>,
+) -> reqwest::Response {
+    let html = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_meta_csrf(&html);
+    let mut post = client.post(format!("{base}/login")).form(&[
+        ("email", "patient@example.com"),
+        ("password", PASSWORD),
+        ("hp_email", ""),
+        ("csrf_token", csrf.as_str()),
+    ]);
+    if let Some(id) = request_id {
+        post = post.header("X-Request-Id", id);
+    }
+    post.send().await.unwrap()
+}
+
 #[tokio::test]
 async fn silent_sockets_cannot_stop_a_normal_client() {
     // This test holds 1,100 sockets itself: it needs room above the common limit.
@@ -196,26 +224,7 @@ async fn shutdown_waits_for_a_slow_reader_only_as_long_as_the_grace() {
     add_account(&data).await;
     let client = new_client();
     let url = |p: &str| format!("{}{p}", portal.address);
-    let html = client
-        .get(url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = extract_meta_csrf(&html);
-    let login = client
-        .post(url("/login"))
-        .form(&[
-            ("email", "patient@example.com"),
-            ("password", PASSWORD),
-            ("hp_email", ""),
-            ("csrf_token", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let login = sign_in(&client, &portal.address, None).await;
     assert_eq!(location(&login), "/inventory");
     // A slow reader: asks for the export and never reads the answer.
     let export = client
@@ -268,27 +277,7 @@ async fn json_logs_carry_the_request_id_that_the_answer_names() {
     add_account(&data).await;
     let client = new_client();
     let url = |p: &str| format!("{}{p}", portal.address);
-    let html = client
-        .get(url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = extract_meta_csrf(&html);
-    let login = client
-        .post(url("/login"))
-        .header("X-Request-Id", "tool-req-42")
-        .form(&[
-            ("email", "patient@example.com"),
-            ("password", PASSWORD),
-            ("hp_email", ""),
-            ("csrf_token", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let login = sign_in(&client, &portal.address, Some("tool-req-42")).await;
     assert_eq!(location(&login), "/inventory");
     assert_eq!(login.headers()["x-request-id"], "tool-req-42");
     // A fresh id when the caller sends none (or an unusable one).
