@@ -26,5 +26,18 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { armAutohide(document); });
+
+  // Phones: the navbar folds into a menu.
+  document.addEventListener("DOMContentLoaded", function () {
+    var bar = document.querySelector(".navbar");
+    if (bar) bar.classList.add("nav-collapsible");
+  });
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-nav-toggle]");
+    if (!btn) return;
+    var bar = btn.closest(".navbar");
+    var open = bar.classList.toggle("menu-open");
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+  });
   document.addEventListener("htmx:afterSettle", function (ev) { armAutohide(ev.target); });
 })();

@@ -94,7 +94,11 @@ fn navbar(ctx: &PageCtx) -> Markup {
                 img src=(assets::url("/assets/img/logo.svg")) alt="" width="28" height="28";
                 span { "WePackItAll" } span class="brand-sub" { "Customer Portal" }
             }
-            nav class="nav-links" aria-label="Main" {
+            // On phones the links and the account controls fold behind this button
+            // (portal.js makes the navbar collapsible; without scripts it stays open).
+            button type="button" class="btn btn-ghost nav-toggle" data-nav-toggle
+                aria-expanded="false" aria-controls="nav-menu" { "Menu" }
+            nav id="nav-menu" class="nav-links" aria-label="Main" {
                 // The links follow the access rule: what the viewer may open.
                 @if guards::customer_access(&ctx.viewer).is_ok() {
                     a href="/inventory" { "Inventory" }
