@@ -22,8 +22,8 @@ use crate::customers::{
 };
 use crate::domain::CustomerId;
 use crate::store::{
-    ActiveSessionStore, AuditEntry, AuditFilter, AuditStore, CustomerStore, StatusFilter,
-    StoreError,
+    ActiveSession, ActiveSessionStore, AuditEntry, AuditFilter, AuditStore, CustomerStore,
+    StatusFilter, StoreError,
 };
 
 /// Loads customers by id in one store call per batch.
@@ -193,6 +193,39 @@ pub struct ActiveSessionPage {
     pub sessions: Vec<ActiveSessionNode>,
 }
 
+/// One page of `rows` ordered by `key`: those after `after`, at most `first` (1–500), and
+/// the key of the last one when more follow (what the next cursor holds).
+fn page_by_key<T, K: Ord>(
+    mut rows: Vec<T>,
+    key: impl Fn(&T) -> K,
+    after: Option<&K>,
+    first: i32,
+) -> (Vec<T>, Option<K>) {
+    rows.sort_by_key(&key);
+    let first = first.clamp(1, 500) as usize;
+    let mut page: Vec<T> = rows
+        .into_iter()
+        .filter(|r| after.is_none_or(|a| key(r) > *a))
+        .collect();
+    let more = page.len() > first;
+    page.truncate(first);
+    let next = if more { page.last().map(&key) } else { None };
+    (page, next)
+}
+
+impl From<ActiveSession> for ActiveSessionNode {
+    fn from(s: ActiveSession) -> Self {
+        ActiveSessionNode {
+            session_id: s.session_id,
+            customer_id: s.customer_id,
+            ip_address: s.ip_address,
+            user_agent: s.user_agent,
+            last_seen: s.last_seen,
+            created_at: s.created_at,
+        }
+    }
+}
+
 fn cursor_error(e: KeyCursorError) -> async_graphql::Error {
     match e {
         KeyCursorError::Invalid => coded_error(codes::BAD_USER_INPUT, "invalid cursor"),
@@ -241,31 +274,16 @@ impl AdminQuery {
             None | Some("") => None,
             Some(c) => Some(key.open(c, &view).map_err(cursor_error)?),
         };
-        let mut rows = customer_store(ctx)?
+        let rows = customer_store(ctx)?
             .list_customers(status.into(), search.as_deref())
             .await
             .map_err(internal)?;
-        rows.sort_by_key(|c| c.id);
         let total = rows.len();
-        let first = first.clamp(1, 500) as usize;
-        let rest: Vec<_> = rows
-            .into_iter()
-            .filter(|c| after_id.is_none_or(|a| c.id.0 > a))
-            .collect();
-        let more = rest.len() > first;
-        let page: Vec<CustomerNode> = rest
-            .into_iter()
-            .take(first)
-            .map(CustomerNode::from)
-            .collect();
-        let next_cursor = match (more, page.last()) {
-            (true, Some(last)) => Some(key.issue(last.id.parse().unwrap_or(0), &view)),
-            _ => None,
-        };
+        let (page, next) = page_by_key(rows, |c| c.id.0, after_id.as_ref(), first);
         Ok(CustomerPage {
             total_count: total as i32,
-            next_cursor,
-            customers: page,
+            next_cursor: next.map(|id| key.issue(id, &view)),
+            customers: page.into_iter().map(CustomerNode::from).collect(),
         })
     }
 
@@ -350,42 +368,16 @@ impl AdminQuery {
             None | Some("") => None,
             Some(c) => Some(key.open_text(c, view).map_err(cursor_error)?),
         };
-        let mut rows = session_store(ctx)?
+        let rows = session_store(ctx)?
             .list_active_sessions()
             .await
             .map_err(internal)?;
-        rows.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         let total = rows.len();
-        let first = first.clamp(1, 500) as usize;
-        let rest: Vec<_> = rows
-            .into_iter()
-            .filter(|s| {
-                after_id
-                    .as_deref()
-                    .is_none_or(|a| s.session_id.as_str() > a)
-            })
-            .collect();
-        let more = rest.len() > first;
-        let page: Vec<ActiveSessionNode> = rest
-            .into_iter()
-            .take(first)
-            .map(|s| ActiveSessionNode {
-                session_id: s.session_id,
-                customer_id: s.customer_id,
-                ip_address: s.ip_address,
-                user_agent: s.user_agent,
-                last_seen: s.last_seen,
-                created_at: s.created_at,
-            })
-            .collect();
-        let next_cursor = match (more, page.last()) {
-            (true, Some(last)) => Some(key.issue_text(&last.session_id, view)),
-            _ => None,
-        };
+        let (page, next) = page_by_key(rows, |s| s.session_id.clone(), after_id.as_ref(), first);
         Ok(ActiveSessionPage {
             total_count: total as i32,
-            next_cursor,
-            sessions: page,
+            next_cursor: next.map(|id| key.issue_text(&id, view)),
+            sessions: page.into_iter().map(ActiveSessionNode::from).collect(),
         })
     }
 
@@ -399,17 +391,7 @@ impl AdminQuery {
             .list_active_sessions()
             .await
             .map_err(internal)?;
-        Ok(rows
-            .into_iter()
-            .map(|s| ActiveSessionNode {
-                session_id: s.session_id,
-                customer_id: s.customer_id,
-                ip_address: s.ip_address,
-                user_agent: s.user_agent,
-                last_seen: s.last_seen,
-                created_at: s.created_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(ActiveSessionNode::from).collect())
     }
 
     #[graphql(guard = "StaffGuard(Scope::AnalyticsRead)")]

@@ -336,6 +336,23 @@ impl Default for Budgets {
     }
 }
 
+/// `caller`'s window (start, rows used), started afresh when the last one ended; callers
+/// whose windows ended are forgotten when the map is full.
+fn current_window<'a>(
+    w: &'a mut HashMap<String, (Instant, u64)>,
+    caller: &str,
+    now: Instant,
+) -> &'a mut (Instant, u64) {
+    if w.len() >= MAX_CALLERS && !w.contains_key(caller) {
+        w.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+    }
+    let entry = w.entry(caller.to_owned()).or_insert((now, 0));
+    if now.duration_since(entry.0) >= WINDOW {
+        *entry = (now, 0);
+    }
+    entry
+}
+
 impl Budgets {
     /// The caller's window if its budget is spent (checked before any parsing, so a caller
     /// that keeps sending refused work is answered 429 at almost no cost).
@@ -356,13 +373,7 @@ impl Budgets {
     pub fn penalise(&self, caller: &str, limit: u64) {
         let now = Instant::now();
         let mut w = self.windows.lock().expect("budget lock");
-        if w.len() >= MAX_CALLERS && !w.contains_key(caller) {
-            w.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let entry = w.entry(caller.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
+        let entry = current_window(&mut w, caller, now);
         entry.1 = entry.1.saturating_add(limit / 10).min(limit);
     }
 
@@ -370,13 +381,7 @@ impl Budgets {
     pub fn charge(&self, caller: &str, rows: u64, limit: u64) -> Result<BudgetState, BudgetState> {
         let now = Instant::now();
         let mut w = self.windows.lock().expect("budget lock");
-        if w.len() >= MAX_CALLERS && !w.contains_key(caller) {
-            w.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let entry = w.entry(caller.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
+        let entry = current_window(&mut w, caller, now);
         let reset_secs = WINDOW
             .saturating_sub(now.duration_since(entry.0))
             .as_secs()

@@ -216,15 +216,12 @@ impl InventoryService {
     /// Drops least recently used scopes until the cache fits its cap; `keep` stays.
     fn enforce_cap(&self, keep: &ErpScope) {
         let mut cache = self.cache.lock().expect("cache lock");
-        loop {
-            let total: usize = cache
-                .values()
-                .filter_map(|e| e.cell.get())
-                .map(|s| s.approx_bytes)
-                .sum();
-            if total <= self.max_cache_bytes {
-                return;
-            }
+        let mut total: usize = cache
+            .values()
+            .filter_map(|e| e.cell.get())
+            .map(|s| s.approx_bytes)
+            .sum();
+        while total > self.max_cache_bytes {
             let victim = cache
                 .iter()
                 .filter(|(scope, e)| *scope != keep && e.cell.get().is_some())
@@ -232,7 +229,9 @@ impl InventoryService {
                 .map(|(scope, _)| scope.clone());
             match victim {
                 Some(scope) => {
-                    cache.remove(&scope);
+                    if let Some(gone) = cache.remove(&scope).and_then(|e| e.cell.get().cloned()) {
+                        total -= gone.approx_bytes;
+                    }
                     tracing::info!(scope = ?scope, total, cap = self.max_cache_bytes, "inventory cache over its cap: least recently used scope dropped");
                 }
                 None => return,

@@ -109,7 +109,7 @@ pub async fn post(
     if !is_json {
         return AppError::UnsupportedMediaType.into_response();
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return graphql_error(
@@ -145,25 +145,22 @@ pub async fn post(
     } else {
         StatusCode::OK
     };
-    // A query that does not parse is answered without touching the schema.
-    let doc = match async_graphql::parser::parse_query(&request.query) {
-        Ok(doc) => doc,
-        Err(e) => {
-            penalise();
-            return graphql_error(refused_status, "GRAPHQL_PARSE_FAILED", &e.to_string());
-        }
-    };
-    // What it may cost, counted before anything runs.
+    // What it may cost, counted before anything runs. The request keeps the parsed
+    // document, so execution does not parse the query a second time.
     let max_page = match viewer {
         Viewer::Token(_) => cost::MAX_PAGE_TOKEN,
         _ => cost::MAX_PAGE_SESSION,
     };
-    let cost = match cost::cost(
-        &doc,
-        request.operation_name.as_deref(),
-        &request.variables,
-        max_page,
-    ) {
+    let (operation_name, variables) = (request.operation_name.clone(), request.variables.clone());
+    let doc = match request.parsed_query() {
+        Ok(doc) => doc,
+        Err(e) => {
+            // A query that does not parse is answered without touching the schema.
+            penalise();
+            return graphql_error(refused_status, "GRAPHQL_PARSE_FAILED", &e.message);
+        }
+    };
+    let cost = match cost::cost(doc, operation_name.as_deref(), &variables, max_page) {
         Ok(c) => c,
         Err(e) => {
             penalise();

@@ -191,4 +191,31 @@ mod tests {
             "Content-Length matches the body"
         );
     }
+
+    #[tokio::test]
+    async fn over_the_cap_a_connection_gets_503_and_a_retry_after() {
+        use tokio::io::AsyncReadExt;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        let limits = Limits {
+            max_connections: 1,
+            shutdown_grace: Duration::from_secs(1),
+        };
+        tokio::spawn(serve(listener, router, limits, std::future::pending()));
+        // One connection holds the only place, saying nothing.
+        let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut next = tokio::net::TcpStream::connect(addr).await.unwrap();
+        next.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(5), next.read_to_string(&mut answer))
+            .await
+            .expect("answered at once")
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.contains("Retry-After: 5"), "{answer}");
+    }
 }

@@ -14,17 +14,9 @@ use time::OffsetDateTime;
 
 use crate::domain::Zone;
 
-/// `MM/DD/YYYY HH:MM CST` for tables: the wall clock in the portal's zone
-/// (`PORTAL_TIMEZONE`), with the zone's abbreviation so nobody has to guess.
+/// `MM/DD/YYYY HH:MM CST` for admin tables.
 pub fn when(zone: &Zone, t: &OffsetDateTime) -> String {
-    let local = zone.at(*t);
-    format!(
-        "{} {:02}:{:02} {}",
-        crate::inventory::format_us_date(local.date()),
-        local.hour(),
-        local.minute(),
-        zone.abbreviation(*t)
-    )
+    crate::web::layout::wall_clock(zone, t, false)
 }
 
 pub fn parse_when(s: &str) -> Option<OffsetDateTime> {

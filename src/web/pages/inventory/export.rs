@@ -18,6 +18,21 @@ use crate::graphql::guards;
 use crate::state::AppState;
 use crate::web::extractors::InventoryReader;
 
+/// What an export's file is called: the scope, and the time on the portal's clock (when
+/// the rows were read, if the ERP did not answer and they are stale).
+struct ExportName {
+    scope: ErpScope,
+    at: OffsetDateTime,
+    stale: bool,
+    zone: crate::domain::Zone,
+}
+
+impl ExportName {
+    fn with_ext(&self, ext: &str) -> String {
+        export::file_name(&self.scope, self.at, self.stale, &self.zone, ext)
+    }
+}
+
 /// Rows of an export: the same service, parameters and scope rule as the grid.
 async fn export_rows(
     state: &AppState,
@@ -25,10 +40,9 @@ async fn export_rows(
     view: &View,
 ) -> Result<
     (
-        ErpScope,
         std::sync::Arc<crate::inventory::Snapshot>,
         Vec<u32>,
-        bool,
+        ExportName,
     ),
     AppError,
 > {
@@ -45,7 +59,17 @@ async fn export_rows(
             tracing::warn!(error = %e, "export: ERP unavailable");
             AppError::ErpUnavailable
         })?;
-    Ok((scope, snapshot, order, stale))
+    let name = ExportName {
+        scope,
+        at: if stale {
+            snapshot.as_of
+        } else {
+            OffsetDateTime::now_utc()
+        },
+        stale,
+        zone: state.config.portal_zone.clone(),
+    };
+    Ok((snapshot, order, name))
 }
 
 fn attachment(resp: &mut Response, content_type: &'static str, file_name: &str) {
@@ -63,8 +87,7 @@ pub async fn export_xlsx(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     let started = std::time::Instant::now();
-    let (scope, snapshot, order, stale) = export_rows(&state, &viewer, &view).await?;
-    let as_of = snapshot.as_of;
+    let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
     let count = order.len();
     // Written to an anonymous temporary file (constant memory), then streamed from disk.
     let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
@@ -91,18 +114,7 @@ pub async fn export_xlsx(
     attachment(
         &mut resp,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &export::file_name(
-            &scope,
-            // A stale export is named for when its rows were read.
-            if stale {
-                as_of
-            } else {
-                OffsetDateTime::now_utc()
-            },
-            stale,
-            &state.config.portal_zone,
-            "xlsx",
-        ),
+        &name.with_ext("xlsx"),
     );
     if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
         resp.headers_mut().insert(header::CONTENT_LENGTH, v);
@@ -119,8 +131,7 @@ pub async fn export_csv(
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();
-    let (scope, snapshot, order, stale) = export_rows(&state, &viewer, &view).await?;
-    let as_of = snapshot.as_of;
+    let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
     let order = std::sync::Arc::new(order);
     let header = export::csv::header(snapshot.multi_customer);
     // Chunks are produced as the client reads: memory holds one chunk, not the file.
@@ -148,21 +159,6 @@ pub async fn export_csv(
     });
     // Fused: the compression layer may poll once more after the end.
     let mut resp = Body::from_stream(futures_util::StreamExt::fuse(stream)).into_response();
-    attachment(
-        &mut resp,
-        "text/csv; charset=utf-8",
-        &export::file_name(
-            &scope,
-            // A stale export is named for when its rows were read.
-            if stale {
-                as_of
-            } else {
-                OffsetDateTime::now_utc()
-            },
-            stale,
-            &state.config.portal_zone,
-            "csv",
-        ),
-    );
+    attachment(&mut resp, "text/csv; charset=utf-8", &name.with_ext("csv"));
     Ok(resp)
 }

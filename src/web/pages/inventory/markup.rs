@@ -277,18 +277,9 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
     }
 }
 
-/// `MM/DD/YYYY HH:MM:SS CST` in the portal's zone (`PORTAL_TIMEZONE`): the same clock
-/// as the admin pages, the export file names and the mails.
+/// `MM/DD/YYYY HH:MM:SS CST`: the same clock as the admin pages and export file names.
 pub fn as_of_text(zone: &crate::domain::Zone, t: &OffsetDateTime) -> String {
-    let local = zone.at(*t);
-    format!(
-        "{} {:02}:{:02}:{:02} {}",
-        format_us_date(local.date()),
-        local.hour(),
-        local.minute(),
-        local.second(),
-        zone.abbreviation(*t)
-    )
+    crate::web::layout::wall_clock(zone, t, true)
 }
 
 pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
