@@ -88,6 +88,11 @@ fn new_session_id() -> String {
 }
 
 impl AdminAuth {
+    /// Staff sign-ins the throttle refused, for `/metrics`.
+    pub fn throttle_refusals(&self) -> &super::throttle::ThrottleCounts {
+        self.throttle.refused()
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         sessions: Arc<dyn AdminSessionStore>,

@@ -121,6 +121,11 @@ fn truncate(s: Option<&str>, max: usize) -> Option<String> {
 }
 
 impl AuthService {
+    /// Customer sign-ins the throttle refused, for `/metrics`.
+    pub fn throttle_refusals(&self) -> &super::throttle::ThrottleCounts {
+        self.throttle.refused()
+    }
+
     pub fn new(
         customers: Arc<dyn CustomerStore>,
         sessions: Arc<dyn ActiveSessionStore>,

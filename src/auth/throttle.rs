@@ -21,6 +21,7 @@
 //! attempt, so its own lockout cannot be triggered through the portal.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +56,15 @@ pub enum Refusal {
 pub struct Throttle {
     store: Arc<dyn LoginThrottleStore>,
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Attempts refused (too many, or not countable), for `/metrics`.
+    refused: Arc<ThrottleCounts>,
+}
+
+/// Sign-in attempts the throttle refused since start-up.
+#[derive(Debug, Default)]
+pub struct ThrottleCounts {
+    pub too_many: AtomicU64,
+    pub unavailable: AtomicU64,
 }
 
 impl std::fmt::Debug for Throttle {
@@ -97,7 +107,12 @@ impl Throttle {
         Throttle {
             store,
             locks: Arc::new(Mutex::new(HashMap::new())),
+            refused: Arc::default(),
         }
+    }
+
+    pub fn refused(&self) -> &ThrottleCounts {
+        &self.refused
     }
 
     fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -119,6 +134,7 @@ impl Throttle {
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "could not read failed sign-ins");
+                self.refused.unavailable.fetch_add(1, Ordering::Relaxed);
                 Refusal::Unavailable
             })?;
         let now = OffsetDateTime::now_utc();
@@ -132,11 +148,13 @@ impl Throttle {
                 retry_after_s = retry_after.as_secs(),
                 "sign-in throttled"
             );
+            self.refused.too_many.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::TooMany { retry_after });
         }
-        self.failed(name, ip)
-            .await
-            .map_err(|_| Refusal::Unavailable)
+        self.failed(name, ip).await.map_err(|_| {
+            self.refused.unavailable.fetch_add(1, Ordering::Relaxed);
+            Refusal::Unavailable
+        })
     }
 
     /// Records a failure. An error means it was not counted.

@@ -5,6 +5,7 @@
 pub mod templates;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -49,6 +50,16 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     bcc: Option<Mailbox>,
+    /// Mails sent (or filed) and mails not confirmed sent, for `/metrics`.
+    sent: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// How many mails went out and how many did not, since start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailCounts {
+    pub sent: u64,
+    pub failed: u64,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -113,7 +124,16 @@ impl Mailer {
             transport,
             from,
             bcc,
+            sent: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
         })
+    }
+
+    pub fn counts(&self) -> MailCounts {
+        MailCounts {
+            sent: self.sent.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
     }
 
     /// The folder mail is written to instead of being sent (demo mode), if any.
@@ -184,6 +204,12 @@ impl Mailer {
                 ))),
             },
         };
+        let counter = if result.is_ok() {
+            &self.sent
+        } else {
+            &self.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         match &result {
             Ok(()) => {
                 tracing::info!(to = %mail.to, subject = %mail.subject, elapsed_ms = started.elapsed().as_millis() as u64, "mail sent")

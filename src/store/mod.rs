@@ -443,6 +443,15 @@ pub trait AppStore:
     fn backend_name(&self) -> &'static str;
     /// A cheap round trip proving the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Connections lent out now and the most there may be, for `/metrics`.
+    async fn pool_usage(&self) -> PoolUsage;
+}
+
+/// How much of the connection pool is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub in_use: u64,
+    pub max: u64,
 }
 
 #[cfg(test)]

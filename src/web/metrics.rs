@@ -1,6 +1,7 @@
 //! `/metrics` in the Prometheus text format: requests by route and status, latency
-//! histograms per route, ERP reads and the circuit's state, the inventory cache, signed-in
-//! sessions and API tokens.
+//! histograms per route, ERP reads and the circuit's state, the inventory cache, the app
+//! database's pool, sign-ins the throttle refused, mails sent and failed, and signed-in
+//! sessions.
 //!
 //! Only for monitoring: answered to addresses in `METRICS_ALLOW` (loopback by default)
 //! or to `Authorization: Bearer <METRICS_TOKEN>`; everyone else gets 404, so the endpoint
@@ -9,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -33,7 +35,8 @@ struct Histogram {
 }
 
 /// Request counters. Keys are route templates (`/admin/customers/{id}`), never raw paths,
-/// so their number is bounded by the router (addresses no route matches are not counted).
+/// so their number is bounded by the router; addresses no route matches all count as
+/// `unmatched`.
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
@@ -155,6 +158,31 @@ pub async fn show(
         erp.reads,
         erp.failures,
         u8::from(state.inventory.erp_circuit_open()),
+    );
+    let pool = state.store.pool_usage().await;
+    let _ = write!(
+        out,
+        "# HELP portal_app_db_pool_in_use App database connections lent out now.\n# TYPE portal_app_db_pool_in_use gauge\nportal_app_db_pool_in_use {}\n\
+         # HELP portal_app_db_pool_max App database connections there may be.\n# TYPE portal_app_db_pool_max gauge\nportal_app_db_pool_max {}\n",
+        pool.in_use, pool.max
+    );
+    out.push_str("# HELP portal_signin_throttled_total Sign-in attempts refused: too many failures, or not countable (fail closed).\n# TYPE portal_signin_throttled_total counter\n");
+    for (who, counts) in [
+        ("customer", state.auth.throttle_refusals()),
+        ("staff", state.admin_auth.throttle_refusals()),
+    ] {
+        let _ = write!(
+            out,
+            "portal_signin_throttled_total{{who=\"{who}\",reason=\"too_many\"}} {}\nportal_signin_throttled_total{{who=\"{who}\",reason=\"unavailable\"}} {}\n",
+            counts.too_many.load(Ordering::Relaxed),
+            counts.unavailable.load(Ordering::Relaxed)
+        );
+    }
+    let mail = state.mailer.counts();
+    let _ = write!(
+        out,
+        "# HELP portal_mails_total Mails by outcome: sent (or filed in the demo outbox) or failed (not confirmed sent).\n# TYPE portal_mails_total counter\nportal_mails_total{{outcome=\"sent\"}} {}\nportal_mails_total{{outcome=\"failed\"}} {}\n",
+        mail.sent, mail.failed
     );
     if let Ok(sessions) = state.store.list_active_sessions().await {
         let _ = write!(

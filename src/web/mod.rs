@@ -161,7 +161,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::render_errors,
         ))
-        .route_layer(axum::middleware::from_fn_with_state(
+        // `layer`, not `route_layer`: the fallback is counted too, as `unmatched`.
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))

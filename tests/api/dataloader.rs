@@ -242,6 +242,9 @@ impl AppStore for Counting {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+    async fn pool_usage(&self) -> customer_portal::store::PoolUsage {
+        self.inner.pool_usage().await
+    }
 }
 
 #[tokio::test]

@@ -154,6 +154,16 @@ async fn metrics_are_for_monitoring_only() {
     assert!(text.contains("portal_erp_circuit_open 0"));
     assert!(text.contains("portal_inventory_cache_scopes"));
     assert!(text.contains("portal_customer_sessions 0"));
+    // An address no route knows is counted under one label, not its own path.
+    assert!(
+        text.contains("portal_http_requests_total{route=\"unmatched\",status=\"404\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("no-such-page"));
+    assert!(
+        text.contains("portal_app_db_pool_in_use ") && text.contains("portal_app_db_pool_max 4")
+    );
+    assert!(text.contains("portal_mails_total{outcome=\"sent\"} 0"));
     // From another address: nothing to see, unless the token is sent.
     let far = app
         .client

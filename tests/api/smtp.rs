@@ -223,4 +223,10 @@ async fn a_mail_server_that_never_answers_cannot_hang_an_admin_or_be_audited_as_
         0,
         "never an audit of a mail that was not sent"
     );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("portal_mails_total{outcome=\"failed\"} 2")
+            && metrics.contains("portal_mails_total{outcome=\"sent\"} 0"),
+        "{metrics}"
+    );
 }

@@ -111,4 +111,10 @@ async fn fifty_concurrent_guesses_check_at_most_the_limit() {
         "exactly the limit was checked ({throttled} throttled)"
     );
     assert_eq!(throttled, 40);
+    // Monitoring sees the refusals (read from loopback, which `METRICS_ALLOW` admits).
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("portal_signin_throttled_total{who=\"customer\",reason=\"too_many\"} 40"),
+        "{metrics}"
+    );
 }

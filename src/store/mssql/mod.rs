@@ -568,6 +568,14 @@ impl AppStore for MssqlStore {
             .await
             .map(|_| ())
     }
+
+    async fn pool_usage(&self) -> PoolUsage {
+        let state = self.pool.state().await;
+        PoolUsage {
+            in_use: state.in_use,
+            max: state.max_open,
+        }
+    }
 }
 
 #[cfg(test)]

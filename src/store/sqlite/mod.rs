@@ -486,4 +486,12 @@ impl AppStore for SqliteStore {
         })
         .await
     }
+
+    async fn pool_usage(&self) -> PoolUsage {
+        let free = self.inner.permits.available_permits().min(POOL_SIZE);
+        PoolUsage {
+            in_use: (POOL_SIZE - free) as u64,
+            max: POOL_SIZE as u64,
+        }
+    }
 }
