@@ -81,10 +81,108 @@ pub struct InventorySort {
 }
 
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct InventoryFacets {
     pub parts: Vec<String>,
     pub bins: Vec<String>,
     pub statuses: Vec<String>,
+}
+
+/// One of the option lists of `InventoryFacets`.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FacetField {
+    Part,
+    Bin,
+    Status,
+}
+
+/// A few options of one list, and how many match in all.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct FacetMatches {
+    pub values: Vec<String>,
+    pub total_count: i32,
+}
+
+/// The most options `matching` returns at once.
+const MAX_MATCHES: usize = 200;
+
+impl InventoryFacets {
+    fn list(&self, field: FacetField) -> &[String] {
+        match field {
+            FacetField::Part => &self.parts,
+            FacetField::Bin => &self.bins,
+            FacetField::Status => &self.statuses,
+        }
+    }
+}
+
+/// Options containing `term` (case-insensitive): those that start with it first, each
+/// group in the list's order; at most `first`, with the number that match in all.
+pub fn matching(options: &[String], term: &str, first: usize) -> (Vec<String>, usize) {
+    let term = term.trim().to_lowercase();
+    if term.is_empty() {
+        return (options.iter().take(first).cloned().collect(), options.len());
+    }
+    let mut starts = Vec::new();
+    let mut contains = Vec::new();
+    for o in options {
+        let lower = o.to_lowercase();
+        if lower.starts_with(&term) {
+            starts.push(o);
+        } else if lower.contains(&term) {
+            contains.push(o);
+        }
+    }
+    let total = starts.len() + contains.len();
+    let values = starts
+        .into_iter()
+        .chain(contains)
+        .take(first)
+        .cloned()
+        .collect();
+    (values, total)
+}
+
+#[async_graphql::ComplexObject]
+impl InventoryFacets {
+    /// How many parts `parts` holds (a client can choose a picker without fetching them).
+    async fn part_count(&self) -> i32 {
+        self.parts.len() as i32
+    }
+    /// How many bins `bins` holds.
+    async fn bin_count(&self) -> i32 {
+        self.bins.len() as i32
+    }
+    /// Up to `first` options of one list that contain `contains` (case-insensitive),
+    /// those starting with it first: what a searchable picker shows as the user types.
+    async fn matching(
+        &self,
+        field: FacetField,
+        #[graphql(default)] contains: String,
+        #[graphql(default = 20, desc = "At most 200.")] first: i32,
+    ) -> async_graphql::Result<FacetMatches> {
+        if first < 0 {
+            return Err(coded_error(
+                codes::BAD_USER_INPUT,
+                "first must not be negative",
+            ));
+        }
+        if contains.chars().count() > 200 {
+            return Err(coded_error(
+                codes::BAD_USER_INPUT,
+                "contains is longer than 200 characters",
+            ));
+        }
+        let (values, total) = matching(
+            self.list(field),
+            &contains,
+            (first as usize).min(MAX_MATCHES),
+        );
+        Ok(FacetMatches {
+            values,
+            total_count: total as i32,
+        })
+    }
 }
 
 /// One page of the caller's inventory view.
@@ -317,5 +415,29 @@ impl InventoryQuery {
             .customer_names(&admin)
             .await
             .map_err(|e| erp_error(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matching;
+
+    fn list(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn matching_puts_prefixes_first_and_counts_all() {
+        let options = list(&["AB-100", "XAB-1", "ab-200", "CD-1", "ZZ-AB"]);
+        let (values, total) = matching(&options, " ab ", 10);
+        assert_eq!(values, ["AB-100", "ab-200", "XAB-1", "ZZ-AB"]);
+        assert_eq!(total, 4);
+        let (values, total) = matching(&options, "ab", 2);
+        assert_eq!(values, ["AB-100", "ab-200"]);
+        assert_eq!(total, 4, "the count is of every match, not the page");
+        let (values, total) = matching(&options, "", 3);
+        assert_eq!(values, ["AB-100", "XAB-1", "ab-200"]);
+        assert_eq!(total, 5);
+        assert_eq!(matching(&options, "nope", 3), (Vec::new(), 0));
     }
 }

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{*path}", get(legacy::old_static))
         .route("/inventory/grid", get(inventory::grid_fragment))
         .route("/inventory/rows", get(inventory::rows_fragment))
+        .route("/inventory/options", get(inventory::options_fragment))
         .route("/inventory/export.xlsx", get(inventory::export_xlsx))
         .route("/inventory/export.csv", get(inventory::export_csv))
         .route(

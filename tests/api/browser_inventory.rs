@@ -301,3 +301,147 @@ async fn a_header_click_right_after_typing_keeps_search_and_sort_together() {
     }
     s.close().await;
 }
+
+/// WebDriver key codes.
+const ARROW_DOWN: &str = "\u{E015}";
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+
+#[tokio::test]
+async fn the_part_picker_searches_as_you_type_and_works_from_the_keyboard() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
+    app.add_customer("picker@example.com", PASSWORD, "All", false)
+        .await;
+    let s = browser.session().await;
+    s.goto(&app.url("/login")).await;
+    s.type_into("#email", "picker@example.com").await;
+    s.type_into("#password", PASSWORD).await;
+    s.click("button[type=submit]").await;
+    s.wait_for("the grid", "document.querySelector('#inv-count')")
+        .await;
+    assert_eq!(
+        s.script("return document.querySelector('#inv-part').getAttribute('role');")
+            .await,
+        "combobox"
+    );
+    let part = s
+        .script("return document.querySelector('#inv-rows td.part').textContent;")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let term: String = part.chars().take(5).collect();
+    s.script(
+        "window.__grid = 0; document.body.addEventListener('htmx:beforeRequest', function (e) { \
+           if ((e.detail.pathInfo.requestPath || '').indexOf('/inventory/grid') === 0) window.__grid++; }); return 1;",
+    )
+    .await;
+
+    // Typing opens the list with matching options; it does not refresh the grid.
+    s.click("#inv-part").await;
+    s.type_into("#inv-part", &term).await;
+    s.wait_for(
+        "matching options",
+        &format!(
+            "!document.querySelector('#inv-part-list').hidden && \
+             document.querySelector('#inv-part').getAttribute('aria-expanded') === 'true' && \
+             [...document.querySelectorAll('#inv-part-list [role=option][data-value]')].some(o => o.dataset.value === {part:?})"
+        ),
+    )
+    .await;
+    let shown = s
+        .script("return [...document.querySelectorAll('#inv-part-list [role=option][data-value]')].map(o => o.dataset.value).filter(v => v);")
+        .await;
+    for v in shown.as_array().unwrap() {
+        let v = v.as_str().unwrap().to_lowercase();
+        assert!(
+            v.contains(&term.to_lowercase()),
+            "{v} does not match {term}"
+        );
+    }
+    assert_eq!(s.script("return window.__grid;").await, 0);
+
+    // Escape closes the list and keeps the focus in the box.
+    s.type_into("#inv-part", ESCAPE).await;
+    s.wait_for(
+        "the list closed",
+        "document.querySelector('#inv-part-list').hidden",
+    )
+    .await;
+    // Arrow keys walk the options (aria-activedescendant); Enter picks one.
+    s.type_into("#inv-part", ARROW_DOWN).await;
+    s.wait_for(
+        "the list open again",
+        "!document.querySelector('#inv-part-list').hidden",
+    )
+    .await;
+    let target = format!(
+        "[...document.querySelectorAll('#inv-part-list [role=option]')].findIndex(o => o.dataset.value === {part:?})"
+    );
+    let steps = s
+        .script(&format!("return {target};"))
+        .await
+        .as_u64()
+        .unwrap();
+    for _ in 0..steps {
+        s.type_into("#inv-part", ARROW_DOWN).await;
+    }
+    assert_eq!(
+        s.script("return document.getElementById(document.querySelector('#inv-part').getAttribute('aria-activedescendant')).dataset.value;")
+            .await,
+        part.as_str()
+    );
+    s.type_into("#inv-part", ENTER).await;
+    s.wait_for(
+        "the part filter in the address",
+        "location.search.includes('part=')",
+    )
+    .await;
+    s.wait_for(
+        "only that part's rows",
+        &format!(
+            "[...document.querySelectorAll('#inv-rows td.part')].length > 0 && \
+             [...document.querySelectorAll('#inv-rows td.part')].every(td => td.textContent === {part:?})"
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        s.script("return window.__grid;").await,
+        1,
+        "one pick, one grid request"
+    );
+    assert_eq!(
+        s.script("return document.activeElement && document.activeElement.id;")
+            .await,
+        "inv-part",
+        "the focus stays in the picker"
+    );
+    assert_eq!(
+        s.script("return document.querySelector('#inv-part').value;")
+            .await,
+        part.as_str()
+    );
+    assert_eq!(
+        s.script("return document.querySelector('#inv-part-list').hidden;")
+            .await,
+        true
+    );
+
+    // Reload: the picker shows the chosen part from the URL.
+    s.refresh().await;
+    s.wait_for(
+        "the grid after reload",
+        "document.querySelector('#inv-count')",
+    )
+    .await;
+    assert_eq!(
+        s.script("return document.querySelector('#inv-part').value;")
+            .await,
+        part.as_str()
+    );
+    s.close().await;
+}

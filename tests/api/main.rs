@@ -27,6 +27,7 @@ mod inventory;
 mod login;
 mod operations;
 mod password_change;
+mod picker;
 mod proxies;
 mod sessions;
 mod slapd;

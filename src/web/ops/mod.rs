@@ -71,6 +71,15 @@ pub struct InventoryView;
 )]
 pub struct InventoryMoreRows;
 
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema.graphql",
+    query_path = "src/web/ops/inventory.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone"
+)]
+pub struct InventoryOptions;
+
 // The customer's own account.
 #[derive(GraphQLQuery)]
 #[graphql(

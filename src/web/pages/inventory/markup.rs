@@ -149,34 +149,94 @@ pub fn rows_markup(view: &View, inv: &More, today: Date) -> Markup {
     }
 }
 
-/// The dropdowns and the hidden sort fields, swapped out-of-band on every grid refresh so
-/// their options always cascade from the current filters.
+/// The filters' options, swapped out-of-band on every grid refresh whose options changed,
+/// so they always cascade from the current filters. A list the operation cut short (more
+/// than 50 parts or bins) becomes a searchable picker that asks `/inventory/options` as
+/// the user types, so a refresh never carries thousands of options.
 pub fn controls(view: &View, facets: Option<&Facets>, oob: bool) -> Markup {
-    let select = |name: &str, label: &str, all: &str, current: &str, options: &[String]| {
-        let mut options: Vec<&String> = options.iter().collect();
-        let missing = (!current.is_empty() && !options.iter().any(|o| o.as_str() == current))
-            .then(|| current.to_owned());
-        html! {
-            label class="sr-only" for=(format!("inv-{name}")) { (label) }
-            select id=(format!("inv-{name}")) name=(name) title=(label) {
-                option value="" { (all) }
-                @if let Some(m) = &missing { option value=(m) selected { (m) } }
-                @for o in options.drain(..) {
-                    option value=(o) selected[o == current] { (o) }
-                }
-            }
-        }
-    };
     let empty: Vec<String> = Vec::new();
     let (parts, bins, statuses) = match facets {
-        Some(f) => (&f.parts, &f.bins, &f.statuses),
-        None => (&empty, &empty, &empty),
+        Some(f) => (
+            (f.parts.values.as_slice(), f.parts.total_count),
+            (f.bins.values.as_slice(), f.bins.total_count),
+            f.statuses.as_slice(),
+        ),
+        None => (
+            (empty.as_slice(), 0),
+            (empty.as_slice(), 0),
+            empty.as_slice(),
+        ),
     };
+    let pick =
+        |name: &str, label: &str, all: &str, current: &str, (options, total): (&[String], i64)| {
+            if total as usize > options.len() {
+                combobox(name, label, all, current, total)
+            } else {
+                select(name, label, all, current, options)
+            }
+        };
     html! {
         div id="inv-controls" class="inv-controls" hx-swap-oob=[oob.then_some("true")] {
-            (select("part", "Part", "All parts", &view.part, parts))
-            (select("bin", "Bin", "All bins", &view.bin, bins))
+            (pick("part", "Part", "All parts", &view.part, parts))
+            (pick("bin", "Bin", "All bins", &view.bin, bins))
             (select("status", "Status", "All statuses", &view.status, statuses))
+        }
+    }
+}
+
+fn select(name: &str, label: &str, all: &str, current: &str, options: &[String]) -> Markup {
+    let missing = !current.is_empty() && !options.iter().any(|o| o == current);
+    html! {
+        label class="sr-only" for=(format!("inv-{name}")) { (label) }
+        select id=(format!("inv-{name}")) name=(name) title=(label) {
+            option value="" { (all) }
+            @if missing { option value=(current) selected { (current) } }
+            @for o in options {
+                option value=(o) selected[o == current] { (o) }
+            }
+        }
+    }
+}
+
+/// A WAI-ARIA combobox: a text box that filters a listbox of options fetched from the
+/// server (`inventory.js` does the keys). The chosen value travels in a hidden field of
+/// the same name as the plain select's, so the view and its URL do not change.
+fn combobox(name: &str, label: &str, all: &str, current: &str, total: i64) -> Markup {
+    let list = format!("inv-{name}-list");
+    let note = format!("inv-{name}-note");
+    html! {
+        div class="combo" data-combo=(name) {
+            label class="sr-only" for=(format!("inv-{name}")) { (label) }
+            input id=(format!("inv-{name}")) class="combo-input" type="text" name=(format!("{name}_term"))
+                role="combobox" aria-autocomplete="list" aria-expanded="false" aria-controls=(list)
+                aria-describedby=(note) autocomplete="off" spellcheck="false" maxlength="200"
+                placeholder=(all) title=(label) value=(current) data-value=(current)
+                hx-get=(format!("/inventory/options?field={name}")) hx-include="#inv-form"
+                hx-trigger="input changed delay:120ms, focus once, combo-open" hx-target=(format!("#{list}"))
+                hx-swap="innerHTML" hx-sync="this:replace";
+            input type="hidden" id=(format!("inv-{name}-value")) name=(name) value=(current);
+            ul id=(list) class="combo-list" role="listbox" aria-label=(format!("{label} options")) hidden {}
+            span id=(note) class="sr-only" {
+                (format_qty(total as f64)) " " (label.to_lowercase()) "s: type to narrow, then choose with the arrow keys and Enter."
+            }
+        }
+    }
+}
+
+/// The options of one picker that contain what was typed (`/inventory/options`).
+pub fn options_list(name: &str, all: &str, current: &str, values: &[String], total: i64) -> Markup {
+    let noun = if name == "bin" { "bins" } else { "parts" };
+    html! {
+        li id=(format!("inv-{name}-opt-all")) role="option" data-value="" aria-selected=(current.is_empty()) { (all) }
+        @for (i, v) in values.iter().enumerate() {
+            li id=(format!("inv-{name}-opt-{i}")) role="option" data-value=(v) aria-selected=(v == current) { (v) }
+        }
+        @if values.is_empty() {
+            li class="combo-note" role="option" aria-disabled="true" { "No " (noun) " match" }
+        } @else if total as usize > values.len() {
+            li class="combo-note" role="option" aria-disabled="true" {
+                (format_qty((total as usize - values.len()) as f64)) " more: keep typing"
+            }
         }
     }
 }

@@ -30,7 +30,10 @@ use crate::inventory::SortField;
 use crate::state::AppState;
 use crate::web::extractors::CurrentCustomer;
 use crate::web::layout::PageCtx;
-use crate::web::ops::{InventoryMoreRows, InventoryView, inventory_more_rows, inventory_view};
+use crate::web::ops::{
+    InventoryMoreRows, InventoryOptions, InventoryView, inventory_more_rows, inventory_options,
+    inventory_view,
+};
 
 /// Extra parameters of the fragments.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -113,6 +116,18 @@ macro_rules! view_types {
 
 view_types!(inventory_view);
 view_types!(inventory_more_rows);
+
+impl From<&View> for inventory_options::InventoryFilter {
+    fn from(view: &View) -> Self {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        inventory_options::InventoryFilter {
+            search: opt(&view.q),
+            part: opt(&view.part),
+            bin: opt(&view.bin),
+            status: opt(&view.status),
+        }
+    }
+}
 
 /// Runs `InventoryView`: the page passes no fingerprint and so always gets the options.
 async fn view_grid(
@@ -255,6 +270,71 @@ pub async fn rows_fragment(
         // The rows this page was scrolling through are no longer kept (long idle).
         Err(AppError::BadRequest(message)) => Ok(html! {
             tr { td colspan=(markup::column_count(true)) class="alert-info" { (message) " " a href=(view.url("/inventory")) { "Reload" } } }
+        }
+        .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+/// What a picker sends as the user types: which list, and the text typed in it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OptionsParams {
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub part_term: String,
+    #[serde(default)]
+    pub bin_term: String,
+}
+
+/// `/inventory/options?field=part&part_term=…` (with the view's filters): the options of
+/// one picker that contain the typed text, cascading from the other filters.
+pub async fn options_fragment(
+    State(state): State<AppState>,
+    CurrentCustomer(who): CurrentCustomer,
+    viewer: Viewer,
+    Query(view): Query<View>,
+    Query(params): Query<OptionsParams>,
+) -> Result<Response, AppError> {
+    let view = view.normalised();
+    let (name, field, all, term, current) = match params.field.as_str() {
+        "part" => (
+            "part",
+            inventory_options::FacetField::PART,
+            "All parts",
+            params.part_term,
+            &view.part,
+        ),
+        "bin" => (
+            "bin",
+            inventory_options::FacetField::BIN,
+            "All bins",
+            params.bin_term,
+            &view.bin,
+        ),
+        _ => return Err(AppError::BadRequest("Unknown list.".into())),
+    };
+    if who.scope == ErpScope::Nothing {
+        return Ok(markup::options_list(name, all, current, &[], 0).into_response());
+    }
+    // The text box shows the chosen value until the user types: that is no search.
+    let term = if term == *current {
+        String::new()
+    } else {
+        term
+    };
+    let vars = inventory_options::Variables {
+        filter: Some((&view).into()),
+        field,
+        contains: term.chars().take(200).collect(),
+    };
+    match exec::run::<InventoryOptions>(&state.schema, &viewer, vars).await {
+        Ok(data) => {
+            let m = data.inventory.facets.matching;
+            Ok(markup::options_list(name, all, current, &m.values, m.total_count).into_response())
+        }
+        Err(AppError::ErpUnavailable) => Ok(html! {
+            li class="combo-note" role="option" aria-disabled="true" { "Options could not be loaded: the ERP did not answer." }
         }
         .into_response()),
         Err(e) => Err(e),
