@@ -249,7 +249,16 @@ async fn sign_in(
     email: &str,
     from: Option<&str>,
 ) -> Result<(reqwest::Client, String), String> {
-    let c = client();
+    sign_in_with(client(), base, email, from).await
+}
+
+/// Signs in with a browser that may have signed in before (its cookies kept).
+async fn sign_in_with(
+    c: reqwest::Client,
+    base: &str,
+    email: &str,
+    from: Option<&str>,
+) -> Result<(reqwest::Client, String), String> {
     let html = c
         .get(format!("{base}/login"))
         .send()
@@ -545,35 +554,61 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
         })
     };
 
-    // The flood's target, signing in from its own address every 20 s: how long is it kept out?
+    // The flood's target: its usual browser (signed in once before the flood) signs in
+    // again every 20 s from a new address; how long is it kept out? And a browser it never
+    // used before, once, mid-flood.
     let owner = {
         let (base, rec) = (base.clone(), rec.clone());
+        let (known, _) = sign_in(&base, "target@example.com", Some("192.0.2.10"))
+            .await
+            .expect("the owner signs in before the flood");
         tokio::spawn(async move {
-            let mut longest = Duration::ZERO;
-            tokio::time::sleep(Duration::from_secs(20)).await;
-            while Instant::now() + Duration::from_secs(70) < until {
-                let began = Instant::now();
-                loop {
-                    match sign_in(&base, "target@example.com", Some("192.0.2.10")).await {
-                        Ok(_) => break,
-                        Err(e) if e.contains("429") => {
-                            let wait: u64 = e
-                                .rsplit("Retry-After ")
-                                .next()
-                                .and_then(|v| v.trim_end_matches(')').parse().ok())
-                                .unwrap_or(5);
-                            tokio::time::sleep(Duration::from_secs(wait.clamp(1, 60))).await;
-                        }
-                        Err(e) => {
-                            rec.add("owner sign-in during the flood", start, began, false, &e);
-                            break;
+            let until_in = |c: reqwest::Client, from: String, limit: Duration| {
+                let (base, rec) = (base.clone(), rec.clone());
+                async move {
+                    let began = Instant::now();
+                    while began.elapsed() < limit {
+                        match sign_in_with(c.clone(), &base, "target@example.com", Some(&from))
+                            .await
+                        {
+                            Ok(_) => return Some(began.elapsed()),
+                            Err(e) if e.contains("429") => {
+                                let wait: u64 = e
+                                    .rsplit("Retry-After ")
+                                    .next()
+                                    .and_then(|v| v.trim_end_matches(')').parse().ok())
+                                    .unwrap_or(5);
+                                tokio::time::sleep(Duration::from_secs(wait.clamp(1, 60))).await;
+                            }
+                            Err(e) => {
+                                rec.add("owner sign-in during the flood", start, began, false, &e);
+                                return None;
+                            }
                         }
                     }
+                    None
                 }
-                longest = longest.max(began.elapsed());
+            };
+            let mut longest_known = Duration::ZERO;
+            let mut n = 0;
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            while Instant::now() + Duration::from_secs(20) < until {
+                n += 1;
+                let took = until_in(
+                    known.clone(),
+                    format!("192.0.2.{}", 100 + n),
+                    Duration::from_secs(120),
+                )
+                .await;
+                longest_known = longest_known.max(took.unwrap_or(Duration::from_secs(120)));
                 tokio::time::sleep(Duration::from_secs(20)).await;
+                if n == 2 {
+                    break;
+                }
             }
-            longest
+            let left = until.saturating_duration_since(Instant::now());
+            let new_browser = until_in(client(), "192.0.2.200".into(), left).await;
+            (longest_known, new_browser, left)
         })
     };
 
@@ -749,7 +784,7 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
         t.await.unwrap();
     }
     let flood_counts = flood.await.unwrap();
-    let kept_out = owner.await.unwrap();
+    let (kept_out, new_browser, new_browser_limit) = owner.await.unwrap();
     admin.await.unwrap();
     let (slow_closed, slow_open) = silent.await.unwrap();
     let crawled = crawler.await.unwrap();
@@ -771,7 +806,7 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
     println!("\n## Mixed run: {sessions} sessions, {rows} rows, {seconds} s, 2 cores\n");
     print!("{table}");
     println!(
-        "\n| figure | value |\n|---|---|\n| errors outside the outage | {errors_outside} |\n| ERP outage | {:.0}–{:.0} s; the circuit closed {} after the ERP came back |\n| ERP reads / failures (whole run) | {} / {} |\n| wrong-password flood: answers by status | {:?} |\n| longest the owner was kept out | {:.1} s |\n| 300 half-sent requests: the last closed after | {} ({slow_open} still open after 60 s) |\n| slow CSV reader: bytes in 30 s | {crawled} |\n| mails sent / failed | {} / {} |\n| this process (portal + clients): RSS start → end | {rss0:.0} → {rss1:.0} MiB |\n| this process: open fds start → end | {fds0} → {fds1} |",
+        "\n| figure | value |\n|---|---|\n| errors outside the outage | {errors_outside} |\n| ERP outage | {:.0}–{:.0} s; the circuit closed {} after the ERP came back |\n| ERP reads / failures (whole run) | {} / {} |\n| wrong-password flood: answers by status | {:?} |\n| longest the owner's usual browser was kept out | {:.1} s |\n| a browser the owner never used, from a new address, mid-flood | {} |\n| 300 half-sent requests: the last closed after | {} ({slow_open} still open after 60 s) |\n| slow CSV reader: bytes in 30 s | {crawled} |\n| mails sent / failed | {} / {} |\n| this process (portal + clients): RSS start → end | {rss0:.0} → {rss1:.0} MiB |\n| this process: open fds start → end | {fds0} → {fds1} |",
         window.0,
         outage_at + OUTAGE.as_secs_f64(),
         recovered.map_or("not within 30 s".to_owned(), |d| format!(
@@ -786,6 +821,13 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
             v
         },
         kept_out.as_secs_f64(),
+        new_browser.map_or(
+            format!(
+                "still waiting when the run ended ({:.0} s)",
+                new_browser_limit.as_secs_f64()
+            ),
+            |d| format!("in after {:.1} s", d.as_secs_f64())
+        ),
         slow_closed.map_or("–".to_owned(), |d| format!("{:.1} s", d.as_secs_f64())),
         metric("portal_mails_total{outcome=\"sent\"}"),
         metric("portal_mails_total{outcome=\"failed\"}"),

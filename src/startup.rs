@@ -231,6 +231,7 @@ impl Application {
         });
         let state = AppState {
             csrf: CsrfKeys::new(secret_key.expose()),
+            devices: crate::auth::device::DeviceKeys::new(secret_key.expose()),
             config: Arc::new(config),
             store,
             auth,

@@ -22,6 +22,8 @@ pub struct AppState {
     pub customers: Arc<crate::customers::CustomerAdmin>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub csrf: CsrfKeys,
+    /// Signs the known-device marks that lift the sign-in throttle's per-account delay.
+    pub devices: crate::auth::device::DeviceKeys,
     /// API tokens: the bearer layer checks them, the admin API page manages them.
     pub tokens: Arc<crate::auth::tokens::ApiTokens>,
     /// Rows per minute each token and browser session may ask of `/graphql`.

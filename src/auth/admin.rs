@@ -172,14 +172,20 @@ impl AdminAuth {
         raw_username: &str,
         password: &str,
         client: &ClientInfo,
+        known_device: bool,
     ) -> Result<AdminLogin, AdminLoginError> {
         let key = throttle::admin_key(raw_username);
         let ip = client.throttle_ip();
         let throttle = &self.throttle;
-        throttle.begin(&key, ip).await.map_err(|r| match r {
-            throttle::Refusal::TooMany { retry_after } => AdminLoginError::Throttled(retry_after),
-            throttle::Refusal::Unavailable => AdminLoginError::Unavailable,
-        })?;
+        throttle
+            .begin(&key, ip, known_device)
+            .await
+            .map_err(|r| match r {
+                throttle::Refusal::TooMany { retry_after } => {
+                    AdminLoginError::Throttled(retry_after)
+                }
+                throttle::Refusal::Unavailable => AdminLoginError::Unavailable,
+            })?;
         match self.attempt(raw_username, password, client).await {
             Ok(login) => {
                 throttle.succeeded(&key).await;

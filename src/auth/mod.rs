@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod csrf;
+pub mod device;
 pub mod ldap;
 pub mod passwords;
 pub mod service;

@@ -154,20 +154,26 @@ impl AuthService {
 
     /// Checks the credentials and, on success, records a brand-new session. Failures are
     /// counted; too many for this email or from this address are refused unchecked.
+    /// `known_device`: the browser has signed in to this account before (no per-account
+    /// delay; see `throttle`).
     #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
     pub async fn login_customer(
         &self,
         raw_email: &str,
         password: &str,
         client: &ClientInfo,
+        known_device: bool,
     ) -> Result<CustomerLogin, LoginError> {
         let key = throttle::customer_key(raw_email);
         let ip = client.throttle_ip();
         // Decided and counted in one step, before the password is checked.
-        self.throttle.begin(&key, ip).await.map_err(|r| match r {
-            throttle::Refusal::TooMany { retry_after } => LoginError::Throttled(retry_after),
-            throttle::Refusal::Unavailable => LoginError::Unavailable,
-        })?;
+        self.throttle
+            .begin(&key, ip, known_device)
+            .await
+            .map_err(|r| match r {
+                throttle::Refusal::TooMany { retry_after } => LoginError::Throttled(retry_after),
+                throttle::Refusal::Unavailable => LoginError::Unavailable,
+            })?;
         let customer = self.check_credentials(raw_email, password).await?;
         self.throttle.succeeded(&key).await;
         self.start_session(&customer, client).await

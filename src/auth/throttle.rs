@@ -6,8 +6,12 @@
 //!   one address stops counting against the account after ten tries.
 //! - **A progressive delay per account, not a lock:** after 10 failures for an account from
 //!   all addresses together, each further attempt must wait 1, 2, 4 … seconds (at most 60)
-//!   after the last failure. The owner, from another address, waits at most a minute;
-//!   guessing one account from many addresses gets well under 100 tries an hour.
+//!   after the last failure; guessing one account from many addresses gets well under 100
+//!   tries an hour. The delay does not apply to a browser that signed in to the account
+//!   before (a signed mark, `super::device`): a flood from many addresses would otherwise
+//!   take every slot the delay frees and keep the owner out for as long as it lasts. A new
+//!   browser of the owner's, from another address, waits at most a minute once the
+//!   guessing stops.
 //! - **Atomic:** the decision and the record of the attempt are made together under a
 //!   per-address (or per-account) lock, so 50 concurrent requests cannot all pass a check
 //!   that none of them has counted yet. The attempt is recorded *before* the password is
@@ -86,10 +90,18 @@ pub fn delay_for(failures: u64) -> Duration {
     Duration::from_secs(1u64 << exp).min(MAX_DELAY)
 }
 
-/// The decision for counts read under the lock.
-pub fn decide(c: &LoginFailureCounts, now: OffsetDateTime) -> Result<(), Duration> {
+/// The decision for counts read under the lock. A browser known to the account skips the
+/// per-account delay, never the hard limits.
+pub fn decide(
+    c: &LoginFailureCounts,
+    now: OffsetDateTime,
+    known_device: bool,
+) -> Result<(), Duration> {
     if c.by_name_and_address >= MAX_PER_NAME_AND_ADDRESS || c.by_address >= MAX_PER_ADDRESS {
         return Err(WINDOW);
+    }
+    if known_device {
+        return Ok(());
     }
     let delay = delay_for(c.by_name);
     if let Some(last) = c.last_for_name {
@@ -125,7 +137,13 @@ impl Throttle {
 
     /// Decides whether an attempt for `name` from `ip` may be checked and, if so, records
     /// it (as a failure, until [`Throttle::succeeded`] clears it) in the same step.
-    pub async fn begin(&self, name: &str, ip: Option<&str>) -> Result<(), Refusal> {
+    /// `known_device`: the browser carries this account's mark (see `super::device`).
+    pub async fn begin(
+        &self,
+        name: &str,
+        ip: Option<&str>,
+        known_device: bool,
+    ) -> Result<(), Refusal> {
         let lock = self.lock_for(ip.unwrap_or(name));
         let _held = lock.lock().await;
         let counts = self
@@ -138,7 +156,7 @@ impl Throttle {
                 Refusal::Unavailable
             })?;
         let now = OffsetDateTime::now_utc();
-        if let Err(retry_after) = decide(&counts, now) {
+        if let Err(retry_after) = decide(&counts, now, known_device) {
             tracing::warn!(
                 name,
                 ip,
@@ -235,19 +253,39 @@ mod tests {
         let now = datetime!(2026-11-27 12:00 UTC);
         let a_minute_ago = Some(now - time::Duration::seconds(61));
         // The attacker's own address: refused for the window.
-        assert_eq!(decide(&counts(10, 10, 10, Some(now)), now), Err(WINDOW));
+        assert_eq!(
+            decide(&counts(10, 10, 10, Some(now)), now, false),
+            Err(WINDOW)
+        );
         // The owner from another address, once the last failure is a minute old: allowed
         // however many failures the account has.
-        assert_eq!(decide(&counts(500, 0, 0, a_minute_ago), now), Ok(()));
+        assert_eq!(decide(&counts(500, 0, 0, a_minute_ago), now, false), Ok(()));
         // Within the delay: told how long to wait, at most a minute.
         let wait = decide(
             &counts(500, 0, 0, Some(now - time::Duration::seconds(20))),
             now,
+            false,
         )
         .unwrap_err();
         assert_eq!(wait, Duration::from_secs(40));
         // An office behind one address: fine until 50 failures from it.
-        assert_eq!(decide(&counts(1, 49, 1, None), now), Ok(()));
-        assert_eq!(decide(&counts(1, 50, 1, None), now), Err(WINDOW));
+        assert_eq!(decide(&counts(1, 49, 1, None), now, false), Ok(()));
+        assert_eq!(decide(&counts(1, 50, 1, None), now, false), Err(WINDOW));
+    }
+
+    #[test]
+    fn a_known_browser_skips_the_delay_but_not_the_hard_limits() {
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let just_now = Some(now - time::Duration::seconds(1));
+        assert!(decide(&counts(500, 0, 0, just_now), now, false).is_err());
+        assert_eq!(decide(&counts(500, 0, 0, just_now), now, true), Ok(()));
+        assert_eq!(
+            decide(&counts(500, 10, 10, just_now), now, true),
+            Err(WINDOW)
+        );
+        assert_eq!(
+            decide(&counts(500, 50, 0, just_now), now, true),
+            Err(WINDOW)
+        );
     }
 }

@@ -286,6 +286,43 @@ impl FromRequestParts<AppState> for ClientInfo {
     }
 }
 
+/// The raw `cp_device` cookie (known-device marks for the sign-in throttle), if any.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceCookie(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for DeviceCookie {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == crate::auth::device::COOKIE_NAME)
+            .map(|(_, v)| v.to_owned());
+        Ok(DeviceCookie(value))
+    }
+}
+
+impl DeviceCookie {
+    /// Whether the browser has signed in to the account of `throttle_key` before.
+    pub fn knows(&self, state: &AppState, throttle_key: &str) -> bool {
+        state.devices.knows(self.0.as_deref(), throttle_key)
+    }
+
+    /// Adds the account's mark to the response of a successful sign-in.
+    pub fn remember(&self, state: &AppState, throttle_key: &str, resp: &mut Response) {
+        let value = state.devices.remember(self.0.as_deref(), throttle_key);
+        let cookie =
+            crate::auth::device::DeviceKeys::set_cookie(&value, state.config.secure_cookies());
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for PageCtx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(

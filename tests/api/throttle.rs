@@ -83,6 +83,71 @@ async fn an_attacker_at_one_address_cannot_keep_the_owner_out() {
 }
 
 #[tokio::test]
+async fn a_flood_from_many_addresses_cannot_keep_a_known_browser_out() {
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")], false).await;
+    app.add_customer("owner@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    // The owner's browser has signed in before: it carries the account's mark.
+    let owner = app.other_browser();
+    let first = sign_in_from(&owner, "owner@example.com", PASSWORD, "198.51.100.5").await;
+    assert_eq!(first.status(), 303);
+    let mark = set_cookie_named(first.headers(), "cp_device").expect("a device cookie");
+    assert!(
+        mark.contains("HttpOnly") && mark.contains("Max-Age="),
+        "{mark}"
+    );
+
+    // Guesses from 40 addresses, the last a second ago: the account's delay is at its
+    // minute, and a flood would take every slot it frees.
+    let store = app.store();
+    let now = time::OffsetDateTime::now_utc();
+    for i in 0..40 {
+        store
+            .record_login_failure(
+                "customer:owner@example.com",
+                Some(&format!("203.0.113.{i}")),
+                now - time::Duration::seconds(1),
+            )
+            .await
+            .unwrap();
+    }
+    let stranger = app.other_browser();
+    let refused = sign_in_from(&stranger, "owner@example.com", PASSWORD, "192.0.2.77").await;
+    assert_eq!(
+        refused.status(),
+        429,
+        "a browser the account does not know waits"
+    );
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((30..=60).contains(&wait), "{wait}");
+
+    // The owner's browser, from yet another address, gets in at once.
+    let again = sign_in_from(&owner, "owner@example.com", PASSWORD, "192.0.2.88").await;
+    assert_eq!(again.status(), 303, "the known browser is not delayed");
+    assert_eq!(location(&again), "/inventory");
+
+    // A mark for another account, or a forged one, lifts nothing.
+    app.add_customer("other@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    for i in 0..40 {
+        store
+            .record_login_failure(
+                "customer:other@example.com",
+                Some(&format!("203.0.113.{i}")),
+                now - time::Duration::seconds(1),
+            )
+            .await
+            .unwrap();
+    }
+    let wrong_account = sign_in_from(&owner, "other@example.com", PASSWORD, "192.0.2.89").await;
+    assert_eq!(wrong_account.status(), 429);
+}
+
+#[tokio::test]
 async fn fifty_concurrent_guesses_check_at_most_the_limit() {
     let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")], false).await;
     app.add_customer("target@example.com", PASSWORD, "Acme Foods", false)

@@ -12,7 +12,7 @@ use crate::auth::sessions::{SessionAuth, begin_browser_session};
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::extractors::safe_next;
+use crate::web::extractors::{DeviceCookie, safe_next};
 use crate::web::layout::{self, PageCtx};
 
 /// Shown after too many failed attempts, with how long to wait.
@@ -125,8 +125,10 @@ pub async fn submit(
     ctx: PageCtx,
     session: Session,
     client: ClientInfo,
+    device: DeviceCookie,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
+    let throttle_key = crate::auth::throttle::customer_key(&form.email);
     let email_echo: String = form.email.trim().chars().take(254).collect();
     let next = safe_next(&form.next);
     if !form.hp_email.is_empty() {
@@ -139,7 +141,12 @@ pub async fn submit(
     }
     match state
         .auth
-        .login_customer(&form.email, &form.password, &client)
+        .login_customer(
+            &form.email,
+            &form.password,
+            &client,
+            device.knows(&state, &throttle_key),
+        )
         .await
     {
         Ok(login) => {
@@ -165,7 +172,9 @@ pub async fn submit(
                 (true, None) => "/force-change-password".to_owned(),
                 (false, next) => next.unwrap_or("/inventory").to_owned(),
             };
-            Ok(Redirect::to(&to).into_response())
+            let mut resp = Redirect::to(&to).into_response();
+            device.remember(&state, &throttle_key, &mut resp);
+            Ok(resp)
         }
         Err(LoginError::InvalidCredentials) => {
             Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None, next).into_response())

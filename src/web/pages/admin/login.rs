@@ -12,6 +12,7 @@ use crate::auth::sessions::{SessionAuth, begin_browser_session};
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::extractors::DeviceCookie;
 use crate::web::layout::{self, PageCtx};
 
 /// One message for every failure: it never says which method (local or AD) failed.
@@ -67,8 +68,10 @@ pub async fn submit(
     ctx: PageCtx,
     session: Session,
     client: ClientInfo,
+    device: DeviceCookie,
     Form(form): Form<AdminLoginForm>,
 ) -> Result<Response, AppError> {
+    let throttle_key = crate::auth::throttle::admin_key(&form.username);
     let echo: String = form.username.trim().chars().take(128).collect();
     if !form.hp_email.is_empty() {
         state
@@ -83,7 +86,12 @@ pub async fn submit(
     }
     match state
         .admin_auth
-        .login(&form.username, &form.password, &client)
+        .login(
+            &form.username,
+            &form.password,
+            &client,
+            device.knows(&state, &throttle_key),
+        )
         .await
     {
         Ok(login) => {
@@ -103,7 +111,9 @@ pub async fn submit(
             begin_browser_session(&session, auth, state.auth.session_lifetime())
                 .await
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-            Ok(Redirect::to("/admin/panel").into_response())
+            let mut resp = Redirect::to("/admin/panel").into_response();
+            device.remember(&state, &throttle_key, &mut resp);
+            Ok(resp)
         }
         Err(AdminLoginError::Refused) => {
             Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response())
