@@ -404,6 +404,69 @@ async fn main() {
         ms(t)
     );
 
+    // The Part picker: each keystroke asks for the options that contain what was typed,
+    // with and without another filter (the options cascade from it).
+    let parts_json = portal
+        .client
+        .post(format!("{}/graphql", portal.base))
+        .header("X-CSRF-Token", &portal.csrf)
+        .json(&serde_json::json!({ "query": "{ inventory(first: 1) { facets { partCount parts } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let facets = &parts_json["data"]["inventory"]["facets"];
+    let all_parts: Vec<String> = facets["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let step = (all_parts.len() / 8).max(1);
+    let keystrokes: Vec<String> = all_parts
+        .iter()
+        .step_by(step)
+        .take(8)
+        .flat_map(|p| {
+            let chars: Vec<char> = p.chars().collect();
+            (1..=chars.len().min(7))
+                .map(|n| chars[..n].iter().collect::<String>())
+                .collect::<Vec<_>>()
+        })
+        .flat_map(|typed| {
+            let t = url_encode(&typed.to_lowercase());
+            [
+                format!("/inventory/options?field=part&part_term={t}"),
+                format!("/inventory/options?field=part&part_term={t}&status=Available"),
+            ]
+        })
+        .collect();
+    let keystrokes = Arc::new(keystrokes);
+    let _ = load(portal.clone(), keystrokes.clone(), 1, keystrokes.len()).await;
+    let alone = load(portal.clone(), keystrokes.clone(), 1, keystrokes.len() * 2).await;
+    println!(
+        "| Part picker keystroke ({} parts), one client: p50 / p99 | {} / {} |",
+        facets["partCount"],
+        ms(percentile(&alone, 0.5)),
+        ms(percentile(&alone, 0.99))
+    );
+    let busy = load(portal.clone(), keystrokes.clone(), 16, 25).await;
+    println!(
+        "| Part picker keystroke, 16 clients x 25: p50 / p99 | {} / {} |",
+        ms(percentile(&busy, 0.5)),
+        ms(percentile(&busy, 0.99))
+    );
+    let (t, b) = portal
+        .get(&keystrokes[keystrokes.len() / 2], true)
+        .await;
+    println!(
+        "| bytes per keystroke answer (gzip) | {:.1} KB ({}) |",
+        b as f64 / 1024.0,
+        ms(t)
+    );
+
     // Work on demand: the same page of a filtered view, with and without the fields that
     // cost a pass over the scope (facets, filtered count). Scrolling and API pulls ask
     // for rows only.
