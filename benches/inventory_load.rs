@@ -458,9 +458,7 @@ async fn main() {
         ms(percentile(&busy, 0.5)),
         ms(percentile(&busy, 0.99))
     );
-    let (t, b) = portal
-        .get(&keystrokes[keystrokes.len() / 2], true)
-        .await;
+    let (t, b) = portal.get(&keystrokes[keystrokes.len() / 2], true).await;
     println!(
         "| bytes per keystroke answer (gzip) | {:.1} KB ({}) |",
         b as f64 / 1024.0,

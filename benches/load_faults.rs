@@ -227,6 +227,9 @@ fn client() -> reqwest::Client {
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))
+        // The portal closes a keep-alive connection after 20 s idle; a client that reuses
+        // one at that very moment races the close (browsers retry; this client does not).
+        .pool_idle_timeout(Duration::from_secs(15))
         .build()
         .unwrap()
 }
@@ -259,14 +262,21 @@ async fn sign_in_with(
     email: &str,
     from: Option<&str>,
 ) -> Result<(reqwest::Client, String), String> {
-    let html = c
+    // A browser that is signed in already is sent on from /login: its token is on the
+    // page it lands on.
+    let mut resp = c
         .get(format!("{base}/login"))
         .send()
         .await
-        .map_err(|e| e.to_string())?
-        .text()
-        .await
         .map_err(|e| e.to_string())?;
+    if resp.status().is_redirection() {
+        resp = c
+            .get(format!("{base}/inventory"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let html = resp.text().await.map_err(|e| e.to_string())?;
     let csrf = meta_csrf(&html).ok_or("no CSRF token on /login")?;
     let mut req = c.post(format!("{base}/login")).form(&[
         ("email", email),

@@ -49,15 +49,50 @@
       }
     }
   });
+  // The modal is a dialog: Tab stays inside it, Escape closes it, and the focus goes back
+  // to the button that opened it.
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var el = ev.detail && ev.detail.elt;
+    if (el && el.getAttribute && el.getAttribute("hx-target") === "#modal" && !el.closest("#modal")) opener = el;
+  });
+  function modalOpen() {
+    var modal = document.getElementById("modal");
+    return modal && modal.classList.contains("open") ? modal : null;
+  }
   function closeModal() {
     var modal = document.getElementById("modal");
-    if (modal) { modal.innerHTML = ""; modal.classList.remove("open"); }
+    if (!modal) return;
+    var wasOpen = modal.classList.contains("open");
+    modal.innerHTML = "";
+    modal.classList.remove("open");
+    if (wasOpen && opener && document.contains(opener)) opener.focus();
+    opener = null;
   }
+  // A change that closed the modal from the server (the table and a message came back).
+  document.addEventListener("htmx:afterSettle", function () {
+    var modal = document.getElementById("modal");
+    if (modal && !modal.classList.contains("open") && opener) {
+      if (document.contains(opener)) opener.focus();
+      opener = null;
+    }
+  });
   document.addEventListener("click", function (ev) {
     if (ev.target.closest && ev.target.closest("[data-modal-close]")) closeModal();
   });
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Escape") closeModal();
+    var modal = modalOpen();
+    if (!modal) return;
+    if (ev.key === "Escape") { ev.preventDefault(); closeModal(); return; }
+    if (ev.key !== "Tab") return;
+    var focusable = Array.prototype.filter.call(
+      modal.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"),
+      function (el) { return el.offsetParent !== null; });
+    if (!focusable.length) return;
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    var inside = modal.contains(document.activeElement);
+    if (ev.shiftKey && (document.activeElement === first || !inside)) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && (document.activeElement === last || !inside)) { ev.preventDefault(); first.focus(); }
   });
 
   // API page: copy a new token's secret; confirm a revoke; the explorer.

@@ -34,6 +34,16 @@
     if (t && (t.id === "inv-q" || (t.classList && t.classList.contains("combo-input")))) ev.stopPropagation();
   }, true);
 
+  // Phones: the filters fold into a panel behind the Filters button.
+  var form = document.getElementById("inv-form");
+  if (form) form.classList.add("filters-collapsible");
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-filters-toggle]");
+    if (!btn) return;
+    var open = btn.closest("form").classList.toggle("filters-open");
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   // Part and Bin pickers for long lists: a WAI-ARIA combobox whose listbox htmx fills from
   // /inventory/options as the user types. Typing only narrows the list; choosing an option
   // (Enter or a click) sets the hidden field and refreshes the grid once.

@@ -2,6 +2,7 @@
 //! drives it over HTTP with a cookie-keeping client, as a browser would.
 //! One test binary (modules below) keeps link time down.
 
+mod accessibility;
 mod api_tokens;
 mod deacom_fixture;
 mod helpers;
@@ -29,6 +30,7 @@ mod operations;
 mod password_change;
 mod picker;
 mod proxies;
+mod screenshots;
 mod sessions;
 mod slapd;
 mod smtp;

@@ -282,6 +282,54 @@ impl Session<'_> {
             .clone()
     }
 
+    /// Runs `js` as an async script: it calls `arguments[arguments.length - 1]` with its
+    /// result.
+    pub async fn script_async(&self, js: &str) -> Value {
+        self.post("/execute/async", json!({ "script": js, "args": [] }))
+            .await["value"]
+            .clone()
+    }
+
+    /// Presses keys on whatever has the focus, as a person at the keyboard would (WebDriver
+    /// key codes such as `"\u{E004}"` for Tab are single characters of `keys`).
+    pub async fn keys(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for c in keys.chars() {
+            actions.push(json!({ "type": "keyDown", "value": c.to_string() }));
+            actions.push(json!({ "type": "keyUp", "value": c.to_string() }));
+        }
+        let r = self
+            .post(
+                "/actions",
+                json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+            )
+            .await;
+        assert!(r["value"].is_null(), "keys: {r}");
+    }
+
+    /// Presses one key with Shift held.
+    pub async fn shift_key(&self, key: &str) {
+        let shift = "\u{E008}";
+        let r = self
+            .post(
+                "/actions",
+                json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                    { "type": "keyDown", "value": shift },
+                    { "type": "keyDown", "value": key },
+                    { "type": "keyUp", "value": key },
+                    { "type": "keyUp", "value": shift },
+                ] }] }),
+            )
+            .await;
+        assert!(r["value"].is_null(), "keys: {r}");
+    }
+
+    /// Resizes the window.
+    pub async fn window_size(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({ "width": width, "height": height }))
+            .await;
+    }
+
     /// Waits until `js` (an expression) is truthy.
     pub async fn wait_for(&self, what: &str, js: &str) {
         let started = Instant::now();

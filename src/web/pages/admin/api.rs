@@ -192,9 +192,9 @@ fn render(
             h2 class="h3" { "Schema and examples" }
             p { a class="btn" href="/graphql/schema.graphql" download { "Download schema.graphql" } }
             h3 class="h4" { "curl" }
-            pre class="code-block" { code { (curl) } }
+            pre class="code-block" tabindex="0" role="region" aria-label="curl example" { code { (curl) } }
             h3 class="h4" { "Python (pull a customer's inventory to CSV)" }
-            pre class="code-block" { code { (python) } }
+            pre class="code-block" tabindex="0" role="region" aria-label="Python example" { code { (python) } }
         }
         section class="card" {
             h2 class="h3" { "Explorer" }
@@ -208,7 +208,7 @@ fn render(
                 textarea id="explorer-vars" class="mono" rows="3" spellcheck="false" { "{}" }
                 button type="submit" class="btn btn-primary" { "Run" }
             }
-            pre id="explorer-result" class="code-block" aria-live="polite" {}
+            pre id="explorer-result" class="code-block" tabindex="0" role="region" aria-label="Result" aria-live="polite" {}
         }
     }
 }

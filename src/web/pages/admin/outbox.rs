@@ -73,10 +73,10 @@ pub async fn show(
             section class="card" {
                 h1 class="h3" { "Message" }
                 h2 class="h3" { "Plain text" }
-                pre class="mail-text" { (message.text) }
+                pre class="mail-text" tabindex="0" role="region" aria-label="Text of the mail" { (message.text) }
                 details {
                     summary { "Raw message" }
-                    pre class="mail-raw" { (message.raw) }
+                    pre class="mail-raw" tabindex="0" role="region" aria-label="The mail as sent" { (message.raw) }
                 }
             }
         },

@@ -305,6 +305,18 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
                             a href="/inventory?reset=1" data-inv-reset { "Reset the view" }
                         }
                     }
+                    // The count, "as of" and Refresh sit above the rows, so they stay in view
+                    // on a laptop screen whatever banners and messages come before them.
+                    div class="inv-summary" {
+                        span id="inv-count" { "Showing " (format_qty(inv.filtered_count as f64)) " of " (format_qty(inv.total_count as f64)) " rows" }
+                        span class="as-of" {
+                            "Data as of "
+                            time datetime=(inv.as_of.format(&Rfc3339).unwrap_or_default()) { (inv.as_of_text) }
+                            " "
+                            button type="button" class="btn btn-small btn-ghost" hx-get="/inventory/grid" hx-include="#inv-form"
+                                hx-vals=r#"{"refresh":"1"}"# hx-target="#inv-grid" hx-swap="outerHTML" title="Read the ERP again" { "↻ Refresh" }
+                        }
+                    }
                     // No empty bordered table under the message when nothing matches.
                     @if inv.filtered_count > 0 {
                         div class="table-wrap" tabindex="0" aria-label="Inventory rows" {
@@ -319,16 +331,6 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
                                 }
                                 tbody id="inv-rows" { (rows_markup(view, &inv.more, today)) }
                             }
-                        }
-                    }
-                    div class="inv-footer" {
-                        span id="inv-count" { "Showing " (format_qty(inv.filtered_count as f64)) " of " (format_qty(inv.total_count as f64)) " rows" }
-                        span class="as-of" {
-                            "Data as of "
-                            time datetime=(inv.as_of.format(&Rfc3339).unwrap_or_default()) { (inv.as_of_text) }
-                            " "
-                            button type="button" class="btn btn-small btn-ghost" hx-get="/inventory/grid" hx-include="#inv-form"
-                                hx-vals=r#"{"refresh":"1"}"# hx-target="#inv-grid" hx-swap="outerHTML" title="Read the ERP again" { "↻ Refresh" }
                         }
                     }
                 }
@@ -364,6 +366,12 @@ pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date
                     hx-trigger="change, input changed delay:300ms from:#inv-q, search from:#inv-q" {
                     label class="sr-only" for="inv-q" { "Search" }
                     input id="inv-q" type="search" name="q" value=(view.q) placeholder="Search all columns…" autocomplete="off" maxlength="200";
+                    // Phones: Part, Bin, Status and Reset fold into a panel behind this button
+                    // (only once the script runs; without it they stay open).
+                    @let active = [&view.part, &view.bin, &view.status].iter().filter(|v| !v.is_empty()).count();
+                    button type="button" class="btn filters-toggle" data-filters-toggle aria-expanded="false" aria-controls="inv-controls" {
+                        "Filters" @if active > 0 { " (" (active) ")" }
+                    }
                     (controls(view, facets, false))
                     (state_inputs(view, &fingerprint, false))
                     a class="btn btn-ghost" href="/inventory?reset=1" data-inv-reset { "Reset" }

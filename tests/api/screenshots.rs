@@ -1,0 +1,115 @@
+//! The screenshots in `docs/screenshots/`, taken in headless Chromium from a demo portal:
+//! `scripts/refresh-screenshots` runs this with `SCREENSHOTS_DIR=docs/screenshots`. In a
+//! plain `cargo test` it writes to a temporary folder, so the pages are still rendered at
+//! every size and theme and checked to fit.
+
+use crate::admin::ADMIN_PW;
+use crate::helpers::*;
+use crate::webdriver::{Browser, Session};
+
+async fn shoot(s: &Session<'_>, dir: &std::path::Path, name: &str) {
+    // Let transitions and fonts settle.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    s.screenshot(&dir.join(format!("{name}.png"))).await;
+}
+
+async fn theme(s: &Session<'_>, theme: &str) {
+    s.script(&format!(
+        "document.documentElement.setAttribute('data-theme', '{theme}'); localStorage.setItem('cp-theme', '{theme}'); return 1;"
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn screenshots_of_the_grid_at_three_sizes_in_both_themes() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = match std::env::var("SCREENSHOTS_DIR") {
+        Ok(d) => std::path::PathBuf::from(d),
+        Err(_) => tmp.path().to_owned(),
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let hash = cheap_hash(ADMIN_PW);
+    let app = spawn_app_with(
+        &[
+            ("ADMIN_USERNAME", "cp_admin"),
+            ("ADMIN_PASSWORD_HASH", &hash),
+            ("DEMO_ERP_ROWS", "3000"),
+        ],
+        false,
+    )
+    .await;
+    app.add_customer("pat@example.com", PASSWORD, "All", false)
+        .await;
+    let s = browser.session().await;
+    s.window_size(1366, 900).await;
+    s.goto(&app.url("/login")).await;
+    theme(&s, "light").await;
+    shoot(&s, &dir, "sign-in-1366x900-light").await;
+    s.type_into("#email", "pat@example.com").await;
+    s.type_into("#password", PASSWORD).await;
+    s.click("button[type=submit]").await;
+    s.wait_for("the grid", "document.querySelector('#inv-count')")
+        .await;
+
+    for (w, h) in [(1366, 900), (1920, 1080), (390, 844)] {
+        s.window_size(w, h).await;
+        for t in ["light", "dark"] {
+            theme(&s, t).await;
+            s.goto(&app.url("/inventory?sort=expDate&dir=asc")).await;
+            s.wait_for("the grid", "document.querySelector('#inv-count')")
+                .await;
+            // The count and the first rows are on the first screen at every size.
+            let count_visible = s
+                .script(
+                    "const r = document.querySelector('#inv-count').getBoundingClientRect(); \
+                     return r.bottom <= window.innerHeight && r.top >= 0;",
+                )
+                .await;
+            assert_eq!(
+                count_visible, true,
+                "the count is below the fold at {w}x{h}"
+            );
+            let sideways = s
+                .script("return document.documentElement.scrollWidth > window.innerWidth + 1;")
+                .await;
+            assert_eq!(sideways, false, "the page scrolls sideways at {w}x{h}");
+            shoot(&s, &dir, &format!("inventory-{w}x{h}-{t}")).await;
+        }
+    }
+    // Phones: the filters panel and the menu open.
+    s.window_size(390, 844).await;
+    theme(&s, "light").await;
+    s.goto(&app.url("/inventory")).await;
+    s.wait_for("the grid", "document.querySelector('#inv-count')")
+        .await;
+    s.click("[data-filters-toggle]").await;
+    s.click("[data-nav-toggle]").await;
+    shoot(&s, &dir, "inventory-390x844-light-menus-open").await;
+
+    // Staff: the customers page with the Add modal, both themes.
+    s.window_size(1366, 900).await;
+    s.goto(&app.url("/admin-login")).await;
+    s.type_into("#username", "cp_admin").await;
+    s.type_into("#password", ADMIN_PW).await;
+    s.click("form[action='/admin-login'] button[type=submit]")
+        .await;
+    s.wait_for("the admin panel", "location.pathname === '/admin/panel'")
+        .await;
+    for t in ["light", "dark"] {
+        theme(&s, t).await;
+        s.goto(&app.url("/admin/customers")).await;
+        s.click("button[hx-get='/admin/customers/new']").await;
+        s.wait_for(
+            "the modal",
+            "document.querySelector('#modal [role=dialog]')",
+        )
+        .await;
+        shoot(&s, &dir, &format!("admin-customers-add-1366x900-{t}")).await;
+    }
+    s.close().await;
+    let shots = std::fs::read_dir(&dir).unwrap().count();
+    assert!(shots >= 10, "{shots} screenshots in {}", dir.display());
+}
