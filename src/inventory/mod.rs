@@ -75,6 +75,15 @@ pub struct InventoryService {
     read_failures: std::sync::atomic::AtomicU64,
 }
 
+/// What the inventory cache holds, for health and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheUsage {
+    pub scopes: usize,
+    pub rows: usize,
+    /// Approximate.
+    pub bytes: usize,
+}
+
 /// ERP read counts, for `/metrics`.
 #[derive(Debug, Clone, Copy)]
 pub struct ErpCounters {
@@ -203,14 +212,17 @@ impl InventoryService {
     }
 
     /// (scopes cached, their approximate bytes), for health and metrics.
-    pub fn cache_usage(&self) -> (usize, usize) {
+    pub fn cache_usage(&self) -> CacheUsage {
         let cache = self.cache.lock().expect("cache lock");
-        let bytes = cache
-            .values()
-            .filter_map(|e| e.cell.get())
-            .map(|s| s.approx_bytes)
-            .sum();
-        (cache.len(), bytes)
+        let mut usage = CacheUsage {
+            scopes: cache.len(),
+            ..CacheUsage::default()
+        };
+        for snap in cache.values().filter_map(|e| e.cell.get()) {
+            usage.rows += snap.total_count();
+            usage.bytes += snap.approx_bytes;
+        }
+        usage
     }
 
     /// Drops least recently used scopes until the cache fits its cap; `keep` stays.
@@ -479,7 +491,7 @@ mod tests {
             // A is read again each time, so it stays the most recently used.
             service.snapshot(&scope("A"), false).await.unwrap();
         }
-        let (scopes, bytes) = service.cache_usage();
+        let crate::inventory::CacheUsage { scopes, bytes, .. } = service.cache_usage();
         assert!(
             bytes <= cap_mb * 1024 * 1024,
             "{bytes} bytes in {scopes} scopes"

@@ -147,17 +147,21 @@ pub async fn show(
     let mut out = String::with_capacity(8 * 1024);
     state.metrics.render_requests(&mut out);
     let erp = state.inventory.erp_counters();
-    let (scopes, bytes) = state.inventory.cache_usage();
+    let cache = state.inventory.cache_usage();
     let _ = write!(
         out,
         "# HELP portal_erp_reads_total Inventory reads from the ERP.\n# TYPE portal_erp_reads_total counter\nportal_erp_reads_total {}\n\
          # HELP portal_erp_read_failures_total ERP reads that failed or timed out.\n# TYPE portal_erp_read_failures_total counter\nportal_erp_read_failures_total {}\n\
          # HELP portal_erp_circuit_open 1 while the circuit around the ERP is open.\n# TYPE portal_erp_circuit_open gauge\nportal_erp_circuit_open {}\n\
-         # HELP portal_inventory_cache_scopes Scopes with cached inventory.\n# TYPE portal_inventory_cache_scopes gauge\nportal_inventory_cache_scopes {scopes}\n\
-         # HELP portal_inventory_cache_bytes Approximate bytes of cached inventory.\n# TYPE portal_inventory_cache_bytes gauge\nportal_inventory_cache_bytes {bytes}\n",
+         # HELP portal_inventory_cache_scopes Scopes with cached inventory.\n# TYPE portal_inventory_cache_scopes gauge\nportal_inventory_cache_scopes {}\n\
+         # HELP portal_inventory_cache_rows Inventory rows cached, all scopes together.\n# TYPE portal_inventory_cache_rows gauge\nportal_inventory_cache_rows {}\n\
+         # HELP portal_inventory_cache_bytes Approximate bytes of cached inventory.\n# TYPE portal_inventory_cache_bytes gauge\nportal_inventory_cache_bytes {}\n",
         erp.reads,
         erp.failures,
         u8::from(state.inventory.erp_circuit_open()),
+        cache.scopes,
+        cache.rows,
+        cache.bytes,
     );
     let pool = state.store.pool_usage().await;
     let _ = write!(

@@ -142,6 +142,22 @@ async fn metrics_are_for_monitoring_only() {
     app.get("/login").await;
     app.get("/no-such-page").await;
     let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(text.contains("portal_inventory_cache_rows 0"), "{text}");
+    // A customer's view fills the cache: its rows are counted.
+    let customer = app.customer_browser("All").await;
+    let total = customer
+        .graphql("{ inventory(first: 1) { totalCount } }")
+        .await["data"]["inventory"]["totalCount"]
+        .as_i64()
+        .unwrap();
+    assert!(total > 0);
+    let filled = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        filled.contains(&format!("portal_inventory_cache_rows {total}"))
+            && filled.contains("portal_inventory_cache_scopes 1")
+            && filled.contains("portal_customer_sessions 1"),
+        "{filled}"
+    );
     assert!(
         text.contains("portal_http_requests_total{route=\"/login\",status=\"200\"} 1"),
         "{text}"
@@ -154,6 +170,7 @@ async fn metrics_are_for_monitoring_only() {
     assert!(text.contains("portal_erp_circuit_open 0"));
     assert!(text.contains("portal_inventory_cache_scopes"));
     assert!(text.contains("portal_customer_sessions 0"));
+    assert!(text.contains("portal_inventory_cache_scopes 0"));
     // An address no route knows is counted under one label, not its own path.
     assert!(
         text.contains("portal_http_requests_total{route=\"unmatched\",status=\"404\"} 1"),
