@@ -85,7 +85,7 @@ impl PageCtx {
 
 /// htmx settings: no inline indicator styles, no eval, no script tags from responses —
 /// everything the Content Security Policy forbids anyway.
-const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"refreshOnHistoryMiss":true,"selfRequestsOnly":true}"#;
+const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"defaultSettleDelay":0,"refreshOnHistoryMiss":true,"selfRequestsOnly":true}"#;
 
 /// One-time messages, each with a close button; confirmations also fade away by
 /// themselves (`data-autohide`), errors stay until closed.
