@@ -80,13 +80,9 @@ pub struct InventorySort {
     pub direction: SortDirection,
 }
 
-#[derive(SimpleObject, Debug, Clone)]
-#[graphql(complex)]
-pub struct InventoryFacets {
-    pub parts: Vec<String>,
-    pub bins: Vec<String>,
-    pub statuses: Vec<String>,
-}
+/// The cascading options of a view, shared with the snapshot's memo (not copied).
+#[derive(Debug, Clone)]
+pub struct InventoryFacets(pub Arc<crate::inventory::Facets>);
 
 /// One of the option lists of `InventoryFacets`.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -109,9 +105,9 @@ const MAX_MATCHES: usize = 200;
 impl InventoryFacets {
     fn list(&self, field: FacetField) -> &[String] {
         match field {
-            FacetField::Part => &self.parts,
-            FacetField::Bin => &self.bins,
-            FacetField::Status => &self.statuses,
+            FacetField::Part => &self.0.parts,
+            FacetField::Bin => &self.0.bins,
+            FacetField::Status => &self.0.statuses,
         }
     }
 }
@@ -143,15 +139,24 @@ pub fn matching(options: &[String], term: &str, first: usize) -> (Vec<String>, u
     (values, total)
 }
 
-#[async_graphql::ComplexObject]
+#[Object]
 impl InventoryFacets {
+    async fn parts(&self) -> &[String] {
+        &self.0.parts
+    }
+    async fn bins(&self) -> &[String] {
+        &self.0.bins
+    }
+    async fn statuses(&self) -> &[String] {
+        &self.0.statuses
+    }
     /// How many parts `parts` holds (a client can choose a picker without fetching them).
     async fn part_count(&self) -> i32 {
-        self.parts.len() as i32
+        self.0.parts.len() as i32
     }
     /// How many bins `bins` holds.
     async fn bin_count(&self) -> i32 {
-        self.bins.len() as i32
+        self.0.bins.len() as i32
     }
     /// Up to `first` options of one list that contain `contains` (case-insensitive),
     /// those starting with it first: what a searchable picker shows as the user types.
@@ -198,8 +203,6 @@ pub struct InventoryConnection {
     /// Computed only when the operation selects a facets field.
     pub facets: Option<InventoryFacets>,
     pub rows: Vec<InventoryRow>,
-    /// Computed once per operation, however many fields ask for it.
-    pub fingerprint: std::sync::OnceLock<String>,
 }
 
 /// Look-ahead found a field whose data was not computed: a bug, not the caller's fault.
@@ -213,18 +216,7 @@ impl InventoryConnection {
         self.facets.as_ref().ok_or_else(|| not_computed("facets"))
     }
     fn facets_fp(&self) -> async_graphql::Result<&str> {
-        let facets = self.facets_ref()?;
-        Ok(self.fingerprint.get_or_init(|| facets.fingerprint()))
-    }
-}
-
-impl InventoryFacets {
-    /// Stable within one build: equal lists give equal fingerprints.
-    pub fn fingerprint(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&self.parts, &self.bins, &self.statuses).hash(&mut h);
-        format!("{:016x}", h.finish())
+        Ok(self.facets_ref()?.0.fingerprint())
     }
 }
 
@@ -393,17 +385,12 @@ impl InventoryQuery {
             next_cursor: page.next_cursor,
             multi_customer: snap.multi_customer,
             stale: page.stale,
-            facets: page.facets.map(|f| InventoryFacets {
-                parts: f.parts,
-                bins: f.bins,
-                statuses: f.statuses,
-            }),
+            facets: page.facets.map(InventoryFacets),
             rows: page
                 .rows
                 .iter()
                 .map(|&i| snap.rows[i as usize].clone())
                 .collect(),
-            fingerprint: std::sync::OnceLock::new(),
         })
     }
 

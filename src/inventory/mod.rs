@@ -106,8 +106,8 @@ pub struct InventoryPage {
     pub snapshot: Arc<Snapshot>,
     /// `None` unless counting was wanted.
     pub filtered_count: Option<usize>,
-    /// `None` unless facets were wanted.
-    pub facets: Option<Facets>,
+    /// `None` unless facets were wanted; shared with the snapshot's memo.
+    pub facets: Option<Arc<Facets>>,
     /// Row indices into `snapshot.rows`, in view order.
     pub rows: Vec<u32>,
     /// Where the next page starts, bound to this snapshot and view; `None` at the end.

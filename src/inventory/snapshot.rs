@@ -107,6 +107,38 @@ pub struct Facets {
     pub parts: Vec<String>,
     pub bins: Vec<String>,
     pub statuses: Vec<String>,
+    /// Computed once per memoised view, however many requests ask.
+    fingerprint: std::sync::OnceLock<String>,
+}
+
+impl Facets {
+    pub fn new(parts: Vec<String>, bins: Vec<String>, statuses: Vec<String>) -> Facets {
+        Facets {
+            parts,
+            bins,
+            statuses,
+            fingerprint: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Stable within one build: equal lists give equal fingerprints.
+    pub fn fingerprint(&self) -> &str {
+        self.fingerprint.get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (&self.parts, &self.bins, &self.statuses).hash(&mut h);
+            format!("{:016x}", h.finish())
+        })
+    }
+}
+
+/// Which rows a filter selects, and (when they were wanted) its facets: memoised per
+/// snapshot, because a page, its refreshes and its scrolling ask for the same filter
+/// again and again, and every user of a scope shares it.
+struct Selected {
+    /// `None`: every row.
+    matched: Option<Vec<bool>>,
+    facets: Option<Arc<Facets>>,
 }
 
 /// Distinct values of a column, sorted for display, and each row's index into them.
@@ -157,6 +189,8 @@ type RowList = Arc<Vec<u32>>;
 /// How many memoised sort orders and search results a snapshot keeps.
 const SORT_CACHE: usize = 16;
 const SEARCH_CACHE: usize = 32;
+/// Memoised filters (row masks and facets: ~0.5 MB each at 200,000 rows).
+const VIEW_CACHE: usize = 16;
 /// Longest search term accepted (longer input is cut).
 pub const MAX_SEARCH_CHARS: usize = 200;
 
@@ -180,6 +214,7 @@ pub struct Snapshot {
     default_order: Arc<Vec<u32>>,
     sorts: Mutex<Vec<(Vec<SortKey>, RowList)>>,
     searches: Mutex<Vec<(String, RowList)>>,
+    views: Mutex<Vec<(Filter, Arc<Selected>)>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -216,7 +251,7 @@ impl Wanted {
 #[derive(Debug, Clone)]
 pub struct PageSelection {
     pub count: Option<usize>,
-    pub facets: Option<Facets>,
+    pub facets: Option<Arc<Facets>>,
     /// Row indices into the snapshot, in view order.
     pub rows: Vec<u32>,
     /// Rows follow this page.
@@ -333,6 +368,7 @@ impl Snapshot {
             default_order: Arc::new(order),
             sorts: Mutex::new(Vec::new()),
             searches: Mutex::new(Vec::new()),
+            views: Mutex::new(Vec::new()),
         }
     }
 
@@ -495,7 +531,8 @@ impl Snapshot {
         first: usize,
         want: Wanted,
     ) -> PageSelection {
-        let (matched, facets) = self.matches(&sel.filter, want.facets);
+        let selected = self.selected(&sel.filter, want.facets);
+        let matched = &selected.matched;
         let order = self.sorted(&sel.sort);
         let mut count = 0usize;
         let mut more = false;
@@ -516,7 +553,11 @@ impl Snapshot {
         }
         PageSelection {
             count: want.count.then_some(count),
-            facets,
+            facets: if want.facets {
+                selected.facets.clone()
+            } else {
+                None
+            },
             rows: page,
             more,
         }
@@ -524,13 +565,48 @@ impl Snapshot {
 
     /// Every selected row, in order.
     pub fn select_all(&self, sel: &Selection) -> Vec<u32> {
-        let (matched, _) = self.matches(&sel.filter, false);
+        let selected = self.selected(&sel.filter, false);
         let order = self.sorted(&sel.sort);
         order
             .iter()
             .copied()
-            .filter(|&i| matched.as_ref().is_none_or(|m| m[i as usize]))
+            .filter(|&i| selected.matched.as_ref().is_none_or(|m| m[i as usize]))
             .collect()
+    }
+
+    /// The rows `filter` selects and, when wanted, its facets: from the memo when this
+    /// filter was asked before (with facets, if they are wanted now).
+    fn selected(&self, filter: &Filter, want_facets: bool) -> Arc<Selected> {
+        let key = Filter {
+            search: filter.search.as_deref().and_then(normalise_search),
+            part: non_empty(&filter.part).map(str::to_owned),
+            bin: non_empty(&filter.bin).map(str::to_owned),
+            status: non_empty(&filter.status).map(str::to_owned),
+        };
+        {
+            let mut views = self.views.lock().expect("view cache");
+            if let Some(pos) = views
+                .iter()
+                .position(|(k, v)| *k == key && (!want_facets || v.facets.is_some()))
+            {
+                let hit = views.remove(pos);
+                let result = hit.1.clone();
+                views.push(hit);
+                return result;
+            }
+        }
+        let (matched, facets) = self.matches(filter, want_facets);
+        let selected = Arc::new(Selected {
+            matched,
+            facets: facets.map(Arc::new),
+        });
+        let mut views = self.views.lock().expect("view cache");
+        views.retain(|(k, _)| *k != key);
+        views.push((key, selected.clone()));
+        if views.len() > VIEW_CACHE {
+            views.remove(0);
+        }
+        selected
     }
 
     /// Which rows pass every filter (`None` = all of them), and — when wanted — the
@@ -547,10 +623,12 @@ impl Snapshot {
             want(&self.statuses, &filter.status),
         );
         if search.is_none() && part.is_none() && bin.is_none() && status.is_none() {
-            let facets = want_facets.then(|| Facets {
-                parts: self.parts.values.clone(),
-                bins: self.bins.values.clone(),
-                statuses: self.statuses.values.clone(),
+            let facets = want_facets.then(|| {
+                Facets::new(
+                    self.parts.values.clone(),
+                    self.bins.values.clone(),
+                    self.statuses.values.clone(),
+                )
             });
             return (None, facets);
         }
@@ -597,11 +675,11 @@ impl Snapshot {
                 .map(|(v, _)| v.clone())
                 .collect()
         };
-        let facets = Facets {
-            parts: pick(&self.parts, &seen_parts),
-            bins: pick(&self.bins, &seen_bins),
-            statuses: pick(&self.statuses, &seen_statuses),
-        };
+        let facets = Facets::new(
+            pick(&self.parts, &seen_parts),
+            pick(&self.bins, &seen_bins),
+            pick(&self.statuses, &seen_statuses),
+        );
         (Some(matched), Some(facets))
     }
 }
@@ -617,4 +695,65 @@ fn date_ranks(column: impl Iterator<Item = Option<time::Date>> + Clone) -> Vec<u
     column
         .map(|d| d.map_or(u32::MAX, |d| values.binary_search(&d).unwrap_or(0) as u32))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(part: &str, bin: &str, status: &str, description: &str) -> InventoryRow {
+        InventoryRow {
+            customer: "Acme".into(),
+            part: part.into(),
+            bin: bin.into(),
+            status: status.into(),
+            description: description.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_filter_asked_again_reuses_its_rows_and_facets() {
+        let snap = Snapshot::build(
+            vec![
+                row("AC-1", "A-01", "Available", "gift box"),
+                row("AC-2", "B-02", "Quarantined", "gift bag"),
+                row("AC-3", "A-01", "Available", "soap"),
+            ],
+            false,
+        );
+        let sel = |search: &str, status: &str| Selection {
+            filter: Filter {
+                search: Some(search.into()),
+                status: Some(status.into()),
+                ..Filter::default()
+            },
+            sort: Vec::new(),
+        };
+        let first = snap.select_page(&sel("Gift", "Available"), 0, 10, Wanted::EVERYTHING);
+        assert_eq!(first.rows, [0]);
+        assert_eq!(first.count, Some(1));
+        let facets = first.facets.clone().unwrap();
+        assert_eq!(facets.parts, ["AC-1"]);
+        assert_eq!(facets.statuses, ["Available", "Quarantined"]);
+        // The same filter (the search spelled differently) comes from the memo: the very
+        // same facets, fingerprint computed once.
+        let again = snap.select_page(&sel(" gift ", "Available"), 0, 10, Wanted::EVERYTHING);
+        assert!(Arc::ptr_eq(&facets, again.facets.as_ref().unwrap()));
+        assert_eq!(again.rows, first.rows);
+        assert_eq!(facets.fingerprint(), again.facets.unwrap().fingerprint());
+        // Without facets wanted, none are returned, and the rows still agree.
+        let rows_only = snap.select_page(&sel("gift", "Available"), 0, 10, Wanted::ROWS_ONLY);
+        assert!(rows_only.facets.is_none());
+        assert_eq!(rows_only.rows, [0]);
+        // Another filter is computed afresh.
+        let other = snap.select_page(&sel("gift", "Quarantined"), 0, 10, Wanted::EVERYTHING);
+        assert_eq!(other.rows, [1]);
+        assert_eq!(other.facets.unwrap().parts, ["AC-2"]);
+        // The memo is bounded.
+        for i in 0..(VIEW_CACHE + 5) {
+            snap.select_page(&sel(&format!("x{i}"), ""), 0, 1, Wanted::EVERYTHING);
+        }
+        assert_eq!(snap.views.lock().unwrap().len(), VIEW_CACHE);
+    }
 }
