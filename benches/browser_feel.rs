@@ -317,7 +317,7 @@ async fn main() {
             "",
         ),
         (
-            "scroll to the next 100 rows",
+            "scroll to the next 50 rows",
             "const w = document.querySelector('.table-wrap'); w.scrollTop = w.scrollHeight;",
             "scroll",
         ),
