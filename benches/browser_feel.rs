@@ -15,19 +15,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use customer_portal::config::Config;
-use customer_portal::domain::Email;
 use customer_portal::startup::Application;
-use customer_portal::store::{NewAuditEntry, NewCustomer};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "feel-password-123";
+#[path = "common/mod.rs"]
+mod common;
+use common::{env_num, free_port};
 
-fn env_num(key: &str, default: u64) -> u64 {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+const PASSWORD: &str = "feel-password-123";
 
 fn find(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -45,14 +40,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A minimal WebDriver client: one session, scripts and clicks.
@@ -379,26 +366,11 @@ async fn prepare(dir: &Path, rows: u32) {
     let mut config = Config::from_vars(&vars).unwrap();
     config.seed_demo_accounts = false;
     let app = Application::build(config).await.unwrap();
-    app.state()
-        .store
-        .insert_customer(
-            &NewCustomer {
-                first_name: "Feel".into(),
-                last_name: None,
-                email: Email::parse("feel@example.com").unwrap(),
-                password_hash: werkzeug_hash::generate(PASSWORD),
-                erp_customer_name: "All".into(),
-                must_reset_password: false,
-            },
-            &NewAuditEntry {
-                timestamp: time::OffsetDateTime::now_utc(),
-                admin_username: "SYSTEM".into(),
-                action_type: "CUSTOMER_CREATE".into(),
-                target_customer_id: None,
-                target_customer_email: None,
-                details: None,
-            },
-        )
-        .await
-        .unwrap();
+    common::add_customer(
+        &app.state().store,
+        "feel@example.com",
+        &werkzeug_hash::generate(PASSWORD),
+        "All",
+    )
+    .await;
 }

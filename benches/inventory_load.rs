@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use customer_portal::config::Config;
-use customer_portal::domain::Email;
 use customer_portal::startup::Application;
-use customer_portal::store::{NewAuditEntry, NewCustomer};
+
+#[path = "common/mod.rs"]
+mod common;
 
 const PASSWORD: &str = "bench-password-123";
 
@@ -83,27 +84,13 @@ async fn start(rows: u32) -> (Portal, Duration) {
     let app = Application::build(config).await.unwrap();
     let startup = started.elapsed();
     let store = app.state().store.clone();
-    store
-        .insert_customer(
-            &NewCustomer {
-                first_name: "Bench".into(),
-                last_name: None,
-                email: Email::parse("bench@example.com").unwrap(),
-                password_hash: werkzeug_hash::generate(PASSWORD),
-                erp_customer_name: "All".into(),
-                must_reset_password: false,
-            },
-            &NewAuditEntry {
-                timestamp: time::OffsetDateTime::now_utc(),
-                admin_username: "SYSTEM".into(),
-                action_type: "CUSTOMER_CREATE".into(),
-                target_customer_id: None,
-                target_customer_email: None,
-                details: None,
-            },
-        )
-        .await
-        .unwrap();
+    common::add_customer(
+        &store,
+        "bench@example.com",
+        &werkzeug_hash::generate(PASSWORD),
+        "All",
+    )
+    .await;
     let issue = |name: &'static str, rows_per_minute: Option<u32>| {
         let tokens = app.state().tokens.clone();
         async move {

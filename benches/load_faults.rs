@@ -23,12 +23,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use customer_portal::config::Config;
-use customer_portal::domain::{Email, ErpScope};
+use customer_portal::domain::ErpScope;
 use customer_portal::erp::{ErpError, ErpSource, InventoryRow};
 use customer_portal::startup::Application;
-use customer_portal::store::{AppStore, NewAuditEntry, NewCustomer};
+use customer_portal::store::AppStore;
 use rand::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{env_num, free_port};
 
 const PASSWORD: &str = "load-password-123";
 const ADMIN_PASSWORD: &str = "load-admin-password-42";
@@ -36,13 +40,6 @@ const ADMIN_PASSWORD: &str = "load-admin-password-42";
 const OUTAGE: Duration = Duration::from_secs(30);
 /// The SMTP deadline the admin's mails run into.
 const SMTP_TIMEOUT_S: u64 = 3;
-
-fn env_num(key: &str, default: u64) -> u64 {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The demo ERP behind a switch, so an outage can start and end mid-run.
 struct SwitchedErp {
@@ -198,27 +195,7 @@ async fn add_customers(store: &Arc<dyn AppStore>, names: &[String], n: usize) {
                 names[i % names.len()].clone(),
             )
         };
-        store
-            .insert_customer(
-                &NewCustomer {
-                    first_name: "Load".into(),
-                    last_name: None,
-                    email: Email::parse(&email).unwrap(),
-                    password_hash: hash.clone(),
-                    erp_customer_name: scope,
-                    must_reset_password: false,
-                },
-                &NewAuditEntry {
-                    timestamp: time::OffsetDateTime::now_utc(),
-                    admin_username: "SYSTEM".into(),
-                    action_type: "CUSTOMER_CREATE".into(),
-                    target_customer_id: None,
-                    target_customer_email: None,
-                    details: None,
-                },
-            )
-            .await
-            .unwrap();
+        common::add_customer(store, &email, &hash, &scope).await;
     }
 }
 
@@ -884,11 +861,7 @@ impl Drop for Child {
 }
 
 async fn spawn_binary(dir: &Path, rows: u32, extra: &[(&str, &str)]) -> Child {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = std::fs::File::create(dir.join("portal.log")).unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_customer-portal"));
     cmd.env("DATA_DIR", dir)
