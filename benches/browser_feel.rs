@@ -304,7 +304,7 @@ async fn main() {
             "",
         ),
         (
-            "scroll to the next 50 rows",
+            "scroll to the next 50 rows (after the first 30)",
             "const w = document.querySelector('.table-wrap'); w.scrollTop = w.scrollHeight;",
             "scroll",
         ),
