@@ -90,7 +90,9 @@
     highlight(c, null);
   }
   function choose(c, opt) {
-    var v = opt.getAttribute("data-value") || "";
+    pick(c, opt.getAttribute("data-value") || "");
+  }
+  function pick(c, v) {
     c.input.value = v;
     c.input.setAttribute("data-value", v);
     closeList(c);
@@ -155,7 +157,7 @@
     if (c.box.contains(ev.relatedTarget)) return;
     closeList(c);
     if (c.input.value.trim() === "" && c.value.value !== "") {
-      choose(c, { getAttribute: function () { return ""; } });
+      pick(c, "");
     } else {
       c.input.value = c.input.getAttribute("data-value") || "";
     }
