@@ -138,6 +138,8 @@ impl Facets {
 struct Selected {
     /// `None`: every row.
     matched: Option<Vec<bool>>,
+    /// How many rows `matched` holds: a page needs no pass over the scope to count.
+    count: usize,
     facets: Option<Arc<Facets>>,
 }
 
@@ -532,25 +534,35 @@ impl Snapshot {
         want: Wanted,
     ) -> PageSelection {
         let selected = self.selected(&sel.filter, want.facets);
-        let matched = &selected.matched;
         let order = self.sorted(&sel.sort);
-        let mut count = 0usize;
-        let mut more = false;
         let mut page = Vec::with_capacity(first);
-        for &i in order.iter() {
-            if matched.as_ref().is_none_or(|m| m[i as usize]) {
-                if count >= offset && page.len() < first {
+        let more;
+        match &selected.matched {
+            // Every row: the page is a slice of the order.
+            None => {
+                page.extend(order.iter().skip(offset).take(first).copied());
+                more = offset.saturating_add(first) < order.len();
+            }
+            // Walk the order only until the page and the row after it are found; the
+            // count comes from the memo.
+            Some(_) if first == 0 => more = selected.count > offset,
+            Some(m) => {
+                let mut skipped = 0usize;
+                let mut rows = order.iter().copied().filter(|&i| m[i as usize]);
+                for i in rows.by_ref() {
+                    if skipped < offset {
+                        skipped += 1;
+                        continue;
+                    }
                     page.push(i);
-                } else if page.len() == first {
-                    more = true;
-                    if !want.count {
-                        // Nobody asked how many: the next page's first row is enough.
+                    if page.len() == first {
                         break;
                     }
                 }
-                count += 1;
+                more = page.len() == first && rows.next().is_some();
             }
         }
+        let count = selected.count;
         PageSelection {
             count: want.count.then_some(count),
             facets: if want.facets {
@@ -596,8 +608,12 @@ impl Snapshot {
             }
         }
         let (matched, facets) = self.matches(filter, want_facets);
+        let count = matched
+            .as_ref()
+            .map_or(self.rows.len(), |m| m.iter().filter(|&&b| b).count());
         let selected = Arc::new(Selected {
             matched,
+            count,
             facets: facets.map(Arc::new),
         });
         let mut views = self.views.lock().expect("view cache");
@@ -750,6 +766,35 @@ mod tests {
         let other = snap.select_page(&sel("gift", "Quarantined"), 0, 10, Wanted::EVERYTHING);
         assert_eq!(other.rows, [1]);
         assert_eq!(other.facets.unwrap().parts, ["AC-2"]);
+        // Paging a filtered view: the count comes from the memo, `more` from the walk.
+        let gifts =
+            |offset, first| snap.select_page(&sel("gift", ""), offset, first, Wanted::EVERYTHING);
+        let p1 = gifts(0, 1);
+        assert_eq!(
+            (p1.rows.clone(), p1.count, p1.more),
+            (vec![0], Some(2), true)
+        );
+        let p2 = gifts(1, 1);
+        assert_eq!(
+            (p2.rows.clone(), p2.count, p2.more),
+            (vec![1], Some(2), false)
+        );
+        let past = gifts(2, 1);
+        assert_eq!(
+            (past.rows.clone(), past.count, past.more),
+            (vec![], Some(2), false)
+        );
+        // Every row: a slice of the order.
+        let all = snap.select_page(&Selection::default(), 1, 1, Wanted::EVERYTHING);
+        assert_eq!(
+            (all.rows.clone(), all.count, all.more),
+            (vec![1], Some(3), true)
+        );
+        let last = snap.select_page(&Selection::default(), 2, 5, Wanted::EVERYTHING);
+        assert_eq!(
+            (last.rows.clone(), last.count, last.more),
+            (vec![2], Some(3), false)
+        );
         // The memo is bounded.
         for i in 0..(VIEW_CACHE + 5) {
             snap.select_page(&sel(&format!("x{i}"), ""), 0, 1, Wanted::EVERYTHING);
