@@ -536,16 +536,15 @@ impl Snapshot {
         let selected = self.selected(&sel.filter, want.facets);
         let order = self.sorted(&sel.sort);
         let mut page = Vec::with_capacity(first);
-        let more;
-        match &selected.matched {
+        let more = match &selected.matched {
             // Every row: the page is a slice of the order.
             None => {
                 page.extend(order.iter().skip(offset).take(first).copied());
-                more = offset.saturating_add(first) < order.len();
+                offset.saturating_add(first) < order.len()
             }
+            Some(_) if first == 0 => selected.count > offset,
             // Walk the order only until the page and the row after it are found; the
             // count comes from the memo.
-            Some(_) if first == 0 => more = selected.count > offset,
             Some(m) => {
                 let mut skipped = 0usize;
                 let mut rows = order.iter().copied().filter(|&i| m[i as usize]);
@@ -559,9 +558,9 @@ impl Snapshot {
                         break;
                     }
                 }
-                more = page.len() == first && rows.next().is_some();
+                page.len() == first && rows.next().is_some()
             }
-        }
+        };
         let count = selected.count;
         PageSelection {
             count: want.count.then_some(count),
