@@ -44,6 +44,13 @@
     btn.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
+  // Column headers are buttons (role="button"): Space sorts as Enter does.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== " " || !ev.target.matches || !ev.target.matches("a.sort[role=button]")) return;
+    ev.preventDefault();
+    ev.target.click();
+  });
+
   // Part and Bin pickers for long lists: a WAI-ARIA combobox whose listbox htmx fills from
   // /inventory/options as the user types. Typing only narrows the list; choosing an option
   // (Enter or a click) sets the hidden field and refreshes the grid once.

@@ -96,7 +96,9 @@ fn header_cell(view: &View, field: SortField, label: &str, numeric: bool) -> Mar
             // The sort goes with whatever the form holds *now* (a search typed a moment ago
             // included), and joins the form's queue: it replaces a grid request still under
             // way, so the last thing the user did is what the grid, arrow and URL show.
-            a class=(if active { "sort active" } else { "sort" }) href=(next.url("/inventory"))
+            // A button to assistive technology (it acts on this page); still a link without
+            // scripts, so sorting works everywhere.
+            a class=(if active { "sort active" } else { "sort" }) role="button" href=(next.url("/inventory"))
                 hx-get="/inventory/grid" hx-include="#inv-form"
                 hx-vals=(format!(r#"{{"sort":"{}","dir":"{}"}}"#, next.sort, next.dir))
                 hx-sync="#inv-form:replace" hx-target="#inv-grid" hx-swap="outerHTML" {
