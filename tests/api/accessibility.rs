@@ -262,7 +262,8 @@ async fn the_main_journey_works_from_the_keyboard() {
     // the header says how it sorts.
     tab_to(&s, "the quantity header", |f| f.contains("sort=onHandQty")).await;
     assert_eq!(
-        s.script("return document.activeElement.getAttribute('role');").await,
+        s.script("return document.activeElement.getAttribute('role');")
+            .await,
         "button",
         "a sortable header is a button to assistive technology"
     );
