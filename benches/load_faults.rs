@@ -217,6 +217,12 @@ fn meta_csrf(html: &str) -> Option<String> {
     Some(html[at..].split('"').next()?.to_owned())
 }
 
+/// The CSRF token of the page at `url`, as this client sees it.
+async fn page_csrf(c: &reqwest::Client, url: String) -> String {
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    meta_csrf(&html).unwrap_or_else(|| panic!("no CSRF token on {url}"))
+}
+
 /// The "more rows" address in a page or grid, if the view has more rows.
 fn more_rows(html: &str) -> Option<String> {
     let at = html.find("hx-get=\"/inventory/rows")? + "hx-get=\"".len();
@@ -483,15 +489,7 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
         let (base, rec) = (base.clone(), rec.clone());
         tokio::spawn(async move {
             let c = client();
-            let html = c
-                .get(format!("{base}/login"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let csrf = meta_csrf(&html).unwrap();
+            let csrf = page_csrf(&c, format!("{base}/login")).await;
             let mut n = 0u64;
             let mut counts: HashMap<u16, u64> = HashMap::new();
             while Instant::now() < until {
@@ -604,15 +602,7 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
         let (base, rec) = (base.clone(), rec.clone());
         tokio::spawn(async move {
             let c = client();
-            let html = c
-                .get(format!("{base}/admin-login"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let csrf = meta_csrf(&html).unwrap();
+            let csrf = page_csrf(&c, format!("{base}/admin-login")).await;
             let resp = c
                 .post(format!("{base}/admin-login"))
                 .form(&[
@@ -625,15 +615,7 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
                 .await
                 .unwrap();
             assert_eq!(resp.status(), 303, "admin sign-in");
-            let html = c
-                .get(format!("{base}/admin/customers"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let csrf = meta_csrf(&html).unwrap();
+            let csrf = page_csrf(&c, format!("{base}/admin/customers")).await;
             let mut n = 0;
             while Instant::now() + Duration::from_secs(15) < until {
                 n += 1;

@@ -42,13 +42,6 @@ async fn check(s: &Session<'_>, page: &str, failures: &mut Vec<String>) {
     }
 }
 
-async fn set_theme(s: &Session<'_>, theme: &str) {
-    s.script(&format!(
-        "document.documentElement.setAttribute('data-theme', '{theme}'); localStorage.setItem('cp-theme', '{theme}'); return 1;"
-    ))
-    .await;
-}
-
 /// A portal with the local admin and a 3,000-row demo ERP.
 async fn portal() -> TestApp {
     let hash = cheap_hash(ADMIN_PW);
@@ -76,13 +69,11 @@ async fn axe_finds_no_serious_violations_on_any_page() {
 
     s.goto(&app.url("/login")).await;
     for theme in ["light", "dark"] {
-        set_theme(&s, theme).await;
+        s.set_theme(theme).await;
         check(&s, &format!("sign-in ({theme})"), &mut failures).await;
     }
-    set_theme(&s, "light").await;
-    s.type_into("#email", "new@example.com").await;
-    s.type_into("#password", PASSWORD).await;
-    s.click("button[type=submit]").await;
+    s.set_theme("light").await;
+    s.submit_sign_in("new@example.com", PASSWORD).await;
     s.wait_for(
         "the forced change",
         "location.pathname === '/force-change-password'",
@@ -96,7 +87,7 @@ async fn axe_finds_no_serious_violations_on_any_page() {
     s.wait_for("the grid", "document.querySelector('#inv-count')")
         .await;
     for theme in ["light", "dark"] {
-        set_theme(&s, theme).await;
+        s.set_theme(theme).await;
         check(&s, &format!("inventory ({theme})"), &mut failures).await;
     }
     // The picker open, with its options.
@@ -113,7 +104,7 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         &mut failures,
     )
     .await;
-    set_theme(&s, "light").await;
+    s.set_theme("light").await;
     check(
         &s,
         "inventory with the Part picker open (light)",
@@ -124,11 +115,7 @@ async fn axe_finds_no_serious_violations_on_any_page() {
     // Staff pages (signing in as staff ends the customer's session).
     s.goto(&app.url("/admin-login")).await;
     check(&s, "admin sign-in", &mut failures).await;
-    s.type_into("#username", "cp_admin").await;
-    s.type_into("#password", ADMIN_PW).await;
-    s.click("form[action='/admin-login'] button[type=submit]")
-        .await;
-    s.wait_for("the admin panel", "location.pathname === '/admin/panel'")
+    s.sign_in_admin(&app.url("/admin-login"), "cp_admin", ADMIN_PW)
         .await;
     s.goto(&app.url("/admin/customers")).await;
     s.click("button[hx-get='/admin/customers/new']").await;
@@ -138,7 +125,7 @@ async fn axe_finds_no_serious_violations_on_any_page() {
     )
     .await;
     for theme in ["light", "dark"] {
-        set_theme(&s, theme).await;
+        s.set_theme(theme).await;
         check(
             &s,
             &format!("customers with the Add modal open ({theme})"),
@@ -146,7 +133,7 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         )
         .await;
     }
-    set_theme(&s, "light").await;
+    s.set_theme("light").await;
     for (path, name) in [
         ("/admin/audit", "audit log"),
         ("/admin/sessions", "sessions"),
@@ -157,10 +144,10 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         s.goto(&app.url(path)).await;
         s.wait_for(name, "document.readyState === 'complete'").await;
         for theme in ["light", "dark"] {
-            set_theme(&s, theme).await;
+            s.set_theme(theme).await;
             check(&s, &format!("{name} ({theme})"), &mut failures).await;
         }
-        set_theme(&s, "light").await;
+        s.set_theme("light").await;
     }
     // One mail in the outbox, opened (the Add modal above was not submitted: add one now).
     let mail = app.other_browser();
@@ -183,7 +170,7 @@ async fn axe_finds_no_serious_violations_on_any_page() {
     )
     .await;
     for theme in ["light", "dark"] {
-        set_theme(&s, theme).await;
+        s.set_theme(theme).await;
         check(&s, &format!("an outbox message ({theme})"), &mut failures).await;
     }
     s.close().await;

@@ -21,11 +21,7 @@ async fn an_admin_creates_a_customer_and_kicks_a_session() {
 
     let s = browser.session().await;
 
-    s.goto(&app.url("/admin-login")).await;
-    s.type_into("#username", "cp_admin").await;
-    s.type_into("#password", ADMIN_PW).await;
-    s.click("button[type=submit]").await;
-    s.wait_for("the dashboard", "location.pathname === '/admin/panel'")
+    s.sign_in_admin(&app.url("/admin-login"), "cp_admin", ADMIN_PW)
         .await;
 
     s.goto(&app.url("/admin/customers")).await;

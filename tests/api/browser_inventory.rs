@@ -21,11 +21,7 @@ async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
         .await;
     let s = browser.session().await;
 
-    s.goto(&app.url("/login")).await;
-    s.type_into("#email", "browser@example.com").await;
-    s.type_into("#password", PASSWORD).await;
-    s.click("button[type=submit]").await;
-    s.wait_for("the grid", "document.querySelector('#inv-count')")
+    s.sign_in_customer(&app.url("/login"), "browser@example.com", PASSWORD)
         .await;
     let footer = s.script(&format!("return {};", footer_js())).await;
     assert_eq!(footer, "Showing 3,000 of 3,000 rows");
@@ -214,11 +210,7 @@ async fn a_header_click_right_after_typing_keeps_search_and_sort_together() {
     app.add_customer("race@example.com", PASSWORD, "All", false)
         .await;
     let s = browser.session().await;
-    s.goto(&app.url("/login")).await;
-    s.type_into("#email", "race@example.com").await;
-    s.type_into("#password", PASSWORD).await;
-    s.click("button[type=submit]").await;
-    s.wait_for("the grid", "document.querySelector('#inv-count')")
+    s.sign_in_customer(&app.url("/login"), "race@example.com", PASSWORD)
         .await;
     // Count the grid requests the page sends.
     s.script(
@@ -316,11 +308,7 @@ async fn the_part_picker_searches_as_you_type_and_works_from_the_keyboard() {
     app.add_customer("picker@example.com", PASSWORD, "All", false)
         .await;
     let s = browser.session().await;
-    s.goto(&app.url("/login")).await;
-    s.type_into("#email", "picker@example.com").await;
-    s.type_into("#password", PASSWORD).await;
-    s.click("button[type=submit]").await;
-    s.wait_for("the grid", "document.querySelector('#inv-count')")
+    s.sign_in_customer(&app.url("/login"), "picker@example.com", PASSWORD)
         .await;
     assert_eq!(
         s.script("return document.querySelector('#inv-part').getAttribute('role');")

@@ -13,13 +13,6 @@ async fn shoot(s: &Session<'_>, dir: &std::path::Path, name: &str) {
     s.screenshot(&dir.join(format!("{name}.png"))).await;
 }
 
-async fn theme(s: &Session<'_>, theme: &str) {
-    s.script(&format!(
-        "document.documentElement.setAttribute('data-theme', '{theme}'); localStorage.setItem('cp-theme', '{theme}'); return 1;"
-    ))
-    .await;
-}
-
 #[tokio::test]
 async fn screenshots_of_the_grid_at_three_sizes_in_both_themes() {
     let Some(browser) = Browser::start().await else {
@@ -46,18 +39,16 @@ async fn screenshots_of_the_grid_at_three_sizes_in_both_themes() {
     let s = browser.session().await;
     s.window_size(1366, 900).await;
     s.goto(&app.url("/login")).await;
-    theme(&s, "light").await;
+    s.set_theme("light").await;
     shoot(&s, &dir, "sign-in-1366x900-light").await;
-    s.type_into("#email", "pat@example.com").await;
-    s.type_into("#password", PASSWORD).await;
-    s.click("button[type=submit]").await;
+    s.submit_sign_in("pat@example.com", PASSWORD).await;
     s.wait_for("the grid", "document.querySelector('#inv-count')")
         .await;
 
     for (w, h) in [(1366, 900), (1920, 1080), (390, 844)] {
         s.window_size(w, h).await;
         for t in ["light", "dark"] {
-            theme(&s, t).await;
+            s.set_theme(t).await;
             s.goto(&app.url("/inventory?sort=expDate&dir=asc")).await;
             s.wait_for("the grid", "document.querySelector('#inv-count')")
                 .await;
@@ -81,25 +72,31 @@ async fn screenshots_of_the_grid_at_three_sizes_in_both_themes() {
     }
     // Phones: the filters panel and the menu open.
     s.window_size(390, 844).await;
-    theme(&s, "light").await;
+    s.set_theme("light").await;
     s.goto(&app.url("/inventory")).await;
     s.wait_for("the grid", "document.querySelector('#inv-count')")
         .await;
+    let part_shown = "document.querySelector('#inv-part').offsetParent !== null";
+    assert_eq!(
+        s.script(&format!("return {part_shown};")).await,
+        false,
+        "on a phone the filters start folded"
+    );
     s.click("[data-filters-toggle]").await;
+    assert_eq!(
+        s.script(&format!("return {part_shown};")).await,
+        true,
+        "the Filters button opens them"
+    );
     s.click("[data-nav-toggle]").await;
     shoot(&s, &dir, "inventory-390x844-light-menus-open").await;
 
     // Staff: the customers page with the Add modal, both themes.
     s.window_size(1366, 900).await;
-    s.goto(&app.url("/admin-login")).await;
-    s.type_into("#username", "cp_admin").await;
-    s.type_into("#password", ADMIN_PW).await;
-    s.click("form[action='/admin-login'] button[type=submit]")
-        .await;
-    s.wait_for("the admin panel", "location.pathname === '/admin/panel'")
+    s.sign_in_admin(&app.url("/admin-login"), "cp_admin", ADMIN_PW)
         .await;
     for t in ["light", "dark"] {
-        theme(&s, t).await;
+        s.set_theme(t).await;
         s.goto(&app.url("/admin/customers")).await;
         s.click("button[hx-get='/admin/customers/new']").await;
         s.wait_for(

@@ -330,7 +330,44 @@ impl Session<'_> {
             .await;
     }
 
-    /// Waits until `js` (an expression) is truthy.
+    /// On `/login`: fills in the form and sends it (the form's own button: a signed-in
+    /// page's navbar has a Sign out button too).
+    pub async fn submit_sign_in(&self, email: &str, password: &str) {
+        self.type_into("#email", email).await;
+        self.type_into("#password", password).await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
+    }
+
+    /// Signs a customer in at `login_url` and waits for the inventory grid.
+    pub async fn sign_in_customer(&self, login_url: &str, email: &str, password: &str) {
+        self.goto(login_url).await;
+        self.submit_sign_in(email, password).await;
+        self.wait_for("the grid", "document.querySelector('#inv-count')")
+            .await;
+    }
+
+    /// Signs staff in at `admin_login_url` and waits for the admin panel.
+    pub async fn sign_in_admin(&self, admin_login_url: &str, username: &str, password: &str) {
+        self.goto(admin_login_url).await;
+        self.type_into("#username", username).await;
+        self.type_into("#password", password).await;
+        self.click("form[action='/admin-login'] button[type=submit]")
+            .await;
+        self.wait_for("the admin panel", "location.pathname === '/admin/panel'")
+            .await;
+    }
+
+    /// Switches the light/dark theme as the toggle does (and remembers it).
+    pub async fn set_theme(&self, theme: &str) {
+        self.script(&format!(
+            "document.documentElement.setAttribute('data-theme', '{theme}'); localStorage.setItem('cp-theme', '{theme}'); return 1;"
+        ))
+        .await;
+    }
+
+    /// Waits until `js` (an expression) is truthy. The bound is generous: several
+    /// Chromiums share 2 cores while the suite runs, and this is a wait, not a timing.
     pub async fn wait_for(&self, what: &str, js: &str) {
         let started = Instant::now();
         loop {
@@ -339,7 +376,7 @@ impl Session<'_> {
                 return;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(15),
+                started.elapsed() < Duration::from_secs(30),
                 "timed out waiting for {what}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
