@@ -293,15 +293,9 @@ pub struct DeviceCookie(pub Option<String>);
 impl<S: Send + Sync> FromRequestParts<S> for DeviceCookie {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == crate::auth::device::COOKIE_NAME)
-            .map(|(_, v)| v.to_owned());
+        let value =
+            crate::web::middleware::cookie_value(&parts.headers, crate::auth::device::COOKIE_NAME)
+                .map(str::to_owned);
         Ok(DeviceCookie(value))
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
@@ -188,8 +188,9 @@ fn is_state_changing(method: &Method) -> bool {
     )
 }
 
-fn cookie_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers()
+/// The value of the cookie `name` in a request's `Cookie` headers.
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -202,7 +203,7 @@ fn cookie_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 /// Double-submit CSRF check for every state-changing request. Tools that authenticate
 /// with a bearer token (and so carry no ambient cookie authority) are exempt.
 pub async fn csrf_protect(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let existing = cookie_value(&req, csrf::COOKIE_NAME)
+    let existing = cookie_value(req.headers(), csrf::COOKIE_NAME)
         .filter(|t| state.csrf.is_genuine(t))
         .map(str::to_owned);
     let (token, fresh) = match existing {

@@ -67,6 +67,16 @@ async fn screenshots_of_the_grid_at_three_sizes_in_both_themes() {
                 .script("return document.documentElement.scrollWidth > window.innerWidth + 1;")
                 .await;
             assert_eq!(sideways, false, "the page scrolls sideways at {w}x{h}");
+            // The first column stays put when the table scrolls sideways; phone cards
+            // have no columns to pin.
+            let pinned = s
+                .script("return getComputedStyle(document.querySelector('#inv-rows td:first-child')).position;")
+                .await;
+            assert_eq!(
+                pinned,
+                if w > 640 { "sticky" } else { "static" },
+                "first column at {w}x{h}"
+            );
             shoot(&s, &dir, &format!("inventory-{w}x{h}-{t}")).await;
         }
     }
