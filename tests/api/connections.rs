@@ -5,7 +5,7 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
-use crate::dotenv_binary::{command, start_command};
+use crate::dotenv_binary::{Running, command, start_command};
 use crate::helpers::*;
 
 fn set_nofile(soft: u64, hard: u64) -> std::io::Result<()> {
@@ -119,6 +119,25 @@ async fn sign_in(
     post.send().await.unwrap()
 }
 
+/// The binary started with `vars` (plus `DATA_DIR` and `PORT=0`), `patient@example.com`
+/// added, and a client signed in through the form (with `X-Request-Id` when given).
+/// Returns the portal, the client and the answer to the sign-in.
+async fn signed_in_binary(
+    dir: &std::path::Path,
+    vars: &[(&str, &str)],
+    request_id: Option<&str>,
+) -> (Running, reqwest::Client, reqwest::Response) {
+    let data = dir.join("data");
+    let mut env = vec![("DATA_DIR", data.to_str().unwrap()), ("PORT", "0")];
+    env.extend_from_slice(vars);
+    let portal = start_command(command(dir, &env));
+    add_account(&data).await;
+    let client = new_client();
+    let login = sign_in(&client, &portal.address, request_id).await;
+    assert_eq!(location(&login), "/inventory");
+    (portal, client, login)
+}
+
 #[tokio::test]
 async fn silent_sockets_cannot_stop_a_normal_client() {
     // This test holds 1,100 sockets itself: it needs room above the common limit.
@@ -211,21 +230,13 @@ async fn silent_sockets_cannot_stop_a_normal_client() {
 #[tokio::test]
 async fn shutdown_waits_for_a_slow_reader_only_as_long_as_the_grace() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let portal = start_command(command(
+    let (portal, client, _) = signed_in_binary(
         dir.path(),
-        &[
-            ("DATA_DIR", data.to_str().unwrap()),
-            ("PORT", "0"),
-            ("DEMO_ERP_ROWS", "200000"),
-            ("SHUTDOWN_GRACE_SECONDS", "2"),
-        ],
-    ));
-    add_account(&data).await;
-    let client = new_client();
+        &[("DEMO_ERP_ROWS", "200000"), ("SHUTDOWN_GRACE_SECONDS", "2")],
+        None,
+    )
+    .await;
     let url = |p: &str| format!("{}{p}", portal.address);
-    let login = sign_in(&client, &portal.address, None).await;
-    assert_eq!(location(&login), "/inventory");
     // A slow reader: asks for the export and never reads the answer.
     let export = client
         .get(url("/inventory/export.csv"))
@@ -264,21 +275,13 @@ async fn shutdown_waits_for_a_slow_reader_only_as_long_as_the_grace() {
 #[tokio::test]
 async fn json_logs_carry_the_request_id_that_the_answer_names() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let portal = start_command(command(
+    let (portal, client, login) = signed_in_binary(
         dir.path(),
-        &[
-            ("DATA_DIR", data.to_str().unwrap()),
-            ("PORT", "0"),
-            ("DEMO_ERP_ROWS", "100"),
-            ("LOG_FORMAT", "json"),
-        ],
-    ));
-    add_account(&data).await;
-    let client = new_client();
+        &[("DEMO_ERP_ROWS", "100"), ("LOG_FORMAT", "json")],
+        Some("tool-req-42"),
+    )
+    .await;
     let url = |p: &str| format!("{}{p}", portal.address);
-    let login = sign_in(&client, &portal.address, Some("tool-req-42")).await;
-    assert_eq!(location(&login), "/inventory");
     assert_eq!(login.headers()["x-request-id"], "tool-req-42");
     // A fresh id when the caller sends none (or an unusable one).
     let other = client.get(url("/healthz")).send().await.unwrap();
