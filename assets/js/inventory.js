@@ -44,6 +44,22 @@
     btn.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
+  // A header click writes its sort into the form at once. A search typed a moment before
+  // may still be waiting out its 300 ms delay; when it fires it then carries the new sort
+  // instead of replacing the sort request with the old one.
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest && ev.target.closest("a.sort[hx-vals]");
+    if (!a) return;
+    var vals;
+    try { vals = JSON.parse(a.getAttribute("hx-vals")); } catch (e) { return; }
+    var state = document.getElementById("inv-state");
+    if (!state) return;
+    ["sort", "dir"].forEach(function (k) {
+      var input = state.querySelector("input[name=" + k + "]");
+      if (input && typeof vals[k] === "string") input.value = vals[k];
+    });
+  }, true);
+
   // Column headers are buttons (role="button"): Space sorts as Enter does.
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== " " || !ev.target.matches || !ev.target.matches("a.sort[role=button]")) return;

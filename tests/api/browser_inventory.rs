@@ -231,7 +231,10 @@ async fn a_header_click_right_after_typing_keeps_search_and_sort_together() {
         "a search sends exactly one grid request"
     );
 
-    // Type and click the quantity header at once (the click blurs the box first).
+    // Type and click the quantity header at once (the click blurs the box first). A slow
+    // network makes the race certain: the search's 300 ms delay runs out while the sort's
+    // answer is still on its way, and the search must not undo the sort.
+    s.network_latency(700).await;
     s.script("window.__grid = 0; return 1;").await;
     s.type_into("#inv-q", " box").await;
     s.click("th a.sort[href*='sort=onHandQty']").await;

@@ -324,6 +324,26 @@ impl Session<'_> {
         assert!(r["value"].is_null(), "keys: {r}");
     }
 
+    /// Delays every request the page sends by `ms` (Chromium's network emulation): a slow
+    /// server on demand, so races between timers and answers happen every run.
+    pub async fn network_latency(&self, ms: u32) {
+        let answer = self
+            .post(
+                "/chromium/network_conditions",
+                json!({ "network_conditions": {
+                    "offline": false,
+                    "latency": ms,
+                    "download_throughput": 100_000_000,
+                    "upload_throughput": 100_000_000
+                } }),
+            )
+            .await;
+        assert!(
+            answer["value"].is_null(),
+            "network emulation refused: {answer}"
+        );
+    }
+
     /// Resizes the window.
     pub async fn window_size(&self, width: u32, height: u32) {
         self.post("/window/rect", json!({ "width": width, "height": height }))
