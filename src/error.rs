@@ -31,6 +31,9 @@ pub enum AppError {
     Unavailable(&'static str),
     #[error("ERP unavailable")]
     ErpUnavailable,
+    /// Too many requests: 429 with `Retry-After` in whole seconds.
+    #[error("too many requests")]
+    TooManyRequests(std::time::Duration),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -98,6 +101,14 @@ impl AppError {
                 "Inventory temporarily unavailable",
                 "Inventory is temporarily unavailable: the ERP did not answer. Please try again in a moment.".to_owned(),
             ),
+            AppError::TooManyRequests(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                format!(
+                    "Too many requests. Please wait {} and try again.",
+                    crate::web::pages::login::wait_text(*wait)
+                ),
+            ),
             AppError::Internal(cause) => {
                 let id = error_id();
                 tracing::error!(error_id = %id, error = ?cause, "internal error");
@@ -135,6 +146,12 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if let AppError::TooManyRequests(wait) = &self {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
         resp.extensions_mut().insert(page);
         resp
     }

@@ -219,7 +219,16 @@ impl Application {
             store.clone(),
             store.clone(),
         ));
+        let resets = Arc::new(crate::auth::reset::PasswordResets::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            admin_auth.hasher().clone(),
+            mailer.clone(),
+            config.public_url(port),
+        ));
         let schema = crate::graphql::build_schema(crate::graphql::Ports {
+            resets,
             tokens: tokens.clone(),
             cursor_key: crate::graphql::cursor::CursorKey::derive(secret_key.expose()),
             store: store.clone(),

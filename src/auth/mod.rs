@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod device;
 pub mod ldap;
 pub mod passwords;
+pub mod reset;
 pub mod service;
 pub mod sessions;
 pub mod throttle;

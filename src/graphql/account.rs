@@ -1,16 +1,51 @@
-//! The signed-in customer's own account: `changePassword`. Open to a customer on a
-//! temporary password too (it is the one thing they may do); the current session stays
-//! signed in and every other session of the account ends.
+//! The customer's own account: `changePassword` (signed in; open to a customer on a
+//! temporary password too, as it is the one thing they may do; the current session stays
+//! signed in and every other session ends), and the self-service reset by mailed link
+//! (`requestPasswordReset`, `passwordResetLinkValid`, `resetPassword`: for browsers at the
+//! sign-in pages, signed in or not).
 
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object};
+use async_graphql::{Context, ErrorExtensions, InputObject, Object};
 
-use super::guards::{field_errors, require_signed_in_customer};
+use super::guards::{
+    PublicGuard, coded_error, codes, field_errors, require_signed_in_customer, store_error,
+};
+use crate::auth::ClientInfo;
+use crate::auth::reset::{PasswordResets, RequestError, ResetError};
 use crate::auth::service::{AuthService, PasswordChangeError};
 
 #[derive(Default)]
 pub struct AccountMutation;
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    /// The secret from the mailed link.
+    pub token: String,
+    pub new_password: String,
+    pub confirm_password: String,
+}
+
+#[Object]
+impl AccountQuery {
+    /// Whether a mailed reset link can still be used (unused, not replaced by a newer one,
+    /// under 30 minutes old, its account active).
+    #[graphql(guard = "PublicGuard")]
+    async fn password_reset_link_valid(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> async_graphql::Result<bool> {
+        let resets = ctx.data::<Arc<PasswordResets>>()?;
+        resets
+            .link_is_valid(&token)
+            .await
+            .map_err(|e| store_error(&e))
+    }
+}
 
 #[derive(InputObject)]
 pub struct ChangePasswordInput {
@@ -45,6 +80,71 @@ impl AccountMutation {
                         "new_password"
                     }
                     PasswordChangeError::Unavailable => "_form",
+                };
+                Err(field_errors([(field, e.message().to_owned())]))
+            }
+        }
+    }
+
+    /// Mails a single-use link to choose a new password, valid 30 minutes, if an active
+    /// account has this email. The answer is `true` whether or not one does (and comes in
+    /// the same time); `RATE_LIMITED` (with `extensions.retryAfter` in seconds) when this
+    /// address asked too often.
+    #[graphql(guard = "PublicGuard")]
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<bool> {
+        let resets = ctx.data::<Arc<PasswordResets>>()?;
+        let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
+        let email: String = email.chars().take(320).collect();
+        match resets.request(&email, &client).await {
+            Ok(()) => Ok(true),
+            Err(RequestError::Throttled(wait)) => {
+                let secs = wait.as_secs().max(1);
+                Err(coded_error(
+                    codes::RATE_LIMITED,
+                    "too many reset requests from this address; try again later",
+                )
+                .extend_with(|_, e| e.set("retryAfter", secs)))
+            }
+            Err(RequestError::Unavailable) => Err(coded_error(
+                codes::APP_DB_UNAVAILABLE,
+                "the portal database is temporarily unavailable; nothing was sent",
+            )),
+        }
+    }
+
+    /// Sets a new password (12–128 characters) through a mailed link: the link is used up,
+    /// every session of the account ends, the temporary-password flag clears. Field errors
+    /// as `BAD_USER_INPUT` (`token` for a used, replaced or expired link).
+    #[graphql(guard = "PublicGuard")]
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ResetPasswordInput,
+    ) -> async_graphql::Result<bool> {
+        let resets = ctx.data::<Arc<PasswordResets>>()?;
+        let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
+        match resets
+            .complete(
+                &input.token,
+                &input.new_password,
+                &input.confirm_password,
+                &client,
+            )
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(ResetError::Unavailable) => Err(coded_error(
+                codes::APP_DB_UNAVAILABLE,
+                "the portal database is temporarily unavailable; nothing was changed",
+            )),
+            Err(e) => {
+                let field = match e {
+                    ResetError::InvalidLink => "token",
+                    _ => "new_password",
                 };
                 Err(field_errors([(field, e.message().to_owned())]))
             }

@@ -11,7 +11,7 @@ use graphql_client::GraphQLQuery;
 
 use super::PortalSchema;
 use super::guards::codes;
-use crate::auth::Viewer;
+use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 
 /// Field name → message, for re-showing a form (`_form` when the error names no field).
@@ -41,13 +41,27 @@ pub async fn run_form<Q: GraphQLQuery>(
     viewer: &Viewer,
     variables: Q::Variables,
 ) -> Result<Result<Q::ResponseData, FieldErrors>, AppError> {
+    run_form_from::<Q>(schema, viewer, None, variables).await
+}
+
+/// [`run_form`] for operations that count or record the client (its address and browser):
+/// the password reset pages.
+pub async fn run_form_from<Q: GraphQLQuery>(
+    schema: &PortalSchema,
+    viewer: &Viewer,
+    client: Option<&ClientInfo>,
+    variables: Q::Variables,
+) -> Result<Result<Q::ResponseData, FieldErrors>, AppError> {
     let body = Q::build_query(variables);
     let vars = serde_json::to_value(&body.variables)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("encoding variables: {e}")))?;
-    let request = Request::new(body.query)
+    let mut request = Request::new(body.query)
         .operation_name(body.operation_name)
         .variables(Variables::from_json(vars))
         .data(viewer.clone());
+    if let Some(client) = client {
+        request = request.data(client.clone());
+    }
     let response = schema.execute(request).await;
     if let Some(err) = response.errors.first() {
         return match error_code(err).as_str() {
@@ -102,6 +116,16 @@ fn app_error(code: &str, err: &ServerError, operation: &str) -> AppError {
         codes::ERP_UNAVAILABLE => AppError::ErpUnavailable,
         codes::NOT_FOUND => AppError::NotFound,
         codes::APP_DB_UNAVAILABLE => AppError::Unavailable("The portal database"),
+        codes::RATE_LIMITED => {
+            let secs = err
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("retryAfter"))
+                .and_then(|v| v.clone().into_json().ok())
+                .and_then(|v| v.as_u64())
+                .unwrap_or(60);
+            AppError::TooManyRequests(std::time::Duration::from_secs(secs))
+        }
         codes::CURSOR_EXPIRED => AppError::BadRequest(
             "The list has changed since this page was loaded. Reload to see the current rows."
                 .to_owned(),

@@ -36,6 +36,8 @@ pub mod codes {
     pub const APP_DB_UNAVAILABLE: &str = "APP_DB_UNAVAILABLE";
     /// A paging cursor whose snapshot is no longer kept: start again.
     pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
+    /// Too many requests: `extensions.retryAfter` says how many seconds to wait.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 
 /// A store failure for a resolver: unavailability (down, disk full, read-only) is said as
@@ -128,6 +130,16 @@ pub fn signed_in_customer(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> 
         Viewer::Customer(c) => Ok(c),
         Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
         Viewer::Anonymous => Err(Denied::Unauthenticated),
+    }
+}
+
+/// The rule for what a person at the sign-in pages may do without signing in (ask for and
+/// use a password reset link): a browser, signed out or signed in as a customer. Staff and
+/// tokens never (an internal tool has no business mailing customers links).
+pub fn public_visitor(viewer: &Viewer) -> Result<(), Denied> {
+    match viewer {
+        Viewer::Anonymous | Viewer::Customer(_) => Ok(()),
+        Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
     }
 }
 
@@ -238,6 +250,15 @@ pub fn require_admin<'a>(ctx: &Context<'a>) -> async_graphql::Result<AdminGrant<
 /// [`staff_grant`] for a resolver.
 pub fn require_staff<'a>(ctx: &Context<'a>, scope: Scope) -> async_graphql::Result<AdminGrant<'a>> {
     staff_grant(viewer(ctx), scope).map_err(Denied::into_graphql)
+}
+
+/// `#[graphql(guard = "PublicGuard")]`: see [`public_visitor`].
+pub struct PublicGuard;
+
+impl Guard for PublicGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        public_visitor(viewer(ctx)).map_err(Denied::into_graphql)
+    }
 }
 
 /// `#[graphql(guard = "CustomerGuard")]`

@@ -31,6 +31,7 @@ pub struct Query(
     admin::AdminQuery,
     outbox::OutboxQuery,
     tokens::TokensQuery,
+    account::AccountQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -63,6 +64,7 @@ pub struct Ports {
     pub auth: Arc<crate::auth::service::AuthService>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub tokens: Arc<crate::auth::tokens::ApiTokens>,
+    pub resets: Arc<crate::auth::reset::PasswordResets>,
     /// Signs the cursors of lists paged by key.
     pub cursor_key: cursor::CursorKey,
     /// `PORTAL_TIMEZONE`: the zone of "per day" figures.
@@ -79,6 +81,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         zone,
         tokens,
         cursor_key,
+        resets,
     } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
@@ -98,6 +101,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(zone)
         .data(tokens)
         .data(cursor_key)
+        .data(resets)
         .finish()
 }
 

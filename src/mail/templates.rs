@@ -93,3 +93,33 @@ pub fn password_reset(first_name: &str, email: &str, password: &str, login_url: 
         text,
     }
 }
+
+/// A self-service reset link (asked for on "Forgot password?").
+pub fn reset_link(first_name: &str, email: &str, link: &str) -> Mail {
+    let subject = "Reset your WePackItAll Customer Portal password".to_owned();
+    let minutes = crate::auth::reset::LINK_LIFETIME.as_secs() / 60;
+    let html = frame(
+        &subject,
+        html! {
+            p { "Hello " (first_name) "," }
+            p { "Someone asked to reset the password of the portal account " strong { (email) } ". To choose a new password, open this link:" }
+            p { a href=(link) style="display: inline-block; background: #0b5cad; color: #ffffff; padding: 10px 18px; border-radius: 6px; text-decoration: none;" { "Choose a new password" } }
+            p style="font-size: 12px; color: #5b6778; word-break: break-all;" { (link) }
+            p { "The link works once, for " (minutes) " minutes. Choosing a new password signs out every open session of your account." }
+            p { "If you did not ask for this, ignore this email: your password stays as it is." }
+        },
+    );
+    let text = format!(
+        "Hello {first_name},\n\n\
+         Someone asked to reset the password of the portal account {email}. To choose a new password, open this link:\n\n\
+         {link}\n\n\
+         The link works once, for {minutes} minutes. Choosing a new password signs out every open session of your account.\n\n\
+         If you did not ask for this, ignore this email: your password stays as it is.\n"
+    );
+    Mail {
+        to: email.to_owned(),
+        subject,
+        html,
+        text,
+    }
+}

@@ -427,6 +427,40 @@ pub trait ApiTokenStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Self-service password reset links (`PasswordResetTokens`). Only a hash of each link's
+/// secret is stored; `expiry_date` is UTC.
+#[async_trait]
+pub trait ResetTokenStore: Send + Sync {
+    /// Stores a new link for the account and marks every earlier unused link of it used
+    /// (a newer link replaces older ones); links expired before `now` are deleted. One
+    /// transaction.
+    async fn issue_reset_token(
+        &self,
+        customer: CustomerId,
+        token_hash: &str,
+        expiry: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The active account a link belongs to, if the link is unused and not expired.
+    async fn reset_token_customer(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Customer>>;
+    /// Uses the link: marks it used, sets the new hash, clears `must_reset_password`, ends
+    /// every session of the account and appends `audit` — all or nothing, and only if the
+    /// link is still unused, unexpired and its account (`customer`) active. Returns whether
+    /// it was used by this call.
+    async fn use_reset_token(
+        &self,
+        token_hash: &str,
+        customer: CustomerId,
+        now: OffsetDateTime,
+        password_hash: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything the portal needs from its app database.
 #[async_trait]
 pub trait AppStore:
@@ -438,6 +472,7 @@ pub trait AppStore:
     + WebSessionStore
     + SettingsStore
     + ApiTokenStore
+    + ResetTokenStore
 {
     /// `sqlite` or `mssql`, for /healthz and logs.
     fn backend_name(&self) -> &'static str;

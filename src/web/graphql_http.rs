@@ -98,6 +98,7 @@ pub fn as_graphql_error(resp: Response, accept: &str) -> Response {
 pub async fn post(
     State(state): State<AppState>,
     viewer: Viewer,
+    client: crate::auth::ClientInfo,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -195,7 +196,10 @@ pub async fn post(
     } else {
         request.disable_introspection()
     };
-    let mut response = state.schema.execute(request.data(viewer)).await;
+    let mut response = state
+        .schema
+        .execute(request.data(viewer).data(client))
+        .await;
     let mut cost_ext = async_graphql::indexmap::IndexMap::new();
     cost_ext.insert(
         async_graphql::Name::new("rows"),

@@ -367,7 +367,14 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     match resp.extensions().get::<ErrorPage>() {
         Some(page) if !wants_json => {
             let page = page.clone();
-            render_page(htmx, &ctx, &page)
+            let mut rendered = render_page(htmx, &ctx, &page);
+            // A 429 keeps its `Retry-After`.
+            if let Some(v) = resp.headers().get(header::RETRY_AFTER) {
+                rendered
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, v.clone());
+            }
+            rendered
         }
         _ => resp,
     }

@@ -25,7 +25,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::auth::sessions::{self, DbSessionStore};
 use crate::error::AppError;
 use crate::state::AppState;
-use pages::{admin, health, home, inventory, legacy, login, logout, password};
+use pages::{admin, health, home, inventory, legacy, login, logout, password, reset};
 
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Sign-in, sign-out and password forms hold a few short fields: anything bigger is
@@ -89,6 +89,18 @@ pub fn router(state: AppState) -> Router {
             "/force-change-password",
             get(password::show)
                 .post(password::submit)
+                .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
+        )
+        .route(
+            "/forgot-password",
+            get(reset::show_forgot)
+                .post(reset::submit_forgot)
+                .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
+        )
+        .route(
+            "/reset-password",
+            get(reset::show_reset)
+                .post(reset::submit_reset)
                 .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
         )
         .route("/inventory", get(inventory::show))

@@ -73,6 +73,11 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         check(&s, &format!("sign-in ({theme})"), &mut failures).await;
     }
     s.set_theme("light").await;
+    s.goto(&app.url("/forgot-password")).await;
+    check(&s, "forgot password", &mut failures).await;
+    s.goto(&app.url("/reset-password?token=unknown")).await;
+    check(&s, "expired reset link", &mut failures).await;
+    s.goto(&app.url("/login")).await;
     s.submit_sign_in("new@example.com", PASSWORD).await;
     s.wait_for(
         "the forced change",

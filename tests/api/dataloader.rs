@@ -235,6 +235,36 @@ impl ApiTokenStore for Counting {
 }
 
 #[async_trait]
+impl ResetTokenStore for Counting {
+    async fn issue_reset_token(
+        &self,
+        c: CustomerId,
+        h: &str,
+        e: OffsetDateTime,
+        n: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.inner.issue_reset_token(c, h, e, n).await
+    }
+    async fn reset_token_customer(
+        &self,
+        h: &str,
+        n: OffsetDateTime,
+    ) -> StoreResult<Option<Customer>> {
+        self.inner.reset_token_customer(h, n).await
+    }
+    async fn use_reset_token(
+        &self,
+        h: &str,
+        c: CustomerId,
+        n: OffsetDateTime,
+        p: &str,
+        a: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        self.inner.use_reset_token(h, c, n, p, a).await
+    }
+}
+
+#[async_trait]
 impl AppStore for Counting {
     fn backend_name(&self) -> &'static str {
         "counting-sqlite"
@@ -339,12 +369,20 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         inventory,
         customers,
         auth,
-        mailer,
+        mailer: mailer.clone(),
         zone: customer_portal::domain::Zone::utc(),
         cursor_key: customer_portal::graphql::cursor::CursorKey::derive("test secret"),
         tokens: Arc::new(customer_portal::auth::tokens::ApiTokens::new(
             store.clone(),
             store.clone(),
+        )),
+        resets: Arc::new(customer_portal::auth::reset::PasswordResets::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            customer_portal::auth::passwords::PasswordHasher::new(1).await,
+            mailer.clone(),
+            "http://x".into(),
         )),
     });
 

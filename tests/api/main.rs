@@ -23,6 +23,7 @@ mod dotenv_binary;
 mod drop_in;
 mod faults;
 mod finishing;
+mod forgot_password;
 mod graphql_api;
 mod inventory;
 mod login;

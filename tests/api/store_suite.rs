@@ -681,6 +681,163 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         "one",
         "insert-if-absent keeps the first"
     );
+
+    reset_token_contract(store.as_ref(), &u).await;
+}
+
+/// Password reset links: a newer link replaces older ones, a link works once, before its
+/// expiry, for an active account only; using it sets the hash, clears the temporary flag,
+/// ends every session and audits, all at once.
+async fn reset_token_contract(store: &dyn AppStore, u: &str) {
+    let email = format!("reset.{u}@example.com");
+    let c = store
+        .insert_customer(
+            &NewCustomer {
+                first_name: "Re".into(),
+                last_name: None,
+                email: Email::parse(&email).unwrap(),
+                password_hash: "old-hash".into(),
+                erp_customer_name: "Acme Foods".into(),
+                must_reset_password: true,
+            },
+            &audit("CUSTOMER_CREATE", "suite", None, Some(&email)),
+        )
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let later = now + time::Duration::minutes(30);
+    let (first, second) = (format!("first{u}"), format!("second{u}"));
+    store
+        .issue_reset_token(c.id, &first, later, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reset_token_customer(&first, now)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(c.id)
+    );
+    store
+        .issue_reset_token(c.id, &second, later, now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .reset_token_customer(&first, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "a newer link replaces the older one"
+    );
+    assert!(
+        store
+            .reset_token_customer(&second, later)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired at its expiry"
+    );
+    let session = ActiveSession {
+        session_id: format!("reset-session-{u}"),
+        customer_id: c.id,
+        last_seen: now,
+        ip_address: None,
+        user_agent: None,
+        created_at: now,
+    };
+    store
+        .begin_customer_session(
+            &session,
+            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(c.id), Some(&email)),
+        )
+        .await
+        .unwrap();
+    let used_audit = audit("CUSTOMER_PW_RESET_SELF", "SYSTEM", Some(c.id), Some(&email));
+    assert!(
+        !store
+            .use_reset_token(&first, c.id, now, "new-hash", &used_audit)
+            .await
+            .unwrap(),
+        "a replaced link cannot be used"
+    );
+    assert!(
+        !store
+            .use_reset_token(&second, c.id, later, "new-hash", &used_audit)
+            .await
+            .unwrap(),
+        "an expired link cannot be used"
+    );
+    assert!(
+        store
+            .use_reset_token(&second, c.id, now, "new-hash", &used_audit)
+            .await
+            .unwrap()
+    );
+    let after = store.customer_by_id(c.id).await.unwrap().unwrap();
+    assert_eq!(after.password_hash, "new-hash");
+    assert!(!after.must_reset_password);
+    assert!(
+        store
+            .session_with_customer(&session.session_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "every session ended"
+    );
+    assert!(
+        !store
+            .use_reset_token(&second, c.id, now, "third-hash", &used_audit)
+            .await
+            .unwrap(),
+        "a link works once"
+    );
+    let audited = store
+        .latest_audit("CUSTOMER_PW_RESET_SELF", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        audited
+            .iter()
+            .filter(|a| a.target_customer_id == Some(c.id))
+            .count(),
+        1
+    );
+    // An inactive account's link does nothing.
+    let third = format!("third{u}");
+    store
+        .issue_reset_token(c.id, &third, later, now)
+        .await
+        .unwrap();
+    store
+        .update_customer(
+            c.id,
+            &CustomerChanges {
+                first_name: "Re".into(),
+                last_name: None,
+                email: Email::parse(&email).unwrap(),
+                erp_customer_name: "Acme Foods".into(),
+                is_active: false,
+            },
+            true,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .reset_token_customer(&third, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !store
+            .use_reset_token(&third, c.id, now, "x", &used_audit)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 //! `DATETIME2` columns as UTC.
 
 mod records;
+mod resets;
 mod sessions;
 pub mod sql;
 mod tokens;

@@ -55,6 +55,40 @@ SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp
        c.last_login_date, c.must_reset_password, c.created_date
 FROM dbo.Customers AS c WHERE c.customer_id = @P6 AND @n > 0;";
 
+/// @P1 customer, @P2 token hash, @P3 expiry (UTC), @P4 now (UTC): the new link replaces
+/// every unused one of the account; expired links go.
+pub const ISSUE_RESET_TOKEN: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DELETE FROM dbo.PasswordResetTokens WHERE expiry_date <= @P4;
+UPDATE dbo.PasswordResetTokens SET is_used = 1 WHERE customer_id = @P1 AND is_used = 0;
+INSERT INTO dbo.PasswordResetTokens (customer_id, token_hash, expiry_date, is_used) VALUES (@P1, @P2, @P3, 0);
+COMMIT TRANSACTION;";
+
+/// @P1 token hash, @P2 now (UTC).
+pub const RESET_TOKEN_CUSTOMER: &str =
+    "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date
+FROM dbo.PasswordResetTokens AS t JOIN dbo.Customers AS c ON c.customer_id = t.customer_id
+WHERE t.token_hash = @P1 AND t.is_used = 0 AND t.expiry_date > @P2 AND c.is_active = 1";
+
+/// @P1 token hash, @P2 customer, @P3 now (UTC), @P4 new password hash, @P5..@P10 audit.
+/// Returns 1 when this batch used the link, 0 when it was used, expired or the account
+/// inactive (then nothing is written).
+pub const USE_RESET_TOKEN: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+UPDATE dbo.PasswordResetTokens SET is_used = 1
+WHERE token_hash = @P1 AND customer_id = @P2 AND is_used = 0 AND expiry_date > @P3
+  AND EXISTS (SELECT 1 FROM dbo.Customers AS c WHERE c.customer_id = @P2 AND c.is_active = 1);
+SET @n = @@ROWCOUNT;
+IF @n > 0
+BEGIN
+    UPDATE dbo.Customers SET password_hash = @P4, must_reset_password = 0 WHERE customer_id = @P2;
+    DELETE FROM dbo.ActiveSessions WHERE customer_id = @P2;
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
+END;
+COMMIT TRANSACTION;
+SELECT @n;";
+
 /// One audit insert inside a batch; `{n}` is the first parameter index of six.
 pub const AUDIT_INSERT_TEMPLATE: &str = "INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details) \
      VALUES (@P{a}, @P{b}, @P{c}, @P{d}, @P{e}, @P{f});";
@@ -348,6 +382,9 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("API_TOKEN_BY_HASH", API_TOKEN_BY_HASH.into()),
         ("TOUCH_API_TOKEN", TOUCH_API_TOKEN.into()),
         ("REVOKE_API_TOKEN", REVOKE_API_TOKEN.into()),
+        ("ISSUE_RESET_TOKEN", ISSUE_RESET_TOKEN.into()),
+        ("RESET_TOKEN_CUSTOMER", RESET_TOKEN_CUSTOMER.into()),
+        ("USE_RESET_TOKEN", USE_RESET_TOKEN.into()),
         ("PING", PING.into()),
         ("MIGRATIONS_TABLE", MIGRATIONS_TABLE.into()),
         ("MIGRATION_DONE", MIGRATION_DONE.into()),

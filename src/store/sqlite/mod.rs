@@ -7,6 +7,7 @@
 mod migrations;
 mod records;
 use records::like_escape;
+mod resets;
 mod sessions;
 mod tokens;
 

@@ -90,6 +90,34 @@ pub struct InventoryOptions;
 )]
 pub struct ChangePassword;
 
+// Forgot password: ask for a link, check it, use it.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema.graphql",
+    query_path = "src/web/ops/account.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone"
+)]
+pub struct RequestPasswordReset;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema.graphql",
+    query_path = "src/web/ops/account.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone"
+)]
+pub struct PasswordResetLinkValid;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema.graphql",
+    query_path = "src/web/ops/account.graphql",
+    response_derives = "Debug, Clone",
+    variables_derives = "Debug, Clone"
+)]
+pub struct ResetPassword;
+
 // Admin: customer accounts.
 #[derive(GraphQLQuery)]
 #[graphql(

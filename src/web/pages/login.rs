@@ -17,13 +17,20 @@ use crate::web::layout::{self, PageCtx};
 
 /// Shown after too many failed attempts, with how long to wait.
 pub fn throttled_message(wait: std::time::Duration) -> String {
+    format!(
+        "Too many failed sign-in attempts. Please wait {} and try again.",
+        wait_text(wait)
+    )
+}
+
+/// "45 seconds", "15 minutes".
+pub fn wait_text(wait: std::time::Duration) -> String {
     let secs = wait.as_secs().max(1);
-    let when = if secs < 90 {
+    if secs < 90 {
         format!("{secs} seconds")
     } else {
         format!("{} minutes", secs.div_ceil(60))
-    };
-    format!("Too many failed sign-in attempts. Please wait {when} and try again.")
+    }
 }
 
 /// A throttled sign-in: 429 with `Retry-After` in whole seconds.
@@ -106,7 +113,7 @@ fn login_page(
                     }
                     button type="submit" class="btn btn-primary btn-block" { "Sign in" }
                 }
-                p class="muted small" { "Forgot your password? Ask your WePackItAll account manager to reset it." }
+                p class="muted small" { a href="/forgot-password" { "Forgot password?" } }
             }
         },
     )

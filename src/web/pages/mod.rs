@@ -8,3 +8,4 @@ pub mod legacy;
 pub mod login;
 pub mod logout;
 pub mod password;
+pub mod reset;
