@@ -28,13 +28,13 @@ query Pull($after: String, $names: [String!]) {
     nextCursor
     rows {
       customer part customerPart description onHandQty unit bin reference
-      userLot expDate lastTransactionDate lastRecDate po status
+      userLot expDate lastTransactionDate lastRecDate po status daysToExpiry
     }
   }
 }
 """
 
-# The export's columns, in its order (the old portal's).
+# The export's columns, in its order (the old portal's, then Days to Expiry).
 COLUMNS = [
     ("Customer", "customer"),
     ("Part", "part"),
@@ -50,6 +50,7 @@ COLUMNS = [
     ("Last Rec Date", "lastRecDate"),
     ("PO", "po"),
     ("Status", "status"),
+    ("Days to Expiry", "daysToExpiry"),
 ]
 DATES = {"expDate", "lastTransactionDate", "lastRecDate"}
 
@@ -142,7 +143,7 @@ def main():
         w = csv.writer(out)
         w.writerow([h for h, _ in COLUMNS])
         for r in rows:
-            w.writerow([us_date(r[k]) if k in DATES else r[k] for _, k in COLUMNS])
+            w.writerow([us_date(r[k]) if k in DATES else ("" if r[k] is None else r[k]) for _, k in COLUMNS])
     print(f"{len(rows)} rows", file=sys.stderr)
 
 

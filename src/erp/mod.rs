@@ -11,9 +11,10 @@ use time::Date;
 
 use crate::domain::ErpScope;
 
-// Derived from the ERP as docs/deacom.md describes; also the GraphQL `InventoryRow`.
+// Derived from the ERP as docs/deacom.md describes; the GraphQL `InventoryRow` shows it
+// (graphql::inventory::InventoryRowNode) with what the portal works out besides.
 /// One live inventory layer (a lot in a bin) in the caller's scope.
-#[derive(Debug, Clone, Default, PartialEq, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InventoryRow {
     pub customer: String,
     pub part: String,

@@ -35,7 +35,13 @@ pub fn header(multi_customer: bool) -> String {
     out
 }
 
-pub fn rows(rows: &[InventoryRow], order: &[u32], multi_customer: bool) -> String {
+/// `today`: the day days to expiry count from (the portal's, in its time zone).
+pub fn rows(
+    rows: &[InventoryRow],
+    order: &[u32],
+    multi_customer: bool,
+    today: time::Date,
+) -> String {
     let cols = columns(multi_customer);
     let mut out = String::with_capacity(order.len() * 160);
     for &idx in order {
@@ -50,6 +56,8 @@ pub fn rows(rows: &[InventoryRow], order: &[u32], multi_customer: bool) -> Strin
                 field(&mut out, t);
             } else if let Some(d) = c.date(r) {
                 out.push_str(&format_us_date(d));
+            } else if let Some(n) = c.days(r, today) {
+                out.push_str(&n.to_string());
             }
         }
         out.push_str("\r\n");

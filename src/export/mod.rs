@@ -30,6 +30,9 @@ pub enum Column {
     Status,
     LastRecDate,
     LastTranDate,
+    /// New in this portal, after the old columns: days from the export's day to the
+    /// expiry date (negative once expired; empty without a date).
+    DaysToExpiry,
 }
 
 impl Column {
@@ -49,6 +52,7 @@ impl Column {
             Column::Status => "Status",
             Column::LastRecDate => "Last Rec Date",
             Column::LastTranDate => "Last Transaction Date",
+            Column::DaysToExpiry => "Days to Expiry",
         }
     }
 
@@ -64,7 +68,11 @@ impl Column {
             Column::Reference => &r.reference,
             Column::Po => &r.po,
             Column::Status => &r.status,
-            Column::OnHandQty | Column::ExpDate | Column::LastRecDate | Column::LastTranDate => {
+            Column::OnHandQty
+            | Column::ExpDate
+            | Column::LastRecDate
+            | Column::LastTranDate
+            | Column::DaysToExpiry => {
                 return None;
             }
         })
@@ -78,11 +86,21 @@ impl Column {
             _ => None,
         }
     }
+
+    /// The whole-number columns (days to expiry, counted from `today`).
+    pub fn days(self, r: &InventoryRow, today: time::Date) -> Option<i64> {
+        match self {
+            Column::DaysToExpiry => r
+                .exp_date
+                .map(|d| crate::inventory::days_to_expiry(d, today)),
+            _ => None,
+        }
+    }
 }
 
 /// The old portal's export columns, in its order, for every scope (a single customer's
-/// file keeps its Customer column, as the old one did).
-pub const COLUMNS: [Column; 14] = [
+/// file keeps its Customer column, as the old one did); then the new ones.
+pub const COLUMNS: [Column; 15] = [
     Column::Customer,
     Column::Part,
     Column::CustomerPart,
@@ -97,6 +115,7 @@ pub const COLUMNS: [Column; 14] = [
     Column::LastRecDate,
     Column::Po,
     Column::Status,
+    Column::DaysToExpiry,
 ];
 
 /// The columns of an export. The scope no longer changes them; the parameter stays so a
@@ -212,7 +231,8 @@ mod tests {
                 "Last Transaction Date",
                 "Last Rec Date",
                 "PO",
-                "Status"
+                "Status",
+                "Days to Expiry"
             ]
         );
         assert_eq!(columns(true), columns(false));

@@ -23,6 +23,7 @@ fn width(c: Column) -> f64 {
         Column::Po => 14.0,
         Column::Status => 15.0,
         Column::ExpDate | Column::LastRecDate | Column::LastTranDate => 13.0,
+        Column::DaysToExpiry => 14.0,
     }
 }
 
@@ -34,6 +35,7 @@ pub fn write<W: Write + Send>(
     rows: &[InventoryRow],
     order: &[u32],
     multi_customer: bool,
+    today: time::Date,
     out: W,
 ) -> Result<(), XlsxError> {
     let cols = columns(multi_customer);
@@ -71,6 +73,8 @@ pub fn write<W: Write + Send>(
             } else if let Some(d) = col.date(r) {
                 let excel = ExcelDateTime::from_ymd(d.year() as u16, u8::from(d.month()), d.day())?;
                 sheet.write_datetime_with_format(row, c, excel, &date)?;
+            } else if let Some(n) = col.days(r, today) {
+                sheet.write_number(row, c, n as f64)?;
             }
         }
     }

@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use super::guards::{Scope, coded_error, codes, require_inventory, require_staff};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
-    CursorError, DEFAULT_PAGE, Filter, InventoryService, MAX_PAGE, MAX_TOOL_PAGE, PageError,
-    Selection, SortDir, SortField, SortKey, Wanted,
+    CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, InventoryService, MAX_PAGE,
+    MAX_TOOL_PAGE, Minimums, PageError, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
+    days_to_expiry,
 };
 
 #[derive(Default)]
@@ -24,6 +25,34 @@ pub struct InventoryFilter {
     pub part: Option<String>,
     pub bin: Option<String>,
     pub status: Option<String>,
+    /// Only lots expired, or expiring within 30, 60 or 90 days (today in the portal's
+    /// time zone included; expired lots not). Lots without an expiry date never match.
+    pub expiry: Option<ExpiryRange>,
+    /// Only parts whose total on hand in the scope is below the minimum set for them.
+    pub below_minimum: Option<bool>,
+}
+
+/// The expiry quick filter.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ExpiryRange {
+    Expired,
+    #[graphql(name = "WITHIN_30_DAYS")]
+    Within30Days,
+    #[graphql(name = "WITHIN_60_DAYS")]
+    Within60Days,
+    #[graphql(name = "WITHIN_90_DAYS")]
+    Within90Days,
+}
+
+impl From<ExpiryRange> for ExpiryWindow {
+    fn from(r: ExpiryRange) -> Self {
+        match r {
+            ExpiryRange::Expired => ExpiryWindow::Expired,
+            ExpiryRange::Within30Days => ExpiryWindow::Within30,
+            ExpiryRange::Within60Days => ExpiryWindow::Within60,
+            ExpiryRange::Within90Days => ExpiryWindow::Within90,
+        }
+    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -50,6 +79,7 @@ pub enum InventoryField {
     LastRecDate,
     Po,
     Status,
+    DaysToExpiry,
 }
 
 impl From<InventoryField> for SortField {
@@ -69,6 +99,7 @@ impl From<InventoryField> for SortField {
             InventoryField::LastRecDate => SortField::LastRecDate,
             InventoryField::Po => SortField::Po,
             InventoryField::Status => SortField::Status,
+            InventoryField::DaysToExpiry => SortField::DaysToExpiry,
         }
     }
 }
@@ -202,7 +233,110 @@ pub struct InventoryConnection {
     pub stale: bool,
     /// Computed only when the operation selects a facets field.
     pub facets: Option<InventoryFacets>,
-    pub rows: Vec<InventoryRow>,
+    pub rows: Vec<InventoryRowNode>,
+    snapshot: Arc<Snapshot>,
+    today: time::Date,
+}
+
+/// Lots expired, and expiring within 30 days, in the caller's whole scope.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct ExpiryCounts {
+    pub expired: i32,
+    pub expiring_within_30_days: i32,
+}
+
+/// One inventory layer (a lot in a bin), with what the portal works out about it.
+#[derive(Debug, Clone)]
+pub struct InventoryRowNode {
+    pub row: InventoryRow,
+    pub days_to_expiry: Option<i32>,
+    pub minimum_qty: Option<f64>,
+    pub below_minimum: bool,
+}
+
+#[Object(name = "InventoryRow")]
+impl InventoryRowNode {
+    /// The ERP customer the row belongs to.
+    async fn customer(&self) -> &str {
+        &self.row.customer
+    }
+    async fn part(&self) -> &str {
+        &self.row.part
+    }
+    /// No source yet: always empty (kept for future use, as in the old portal).
+    async fn customer_part(&self) -> &str {
+        &self.row.customer_part
+    }
+    async fn description(&self) -> &str {
+        &self.row.description
+    }
+    async fn on_hand_qty(&self) -> f64 {
+        self.row.on_hand_qty
+    }
+    async fn unit(&self) -> &str {
+        &self.row.unit
+    }
+    async fn bin(&self) -> &str {
+        &self.row.bin
+    }
+    async fn reference(&self) -> &str {
+        &self.row.reference
+    }
+    async fn user_lot(&self) -> &str {
+        &self.row.user_lot
+    }
+    async fn exp_date(&self) -> Option<time::Date> {
+        self.row.exp_date
+    }
+    async fn last_transaction_date(&self) -> Option<time::Date> {
+        self.row.last_transaction_date
+    }
+    async fn last_rec_date(&self) -> Option<time::Date> {
+        self.row.last_rec_date
+    }
+    async fn po(&self) -> &str {
+        &self.row.po
+    }
+    async fn status(&self) -> &str {
+        &self.row.status
+    }
+    /// Days from today (in the portal's time zone) to `expDate`: negative once expired,
+    /// null without an expiry date.
+    async fn days_to_expiry(&self) -> Option<i32> {
+        self.days_to_expiry
+    }
+    /// The minimum on hand set for this part of this customer; null when none is set.
+    async fn minimum_qty(&self) -> Option<f64> {
+        self.minimum_qty
+    }
+    /// The part's total on hand in the scope (every lot and bin) is below `minimumQty`.
+    async fn below_minimum(&self) -> bool {
+        self.below_minimum
+    }
+}
+
+/// The page's rows as nodes: days to expiry as of `today`, minimums from `minimums`.
+pub fn row_nodes(
+    snap: &Snapshot,
+    rows: &[u32],
+    today: time::Date,
+    minimums: Option<&Minimums>,
+) -> Vec<InventoryRowNode> {
+    rows.iter()
+        .map(|&i| {
+            let row = &snap.rows[i as usize];
+            let minimum_qty = minimums.and_then(|m| m.get(&row.customer, &row.part));
+            InventoryRowNode {
+                days_to_expiry: row.exp_date.map(|d| {
+                    days_to_expiry(d, today).clamp(i32::MIN as i64, i32::MAX as i64) as i32
+                }),
+                minimum_qty,
+                below_minimum: minimum_qty
+                    .is_some_and(|min| snap.part_total(&row.customer, &row.part) < min),
+                row: row.clone(),
+            }
+        })
+        .collect()
 }
 
 /// Look-ahead found a field whose data was not computed: a bug, not the caller's fault.
@@ -264,8 +398,16 @@ impl InventoryConnection {
     ) -> async_graphql::Result<Option<&InventoryFacets>> {
         Ok((self.facets_fp()? != fingerprint).then_some(self.facets_ref()?))
     }
-    async fn rows(&self) -> &[InventoryRow] {
+    async fn rows(&self) -> &[InventoryRowNode] {
         &self.rows
+    }
+    /// Lots expired, and expiring within 30 days, in the whole scope (whatever the filters).
+    async fn expiry_counts(&self) -> ExpiryCounts {
+        let c = self.snapshot.expiry_counts(self.today);
+        ExpiryCounts {
+            expired: c.expired as i32,
+            expiring_within_30_days: c.within_30 as i32,
+        }
     }
 }
 
@@ -277,18 +419,43 @@ pub fn erp_error(e: &ErpError) -> async_graphql::Error {
     )
 }
 
-impl From<InventoryFilter> for Filter {
-    fn from(f: InventoryFilter) -> Self {
+impl InventoryFilter {
+    /// The service's filter: expiry counted from `today`; "below minimum" against
+    /// `minimums` (the caller's thresholds).
+    pub fn into_filter(self, today: time::Date, minimums: Option<Arc<Minimums>>) -> Filter {
         Filter {
-            search: f.search,
-            part: f.part,
-            bin: f.bin,
-            status: f.status,
+            search: self.search,
+            part: self.part,
+            bin: self.bin,
+            status: self.status,
+            expiry: self.expiry.map(|r| ExpiryFilter {
+                window: r.into(),
+                today,
+            }),
+            below_minimum: if self.below_minimum == Some(true) {
+                Some(minimums.unwrap_or_default())
+            } else {
+                None
+            },
         }
     }
 }
 
-pub fn selection(filter: Option<InventoryFilter>, sort: Option<Vec<InventorySort>>) -> Selection {
+/// Today in the portal's time zone: days to expiry count on the customers' calendar.
+pub fn portal_today(ctx: &Context<'_>) -> time::Date {
+    let now = OffsetDateTime::now_utc();
+    match ctx.data_opt::<crate::domain::Zone>() {
+        Some(zone) => zone.at(now).date(),
+        None => now.date(),
+    }
+}
+
+pub fn selection(
+    filter: Option<InventoryFilter>,
+    sort: Option<Vec<InventorySort>>,
+    today: time::Date,
+    minimums: Option<Arc<Minimums>>,
+) -> Selection {
     let sort = sort
         .unwrap_or_default()
         .into_iter()
@@ -303,7 +470,9 @@ pub fn selection(filter: Option<InventoryFilter>, sort: Option<Vec<InventorySort
         })
         .collect();
     Selection {
-        filter: filter.map(Filter::from).unwrap_or_default(),
+        filter: filter
+            .map(|f| f.into_filter(today, minimums))
+            .unwrap_or_default(),
         sort,
     }
 }
@@ -344,7 +513,9 @@ impl InventoryQuery {
                 _ => MAX_PAGE,
             }),
         };
-        let sel = selection(filter, sort);
+        let today = portal_today(ctx);
+        let minimums: Option<Arc<Minimums>> = None;
+        let sel = selection(filter, sort, today, minimums.clone());
         // Facets and the filtered count cost a pass over the scope each: only when asked.
         let ahead = ctx.look_ahead();
         let want = Wanted {
@@ -386,11 +557,9 @@ impl InventoryQuery {
             multi_customer: snap.multi_customer,
             stale: page.stale,
             facets: page.facets.map(InventoryFacets),
-            rows: page
-                .rows
-                .iter()
-                .map(|&i| snap.rows[i as usize].clone())
-                .collect(),
+            rows: row_nodes(snap, &page.rows, today, minimums.as_deref()),
+            snapshot: snap.clone(),
+            today,
         })
     }
 

@@ -22,7 +22,8 @@ use crate::graphql::guards::{AdminGrant, InventoryGrant};
 pub use cursor::CursorError;
 pub use format::{format_qty, format_us_date};
 pub use snapshot::{
-    Facets, Filter, PageSelection, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
+    ExpiryCounts, ExpiryFilter, ExpiryWindow, Facets, Filter, Minimums, PageSelection, Selection,
+    Snapshot, SortDir, SortField, SortKey, Wanted, days_to_expiry,
 };
 
 /// The inventory cache's default cap, megabytes (`INVENTORY_CACHE_MAX_MB`).

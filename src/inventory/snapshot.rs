@@ -29,10 +29,12 @@ pub enum SortField {
     LastRecDate,
     Po,
     Status,
+    /// Same order as `ExpDate` (today is the same for every row).
+    DaysToExpiry,
 }
 
 impl SortField {
-    pub const ALL: [SortField; 14] = [
+    pub const ALL: [SortField; 15] = [
         SortField::Customer,
         SortField::Part,
         SortField::CustomerPart,
@@ -47,6 +49,7 @@ impl SortField {
         SortField::LastRecDate,
         SortField::Po,
         SortField::Status,
+        SortField::DaysToExpiry,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +68,7 @@ impl SortField {
             SortField::LastRecDate => "lastRecDate",
             SortField::Po => "po",
             SortField::Status => "status",
+            SortField::DaysToExpiry => "daysToExpiry",
         }
     }
 
@@ -92,6 +96,135 @@ pub struct Filter {
     pub part: Option<String>,
     pub bin: Option<String>,
     pub status: Option<String>,
+    /// Only lots expired or expiring within a window, counted from a given day.
+    pub expiry: Option<ExpiryFilter>,
+    /// Only parts whose total on hand in the scope is below their minimum.
+    pub below_minimum: Option<Arc<Minimums>>,
+}
+
+/// The expiry quick filter: lots already expired, or expiring within 30, 60 or 90 days
+/// (today included, expired lots not). Lots without an expiry date never match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpiryWindow {
+    Expired,
+    Within30,
+    Within60,
+    Within90,
+}
+
+impl ExpiryWindow {
+    pub const ALL: [ExpiryWindow; 4] = [
+        ExpiryWindow::Expired,
+        ExpiryWindow::Within30,
+        ExpiryWindow::Within60,
+        ExpiryWindow::Within90,
+    ];
+
+    /// The URL value: `expired`, `30`, `60`, `90`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExpiryWindow::Expired => "expired",
+            ExpiryWindow::Within30 => "30",
+            ExpiryWindow::Within60 => "60",
+            ExpiryWindow::Within90 => "90",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ExpiryWindow> {
+        ExpiryWindow::ALL.into_iter().find(|w| w.name() == s.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ExpiryWindow::Expired => "Expired",
+            ExpiryWindow::Within30 => "Expiring in 30 days",
+            ExpiryWindow::Within60 => "Expiring in 60 days",
+            ExpiryWindow::Within90 => "Expiring in 90 days",
+        }
+    }
+
+    /// Whether a lot `days` from its expiry (negative: expired) is in the window.
+    pub fn contains(self, days: i64) -> bool {
+        match self {
+            ExpiryWindow::Expired => days < 0,
+            ExpiryWindow::Within30 => (0..=30).contains(&days),
+            ExpiryWindow::Within60 => (0..=60).contains(&days),
+            ExpiryWindow::Within90 => (0..=90).contains(&days),
+        }
+    }
+}
+
+/// [`ExpiryWindow`] as of a day (the portal's today).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExpiryFilter {
+    pub window: ExpiryWindow,
+    pub today: time::Date,
+}
+
+/// Days from `today` to `exp` (negative once expired).
+pub fn days_to_expiry(exp: time::Date, today: time::Date) -> i64 {
+    (exp - today).whole_days()
+}
+
+/// Minimum on-hand quantities by (ERP customer, part), as set in the app database. Two
+/// sets with the same entries compare equal (the view memo is keyed by them).
+#[derive(Clone, Default)]
+pub struct Minimums {
+    map: HashMap<(String, String), f64>,
+    fingerprint: u64,
+}
+
+impl Minimums {
+    pub fn new(entries: impl IntoIterator<Item = (String, String, f64)>) -> Minimums {
+        use std::hash::{Hash, Hasher};
+        let map: HashMap<(String, String), f64> =
+            entries.into_iter().map(|(c, p, m)| ((c, p), m)).collect();
+        let mut sorted: Vec<(&(String, String), u64)> =
+            map.iter().map(|(k, v)| (k, v.to_bits())).collect();
+        sorted.sort();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        sorted.hash(&mut h);
+        Minimums {
+            map,
+            fingerprint: h.finish(),
+        }
+    }
+
+    pub fn get(&self, customer: &str, part: &str) -> Option<f64> {
+        self.map
+            .get(&(customer.to_owned(), part.to_owned()))
+            .copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl PartialEq for Minimums {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint && self.map.len() == other.map.len()
+    }
+}
+
+impl Eq for Minimums {}
+
+impl std::fmt::Debug for Minimums {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Cursors are bound to the selection's debug text: the fingerprint makes a changed
+        // set of minimums a different view.
+        f.debug_struct("Minimums")
+            .field("entries", &self.map.len())
+            .field("fingerprint", &self.fingerprint)
+            .finish()
+    }
+}
+
+/// Lots expired and expiring within 30 days (today included) in a scope.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpiryCounts {
+    pub expired: usize,
+    pub within_30: usize,
 }
 
 /// What a view selects: filters and sort (empty sort = the default order).
@@ -217,6 +350,8 @@ pub struct Snapshot {
     sorts: Mutex<Vec<(Vec<SortKey>, RowList)>>,
     searches: Mutex<Vec<(String, RowList)>>,
     views: Mutex<Vec<(Filter, Arc<Selected>)>>,
+    /// Each (customer, part)'s total on hand in the scope, computed once when asked.
+    part_totals: std::sync::OnceLock<HashMap<(String, String), f64>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -371,7 +506,50 @@ impl Snapshot {
             sorts: Mutex::new(Vec::new()),
             searches: Mutex::new(Vec::new()),
             views: Mutex::new(Vec::new()),
+            part_totals: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The total on hand of `part` of `customer` across the scope's lots and bins.
+    pub fn part_total(&self, customer: &str, part: &str) -> f64 {
+        self.part_totals()
+            .get(&(customer.to_owned(), part.to_owned()))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    fn part_totals(&self) -> &HashMap<(String, String), f64> {
+        self.part_totals.get_or_init(|| {
+            let mut totals: HashMap<(String, String), f64> = HashMap::new();
+            for r in &self.rows {
+                *totals
+                    .entry((r.customer.clone(), r.part.clone()))
+                    .or_insert(0.0) += r.on_hand_qty;
+            }
+            totals
+        })
+    }
+
+    /// Whether row `i`'s part is below its minimum (none set: not below).
+    pub fn row_below_minimum(&self, i: usize, minimums: &Minimums) -> bool {
+        let r = &self.rows[i];
+        minimums
+            .get(&r.customer, &r.part)
+            .is_some_and(|min| self.part_total(&r.customer, &r.part) < min)
+    }
+
+    /// Expired and soon-expiring lots in the whole scope, as of `today`.
+    pub fn expiry_counts(&self, today: time::Date) -> ExpiryCounts {
+        let mut counts = ExpiryCounts::default();
+        for d in self.rows.iter().filter_map(|r| r.exp_date) {
+            let days = days_to_expiry(d, today);
+            if ExpiryWindow::Expired.contains(days) {
+                counts.expired += 1;
+            } else if ExpiryWindow::Within30.contains(days) {
+                counts.within_30 += 1;
+            }
+        }
+        counts
     }
 
     pub fn total_count(&self) -> usize {
@@ -506,7 +684,9 @@ impl Snapshot {
                     })
                     .collect()
             }
-            SortField::ExpDate => date_ranks(rows.iter().map(|r| r.exp_date)),
+            SortField::ExpDate | SortField::DaysToExpiry => {
+                date_ranks(rows.iter().map(|r| r.exp_date))
+            }
             SortField::LastTransactionDate => {
                 date_ranks(rows.iter().map(|r| r.last_transaction_date))
             }
@@ -514,13 +694,39 @@ impl Snapshot {
         }
     }
 
-    /// Per row: does it pass the search (if any)? `None` = no search, all pass.
+    /// Per row: does it pass the search, the expiry window and the minimum filter (those
+    /// given)? `None` = none given, all pass. These narrow every dropdown alike.
     fn search_mask(&self, filter: &Filter) -> Option<Vec<bool>> {
-        let term = filter.search.as_deref().and_then(normalise_search)?;
-        let hits = self.search(&term);
-        let mut mask = vec![false; self.rows.len()];
-        for &i in hits.iter() {
-            mask[i as usize] = true;
+        let term = filter.search.as_deref().and_then(normalise_search);
+        if term.is_none() && filter.expiry.is_none() && filter.below_minimum.is_none() {
+            return None;
+        }
+        let mut mask = match term {
+            Some(term) => {
+                let hits = self.search(&term);
+                let mut mask = vec![false; self.rows.len()];
+                for &i in hits.iter() {
+                    mask[i as usize] = true;
+                }
+                mask
+            }
+            None => vec![true; self.rows.len()],
+        };
+        if let Some(e) = filter.expiry {
+            for (i, r) in self.rows.iter().enumerate() {
+                if mask[i] {
+                    mask[i] = r
+                        .exp_date
+                        .is_some_and(|d| e.window.contains(days_to_expiry(d, e.today)));
+                }
+            }
+        }
+        if let Some(min) = &filter.below_minimum {
+            for (i, m) in mask.iter_mut().enumerate() {
+                if *m {
+                    *m = self.row_below_minimum(i, min);
+                }
+            }
         }
         Some(mask)
     }
@@ -593,6 +799,8 @@ impl Snapshot {
             part: non_empty(&filter.part).map(str::to_owned),
             bin: non_empty(&filter.bin).map(str::to_owned),
             status: non_empty(&filter.status).map(str::to_owned),
+            expiry: filter.expiry,
+            below_minimum: filter.below_minimum.clone(),
         };
         {
             let mut views = self.views.lock().expect("view cache");

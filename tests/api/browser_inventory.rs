@@ -86,7 +86,7 @@ async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
     s.wait_for("descending sort", "location.search.includes('dir=desc')")
         .await;
     let qty = s
-        .script("return [...document.querySelectorAll('#inv-rows td.num')].map(td => parseFloat(td.textContent.replace(/,/g, '')));")
+        .script("return [...document.querySelectorAll('#inv-rows td.qty')].map(td => parseFloat(td.textContent.replace(/,/g, '')));")
         .await;
     let qty: Vec<f64> = qty
         .as_array()
@@ -274,7 +274,7 @@ async fn a_header_click_right_after_typing_keeps_search_and_sort_together() {
     );
     let quantities = s
         .script(
-            "return Array.from(document.querySelectorAll('#inv-rows tr:not(.inv-more) td.num')).map(td => parseFloat(td.textContent.replace(/,/g, '')));",
+            "return Array.from(document.querySelectorAll('#inv-rows tr:not(.inv-more) td.qty')).map(td => parseFloat(td.textContent.replace(/,/g, '')));",
         )
         .await;
     let q: Vec<f64> = quantities

@@ -633,6 +633,7 @@ async fn the_page_renders_the_grid_controls_and_footer() {
             "Bin",
             "User Lot",
             "Exp Date",
+            "Days to Expiry",
             "Reference",
             "PO",
             "Status",
@@ -761,9 +762,10 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
             "Last Transaction Date",
             "Last Rec Date",
             "PO",
-            "Status"
+            "Status",
+            "Days to Expiry"
         ],
-        "the old portal's export columns, in its order"
+        "the old portal's export columns, in its order, then the new one"
     );
     assert_eq!(
         rows.len() - 1,
@@ -991,7 +993,7 @@ async fn the_xlsx_has_a_bold_frozen_header_with_an_autofilter_and_widths() {
         "frozen header row"
     );
     assert!(
-        sheet.contains(r#"<autoFilter ref="A1:N10"/>"#),
+        sheet.contains(r#"<autoFilter ref="A1:O10"/>"#),
         "autofilter over the header and 9 rows: {sheet:.600}"
     );
     assert!(

@@ -21,6 +21,7 @@ mod demo_seed;
 mod directory;
 mod dotenv_binary;
 mod drop_in;
+mod expiry;
 mod faults;
 mod finishing;
 mod forgot_password;

@@ -53,7 +53,7 @@ async fn export_rows(
     let scope = grant.scope().clone();
     let (snapshot, order, stale) = state
         .inventory
-        .all(&grant, &view.selection())
+        .all(&grant, &view.selection(super::today(state), None))
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "export: ERP unavailable");
@@ -88,13 +88,20 @@ pub async fn export_xlsx(
     let view = view.normalised();
     let started = std::time::Instant::now();
     let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
+    let today = super::today(&state);
     let count = order.len();
     // Written to an anonymous temporary file (constant memory), then streamed from disk.
     let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
         let mut file = tempfile::tempfile()?;
         {
             let writer = BufWriter::with_capacity(256 * 1024, &file);
-            export::xlsx::write(&snapshot.rows, &order, snapshot.multi_customer, writer)?;
+            export::xlsx::write(
+                &snapshot.rows,
+                &order,
+                snapshot.multi_customer,
+                today,
+                writer,
+            )?;
         }
         file.seek(SeekFrom::Start(0))?;
         Ok(file)
@@ -132,6 +139,7 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
+    let today = super::today(&state);
     let order = std::sync::Arc::new(order);
     let header = export::csv::header(snapshot.multi_customer);
     // Chunks are produced as the client reads: memory holds one chunk, not the file.
@@ -148,6 +156,7 @@ pub async fn export_csv(
                 &snapshot.rows,
                 &order[start..end],
                 snapshot.multi_customer,
+                today,
             ));
             let next = if end == order.len() {
                 order.len() + 1

@@ -6,6 +6,8 @@ use maud::{Markup, html};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
+use crate::inventory::ExpiryWindow;
+
 use super::view::View;
 use crate::erp::InventoryRow;
 use crate::inventory::{SortField, format_qty, format_us_date};
@@ -27,15 +29,27 @@ pub struct Grid {
     pub as_of_text: String,
     /// The ERP did not answer: these are the last rows read, as of `as_of`.
     pub stale: bool,
+    /// Lots expired, and expiring within 30 days, in the whole scope.
+    pub expired: i64,
+    pub expiring_soon: i64,
     pub more: More,
     pub facets_fingerprint: String,
     /// Only when they differ from what the browser shows (always on a full page).
     pub facets: Option<Facets>,
 }
 
+/// A row as the grid shows it: the ERP's fields and what the portal works out.
+pub struct GridRow {
+    pub row: InventoryRow,
+    /// Negative once expired; `None` without an expiry date.
+    pub days_to_expiry: Option<i64>,
+    pub minimum_qty: Option<f64>,
+    pub below_minimum: bool,
+}
+
 /// Rows and where the next ones come from.
 pub struct More {
-    pub rows: Vec<InventoryRow>,
+    pub rows: Vec<GridRow>,
     pub multi_customer: bool,
     pub next_cursor: Option<String>,
 }
@@ -50,7 +64,7 @@ fn us_date(d: &Option<Date>) -> String {
     d.map(format_us_date).unwrap_or_default()
 }
 
-const COLUMNS: [(SortField, &str, bool); 12] = [
+const COLUMNS: [(SortField, &str, bool); 13] = [
     (SortField::Part, "Part", false),
     (SortField::Description, "Description", false),
     (SortField::OnHandQty, "On Hand Qty", true),
@@ -58,6 +72,7 @@ const COLUMNS: [(SortField, &str, bool); 12] = [
     (SortField::Bin, "Bin", false),
     (SortField::UserLot, "User Lot", false),
     (SortField::ExpDate, "Exp Date", false),
+    (SortField::DaysToExpiry, "Days to Expiry", true),
     (SortField::Reference, "Reference", false),
     (SortField::Po, "PO", false),
     (SortField::Status, "Status", false),
@@ -108,20 +123,24 @@ fn header_cell(view: &View, field: SortField, label: &str, numeric: bool) -> Mar
     }
 }
 
-pub fn rows_markup(view: &View, inv: &More, today: Date) -> Markup {
+pub fn rows_markup(view: &View, inv: &More) -> Markup {
     let cols = column_count(inv.multi_customer);
     html! {
-        @for r in &inv.rows {
-            @let exp = r.exp_date;
-            @let exp_state = exp.map(|d| {
-                let days = (d - today).whole_days();
+        @for g in &inv.rows {
+            @let r = &g.row;
+            @let exp_state = g.days_to_expiry.map(|days| {
                 if days < 0 { "expired" } else if days <= EXPIRY_WARNING_DAYS { "soon" } else { "" }
             }).unwrap_or("");
             tr class=(match exp_state { "expired" => "row-expired", "soon" => "row-soon", _ => "" }) {
                 // Labels and classes drive the phone layout (each row a card) and keep the
                 // description wrapping whatever columns come before it.
                 @if inv.multi_customer { td class="cust" data-label="Customer" { (r.customer) } }
-                td class="mono part" data-label="Part" { (r.part) }
+                td class="mono part" data-label="Part" {
+                    (r.part)
+                    @if g.below_minimum {
+                        " " span class="badge badge-warn" title=(format!("Total on hand is below the minimum of {}", format_qty(g.minimum_qty.unwrap_or_default()))) { "Below min" }
+                    }
+                }
                 td class="desc" data-label="Description" { (r.description) }
                 td class="num qty" data-label="On hand" { (format_qty(r.on_hand_qty)) }
                 td class="unit" data-label="Unit" { (r.unit) }
@@ -134,6 +153,9 @@ pub fn rows_markup(view: &View, inv: &More, today: Date) -> Markup {
                         "soon" => { " " span class="badge badge-warn" { "Soon" } }
                         _ => {}
                     }
+                }
+                td class=(format!("num days exp-{exp_state}")) data-label="Days to expiry" {
+                    @if let Some(days) = g.days_to_expiry { (days) }
                 }
                 td class="extra" data-label="Reference" { (r.reference) }
                 td class="mono extra" data-label="PO" { (r.po) }
@@ -182,6 +204,17 @@ pub fn controls(view: &View, facets: Option<&Facets>, oob: bool) -> Markup {
             (pick("part", "Part", "All parts", &view.part, parts))
             (pick("bin", "Bin", "All bins", &view.bin, bins))
             (select("status", "Status", "All statuses", &view.status, statuses))
+            label class="sr-only" for="inv-expiry" { "Expiry" }
+            select id="inv-expiry" name="expiry" title="Expiry" {
+                option value="" { "Any expiry" }
+                @for w in ExpiryWindow::ALL {
+                    option value=(w.name()) selected[view.expiry == w.name()] { (w.label()) }
+                }
+            }
+            label class="check-inline" for="inv-below" title="Parts whose total on hand is below the minimum you set" {
+                input id="inv-below" type="checkbox" name="below" value="1" checked[view.below == "1"];
+                " Below minimum"
+            }
         }
     }
 }
@@ -274,7 +307,30 @@ pub fn actions(view: &View, oob: bool, rows: Option<i64>) -> Markup {
     }
 }
 
-pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
+/// Expired and soon-expiring lots in the scope, each a link that applies its filter.
+fn expiry_alerts(view: &View, inv: &Grid) -> Markup {
+    let link = |w: ExpiryWindow| view.with_expiry(Some(w)).url("/inventory");
+    html! {
+        @if inv.expired > 0 || inv.expiring_soon > 0 {
+            span class="inv-alerts" {
+                @if inv.expired > 0 {
+                    a class="alert-chip chip-bad" href=(link(ExpiryWindow::Expired))
+                        aria-current=[(view.expiry_window() == Some(ExpiryWindow::Expired)).then_some("true")] {
+                        strong { (format_qty(inv.expired as f64)) } " expired " (if inv.expired == 1 { "lot" } else { "lots" })
+                    }
+                }
+                @if inv.expiring_soon > 0 {
+                    a class="alert-chip chip-warn" href=(link(ExpiryWindow::Within30))
+                        aria-current=[(view.expiry_window() == Some(ExpiryWindow::Within30)).then_some("true")] {
+                        strong { (format_qty(inv.expiring_soon as f64)) } " expiring within 30 days"
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn grid(view: &View, inv: Result<&Grid, Problem>) -> Markup {
     html! {
         div id="inv-grid" class="inv-grid" {
             @match inv {
@@ -310,7 +366,10 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
                     // The count, "as of" and Refresh sit above the rows, so they stay in view
                     // on a laptop screen whatever banners and messages come before them.
                     div class="inv-summary" {
-                        span id="inv-count" { "Showing " (format_qty(inv.filtered_count as f64)) " of " (format_qty(inv.total_count as f64)) " rows" }
+                        span class="inv-count-line" {
+                            span id="inv-count" { "Showing " (format_qty(inv.filtered_count as f64)) " of " (format_qty(inv.total_count as f64)) " rows" }
+                            (expiry_alerts(view, inv))
+                        }
                         span class="as-of" {
                             "Data as of "
                             time datetime=(inv.as_of.format(&Rfc3339).unwrap_or_default()) { (inv.as_of_text) }
@@ -331,7 +390,7 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
                                         }
                                     }
                                 }
-                                tbody id="inv-rows" { (rows_markup(view, &inv.more, today)) }
+                                tbody id="inv-rows" { (rows_markup(view, &inv.more)) }
                             }
                         }
                     }
@@ -346,7 +405,7 @@ pub fn as_of_text(zone: &crate::domain::Zone, t: &OffsetDateTime) -> String {
     crate::web::layout::wall_clock(zone, t, true)
 }
 
-pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date) -> Markup {
+pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>) -> Markup {
     let rows = inv.as_ref().ok().map(|i| i.filtered_count);
     let facets = inv.as_ref().ok().and_then(|i| i.facets.as_ref());
     let fingerprint = inv
@@ -370,7 +429,7 @@ pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date
                     input id="inv-q" type="search" name="q" value=(view.q) placeholder="Search all columns…" autocomplete="off" maxlength="200";
                     // Phones: Part, Bin, Status and Reset fold into a panel behind this button
                     // (only once the script runs; without it they stay open).
-                    @let active = [&view.part, &view.bin, &view.status].iter().filter(|v| !v.is_empty()).count();
+                    @let active = [&view.part, &view.bin, &view.status, &view.expiry, &view.below].iter().filter(|v| !v.is_empty()).count();
                     button type="button" class="btn filters-toggle" data-filters-toggle aria-expanded="false" aria-controls="inv-controls" {
                         "Filters" @if active > 0 { " (" (active) ")" }
                     }
@@ -380,7 +439,7 @@ pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>, today: Date
                     noscript { button type="submit" class="btn" { "Apply" } }
                     (actions(view, false, rows))
                 }
-                (grid(view, inv, today))
+                (grid(view, inv))
             }
         },
     )

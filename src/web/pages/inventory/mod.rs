@@ -18,7 +18,7 @@ use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
 pub use export::{export_csv, export_xlsx};
-use markup::{Grid, More, Problem};
+use markup::{Grid, GridRow, More, Problem};
 pub use view::View;
 
 use crate::auth::Viewer;
@@ -26,7 +26,7 @@ use crate::domain::ErpScope;
 use crate::erp::InventoryRow;
 use crate::error::AppError;
 use crate::graphql::exec;
-use crate::inventory::SortField;
+use crate::inventory::{ExpiryWindow, SortField};
 use crate::state::AppState;
 use crate::web::extractors::CurrentCustomer;
 use crate::web::layout::PageCtx;
@@ -59,6 +59,13 @@ macro_rules! view_types {
                     part: opt(&view.part),
                     bin: opt(&view.bin),
                     status: opt(&view.status),
+                    expiry: view.expiry_window().map(|w| match w {
+                        ExpiryWindow::Expired => $m::ExpiryRange::EXPIRED,
+                        ExpiryWindow::Within30 => $m::ExpiryRange::WITHIN_30_DAYS,
+                        ExpiryWindow::Within60 => $m::ExpiryRange::WITHIN_60_DAYS,
+                        ExpiryWindow::Within90 => $m::ExpiryRange::WITHIN_90_DAYS,
+                    }),
+                    below_minimum: (view.below == "1").then_some(true),
                 }
             }
         }
@@ -81,6 +88,7 @@ macro_rules! view_types {
                     SortField::LastRecDate => F::lastRecDate,
                     SortField::Po => F::po,
                     SortField::Status => F::status,
+                    SortField::DaysToExpiry => F::daysToExpiry,
                 };
                 let direction = if view.dir == "desc" {
                     $m::SortDirection::DESC
@@ -91,23 +99,28 @@ macro_rules! view_types {
             }
         }
 
-        impl From<$m::InventoryRowFields> for InventoryRow {
+        impl From<$m::InventoryRowFields> for GridRow {
             fn from(r: $m::InventoryRowFields) -> Self {
-                InventoryRow {
-                    customer: r.customer,
-                    part: r.part,
-                    customer_part: r.customer_part,
-                    description: r.description,
-                    on_hand_qty: r.on_hand_qty,
-                    unit: r.unit,
-                    bin: r.bin,
-                    reference: r.reference,
-                    user_lot: r.user_lot,
-                    exp_date: r.exp_date.map(|d| d.0),
-                    last_transaction_date: r.last_transaction_date.map(|d| d.0),
-                    last_rec_date: r.last_rec_date.map(|d| d.0),
-                    po: r.po,
-                    status: r.status,
+                GridRow {
+                    days_to_expiry: r.days_to_expiry,
+                    minimum_qty: r.minimum_qty,
+                    below_minimum: r.below_minimum,
+                    row: InventoryRow {
+                        customer: r.customer,
+                        part: r.part,
+                        customer_part: r.customer_part,
+                        description: r.description,
+                        on_hand_qty: r.on_hand_qty,
+                        unit: r.unit,
+                        bin: r.bin,
+                        reference: r.reference,
+                        user_lot: r.user_lot,
+                        exp_date: r.exp_date.map(|d| d.0),
+                        last_transaction_date: r.last_transaction_date.map(|d| d.0),
+                        last_rec_date: r.last_rec_date.map(|d| d.0),
+                        po: r.po,
+                        status: r.status,
+                    },
                 }
             }
         }
@@ -120,11 +133,19 @@ view_types!(inventory_more_rows);
 impl From<&View> for inventory_options::InventoryFilter {
     fn from(view: &View) -> Self {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        use inventory_options::ExpiryRange as R;
         inventory_options::InventoryFilter {
             search: opt(&view.q),
             part: opt(&view.part),
             bin: opt(&view.bin),
             status: opt(&view.status),
+            expiry: view.expiry_window().map(|w| match w {
+                ExpiryWindow::Expired => R::EXPIRED,
+                ExpiryWindow::Within30 => R::WITHIN_30_DAYS,
+                ExpiryWindow::Within60 => R::WITHIN_60_DAYS,
+                ExpiryWindow::Within90 => R::WITHIN_90_DAYS,
+            }),
+            below_minimum: (view.below == "1").then_some(true),
         }
     }
 }
@@ -152,10 +173,12 @@ async fn view_grid(
         as_of: inv.as_of.0,
         as_of_text: markup::as_of_text(&state.config.portal_zone, &inv.as_of.0),
         stale: inv.stale,
+        expired: inv.expiry_counts.expired,
+        expiring_soon: inv.expiry_counts.expiring_within30_days,
         facets_fingerprint: inv.facets_fingerprint,
         facets: inv.facets_if_changed,
         more: More {
-            rows: inv.rows.into_iter().map(InventoryRow::from).collect(),
+            rows: inv.rows.into_iter().map(GridRow::from).collect(),
             multi_customer: inv.multi_customer,
             next_cursor: inv.next_cursor,
         },
@@ -178,14 +201,14 @@ async fn more_rows(
         .await?
         .inventory;
     Ok(More {
-        rows: inv.rows.into_iter().map(InventoryRow::from).collect(),
+        rows: inv.rows.into_iter().map(GridRow::from).collect(),
         multi_customer: inv.multi_customer,
         next_cursor: inv.next_cursor,
     })
 }
 
 /// Today in the portal's zone: expiry badges count days on the customer's calendar.
-fn today(state: &AppState) -> Date {
+pub(super) fn today(state: &AppState) -> Date {
     state
         .config
         .portal_zone
@@ -201,13 +224,13 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     if who.scope == ErpScope::Nothing {
-        return Ok(markup::page(&ctx, &view, Err(Problem::NoScope), today(&state)).into_response());
+        return Ok(markup::page(&ctx, &view, Err(Problem::NoScope)).into_response());
     }
     match view_grid(&state, &ctx.viewer, &view, false, "").await {
-        Ok(inv) => Ok(markup::page(&ctx, &view, Ok(&inv), today(&state)).into_response()),
+        Ok(inv) => Ok(markup::page(&ctx, &view, Ok(&inv)).into_response()),
         Err(AppError::ErpUnavailable) => Ok((
             StatusCode::SERVICE_UNAVAILABLE,
-            markup::page(&ctx, &view, Err(Problem::ErpUnavailable), today(&state)),
+            markup::page(&ctx, &view, Err(Problem::ErpUnavailable)),
         )
             .into_response()),
         Err(e) => Err(e),
@@ -226,12 +249,12 @@ pub async fn grid_fragment(
     let view = view.normalised();
     let refresh = extra.refresh.as_deref() == Some("1");
     let body = if who.scope == ErpScope::Nothing {
-        markup::grid(&view, Err(Problem::NoScope), today(&state))
+        markup::grid(&view, Err(Problem::NoScope))
     } else {
         let fh = extra.fh.clone().unwrap_or_default();
         match view_grid(&state, &viewer, &view, refresh, &fh).await {
             Ok(inv) => html! {
-                (markup::grid(&view, Ok(&inv), today(&state)))
+                (markup::grid(&view, Ok(&inv)))
                 // Only when the options changed; the browser keeps its selection.
                 @if let Some(f) = &inv.facets { (markup::controls(&view, Some(f), true)) }
                 (markup::state_inputs(&view, &inv.facets_fingerprint, true))
@@ -239,7 +262,7 @@ pub async fn grid_fragment(
             },
             // A fragment, not an error status: htmx swaps it in and the user sees why.
             Err(AppError::ErpUnavailable) => html! {
-                (markup::grid(&view, Err(Problem::ErpUnavailable), today(&state)))
+                (markup::grid(&view, Err(Problem::ErpUnavailable)))
                 (markup::actions(&view, true, None))
             },
             Err(e) => return Err(e),
@@ -262,7 +285,7 @@ pub async fn rows_fragment(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     match more_rows(&state, &viewer, &view, extra.after).await {
-        Ok(more) => Ok(markup::rows_markup(&view, &more, today(&state)).into_response()),
+        Ok(more) => Ok(markup::rows_markup(&view, &more).into_response()),
         Err(AppError::ErpUnavailable) => Ok(html! {
             tr { td colspan=(markup::column_count(true)) class="alert-error" { "More rows could not be loaded: the ERP did not answer." } }
         }

@@ -1,13 +1,19 @@
-//! The grid's view as URL parameters: `q`, `part`, `bin`, `status`, `sort`, `dir` — the
-//! same for the page, its fragments and the exports (docs/architecture.md).
+//! The grid's view as URL parameters: `q`, `part`, `bin`, `status`, `expiry`, `below`,
+//! `sort`, `dir` — the same for the page, its fragments, the exports, saved views and
+//! scheduled reports (docs/architecture.md).
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::{Filter, Selection, SortDir, SortField, SortKey};
+use crate::inventory::{
+    ExpiryFilter, ExpiryWindow, Filter, Minimums, Selection, SortDir, SortField, SortKey,
+};
 
 const MAX_PARAM_CHARS: usize = 200;
 
-/// The view's URL parameters: `q`, `part`, `bin`, `status`, `sort`, `dir`.
+/// The view's URL parameters: `q`, `part`, `bin`, `status`, `expiry` (`expired`, `30`,
+/// `60`, `90`), `below` (`1`: only parts below their minimum), `sort`, `dir`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct View {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -18,6 +24,10 @@ pub struct View {
     pub bin: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expiry: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub below: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sort: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -44,9 +54,30 @@ impl View {
             part: clip(&self.part),
             bin: clip(&self.bin),
             status: clip(&self.status),
+            expiry: ExpiryWindow::parse(&self.expiry)
+                .map(|w| w.name().to_owned())
+                .unwrap_or_default(),
+            below: if self.below.trim() == "1" {
+                "1".to_owned()
+            } else {
+                String::new()
+            },
             sort,
             dir,
         }
+    }
+
+    /// The view with the expiry quick filter set to `window` (or cleared).
+    pub fn with_expiry(&self, window: Option<ExpiryWindow>) -> View {
+        View {
+            expiry: window.map(|w| w.name().to_owned()).unwrap_or_default(),
+            ..self.clone()
+        }
+    }
+
+    /// The expiry window, if one is set.
+    pub fn expiry_window(&self) -> Option<ExpiryWindow> {
+        ExpiryWindow::parse(&self.expiry)
     }
 
     pub fn query_string(&self) -> String {
@@ -66,7 +97,9 @@ impl View {
         }
     }
 
-    pub fn selection(&self) -> Selection {
+    /// What the view selects, with expiry counted from `today` and "below minimum"
+    /// measured against `minimums` (the account's thresholds).
+    pub fn selection(&self, today: time::Date, minimums: Option<Arc<Minimums>>) -> Selection {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         let sort = SortField::parse(&self.sort)
             .map(|field| {
@@ -86,6 +119,10 @@ impl View {
                 part: opt(&self.part),
                 bin: opt(&self.bin),
                 status: opt(&self.status),
+                expiry: self
+                    .expiry_window()
+                    .map(|window| ExpiryFilter { window, today }),
+                below_minimum: (self.below == "1").then(|| minimums.unwrap_or_default()),
             },
             sort,
         }
@@ -108,6 +145,8 @@ fn serde_urlencoded_string(view: &View) -> String {
         ("part", &view.part),
         ("bin", &view.bin),
         ("status", &view.status),
+        ("expiry", &view.expiry),
+        ("below", &view.below),
         ("sort", &view.sort),
         ("dir", &view.dir),
     ] {
@@ -148,8 +187,29 @@ mod tests {
             part: "P-1".into(),
             ..Default::default()
         }
-        .selection();
+        .selection(time::macros::date!(2026 - 01 - 01), None);
         assert_eq!(sel.filter.part.as_deref(), Some("P-1"));
         assert!(sel.filter.search.is_none());
+        assert!(sel.filter.expiry.is_none() && sel.filter.below_minimum.is_none());
+        let v = View {
+            expiry: " 30 ".into(),
+            below: "1".into(),
+            ..Default::default()
+        }
+        .normalised();
+        assert_eq!(v.query_string(), "expiry=30&below=1");
+        let sel = v.selection(time::macros::date!(2026 - 01 - 01), None);
+        assert_eq!(
+            sel.filter.expiry.map(|e| e.window),
+            Some(ExpiryWindow::Within30)
+        );
+        assert!(sel.filter.below_minimum.is_some());
+        let junk = View {
+            expiry: "soon".into(),
+            below: "yes".into(),
+            ..Default::default()
+        }
+        .normalised();
+        assert!(junk.expiry.is_empty() && junk.below.is_empty());
     }
 }
