@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod mail;
 pub mod memory;
 pub mod mssql;
+pub mod reports;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -195,6 +195,15 @@ pub fn inventory_grant(
     })
 }
 
+/// The rule for a scheduled report or alert, made when it is sent: the subscriber's own
+/// account, active and not on a temporary password (as for a signed-in customer), with
+/// the scope parsed from that account as it is now. `None`: nothing may be sent.
+pub fn report_grant(customer: &crate::store::Customer) -> Option<InventoryGrant> {
+    (customer.is_active && !customer.must_reset_password).then(|| InventoryGrant {
+        scope: ErpScope::parse(&customer.erp_customer_name),
+    })
+}
+
 /// Proof that the rule admitted an admin; admin-only services take it.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminGrant<'a> {

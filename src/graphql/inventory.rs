@@ -514,10 +514,26 @@ impl InventoryQuery {
             }),
         };
         let today = portal_today(ctx);
-        let minimums: Option<Arc<Minimums>> = None;
-        let sel = selection(filter, sort, today, minimums.clone());
         // Facets and the filtered count cost a pass over the scope each: only when asked.
         let ahead = ctx.look_ahead();
+        // The minimums of the scope's customers: for the filter and the rows' badges.
+        let rows_ahead = ahead.field("rows");
+        let wants_minimums = filter
+            .as_ref()
+            .is_some_and(|f| f.below_minimum == Some(true))
+            || rows_ahead.field("minimumQty").exists()
+            || rows_ahead.field("belowMinimum").exists();
+        let minimums = if wants_minimums {
+            let store = ctx.data::<Arc<dyn crate::store::PartMinimumStore>>()?;
+            Some(Arc::new(
+                super::minimums::minimums_for(store.as_ref(), grant.scope())
+                    .await
+                    .map_err(|e| super::guards::store_error(&e))?,
+            ))
+        } else {
+            None
+        };
+        let sel = selection(filter, sort, today, minimums.clone());
         let want = Wanted {
             facets: ahead.field("facets").exists()
                 || ahead.field("facetsFingerprint").exists()

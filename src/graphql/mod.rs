@@ -12,7 +12,9 @@ pub mod customer;
 pub mod exec;
 pub mod guards;
 pub mod inventory;
+pub mod minimums;
 pub mod outbox;
+pub mod saved_views;
 pub mod tokens;
 pub mod viewer;
 
@@ -32,6 +34,8 @@ pub struct Query(
     outbox::OutboxQuery,
     tokens::TokensQuery,
     account::AccountQuery,
+    minimums::MinimumsQuery,
+    saved_views::SavedViewsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -39,6 +43,8 @@ pub struct Mutation(
     admin::AdminMutation,
     account::AccountMutation,
     tokens::TokensMutation,
+    minimums::MinimumsMutation,
+    saved_views::SavedViewsMutation,
 );
 
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -88,11 +94,17 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
     // Resolvers see only the narrow store traits they use.
     let customer_store: Arc<dyn CustomerStore> = store.clone();
     let audit_store: Arc<dyn AuditStore> = store.clone();
+    let minimum_store: Arc<dyn crate::store::PartMinimumStore> = store.clone();
+    let view_store: Arc<dyn crate::store::SavedViewStore> = store.clone();
+    let report_store: Arc<dyn crate::store::ReportStore> = store.clone();
     let session_store: Arc<dyn ActiveSessionStore> = store;
     builder()
         .data(customer_store)
         .data(audit_store)
         .data(session_store)
+        .data(minimum_store)
+        .data(view_store)
+        .data(report_store)
         .data(inventory)
         .data(customers)
         .data(auth)

@@ -8,6 +8,9 @@
 mod cursor;
 mod format;
 mod snapshot;
+pub mod view;
+
+pub use view::View;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -415,6 +418,14 @@ impl InventoryService {
             next_cursor,
             stale: stale_first,
         })
+    }
+
+    /// The scope's current rows (cached as for the grid), and whether they are stale.
+    pub async fn current(
+        &self,
+        grant: &InventoryGrant,
+    ) -> Result<(Arc<Snapshot>, bool), ErpError> {
+        self.snapshot(grant.scope(), false).await
     }
 
     /// Every row of the view, in order (for exports), and whether they are stale.

@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Mail;
 
-fn frame(title: &str, body: Markup) -> String {
+pub(crate) fn frame(title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html {
@@ -65,6 +65,7 @@ pub fn welcome(first_name: &str, email: &str, password: &str, login_url: &str) -
         subject,
         html,
         text,
+        ..Mail::default()
     }
 }
 
@@ -91,6 +92,7 @@ pub fn password_reset(first_name: &str, email: &str, password: &str, login_url: 
         subject,
         html,
         text,
+        ..Mail::default()
     }
 }
 
@@ -121,5 +123,6 @@ pub fn reset_link(first_name: &str, email: &str, link: &str) -> Mail {
         subject,
         html,
         text,
+        ..Mail::default()
     }
 }

@@ -20,6 +20,9 @@ pub use timefmt::{format_local, format_ts, parse_local, parse_ts};
 pub enum StoreError {
     #[error("a customer with this email already exists")]
     DuplicateEmail,
+    /// A saved view of this account already has this name.
+    #[error("the name is already taken")]
+    DuplicateName,
     /// The row to change does not exist; nothing was written or audited.
     #[error("no such record")]
     NotFound,
@@ -461,6 +464,173 @@ pub trait ResetTokenStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// A minimum on-hand quantity for one part of one ERP customer (`PartMinimums`), shared by
+/// every account that sees that customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartMinimum {
+    /// As the ERP spells the customer.
+    pub erp_customer_name: String,
+    pub part: String,
+    pub minimum_qty: f64,
+    pub updated_at: OffsetDateTime,
+    /// The email of the account that set it.
+    pub updated_by: String,
+}
+
+#[async_trait]
+pub trait PartMinimumStore: Send + Sync {
+    /// The minimums of these ERP customers (exact names), by customer then part; `None`:
+    /// of every customer.
+    async fn part_minimums(&self, customers: Option<&[String]>) -> StoreResult<Vec<PartMinimum>>;
+    /// Sets (inserts or replaces) the minimum of `m.part` of `m.erp_customer_name`.
+    async fn set_part_minimum(&self, m: &PartMinimum) -> StoreResult<()>;
+    /// Removes it; whether there was one.
+    async fn remove_part_minimum(&self, customer: &str, part: &str) -> StoreResult<bool>;
+}
+
+/// A named view of the inventory grid kept by one account (`SavedViews`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedView {
+    pub id: i64,
+    pub customer_id: CustomerId,
+    pub name: String,
+    /// The view's URL parameters, normalised.
+    pub query: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait SavedViewStore: Send + Sync {
+    /// The account's views, by name.
+    async fn saved_views(&self, customer: CustomerId) -> StoreResult<Vec<SavedView>>;
+    /// One view, only if it belongs to `customer`.
+    async fn saved_view(&self, customer: CustomerId, id: i64) -> StoreResult<Option<SavedView>>;
+    /// `DuplicateName` when the account has a view of that name.
+    async fn insert_saved_view(
+        &self,
+        customer: CustomerId,
+        name: &str,
+        query: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<SavedView>;
+    /// Renames the account's view; `NotFound` when it has no such view, `DuplicateName`
+    /// when the name is taken.
+    async fn rename_saved_view(
+        &self,
+        customer: CustomerId,
+        id: i64,
+        name: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<SavedView>;
+    /// Deletes the account's view and the reports subscribed to it; whether it existed.
+    async fn delete_saved_view(&self, customer: CustomerId, id: i64) -> StoreResult<bool>;
+}
+
+/// A scheduled report or alert (`ReportSubscriptions`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSubscription {
+    pub id: i64,
+    pub customer_id: CustomerId,
+    /// `report` or `alert`.
+    pub kind: String,
+    /// `None`: the whole scope.
+    pub view_id: Option<i64>,
+    /// `daily` or `weekly`.
+    pub frequency: String,
+    /// 0 = Monday … 6 = Sunday (weekly only).
+    pub weekday: Option<i64>,
+    /// Hour of the day in `PORTAL_TIMEZONE`.
+    pub hour: i64,
+    /// `xlsx` or `csv`.
+    pub format: String,
+    pub paused: bool,
+    pub paused_by: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub next_run_at: OffsetDateTime,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<OffsetDateTime>,
+    /// Failed tries of the current run.
+    pub attempts: i64,
+    pub last_sent_at: Option<OffsetDateTime>,
+    /// `sent`, `skipped` (an alert with nothing to say), `retrying` or `failed`.
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_count: i64,
+}
+
+/// What a new subscription starts with.
+#[derive(Debug, Clone)]
+pub struct NewReportSubscription {
+    pub customer_id: CustomerId,
+    pub kind: String,
+    pub view_id: Option<i64>,
+    pub frequency: String,
+    pub weekday: Option<i64>,
+    pub hour: i64,
+    pub format: String,
+    pub created_at: OffsetDateTime,
+    pub next_run_at: OffsetDateTime,
+}
+
+/// How one run of a subscription ended, written when its lease is given back.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub next_run_at: OffsetDateTime,
+    pub attempts: i64,
+    pub status: String,
+    pub error: Option<String>,
+    /// When a mail went out (also counts it).
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    async fn insert_subscription(
+        &self,
+        new: &NewReportSubscription,
+    ) -> StoreResult<ReportSubscription>;
+    /// One account's subscriptions, or every one (`None`), by customer then id.
+    async fn subscriptions(
+        &self,
+        customer: Option<CustomerId>,
+    ) -> StoreResult<Vec<ReportSubscription>>;
+    async fn subscription(&self, id: i64) -> StoreResult<Option<ReportSubscription>>;
+    /// Deletes it (only the account's own when `customer` is given); whether it existed.
+    async fn delete_subscription(&self, id: i64, customer: Option<CustomerId>)
+    -> StoreResult<bool>;
+    /// Pauses or resumes (only the account's own when `customer` is given); `by` is kept.
+    async fn set_subscription_paused(
+        &self,
+        id: i64,
+        customer: Option<CustomerId>,
+        paused: bool,
+        by: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Ids of subscriptions due at `now`, not paused, whose lease is free or lapsed; oldest
+    /// due first, at most `limit`.
+    async fn due_subscriptions(&self, now: OffsetDateTime, limit: u32) -> StoreResult<Vec<i64>>;
+    /// Takes the lease of a due subscription for `owner` until `until`, unless another
+    /// instance holds an unexpired one: one conditional update, so exactly one instance
+    /// wins. Whether `owner` now holds it.
+    async fn claim_subscription(
+        &self,
+        id: i64,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records the run and gives the lease back, only if `owner` still holds it; appends
+    /// `audit` (when given) in the same transaction. Whether it was recorded.
+    async fn finish_subscription(
+        &self,
+        id: i64,
+        owner: &str,
+        outcome: &RunOutcome,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything the portal needs from its app database.
 #[async_trait]
 pub trait AppStore:
@@ -473,6 +643,9 @@ pub trait AppStore:
     + SettingsStore
     + ApiTokenStore
     + ResetTokenStore
+    + PartMinimumStore
+    + SavedViewStore
+    + ReportStore
 {
     /// `sqlite` or `mssql`, for /healthz and logs.
     fn backend_name(&self) -> &'static str;

@@ -5,6 +5,7 @@
 //! Timestamps are written as UTC `DATETIME2` values and read from `DATETIME` or
 //! `DATETIME2` columns as UTC.
 
+mod features;
 mod records;
 mod resets;
 mod sessions;
@@ -43,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "api_tokens",
         include_str!("../../../db/mssql/0005_api_tokens.sql"),
+    ),
+    (
+        6,
+        "inventory_features",
+        include_str!("../../../db/mssql/0006_inventory_features.sql"),
     ),
 ];
 
@@ -179,6 +185,8 @@ enum P {
     Int(Option<i64>),
     Bit(bool),
     Time(PrimitiveDateTime),
+    OptTime(Option<PrimitiveDateTime>),
+    Float(f64),
 }
 
 impl P {
@@ -188,6 +196,8 @@ impl P {
             P::Int(v) => v,
             P::Bit(v) => v,
             P::Time(v) => v,
+            P::OptTime(v) => v,
+            P::Float(v) => v,
         }
     }
 }

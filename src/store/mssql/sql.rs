@@ -89,6 +89,113 @@ END;
 COMMIT TRANSACTION;
 SELECT @n;";
 
+pub const PART_MINIMUMS_ALL: &str = "SELECT erp_customer_name, part, minimum_qty, updated_at, updated_by \
+     FROM dbo.PartMinimums ORDER BY erp_customer_name, part";
+
+/// `{names}` is replaced by `@P1, …, @Pn` (every name bound).
+pub const PART_MINIMUMS_IN: &str = "SELECT erp_customer_name, part, minimum_qty, updated_at, updated_by \
+     FROM dbo.PartMinimums WHERE erp_customer_name IN ({names}) ORDER BY erp_customer_name, part";
+
+/// @P1 customer, @P2 part, @P3 minimum, @P4 when (UTC), @P5 by.
+pub const SET_PART_MINIMUM: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+UPDATE dbo.PartMinimums SET minimum_qty = @P3, updated_at = @P4, updated_by = @P5
+WHERE erp_customer_name = @P1 AND part = @P2;
+IF @@ROWCOUNT = 0
+    INSERT INTO dbo.PartMinimums (erp_customer_name, part, minimum_qty, updated_at, updated_by)
+    VALUES (@P1, @P2, @P3, @P4, @P5);
+COMMIT TRANSACTION;";
+
+pub const REMOVE_PART_MINIMUM: &str =
+    "DELETE FROM dbo.PartMinimums WHERE erp_customer_name = @P1 AND part = @P2";
+
+pub const SAVED_VIEWS: &str = "SELECT view_id, customer_id, name, query, created_at, updated_at \
+     FROM dbo.SavedViews WHERE customer_id = @P1 ORDER BY name, view_id";
+
+pub const SAVED_VIEW: &str = "SELECT view_id, customer_id, name, query, created_at, updated_at \
+     FROM dbo.SavedViews WHERE view_id = @P1 AND customer_id = @P2";
+
+/// @P1 customer, @P2 name, @P3 query, @P4 when (UTC).
+pub const INSERT_SAVED_VIEW: &str = "SET NOCOUNT ON;
+INSERT INTO dbo.SavedViews (customer_id, name, query, created_at, updated_at) VALUES (@P1, @P2, @P3, @P4, @P4);
+SELECT view_id, customer_id, name, query, created_at, updated_at
+FROM dbo.SavedViews WHERE view_id = CAST(SCOPE_IDENTITY() AS INT);";
+
+/// @P1 name, @P2 when, @P3 view, @P4 customer: no row back when the account has no such view.
+pub const RENAME_SAVED_VIEW: &str = "SET NOCOUNT ON;
+UPDATE dbo.SavedViews SET name = @P1, updated_at = @P2 WHERE view_id = @P3 AND customer_id = @P4;
+SELECT view_id, customer_id, name, query, created_at, updated_at
+FROM dbo.SavedViews WHERE view_id = @P3 AND customer_id = @P4;";
+
+/// @P1 view, @P2 customer: the view's reports go with it (no cascading key on SQL Server,
+/// where two paths from Customers would be refused).
+pub const DELETE_SAVED_VIEW: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+DELETE FROM dbo.ReportSubscriptions WHERE view_id = @P1 AND customer_id = @P2;
+DELETE FROM dbo.SavedViews WHERE view_id = @P1 AND customer_id = @P2;
+SET @n = @@ROWCOUNT;
+COMMIT TRANSACTION;
+SELECT @n;";
+
+pub const SUBSCRIPTION_COLUMNS: &str = "subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
+     paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
+     last_status, last_error, sent_count";
+
+/// @P1..@P9 customer, kind, view, frequency, weekday, hour, format, created, next run.
+pub const INSERT_SUBSCRIPTION: &str = "SET NOCOUNT ON;
+INSERT INTO dbo.ReportSubscriptions (customer_id, kind, view_id, frequency, weekday, hour, format, created_at, next_run_at)
+VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8, @P9);
+SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format,
+       paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at,
+       last_status, last_error, sent_count
+FROM dbo.ReportSubscriptions WHERE subscription_id = CAST(SCOPE_IDENTITY() AS INT);";
+
+/// @P1 customer (NULL: all).
+pub const SUBSCRIPTIONS: &str = "SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
+     paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
+     last_status, last_error, sent_count
+FROM dbo.ReportSubscriptions WHERE @P1 IS NULL OR customer_id = @P1 ORDER BY customer_id, subscription_id";
+
+pub const SUBSCRIPTION: &str = "SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
+     paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
+     last_status, last_error, sent_count
+FROM dbo.ReportSubscriptions WHERE subscription_id = @P1";
+
+/// @P1 id, @P2 customer (NULL: any).
+pub const DELETE_SUBSCRIPTION: &str =
+    "DELETE FROM dbo.ReportSubscriptions WHERE subscription_id = @P1 AND (@P2 IS NULL OR customer_id = @P2)";
+
+/// @P1 paused, @P2 by, @P3 id, @P4 customer (NULL: any).
+pub const SET_SUBSCRIPTION_PAUSED: &str = "UPDATE dbo.ReportSubscriptions SET paused = @P1, paused_by = @P2 \
+     WHERE subscription_id = @P3 AND (@P4 IS NULL OR customer_id = @P4)";
+
+/// @P1 now (UTC), @P2 how many.
+pub const DUE_SUBSCRIPTIONS: &str = "SELECT TOP (@P2) subscription_id FROM dbo.ReportSubscriptions
+WHERE paused = 0 AND next_run_at <= @P1 AND (lease_until IS NULL OR lease_until <= @P1)
+ORDER BY next_run_at, subscription_id";
+
+/// @P1 owner, @P2 lease until, @P3 id, @P4 now: one conditional update, one winner.
+pub const CLAIM_SUBSCRIPTION: &str = "UPDATE dbo.ReportSubscriptions SET lease_owner = @P1, lease_until = @P2
+WHERE subscription_id = @P3 AND paused = 0 AND next_run_at <= @P4
+  AND (lease_until IS NULL OR lease_until <= @P4)";
+
+/// @P1 next run, @P2 attempts, @P3 status, @P4 error, @P5 sent at (NULL: none), @P6 id,
+/// @P7 owner, @P8 write the audit row (bit), @P9..@P14 audit. Returns 1 when recorded.
+pub const FINISH_SUBSCRIPTION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+UPDATE dbo.ReportSubscriptions SET next_run_at = @P1, attempts = @P2, last_status = @P3, last_error = @P4,
+    last_sent_at = COALESCE(@P5, last_sent_at),
+    sent_count = sent_count + (CASE WHEN @P5 IS NULL THEN 0 ELSE 1 END),
+    lease_owner = NULL, lease_until = NULL
+WHERE subscription_id = @P6 AND lease_owner = @P7;
+SET @n = @@ROWCOUNT;
+IF @n > 0 AND @P8 = 1
+BEGIN
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P9, @P10, @P11, @P12, @P13, @P14);
+END;
+COMMIT TRANSACTION;
+SELECT @n;";
+
 /// One audit insert inside a batch; `{n}` is the first parameter index of six.
 pub const AUDIT_INSERT_TEMPLATE: &str = "INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details) \
      VALUES (@P{a}, @P{b}, @P{c}, @P{d}, @P{e}, @P{f});";
@@ -385,6 +492,26 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("ISSUE_RESET_TOKEN", ISSUE_RESET_TOKEN.into()),
         ("RESET_TOKEN_CUSTOMER", RESET_TOKEN_CUSTOMER.into()),
         ("USE_RESET_TOKEN", USE_RESET_TOKEN.into()),
+        ("PART_MINIMUMS_ALL", PART_MINIMUMS_ALL.into()),
+        (
+            "PART_MINIMUMS_IN",
+            PART_MINIMUMS_IN.replace("{names}", &crate::mssql::placeholders(1, 2)),
+        ),
+        ("SET_PART_MINIMUM", SET_PART_MINIMUM.into()),
+        ("REMOVE_PART_MINIMUM", REMOVE_PART_MINIMUM.into()),
+        ("SAVED_VIEWS", SAVED_VIEWS.into()),
+        ("SAVED_VIEW", SAVED_VIEW.into()),
+        ("INSERT_SAVED_VIEW", INSERT_SAVED_VIEW.into()),
+        ("RENAME_SAVED_VIEW", RENAME_SAVED_VIEW.into()),
+        ("DELETE_SAVED_VIEW", DELETE_SAVED_VIEW.into()),
+        ("INSERT_SUBSCRIPTION", INSERT_SUBSCRIPTION.into()),
+        ("SUBSCRIPTIONS", SUBSCRIPTIONS.into()),
+        ("SUBSCRIPTION", SUBSCRIPTION.into()),
+        ("DELETE_SUBSCRIPTION", DELETE_SUBSCRIPTION.into()),
+        ("SET_SUBSCRIPTION_PAUSED", SET_SUBSCRIPTION_PAUSED.into()),
+        ("DUE_SUBSCRIPTIONS", DUE_SUBSCRIPTIONS.into()),
+        ("CLAIM_SUBSCRIPTION", CLAIM_SUBSCRIPTION.into()),
+        ("FINISH_SUBSCRIPTION", FINISH_SUBSCRIPTION.into()),
         ("PING", PING.into()),
         ("MIGRATIONS_TABLE", MIGRATIONS_TABLE.into()),
         ("MIGRATION_DONE", MIGRATION_DONE.into()),

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_tokens",
         include_str!("../../../db/sqlite/0005_api_tokens.sql"),
     ),
+    (
+        6,
+        "inventory_features",
+        include_str!("../../../db/sqlite/0006_inventory_features.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

@@ -4,6 +4,7 @@
 //! taken from a small pool of our own. WAL lets readers proceed while one writer writes;
 //! `busy_timeout` makes concurrent writers wait instead of failing.
 
+mod features;
 mod migrations;
 mod records;
 use records::like_escape;

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
-use super::view::View;
+use crate::inventory::View;
 use crate::auth::Viewer;
 use crate::domain::ErpScope;
 use crate::error::AppError;

@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::inventory::ExpiryWindow;
 
-use super::view::View;
+use crate::inventory::View;
 use crate::erp::InventoryRow;
 use crate::inventory::{SortField, format_qty, format_us_date};
 use crate::web::assets;

@@ -8,7 +8,6 @@
 
 mod export;
 mod markup;
-mod view;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -19,7 +18,7 @@ use time::{Date, OffsetDateTime};
 
 pub use export::{export_csv, export_xlsx};
 use markup::{Grid, GridRow, More, Problem};
-pub use view::View;
+pub use crate::inventory::View;
 
 use crate::auth::Viewer;
 use crate::domain::ErpScope;

@@ -80,6 +80,26 @@ impl View {
         ExpiryWindow::parse(&self.expiry)
     }
 
+    /// A view from URL parameters (`q=…&part=…`), normalised; unknown keys are ignored.
+    pub fn from_query(query: &str) -> View {
+        let mut v = View::default();
+        for (k, val) in url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
+            let slot = match k.as_ref() {
+                "q" => &mut v.q,
+                "part" => &mut v.part,
+                "bin" => &mut v.bin,
+                "status" => &mut v.status,
+                "expiry" => &mut v.expiry,
+                "below" => &mut v.below,
+                "sort" => &mut v.sort,
+                "dir" => &mut v.dir,
+                _ => continue,
+            };
+            *slot = val.into_owned();
+        }
+        v.normalised()
+    }
+
     pub fn query_string(&self) -> String {
         serde_urlencoded_string(self)
     }
@@ -211,5 +231,10 @@ mod tests {
         }
         .normalised();
         assert!(junk.expiry.is_empty() && junk.below.is_empty());
+        let parsed = View::from_query("?q=gift+box&sort=onHandQty&dir=desc&evil=1&expiry=90");
+        assert_eq!(
+            parsed.query_string(),
+            "q=gift+box&expiry=90&sort=onHandQty&dir=desc"
+        );
     }
 }

@@ -1,0 +1,525 @@
+//! Scheduled reports and alerts: the scheduler that sends them, what each mail holds, and
+//! the signed one-click unsubscribe link.
+//!
+//! **Several instances, one app database.** Each instance runs the same loop. A due
+//! subscription is sent by the instance that takes its *lease*: one conditional update of
+//! the subscription's row (`lease_owner`, `lease_until`) that only succeeds while no
+//! unexpired lease is held, so exactly one instance wins; nothing is locked in memory. The
+//! run is recorded and the lease given back in one more update, which only the holder can
+//! make. A report missed while every instance was down stays due (its `next_run_at` is in
+//! the past) and is sent once by the first instance back; the next time is then counted
+//! from that moment, so a long outage sends one report, not one per missed slot. A failed
+//! send is retried after 5, then 15 minutes; the third failure is recorded as `failed`
+//! (audited, shown to admins) and the report waits for its next regular time. An instance
+//! that dies mid-send leaves its lease to lapse after [`LEASE`]; another then sends it
+//! (at least once, never lost).
+
+pub mod mail;
+pub mod schedule;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use rand::TryRngCore;
+use serde_json::json;
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+use crate::auth::SYSTEM_ACTOR;
+use crate::domain::Zone;
+use crate::erp::ErpError;
+use crate::graphql::guards::report_grant;
+use crate::inventory::{InventoryService, View, days_to_expiry};
+use crate::mail::{Mail, MailAttachment, Mailer};
+use crate::store::{AppStore, NewAuditEntry, ReportSubscription, RunOutcome};
+
+pub const REPORT_SENT: &str = "REPORT_SENT";
+pub const REPORT_FAILED: &str = "REPORT_FAILED";
+/// How long a claim holds: longer than any one send (an ERP read, a file, a mail with its
+/// own deadline).
+pub const LEASE: Duration = Duration::from_secs(10 * 60);
+/// Tries of one run before it is recorded as failed.
+pub const MAX_ATTEMPTS: i64 = 3;
+/// Due subscriptions taken per tick (the rest wait for the next tick).
+const PER_TICK: u32 = 20;
+/// A report with more rows than this links to the portal instead of attaching a file
+/// that mail servers would refuse.
+pub const MAX_ATTACHED_ROWS: usize = 50_000;
+/// The deadline of one whole run (ERP read, file, mail).
+const RUN_DEADLINE: Duration = Duration::from_secs(5 * 60);
+
+/// The time, as the scheduler sees it (tests move it by hand).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Clone)]
+pub struct ManualClock(Arc<Mutex<OffsetDateTime>>);
+
+impl ManualClock {
+    pub fn new(at: OffsetDateTime) -> ManualClock {
+        ManualClock(Arc::new(Mutex::new(at)))
+    }
+    pub fn set(&self, at: OffsetDateTime) {
+        *self.0.lock().expect("clock") = at;
+    }
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().expect("clock")
+    }
+}
+
+/// Signs unsubscribe links: whoever holds the link may end that one subscription, without
+/// signing in (a mail client posts to it on the reader's behalf).
+#[derive(Clone)]
+pub struct UnsubscribeKeys {
+    key: Vec<u8>,
+}
+
+impl UnsubscribeKeys {
+    pub fn new(secret_key: &str) -> UnsubscribeKeys {
+        // A purpose-specific key: the raw SECRET_KEY signs nothing itself.
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("any key length");
+        mac.update(b"customer-portal report unsubscribe v1");
+        UnsubscribeKeys {
+            key: mac.finalize().into_bytes().to_vec(),
+        }
+    }
+
+    pub fn sign(&self, subscription: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(subscription.to_string().as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    pub fn verify(&self, subscription: i64, signature: &str) -> bool {
+        let Ok(given) = hex::decode(signature.trim()) else {
+            return false;
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(subscription.to_string().as_bytes());
+        mac.verify_truncated_left(&given).is_ok() && given.len() == 16
+    }
+
+    pub fn url(&self, base_url: &str, subscription: i64) -> String {
+        format!(
+            "{}/reports/unsubscribe?s={subscription}&t={}",
+            base_url.trim_end_matches('/'),
+            self.sign(subscription)
+        )
+    }
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickSummary {
+    pub claimed: usize,
+    pub sent: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+pub struct Scheduler {
+    store: Arc<dyn AppStore>,
+    inventory: Arc<InventoryService>,
+    mailer: Arc<Mailer>,
+    zone: Zone,
+    base_url: String,
+    keys: UnsubscribeKeys,
+    /// This instance's name on leases.
+    owner: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a run sent nothing.
+enum Composed {
+    Mail(Box<Mail>, usize),
+    Nothing(&'static str),
+}
+
+impl Scheduler {
+    pub fn new(
+        store: Arc<dyn AppStore>,
+        inventory: Arc<InventoryService>,
+        mailer: Arc<Mailer>,
+        zone: Zone,
+        base_url: String,
+        keys: UnsubscribeKeys,
+        clock: Arc<dyn Clock>,
+    ) -> Scheduler {
+        let mut id = [0u8; 6];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut id)
+            .expect("the operating system's random generator works");
+        Scheduler {
+            store,
+            inventory,
+            mailer,
+            zone,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            keys,
+            owner: format!("{}-{}", hostname_part(), hex::encode(id)),
+            clock,
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The first due time of a new subscription.
+    pub fn first_run(&self, frequency: &str, weekday: Option<i64>, hour: i64) -> OffsetDateTime {
+        let weekday = (frequency == "weekly").then_some(weekday).flatten();
+        schedule::next_run(self.clock.now(), weekday, hour, &self.zone)
+    }
+
+    /// Sends what is due now (that this instance can claim).
+    pub async fn tick(&self) -> TickSummary {
+        let mut summary = TickSummary::default();
+        let now = self.clock.now();
+        let due = match self.store.due_subscriptions(now, PER_TICK).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "reports: could not read due subscriptions");
+                return summary;
+            }
+        };
+        for id in due {
+            let until = now + time::Duration::try_from(LEASE).expect("small duration");
+            match self.store.claim_subscription(id, &self.owner, now, until).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, subscription = id, "reports: could not claim");
+                    continue;
+                }
+            }
+            summary.claimed += 1;
+            match self.run(id, now).await {
+                Some("sent") => summary.sent += 1,
+                Some("skipped") => summary.skipped += 1,
+                _ => summary.failed += 1,
+            }
+        }
+        summary
+    }
+
+    /// Runs the loop until the process ends: a tick every `every`.
+    pub fn spawn(self: Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let s = self.tick().await;
+                if s.claimed > 0 {
+                    tracing::info!(
+                        sent = s.sent,
+                        skipped = s.skipped,
+                        failed = s.failed,
+                        "reports: tick"
+                    );
+                }
+            }
+        })
+    }
+
+    /// One claimed run; returns its status, once recorded.
+    #[tracing::instrument(skip(self), fields(owner = %self.owner))]
+    async fn run(&self, id: i64, now: OffsetDateTime) -> Option<&'static str> {
+        let sub = match self.store.subscription(id).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "reports: could not read the subscription");
+                return None;
+            }
+        };
+        let regular = schedule::next_run(
+            now,
+            (sub.frequency == "weekly").then_some(sub.weekday).flatten(),
+            sub.hour,
+            &self.zone,
+        );
+        let composed = tokio::time::timeout(RUN_DEADLINE, self.compose(&sub, now)).await;
+        let result: Result<Composed, String> = match composed {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(format!("the report was not ready within {RUN_DEADLINE:?}")),
+        };
+        let email = self
+            .store
+            .customer_by_id(sub.customer_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.email);
+        let audit = |action: &str, details: serde_json::Value| NewAuditEntry {
+            timestamp: now,
+            admin_username: SYSTEM_ACTOR.to_owned(),
+            action_type: action.to_owned(),
+            target_customer_id: Some(sub.customer_id),
+            target_customer_email: email.clone(),
+            details: Some(details.to_string()),
+        };
+        let sent = match result {
+            Ok(Composed::Mail(mail, rows)) => self
+                .mailer
+                .send(&mail)
+                .await
+                .map(|()| rows)
+                .map_err(|e| e.to_string()),
+            Ok(Composed::Nothing(why)) => {
+                let outcome = RunOutcome {
+                    next_run_at: regular,
+                    attempts: 0,
+                    status: "skipped".into(),
+                    error: Some(why.into()),
+                    sent_at: None,
+                };
+                return self.finish(id, &outcome, None, "skipped").await;
+            }
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(rows) => {
+                let outcome = RunOutcome {
+                    next_run_at: regular,
+                    attempts: 0,
+                    status: "sent".into(),
+                    error: None,
+                    sent_at: Some(now),
+                };
+                let a = audit(
+                    REPORT_SENT,
+                    json!({ "subscription_id": id, "kind": sub.kind, "rows": rows }),
+                );
+                self.finish(id, &outcome, Some(&a), "sent").await
+            }
+            Err(error) => {
+                let attempts = sub.attempts + 1;
+                tracing::warn!(subscription = id, attempts, %error, "reports: run failed");
+                if attempts < MAX_ATTEMPTS {
+                    let wait = time::Duration::minutes(5 * 3i64.pow((attempts - 1) as u32));
+                    let outcome = RunOutcome {
+                        next_run_at: now + wait,
+                        attempts,
+                        status: "retrying".into(),
+                        error: Some(error),
+                        sent_at: None,
+                    };
+                    self.finish(id, &outcome, None, "retrying").await
+                } else {
+                    let a = audit(
+                        REPORT_FAILED,
+                        json!({ "subscription_id": id, "kind": sub.kind, "error": error, "attempts": attempts }),
+                    );
+                    let outcome = RunOutcome {
+                        next_run_at: regular,
+                        attempts: 0,
+                        status: "failed".into(),
+                        error: Some(error),
+                        sent_at: None,
+                    };
+                    self.finish(id, &outcome, Some(&a), "failed").await
+                }
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        id: i64,
+        outcome: &RunOutcome,
+        audit: Option<&NewAuditEntry>,
+        status: &'static str,
+    ) -> Option<&'static str> {
+        match self
+            .store
+            .finish_subscription(id, &self.owner, outcome, audit)
+            .await
+        {
+            Ok(true) => Some(status),
+            Ok(false) => {
+                tracing::warn!(subscription = id, "reports: the lease was lost before the run was recorded");
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, subscription = id, "reports: could not record the run");
+                None
+            }
+        }
+    }
+
+    /// The mail of one run, with the rows of its view as they are now.
+    async fn compose(&self, sub: &ReportSubscription, now: OffsetDateTime) -> Result<Composed, String> {
+        let customer = match self.store.customer_by_id(sub.customer_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(Composed::Nothing("the account no longer exists")),
+            Err(e) => return Err(format!("app database: {e}")),
+        };
+        let Some(grant) = report_grant(&customer) else {
+            return Ok(Composed::Nothing(
+                "the account is inactive or on a temporary password",
+            ));
+        };
+        let (view, view_name) = match sub.view_id {
+            Some(v) => match self.store.saved_view(customer.id, v).await {
+                Ok(Some(saved)) => (View::from_query(&saved.query), Some(saved.name)),
+                Ok(None) => return Ok(Composed::Nothing("the saved view was deleted")),
+                Err(e) => return Err(format!("app database: {e}")),
+            },
+            None => (View::default(), None),
+        };
+        let today = self.zone.at(now).date();
+        let minimums = crate::graphql::minimums::minimums_for(self.store.as_ref(), grant.scope())
+            .await
+            .map_err(|e| format!("app database: {e}"))?;
+        let minimums = Arc::new(minimums);
+        let unsubscribe = self.keys.url(&self.base_url, sub.id);
+        let erp = |e: ErpError| format!("ERP: {e}");
+        if sub.kind == "alert" {
+            let (snapshot, _stale) = self.inventory.current(&grant).await.map_err(erp)?;
+            let names = crate::graphql::minimums::scope_names(grant.scope());
+            let list = self
+                .store
+                .part_minimums(names.as_deref())
+                .await
+                .map_err(|e| format!("app database: {e}"))?;
+            let alert = mail::AlertLines::collect(&snapshot, &list, today);
+            if alert.is_empty() {
+                return Ok(Composed::Nothing("nothing expired, expiring or below minimum"));
+            }
+            let lines = alert.len();
+            let m = mail::alert(&customer, &alert, &self.base_url, &unsubscribe);
+            return Ok(Composed::Mail(Box::new(m), lines));
+        }
+        let selection = view.selection(today, Some(minimums));
+        let (snapshot, order, stale) = self
+            .inventory
+            .all(&grant, &selection)
+            .await
+            .map_err(erp)?;
+        let rows = order.len();
+        let at = if stale { snapshot.as_of } else { now };
+        let attachment = if rows <= MAX_ATTACHED_ROWS {
+            let file_name = crate::export::file_name(grant.scope(), at, stale, &self.zone, &sub.format);
+            let format = sub.format.clone();
+            let snap = snapshot.clone();
+            let body = tokio::task::spawn_blocking(move || report_file(&format, &snap, &order, today))
+                .await
+                .map_err(|e| format!("building the file: {e}"))??;
+            Some(MailAttachment {
+                file_name,
+                content_type: if sub.format == "csv" {
+                    "text/csv; charset=utf-8"
+                } else {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                },
+                body,
+            })
+        } else {
+            None
+        };
+        let link = format!("{}{}", self.base_url, view.url("/inventory"));
+        let m = mail::report(
+            &customer,
+            mail::ReportFacts {
+                view_name: view_name.as_deref(),
+                rows,
+                as_of: crate::web::layout::wall_clock(&self.zone, &at, true),
+                stale,
+                link: &link,
+                unsubscribe: &unsubscribe,
+                attached: attachment.is_some(),
+            },
+            attachment,
+        );
+        Ok(Composed::Mail(Box::new(m), rows))
+    }
+}
+
+/// The file of a report: exactly what the export of the view writes.
+pub fn report_file(
+    format: &str,
+    snapshot: &crate::inventory::Snapshot,
+    order: &[u32],
+    today: time::Date,
+) -> Result<Vec<u8>, String> {
+    if format == "csv" {
+        let mut out = crate::export::csv::header(snapshot.multi_customer);
+        out.push_str(&crate::export::csv::rows(
+            &snapshot.rows,
+            order,
+            snapshot.multi_customer,
+            today,
+        ));
+        Ok(out.into_bytes())
+    } else {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        crate::export::xlsx::write(&snapshot.rows, order, snapshot.multi_customer, today, &mut buf)
+            .map_err(|e| format!("building the workbook: {e}"))?;
+        Ok(buf.into_inner())
+    }
+}
+
+fn hostname_part() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|h| h.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect())
+        .unwrap_or_else(|| "portal".to_owned())
+}
+
+/// Days from `today` to a lot's expiry, for alert lines.
+pub fn lot_days(exp: Option<time::Date>, today: time::Date) -> Option<i64> {
+    exp.map(|d| days_to_expiry(d, today))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsubscribe_links_are_signed_per_subscription() {
+        let keys = UnsubscribeKeys::new("secret");
+        let sig = keys.sign(7);
+        assert!(keys.verify(7, &sig));
+        assert!(!keys.verify(8, &sig), "another subscription");
+        assert!(!keys.verify(7, &sig[..30]), "truncated");
+        assert!(!keys.verify(7, "zz"));
+        assert!(!UnsubscribeKeys::new("other").verify(7, &sig), "another key");
+        assert_eq!(
+            keys.url("https://p.example/", 7),
+            format!("https://p.example/reports/unsubscribe?s=7&t={sig}")
+        );
+    }
+}
