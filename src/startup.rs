@@ -227,7 +227,17 @@ impl Application {
             mailer.clone(),
             config.public_url(port),
         ));
+        let scheduler = Arc::new(crate::reports::Scheduler::new(
+            store.clone(),
+            inventory.clone(),
+            mailer.clone(),
+            config.portal_zone.clone(),
+            config.public_url(port),
+            crate::reports::UnsubscribeKeys::new(secret_key.expose()),
+            Arc::new(crate::reports::SystemClock),
+        ));
         let schema = crate::graphql::build_schema(crate::graphql::Ports {
+            scheduler: scheduler.clone(),
             resets,
             tokens: tokens.clone(),
             cursor_key: crate::graphql::cursor::CursorKey::derive(secret_key.expose()),
@@ -252,6 +262,7 @@ impl Application {
             tokens,
             budgets: Arc::default(),
             metrics: Arc::default(),
+            scheduler,
         };
         let router = crate::web::router(state.clone());
         Ok(Application {
@@ -325,6 +336,7 @@ impl Application {
                 }
             }
         });
+        let reports = self.state.scheduler.clone().spawn(REPORT_TICK);
         crate::memory::tune_allocator();
         let trimmer = tokio::spawn(async {
             let mut tick = tokio::time::interval(crate::memory::TRIM_EVERY);
@@ -348,9 +360,13 @@ impl Application {
             crate::web::server::serve(self.listener, self.router, limits, shutdown_signal()).await;
         purger.abort();
         trimmer.abort();
+        reports.abort();
         result.context("server error")
     }
 }
+
+/// How often each instance looks for due reports (reports are due on the hour).
+const REPORT_TICK: Duration = Duration::from_secs(30);
 
 /// The demo ERP answers from a local file: anything slower than this is a fault.
 const DEMO_ERP_TIMEOUT: Duration = Duration::from_secs(60);

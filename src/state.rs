@@ -30,6 +30,8 @@ pub struct AppState {
     pub budgets: Arc<crate::graphql::cost::Budgets>,
     /// Request counters and latencies for `/metrics`.
     pub metrics: Arc<crate::web::metrics::Metrics>,
+    /// Sends scheduled reports; its keys check unsubscribe links.
+    pub scheduler: Arc<crate::reports::Scheduler>,
 }
 
 impl AppState {

@@ -60,6 +60,13 @@
     });
   }, true);
 
+  // "Save view" saves what the grid shows now: the address bar follows every refresh.
+  document.addEventListener("submit", function (ev) {
+    if (!ev.target || ev.target.id !== "save-view") return;
+    var q = ev.target.querySelector("[data-current-view]");
+    if (q) q.value = location.search.replace(/^\?/, "");
+  }, true);
+
   // Column headers are buttons (role="button"): Space sorts as Enter does.
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== " " || !ev.target.matches || !ev.target.matches("a.sort[role=button]")) return;

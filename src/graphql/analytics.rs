@@ -83,6 +83,16 @@ fn per_day(
 
 #[Object]
 impl Analytics {
+    /// Scheduled reports and alerts mailed in the last 7 days.
+    async fn reports_sent_last_7_days(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let store = audit_store(ctx)?;
+        let since = OffsetDateTime::now_utc() - Duration::days(7);
+        let sent = store
+            .audit_since(crate::reports::REPORT_SENT, since)
+            .await
+            .map_err(internal)?;
+        Ok(sent.len() as i32)
+    }
     async fn active_customers(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         Ok(self.counts(ctx).await?.0 as i32)
     }

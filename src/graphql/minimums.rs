@@ -9,7 +9,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use time::OffsetDateTime;
 
 use super::guards::{
-    CustomerGuard, codes, coded_error, field_errors, require_customer, require_inventory,
+    CustomerGuard, coded_error, codes, field_errors, require_customer, require_inventory,
     store_error,
 };
 use crate::domain::ErpScope;
@@ -29,6 +29,7 @@ pub struct MinimumsMutation;
 
 /// A part's minimum and how the scope stands against it.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "PartMinimum")]
 pub struct PartMinimumNode {
     pub erp_customer_name: String,
     pub part: String,
@@ -120,7 +121,9 @@ fn clean_part(part: &str) -> Result<String, String> {
     if p.is_empty() {
         Err("Enter a part number.".into())
     } else if p.chars().count() > MAX_PART_CHARS {
-        Err(format!("A part number has at most {MAX_PART_CHARS} characters."))
+        Err(format!(
+            "A part number has at most {MAX_PART_CHARS} characters."
+        ))
     } else {
         Ok(p.to_owned())
     }
@@ -140,7 +143,10 @@ impl MinimumsQuery {
     /// The minimums set for the ERP customers of the caller's scope, by customer and part,
     /// each with the part's total on hand in the scope.
     #[graphql(guard = "CustomerGuard")]
-    async fn part_minimums(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PartMinimumNode>> {
+    async fn part_minimums(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<PartMinimumNode>> {
         let who = require_customer(ctx)?;
         let store = ctx.data::<Arc<dyn PartMinimumStore>>()?;
         let names = scope_names(&who.scope);
@@ -218,7 +224,10 @@ impl MinimumsMutation {
         {
             Ok(true)
         } else {
-            Err(coded_error(codes::NOT_FOUND, "no minimum is set for that part"))
+            Err(coded_error(
+                codes::NOT_FOUND,
+                "no minimum is set for that part",
+            ))
         }
     }
 }
@@ -230,8 +239,14 @@ mod tests {
     #[test]
     fn writes_stay_inside_the_scope() {
         let two = ErpScope::parse("Acme Foods|Pure Water");
-        assert_eq!(customer_in_scope(&two, Some("Acme Foods")).unwrap(), "Acme Foods");
-        assert!(customer_in_scope(&two, Some("acme foods")).is_err(), "exact names");
+        assert_eq!(
+            customer_in_scope(&two, Some("Acme Foods")).unwrap(),
+            "Acme Foods"
+        );
+        assert!(
+            customer_in_scope(&two, Some("acme foods")).is_err(),
+            "exact names"
+        );
         assert!(customer_in_scope(&two, Some("Other Co")).is_err());
         assert!(customer_in_scope(&two, None).is_err(), "which one?");
         let one = ErpScope::parse("Acme Foods");

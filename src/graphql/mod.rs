@@ -14,6 +14,7 @@ pub mod guards;
 pub mod inventory;
 pub mod minimums;
 pub mod outbox;
+pub mod reports;
 pub mod saved_views;
 pub mod tokens;
 pub mod viewer;
@@ -36,6 +37,7 @@ pub struct Query(
     account::AccountQuery,
     minimums::MinimumsQuery,
     saved_views::SavedViewsQuery,
+    reports::ReportsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -45,6 +47,7 @@ pub struct Mutation(
     tokens::TokensMutation,
     minimums::MinimumsMutation,
     saved_views::SavedViewsMutation,
+    reports::ReportsMutation,
 );
 
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -71,6 +74,8 @@ pub struct Ports {
     pub mailer: Arc<crate::mail::Mailer>,
     pub tokens: Arc<crate::auth::tokens::ApiTokens>,
     pub resets: Arc<crate::auth::reset::PasswordResets>,
+    /// Schedules and sends reports (its clock decides when a new one is first due).
+    pub scheduler: Arc<crate::reports::Scheduler>,
     /// Signs the cursors of lists paged by key.
     pub cursor_key: cursor::CursorKey,
     /// `PORTAL_TIMEZONE`: the zone of "per day" figures.
@@ -88,6 +93,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         tokens,
         cursor_key,
         resets,
+        scheduler,
     } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
@@ -114,6 +120,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(tokens)
         .data(cursor_key)
         .data(resets)
+        .data(scheduler)
         .finish()
 }
 

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use time::OffsetDateTime;
 
-use super::guards::{CustomerGuard, codes, coded_error, field_errors, require_customer, store_error};
+use super::guards::{
+    CustomerGuard, coded_error, codes, field_errors, require_customer, store_error,
+};
 use crate::inventory::View;
 use crate::store::{SavedView, SavedViewStore, StoreError};
 
@@ -98,7 +100,10 @@ impl SavedViewsMutation {
         let who = require_customer(ctx)?;
         let name = clean_name(&name).map_err(|e| field_errors([("name", e)]))?;
         if query.len() > 2_000 {
-            return Err(field_errors([("query", "The view is too long to save.".to_owned())]));
+            return Err(field_errors([(
+                "query",
+                "The view is too long to save.".to_owned(),
+            )]));
         }
         let query = View::from_query(&query).query_string();
         let store = ctx.data::<Arc<dyn SavedViewStore>>()?;

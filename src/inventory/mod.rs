@@ -421,10 +421,7 @@ impl InventoryService {
     }
 
     /// The scope's current rows (cached as for the grid), and whether they are stale.
-    pub async fn current(
-        &self,
-        grant: &InventoryGrant,
-    ) -> Result<(Arc<Snapshot>, bool), ErpError> {
+    pub async fn current(&self, grant: &InventoryGrant) -> Result<(Arc<Snapshot>, bool), ErpError> {
         self.snapshot(grant.scope(), false).await
     }
 

@@ -245,7 +245,8 @@ impl Mailer {
             for a in &mail.attachments {
                 let kind = ContentType::parse(a.content_type)
                     .map_err(|e| MailError::Build(e.to_string()))?;
-                mixed = mixed.singlepart(Attachment::new(a.file_name.clone()).body(a.body.clone(), kind));
+                mixed = mixed
+                    .singlepart(Attachment::new(a.file_name.clone()).body(a.body.clone(), kind));
             }
             mixed
         };

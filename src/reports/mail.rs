@@ -32,7 +32,9 @@ fn unsubscribe_block(url: &str) -> Markup {
 }
 
 pub fn report(customer: &Customer, f: ReportFacts<'_>, attachment: Option<MailAttachment>) -> Mail {
-    let what = f.view_name.map_or("Your inventory".to_owned(), |n| format!("Inventory: {n}"));
+    let what = f
+        .view_name
+        .map_or("Your inventory".to_owned(), |n| format!("Inventory: {n}"));
     let subject = format!("{what} — {} rows", format_qty(f.rows as f64));
     let stale_note = "The ERP was not answering; these are the last rows read, as of that time.";
     let body = html! {
@@ -53,8 +55,9 @@ pub fn report(customer: &Customer, f: ReportFacts<'_>, attachment: Option<MailAt
     let mut text = format!(
         "Hello {},\n\nHere is {}: {} rows as of {}.\n",
         customer.first_name,
-        f.view_name
-            .map_or("your inventory".to_owned(), |n| format!("your saved view \"{n}\"")),
+        f.view_name.map_or("your inventory".to_owned(), |n| format!(
+            "your saved view \"{n}\""
+        )),
         format_qty(f.rows as f64),
         f.as_of
     );

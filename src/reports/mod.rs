@@ -187,6 +187,10 @@ impl Scheduler {
         }
     }
 
+    pub fn keys(&self) -> &UnsubscribeKeys {
+        &self.keys
+    }
+
     pub fn owner(&self) -> &str {
         &self.owner
     }
@@ -214,7 +218,11 @@ impl Scheduler {
         };
         for id in due {
             let until = now + time::Duration::try_from(LEASE).expect("small duration");
-            match self.store.claim_subscription(id, &self.owner, now, until).await {
+            match self
+                .store
+                .claim_subscription(id, &self.owner, now, until)
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -369,7 +377,10 @@ impl Scheduler {
         {
             Ok(true) => Some(status),
             Ok(false) => {
-                tracing::warn!(subscription = id, "reports: the lease was lost before the run was recorded");
+                tracing::warn!(
+                    subscription = id,
+                    "reports: the lease was lost before the run was recorded"
+                );
                 None
             }
             Err(e) => {
@@ -380,7 +391,11 @@ impl Scheduler {
     }
 
     /// The mail of one run, with the rows of its view as they are now.
-    async fn compose(&self, sub: &ReportSubscription, now: OffsetDateTime) -> Result<Composed, String> {
+    async fn compose(
+        &self,
+        sub: &ReportSubscription,
+        now: OffsetDateTime,
+    ) -> Result<Composed, String> {
         let customer = match self.store.customer_by_id(sub.customer_id).await {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(Composed::Nothing("the account no longer exists")),
@@ -416,27 +431,27 @@ impl Scheduler {
                 .map_err(|e| format!("app database: {e}"))?;
             let alert = mail::AlertLines::collect(&snapshot, &list, today);
             if alert.is_empty() {
-                return Ok(Composed::Nothing("nothing expired, expiring or below minimum"));
+                return Ok(Composed::Nothing(
+                    "nothing expired, expiring or below minimum",
+                ));
             }
             let lines = alert.len();
             let m = mail::alert(&customer, &alert, &self.base_url, &unsubscribe);
             return Ok(Composed::Mail(Box::new(m), lines));
         }
         let selection = view.selection(today, Some(minimums));
-        let (snapshot, order, stale) = self
-            .inventory
-            .all(&grant, &selection)
-            .await
-            .map_err(erp)?;
+        let (snapshot, order, stale) = self.inventory.all(&grant, &selection).await.map_err(erp)?;
         let rows = order.len();
         let at = if stale { snapshot.as_of } else { now };
         let attachment = if rows <= MAX_ATTACHED_ROWS {
-            let file_name = crate::export::file_name(grant.scope(), at, stale, &self.zone, &sub.format);
+            let file_name =
+                crate::export::file_name(grant.scope(), at, stale, &self.zone, &sub.format);
             let format = sub.format.clone();
             let snap = snapshot.clone();
-            let body = tokio::task::spawn_blocking(move || report_file(&format, &snap, &order, today))
-                .await
-                .map_err(|e| format!("building the file: {e}"))??;
+            let body =
+                tokio::task::spawn_blocking(move || report_file(&format, &snap, &order, today))
+                    .await
+                    .map_err(|e| format!("building the file: {e}"))??;
             Some(MailAttachment {
                 file_name,
                 content_type: if sub.format == "csv" {
@@ -485,8 +500,14 @@ pub fn report_file(
         Ok(out.into_bytes())
     } else {
         let mut buf = std::io::Cursor::new(Vec::new());
-        crate::export::xlsx::write(&snapshot.rows, order, snapshot.multi_customer, today, &mut buf)
-            .map_err(|e| format!("building the workbook: {e}"))?;
+        crate::export::xlsx::write(
+            &snapshot.rows,
+            order,
+            snapshot.multi_customer,
+            today,
+            &mut buf,
+        )
+        .map_err(|e| format!("building the workbook: {e}"))?;
         Ok(buf.into_inner())
     }
 }
@@ -495,7 +516,12 @@ fn hostname_part() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .map(|h| h.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect())
+        .map(|h| {
+            h.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(20)
+                .collect()
+        })
         .unwrap_or_else(|| "portal".to_owned())
 }
 
@@ -516,7 +542,10 @@ mod tests {
         assert!(!keys.verify(8, &sig), "another subscription");
         assert!(!keys.verify(7, &sig[..30]), "truncated");
         assert!(!keys.verify(7, "zz"));
-        assert!(!UnsubscribeKeys::new("other").verify(7, &sig), "another key");
+        assert!(
+            !UnsubscribeKeys::new("other").verify(7, &sig),
+            "another key"
+        );
         assert_eq!(
             keys.url("https://p.example/", 7),
             format!("https://p.example/reports/unsubscribe?s=7&t={sig}")

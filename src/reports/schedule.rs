@@ -32,7 +32,12 @@ pub const WEEKDAY_NAMES: [&str; 7] = [
 
 /// The first due time strictly after `after`: `hour`:00 in `zone`, on every day
 /// (`weekday` `None`) or on that weekday.
-pub fn next_run(after: OffsetDateTime, weekday: Option<i64>, hour: i64, zone: &Zone) -> OffsetDateTime {
+pub fn next_run(
+    after: OffsetDateTime,
+    weekday: Option<i64>,
+    hour: i64,
+    zone: &Zone,
+) -> OffsetDateTime {
     let hour = hour.clamp(0, 23) as u8;
     let wanted = weekday.and_then(weekday_of);
     let start: Date = zone.local(after).date();
@@ -66,24 +71,39 @@ mod tests {
         let utc = Zone::utc();
         // Friday 2026-11-27 10:30 UTC.
         let now = datetime!(2026-11-27 10:30 UTC);
-        assert_eq!(next_run(now, None, 11, &utc), datetime!(2026-11-27 11:00 UTC));
-        assert_eq!(next_run(now, None, 10, &utc), datetime!(2026-11-28 10:00 UTC));
+        assert_eq!(
+            next_run(now, None, 11, &utc),
+            datetime!(2026-11-27 11:00 UTC)
+        );
+        assert_eq!(
+            next_run(now, None, 10, &utc),
+            datetime!(2026-11-28 10:00 UTC)
+        );
         // The exact due instant is not "after" itself: the next one is a day later.
         assert_eq!(
             next_run(datetime!(2026-11-27 11:00 UTC), None, 11, &utc),
             datetime!(2026-11-28 11:00 UTC)
         );
         // Monday 07:00.
-        assert_eq!(next_run(now, Some(0), 7, &utc), datetime!(2026-11-30 07:00 UTC));
+        assert_eq!(
+            next_run(now, Some(0), 7, &utc),
+            datetime!(2026-11-30 07:00 UTC)
+        );
         // Friday 11:00 is later today; Friday 09:00 is next week.
-        assert_eq!(next_run(now, Some(4), 11, &utc), datetime!(2026-11-27 11:00 UTC));
-        assert_eq!(next_run(now, Some(4), 9, &utc), datetime!(2026-12-04 09:00 UTC));
+        assert_eq!(
+            next_run(now, Some(4), 11, &utc),
+            datetime!(2026-11-27 11:00 UTC)
+        );
+        assert_eq!(
+            next_run(now, Some(4), 9, &utc),
+            datetime!(2026-12-04 09:00 UTC)
+        );
 
         let chicago = Zone::parse("America/Chicago").unwrap();
-        // 07:00 in Chicago in winter (CST, UTC-6) is 13:00 UTC.
+        // 10:30 UTC is 04:30 in Chicago; 07:00 there in winter (CST, UTC-6) is 13:00 UTC.
         assert_eq!(
             next_run(now, None, 7, &chicago),
-            datetime!(2026-11-28 13:00 UTC)
+            datetime!(2026-11-27 13:00 UTC)
         );
         // And in summer (CDT, UTC-5) 12:00 UTC.
         assert_eq!(

@@ -121,6 +121,8 @@ fn navbar(ctx: &PageCtx) -> Markup {
                 // The links follow the access rule: what the viewer may open.
                 @if guards::customer_access(&ctx.viewer).is_ok() {
                     a href="/inventory" { "Inventory" }
+                    a href="/inventory/views" { "Views & reports" }
+                    a href="/inventory/minimums" { "Minimums" }
                     a href="/force-change-password" { "Change password" }
                 } @else if guards::admin_access(&ctx.viewer).is_ok() {
                     a href="/admin/panel" { "Dashboard" }
@@ -128,6 +130,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                     a href="/admin/sessions" { "Sessions" }
                     a href="/admin/audit" { "Audit log" }
                     a href="/admin/analytics" { "Analytics" }
+                    a href="/admin/reports" { "Reports" }
                     a href="/admin/api" { "API" }
                     @if ctx.outbox { a href="/admin/outbox" { "Outbox" } }
                 }

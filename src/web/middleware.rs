@@ -215,7 +215,10 @@ pub async fn csrf_protect(State(state): State<AppState>, mut req: Request, next:
     // Only a request the bearer layer authenticated is exempt: it carries no ambient
     // (cookie) authority a forged form could borrow.
     let bearer = matches!(req.extensions().get::<Viewer>(), Some(Viewer::Token(_)));
-    let mut response = if is_state_changing(req.method()) && !bearer {
+    // A signed unsubscribe link is its own authority (a mail client posts to it without
+    // the portal's cookies; RFC 8058), and its handler relies on no cookie.
+    let signed_link = req.uri().path() == "/reports/unsubscribe";
+    let mut response = if is_state_changing(req.method()) && !bearer && !signed_link {
         let cookie_token = if fresh { None } else { Some(token.as_str()) };
         match check_submitted_token(req, cookie_token).await {
             Ok(req) => next.run(req).await,

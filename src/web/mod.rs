@@ -25,7 +25,10 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::auth::sessions::{self, DbSessionStore};
 use crate::error::AppError;
 use crate::state::AppState;
-use pages::{admin, health, home, inventory, legacy, login, logout, password, reset};
+use pages::{
+    admin, health, home, inventory, legacy, login, logout, minimums, password, reset, unsubscribe,
+    views,
+};
 
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Sign-in, sign-out and password forms hold a few short fields: anything bigger is
@@ -112,6 +115,25 @@ pub fn router(state: AppState) -> Router {
         .route("/inventory/options", get(inventory::options_fragment))
         .route("/inventory/export.xlsx", get(inventory::export_xlsx))
         .route("/inventory/export.csv", get(inventory::export_csv))
+        .route(
+            "/inventory/minimums",
+            get(minimums::show).post(minimums::submit),
+        )
+        .route("/inventory/minimums/remove", post(minimums::remove))
+        .route("/inventory/views", get(views::show).post(views::save))
+        .route("/inventory/views/{id}/rename", post(views::rename))
+        .route("/inventory/views/{id}/delete", post(views::delete))
+        .route("/inventory/reports", post(views::subscribe))
+        .route("/inventory/reports/{id}/delete", post(views::unsubscribe))
+        .route("/inventory/reports/{id}/pause", post(views::pause))
+        .route(
+            "/reports/unsubscribe",
+            get(unsubscribe::show)
+                .post(unsubscribe::submit)
+                .layer(DefaultBodyLimit::max(SMALL_FORM_BYTES)),
+        )
+        .route("/admin/reports", get(admin::reports::show))
+        .route("/admin/reports/{id}/pause", post(admin::reports::pause))
         .route(
             "/admin-login",
             get(admin::login::show)

@@ -62,8 +62,40 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         return;
     };
     let app = portal().await;
-    app.add_customer("new@example.com", PASSWORD, "All", true)
+    let id = app
+        .add_customer("new@example.com", PASSWORD, "All", true)
         .await;
+    // Something on the views, reports and minimums pages.
+    let store = app.store();
+    let now = time::OffsetDateTime::now_utc();
+    let view = store
+        .insert_saved_view(id, "Gift boxes", "q=gift&sort=onHandQty", now)
+        .await
+        .unwrap();
+    store
+        .insert_subscription(&customer_portal::store::NewReportSubscription {
+            customer_id: id,
+            kind: "report".into(),
+            view_id: Some(view.id),
+            frequency: "weekly".into(),
+            weekday: Some(0),
+            hour: 7,
+            format: "xlsx".into(),
+            created_at: now,
+            next_run_at: now + time::Duration::days(1),
+        })
+        .await
+        .unwrap();
+    store
+        .set_part_minimum(&customer_portal::store::PartMinimum {
+            erp_customer_name: "Acme Foods".into(),
+            part: "AF-00000".into(),
+            minimum_qty: 100.0,
+            updated_at: now,
+            updated_by: "new@example.com".into(),
+        })
+        .await
+        .unwrap();
     let s = browser.session().await;
     let mut failures = Vec::new();
 
@@ -116,6 +148,26 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         &mut failures,
     )
     .await;
+    s.goto(&app.url("/inventory")).await;
+    s.click(".views-menu summary").await;
+    check(
+        &s,
+        "inventory with the saved views menu open",
+        &mut failures,
+    )
+    .await;
+    for (path, name) in [
+        ("/inventory/views", "saved views and reports"),
+        ("/inventory/minimums", "minimums"),
+    ] {
+        s.goto(&app.url(path)).await;
+        s.wait_for(name, "document.readyState === 'complete'").await;
+        for theme in ["light", "dark"] {
+            s.set_theme(theme).await;
+            check(&s, &format!("{name} ({theme})"), &mut failures).await;
+        }
+        s.set_theme("light").await;
+    }
 
     // Staff pages (signing in as staff ends the customer's session).
     s.goto(&app.url("/admin-login")).await;
@@ -144,6 +196,7 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         ("/admin/sessions", "sessions"),
         ("/admin/analytics", "analytics"),
         ("/admin/api", "API tokens"),
+        ("/admin/reports", "scheduled reports"),
         ("/admin/outbox", "demo outbox"),
     ] {
         s.goto(&app.url(path)).await;

@@ -265,6 +265,99 @@ impl ResetTokenStore for Counting {
 }
 
 #[async_trait]
+impl PartMinimumStore for Counting {
+    async fn part_minimums(&self, c: Option<&[String]>) -> StoreResult<Vec<PartMinimum>> {
+        self.inner.part_minimums(c).await
+    }
+    async fn set_part_minimum(&self, m: &PartMinimum) -> StoreResult<()> {
+        self.inner.set_part_minimum(m).await
+    }
+    async fn remove_part_minimum(&self, c: &str, p: &str) -> StoreResult<bool> {
+        self.inner.remove_part_minimum(c, p).await
+    }
+}
+
+#[async_trait]
+impl SavedViewStore for Counting {
+    async fn saved_views(&self, c: CustomerId) -> StoreResult<Vec<SavedView>> {
+        self.inner.saved_views(c).await
+    }
+    async fn saved_view(&self, c: CustomerId, id: i64) -> StoreResult<Option<SavedView>> {
+        self.inner.saved_view(c, id).await
+    }
+    async fn insert_saved_view(
+        &self,
+        c: CustomerId,
+        n: &str,
+        q: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<SavedView> {
+        self.inner.insert_saved_view(c, n, q, at).await
+    }
+    async fn rename_saved_view(
+        &self,
+        c: CustomerId,
+        id: i64,
+        n: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<SavedView> {
+        self.inner.rename_saved_view(c, id, n, at).await
+    }
+    async fn delete_saved_view(&self, c: CustomerId, id: i64) -> StoreResult<bool> {
+        self.inner.delete_saved_view(c, id).await
+    }
+}
+
+#[async_trait]
+impl ReportStore for Counting {
+    async fn insert_subscription(
+        &self,
+        n: &NewReportSubscription,
+    ) -> StoreResult<ReportSubscription> {
+        self.inner.insert_subscription(n).await
+    }
+    async fn subscriptions(&self, c: Option<CustomerId>) -> StoreResult<Vec<ReportSubscription>> {
+        self.inner.subscriptions(c).await
+    }
+    async fn subscription(&self, id: i64) -> StoreResult<Option<ReportSubscription>> {
+        self.inner.subscription(id).await
+    }
+    async fn delete_subscription(&self, id: i64, c: Option<CustomerId>) -> StoreResult<bool> {
+        self.inner.delete_subscription(id, c).await
+    }
+    async fn set_subscription_paused(
+        &self,
+        id: i64,
+        c: Option<CustomerId>,
+        p: bool,
+        by: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.inner.set_subscription_paused(id, c, p, by).await
+    }
+    async fn due_subscriptions(&self, now: OffsetDateTime, l: u32) -> StoreResult<Vec<i64>> {
+        self.inner.due_subscriptions(now, l).await
+    }
+    async fn claim_subscription(
+        &self,
+        id: i64,
+        o: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner.claim_subscription(id, o, now, until).await
+    }
+    async fn finish_subscription(
+        &self,
+        id: i64,
+        o: &str,
+        r: &RunOutcome,
+        a: Option<&NewAuditEntry>,
+    ) -> StoreResult<bool> {
+        self.inner.finish_subscription(id, o, r, a).await
+    }
+}
+
+#[async_trait]
 impl AppStore for Counting {
     fn backend_name(&self) -> &'static str {
         "counting-sqlite"
@@ -366,7 +459,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
     ));
     let schema = customer_portal::graphql::build_schema(customer_portal::graphql::Ports {
         store: store.clone(),
-        inventory,
+        inventory: inventory.clone(),
         customers,
         auth,
         mailer: mailer.clone(),
@@ -375,6 +468,15 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         tokens: Arc::new(customer_portal::auth::tokens::ApiTokens::new(
             store.clone(),
             store.clone(),
+        )),
+        scheduler: Arc::new(customer_portal::reports::Scheduler::new(
+            store.clone(),
+            inventory.clone(),
+            mailer.clone(),
+            customer_portal::domain::Zone::utc(),
+            "http://x".into(),
+            customer_portal::reports::UnsubscribeKeys::new("test secret"),
+            Arc::new(customer_portal::reports::SystemClock),
         )),
         resets: Arc::new(customer_portal::auth::reset::PasswordResets::new(
             store.clone(),

@@ -401,3 +401,37 @@ async fn forgot_password_in_a_browser_from_the_login_page_to_the_inventory() {
     assert_eq!(s.script("return location.pathname;").await, "/inventory");
     s.close().await;
 }
+
+/// The answer never waits for the mail: with a mail server that accepts and never answers
+/// (a 20 s deadline), a request for a real account is answered at once, like any other,
+/// and the link still goes nowhere half-made.
+#[tokio::test]
+async fn the_answer_never_waits_for_the_mail_server() {
+    let port = crate::smtp::silent_smtp_server().await.to_string();
+    let app = spawn_app_with(
+        &[
+            ("APP_BASE_URL", BASE),
+            ("SMTP_SERVER", "127.0.0.1"),
+            ("SMTP_PORT", &port),
+            ("SMTP_USE_TLS", "False"),
+            ("SMTP_TIMEOUT", "20"),
+            ("EMAIL_FROM", "portal@wepackitall.example"),
+        ],
+        false,
+    )
+    .await;
+    app.add_customer("pat@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    for email in ["pat@example.com", "nobody@example.com"] {
+        let started = Instant::now();
+        let resp = ask(&app, email).await;
+        assert_eq!(resp.status(), 200);
+        assert!(resp.text().await.unwrap().contains("If an account exists"));
+        // Far under the mail deadline: the exchange with the server is not awaited.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{email}: answered after {:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -145,7 +145,7 @@ async fn the_welcome_mail_goes_out_over_smtp_with_bcc() {
 }
 
 /// A mail server that accepts connections and never says a word.
-async fn silent_smtp_server() -> u16 {
+pub async fn silent_smtp_server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

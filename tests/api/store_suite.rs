@@ -683,6 +683,205 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
     );
 
     reset_token_contract(store.as_ref(), &u).await;
+    customer_tools_contract(store.as_ref(), &u).await;
+}
+
+/// Minimums (shared per customer and part, upserted), saved views (per account, unique
+/// names, owner-only), report subscriptions (the lease: one claim wins, only the holder
+/// records, a lapsed lease can be taken; deleting a view takes its reports).
+async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
+    let now = OffsetDateTime::now_utc();
+    let (acme, other) = (format!("Acme {u}"), format!("Other {u}"));
+    let m = |c: &str, p: &str, q: f64| PartMinimum {
+        erp_customer_name: c.into(),
+        part: p.into(),
+        minimum_qty: q,
+        updated_at: now,
+        updated_by: "a@example.com".into(),
+    };
+    store
+        .set_part_minimum(&m(&acme, "P-1", 10.0))
+        .await
+        .unwrap();
+    store
+        .set_part_minimum(&m(&acme, "P-1", 12.5))
+        .await
+        .unwrap();
+    store
+        .set_part_minimum(&m(&other, "P-1", 3.0))
+        .await
+        .unwrap();
+    let mine = store
+        .part_minimums(Some(std::slice::from_ref(&acme)))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].minimum_qty, 12.5, "set twice: replaced");
+    assert_eq!(
+        store
+            .part_minimums(Some(&[acme.clone(), other.clone()]))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(store.part_minimums(Some(&[])).await.unwrap().is_empty());
+    assert!(store.remove_part_minimum(&acme, "P-1").await.unwrap());
+    assert!(!store.remove_part_minimum(&acme, "P-1").await.unwrap());
+
+    let owner = |n: &str| NewCustomer {
+        first_name: "V".into(),
+        last_name: None,
+        email: Email::parse(&format!("{n}.{u}@example.com")).unwrap(),
+        password_hash: "x".into(),
+        erp_customer_name: "Acme".into(),
+        must_reset_password: false,
+    };
+    let a = store
+        .insert_customer(
+            &owner("views-a"),
+            &audit("CUSTOMER_CREATE", "suite", None, None),
+        )
+        .await
+        .unwrap()
+        .id;
+    let b = store
+        .insert_customer(
+            &owner("views-b"),
+            &audit("CUSTOMER_CREATE", "suite", None, None),
+        )
+        .await
+        .unwrap()
+        .id;
+    let v = store
+        .insert_saved_view(a, "Mine", "q=x", now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_saved_view(a, "Mine", "q=y", now).await,
+        Err(StoreError::DuplicateName)
+    ));
+    store
+        .insert_saved_view(b, "Mine", "q=z", now)
+        .await
+        .unwrap();
+    assert!(
+        store.saved_view(b, v.id).await.unwrap().is_none(),
+        "owner only"
+    );
+    assert!(matches!(
+        store.rename_saved_view(b, v.id, "Taken", now).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .rename_saved_view(a, v.id, "Renamed", now)
+            .await
+            .unwrap()
+            .name,
+        "Renamed"
+    );
+
+    let sub = store
+        .insert_subscription(&NewReportSubscription {
+            customer_id: a,
+            kind: "report".into(),
+            view_id: Some(v.id),
+            frequency: "weekly".into(),
+            weekday: Some(2),
+            hour: 7,
+            format: "xlsx".into(),
+            created_at: now,
+            next_run_at: now - time::Duration::minutes(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(sub.weekday, Some(2));
+    assert!(
+        store
+            .due_subscriptions(now, 100)
+            .await
+            .unwrap()
+            .contains(&sub.id)
+    );
+    let until = now + time::Duration::minutes(10);
+    assert!(
+        store
+            .claim_subscription(sub.id, "one", now, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_subscription(sub.id, "two", now, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .due_subscriptions(now, 100)
+            .await
+            .unwrap()
+            .contains(&sub.id)
+    );
+    let outcome = RunOutcome {
+        next_run_at: now + time::Duration::days(7),
+        attempts: 0,
+        status: "sent".into(),
+        error: None,
+        sent_at: Some(now),
+    };
+    assert!(
+        !store
+            .finish_subscription(sub.id, "two", &outcome, None)
+            .await
+            .unwrap()
+    );
+    let sent = audit("REPORT_SENT", "SYSTEM", Some(a), None);
+    assert!(
+        store
+            .finish_subscription(sub.id, "one", &outcome, Some(&sent))
+            .await
+            .unwrap()
+    );
+    let after = store.subscription(sub.id).await.unwrap().unwrap();
+    assert_eq!(after.sent_count, 1);
+    assert!(after.lease_owner.is_none() && after.lease_until.is_none());
+    assert_eq!(after.last_status.as_deref(), Some("sent"));
+    // A lapsed lease can be taken over.
+    let later = now + time::Duration::days(8);
+    assert!(
+        store
+            .claim_subscription(sub.id, "dead", later, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_subscription(sub.id, "alive", later, later + time::Duration::minutes(10))
+            .await
+            .unwrap()
+    );
+    // Pause: owner or anyone (admin); never due while paused.
+    assert!(
+        !store
+            .set_subscription_paused(sub.id, Some(b), true, Some("b"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_subscription_paused(sub.id, None, true, Some("admin"))
+            .await
+            .unwrap()
+    );
+    assert!(store.subscription(sub.id).await.unwrap().unwrap().paused);
+    assert_eq!(store.subscriptions(Some(a)).await.unwrap().len(), 1);
+    assert!(store.subscriptions(Some(b)).await.unwrap().is_empty());
+    // Deleting the view takes its report.
+    assert!(!store.delete_saved_view(b, v.id).await.unwrap(), "not b's");
+    assert!(store.delete_saved_view(a, v.id).await.unwrap());
+    assert!(store.subscription(sub.id).await.unwrap().is_none());
 }
 
 /// Password reset links: a newer link replaces older ones, a link works once, before its

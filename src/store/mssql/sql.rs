@@ -155,14 +155,14 @@ pub const SUBSCRIPTIONS: &str = "SELECT subscription_id, customer_id, kind, view
      last_status, last_error, sent_count
 FROM dbo.ReportSubscriptions WHERE @P1 IS NULL OR customer_id = @P1 ORDER BY customer_id, subscription_id";
 
-pub const SUBSCRIPTION: &str = "SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
+pub const SUBSCRIPTION: &str =
+    "SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
      paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
      last_status, last_error, sent_count
 FROM dbo.ReportSubscriptions WHERE subscription_id = @P1";
 
 /// @P1 id, @P2 customer (NULL: any).
-pub const DELETE_SUBSCRIPTION: &str =
-    "DELETE FROM dbo.ReportSubscriptions WHERE subscription_id = @P1 AND (@P2 IS NULL OR customer_id = @P2)";
+pub const DELETE_SUBSCRIPTION: &str = "DELETE FROM dbo.ReportSubscriptions WHERE subscription_id = @P1 AND (@P2 IS NULL OR customer_id = @P2)";
 
 /// @P1 paused, @P2 by, @P3 id, @P4 customer (NULL: any).
 pub const SET_SUBSCRIPTION_PAUSED: &str = "UPDATE dbo.ReportSubscriptions SET paused = @P1, paused_by = @P2 \
@@ -174,7 +174,8 @@ WHERE paused = 0 AND next_run_at <= @P1 AND (lease_until IS NULL OR lease_until 
 ORDER BY next_run_at, subscription_id";
 
 /// @P1 owner, @P2 lease until, @P3 id, @P4 now: one conditional update, one winner.
-pub const CLAIM_SUBSCRIPTION: &str = "UPDATE dbo.ReportSubscriptions SET lease_owner = @P1, lease_until = @P2
+pub const CLAIM_SUBSCRIPTION: &str =
+    "UPDATE dbo.ReportSubscriptions SET lease_owner = @P1, lease_until = @P2
 WHERE subscription_id = @P3 AND paused = 0 AND next_run_at <= @P4
   AND (lease_until IS NULL OR lease_until <= @P4)";
 

@@ -140,7 +140,9 @@ impl SavedViewStore for SqliteStore {
     async fn saved_view(&self, customer: CustomerId, id: i64) -> StoreResult<Option<SavedView>> {
         self.with_conn("saved_view", move |c| {
             c.query_row(
-                &format!("SELECT {VIEW_COLUMNS} FROM SavedViews WHERE view_id = ?1 AND customer_id = ?2"),
+                &format!(
+                    "SELECT {VIEW_COLUMNS} FROM SavedViews WHERE view_id = ?1 AND customer_id = ?2"
+                ),
                 params![id, customer.0],
                 view_from_row,
             )
@@ -276,7 +278,9 @@ impl ReportStore for SqliteStore {
     async fn subscription(&self, id: i64) -> StoreResult<Option<ReportSubscription>> {
         self.with_conn("subscription", move |c| {
             c.query_row(
-                &format!("SELECT {SUB_COLUMNS} FROM ReportSubscriptions WHERE subscription_id = ?1"),
+                &format!(
+                    "SELECT {SUB_COLUMNS} FROM ReportSubscriptions WHERE subscription_id = ?1"
+                ),
                 [id],
                 sub_from_row,
             )
@@ -314,7 +318,12 @@ impl ReportStore for SqliteStore {
             c.execute(
                 "UPDATE ReportSubscriptions SET paused = ?1, paused_by = ?2
                  WHERE subscription_id = ?3 AND (?4 IS NULL OR customer_id = ?4)",
-                params![paused as i64, if paused { by } else { None }, id, customer.map(|c| c.0)],
+                params![
+                    paused as i64,
+                    if paused { by } else { None },
+                    id,
+                    customer.map(|c| c.0)
+                ],
             )
             .map(|n| n > 0)
             .map_err(backend)

@@ -7,5 +7,8 @@ pub mod inventory;
 pub mod legacy;
 pub mod login;
 pub mod logout;
+pub mod minimums;
 pub mod password;
 pub mod reset;
+pub mod unsubscribe;
+pub mod views;

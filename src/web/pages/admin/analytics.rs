@@ -43,6 +43,7 @@ pub async fn show(
                 (kpi("Logins (last 7 days)", a.logins_last7_days))
                 (kpi("Unique logins (last 7 days)", a.unique_logins_last7_days))
                 (kpi("Currently active sessions", a.current_sessions))
+                (kpi("Reports mailed (last 7 days)", a.reports_sent_last7_days))
             }
             section class="card chart-card" {
                 h2 { "Logins per day (last 14 days)" }

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod login;
 pub mod outbox;
 pub mod panel;
+pub mod reports;
 pub mod sessions;
 
 use time::OffsetDateTime;

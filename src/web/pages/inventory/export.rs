@@ -9,12 +9,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
-use crate::inventory::View;
 use crate::auth::Viewer;
 use crate::domain::ErpScope;
 use crate::error::AppError;
 use crate::export;
 use crate::graphql::guards;
+use crate::inventory::View;
 use crate::state::AppState;
 use crate::web::extractors::InventoryReader;
 

@@ -8,8 +8,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::inventory::ExpiryWindow;
 
-use crate::inventory::View;
 use crate::erp::InventoryRow;
+use crate::inventory::View;
 use crate::inventory::{SortField, format_qty, format_us_date};
 use crate::web::assets;
 use crate::web::layout::{self, PageCtx};
@@ -405,7 +405,46 @@ pub fn as_of_text(zone: &crate::domain::Zone, t: &OffsetDateTime) -> String {
     crate::web::layout::wall_clock(zone, t, true)
 }
 
-pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>) -> Markup {
+/// The saved-views menu: open one, or save what the grid shows now under a name.
+fn views_menu(ctx: &PageCtx, view: &View, views: &[SavedViewLink]) -> Markup {
+    html! {
+        details class="views-menu" {
+            summary class="btn" { "Saved views" @if !views.is_empty() { " (" (views.len()) ")" } }
+            div class="views-panel" {
+                @if views.is_empty() {
+                    p class="muted small" { "No saved views yet." }
+                } @else {
+                    ul {
+                        @for v in views { li { a href=(v.url) { (v.name) } } }
+                    }
+                }
+                form id="save-view" method="post" action="/inventory/views" class="stack" {
+                    (layout::csrf_field(ctx))
+                    // inventory.js puts the address bar's view here at submit time (the grid
+                    // may have changed since the page loaded).
+                    input type="hidden" name="query" value=(view.query_string()) data-current-view;
+                    label for="save-view-name" { "Save the current view as" }
+                    input id="save-view-name" name="name" maxlength="60" required placeholder="e.g. Gift boxes by quantity";
+                    button type="submit" class="btn btn-primary btn-small" { "Save view" }
+                }
+                a class="small" href="/inventory/views" { "Manage views and scheduled reports" }
+            }
+        }
+    }
+}
+
+/// A saved view as the menu lists it.
+pub struct SavedViewLink {
+    pub name: String,
+    pub url: String,
+}
+
+pub fn page(
+    ctx: &PageCtx,
+    view: &View,
+    inv: Result<&Grid, Problem>,
+    views: &[SavedViewLink],
+) -> Markup {
     let rows = inv.as_ref().ok().map(|i| i.filtered_count);
     let facets = inv.as_ref().ok().and_then(|i| i.facets.as_ref());
     let fingerprint = inv
@@ -421,6 +460,7 @@ pub fn page(ctx: &PageCtx, view: &View, inv: Result<&Grid, Problem>) -> Markup {
             section class="inventory-page" {
                 div class="inv-title" {
                     h1 { "Inventory" }
+                    (views_menu(ctx, view, views))
                 }
                 form id="inv-form" class="inv-toolbar" role="search" action="/inventory" method="get"
                     hx-get="/inventory/grid" hx-target="#inv-grid" hx-swap="outerHTML" hx-sync="this:replace"

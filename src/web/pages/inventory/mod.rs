@@ -16,9 +16,9 @@ use maud::html;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
+pub use crate::inventory::View;
 pub use export::{export_csv, export_xlsx};
 use markup::{Grid, GridRow, More, Problem};
-pub use crate::inventory::View;
 
 use crate::auth::Viewer;
 use crate::domain::ErpScope;
@@ -30,8 +30,8 @@ use crate::state::AppState;
 use crate::web::extractors::CurrentCustomer;
 use crate::web::layout::PageCtx;
 use crate::web::ops::{
-    InventoryMoreRows, InventoryOptions, InventoryView, inventory_more_rows, inventory_options,
-    inventory_view,
+    InventoryMoreRows, InventoryOptions, InventoryView, SavedViewsMenu, inventory_more_rows,
+    inventory_options, inventory_view, saved_views_menu,
 };
 
 /// Extra parameters of the fragments.
@@ -222,14 +222,24 @@ pub async fn show(
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();
+    let views: Vec<markup::SavedViewLink> =
+        exec::run::<SavedViewsMenu>(&state.schema, &ctx.viewer, saved_views_menu::Variables {})
+            .await?
+            .saved_views
+            .into_iter()
+            .map(|v| markup::SavedViewLink {
+                name: v.name,
+                url: v.url,
+            })
+            .collect();
     if who.scope == ErpScope::Nothing {
-        return Ok(markup::page(&ctx, &view, Err(Problem::NoScope)).into_response());
+        return Ok(markup::page(&ctx, &view, Err(Problem::NoScope), &views).into_response());
     }
     match view_grid(&state, &ctx.viewer, &view, false, "").await {
-        Ok(inv) => Ok(markup::page(&ctx, &view, Ok(&inv)).into_response()),
+        Ok(inv) => Ok(markup::page(&ctx, &view, Ok(&inv), &views).into_response()),
         Err(AppError::ErpUnavailable) => Ok((
             StatusCode::SERVICE_UNAVAILABLE,
-            markup::page(&ctx, &view, Err(Problem::ErpUnavailable)),
+            markup::page(&ctx, &view, Err(Problem::ErpUnavailable), &views),
         )
             .into_response()),
         Err(e) => Err(e),

@@ -1,0 +1,125 @@
+//! `/admin/reports`: every customer's scheduled mails, their last run (failures with the
+//! reason), and a pause / resume switch, through the schema's report fields.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::graphql::exec;
+use crate::state::AppState;
+use crate::web::extractors::CurrentAdmin;
+use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::ops::{
+    AllReportSubscriptions, SetReportPaused, all_report_subscriptions, set_report_paused,
+};
+use crate::web::pages::minimums::redirect_with;
+use crate::web::pages::views::schedule_text;
+
+#[derive(Deserialize, Default)]
+pub struct PauseForm {
+    #[serde(default)]
+    paused: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+) -> Result<Response, AppError> {
+    let subs = exec::run::<AllReportSubscriptions>(
+        &state.schema,
+        &ctx.viewer,
+        all_report_subscriptions::Variables {},
+    )
+    .await?
+    .all_report_subscriptions;
+    let failed = subs
+        .iter()
+        .filter(|s| s.last_status.as_deref() == Some("failed"))
+        .count();
+    Ok(layout::page(
+        &ctx,
+        "Reports",
+        html! {
+            h1 { "Scheduled reports" }
+            p class="muted" { (subs.len()) " subscriptions · " (failed) " whose last send failed. Times are " (ctx.zone.name()) "." }
+            @if subs.is_empty() { p { "No customer has subscribed to a report yet." } } @else {
+                div class="table-wrap admin-table-wrap" {
+                    table class="admin-table" {
+                        thead { tr {
+                            th scope="col" { "Customer" } th scope="col" { "Mail" } th scope="col" { "When" }
+                            th scope="col" { "Last run" } th scope="col" { "Sent" } th scope="col" { "Next" } th scope="col" { span class="sr-only" { "Actions" } }
+                        } }
+                        tbody {
+                            @for s in &subs {
+                                @let kind = format!("{:?}", s.kind);
+                                tr {
+                                    td { a href=(format!("/admin/customers?q={}", s.customer_email)) { (s.customer_email) } }
+                                    td {
+                                        @if kind == "ALERT" { "Daily alert" } @else {
+                                            "Report: " (s.view_name.clone().unwrap_or_else(|| "whole inventory".to_owned())) " (" (format!("{:?}", s.format)) ")"
+                                        }
+                                    }
+                                    td { (schedule_text(&format!("{:?}", s.frequency), s.weekday, s.hour)) }
+                                    td {
+                                        @if s.paused { span class="pill" { "Paused" } @if let Some(by) = &s.paused_by { " by " (by) } }
+                                        @else {
+                                            @match s.last_status.as_deref() {
+                                                Some("failed") => { span class="pill pill-bad" { "Failed" } " " span class="small" { (s.last_error.clone().unwrap_or_default()) } }
+                                                Some("retrying") => { span class="pill pill-info" { "Retrying" } " " span class="small" { (s.last_error.clone().unwrap_or_default()) } }
+                                                Some(st) => { (st) }
+                                                None => { span class="muted" { "Not run yet" } }
+                                            }
+                                        }
+                                        @if let Some(at) = &s.last_sent_at { br; span class="muted small" { "Last sent " (layout::wall_clock(&ctx.zone, &at.0, false)) } }
+                                    }
+                                    td { (s.sent_count) }
+                                    td { (layout::wall_clock(&ctx.zone, &s.next_run_at.0, false)) }
+                                    td {
+                                        form method="post" action=(format!("/admin/reports/{}/pause", s.id)) class="inline-form" {
+                                            (layout::csrf_field(&ctx))
+                                            input type="hidden" name="paused" value=(if s.paused { "0" } else { "1" });
+                                            button type="submit" class="btn btn-small" { @if s.paused { "Resume" } @else { "Pause" } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response())
+}
+
+pub async fn pause(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<PauseForm>,
+) -> Result<Response, AppError> {
+    let paused = form.paused == "1";
+    exec::run::<SetReportPaused>(
+        &state.schema,
+        &ctx.viewer,
+        set_report_paused::Variables { id, paused },
+    )
+    .await?;
+    Ok(redirect_with(
+        &session,
+        "/admin/reports",
+        Flash::success(if paused {
+            "Report paused."
+        } else {
+            "Report resumed."
+        }),
+    )
+    .await)
+}
