@@ -30,7 +30,7 @@ use crate::auth::SYSTEM_ACTOR;
 use crate::domain::Zone;
 use crate::erp::ErpError;
 use crate::graphql::guards::report_grant;
-use crate::inventory::{InventoryService, View, days_to_expiry};
+use crate::inventory::{InventoryService, View};
 use crate::mail::{Mail, MailAttachment, Mailer};
 use crate::store::{AppStore, NewAuditEntry, ReportSubscription, RunOutcome};
 
@@ -523,11 +523,6 @@ fn hostname_part() -> String {
                 .collect()
         })
         .unwrap_or_else(|| "portal".to_owned())
-}
-
-/// Days from `today` to a lot's expiry, for alert lines.
-pub fn lot_days(exp: Option<time::Date>, today: time::Date) -> Option<i64> {
-    exp.map(|d| days_to_expiry(d, today))
 }
 
 #[cfg(test)]
