@@ -436,3 +436,50 @@ async fn the_part_picker_searches_as_you_type_and_works_from_the_keyboard() {
     );
     s.close().await;
 }
+
+/// Saving a view from the menu saves what the grid shows now (the address bar after an
+/// htmx refresh, not the page as first loaded), and the menu then opens it.
+#[tokio::test]
+async fn the_saved_views_menu_saves_the_grid_as_it_is_now() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "600")], false).await;
+    app.add_customer("views@example.com", PASSWORD, "All", false)
+        .await;
+    let s = browser.session().await;
+    s.sign_in_customer(&app.url("/login"), "views@example.com", PASSWORD)
+        .await;
+    s.type_into("#inv-q", "gift").await;
+    s.wait_for("the search", "location.search.includes('q=gift')")
+        .await;
+    s.click("th a.sort[href*='sort=onHandQty']").await;
+    s.wait_for("the sort", "location.search.includes('sort=onHandQty')")
+        .await;
+    s.click(".views-menu summary").await;
+    s.type_into("#save-view-name", "Gift by quantity").await;
+    s.click("#save-view button[type=submit]").await;
+    s.wait_for(
+        "the saved view's page",
+        "document.querySelector('#flashes').textContent.includes('Saved the view')",
+    )
+    .await;
+    let search = s.script("return location.search;").await;
+    let search = search.as_str().unwrap();
+    assert!(
+        search.contains("q=gift") && search.contains("sort=onHandQty"),
+        "{search}"
+    );
+    // From a plain inventory, the menu opens it again.
+    s.goto(&app.url("/inventory?reset=1")).await;
+    s.wait_for("the grid", "document.querySelector('#inv-count')")
+        .await;
+    s.click(".views-menu summary").await;
+    s.click(".views-panel li a").await;
+    s.wait_for(
+        "the view",
+        "location.search.includes('q=gift') && document.querySelector('#inv-q').value === 'gift'",
+    )
+    .await;
+    s.close().await;
+}
