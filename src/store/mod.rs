@@ -232,7 +232,8 @@ pub trait CustomerStore: Send + Sync {
     /// successful sign-in with a legacy hash): no session ends, nothing is audited.
     async fn upgrade_password_hash(&self, id: CustomerId, password_hash: &str) -> StoreResult<()>;
     /// Sets a new hash, clears or sets the reset flag, ends every session of the customer
-    /// except `keep_session`, and appends `audit` — all or nothing. `NotFound` (and nothing
+    /// except `keep_session`, marks every unused reset link of the account used (a link
+    /// mailed before the change must not undo it), and appends `audit` — all or nothing. `NotFound` (and nothing
     /// written or audited) when there is no such account.
     async fn change_password(
         &self,

@@ -435,3 +435,37 @@ async fn the_answer_never_waits_for_the_mail_server() {
         );
     }
 }
+
+/// A link mailed before the password changed some other way (the user's own change, an
+/// admin's reset) no longer works: it must not undo that change.
+#[tokio::test]
+async fn a_password_change_kills_outstanding_links() {
+    let app = app().await;
+    app.add_customer("pat@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    ask(&app, "pat@example.com").await;
+    let secret = link_secret(&wait_for_mails(&app, 1).await[0]);
+    let page = open_link(&app.other_browser(), &secret).await;
+    assert!(
+        page.contains("Choose a new password"),
+        "usable before the change"
+    );
+    let me = app.other_browser();
+    assert_eq!(
+        location(&me.login("pat@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    let resp = me
+        .post_form(
+            "/force-change-password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let page = open_link(&app.other_browser(), &secret).await;
+    assert!(page.contains("This link no longer works"));
+}

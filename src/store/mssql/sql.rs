@@ -211,6 +211,7 @@ SET @n = @@ROWCOUNT;
 IF @n > 0
 BEGIN
     DELETE FROM dbo.ActiveSessions WHERE customer_id = @P3 AND (@P4 IS NULL OR session_id <> @P4);
+    UPDATE dbo.PasswordResetTokens SET is_used = 1 WHERE customer_id = @P3 AND is_used = 0;
     INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
     VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
 END;

@@ -469,6 +469,12 @@ impl CustomerStore for SqliteStore {
                 params![id.0, keep],
             )
             .map_err(backend)?;
+            // A reset link mailed before the change must not undo it.
+            tx.execute(
+                "UPDATE PasswordResetTokens SET is_used = 1 WHERE customer_id = ?1 AND is_used = 0",
+                [id.0],
+            )
+            .map_err(backend)?;
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)
         })
