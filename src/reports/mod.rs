@@ -17,6 +17,7 @@
 pub mod mail;
 pub mod schedule;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -126,6 +127,23 @@ impl UnsubscribeKeys {
     }
 }
 
+/// Runs this instance recorded since start-up, by outcome (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub sent: u64,
+    pub skipped: u64,
+    pub retrying: u64,
+    pub failed: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    skipped: AtomicU64,
+    retrying: AtomicU64,
+    failed: AtomicU64,
+}
+
 /// What one tick did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TickSummary {
@@ -145,6 +163,7 @@ pub struct Scheduler {
     /// This instance's name on leases.
     owner: String,
     clock: Arc<dyn Clock>,
+    counts: Counters,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -184,6 +203,17 @@ impl Scheduler {
             keys,
             owner: format!("{}-{}", hostname_part(), hex::encode(id)),
             clock,
+            counts: Counters::default(),
+        }
+    }
+
+    /// Runs recorded by this instance since start-up.
+    pub fn counts(&self) -> RunCounts {
+        RunCounts {
+            sent: self.counts.sent.load(Ordering::Relaxed),
+            skipped: self.counts.skipped.load(Ordering::Relaxed),
+            retrying: self.counts.retrying.load(Ordering::Relaxed),
+            failed: self.counts.failed.load(Ordering::Relaxed),
         }
     }
 
@@ -375,7 +405,16 @@ impl Scheduler {
             .finish_subscription(id, &self.owner, outcome, audit)
             .await
         {
-            Ok(true) => Some(status),
+            Ok(true) => {
+                let counter = match status {
+                    "sent" => &self.counts.sent,
+                    "skipped" => &self.counts.skipped,
+                    "retrying" => &self.counts.retrying,
+                    _ => &self.counts.failed,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                Some(status)
+            }
             Ok(false) => {
                 tracing::warn!(
                     subscription = id,

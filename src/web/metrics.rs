@@ -188,6 +188,12 @@ pub async fn show(
         "# HELP portal_mails_total Mails by outcome: sent (or filed in the demo outbox) or failed (not confirmed sent).\n# TYPE portal_mails_total counter\nportal_mails_total{{outcome=\"sent\"}} {}\nportal_mails_total{{outcome=\"failed\"}} {}\n",
         mail.sent, mail.failed
     );
+    let runs = state.scheduler.counts();
+    let _ = write!(
+        out,
+        "# HELP portal_report_runs_total Scheduled report runs by this instance, by outcome (retrying: a failed try that will be repeated; failed: given up until the next time).\n# TYPE portal_report_runs_total counter\nportal_report_runs_total{{outcome=\"sent\"}} {}\nportal_report_runs_total{{outcome=\"skipped\"}} {}\nportal_report_runs_total{{outcome=\"retrying\"}} {}\nportal_report_runs_total{{outcome=\"failed\"}} {}\n",
+        runs.sent, runs.skipped, runs.retrying, runs.failed
+    );
     if let Ok(sessions) = state.store.list_active_sessions().await {
         let _ = write!(
             out,

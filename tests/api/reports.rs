@@ -376,6 +376,8 @@ async fn a_failing_send_is_retried_with_backoff_then_recorded_as_failed() {
     let failed = store.latest_audit("REPORT_FAILED", 10).await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].target_customer_id, Some(acme));
+    let runs = a.scheduler.counts();
+    assert_eq!((runs.retrying, runs.failed, runs.sent), (2, 1, 0));
 }
 
 /// The attachment of a stored message, decoded.
@@ -523,6 +525,12 @@ async fn a_report_holds_the_views_export_and_unsubscribes_with_one_click() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(sent, 1);
+    // This instance counts what it sent (the test's tick and the loop share one scheduler).
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("portal_report_runs_total{outcome=\"sent\"} 1"),
+        "{metrics}"
+    );
     let mails: Vec<String> = std::fs::read_dir(app.data_path.join("outbox"))
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
