@@ -628,6 +628,23 @@ async fn admins_see_every_subscription_and_pause_it() {
     let page = admin.get("/admin/reports").await.text().await.unwrap();
     assert!(page.contains("Mondays at 08:00"), "{page}");
     assert!(page.contains("whole inventory"));
+    // One customer's subscriptions.
+    let pure = app.customer_browser("Pure Water").await;
+    pure.graphql_vars(SUBSCRIBE, json!({ "i": { "kind": "ALERT", "hour": 6 } }))
+        .await;
+    let acme_id = app.count("SELECT customer_id FROM ReportSubscriptions WHERE kind = 'report'");
+    let page = admin
+        .get(&format!("/admin/reports?customer={acme_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Showing the scheduled mails of") && !page.contains("Daily alert"),
+        "{page}"
+    );
+    let page = admin.get("/admin/reports").await.text().await.unwrap();
+    assert!(page.contains("Daily alert") && page.contains("Mondays at 08:00"));
     let resp = admin
         .post_form(&format!("/admin/reports/{id}/pause"), &[("paused", "1")])
         .await;
@@ -643,8 +660,8 @@ async fn admins_see_every_subscription_and_pause_it() {
     // A paused report is never due.
     app.db()
         .execute(
-            "UPDATE ReportSubscriptions SET next_run_at = '2000-01-01T00:00:00.000000Z'",
-            [],
+            "UPDATE ReportSubscriptions SET next_run_at = '2000-01-01T00:00:00.000000Z' WHERE subscription_id = ?1",
+            [&id],
         )
         .unwrap();
     assert_eq!(app.state.scheduler.tick().await.claimed, 0);
@@ -654,7 +671,6 @@ async fn admins_see_every_subscription_and_pause_it() {
     let body = acme.graphql("{ allReportSubscriptions { id } }").await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
     // Another customer cannot pause or end it.
-    let pure = app.customer_browser("Pure Water").await;
     let body = pure
         .graphql_vars(
             "mutation($id: ID!) { setReportPaused(id: $id, paused: false) { id } }",

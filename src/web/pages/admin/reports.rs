@@ -2,7 +2,7 @@
 //! reason), and a pause / resume switch, through the schema's report fields.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
@@ -20,6 +20,13 @@ use crate::web::pages::minimums::redirect_with;
 use crate::web::pages::views::schedule_text;
 
 #[derive(Deserialize, Default)]
+pub struct ReportsQuery {
+    /// Only this customer's subscriptions.
+    #[serde(default)]
+    customer: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
 pub struct PauseForm {
     #[serde(default)]
     paused: String,
@@ -29,11 +36,17 @@ pub async fn show(
     State(state): State<AppState>,
     CurrentAdmin(_a): CurrentAdmin,
     ctx: PageCtx,
+    Query(q): Query<ReportsQuery>,
 ) -> Result<Response, AppError> {
+    let customer = q
+        .customer
+        .filter(|c| !c.is_empty() && c.len() <= 20 && c.bytes().all(|b| b.is_ascii_digit()));
     let subs = exec::run::<AllReportSubscriptions>(
         &state.schema,
         &ctx.viewer,
-        all_report_subscriptions::Variables {},
+        all_report_subscriptions::Variables {
+            customer: customer.clone(),
+        },
     )
     .await?
     .all_report_subscriptions;
@@ -46,6 +59,13 @@ pub async fn show(
         "Reports",
         html! {
             h1 { "Scheduled reports" }
+            @if customer.is_some() {
+                p {
+                    "Showing the scheduled mails of "
+                    strong { (subs.first().map(|s| s.customer_email.as_str()).unwrap_or("this customer")) }
+                    ". " a href="/admin/reports" { "Show every customer's" }
+                }
+            }
             p class="muted" { (subs.len()) " subscriptions · " (failed) " whose last send failed. Times are " (ctx.zone.name()) "." }
             @if subs.is_empty() { p { "No customer has subscribed to a report yet." } } @else {
                 div class="table-wrap admin-table-wrap" {
@@ -58,7 +78,7 @@ pub async fn show(
                             @for s in &subs {
                                 @let kind = format!("{:?}", s.kind);
                                 tr {
-                                    td { a href=(format!("/admin/customers?q={}", s.customer_email)) { (s.customer_email) } }
+                                    td { a href=(format!("/admin/reports?customer={}", s.customer_id)) title="Only this customer's mails" { (s.customer_email) } }
                                     td {
                                         @if kind == "ALERT" { "Daily alert" } @else {
                                             "Report: " (s.view_name.clone().unwrap_or_else(|| "whole inventory".to_owned())) " (" (format!("{:?}", s.format)) ")"
