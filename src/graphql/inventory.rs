@@ -525,11 +525,13 @@ impl InventoryQuery {
             || rows_ahead.field("belowMinimum").exists();
         let minimums = if wants_minimums {
             let store = ctx.data::<Arc<dyn crate::store::PartMinimumStore>>()?;
-            Some(Arc::new(
-                super::minimums::minimums_for(store.as_ref(), grant.scope())
+            let cache = ctx.data::<Arc<super::minimums::MinimumsCache>>()?;
+            Some(
+                cache
+                    .get(store.as_ref(), grant.scope())
                     .await
                     .map_err(|e| super::guards::store_error(&e))?,
-            ))
+            )
         } else {
             None
         };

@@ -75,6 +75,45 @@ pub async fn minimums_for(
     ))
 }
 
+/// The minimums of each scope, kept a few seconds for the inventory grid: every grid
+/// refresh shows the badges, and a database read on each would sit in the grid's hot path.
+/// This instance's own writes clear it at once; another instance's writes show within
+/// [`CACHE_TTL`]. Reports and the minimums page read the database directly.
+#[derive(Default)]
+pub struct MinimumsCache {
+    entries:
+        std::sync::Mutex<std::collections::HashMap<ErpScope, (std::time::Instant, Arc<Minimums>)>>,
+}
+
+pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Scopes kept at once (each a small map); beyond it the cache starts over.
+const CACHE_SCOPES: usize = 1_024;
+
+impl MinimumsCache {
+    pub async fn get(
+        &self,
+        store: &dyn PartMinimumStore,
+        scope: &ErpScope,
+    ) -> Result<Arc<Minimums>, crate::store::StoreError> {
+        if let Some((at, m)) = self.entries.lock().expect("minimums cache").get(scope)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(m.clone());
+        }
+        let fresh = Arc::new(minimums_for(store, scope).await?);
+        let mut entries = self.entries.lock().expect("minimums cache");
+        if entries.len() >= CACHE_SCOPES {
+            entries.clear();
+        }
+        entries.insert(scope.clone(), (std::time::Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+
+    pub fn clear(&self) {
+        self.entries.lock().expect("minimums cache").clear();
+    }
+}
+
 /// Nodes for `list`, with totals from `snapshot` when there is one.
 pub fn nodes(list: Vec<PartMinimum>, snapshot: Option<&Snapshot>) -> Vec<PartMinimumNode> {
     list.into_iter()
@@ -199,6 +238,7 @@ impl MinimumsMutation {
             .set_part_minimum(&m)
             .await
             .map_err(|e| store_error(&e))?;
+        ctx.data::<Arc<MinimumsCache>>()?.clear();
         tracing::info!(customer_id = %who.customer_id, part = %m.part, "part minimum set");
         let snapshot = snapshot_of(ctx).await?;
         Ok(nodes(vec![m], snapshot.as_deref()).remove(0))
@@ -222,6 +262,7 @@ impl MinimumsMutation {
             .await
             .map_err(|e| store_error(&e))?
         {
+            ctx.data::<Arc<MinimumsCache>>()?.clear();
             Ok(true)
         } else {
             Err(coded_error(

@@ -109,6 +109,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(audit_store)
         .data(session_store)
         .data(minimum_store)
+        .data(Arc::new(minimums::MinimumsCache::default()))
         .data(view_store)
         .data(report_store)
         .data(inventory)

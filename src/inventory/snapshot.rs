@@ -352,6 +352,9 @@ pub struct Snapshot {
     views: Mutex<Vec<(Filter, Arc<Selected>)>>,
     /// Each (customer, part)'s total on hand in the scope, computed once when asked.
     part_totals: std::sync::OnceLock<HashMap<(String, String), f64>>,
+    /// The expiry counts of the last day asked (a pass over every row otherwise; every
+    /// grid refresh shows them).
+    expiry_memo: Mutex<Option<(time::Date, ExpiryCounts)>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -507,6 +510,7 @@ impl Snapshot {
             searches: Mutex::new(Vec::new()),
             views: Mutex::new(Vec::new()),
             part_totals: std::sync::OnceLock::new(),
+            expiry_memo: Mutex::new(None),
         }
     }
 
@@ -538,8 +542,19 @@ impl Snapshot {
             .is_some_and(|min| self.part_total(&r.customer, &r.part) < min)
     }
 
-    /// Expired and soon-expiring lots in the whole scope, as of `today`.
+    /// Expired and soon-expiring lots in the whole scope, as of `today` (memoised per day).
     pub fn expiry_counts(&self, today: time::Date) -> ExpiryCounts {
+        if let Some((day, counts)) = *self.expiry_memo.lock().expect("expiry memo")
+            && day == today
+        {
+            return counts;
+        }
+        let counts = self.count_expiry(today);
+        *self.expiry_memo.lock().expect("expiry memo") = Some((today, counts));
+        counts
+    }
+
+    fn count_expiry(&self, today: time::Date) -> ExpiryCounts {
         let mut counts = ExpiryCounts::default();
         for d in self.rows.iter().filter_map(|r| r.exp_date) {
             let days = days_to_expiry(d, today);
