@@ -331,8 +331,7 @@ pub fn row_nodes(
                     days_to_expiry(d, today).clamp(i32::MIN as i64, i32::MAX as i64) as i32
                 }),
                 minimum_qty,
-                below_minimum: minimum_qty
-                    .is_some_and(|min| snap.part_total(&row.customer, &row.part) < min),
+                below_minimum: minimums.is_some_and(|m| snap.row_below_minimum(i as usize, m)),
                 row: row.clone(),
             }
         })

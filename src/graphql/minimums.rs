@@ -120,13 +120,9 @@ pub fn nodes(list: Vec<PartMinimum>, snapshot: Option<&Snapshot>) -> Vec<PartMin
         .map(|m| {
             let total = snapshot.map(|s| s.part_total(&m.erp_customer_name, &m.part));
             let description = snapshot
-                .and_then(|s| {
-                    s.rows
-                        .iter()
-                        .find(|r| r.customer == m.erp_customer_name && r.part == m.part)
-                        .map(|r| r.description.clone())
-                })
-                .unwrap_or_default();
+                .and_then(|s| s.part_description(&m.erp_customer_name, &m.part))
+                .unwrap_or_default()
+                .to_owned();
             PartMinimumNode {
                 below_minimum: total.is_some_and(|t| t < m.minimum_qty),
                 on_hand_total: total,

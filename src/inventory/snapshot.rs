@@ -166,24 +166,61 @@ pub fn days_to_expiry(exp: time::Date, today: time::Date) -> i64 {
     (exp - today).whole_days()
 }
 
+/// Values by ERP customer, then part: looked up by `&str` without building a key (the
+/// below-minimum filter asks once per row of the scope).
+#[derive(Debug, Clone)]
+struct ByPart<T>(HashMap<String, HashMap<String, T>>);
+
+impl<T> Default for ByPart<T> {
+    fn default() -> Self {
+        ByPart(HashMap::new())
+    }
+}
+
+impl<T> ByPart<T> {
+    fn get(&self, customer: &str, part: &str) -> Option<&T> {
+        self.0.get(customer)?.get(part)
+    }
+
+    fn entry(
+        &mut self,
+        customer: &str,
+        part: &str,
+    ) -> std::collections::hash_map::Entry<'_, String, T> {
+        let parts = match self.0.get_mut(customer) {
+            Some(_) => self.0.get_mut(customer).expect("just found"),
+            None => self.0.entry(customer.to_owned()).or_default(),
+        };
+        parts.entry(part.to_owned())
+    }
+
+    fn len(&self) -> usize {
+        self.0.values().map(HashMap::len).sum()
+    }
+}
+
 /// Minimum on-hand quantities by (ERP customer, part), as set in the app database. Two
 /// sets with the same entries compare equal (the view memo is keyed by them).
 #[derive(Clone, Default)]
 pub struct Minimums {
-    map: HashMap<(String, String), f64>,
+    map: ByPart<f64>,
     fingerprint: u64,
 }
 
 impl Minimums {
     pub fn new(entries: impl IntoIterator<Item = (String, String, f64)>) -> Minimums {
         use std::hash::{Hash, Hasher};
-        let map: HashMap<(String, String), f64> =
-            entries.into_iter().map(|(c, p, m)| ((c, p), m)).collect();
-        let mut sorted: Vec<(&(String, String), u64)> =
-            map.iter().map(|(k, v)| (k, v.to_bits())).collect();
+        let mut sorted: Vec<(String, String, u64)> = entries
+            .into_iter()
+            .map(|(c, p, m)| (c, p, m.to_bits()))
+            .collect();
         sorted.sort();
         let mut h = std::collections::hash_map::DefaultHasher::new();
         sorted.hash(&mut h);
+        let mut map = ByPart::default();
+        for (c, p, m) in sorted {
+            map.entry(&c, &p).insert_entry(f64::from_bits(m));
+        }
         Minimums {
             map,
             fingerprint: h.finish(),
@@ -191,13 +228,7 @@ impl Minimums {
     }
 
     pub fn get(&self, customer: &str, part: &str) -> Option<f64> {
-        self.map
-            .get(&(customer.to_owned(), part.to_owned()))
-            .copied()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.get(customer, part).copied()
     }
 }
 
@@ -218,6 +249,14 @@ impl std::fmt::Debug for Minimums {
             .field("fingerprint", &self.fingerprint)
             .finish()
     }
+}
+
+/// A part of a customer across the scope's rows.
+#[derive(Debug, Clone, Copy)]
+struct PartSummary {
+    total: f64,
+    /// Where its description is read.
+    first_row: u32,
 }
 
 /// Lots expired and expiring within 30 days (today included) in a scope.
@@ -350,8 +389,9 @@ pub struct Snapshot {
     sorts: Mutex<Vec<(Vec<SortKey>, RowList)>>,
     searches: Mutex<Vec<(String, RowList)>>,
     views: Mutex<Vec<(Filter, Arc<Selected>)>>,
-    /// Each (customer, part)'s total on hand in the scope, computed once when asked.
-    part_totals: std::sync::OnceLock<HashMap<(String, String), f64>>,
+    /// Each (customer, part)'s total on hand in the scope and its first row, computed
+    /// once when asked.
+    part_totals: std::sync::OnceLock<ByPart<PartSummary>>,
     /// The expiry counts of the last day asked (a pass over every row otherwise; every
     /// grid refresh shows them).
     expiry_memo: Mutex<Option<(time::Date, ExpiryCounts)>>,
@@ -517,18 +557,28 @@ impl Snapshot {
     /// The total on hand of `part` of `customer` across the scope's lots and bins.
     pub fn part_total(&self, customer: &str, part: &str) -> f64 {
         self.part_totals()
-            .get(&(customer.to_owned(), part.to_owned()))
-            .copied()
-            .unwrap_or(0.0)
+            .get(customer, part)
+            .map_or(0.0, |p| p.total)
     }
 
-    fn part_totals(&self) -> &HashMap<(String, String), f64> {
+    /// The description of `part` of `customer` (from its first row), if it is in stock.
+    pub fn part_description(&self, customer: &str, part: &str) -> Option<&str> {
+        self.part_totals()
+            .get(customer, part)
+            .map(|p| self.rows[p.first_row as usize].description.as_str())
+    }
+
+    fn part_totals(&self) -> &ByPart<PartSummary> {
         self.part_totals.get_or_init(|| {
-            let mut totals: HashMap<(String, String), f64> = HashMap::new();
-            for r in &self.rows {
-                *totals
-                    .entry((r.customer.clone(), r.part.clone()))
-                    .or_insert(0.0) += r.on_hand_qty;
+            let mut totals: ByPart<PartSummary> = ByPart::default();
+            for (i, r) in self.rows.iter().enumerate() {
+                totals
+                    .entry(&r.customer, &r.part)
+                    .or_insert(PartSummary {
+                        total: 0.0,
+                        first_row: i as u32,
+                    })
+                    .total += r.on_hand_qty;
             }
             totals
         })
@@ -948,6 +998,45 @@ mod tests {
             description: description.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn parts_are_totalled_across_lots_and_compared_with_their_minimums() {
+        let mut a = row("P-1", "A-01", "Available", "first lot");
+        a.on_hand_qty = 4.0;
+        let mut b = row("P-1", "B-02", "Available", "second lot");
+        b.on_hand_qty = 6.0;
+        let mut c = row("P-2", "A-01", "Available", "other");
+        c.on_hand_qty = 1.0;
+        let snap = Snapshot::build(vec![a, b, c], false);
+        assert_eq!(snap.part_total("Acme", "P-1"), 10.0);
+        assert_eq!(snap.part_total("Acme", "P-9"), 0.0, "not in stock");
+        assert_eq!(snap.part_description("Acme", "P-1"), Some("first lot"));
+        let m = |p1: f64| {
+            Minimums::new([
+                ("Acme".to_owned(), "P-1".to_owned(), p1),
+                ("Acme".to_owned(), "P-2".to_owned(), 0.5),
+            ])
+        };
+        assert!(!snap.row_below_minimum(0, &m(10.0)), "equal is not below");
+        assert!(snap.row_below_minimum(1, &m(10.5)), "every lot of the part");
+        assert!(!snap.row_below_minimum(2, &m(10.5)));
+        // The view memo and cursors key on the set: same entries are the same set.
+        let reversed = Minimums::new([
+            ("Acme".to_owned(), "P-2".to_owned(), 0.5),
+            ("Acme".to_owned(), "P-1".to_owned(), 10.0),
+        ]);
+        assert_eq!(reversed, m(10.0));
+        assert_ne!(m(10.0), m(11.0));
+        let filter = Filter {
+            below_minimum: Some(Arc::new(m(10.5))),
+            ..Filter::default()
+        };
+        let sel = Selection {
+            filter,
+            sort: Vec::new(),
+        };
+        assert_eq!(snap.select_all(&sel).len(), 2, "both lots of P-1");
     }
 
     #[test]
