@@ -68,11 +68,15 @@ pub async fn minimums_for(
     scope: &ErpScope,
 ) -> Result<Minimums, crate::store::StoreError> {
     let names = scope_names(scope);
-    let list = store.part_minimums(names.as_deref()).await?;
-    Ok(Minimums::new(
+    Ok(minimums_of(store.part_minimums(names.as_deref()).await?))
+}
+
+/// The filter's and badges' form of a list of minimums.
+pub fn minimums_of(list: Vec<PartMinimum>) -> Minimums {
+    Minimums::new(
         list.into_iter()
             .map(|m| (m.erp_customer_name, m.part, m.minimum_qty)),
-    ))
+    )
 }
 
 /// The minimums of each scope, kept a few seconds for the inventory grid: every grid

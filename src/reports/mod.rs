@@ -33,7 +33,7 @@ use crate::erp::ErpError;
 use crate::graphql::guards::report_grant;
 use crate::inventory::{InventoryService, View};
 use crate::mail::{Mail, MailAttachment, Mailer};
-use crate::store::{AppStore, NewAuditEntry, ReportSubscription, RunOutcome};
+use crate::store::{AppStore, Customer, NewAuditEntry, ReportSubscription, RunOutcome};
 
 pub const REPORT_SENT: &str = "REPORT_SENT";
 pub const REPORT_FAILED: &str = "REPORT_FAILED";
@@ -231,7 +231,7 @@ impl Scheduler {
 
     /// The first due time of a new subscription.
     pub fn first_run(&self, frequency: &str, weekday: Option<i64>, hour: i64) -> OffsetDateTime {
-        let weekday = (frequency == "weekly").then_some(weekday).flatten();
+        let weekday = schedule::weekday_if_weekly(frequency, weekday);
         schedule::next_run(self.clock.now(), weekday, hour, &self.zone)
     }
 
@@ -303,23 +303,27 @@ impl Scheduler {
         };
         let regular = schedule::next_run(
             now,
-            (sub.frequency == "weekly").then_some(sub.weekday).flatten(),
+            schedule::weekday_if_weekly(&sub.frequency, sub.weekday),
             sub.hour,
             &self.zone,
         );
-        let composed = tokio::time::timeout(RUN_DEADLINE, self.compose(&sub, now)).await;
-        let result: Result<Composed, String> = match composed {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(format!("the report was not ready within {RUN_DEADLINE:?}")),
-        };
-        let email = self
-            .store
-            .customer_by_id(sub.customer_id)
-            .await
+        // The subscriber as the account is now: the report's scope and the audit's email.
+        let customer = self.store.customer_by_id(sub.customer_id).await;
+        let email = customer
+            .as_ref()
             .ok()
-            .flatten()
-            .map(|c| c.email);
+            .and_then(|c| c.as_ref())
+            .map(|c| c.email.clone());
+        let result: Result<Composed, String> = match customer {
+            Err(e) => Err(format!("app database: {e}")),
+            Ok(None) => Ok(Composed::Nothing("the account no longer exists")),
+            Ok(Some(customer)) => {
+                match tokio::time::timeout(RUN_DEADLINE, self.compose(&sub, &customer, now)).await {
+                    Ok(composed) => composed,
+                    Err(_) => Err(format!("the report was not ready within {RUN_DEADLINE:?}")),
+                }
+            }
+        };
         let audit = |action: &str, details: serde_json::Value| NewAuditEntry {
             timestamp: now,
             admin_username: SYSTEM_ACTOR.to_owned(),
@@ -433,14 +437,10 @@ impl Scheduler {
     async fn compose(
         &self,
         sub: &ReportSubscription,
+        customer: &Customer,
         now: OffsetDateTime,
     ) -> Result<Composed, String> {
-        let customer = match self.store.customer_by_id(sub.customer_id).await {
-            Ok(Some(c)) => c,
-            Ok(None) => return Ok(Composed::Nothing("the account no longer exists")),
-            Err(e) => return Err(format!("app database: {e}")),
-        };
-        let Some(grant) = report_grant(&customer) else {
+        let Some(grant) = report_grant(customer) else {
             return Ok(Composed::Nothing(
                 "the account is inactive or on a temporary password",
             ));
@@ -454,20 +454,18 @@ impl Scheduler {
             None => (View::default(), None),
         };
         let today = self.zone.at(now).date();
-        let minimums = crate::graphql::minimums::minimums_for(self.store.as_ref(), grant.scope())
+        // The scope's minimums, read once: the alert lists them, a report's view may
+        // filter on them.
+        let names = crate::graphql::minimums::scope_names(grant.scope());
+        let list = self
+            .store
+            .part_minimums(names.as_deref())
             .await
             .map_err(|e| format!("app database: {e}"))?;
-        let minimums = Arc::new(minimums);
         let unsubscribe = self.keys.url(&self.base_url, sub.id);
         let erp = |e: ErpError| format!("ERP: {e}");
         if sub.kind == "alert" {
             let (snapshot, _stale) = self.inventory.current(&grant).await.map_err(erp)?;
-            let names = crate::graphql::minimums::scope_names(grant.scope());
-            let list = self
-                .store
-                .part_minimums(names.as_deref())
-                .await
-                .map_err(|e| format!("app database: {e}"))?;
             let alert = mail::AlertLines::collect(&snapshot, &list, today);
             if alert.is_empty() {
                 return Ok(Composed::Nothing(
@@ -475,10 +473,11 @@ impl Scheduler {
                 ));
             }
             let lines = alert.len();
-            let m = mail::alert(&customer, &alert, &self.base_url, &unsubscribe);
+            let m = mail::alert(customer, &alert, &self.base_url, &unsubscribe);
             return Ok(Composed::Mail(Box::new(m), lines));
         }
-        let selection = view.selection(today, Some(minimums));
+        let minimums = crate::graphql::minimums::minimums_of(list);
+        let selection = view.selection(today, Some(Arc::new(minimums)));
         let (snapshot, order, stale) = self.inventory.all(&grant, &selection).await.map_err(erp)?;
         let rows = order.len();
         let at = if stale { snapshot.as_of } else { now };
@@ -505,7 +504,7 @@ impl Scheduler {
         };
         let link = format!("{}{}", self.base_url, view.url("/inventory"));
         let m = mail::report(
-            &customer,
+            customer,
             mail::ReportFacts {
                 view_name: view_name.as_deref(),
                 rows,

@@ -30,6 +30,11 @@ pub const WEEKDAY_NAMES: [&str; 7] = [
     "Sunday",
 ];
 
+/// The weekday a subscription runs on: its own when weekly, none (every day) when daily.
+pub fn weekday_if_weekly(frequency: &str, weekday: Option<i64>) -> Option<i64> {
+    if frequency == "weekly" { weekday } else { None }
+}
+
 /// The first due time strictly after `after`: `hour`:00 in `zone`, on every day
 /// (`weekday` `None`) or on that weekday.
 pub fn next_run(

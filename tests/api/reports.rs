@@ -305,6 +305,62 @@ async fn a_held_lease_keeps_other_instances_off_until_it_lapses() {
     );
 }
 
+/// The alert is mailed only on days with something to say: nothing expired, expiring or
+/// below minimum is a skipped day (no mail, nothing counted); a part under its minimum
+/// (another account of the customer may set it) is a mail the next morning.
+#[tokio::test]
+async fn an_alert_is_mailed_only_on_days_with_something_to_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn AppStore> = Arc::new(
+        SqliteStore::open(&dir.path().join("portal.db"), Zone::utc())
+            .await
+            .unwrap(),
+    );
+    let clock = ManualClock::new(datetime!(2026-11-30 00:00 UTC));
+    let a = instance(store.clone(), mailer_for(dir.path(), &[]), &clock);
+    // Pure Water's one lot has no expiry date and no minimum.
+    let pure = customer(store.as_ref(), "pw@example.com", "Pure Water").await;
+    let id = subscribe(store.as_ref(), &a.scheduler, pure, "alert", None, 6).await;
+    clock.set(datetime!(2026-11-30 06:00 UTC));
+    let s = a.scheduler.tick().await;
+    assert_eq!((s.claimed, s.skipped, s.sent), (1, 1, 0));
+    let sub = store.subscription(id).await.unwrap().unwrap();
+    assert_eq!(sub.last_status.as_deref(), Some("skipped"));
+    assert_eq!(sub.sent_count, 0);
+    assert_eq!(sub.next_run_at, datetime!(2026-12-01 06:00 UTC));
+    assert!(
+        !dir.path().join("outbox").exists()
+            || std::fs::read_dir(dir.path().join("outbox"))
+                .unwrap()
+                .count()
+                == 0
+    );
+
+    store
+        .set_part_minimum(&PartMinimum {
+            erp_customer_name: "Pure Water".into(),
+            part: "W-1".into(),
+            minimum_qty: 60.0,
+            updated_at: clock.now(),
+            updated_by: "colleague@example.com".into(),
+        })
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-12-01 06:00 UTC));
+    assert_eq!(a.scheduler.tick().await.sent, 1);
+    let mails: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let text = customer_portal::mail::plain_text_part(&mails[0]);
+    assert!(
+        text.contains("Below minimum (1)") && text.contains("W-1"),
+        "{text}"
+    );
+    assert!(!text.contains("Expired lots"), "nothing expired to list");
+}
+
 #[tokio::test]
 async fn a_failing_send_is_retried_with_backoff_then_recorded_as_failed() {
     // A mail server that refuses connections.
