@@ -558,6 +558,8 @@ pub struct ReportSubscription {
     pub last_status: Option<String>,
     pub last_error: Option<String>,
     pub sent_count: i64,
+    /// The saved view's name (read with it); `None` for the whole scope.
+    pub view_name: Option<String>,
 }
 
 /// What a new subscription starts with.

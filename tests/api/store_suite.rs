@@ -797,6 +797,11 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
         .await
         .unwrap();
     assert_eq!(sub.weekday, Some(2));
+    assert_eq!(
+        sub.view_name.as_deref(),
+        Some("Renamed"),
+        "read with its view's name"
+    );
     assert!(
         store
             .due_subscriptions(now, 100)

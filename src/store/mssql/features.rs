@@ -48,6 +48,7 @@ fn subscription(row: &Row) -> StoreResult<ReportSubscription> {
         last_status: text(row, 16)?,
         last_error: text(row, 17)?,
         sent_count: int(row, 18)?,
+        view_name: text(row, 19)?,
     })
 }
 

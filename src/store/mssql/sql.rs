@@ -136,30 +136,31 @@ SET @n = @@ROWCOUNT;
 COMMIT TRANSACTION;
 SELECT @n;";
 
-pub const SUBSCRIPTION_COLUMNS: &str = "subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
-     paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
-     last_status, last_error, sent_count";
+// Subscriptions are read with their saved view's name (a list names them without a query
+// per view).
 
 /// @P1..@P9 customer, kind, view, frequency, weekday, hour, format, created, next run.
 pub const INSERT_SUBSCRIPTION: &str = "SET NOCOUNT ON;
 INSERT INTO dbo.ReportSubscriptions (customer_id, kind, view_id, frequency, weekday, hour, format, created_at, next_run_at)
 VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8, @P9);
-SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format,
-       paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at,
-       last_status, last_error, sent_count
-FROM dbo.ReportSubscriptions WHERE subscription_id = CAST(SCOPE_IDENTITY() AS INT);";
+SELECT s.subscription_id, s.customer_id, s.kind, s.view_id, s.frequency, s.weekday, s.hour, s.format, \
+     s.paused, s.paused_by, s.created_at, s.next_run_at, s.lease_owner, s.lease_until, s.attempts, \
+     s.last_sent_at, s.last_status, s.last_error, s.sent_count, v.name
+FROM dbo.ReportSubscriptions AS s LEFT JOIN dbo.SavedViews AS v ON v.view_id = s.view_id
+WHERE s.subscription_id = CAST(SCOPE_IDENTITY() AS INT);";
 
 /// @P1 customer (NULL: all).
-pub const SUBSCRIPTIONS: &str = "SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
-     paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
-     last_status, last_error, sent_count
-FROM dbo.ReportSubscriptions WHERE @P1 IS NULL OR customer_id = @P1 ORDER BY customer_id, subscription_id";
+pub const SUBSCRIPTIONS: &str = "SELECT s.subscription_id, s.customer_id, s.kind, s.view_id, s.frequency, s.weekday, s.hour, s.format, \
+     s.paused, s.paused_by, s.created_at, s.next_run_at, s.lease_owner, s.lease_until, s.attempts, \
+     s.last_sent_at, s.last_status, s.last_error, s.sent_count, v.name
+FROM dbo.ReportSubscriptions AS s LEFT JOIN dbo.SavedViews AS v ON v.view_id = s.view_id
+WHERE @P1 IS NULL OR s.customer_id = @P1 ORDER BY s.customer_id, s.subscription_id";
 
-pub const SUBSCRIPTION: &str =
-    "SELECT subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
-     paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
-     last_status, last_error, sent_count
-FROM dbo.ReportSubscriptions WHERE subscription_id = @P1";
+pub const SUBSCRIPTION: &str = "SELECT s.subscription_id, s.customer_id, s.kind, s.view_id, s.frequency, s.weekday, s.hour, s.format, \
+     s.paused, s.paused_by, s.created_at, s.next_run_at, s.lease_owner, s.lease_until, s.attempts, \
+     s.last_sent_at, s.last_status, s.last_error, s.sent_count, v.name
+FROM dbo.ReportSubscriptions AS s LEFT JOIN dbo.SavedViews AS v ON v.view_id = s.view_id
+WHERE s.subscription_id = @P1";
 
 /// @P1 id, @P2 customer (NULL: any).
 pub const DELETE_SUBSCRIPTION: &str = "DELETE FROM dbo.ReportSubscriptions WHERE subscription_id = @P1 AND (@P2 IS NULL OR customer_id = @P2)";

@@ -35,9 +35,11 @@ fn view_from_row(r: &Row<'_>) -> rusqlite::Result<SavedView> {
     })
 }
 
-const SUB_COLUMNS: &str = "subscription_id, customer_id, kind, view_id, frequency, weekday, hour, format, \
-     paused, paused_by, created_at, next_run_at, lease_owner, lease_until, attempts, last_sent_at, \
-     last_status, last_error, sent_count";
+/// A subscription with its saved view's name (a list names them without a query per view).
+const SUB_SELECT: &str = "SELECT s.subscription_id, s.customer_id, s.kind, s.view_id, s.frequency, s.weekday, \
+     s.hour, s.format, s.paused, s.paused_by, s.created_at, s.next_run_at, s.lease_owner, s.lease_until, \
+     s.attempts, s.last_sent_at, s.last_status, s.last_error, s.sent_count, v.name
+     FROM ReportSubscriptions s LEFT JOIN SavedViews v ON v.view_id = s.view_id";
 
 fn sub_from_row(r: &Row<'_>) -> rusqlite::Result<ReportSubscription> {
     Ok(ReportSubscription {
@@ -60,6 +62,7 @@ fn sub_from_row(r: &Row<'_>) -> rusqlite::Result<ReportSubscription> {
         last_status: r.get(16)?,
         last_error: r.get(17)?,
         sent_count: r.get(18)?,
+        view_name: r.get(19)?,
     })
 }
 
@@ -247,7 +250,7 @@ impl ReportStore for SqliteStore {
             .map_err(backend)?;
             let id = c.last_insert_rowid();
             c.query_row(
-                &format!("SELECT {SUB_COLUMNS} FROM ReportSubscriptions WHERE subscription_id = ?1"),
+                &format!("{SUB_SELECT} WHERE s.subscription_id = ?1"),
                 [id],
                 sub_from_row,
             )
@@ -263,8 +266,8 @@ impl ReportStore for SqliteStore {
         self.with_conn("subscriptions", move |c| {
             let mut stmt = c
                 .prepare(&format!(
-                    "SELECT {SUB_COLUMNS} FROM ReportSubscriptions WHERE ?1 IS NULL OR customer_id = ?1
-                     ORDER BY customer_id, subscription_id"
+                    "{SUB_SELECT} WHERE ?1 IS NULL OR s.customer_id = ?1
+                     ORDER BY s.customer_id, s.subscription_id"
                 ))
                 .map_err(backend)?;
             let rows = stmt
@@ -278,9 +281,7 @@ impl ReportStore for SqliteStore {
     async fn subscription(&self, id: i64) -> StoreResult<Option<ReportSubscription>> {
         self.with_conn("subscription", move |c| {
             c.query_row(
-                &format!(
-                    "SELECT {SUB_COLUMNS} FROM ReportSubscriptions WHERE subscription_id = ?1"
-                ),
+                &format!("{SUB_SELECT} WHERE s.subscription_id = ?1"),
                 [id],
                 sub_from_row,
             )
