@@ -44,6 +44,23 @@ impl Flash {
     }
 }
 
+/// After a form's change: store a message for the next page and send the browser to `to`
+/// (post, redirect, get). A message that cannot be stored is logged; the redirect stands.
+pub async fn redirect_with_flash(
+    session: &tower_sessions::Session,
+    to: &str,
+    flash: Flash,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Err(e) = session
+        .insert(crate::auth::sessions::FLASH_KEY, vec![flash])
+        .await
+    {
+        tracing::warn!(error = %e, "could not store the flash message");
+    }
+    axum::response::Redirect::to(to).into_response()
+}
+
 /// What every page needs besides its own content.
 #[derive(Debug, Clone, Default)]
 pub struct PageCtx {

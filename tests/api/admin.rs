@@ -67,19 +67,6 @@ fn audit_rows(app: &TestApp, action: &str) -> Vec<AuditRow> {
     .collect()
 }
 
-fn outbox_messages(app: &TestApp) -> Vec<String> {
-    let dir = app.data_path.join("outbox");
-    let mut out: Vec<String> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| std::fs::read_to_string(e.path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
 /// The temporary password of the plain-text part of a stored message.
 fn temporary_password(raw: &str) -> String {
     let text = customer_portal::mail::plain_text_part(raw);

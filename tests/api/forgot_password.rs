@@ -14,21 +14,11 @@ async fn app() -> TestApp {
     spawn_app_with(&[("APP_BASE_URL", BASE)], false).await
 }
 
-fn outbox(app: &TestApp) -> Vec<String> {
-    std::fs::read_dir(app.data_path.join("outbox"))
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| std::fs::read_to_string(e.path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Waits (at most 10 s) until the outbox holds `n` messages and returns them.
 async fn wait_for_mails(app: &TestApp, n: usize) -> Vec<String> {
     let started = Instant::now();
     loop {
-        let mails = outbox(app);
+        let mails = outbox_messages(app);
         if mails.len() >= n || started.elapsed() > Duration::from_secs(10) {
             return mails;
         }
@@ -129,7 +119,7 @@ async fn every_email_gets_the_same_answer_and_only_active_accounts_get_a_link() 
     // Give a wrongly sent second mail the time to appear.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mails = if mails.len() == 1 {
-        outbox(&app)
+        outbox_messages(&app)
     } else {
         mails
     };
@@ -321,7 +311,7 @@ async fn requests_are_throttled_per_email_quietly_and_per_address_with_retry_aft
     }
     wait_for_mails(&app, 3).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(outbox(&app).len(), 3, "three links at most");
+    assert_eq!(outbox_messages(&app).len(), 3, "three links at most");
 
     // Per address: ten requests, then 429 with Retry-After.
     for i in 0..5 {

@@ -350,3 +350,22 @@ fn a_missing_tool_skips_locally_and_fails_under_ci() {
         "under CI a missing tool must fail the test"
     );
 }
+
+/// The messages in the demo outbox under `data_dir` (none when nothing was sent yet), in
+/// file order.
+pub fn outbox_in(data_dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(data_dir.join("outbox"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The messages in the app's demo outbox.
+pub fn outbox_messages(app: &TestApp) -> Vec<String> {
+    outbox_in(&app.data_path)
+}

@@ -234,10 +234,7 @@ async fn two_instances_send_each_report_once_over_a_week_of_stops_and_starts() {
         "{tuesday:?}"
     );
     // Every mail went out once: 7 reports + 7 alerts + 1 weekly.
-    let mails = std::fs::read_dir(dir.path().join("outbox"))
-        .unwrap()
-        .count();
-    assert_eq!(mails, 15);
+    assert_eq!(outbox_in(dir.path()).len(), 15);
     let total: i64 = db
         .query_row("SELECT SUM(sent_count) FROM ReportSubscriptions", [], |r| {
             r.get(0)
@@ -329,11 +326,8 @@ async fn an_alert_is_mailed_only_on_days_with_something_to_say() {
     assert_eq!(sub.sent_count, 0);
     assert_eq!(sub.next_run_at, datetime!(2026-12-01 06:00 UTC));
     assert!(
-        !dir.path().join("outbox").exists()
-            || std::fs::read_dir(dir.path().join("outbox"))
-                .unwrap()
-                .count()
-                == 0
+        outbox_in(dir.path()).is_empty(),
+        "no mail on a day with nothing to say"
     );
 
     store
@@ -348,10 +342,7 @@ async fn an_alert_is_mailed_only_on_days_with_something_to_say() {
         .unwrap();
     clock.set(datetime!(2026-12-01 06:00 UTC));
     assert_eq!(a.scheduler.tick().await.sent, 1);
-    let mails: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let mails = outbox_in(dir.path());
     assert_eq!(mails.len(), 1);
     let text = customer_portal::mail::plain_text_part(&mails[0]);
     assert!(
@@ -587,10 +578,7 @@ async fn a_report_holds_the_views_export_and_unsubscribes_with_one_click() {
         metrics.contains("portal_report_runs_total{outcome=\"sent\"} 1"),
         "{metrics}"
     );
-    let mails: Vec<String> = std::fs::read_dir(app.data_path.join("outbox"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let mails = outbox_messages(&app);
     let mail = mails
         .iter()
         .find(|m| m.contains("Content-Disposition: attachment"))

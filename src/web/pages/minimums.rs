@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -16,7 +16,7 @@ use crate::graphql::exec::{self, FieldErrors};
 use crate::inventory::format_qty;
 use crate::state::AppState;
 use crate::web::extractors::CurrentCustomer;
-use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
     PartMinimums, RemovePartMinimum, SetPartMinimum, part_minimums, remove_part_minimum,
     set_part_minimum,
@@ -30,17 +30,6 @@ pub struct MinimumForm {
     part: String,
     #[serde(default)]
     minimum_qty: String,
-}
-
-/// After a change: back to the list with a message (POST, redirect, GET).
-pub async fn redirect_with(session: &Session, to: &str, flash: Flash) -> Response {
-    if let Err(e) = session
-        .insert(crate::auth::sessions::FLASH_KEY, vec![flash])
-        .await
-    {
-        tracing::warn!(error = %e, "could not store the flash message");
-    }
-    Redirect::to(to).into_response()
 }
 
 fn customer_field(who: &CustomerIdentity, chosen: &str) -> Markup {
@@ -203,7 +192,7 @@ pub async fn submit(
         },
     };
     match exec::run_form::<SetPartMinimum>(&state.schema, &ctx.viewer, vars).await? {
-        Ok(done) => Ok(redirect_with(
+        Ok(done) => Ok(redirect_with_flash(
             &session,
             "/inventory/minimums",
             Flash::success(format!("Minimum of {} saved.", done.set_part_minimum.part)),
@@ -232,5 +221,5 @@ pub async fn remove(
         Err(AppError::NotFound) => Flash::info("That minimum was already removed."),
         Err(e) => return Err(e),
     };
-    Ok(redirect_with(&session, "/inventory/minimums", flash).await)
+    Ok(redirect_with_flash(&session, "/inventory/minimums", flash).await)
 }

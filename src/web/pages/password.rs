@@ -4,18 +4,17 @@
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::auth::sessions::FLASH_KEY;
 use crate::domain::NewPassword;
 use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::extractors::{SignedInCustomer, safe_next};
-use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{ChangePassword, change_password};
 
 #[derive(Deserialize)]
@@ -98,13 +97,12 @@ pub async fn submit(
         },
     };
     match exec::run_form::<ChangePassword>(&state.schema, &ctx.viewer, vars).await? {
-        Ok(_) => {
-            let flash = vec![Flash::success("Your password has been changed.")];
-            if let Err(e) = session.insert(FLASH_KEY, flash).await {
-                tracing::warn!(error = %e, "could not store the flash message");
-            }
-            Ok(Redirect::to(next.as_deref().unwrap_or("/inventory")).into_response())
-        }
+        Ok(_) => Ok(redirect_with_flash(
+            &session,
+            next.as_deref().unwrap_or("/inventory"),
+            Flash::success("Your password has been changed."),
+        )
+        .await),
         Err(errors) => {
             let message = errors.into_values().collect::<Vec<_>>().join(" ");
             Ok(password_page(

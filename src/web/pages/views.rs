@@ -17,13 +17,12 @@ use crate::inventory::View;
 use crate::reports::schedule::WEEKDAY_NAMES;
 use crate::state::AppState;
 use crate::web::extractors::CurrentCustomer;
-use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
     DeleteSavedView, RenameSavedView, SaveView, SetReportPaused, SubscribeReport,
     UnsubscribeReport, ViewsAndReports, delete_saved_view, rename_saved_view, save_view,
     set_report_paused, subscribe_report, unsubscribe_report, views_and_reports,
 };
-use crate::web::pages::minimums::redirect_with;
 
 type Sub = views_and_reports::SubscriptionFields;
 type SavedViewRow = views_and_reports::ViewsAndReportsSavedViews;
@@ -278,7 +277,7 @@ pub async fn save(
         query: form.query.clone(),
     };
     match exec::run_form::<SaveView>(&state.schema, &ctx.viewer, vars).await? {
-        Ok(saved) => Ok(redirect_with(
+        Ok(saved) => Ok(redirect_with_flash(
             &session,
             &saved.save_view.url,
             Flash::success(format!("Saved the view “{}”.", form.name.trim())),
@@ -287,7 +286,7 @@ pub async fn save(
         Err(errors) => {
             let back = View::from_query(&form.query).url("/inventory");
             let message = errors.into_values().collect::<Vec<_>>().join(" ");
-            Ok(redirect_with(&session, &back, Flash::error(message)).await)
+            Ok(redirect_with_flash(&session, &back, Flash::error(message)).await)
         }
     }
 }
@@ -305,7 +304,7 @@ pub async fn rename(
         name: form.name.clone(),
     };
     match exec::run_form::<RenameSavedView>(&state.schema, &ctx.viewer, vars).await? {
-        Ok(_) => Ok(redirect_with(
+        Ok(_) => Ok(redirect_with_flash(
             &session,
             "/inventory/views",
             Flash::success("View renamed."),
@@ -328,7 +327,7 @@ pub async fn delete(
         delete_saved_view::Variables { id },
     )
     .await?;
-    Ok(redirect_with(
+    Ok(redirect_with_flash(
         &session,
         "/inventory/views",
         Flash::success("View deleted, with any reports of it."),
@@ -379,7 +378,7 @@ pub async fn subscribe(
     };
     let vars = subscribe_report::Variables { input };
     match exec::run_form::<SubscribeReport>(&state.schema, &ctx.viewer, vars).await? {
-        Ok(_) => Ok(redirect_with(
+        Ok(_) => Ok(redirect_with_flash(
             &session,
             "/inventory/views",
             Flash::success(if form.kind == "alert" {
@@ -406,7 +405,7 @@ pub async fn unsubscribe(
         unsubscribe_report::Variables { id },
     )
     .await?;
-    Ok(redirect_with(
+    Ok(redirect_with_flash(
         &session,
         "/inventory/views",
         Flash::success("Unsubscribed."),
@@ -422,6 +421,20 @@ pub async fn pause(
     Path(id): Path<String>,
     Form(form): Form<PauseForm>,
 ) -> Result<Response, AppError> {
+    set_paused(&state, &ctx, &session, id, &form, "/inventory/views").await
+}
+
+/// Pauses or resumes subscription `id` as the form says (the schema decides whose: a
+/// customer their own, an admin anyone's), then back to `back` with a message. The
+/// customer's page and the admins' page both post here.
+pub async fn set_paused(
+    state: &AppState,
+    ctx: &PageCtx,
+    session: &Session,
+    id: String,
+    form: &PauseForm,
+    back: &str,
+) -> Result<Response, AppError> {
     let paused = form.paused == "1";
     exec::run::<SetReportPaused>(
         &state.schema,
@@ -429,10 +442,14 @@ pub async fn pause(
         set_report_paused::Variables { id, paused },
     )
     .await?;
-    Ok(redirect_with(
-        &session,
-        "/inventory/views",
-        Flash::success(if paused { "Paused." } else { "Resumed." }),
+    Ok(redirect_with_flash(
+        session,
+        back,
+        Flash::success(if paused {
+            "Report paused."
+        } else {
+            "Report resumed."
+        }),
     )
     .await)
 }

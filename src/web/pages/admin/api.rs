@@ -10,18 +10,17 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use time::{Date, OffsetDateTime};
 use tower_sessions::Session;
 
-use crate::auth::sessions::FLASH_KEY;
 use crate::auth::tokens::Scope;
 use crate::error::AppError;
 use crate::graphql::exec::{self, FORM_FIELD, FieldErrors};
 use crate::state::AppState;
 use crate::web::extractors::CurrentAdmin;
-use crate::web::layout::{self, Flash, PageCtx};
+use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
     ApiTokenList, CreateApiToken, DateTime, RevokeApiToken, api_token_list, create_api_token,
     revoke_api_token,
@@ -368,10 +367,7 @@ pub async fn revoke(
     } else {
         Flash::info("That token was already revoked.")
     };
-    if let Err(e) = session.insert(FLASH_KEY, vec![flash]).await {
-        tracing::warn!(error = %e, "could not store the flash message");
-    }
-    Ok(Redirect::to("/admin/api").into_response())
+    Ok(redirect_with_flash(&session, "/admin/api", flash).await)
 }
 
 /// `GET /graphql/schema.graphql`: the SDL, for admins and tools (as introspection).

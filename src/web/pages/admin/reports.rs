@@ -12,24 +12,15 @@ use crate::error::AppError;
 use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::extractors::CurrentAdmin;
-use crate::web::layout::{self, Flash, PageCtx};
-use crate::web::ops::{
-    AllReportSubscriptions, SetReportPaused, all_report_subscriptions, set_report_paused,
-};
-use crate::web::pages::minimums::redirect_with;
-use crate::web::pages::views::schedule_text;
+use crate::web::layout::{self, PageCtx};
+use crate::web::ops::{AllReportSubscriptions, all_report_subscriptions};
+use crate::web::pages::views::{PauseForm, schedule_text, set_paused};
 
 #[derive(Deserialize, Default)]
 pub struct ReportsQuery {
     /// Only this customer's subscriptions.
     #[serde(default)]
     customer: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct PauseForm {
-    #[serde(default)]
-    paused: String,
 }
 
 pub async fn show(
@@ -125,21 +116,5 @@ pub async fn pause(
     Path(id): Path<String>,
     Form(form): Form<PauseForm>,
 ) -> Result<Response, AppError> {
-    let paused = form.paused == "1";
-    exec::run::<SetReportPaused>(
-        &state.schema,
-        &ctx.viewer,
-        set_report_paused::Variables { id, paused },
-    )
-    .await?;
-    Ok(redirect_with(
-        &session,
-        "/admin/reports",
-        Flash::success(if paused {
-            "Report paused."
-        } else {
-            "Report resumed."
-        }),
-    )
-    .await)
+    set_paused(&state, &ctx, &session, id, &form, "/admin/reports").await
 }
