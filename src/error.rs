@@ -106,7 +106,7 @@ impl AppError {
                 "Too many requests",
                 format!(
                     "Too many requests. Please wait {} and try again.",
-                    crate::web::pages::login::wait_text(*wait)
+                    wait_text(*wait)
                 ),
             ),
             AppError::Internal(cause) => {
@@ -124,6 +124,16 @@ impl AppError {
             title,
             message,
         }
+    }
+}
+
+/// "45 seconds", "15 minutes": how long a refused client should wait, in words.
+pub fn wait_text(wait: std::time::Duration) -> String {
+    let secs = wait.as_secs().max(1);
+    if secs < 90 {
+        format!("{secs} seconds")
+    } else {
+        format!("{} minutes", secs.div_ceil(60))
     }
 }
 

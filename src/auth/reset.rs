@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use super::passwords::PasswordHasher;
+use super::service::PasswordChangeError;
 use super::throttle::WINDOW;
 use super::{ClientInfo, SYSTEM_ACTOR};
 use crate::domain::audit_details::details_text;
@@ -61,12 +62,9 @@ impl ResetError {
                 "This link has expired or was already used. Ask for a new one below."
             }
             ResetError::Policy(p) => p.message(),
-            ResetError::SameAsCurrent => {
-                "The new password must be different from your current one."
-            }
-            ResetError::Unavailable => {
-                "The portal could not save your password. Please try again shortly."
-            }
+            // The forced change's own words: the same rules, said the same way.
+            ResetError::SameAsCurrent => PasswordChangeError::SameAsCurrent.message(),
+            ResetError::Unavailable => PasswordChangeError::Unavailable.message(),
         }
     }
 }

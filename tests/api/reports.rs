@@ -350,6 +350,11 @@ async fn an_alert_is_mailed_only_on_days_with_something_to_say() {
         "{text}"
     );
     assert!(!text.contains("Expired lots"), "nothing expired to list");
+    assert!(
+        mails[0].contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            && text.contains("/reports/unsubscribe?s="),
+        "alerts carry the unsubscribe link too"
+    );
 }
 
 #[tokio::test]

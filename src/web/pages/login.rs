@@ -23,15 +23,7 @@ pub fn throttled_message(wait: std::time::Duration) -> String {
     )
 }
 
-/// "45 seconds", "15 minutes".
-pub fn wait_text(wait: std::time::Duration) -> String {
-    let secs = wait.as_secs().max(1);
-    if secs < 90 {
-        format!("{secs} seconds")
-    } else {
-        format!("{} minutes", secs.div_ceil(60))
-    }
-}
+pub use crate::error::wait_text;
 
 /// A throttled sign-in: 429 with `Retry-After` in whole seconds.
 pub fn throttled_response(wait: std::time::Duration, page: maud::Markup) -> Response {
