@@ -137,7 +137,7 @@ pub async fn submit_forgot(
         Err(AppError::TooManyRequests(wait)) => {
             let message = format!(
                 "Too many requests from your network. Please wait {} and try again.",
-                crate::web::pages::login::wait_text(wait)
+                crate::error::wait_text(wait)
             );
             Ok(throttled_response(
                 wait,
