@@ -346,13 +346,21 @@ impl Application {
             }
         });
         let fd_limit = crate::web::server::raise_fd_limit();
+        let config = &self.state.config;
         let limits = crate::web::server::Limits {
             max_connections: crate::web::server::max_connections(fd_limit),
-            shutdown_grace: self.state.config.shutdown_grace,
+            max_per_address: config.max_connections_per_address,
+            exempt: config
+                .trusted_proxies
+                .iter()
+                .map(|ip| ipnet::IpNet::from(*ip))
+                .collect(),
+            shutdown_grace: config.shutdown_grace,
         };
         tracing::info!(
             max_connections = limits.max_connections,
             header_read_timeout = ?crate::web::server::HEADER_READ_TIMEOUT,
+            max_per_address = limits.max_per_address,
             shutdown_grace = ?limits.shutdown_grace,
             "connection limits"
         );

@@ -177,7 +177,7 @@ impl AdminAuth {
         let key = throttle::admin_key(raw_username);
         let ip = client.throttle_ip();
         let throttle = &self.throttle;
-        throttle
+        let attempt = throttle
             .begin(&key, ip, known_device)
             .await
             .map_err(|r| match r {
@@ -188,12 +188,17 @@ impl AdminAuth {
             })?;
         match self.attempt(raw_username, password, client).await {
             Ok(login) => {
-                throttle.succeeded(&key).await;
+                throttle.succeeded(attempt).await;
                 Ok(login)
             }
-            // The attempt was counted before the check.
-            Err(AdminLoginError::Refused) => Err(AdminLoginError::Refused),
-            Err(e) => Err(e),
+            Err(AdminLoginError::Refused) => {
+                throttle.failed_attempt(attempt).await;
+                Err(AdminLoginError::Refused)
+            }
+            Err(e) => {
+                throttle.abandoned(attempt).await;
+                Err(e)
+            }
         }
     }
 

@@ -109,7 +109,7 @@ fn email_key(raw_email: &str) -> String {
 }
 
 fn address_key(ip: &str) -> String {
-    format!("reset-ip:{ip}")
+    super::throttle::fit(format!("reset-ip:{ip}"))
 }
 
 fn since(now: OffsetDateTime) -> OffsetDateTime {
@@ -148,33 +148,24 @@ impl PasswordResets {
         };
         // Requests are kept in the sign-in failure table under their own names (no address
         // column), so they neither count against sign-ins nor against each other's keys.
+        // Each limit is decided and counted in one step of the app database.
         if let Some(ip) = client.throttle_ip() {
-            let key = address_key(ip);
-            let from_here = self
+            let before = self
                 .counts
-                .recent_login_failures(&key, None, since(now))
+                .count_event_below(&address_key(ip), MAX_PER_ADDRESS, since(now), now)
                 .await
                 .map_err(unavailable)?;
-            if from_here.by_name >= MAX_PER_ADDRESS {
+            if before >= MAX_PER_ADDRESS {
                 tracing::warn!(ip, "password reset requests throttled for this address");
                 return Err(RequestError::Throttled(WINDOW));
             }
-            self.counts
-                .record_login_failure(&key, None, now)
-                .await
-                .map_err(unavailable)?;
         }
-        let key = email_key(raw_email);
         let for_email = self
             .counts
-            .recent_login_failures(&key, None, since(now))
+            .count_event_below(&email_key(raw_email), MAX_PER_EMAIL, since(now), now)
             .await
             .map_err(unavailable)?;
-        self.counts
-            .record_login_failure(&key, None, now)
-            .await
-            .map_err(unavailable)?;
-        if for_email.by_name >= MAX_PER_EMAIL {
+        if for_email >= MAX_PER_EMAIL {
             tracing::info!("password reset request answered without a mail: enough links sent");
             return Ok(());
         }

@@ -40,7 +40,12 @@ pub mod actions {
     pub const CUSTOMER_LOGIN: &str = "CUSTOMER_LOGIN";
     pub const CUSTOMER_LOGOUT: &str = "CUSTOMER_LOGOUT";
     pub const CUSTOMER_PASSWORD_CHANGE: &str = "CUSTOMER_PASSWORD_CHANGE";
+    /// A session ended after too many wrong current passwords in a row.
+    pub const CUSTOMER_SESSION_GUESSING: &str = "CUSTOMER_SESSION_GUESSING";
 }
+
+/// Wrong current passwords in a row, in one session, before the session ends.
+pub const MAX_WRONG_CURRENT_PASSWORDS: u64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginError {
@@ -64,6 +69,10 @@ pub enum PasswordChangeError {
     CurrentPasswordWrong,
     SameAsCurrent,
     Unavailable,
+    /// Too many wrong passwords for this account or from this address: wait this long.
+    Throttled(Duration),
+    /// Too many wrong current passwords in a row: the session has ended.
+    SessionEnded,
 }
 
 impl PasswordChangeError {
@@ -76,6 +85,12 @@ impl PasswordChangeError {
             }
             PasswordChangeError::Unavailable => {
                 "The portal could not save your password. Please try again shortly."
+            }
+            PasswordChangeError::Throttled(_) => {
+                "Too many wrong passwords. Please wait before trying again."
+            }
+            PasswordChangeError::SessionEnded => {
+                "Too many wrong passwords: you have been signed out. Please sign in again."
             }
         }
     }
@@ -167,15 +182,26 @@ impl AuthService {
         let key = throttle::customer_key(raw_email);
         let ip = client.throttle_ip();
         // Decided and counted in one step, before the password is checked.
-        self.throttle
+        let attempt = self
+            .throttle
             .begin(&key, ip, known_device)
             .await
             .map_err(|r| match r {
                 throttle::Refusal::TooMany { retry_after } => LoginError::Throttled(retry_after),
                 throttle::Refusal::Unavailable => LoginError::Unavailable,
             })?;
-        let customer = self.check_credentials(raw_email, password).await?;
-        self.throttle.succeeded(&key).await;
+        let customer = match self.check_credentials(raw_email, password).await {
+            Ok(c) => c,
+            Err(LoginError::InvalidCredentials) => {
+                self.throttle.failed_attempt(attempt).await;
+                return Err(LoginError::InvalidCredentials);
+            }
+            Err(e) => {
+                self.throttle.abandoned(attempt).await;
+                return Err(e);
+            }
+        };
+        self.throttle.succeeded(attempt).await;
         self.start_session(&customer, client).await
     }
 
@@ -360,6 +386,7 @@ impl AuthService {
         current: Option<&str>,
         new: &str,
         confirm: &str,
+        client: &ClientInfo,
     ) -> Result<(), PasswordChangeError> {
         let new = NewPassword::parse(new, confirm).map_err(PasswordChangeError::Policy)?;
         let customer = self
@@ -369,10 +396,8 @@ impl AuthService {
             .map_err(|_| PasswordChangeError::Unavailable)?
             .ok_or(PasswordChangeError::Unavailable)?;
         if !customer.must_reset_password {
-            let current = current.unwrap_or("");
-            if current.is_empty() || !self.hasher.verify(current, &customer.password_hash).await {
-                return Err(PasswordChangeError::CurrentPasswordWrong);
-            }
+            self.check_current_password(who, &customer, current.unwrap_or(""), client)
+                .await?;
         }
         if self
             .hasher
@@ -402,6 +427,73 @@ impl AuthService {
             })?;
         tracing::info!(customer_id = %customer.id, "customer changed password");
         Ok(())
+    }
+
+    /// Checks the current password as a sign-in is checked: counted by the throttle (so a
+    /// stolen session cannot guess faster than the sign-in page allows), and after
+    /// [`MAX_WRONG_CURRENT_PASSWORDS`] wrong ones in a row the session ends, audited.
+    async fn check_current_password(
+        &self,
+        who: &CustomerIdentity,
+        customer: &Customer,
+        current: &str,
+        client: &ClientInfo,
+    ) -> Result<(), PasswordChangeError> {
+        // This session's checks since its last right one, counted before checking (in one
+        // step, so concurrent requests and aliases cannot all pass): once the limit is
+        // reached the session is over and nothing more is checked.
+        let in_session = throttle::fit(format!("password-change:{}", who.session_id));
+        let before = self
+            .throttle
+            .count_below(&in_session, MAX_WRONG_CURRENT_PASSWORDS)
+            .await
+            .map_err(|_| PasswordChangeError::Unavailable)?;
+        if before >= MAX_WRONG_CURRENT_PASSWORDS {
+            return Err(PasswordChangeError::SessionEnded);
+        }
+        let attempt = self
+            .throttle
+            .begin(
+                &throttle::customer_key(&customer.email),
+                client.throttle_ip(),
+                false,
+            )
+            .await
+            .map_err(|r| match r {
+                throttle::Refusal::TooMany { retry_after } => {
+                    PasswordChangeError::Throttled(retry_after)
+                }
+                throttle::Refusal::Unavailable => PasswordChangeError::Unavailable,
+            })?;
+        let plausible = !current.is_empty() && current.len() <= MAX_LOGIN_PASSWORD_BYTES;
+        let right = plausible && self.hasher.verify(current, &customer.password_hash).await;
+        if right {
+            self.throttle.succeeded(attempt).await;
+            self.throttle.forget(&in_session).await;
+            return Ok(());
+        }
+        self.throttle.failed_attempt(attempt).await;
+        let wrong = before + 1;
+        tracing::info!(customer_id = %customer.id, wrong, "wrong current password");
+        if wrong < MAX_WRONG_CURRENT_PASSWORDS {
+            return Err(PasswordChangeError::CurrentPasswordWrong);
+        }
+        let audit = NewAuditEntry {
+            timestamp: OffsetDateTime::now_utc(),
+            admin_username: SYSTEM_ACTOR.to_owned(),
+            action_type: actions::CUSTOMER_SESSION_GUESSING.to_owned(),
+            target_customer_id: Some(customer.id),
+            target_customer_email: Some(customer.email.clone()),
+            details: Some(
+                json!({ "ip_address": client.ip, "wrong_current_passwords": wrong }).to_string(),
+            ),
+        };
+        self.sessions
+            .end_customer_session(&who.session_id, Some(&audit))
+            .await
+            .map_err(|_| PasswordChangeError::Unavailable)?;
+        tracing::warn!(customer_id = %customer.id, "session ended: too many wrong current passwords");
+        Err(PasswordChangeError::SessionEnded)
     }
 
     /// Removes customer sessions past `SESSION_HOURS`, expired browser records and old

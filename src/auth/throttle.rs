@@ -1,9 +1,14 @@
 //! Slows down password guessing without letting an attacker aim it at the owner.
 //!
 //! - **Hard limits, per account and address:** 10 failures for one account *from one
-//!   address*, or 50 from one address for any accounts, within 15 minutes, and that address
-//!   is refused (429) without checking the password. An attacker hammering `cp_admin` from
-//!   one address stops counting against the account after ten tries.
+//!   address*, or 50 wrong passwords from one address for any accounts, within 15 minutes,
+//!   and that address is refused (429) without checking the password. An attacker
+//!   hammering `cp_admin` from one address stops counting against the account after ten
+//!   tries. The address limit counts wrong passwords only, never sign-ins still being
+//!   checked (an office behind one address signing in at nine), and at most 50 checks
+//!   from one address run at once. A browser that has signed in to the account before
+//!   (see below) is never refused by the address limit, so a stranger behind the same
+//!   address cannot lock the customers out.
 //! - **A progressive delay per account, not a lock:** after 10 failures for an account from
 //!   all addresses together, each further attempt must wait 1, 2, 4 … seconds (at most 60)
 //!   after the last failure; guessing one account from many addresses gets well under 100
@@ -12,26 +17,26 @@
 //!   take every slot the delay frees and keep the owner out for as long as it lasts. A new
 //!   browser of the owner's, from another address, waits at most a minute once the
 //!   guessing stops.
-//! - **Atomic:** the decision and the record of the attempt are made together under a
-//!   per-address (or per-account) lock, so 50 concurrent requests cannot all pass a check
-//!   that none of them has counted yet. The attempt is recorded *before* the password is
-//!   checked; a success clears the account's failures.
+//! - **One decision across instances:** the counts are read and the attempt is recorded
+//!   in one step of the app database (a write transaction on SQLite, application locks on
+//!   SQL Server), so concurrent requests — on one instance or several — cannot all pass a
+//!   check that none of them has counted yet. The attempt is recorded *in flight* before
+//!   the password is checked; a wrong password settles it as a failure, a right one
+//!   removes it with the account's failures.
 //! - **Fails closed:** when the attempt cannot be recorded, sign-in answers "temporarily
 //!   unavailable" rather than checking passwords uncounted.
 //!
 //! Counters live in the app database, so every instance of the portal sees the same
-//! numbers (the lock is per instance: across instances a race can let a handful more
-//! through, never an unbounded number). Active Directory is never asked for a refused
-//! attempt, so its own lockout cannot be triggered through the portal.
+//! numbers. Active Directory is never asked for a refused attempt, so its own lockout
+//! cannot be triggered through the portal.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::store::{LoginFailureCounts, LoginThrottleStore, StoreError};
+use crate::store::{AttemptEnd, AttemptWindow, LoginFailureCounts, LoginThrottleStore, StoreError};
 
 /// How far back failures count.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -44,8 +49,14 @@ pub const MAX_PER_ADDRESS: u64 = 50;
 pub const FREE_PER_NAME: u64 = 10;
 /// The longest wait between attempts for one account.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
-/// Locks kept for at most this many keys at once (unused ones are forgotten).
-const MAX_LOCKS: usize = 10_000;
+/// Password checks from one address at once (a flood cannot run more checks than this
+/// beyond the address limit before its failures are counted).
+pub const MAX_IN_FLIGHT_PER_ADDRESS: u64 = 50;
+/// An attempt still in flight after this long was never settled (its instance stopped
+/// mid-check): it counts as a failure.
+const SETTLE_WITHIN: Duration = Duration::from_secs(120);
+/// The most characters of a counter name (the table's column is NVARCHAR(255)).
+pub const MAX_KEY_CHARS: usize = 255;
 
 /// Why an attempt may not be checked now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +70,18 @@ pub enum Refusal {
 #[derive(Clone)]
 pub struct Throttle {
     store: Arc<dyn LoginThrottleStore>,
-    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// Attempts refused (too many, or not countable), for `/metrics`.
     refused: Arc<ThrottleCounts>,
+}
+
+/// An attempt the throttle let through: settle it with [`Throttle::failed_attempt`] or
+/// [`Throttle::succeeded`] (an attempt never settled counts as a failure after two
+/// minutes).
+#[derive(Debug)]
+#[must_use = "an attempt must be settled"]
+pub struct Attempt {
+    id: i64,
+    name: String,
 }
 
 /// Sign-in attempts the throttle refused since start-up.
@@ -90,18 +110,26 @@ pub fn delay_for(failures: u64) -> Duration {
     Duration::from_secs(1u64 << exp).min(MAX_DELAY)
 }
 
-/// The decision for counts read under the lock. A browser known to the account skips the
-/// per-account delay, never the hard limits.
+/// The decision for the counts read with the attempt. A browser known to the account
+/// skips the address limits and the per-account delay, never the limit for its account
+/// from its address.
 pub fn decide(
     c: &LoginFailureCounts,
     now: OffsetDateTime,
     known_device: bool,
 ) -> Result<(), Duration> {
-    if c.by_name_and_address >= MAX_PER_NAME_AND_ADDRESS || c.by_address >= MAX_PER_ADDRESS {
+    if c.by_name_and_address >= MAX_PER_NAME_AND_ADDRESS {
         return Err(WINDOW);
     }
     if known_device {
         return Ok(());
+    }
+    if c.by_address >= MAX_PER_ADDRESS {
+        return Err(WINDOW);
+    }
+    if c.in_flight_by_address >= MAX_IN_FLIGHT_PER_ADDRESS {
+        // Not a failure of anyone's: a short wait, while the checks under way finish.
+        return Err(Duration::from_secs(1));
     }
     let delay = delay_for(c.by_name);
     if let Some(last) = c.last_for_name {
@@ -118,7 +146,6 @@ impl Throttle {
     pub fn new(store: Arc<dyn LoginThrottleStore>) -> Self {
         Throttle {
             store,
-            locks: Arc::new(Mutex::new(HashMap::new())),
             refused: Arc::default(),
         }
     }
@@ -127,35 +154,34 @@ impl Throttle {
         &self.refused
     }
 
-    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().expect("throttle lock map");
-        if locks.len() >= MAX_LOCKS {
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        locks.entry(key.to_owned()).or_default().clone()
-    }
-
     /// Decides whether an attempt for `name` from `ip` may be checked and, if so, records
-    /// it (as a failure, until [`Throttle::succeeded`] clears it) in the same step.
-    /// `known_device`: the browser carries this account's mark (see `super::device`).
+    /// it in flight, in one step of the app database. `known_device`: the browser carries
+    /// this account's mark (see `super::device`).
     pub async fn begin(
         &self,
         name: &str,
         ip: Option<&str>,
         known_device: bool,
-    ) -> Result<(), Refusal> {
-        let lock = self.lock_for(ip.unwrap_or(name));
-        let _held = lock.lock().await;
-        let counts = self
+    ) -> Result<Attempt, Refusal> {
+        let now = OffsetDateTime::now_utc();
+        let window = AttemptWindow {
+            now,
+            since: since(),
+            settled_before: now - time::Duration::try_from(SETTLE_WITHIN).expect("small"),
+        };
+        let (id, counts) = self
             .store
-            .recent_login_failures(name, ip, since())
+            .begin_login_attempt(name, ip, window)
             .await
             .map_err(|e| {
-                tracing::error!(error = %e, "could not read failed sign-ins");
+                tracing::error!(error = %e, "could not count a sign-in attempt");
                 self.refused.unavailable.fetch_add(1, Ordering::Relaxed);
                 Refusal::Unavailable
             })?;
-        let now = OffsetDateTime::now_utc();
+        let attempt = Attempt {
+            id,
+            name: name.to_owned(),
+        };
         if let Err(retry_after) = decide(&counts, now, known_device) {
             tracing::warn!(
                 name,
@@ -163,19 +189,42 @@ impl Throttle {
                 by_name = counts.by_name,
                 by_address = counts.by_address,
                 by_name_and_address = counts.by_name_and_address,
+                in_flight_by_address = counts.in_flight_by_address,
                 retry_after_s = retry_after.as_secs(),
                 "sign-in throttled"
             );
             self.refused.too_many.fetch_add(1, Ordering::Relaxed);
+            self.end(attempt, AttemptEnd::Refused).await;
             return Err(Refusal::TooMany { retry_after });
         }
-        self.failed(name, ip).await.map_err(|_| {
-            self.refused.unavailable.fetch_add(1, Ordering::Relaxed);
-            Refusal::Unavailable
-        })
+        Ok(attempt)
     }
 
-    /// Records a failure. An error means it was not counted.
+    async fn end(&self, attempt: Attempt, end: AttemptEnd) {
+        if let Err(e) = self
+            .store
+            .end_login_attempt(attempt.id, &attempt.name, end)
+            .await
+        {
+            // An unsettled attempt counts as a failure after two minutes: the safe side.
+            tracing::warn!(error = %e, ?end, "could not settle a sign-in attempt");
+        }
+    }
+
+    /// A wrong password (or a refusal the portal decided, such as an inactive account):
+    /// the attempt stays, as a failure.
+    pub async fn failed_attempt(&self, attempt: Attempt) {
+        self.end(attempt, AttemptEnd::Failed).await;
+    }
+
+    /// The check could not be made (a directory or database down): the attempt leaves
+    /// no trace, as nobody's password was judged.
+    pub async fn abandoned(&self, attempt: Attempt) {
+        self.end(attempt, AttemptEnd::Refused).await;
+    }
+
+    /// Records a failure that needed no check (a bot that filled the honeypot). An error
+    /// means it was not counted.
     pub async fn failed(&self, name: &str, ip: Option<&str>) -> Result<(), StoreError> {
         self.store
             .record_login_failure(name, ip, OffsetDateTime::now_utc())
@@ -183,10 +232,24 @@ impl Throttle {
             .inspect_err(|e| tracing::error!(error = %e, "could not record a failed sign-in"))
     }
 
-    /// The account signed in: its failures (this attempt's record included) are forgotten.
-    pub async fn succeeded(&self, name: &str) {
+    /// The account signed in: the attempt and the account's failures are forgotten.
+    pub async fn succeeded(&self, attempt: Attempt) {
+        self.end(attempt, AttemptEnd::Succeeded).await;
+    }
+
+    /// Counts one event under `name` if fewer than `limit` are counted in the window, in
+    /// one step; returns how many there were before.
+    pub async fn count_below(&self, name: &str, limit: u64) -> Result<u64, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        self.store
+            .count_event_below(name, limit, since(), now)
+            .await
+    }
+
+    /// Forgets the events counted under `name`. Best effort.
+    pub async fn forget(&self, name: &str) {
         if let Err(e) = self.store.clear_login_failures(name).await {
-            tracing::warn!(error = %e, "could not clear failed sign-ins");
+            tracing::warn!(error = %e, "could not clear a counter");
         }
     }
 
@@ -198,15 +261,16 @@ impl Throttle {
 /// The counter key of a customer sign-in: the email as typed, trimmed and lower-cased, so
 /// unknown addresses count exactly like real ones.
 pub fn customer_key(raw_email: &str) -> String {
-    format!(
-        "customer:{}",
-        raw_email
-            .trim()
-            .to_lowercase()
-            .chars()
-            .take(254)
-            .collect::<String>()
-    )
+    fit(format!("customer:{}", raw_email.trim().to_lowercase()))
+}
+
+/// A counter name cut to the column's 255 characters (two names that share their first
+/// 255 characters share a counter, which only makes both stricter).
+pub fn fit(mut key: String) -> String {
+    if let Some((at, _)) = key.char_indices().nth(MAX_KEY_CHARS) {
+        key.truncate(at);
+    }
+    key
 }
 
 /// The counter key of an admin sign-in (`user@domain` counts as `user`).
@@ -217,7 +281,7 @@ pub fn admin_key(raw_username: &str) -> String {
         .next()
         .unwrap_or("")
         .to_lowercase();
-    format!("admin:{}", user.chars().take(128).collect::<String>())
+    fit(format!("admin:{user}"))
 }
 
 #[cfg(test)]
@@ -235,6 +299,7 @@ mod tests {
             by_name: name,
             by_address: address,
             by_name_and_address: pair,
+            in_flight_by_address: 0,
             last_for_name: last,
         }
     }
@@ -274,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn a_known_browser_skips_the_delay_but_not_the_hard_limits() {
+    fn a_known_browser_skips_the_delay_and_the_address_limit_but_not_its_own_account_s() {
         let now = datetime!(2026-11-27 12:00 UTC);
         let just_now = Some(now - time::Duration::seconds(1));
         assert!(decide(&counts(500, 0, 0, just_now), now, false).is_err());
@@ -283,9 +348,36 @@ mod tests {
             decide(&counts(500, 10, 10, just_now), now, true),
             Err(WINDOW)
         );
+        // A stranger's fifty failures from the same address do not keep the owner out.
+        assert_eq!(decide(&counts(500, 50, 0, just_now), now, true), Ok(()));
+        assert_eq!(decide(&counts(0, 5_000, 0, None), now, true), Ok(()));
+    }
+
+    #[test]
+    fn checks_in_flight_never_count_against_the_address_but_are_capped() {
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let mut c = counts(0, 49, 0, None);
+        c.in_flight_by_address = 49;
+        assert_eq!(decide(&c, now, false), Ok(()));
+        c.in_flight_by_address = MAX_IN_FLIGHT_PER_ADDRESS;
+        assert_eq!(decide(&c, now, false), Err(Duration::from_secs(1)));
         assert_eq!(
-            decide(&counts(500, 50, 0, just_now), now, true),
-            Err(WINDOW)
+            decide(&c, now, true),
+            Ok(()),
+            "a known browser waits for nobody"
         );
+    }
+
+    #[test]
+    fn counter_names_fit_their_column() {
+        let long = format!("{}@example.com", "a".repeat(300));
+        assert_eq!(customer_key(&long).chars().count(), MAX_KEY_CHARS);
+        assert!(customer_key(&long).starts_with("customer:aaa"));
+        assert_eq!(
+            customer_key(" Ann@Example.com "),
+            "customer:ann@example.com"
+        );
+        let wide = "é".repeat(400);
+        assert_eq!(admin_key(&wide).chars().count(), MAX_KEY_CHARS);
     }
 }

@@ -7,7 +7,9 @@
 //! so a fast hash is enough, and looking it up by that hash reveals nothing useful.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -206,7 +208,7 @@ pub struct NewToken {
 
 /// Records `key` in `map` unless it was recorded less than `every` ago; whether it was.
 fn due(map: &Mutex<HashMap<i64, Instant>>, key: i64, every: Duration) -> bool {
-    let mut m = map.lock().expect("token map lock");
+    let mut m = map.lock();
     let now = Instant::now();
     if m.get(&key).is_some_and(|t| now.duration_since(*t) < every) {
         return false;
@@ -411,7 +413,7 @@ mod tests {
 
     impl std::io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            self.0.lock().extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -473,7 +475,7 @@ mod tests {
             "Debug hides it"
         );
 
-        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let log = String::from_utf8(captured.0.lock().clone()).unwrap();
         assert!(
             log.contains("API token created") && log.contains("API token refused"),
             "{log}"

@@ -111,6 +111,12 @@ pub const KEYS: &[Key] = &[
         "reverse proxies whose forwarding headers are believed",
     ),
     key(
+        "MAX_CONNECTIONS_PER_ADDRESS",
+        Int,
+        Some("256"),
+        "connections one client address may hold at once (trusted proxies exempt)",
+    ),
+    key(
         "DATA_DIR",
         Text,
         Some("./data"),

@@ -86,6 +86,8 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Connections one direct peer may hold (`MAX_CONNECTIONS_PER_ADDRESS`).
+    pub max_connections_per_address: usize,
     /// Settings of the old portal that are accepted but mean nothing here (logged once).
     pub ignored_settings: Vec<&'static str>,
 }
@@ -305,6 +307,15 @@ impl Config {
                     "TRUSTED_PROXIES must list IP addresses separated by commas (got {item:?})"
                 )),
             }
+        }
+
+        let max_connections_per_address: usize = r.parse(
+            "MAX_CONNECTIONS_PER_ADDRESS",
+            "a whole number of connections",
+        );
+        if max_connections_per_address == 0 {
+            r.problems
+                .push("MAX_CONNECTIONS_PER_ADDRESS must be at least 1".to_owned());
         }
 
         let mut metrics_allow = Vec::new();
@@ -566,6 +577,7 @@ impl Config {
             metrics_allow,
             metrics_token,
             trusted_proxies,
+            max_connections_per_address,
             ignored_settings: if r.get("ERP_DB_DRIVER").is_some() {
                 vec!["ERP_DB_DRIVER"]
             } else {

@@ -190,76 +190,71 @@ impl CustomerAdmin {
                 None
             }
         };
-        let mut names: Vec<String> = input
-            .erp_customer_names
-            .iter()
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty())
-            .collect();
-        let scope = if names.iter().any(|n| n == "All") {
-            Some(ErpScope::All)
-        } else if names.is_empty() {
-            errors.insert(
-                "erp_customer_names",
-                "Choose at least one ERP customer, or All.".to_owned(),
-            );
-            None
-        } else {
-            if names.iter().any(|n| n.contains('|')) {
-                errors.insert(
-                    "erp_customer_names",
-                    "ERP customer names cannot contain |.".to_owned(),
-                );
+        let erp = match self.erp_scope_of(&input.erp_customer_names).await {
+            Ok(stored) => Some(stored),
+            Err(message) => {
+                errors.insert("erp_customer_names", message);
+                None
             }
-            // Only names the ERP knows, so a typo cannot silently show an empty portal.
-            // Compared trimmed and case-insensitively (accounts carried over from the old
-            // portal may differ in case or spacing) and stored as the ERP spells them.
-            match self.erp.customer_names().await {
-                Ok(known) => {
-                    let mut unknown: Vec<&String> = Vec::new();
-                    for n in names.iter_mut() {
-                        let wanted = n.to_lowercase();
-                        match known.iter().find(|k| k.trim().to_lowercase() == wanted) {
-                            Some(k) => *n = k.clone(),
-                            None => unknown.push(n),
-                        }
-                    }
-                    let unknown: Vec<String> = unknown.into_iter().cloned().collect();
-                    if !unknown.is_empty() {
-                        errors.insert(
-                            "erp_customer_names",
-                            format!(
-                                "Not an ERP customer: {}",
-                                unknown
-                                    .iter()
-                                    .map(|s| s.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        );
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "ERP names not checked: ERP unavailable"),
-            }
-            Some(ErpScope::Customers(names.clone()))
         };
         if !errors.is_empty() {
             return Err(CustomerError::Invalid(errors));
         }
-        let stored = ErpScope::parse(&scope.expect("checked").to_stored()).to_stored();
-        // The old portal's column is NVARCHAR(4000): a longer list cannot be saved there.
-        if stored.chars().count() > MAX_SCOPE_CHARS {
-            errors.insert(
-                "erp_customer_names",
-                format!(
-                    "Too many ERP customers for one account: the list is {} characters, at most {MAX_SCOPE_CHARS} fit. Choose fewer, or All.",
-                    stored.chars().count()
-                ),
-            );
-            return Err(CustomerError::Invalid(errors));
-        }
         // An empty last name is stored as '', never NULL (the old portal's column is NOT NULL).
-        Ok((first, Some(last), email.expect("checked"), stored))
+        Ok((
+            first,
+            Some(last),
+            email.expect("checked"),
+            erp.expect("checked"),
+        ))
+    }
+
+    /// The stored scope (`All`, or the sorted `|` list as the ERP spells each name) for
+    /// the ERP customer names an admin chose, or what is wrong with them. The one check
+    /// for every scope an admin gives (accounts and API tokens): `All` exactly, otherwise
+    /// only names the ERP knows, compared trimmed and case-insensitively (accounts carried
+    /// over from the old portal may differ in case or spacing), so a typo or a look-alike
+    /// (a Cyrillic `Аll`) cannot silently show an empty portal or mislead whoever reads
+    /// the list; and a list that fits the old portal's NVARCHAR(4000) column.
+    pub async fn erp_scope_of(&self, raw: &[String]) -> Result<String, String> {
+        let mut names: Vec<String> = raw
+            .iter()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.iter().any(|n| n == "All") {
+            return Ok(ErpScope::All.to_stored());
+        }
+        if names.is_empty() {
+            return Err("Choose at least one ERP customer, or All.".to_owned());
+        }
+        if names.iter().any(|n| n.contains('|')) {
+            return Err("ERP customer names cannot contain |.".to_owned());
+        }
+        match self.erp.customer_names().await {
+            Ok(known) => {
+                let mut unknown: Vec<String> = Vec::new();
+                for n in names.iter_mut() {
+                    let wanted = n.to_lowercase();
+                    match known.iter().find(|k| k.trim().to_lowercase() == wanted) {
+                        Some(k) => *n = k.clone(),
+                        None => unknown.push(n.clone()),
+                    }
+                }
+                if !unknown.is_empty() {
+                    return Err(format!("Not an ERP customer: {}", unknown.join(", ")));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "ERP names not checked: ERP unavailable"),
+        }
+        let stored = ErpScope::parse(&ErpScope::Customers(names).to_stored()).to_stored();
+        if stored.chars().count() > MAX_SCOPE_CHARS {
+            return Err(format!(
+                "Too many ERP customers for one account or token: the list is {} characters, at most {MAX_SCOPE_CHARS} fit. Choose fewer, or All.",
+                stored.chars().count()
+            ));
+        }
+        Ok(stored)
     }
 
     async fn mail(

@@ -2,7 +2,9 @@
 //! (`db/deacom-demo/inventory.sqlite.sql`) with every scope name bound as a parameter.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -78,7 +80,7 @@ impl DeacomSqlite {
         let inner = self.inner.clone();
         let started = Instant::now();
         let result = tokio::task::spawn_blocking(move || {
-            let pooled = inner.idle.lock().expect("pool lock").pop();
+            let pooled = inner.idle.lock().pop();
             let conn = match pooled {
                 Some(c) => c,
                 None => {
@@ -86,7 +88,7 @@ impl DeacomSqlite {
                 }
             };
             let out = f(&conn);
-            inner.idle.lock().expect("pool lock").push(conn);
+            inner.idle.lock().push(conn);
             out
         })
         .await

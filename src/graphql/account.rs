@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ErrorExtensions, InputObject, Object};
+use async_graphql::{Context, InputObject, Object};
 
 use super::guards::{
-    PublicGuard, coded_error, codes, field_errors, require_signed_in_customer, store_error,
+    PublicGuard, coded_error, codes, field_errors, rate_limited, require_signed_in_customer,
+    store_error,
 };
 use crate::auth::ClientInfo;
 use crate::auth::reset::{PasswordResets, RequestError, ResetError};
@@ -66,20 +67,35 @@ impl AccountMutation {
     ) -> async_graphql::Result<bool> {
         let who = require_signed_in_customer(ctx)?;
         let auth = ctx.data::<Arc<AuthService>>()?;
+        let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         let current =
             (!who.must_reset_password).then_some(input.current_password.as_deref().unwrap_or(""));
         match auth
-            .change_password(who, current, &input.new_password, &input.confirm_password)
+            .change_password(
+                who,
+                current,
+                &input.new_password,
+                &input.confirm_password,
+                &client,
+            )
             .await
         {
             Ok(()) => Ok(true),
+            Err(PasswordChangeError::Throttled(wait)) => Err(rate_limited(
+                PasswordChangeError::Throttled(wait).message(),
+                wait,
+            )),
+            Err(PasswordChangeError::SessionEnded) => Err(coded_error(
+                codes::UNAUTHENTICATED,
+                PasswordChangeError::SessionEnded.message(),
+            )),
             Err(e) => {
                 let field = match e {
                     PasswordChangeError::CurrentPasswordWrong => "current_password",
                     PasswordChangeError::Policy(_) | PasswordChangeError::SameAsCurrent => {
                         "new_password"
                     }
-                    PasswordChangeError::Unavailable => "_form",
+                    _ => "_form",
                 };
                 Err(field_errors([(field, e.message().to_owned())]))
             }
@@ -101,14 +117,10 @@ impl AccountMutation {
         let email: String = email.chars().take(320).collect();
         match resets.request(&email, &client).await {
             Ok(()) => Ok(true),
-            Err(RequestError::Throttled(wait)) => {
-                let secs = wait.as_secs().max(1);
-                Err(coded_error(
-                    codes::RATE_LIMITED,
-                    "too many reset requests from this address; try again later",
-                )
-                .extend_with(|_, e| e.set("retryAfter", secs)))
-            }
+            Err(RequestError::Throttled(wait)) => Err(rate_limited(
+                "too many reset requests from this address; try again later",
+                wait,
+            )),
             Err(RequestError::Unavailable) => Err(coded_error(
                 codes::APP_DB_UNAVAILABLE,
                 "the portal database is temporarily unavailable; nothing was sent",

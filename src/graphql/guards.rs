@@ -58,6 +58,13 @@ pub fn coded_error(code: &'static str, message: &str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
 }
 
+/// A `RATE_LIMITED` error with `extensions.retryAfter` (whole seconds, at least one); over
+/// HTTP the answer is then `429` with `Retry-After`.
+pub fn rate_limited(message: &str, wait: std::time::Duration) -> async_graphql::Error {
+    let secs = wait.as_secs().max(1);
+    coded_error(codes::RATE_LIMITED, message).extend_with(move |_, e| e.set("retryAfter", secs))
+}
+
 /// A `BAD_USER_INPUT` error whose `extensions.fields` maps form fields to messages.
 pub fn field_errors<K: AsRef<str>>(
     fields: impl IntoIterator<Item = (K, String)>,

@@ -85,8 +85,9 @@ pub fn minimums_of(list: Vec<PartMinimum>) -> Minimums {
 /// [`CACHE_TTL`]. Reports and the minimums page read the database directly.
 #[derive(Default)]
 pub struct MinimumsCache {
-    entries:
-        std::sync::Mutex<std::collections::HashMap<ErpScope, (std::time::Instant, Arc<Minimums>)>>,
+    entries: parking_lot::Mutex<
+        std::collections::HashMap<ErpScope, (std::time::Instant, Arc<Minimums>)>,
+    >,
 }
 
 pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
@@ -99,13 +100,13 @@ impl MinimumsCache {
         store: &dyn PartMinimumStore,
         scope: &ErpScope,
     ) -> Result<Arc<Minimums>, crate::store::StoreError> {
-        if let Some((at, m)) = self.entries.lock().expect("minimums cache").get(scope)
+        if let Some((at, m)) = self.entries.lock().get(scope)
             && at.elapsed() < CACHE_TTL
         {
             return Ok(m.clone());
         }
         let fresh = Arc::new(minimums_for(store, scope).await?);
-        let mut entries = self.entries.lock().expect("minimums cache");
+        let mut entries = self.entries.lock();
         if entries.len() >= CACHE_SCOPES {
             entries.clear();
         }
@@ -114,7 +115,7 @@ impl MinimumsCache {
     }
 
     pub fn clear(&self) {
-        self.entries.lock().expect("minimums cache").clear();
+        self.entries.lock().clear();
     }
 }
 

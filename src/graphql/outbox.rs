@@ -31,6 +31,11 @@ pub struct OutboxMessage {
     pub raw: String,
 }
 
+fn unreadable(e: std::io::Error) -> async_graphql::Error {
+    tracing::error!(error = %e, "outbox unreadable");
+    coded_error(codes::INTERNAL, "the outbox could not be read")
+}
+
 #[Object]
 impl OutboxQuery {
     /// True in demo mode, when mail is kept in the outbox instead of being sent. Admins only.
@@ -39,17 +44,24 @@ impl OutboxQuery {
         Ok(ctx.data::<Arc<Mailer>>()?.outbox().is_some())
     }
 
-    /// The outbox's mail, newest first. Admins only.
-    async fn outbox(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OutboxEntry>> {
-        let admin = require_admin(ctx)?;
-        let entries = ctx
-            .data::<Arc<Mailer>>()?
-            .outbox_messages(&admin)
-            .map_err(|e| {
-                tracing::error!(error = %e, "outbox unreadable");
-                coded_error(codes::INTERNAL, "the outbox could not be read")
-            })?;
-        Ok(entries
+    /// The outbox's mail, newest first, `first` at a time (at most 200) after the message
+    /// `after` (a `file`). Admins only.
+    async fn outbox(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 200)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Vec<OutboxEntry>> {
+        require_admin(ctx)?;
+        let Some(outbox) = ctx.data::<Arc<Mailer>>()?.outbox_reader() else {
+            return Ok(Vec::new());
+        };
+        let page = outbox
+            .list(first.max(1) as usize, after)
+            .await
+            .map_err(unreadable)?;
+        Ok(page
+            .entries
             .into_iter()
             .map(|e| OutboxEntry {
                 file: e.file,
@@ -66,8 +78,11 @@ impl OutboxQuery {
         ctx: &Context<'_>,
         file: String,
     ) -> async_graphql::Result<Option<OutboxMessage>> {
-        let admin = require_admin(ctx)?;
-        let raw = ctx.data::<Arc<Mailer>>()?.outbox_message(&admin, &file);
+        require_admin(ctx)?;
+        let Some(outbox) = ctx.data::<Arc<Mailer>>()?.outbox_reader() else {
+            return Ok(None);
+        };
+        let raw = outbox.read(&file).await.map_err(unreadable)?;
         Ok(raw.map(|raw| OutboxMessage {
             file,
             text: plain_text_part(&raw),

@@ -17,10 +17,11 @@ use crate::domain::CustomerId;
 use crate::reports::Scheduler;
 use crate::store::{
     CustomerStore, NewReportSubscription, ReportStore, ReportSubscription, SavedViewStore,
+    StoreError,
 };
 
 /// Subscriptions one account may have.
-pub const MAX_SUBSCRIPTIONS: usize = 20;
+pub const MAX_SUBSCRIPTIONS: u32 = 20;
 
 #[derive(Default)]
 pub struct ReportsQuery;
@@ -244,16 +245,6 @@ impl ReportsMutation {
             return Err(field_errors(errors));
         }
         let store = ctx.data::<Arc<dyn ReportStore>>()?;
-        let existing = store
-            .subscriptions(Some(who.customer_id))
-            .await
-            .map_err(|e| store_error(&e))?;
-        if existing.len() >= MAX_SUBSCRIPTIONS {
-            return Err(field_errors([(
-                "_form",
-                format!("You can have {MAX_SUBSCRIPTIONS} scheduled mails; remove one first."),
-            )]));
-        }
         let scheduler = ctx.data::<Arc<Scheduler>>()?;
         let frequency = match input.frequency {
             ReportFrequency::Daily => "daily",
@@ -278,10 +269,16 @@ impl ReportsMutation {
             created_at: scheduler.now(),
             next_run_at: scheduler.first_run(frequency, weekday, i64::from(input.hour)),
         };
-        let sub = store
-            .insert_subscription(&new)
-            .await
-            .map_err(|e| store_error(&e))?;
+        let sub = match store.insert_subscription(&new, MAX_SUBSCRIPTIONS).await {
+            Ok(sub) => sub,
+            Err(StoreError::LimitReached(max)) => {
+                return Err(field_errors([(
+                    "_form",
+                    format!("You can have {max} scheduled mails; remove one first."),
+                )]));
+            }
+            Err(e) => return Err(store_error(&e)),
+        };
         tracing::info!(customer_id = %who.customer_id, subscription = sub.id, "report subscribed");
         Ok(nodes(ctx, vec![sub]).await?.remove(0))
     }

@@ -14,7 +14,7 @@ use crate::inventory::View;
 use crate::store::{SavedView, SavedViewStore, StoreError};
 
 /// Views one account may keep.
-pub const MAX_VIEWS: usize = 50;
+pub const MAX_VIEWS: u32 = 50;
 const MAX_NAME_CHARS: usize = 60;
 
 #[derive(Default)]
@@ -107,22 +107,22 @@ impl SavedViewsMutation {
         }
         let query = View::from_query(&query).query_string();
         let store = ctx.data::<Arc<dyn SavedViewStore>>()?;
-        let existing = store
-            .saved_views(who.customer_id)
-            .await
-            .map_err(|e| store_error(&e))?;
-        if existing.len() >= MAX_VIEWS {
-            return Err(field_errors([(
-                "name",
-                format!("You can keep {MAX_VIEWS} views; delete one first."),
-            )]));
-        }
         match store
-            .insert_saved_view(who.customer_id, &name, &query, OffsetDateTime::now_utc())
+            .insert_saved_view(
+                who.customer_id,
+                &name,
+                &query,
+                OffsetDateTime::now_utc(),
+                MAX_VIEWS,
+            )
             .await
         {
             Ok(v) => Ok(v.into()),
             Err(StoreError::DuplicateName) => Err(duplicate(&name)),
+            Err(StoreError::LimitReached(max)) => Err(field_errors([(
+                "name",
+                format!("You can keep {max} views; delete one first."),
+            )])),
             Err(e) => Err(store_error(&e)),
         }
     }

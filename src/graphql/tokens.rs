@@ -87,8 +87,12 @@ fn internal(e: StoreError) -> async_graphql::Error {
     super::guards::store_error(&e)
 }
 
-/// Checks an admin's input; every problem at once, by field.
-fn parse_input(input: ApiTokenInput) -> async_graphql::Result<NewToken> {
+/// Checks an admin's input; every problem at once, by field. `erp` is the stored scope of
+/// the ERP names given (checked by the same rule as an account's), or what is wrong.
+fn parse_input(
+    input: ApiTokenInput,
+    erp: Result<String, String>,
+) -> async_graphql::Result<NewToken> {
     let mut problems: Vec<(&str, String)> = Vec::new();
     let name = input.name.trim().to_owned();
     if name.is_empty() {
@@ -113,27 +117,17 @@ fn parse_input(input: ApiTokenInput) -> async_graphql::Result<NewToken> {
             Scopes::default()
         }
     };
-    let names: Vec<String> = input
-        .erp_customer_names
-        .iter()
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .collect();
-    let erp = if names.iter().any(|n| n == "All") {
-        "All".to_owned()
-    } else {
-        ErpScope::parse(&names.join("|")).to_stored()
-    };
-    if scopes.contains(Scope::InventoryRead) && erp.is_empty() {
+    let erp = erp.unwrap_or_else(|message| {
+        problems.push(("erp_customer_names", message));
+        String::new()
+    });
+    if scopes.contains(Scope::InventoryRead)
+        && erp.is_empty()
+        && !problems.iter().any(|(f, _)| *f == "erp_customer_names")
+    {
         problems.push((
             "erp_customer_names",
             "inventory:read needs ERP customers (or All).".into(),
-        ));
-    }
-    if erp.chars().count() > 4000 {
-        problems.push((
-            "erp_customer_names",
-            "At most 4,000 characters in all.".into(),
         ));
     }
     let now = OffsetDateTime::now_utc();
@@ -197,7 +191,17 @@ impl TokensMutation {
         input: ApiTokenInput,
     ) -> async_graphql::Result<CreatedApiToken> {
         let admin = require_admin(ctx)?;
-        let new = parse_input(input)?;
+        let given = input
+            .erp_customer_names
+            .iter()
+            .any(|n| !n.trim().is_empty());
+        let erp = if given {
+            let customers = ctx.data::<Arc<crate::customers::CustomerAdmin>>()?;
+            customers.erp_scope_of(&input.erp_customer_names).await
+        } else {
+            Ok(String::new())
+        };
+        let new = parse_input(input, erp)?;
         let tokens = ctx.data::<Arc<ApiTokens>>()?;
         let issued = tokens.create(admin.admin(), new).await.map_err(internal)?;
         Ok(CreatedApiToken {

@@ -7,7 +7,9 @@
 //! one shown to another instance (or after a restart) reads as expired, not as forged.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -119,7 +121,7 @@ impl Cursors {
         }
         let id = u64::from_be_bytes(payload[8..16].try_into().expect("8 bytes"));
         let offset = u64::from_be_bytes(payload[16..24].try_into().expect("8 bytes")) as usize;
-        let mut pins = self.pins.lock().expect("pin lock");
+        let mut pins = self.pins.lock();
         let now = Instant::now();
         match pins.get_mut(&id) {
             Some((snap, used)) if now.duration_since(*used) < PIN_IDLE => {
@@ -138,7 +140,7 @@ impl Cursors {
 
     fn pin(&self, snapshot: &Arc<Snapshot>) {
         let now = Instant::now();
-        let mut pins = self.pins.lock().expect("pin lock");
+        let mut pins = self.pins.lock();
         pins.retain(|_, (_, used)| now.duration_since(*used) < PIN_IDLE);
         pins.insert(snapshot.id, (snapshot.clone(), now));
         // Bounded: evict the least recently used until both limits hold.
@@ -162,7 +164,7 @@ impl Cursors {
     /// How many snapshots are pinned now.
     #[cfg(test)]
     pub fn pinned(&self) -> usize {
-        self.pins.lock().expect("pin lock").len()
+        self.pins.lock().len()
     }
 }
 

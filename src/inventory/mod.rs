@@ -13,7 +13,9 @@ pub mod view;
 pub use view::View;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
@@ -77,6 +79,8 @@ pub struct InventoryService {
     breaker: Mutex<Breaker>,
     reads: std::sync::atomic::AtomicU64,
     read_failures: std::sync::atomic::AtomicU64,
+    /// Fault injection: the next read panics while it holds the cache's lock.
+    panic_next: std::sync::atomic::AtomicBool,
 }
 
 /// What the inventory cache holds, for health and metrics.
@@ -147,7 +151,16 @@ impl InventoryService {
             breaker: Mutex::new(Breaker::default()),
             reads: Default::default(),
             read_failures: Default::default(),
+            panic_next: Default::default(),
         }
+    }
+
+    /// Fault injection for tests: the next read of the cache panics while it holds the
+    /// cache's lock (a panic must cost one request, never the cache).
+    #[doc(hidden)]
+    pub fn inject_panic(&self) {
+        self.panic_next
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn erp_counters(&self) -> ErpCounters {
@@ -161,7 +174,7 @@ impl InventoryService {
     /// Whether the ERP may be asked now: always while closed; while open, once per
     /// interval (that request is the probe).
     fn breaker_allows(&self) -> bool {
-        let mut b = self.breaker.lock().expect("breaker lock");
+        let mut b = self.breaker.lock();
         match b.open_until {
             None => true,
             Some(until) if Instant::now() >= until => {
@@ -176,7 +189,7 @@ impl InventoryService {
     }
 
     fn breaker_result(&self, ok: bool) {
-        let mut b = self.breaker.lock().expect("breaker lock");
+        let mut b = self.breaker.lock();
         if ok {
             if b.open_until.is_some() {
                 tracing::warn!(
@@ -202,11 +215,7 @@ impl InventoryService {
 
     /// Whether the circuit around the ERP is open (for health and the page).
     pub fn erp_circuit_open(&self) -> bool {
-        self.breaker
-            .lock()
-            .expect("breaker lock")
-            .open_until
-            .is_some()
+        self.breaker.lock().open_until.is_some()
     }
 
     /// Caps the cache at `mb` megabytes (`INVENTORY_CACHE_MAX_MB`).
@@ -217,7 +226,7 @@ impl InventoryService {
 
     /// (scopes cached, their approximate bytes), for health and metrics.
     pub fn cache_usage(&self) -> CacheUsage {
-        let cache = self.cache.lock().expect("cache lock");
+        let cache = self.cache.lock();
         let mut usage = CacheUsage {
             scopes: cache.len(),
             ..CacheUsage::default()
@@ -231,7 +240,7 @@ impl InventoryService {
 
     /// Drops least recently used scopes until the cache fits its cap; `keep` stays.
     fn enforce_cap(&self, keep: &ErpScope) {
-        let mut cache = self.cache.lock().expect("cache lock");
+        let mut cache = self.cache.lock();
         let mut total: usize = cache
             .values()
             .filter_map(|e| e.cell.get())
@@ -289,7 +298,13 @@ impl InventoryService {
         refresh: bool,
     ) -> Result<(Arc<Snapshot>, bool), ErpError> {
         let (cell, previous) = {
-            let mut cache = self.cache.lock().expect("cache lock");
+            let mut cache = self.cache.lock();
+            if self
+                .panic_next
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                panic!("fault injection: a panic inside an inventory request");
+            }
             // Forget stale entries of every scope, so the map cannot grow without bound.
             let ttl = self.ttl;
             cache.retain(|_, e| {
@@ -509,7 +524,7 @@ mod tests {
             (2..5).contains(&scopes),
             "{scopes} scopes of {one} bytes under {cap_mb} MB"
         );
-        let cache = service.cache.lock().unwrap();
+        let cache = service.cache.lock();
         assert!(
             cache.contains_key(&scope("A")),
             "the recently used scope stays"

@@ -4,7 +4,9 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use memchr::memmem;
 use time::OffsetDateTime;
@@ -594,13 +596,13 @@ impl Snapshot {
 
     /// Expired and soon-expiring lots in the whole scope, as of `today` (memoised per day).
     pub fn expiry_counts(&self, today: time::Date) -> ExpiryCounts {
-        if let Some((day, counts)) = *self.expiry_memo.lock().expect("expiry memo")
+        if let Some((day, counts)) = *self.expiry_memo.lock()
             && day == today
         {
             return counts;
         }
         let counts = self.count_expiry(today);
-        *self.expiry_memo.lock().expect("expiry memo") = Some((today, counts));
+        *self.expiry_memo.lock() = Some((today, counts));
         counts
     }
 
@@ -629,7 +631,7 @@ impl Snapshot {
     /// Rows whose displayed text contains `term` (already normalised), ascending.
     fn search(&self, term: &str) -> Arc<Vec<u32>> {
         {
-            let mut cache = self.searches.lock().expect("search cache");
+            let mut cache = self.searches.lock();
             if let Some(pos) = cache.iter().position(|(t, _)| t == term) {
                 let hit = cache.remove(pos);
                 let result = hit.1.clone();
@@ -640,7 +642,7 @@ impl Snapshot {
         // Typing narrows a search: a cached result for a part of this term holds every
         // row that can match, so only those rows need to be looked at.
         let narrower = {
-            let cache = self.searches.lock().expect("search cache");
+            let cache = self.searches.lock();
             cache
                 .iter()
                 .filter(|(t, _)| term.contains(t.as_str()))
@@ -671,7 +673,7 @@ impl Snapshot {
             }
         };
         let result = Arc::new(result);
-        let mut cache = self.searches.lock().expect("search cache");
+        let mut cache = self.searches.lock();
         if cache.len() >= SEARCH_CACHE {
             cache.remove(0);
         }
@@ -684,13 +686,7 @@ impl Snapshot {
         if sort.is_empty() {
             return self.default_order.clone();
         }
-        if let Some((_, order)) = self
-            .sorts
-            .lock()
-            .expect("sort cache")
-            .iter()
-            .find(|(k, _)| k == sort)
-        {
+        if let Some((_, order)) = self.sorts.lock().iter().find(|(k, _)| k == sort) {
             return order.clone();
         }
         let ranks: Vec<(Vec<u32>, SortDir)> =
@@ -714,7 +710,7 @@ impl Snapshot {
             self.default_pos[a as usize].cmp(&self.default_pos[b as usize])
         });
         let order = Arc::new(order);
-        let mut cache = self.sorts.lock().expect("sort cache");
+        let mut cache = self.sorts.lock();
         if cache.len() >= SORT_CACHE {
             cache.remove(0);
         }
@@ -868,7 +864,7 @@ impl Snapshot {
             below_minimum: filter.below_minimum.clone(),
         };
         {
-            let mut views = self.views.lock().expect("view cache");
+            let mut views = self.views.lock();
             if let Some(pos) = views
                 .iter()
                 .position(|(k, v)| *k == key && (!want_facets || v.facets.is_some()))
@@ -888,7 +884,7 @@ impl Snapshot {
             count,
             facets: facets.map(Arc::new),
         });
-        let mut views = self.views.lock().expect("view cache");
+        let mut views = self.views.lock();
         views.retain(|(k, _)| *k != key);
         views.push((key, selected.clone()));
         if views.len() > VIEW_CACHE {
@@ -1110,6 +1106,6 @@ mod tests {
         for i in 0..(VIEW_CACHE + 5) {
             snap.select_page(&sel(&format!("x{i}"), ""), 0, 1, Wanted::EVERYTHING);
         }
-        assert_eq!(snap.views.lock().unwrap().len(), VIEW_CACHE);
+        assert_eq!(snap.views.lock().len(), VIEW_CACHE);
     }
 }

@@ -2,7 +2,10 @@
 //! demo mode (listed and readable by admins). Messages have an HTML and a plain-text part,
 //! both rendered from maud templates in [`templates`].
 
+pub mod outbox;
 pub mod templates;
+
+pub use outbox::{Outbox, OutboxEntry, OutboxPage, plain_text_part};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -199,25 +202,9 @@ impl Mailer {
         }
     }
 
-    /// The outbox's messages, newest first; empty when mail goes over SMTP. Admins only.
-    pub fn outbox_messages(
-        &self,
-        _admin: &crate::graphql::guards::AdminGrant<'_>,
-    ) -> std::io::Result<Vec<OutboxEntry>> {
-        match self.outbox() {
-            Some(dir) => list_outbox(dir),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    /// One outbox message as written (a file name from [`Mailer::outbox_messages`]).
-    /// Admins only.
-    pub fn outbox_message(
-        &self,
-        _admin: &crate::graphql::guards::AdminGrant<'_>,
-        file: &str,
-    ) -> Option<String> {
-        read_outbox(self.outbox()?, file)
+    /// The outbox, to read what was filed there (demo mode), if mail is kept in one.
+    pub fn outbox_reader(&self) -> Option<Outbox> {
+        self.outbox().map(|dir| Outbox::new(dir.to_owned()))
     }
 
     pub fn build(&self, mail: &Mail) -> Result<Message, MailError> {
@@ -292,117 +279,4 @@ impl Mailer {
 
 pub fn outbox_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("outbox")
-}
-
-/// One message in the demo outbox.
-#[derive(Debug, Clone)]
-pub struct OutboxEntry {
-    pub file: String,
-    pub modified: time::OffsetDateTime,
-    pub to: String,
-    pub subject: String,
-}
-
-fn header(text: &str, name: &str) -> String {
-    text.lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// Newest first.
-fn list_outbox(dir: &Path) -> std::io::Result<Vec<OutboxEntry>> {
-    let mut out = Vec::new();
-    if !dir.exists() {
-        return Ok(out);
-    }
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".eml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        let modified = entry
-            .metadata()?
-            .modified()
-            .map(time::OffsetDateTime::from)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        out.push(OutboxEntry {
-            file: name,
-            modified,
-            to: header(&text, "To"),
-            subject: header(&text, "Subject"),
-        });
-    }
-    out.sort_by(|a, b| {
-        b.modified
-            .cmp(&a.modified)
-            .then_with(|| b.file.cmp(&a.file))
-    });
-    Ok(out)
-}
-
-/// The raw message, if `file` names a message in the outbox (no path tricks).
-fn read_outbox(dir: &Path, file: &str) -> Option<String> {
-    let ok = file.ends_with(".eml")
-        && file
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'))
-        && !file.contains("..");
-    if !ok {
-        return None;
-    }
-    std::fs::read_to_string(dir.join(file)).ok()
-}
-
-/// The plain-text part of a stored message, decoded enough to read.
-pub fn plain_text_part(raw: &str) -> String {
-    let Some(start) = raw.find("Content-Type: text/plain") else {
-        return raw.to_owned();
-    };
-    let body = &raw[start..];
-    let Some(blank) = body
-        .find("\r\n\r\n")
-        .map(|i| i + 4)
-        .or_else(|| body.find("\n\n").map(|i| i + 2))
-    else {
-        return String::new();
-    };
-    let rest = &body[blank..];
-    let end = rest
-        .find("\r\n--")
-        .or_else(|| rest.find("\n--"))
-        .unwrap_or(rest.len());
-    let part = &rest[..end];
-    if body[..blank].contains("quoted-printable") {
-        decode_qp(part)
-    } else {
-        part.to_owned()
-    }
-}
-
-fn decode_qp(s: &str) -> String {
-    let mut bytes = Vec::with_capacity(s.len());
-    let mut it = s
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .into_bytes()
-        .into_iter()
-        .peekable();
-    while let Some(b) = it.next() {
-        if b == b'=' {
-            let hi = it.next();
-            let lo = it.next();
-            if let (Some(h), Some(l)) = (hi, lo)
-                && let Ok(v) = u8::from_str_radix(&format!("{}{}", h as char, l as char), 16)
-            {
-                bytes.push(v);
-                continue;
-            }
-        }
-        bytes.push(b);
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
 }

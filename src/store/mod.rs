@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The row to change does not exist; nothing was written or audited.
     #[error("no such record")]
     NotFound,
+    /// The account already has as many of these as it may; nothing was written.
+    #[error("the limit of {0} is reached")]
+    LimitReached(u32),
     #[error("app database unavailable: {0}")]
     Unavailable(String),
     #[error("app database error: {0}")]
@@ -332,32 +335,84 @@ pub trait AdminSessionStore: Send + Sync {
     ) -> StoreResult<u64>;
 }
 
-/// What the sign-in throttle decides on.
+/// What the sign-in throttle decides on, as it stood just before an attempt was recorded.
+/// Attempts still being checked ("in flight") count with the failures of the name, but
+/// not against the address: an office signing in at nine must not be refused for the
+/// sign-ins it has not finished yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoginFailureCounts {
+    /// Failures and attempts in flight for this name.
     pub by_name: u64,
+    /// Failures (settled: wrong passwords) from this address.
     pub by_address: u64,
+    /// Failures and attempts in flight for this name from this address.
     pub by_name_and_address: u64,
+    /// Attempts from this address being checked now.
+    pub in_flight_by_address: u64,
+    /// The latest failure or attempt for this name.
     pub last_for_name: Option<OffsetDateTime>,
 }
 
+/// The instants an attempt is counted against.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptWindow {
+    pub now: OffsetDateTime,
+    /// Failures before this no longer count.
+    pub since: OffsetDateTime,
+    /// An attempt still in flight from before this was never settled (its process
+    /// stopped mid-check): it counts as a failure.
+    pub settled_before: OffsetDateTime,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// The throttle refused it before any password was checked: it leaves no trace.
+    Refused,
+    /// A wrong password: it stays, as a failure.
+    Failed,
+    /// A right password: it and every failure of the name go.
+    Succeeded,
+}
+
 /// Failed sign-ins, for throttling password guessing across every instance of the portal.
+/// Each decision reads the counts and records its attempt in one step (one transaction,
+/// serialised per name and address on every backend), so no two instances can both pass
+/// a limit that neither has counted yet.
 #[async_trait]
 pub trait LoginThrottleStore: Send + Sync {
+    /// Records a failure that needed no check (a bot that filled the honeypot).
     async fn record_login_failure(
         &self,
         login_name: &str,
         ip: Option<&str>,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Failures since `since`: for this name, from this address, for this name from this
-    /// address, and when this name last failed.
-    async fn recent_login_failures(
+    /// Reads the counts for `login_name` and `ip` and records a new attempt in flight, in
+    /// one step; returns the attempt's id and the counts from before it.
+    async fn begin_login_attempt(
         &self,
         login_name: &str,
         ip: Option<&str>,
+        window: AttemptWindow,
+    ) -> StoreResult<(i64, LoginFailureCounts)>;
+    /// Settles an attempt begun by [`LoginThrottleStore::begin_login_attempt`].
+    async fn end_login_attempt(
+        &self,
+        attempt: i64,
+        login_name: &str,
+        end: AttemptEnd,
+    ) -> StoreResult<()>;
+    /// Counts one event under `name` if fewer than `limit` were counted since `since`, in
+    /// one step; returns how many there were before (the event was counted only when that
+    /// is below `limit`).
+    async fn count_event_below(
+        &self,
+        name: &str,
+        limit: u64,
         since: OffsetDateTime,
-    ) -> StoreResult<LoginFailureCounts>;
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
     /// Forgets a name's failures (after a successful sign-in).
     async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()>;
     async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64>;
@@ -507,13 +562,15 @@ pub trait SavedViewStore: Send + Sync {
     async fn saved_views(&self, customer: CustomerId) -> StoreResult<Vec<SavedView>>;
     /// One view, only if it belongs to `customer`.
     async fn saved_view(&self, customer: CustomerId, id: i64) -> StoreResult<Option<SavedView>>;
-    /// `DuplicateName` when the account has a view of that name.
+    /// `DuplicateName` when the account has a view of that name, `LimitReached` when it
+    /// already has `max` views (counted and inserted in one step).
     async fn insert_saved_view(
         &self,
         customer: CustomerId,
         name: &str,
         query: &str,
         at: OffsetDateTime,
+        max: u32,
     ) -> StoreResult<SavedView>;
     /// Renames the account's view; `NotFound` when it has no such view, `DuplicateName`
     /// when the name is taken.
@@ -589,9 +646,12 @@ pub struct RunOutcome {
 
 #[async_trait]
 pub trait ReportStore: Send + Sync {
+    /// `LimitReached` when the account already has `max` subscriptions (counted and
+    /// inserted in one step).
     async fn insert_subscription(
         &self,
         new: &NewReportSubscription,
+        max: u32,
     ) -> StoreResult<ReportSubscription>;
     /// One account's subscriptions, or every one (`None`), by customer then id.
     async fn subscriptions(

@@ -235,7 +235,25 @@ pub async fn post(
             .collect();
         return (status, Json(json!({ "errors": errors }))).into_response();
     }
+    // A field refused for going too fast (a password guessed too often, reset links asked
+    // too often) answers as the sign-in page does: 429 with `Retry-After`.
+    let retry_after = response.errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        match (ext.get("code"), ext.get("retryAfter")) {
+            (Some(async_graphql::Value::String(c)), Some(async_graphql::Value::Number(n)))
+                if c == codes::RATE_LIMITED =>
+            {
+                n.as_u64()
+            }
+            _ => None,
+        }
+    });
     let mut resp = Json(response).into_response();
+    if let Some(secs) = retry_after {
+        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+    }
     if let Some(Ok(b)) = &budget {
         rate_limit_headers(&mut resp, b);
     }

@@ -7,9 +7,9 @@
 //! or to `Authorization: Bearer <METRICS_TOKEN>`; everyone else gets 404, so the endpoint
 //! does not advertise itself.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -54,10 +54,9 @@ impl Metrics {
         *self
             .requests
             .lock()
-            .expect("metrics lock")
             .entry((route.to_owned(), status))
             .or_default() += 1;
-        let mut latency = self.latency.lock().expect("metrics lock");
+        let mut latency = self.latency.lock();
         let h = latency.entry(route.to_owned()).or_default();
         for (i, b) in BUCKETS.iter().enumerate() {
             if seconds <= *b {
@@ -70,7 +69,7 @@ impl Metrics {
 
     fn render_requests(&self, out: &mut String) {
         out.push_str("# HELP portal_http_requests_total Requests answered, by route and status.\n# TYPE portal_http_requests_total counter\n");
-        for ((route, status), n) in self.requests.lock().expect("metrics lock").iter() {
+        for ((route, status), n) in self.requests.lock().iter() {
             let _ = writeln!(
                 out,
                 "portal_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
@@ -78,7 +77,7 @@ impl Metrics {
             );
         }
         out.push_str("# HELP portal_http_request_duration_seconds Time to answer, by route.\n# TYPE portal_http_request_duration_seconds histogram\n");
-        for (route, h) in self.latency.lock().expect("metrics lock").iter() {
+        for (route, h) in self.latency.lock().iter() {
             let route = escape(route);
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(

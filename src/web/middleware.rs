@@ -57,6 +57,18 @@ pub async fn request_id(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The answer to a request whose handler panicked: a 500 naming the request id, like any
+/// internal error. Locks in request paths do not poison (`parking_lot`), so the next
+/// request is served as if nothing happened.
+pub fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    crate::error::AppError::Internal(anyhow::anyhow!("panic: {what}")).into_response()
+}
+
 /// Largest urlencoded form body read for its CSRF field.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 

@@ -15,9 +15,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -192,6 +194,8 @@ pub fn router(state: AppState) -> Router {
         .route("/htmx/{*path}", get(assets::htmx))
         .fallback(not_found)
         // Layers run bottom-up for requests: the last added is the outermost.
+        // A panic in a handler costs its request alone: a 500 page with the request id.
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::render_errors,
@@ -221,6 +225,10 @@ pub fn router(state: AppState) -> Router {
                 ))),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A body dribbled in slowly holds a busy connection: it must arrive in time too.
+        .layer(RequestBodyTimeoutLayer::new(server::HEADER_READ_TIMEOUT))
+        // …and one in any middleware too (answered plainly, as nothing inside it ran).
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)

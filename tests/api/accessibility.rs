@@ -69,21 +69,24 @@ async fn axe_finds_no_serious_violations_on_any_page() {
     let store = app.store();
     let now = time::OffsetDateTime::now_utc();
     let view = store
-        .insert_saved_view(id, "Gift boxes", "q=gift&sort=onHandQty", now)
+        .insert_saved_view(id, "Gift boxes", "q=gift&sort=onHandQty", now, 50)
         .await
         .unwrap();
     store
-        .insert_subscription(&customer_portal::store::NewReportSubscription {
-            customer_id: id,
-            kind: "report".into(),
-            view_id: Some(view.id),
-            frequency: "weekly".into(),
-            weekday: Some(0),
-            hour: 7,
-            format: "xlsx".into(),
-            created_at: now,
-            next_run_at: now + time::Duration::days(1),
-        })
+        .insert_subscription(
+            &customer_portal::store::NewReportSubscription {
+                customer_id: id,
+                kind: "report".into(),
+                view_id: Some(view.id),
+                frequency: "weekly".into(),
+                weekday: Some(0),
+                hour: 7,
+                format: "xlsx".into(),
+                created_at: now,
+                next_run_at: now + time::Duration::days(1),
+            },
+            20,
+        )
         .await
         .unwrap();
     store

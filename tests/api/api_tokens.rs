@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use crate::admin::{admin_app, admin_browser};
 use crate::helpers::*;
 
-const CREATE: &str = "mutation($input: ApiTokenInput!) { createApiToken(input: $input) { secret token { id name scopes erpCustomerNames active expiresAt } } }";
+pub const CREATE: &str = "mutation($input: ApiTokenInput!) { createApiToken(input: $input) { secret token { id name scopes erpCustomerNames active expiresAt } } }";
 
-async fn create(admin: &TestApp, input: Value) -> (String, String) {
+pub async fn create(admin: &TestApp, input: Value) -> (String, String) {
     let resp = admin.graphql_vars(CREATE, json!({ "input": input })).await;
     assert!(resp["errors"].is_null(), "{resp}");
     let created = &resp["data"]["createApiToken"];
@@ -19,7 +19,7 @@ async fn create(admin: &TestApp, input: Value) -> (String, String) {
 }
 
 /// A plain HTTP client with no cookies, as a script would be.
-async fn bearer(app: &TestApp, secret: &str, query: &str) -> reqwest::Response {
+pub async fn bearer(app: &TestApp, secret: &str, query: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/graphql"))
         .bearer_auth(secret)
@@ -29,7 +29,7 @@ async fn bearer(app: &TestApp, secret: &str, query: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn bearer_json(app: &TestApp, secret: &str, query: &str) -> Value {
+pub async fn bearer_json(app: &TestApp, secret: &str, query: &str) -> Value {
     bearer(app, secret, query).await.json().await.unwrap()
 }
 
@@ -47,7 +47,7 @@ async fn bearer_vars(app: &TestApp, secret: &str, query: &str, variables: Value)
         .unwrap()
 }
 
-fn code(v: &Value) -> Option<&str> {
+pub fn code(v: &Value) -> Option<&str> {
     v["errors"][0]["extensions"]["code"].as_str()
 }
 

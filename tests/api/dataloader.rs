@@ -189,13 +189,25 @@ impl LoginThrottleStore for Counting {
     ) -> StoreResult<()> {
         self.inner.record_login_failure(n, ip, at).await
     }
-    async fn recent_login_failures(
+    async fn begin_login_attempt(
         &self,
         n: &str,
         ip: Option<&str>,
-        s: OffsetDateTime,
-    ) -> StoreResult<LoginFailureCounts> {
-        self.inner.recent_login_failures(n, ip, s).await
+        w: AttemptWindow,
+    ) -> StoreResult<(i64, LoginFailureCounts)> {
+        self.inner.begin_login_attempt(n, ip, w).await
+    }
+    async fn end_login_attempt(&self, id: i64, n: &str, end: AttemptEnd) -> StoreResult<()> {
+        self.inner.end_login_attempt(id, n, end).await
+    }
+    async fn count_event_below(
+        &self,
+        n: &str,
+        limit: u64,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        self.inner.count_event_below(n, limit, since, now).await
     }
     async fn clear_login_failures(&self, n: &str) -> StoreResult<()> {
         self.inner.clear_login_failures(n).await
@@ -291,8 +303,9 @@ impl SavedViewStore for Counting {
         n: &str,
         q: &str,
         at: OffsetDateTime,
+        max: u32,
     ) -> StoreResult<SavedView> {
-        self.inner.insert_saved_view(c, n, q, at).await
+        self.inner.insert_saved_view(c, n, q, at, max).await
     }
     async fn rename_saved_view(
         &self,
@@ -313,8 +326,9 @@ impl ReportStore for Counting {
     async fn insert_subscription(
         &self,
         n: &NewReportSubscription,
+        max: u32,
     ) -> StoreResult<ReportSubscription> {
-        self.inner.insert_subscription(n).await
+        self.inner.insert_subscription(n, max).await
     }
     async fn subscriptions(&self, c: Option<CustomerId>) -> StoreResult<Vec<ReportSubscription>> {
         self.inner.subscriptions(c).await

@@ -2,6 +2,7 @@
 //! drives it over HTTP with a cookie-keeping client, as a browser would.
 //! One test binary (modules below) keeps link time down.
 
+mod abuse;
 mod accessibility;
 mod api_tokens;
 mod deacom_fixture;

@@ -109,17 +109,20 @@ async fn subscribe(
 ) -> i64 {
     let frequency = if weekday.is_some() { "weekly" } else { "daily" };
     store
-        .insert_subscription(&NewReportSubscription {
-            customer_id: customer,
-            kind: kind.into(),
-            view_id: None,
-            frequency: frequency.into(),
-            weekday,
-            hour,
-            format: "csv".into(),
-            created_at: s.now(),
-            next_run_at: s.first_run(frequency, weekday, hour),
-        })
+        .insert_subscription(
+            &NewReportSubscription {
+                customer_id: customer,
+                kind: kind.into(),
+                view_id: None,
+                frequency: frequency.into(),
+                weekday,
+                hour,
+                format: "csv".into(),
+                created_at: s.now(),
+                next_run_at: s.first_run(frequency, weekday, hour),
+            },
+            20,
+        )
         .await
         .unwrap()
         .id

@@ -627,40 +627,152 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
         .record_login_failure("customer:someone-else", Some(&ip), now)
         .await
         .unwrap();
-    let counts = store
-        .recent_login_failures(&name, Some(&ip), now - time::Duration::minutes(1))
-        .await
-        .unwrap();
+    let counts = peek(
+        &store,
+        &name,
+        Some(&ip),
+        now - time::Duration::minutes(1),
+        now,
+    )
+    .await;
     assert_eq!(counts.by_name, 3);
     assert!(counts.by_address >= 4);
     assert_eq!(counts.by_name_and_address, 3);
+    assert_eq!(counts.in_flight_by_address, 0);
     assert!(close(counts.last_for_name.unwrap(), now));
     assert_eq!(
-        store
-            .recent_login_failures(&name, None, now - time::Duration::minutes(1))
+        peek(&store, &name, None, now - time::Duration::minutes(1), now)
             .await
-            .unwrap()
             .by_address,
         0
     );
     assert_eq!(
-        store
-            .recent_login_failures(&name, Some(&ip), now + time::Duration::minutes(1))
-            .await
-            .unwrap()
-            .by_name,
+        peek(
+            &store,
+            &name,
+            Some(&ip),
+            now + time::Duration::minutes(1),
+            now
+        )
+        .await
+        .by_name,
         0,
         "outside the window"
     );
-    store.clear_login_failures(&name).await.unwrap();
+    // An attempt in flight counts for its name, never against its address, until it is
+    // settled as a failure; a success takes the name's failures with it.
+    let window = AttemptWindow {
+        now,
+        since: now - time::Duration::minutes(1),
+        settled_before: now - time::Duration::minutes(1),
+    };
+    let (first, _) = store
+        .begin_login_attempt(&name, Some(&ip), window)
+        .await
+        .unwrap();
+    let (second, seen) = store
+        .begin_login_attempt(&name, Some(&ip), window)
+        .await
+        .unwrap();
     assert_eq!(
-        store
-            .recent_login_failures(&name, Some(&ip), now - time::Duration::minutes(1))
-            .await
-            .unwrap()
-            .by_name,
+        seen.by_name, 4,
+        "the first attempt in flight counts for the name"
+    );
+    assert_eq!(seen.by_name_and_address, 4);
+    assert_eq!(
+        seen.by_address, counts.by_address,
+        "but not against the address"
+    );
+    assert_eq!(seen.in_flight_by_address, 1);
+    store
+        .end_login_attempt(first, &name, AttemptEnd::Failed)
+        .await
+        .unwrap();
+    store
+        .end_login_attempt(second, &name, AttemptEnd::Refused)
+        .await
+        .unwrap();
+    let after = peek(
+        &store,
+        &name,
+        Some(&ip),
+        now - time::Duration::minutes(1),
+        now,
+    )
+    .await;
+    assert_eq!(
+        after.by_name, 4,
+        "a failure stays, a refusal leaves no trace"
+    );
+    assert_eq!(after.by_address, counts.by_address + 1);
+    assert_eq!(after.in_flight_by_address, 0);
+    // An attempt left in flight past its settling time counts as a failure.
+    let stale = AttemptWindow {
+        settled_before: now + time::Duration::seconds(1),
+        ..window
+    };
+    let (third, _) = store
+        .begin_login_attempt(&name, Some(&ip), window)
+        .await
+        .unwrap();
+    let (probe, later) = store
+        .begin_login_attempt(&name, Some(&ip), stale)
+        .await
+        .unwrap();
+    assert_eq!(later.by_address, after.by_address + 1);
+    assert_eq!(later.in_flight_by_address, 0);
+    store
+        .end_login_attempt(probe, &name, AttemptEnd::Refused)
+        .await
+        .unwrap();
+    store
+        .end_login_attempt(third, &name, AttemptEnd::Succeeded)
+        .await
+        .unwrap();
+    assert_eq!(
+        peek(
+            &store,
+            &name,
+            Some(&ip),
+            now - time::Duration::minutes(1),
+            now
+        )
+        .await
+        .by_name,
         0
     );
+    // Counted only below the limit, and said how many there were.
+    let event = format!("reset:{u}@example.com");
+    let since = now - time::Duration::minutes(1);
+    for expected in 0..3 {
+        assert_eq!(
+            store
+                .count_event_below(&event, 3, since, now)
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    assert_eq!(
+        store
+            .count_event_below(&event, 3, since, now)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .count_event_below(&event, 3, since, now)
+            .await
+            .unwrap(),
+        3,
+        "nothing counted at the limit"
+    );
+    store.clear_login_failures(&event).await.unwrap();
+    store
+        .record_login_failure(&name, Some(&ip), now)
+        .await
+        .unwrap();
     assert!(
         store
             .purge_login_failures_before(now + time::Duration::seconds(1))
@@ -754,15 +866,15 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
         .unwrap()
         .id;
     let v = store
-        .insert_saved_view(a, "Mine", "q=x", now)
+        .insert_saved_view(a, "Mine", "q=x", now, 50)
         .await
         .unwrap();
     assert!(matches!(
-        store.insert_saved_view(a, "Mine", "q=y", now).await,
+        store.insert_saved_view(a, "Mine", "q=y", now, 50).await,
         Err(StoreError::DuplicateName)
     ));
     store
-        .insert_saved_view(b, "Mine", "q=z", now)
+        .insert_saved_view(b, "Mine", "q=z", now, 50)
         .await
         .unwrap();
     assert!(
@@ -783,17 +895,20 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
     );
 
     let sub = store
-        .insert_subscription(&NewReportSubscription {
-            customer_id: a,
-            kind: "report".into(),
-            view_id: Some(v.id),
-            frequency: "weekly".into(),
-            weekday: Some(2),
-            hour: 7,
-            format: "xlsx".into(),
-            created_at: now,
-            next_run_at: now - time::Duration::minutes(1),
-        })
+        .insert_subscription(
+            &NewReportSubscription {
+                customer_id: a,
+                kind: "report".into(),
+                view_id: Some(v.id),
+                frequency: "weekly".into(),
+                weekday: Some(2),
+                hour: 7,
+                format: "xlsx".into(),
+                created_at: now,
+                next_run_at: now - time::Duration::minutes(1),
+            },
+            20,
+        )
         .await
         .unwrap();
     assert_eq!(sub.weekday, Some(2));
@@ -1349,4 +1464,25 @@ fn suite_zone() -> customer_portal::domain::Zone {
 fn server_zone() -> customer_portal::domain::Zone {
     let name = std::env::var("MSSQL_TEST_TIME_ZONE").unwrap_or_else(|_| "UTC".to_owned());
     customer_portal::domain::Zone::parse(&name).expect("MSSQL_TEST_TIME_ZONE is a zone name")
+}
+
+/// The counts an attempt would see now, leaving no trace.
+async fn peek(
+    store: &Arc<dyn AppStore>,
+    name: &str,
+    ip: Option<&str>,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+) -> LoginFailureCounts {
+    let window = AttemptWindow {
+        now,
+        since,
+        settled_before: now - time::Duration::minutes(2),
+    };
+    let (id, counts) = store.begin_login_attempt(name, ip, window).await.unwrap();
+    store
+        .end_login_attempt(id, name, AttemptEnd::Refused)
+        .await
+        .unwrap();
+    counts
 }

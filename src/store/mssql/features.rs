@@ -132,6 +132,7 @@ impl SavedViewStore for MssqlStore {
         name: &str,
         query: &str,
         at: OffsetDateTime,
+        max: u32,
     ) -> StoreResult<SavedView> {
         self.one(
             "insert_saved_view",
@@ -141,12 +142,13 @@ impl SavedViewStore for MssqlStore {
                 t(name),
                 t(query),
                 P::Time(utc(at)),
+                P::Int(Some(i64::from(max))),
             ],
             saved_view,
         )
         .await
         .map_err(duplicate_name)?
-        .ok_or_else(|| StoreError::Backend("the new view was not returned".into()))
+        .ok_or(StoreError::LimitReached(max))
     }
 
     async fn rename_saved_view(
@@ -191,6 +193,7 @@ impl ReportStore for MssqlStore {
     async fn insert_subscription(
         &self,
         n: &NewReportSubscription,
+        max: u32,
     ) -> StoreResult<ReportSubscription> {
         self.one(
             "insert_subscription",
@@ -205,11 +208,12 @@ impl ReportStore for MssqlStore {
                 t(&n.format),
                 P::Time(utc(n.created_at)),
                 P::Time(utc(n.next_run_at)),
+                P::Int(Some(i64::from(max))),
             ],
             subscription,
         )
         .await?
-        .ok_or_else(|| StoreError::Backend("the new subscription was not returned".into()))
+        .ok_or(StoreError::LimitReached(max))
     }
 
     async fn subscriptions(

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inventory_features",
         include_str!("../../../db/mssql/0006_inventory_features.sql"),
     ),
+    (
+        7,
+        "attempts_in_flight",
+        include_str!("../../../db/mssql/0007_attempts_in_flight.sql"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -123,33 +123,90 @@ impl LoginThrottleStore for MssqlStore {
             .map(|_| ())
     }
 
-    async fn recent_login_failures(
+    async fn begin_login_attempt(
         &self,
         login_name: &str,
         ip: Option<&str>,
-        since: OffsetDateTime,
-    ) -> StoreResult<LoginFailureCounts> {
+        w: AttemptWindow,
+    ) -> StoreResult<(i64, LoginFailureCounts)> {
         let params = [
             t(login_name),
             P::Text(ip.map(str::to_owned)),
-            P::Time(utc(since)),
+            P::Time(utc(w.since)),
+            P::Time(utc(w.settled_before)),
+            P::Time(utc(w.now)),
+            t(lock_name("login-name", login_name)),
+            P::Text(ip.map(|ip| lock_name("login-ip", ip))),
         ];
-        Ok(self
-            .one(
-                "recent_login_failures",
-                sql::RECENT_LOGIN_FAILURES,
-                &params,
-                |r| {
-                    Ok(LoginFailureCounts {
+        self.one(
+            "begin_login_attempt",
+            sql::BEGIN_LOGIN_ATTEMPT,
+            &params,
+            |r| {
+                Ok((
+                    int(r, 5)?,
+                    LoginFailureCounts {
                         by_name: int(r, 0)? as u64,
                         by_address: int(r, 1)? as u64,
                         by_name_and_address: int(r, 2)? as u64,
-                        last_for_name: read_utc(r, 3)?,
-                    })
-                },
-            )
+                        in_flight_by_address: int(r, 3)? as u64,
+                        last_for_name: read_utc(r, 4)?,
+                    },
+                ))
+            },
+        )
+        .await?
+        .ok_or_else(|| StoreError::Backend("the attempt was not recorded".into()))
+    }
+
+    async fn end_login_attempt(
+        &self,
+        attempt: i64,
+        login_name: &str,
+        end: AttemptEnd,
+    ) -> StoreResult<()> {
+        let id = P::Int(Some(attempt));
+        match end {
+            AttemptEnd::Refused => {
+                self.exec("refused_login_attempt", sql::REFUSED_LOGIN_ATTEMPT, &[id])
+                    .await
+            }
+            AttemptEnd::Failed => {
+                self.exec("failed_login_attempt", sql::FAILED_LOGIN_ATTEMPT, &[id])
+                    .await
+            }
+            AttemptEnd::Succeeded => {
+                self.exec(
+                    "succeeded_login_attempt",
+                    sql::SUCCEEDED_LOGIN_ATTEMPT,
+                    &[id, t(login_name)],
+                )
+                .await
+            }
+        }
+        .map(|_| ())
+    }
+
+    async fn count_event_below(
+        &self,
+        name: &str,
+        limit: u64,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let params = [
+            t(name),
+            P::Int(Some(i64::try_from(limit).unwrap_or(i64::MAX))),
+            P::Time(utc(since)),
+            P::Time(utc(now)),
+            t(lock_name("event", name)),
+        ];
+        Ok(self
+            .one("count_event_below", sql::COUNT_EVENT_BELOW, &params, |r| {
+                int(r, 0)
+            })
             .await?
-            .unwrap_or_default())
+            .unwrap_or(0) as u64)
     }
 
     async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()> {
@@ -195,4 +252,14 @@ impl SettingsStore for MssqlStore {
             .await
             .map(|_| ())
     }
+}
+
+/// An application lock's name: a purpose and a SHA-256 of the key, so any key fits the
+/// 255 characters `sp_getapplock` takes and none can collide with another purpose's.
+fn lock_name(purpose: &str, key: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "{purpose}:{}",
+        hex::encode(sha2::Sha256::digest(key.as_bytes()))
+    )
 }

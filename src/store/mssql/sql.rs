@@ -115,10 +115,18 @@ pub const SAVED_VIEW: &str = "SELECT view_id, customer_id, name, query, created_
      FROM dbo.SavedViews WHERE view_id = @P1 AND customer_id = @P2";
 
 /// @P1 customer, @P2 name, @P3 query, @P4 when (UTC).
-pub const INSERT_SAVED_VIEW: &str = "SET NOCOUNT ON;
-INSERT INTO dbo.SavedViews (customer_id, name, query, created_at, updated_at) VALUES (@P1, @P2, @P3, @P4, @P4);
+/// @P5 the most views an account may keep: counted and inserted in one transaction (the
+/// count's range lock holds off a concurrent save); no row back when the limit is reached.
+pub const INSERT_SAVED_VIEW: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @id INT = NULL;
+IF (SELECT COUNT(*) FROM dbo.SavedViews WITH (UPDLOCK, HOLDLOCK) WHERE customer_id = @P1) < @P5
+BEGIN
+    INSERT INTO dbo.SavedViews (customer_id, name, query, created_at, updated_at) VALUES (@P1, @P2, @P3, @P4, @P4);
+    SET @id = CAST(SCOPE_IDENTITY() AS INT);
+END;
+COMMIT TRANSACTION;
 SELECT view_id, customer_id, name, query, created_at, updated_at
-FROM dbo.SavedViews WHERE view_id = CAST(SCOPE_IDENTITY() AS INT);";
+FROM dbo.SavedViews WHERE view_id = @id;";
 
 /// @P1 name, @P2 when, @P3 view, @P4 customer: no row back when the account has no such view.
 pub const RENAME_SAVED_VIEW: &str = "SET NOCOUNT ON;
@@ -140,14 +148,22 @@ SELECT @n;";
 // per view).
 
 /// @P1..@P9 customer, kind, view, frequency, weekday, hour, format, created, next run.
-pub const INSERT_SUBSCRIPTION: &str = "SET NOCOUNT ON;
-INSERT INTO dbo.ReportSubscriptions (customer_id, kind, view_id, frequency, weekday, hour, format, created_at, next_run_at)
-VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8, @P9);
+/// @P10 the most subscriptions an account may have: counted and inserted in one
+/// transaction; no row back when the limit is reached.
+pub const INSERT_SUBSCRIPTION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @id INT = NULL;
+IF (SELECT COUNT(*) FROM dbo.ReportSubscriptions WITH (UPDLOCK, HOLDLOCK) WHERE customer_id = @P1) < @P10
+BEGIN
+    INSERT INTO dbo.ReportSubscriptions (customer_id, kind, view_id, frequency, weekday, hour, format, created_at, next_run_at)
+    VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8, @P9);
+    SET @id = CAST(SCOPE_IDENTITY() AS INT);
+END;
+COMMIT TRANSACTION;
 SELECT s.subscription_id, s.customer_id, s.kind, s.view_id, s.frequency, s.weekday, s.hour, s.format, \
      s.paused, s.paused_by, s.created_at, s.next_run_at, s.lease_owner, s.lease_until, s.attempts, \
      s.last_sent_at, s.last_status, s.last_error, s.sent_count, v.name
 FROM dbo.ReportSubscriptions AS s LEFT JOIN dbo.SavedViews AS v ON v.view_id = s.view_id
-WHERE s.subscription_id = CAST(SCOPE_IDENTITY() AS INT);";
+WHERE s.subscription_id = @id;";
 
 /// @P1 customer (NULL: all).
 pub const SUBSCRIPTIONS: &str = "SELECT s.subscription_id, s.customer_id, s.kind, s.view_id, s.frequency, s.weekday, s.hour, s.format, \
@@ -358,12 +374,51 @@ pub const UPGRADE_PASSWORD_HASH: &str =
 pub const RECORD_LOGIN_FAILURE: &str =
     "INSERT INTO dbo.LoginFailures (attempted_at, login_name, ip_address) VALUES (@P1, @P2, @P3)";
 
-/// @P1 name, @P2 address (NULL = none), @P3 since.
-pub const RECENT_LOGIN_FAILURES: &str = "SELECT
-    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3),
-    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3),
-    (SELECT CAST(COUNT(*) AS BIGINT) FROM dbo.LoginFailures WHERE login_name = @P1 AND @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3),
-    (SELECT MAX(attempted_at) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3)";
+/// @P1 name, @P2 address (NULL = none), @P3 since, @P4 settled before, @P5 now, @P6 the
+/// name's lock, @P7 the address's lock (NULL = none). The counts from before the attempt,
+/// then its id. Application locks on the name and then the address (always in that
+/// order) make read-and-record one step across every instance; they are released with
+/// the transaction.
+pub const BEGIN_LOGIN_ATTEMPT: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @lock INT;
+EXEC @lock = sp_getapplock @Resource = @P6, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 5000;
+IF @lock < 0 THROW 51001, 'the sign-in throttle lock timed out', 1;
+IF @P7 IS NOT NULL
+BEGIN
+    EXEC @lock = sp_getapplock @Resource = @P7, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 5000;
+    IF @lock < 0 THROW 51001, 'the sign-in throttle lock timed out', 1;
+END;
+DECLARE @by_name BIGINT = (SELECT COUNT_BIG(*) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3);
+DECLARE @by_address BIGINT = (SELECT COUNT_BIG(*) FROM dbo.LoginFailures
+    WHERE @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3 AND (in_flight = 0 OR attempted_at < @P4));
+DECLARE @by_pair BIGINT = (SELECT COUNT_BIG(*) FROM dbo.LoginFailures
+    WHERE login_name = @P1 AND @P2 IS NOT NULL AND ip_address = @P2 AND attempted_at >= @P3);
+DECLARE @in_flight BIGINT = (SELECT COUNT_BIG(*) FROM dbo.LoginFailures
+    WHERE @P2 IS NOT NULL AND ip_address = @P2 AND in_flight = 1 AND attempted_at >= @P4);
+DECLARE @last DATETIME2 = (SELECT MAX(attempted_at) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3);
+INSERT INTO dbo.LoginFailures (attempted_at, login_name, ip_address, in_flight) VALUES (@P5, @P1, @P2, 1);
+DECLARE @id BIGINT = CAST(SCOPE_IDENTITY() AS BIGINT);
+COMMIT TRANSACTION;
+SELECT @by_name, @by_address, @by_pair, @in_flight, @last, @id;";
+
+pub const REFUSED_LOGIN_ATTEMPT: &str = "DELETE FROM dbo.LoginFailures WHERE failure_id = @P1";
+pub const FAILED_LOGIN_ATTEMPT: &str =
+    "UPDATE dbo.LoginFailures SET in_flight = 0 WHERE failure_id = @P1";
+/// @P1 the attempt, @P2 its name: the attempt and the name's failures go.
+pub const SUCCEEDED_LOGIN_ATTEMPT: &str =
+    "DELETE FROM dbo.LoginFailures WHERE failure_id = @P1 OR login_name = @P2";
+
+/// @P1 name, @P2 limit, @P3 since, @P4 now, @P5 the name's lock: how many before; one more
+/// is recorded only below the limit, in the same step.
+pub const COUNT_EVENT_BELOW: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @lock INT;
+EXEC @lock = sp_getapplock @Resource = @P5, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 5000;
+IF @lock < 0 THROW 51001, 'the request counter lock timed out', 1;
+DECLARE @n BIGINT = (SELECT COUNT_BIG(*) FROM dbo.LoginFailures WHERE login_name = @P1 AND attempted_at >= @P3);
+IF @n < @P2
+    INSERT INTO dbo.LoginFailures (attempted_at, login_name, ip_address, in_flight) VALUES (@P4, @P1, NULL, 0);
+COMMIT TRANSACTION;
+SELECT @n;";
 
 pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE login_name = @P1";
 pub const PURGE_LOGIN_FAILURES: &str = "DELETE FROM dbo.LoginFailures WHERE attempted_at < @P1";
@@ -484,7 +539,11 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("AUDIT_APPEND_ONLY_ON", AUDIT_APPEND_ONLY_ON.into()),
         ("AUDIT_APPEND_ONLY_OFF", AUDIT_APPEND_ONLY_OFF.into()),
         ("RECORD_LOGIN_FAILURE", RECORD_LOGIN_FAILURE.into()),
-        ("RECENT_LOGIN_FAILURES", RECENT_LOGIN_FAILURES.into()),
+        ("BEGIN_LOGIN_ATTEMPT", BEGIN_LOGIN_ATTEMPT.into()),
+        ("REFUSED_LOGIN_ATTEMPT", REFUSED_LOGIN_ATTEMPT.into()),
+        ("FAILED_LOGIN_ATTEMPT", FAILED_LOGIN_ATTEMPT.into()),
+        ("SUCCEEDED_LOGIN_ATTEMPT", SUCCEEDED_LOGIN_ATTEMPT.into()),
+        ("COUNT_EVENT_BELOW", COUNT_EVENT_BELOW.into()),
         ("CLEAR_LOGIN_FAILURES", CLEAR_LOGIN_FAILURES.into()),
         ("PURGE_LOGIN_FAILURES", PURGE_LOGIN_FAILURES.into()),
         ("INSERT_API_TOKEN", INSERT_API_TOKEN.into()),

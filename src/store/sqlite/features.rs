@@ -161,9 +161,18 @@ impl SavedViewStore for SqliteStore {
         name: &str,
         query: &str,
         at: OffsetDateTime,
+        max: u32,
     ) -> StoreResult<SavedView> {
         let (name, query) = (name.to_owned(), query.to_owned());
         self.with_conn("insert_saved_view", move |c| {
+            // Counted and inserted under the write lock: concurrent saves cannot both pass.
+            let c = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let n: i64 = c
+                .query_row("SELECT COUNT(*) FROM SavedViews WHERE customer_id = ?1", [customer.0], |r| r.get(0))
+                .map_err(backend)?;
+            if n >= i64::from(max) {
+                return Err(StoreError::LimitReached(max));
+            }
             let inserted = c.execute(
                 "INSERT INTO SavedViews (customer_id, name, query, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
                 params![customer.0, name, query, ts(at)],
@@ -174,12 +183,15 @@ impl SavedViewStore for SqliteStore {
                 Ok(_) => {}
             }
             let id = c.last_insert_rowid();
-            c.query_row(
-                &format!("SELECT {VIEW_COLUMNS} FROM SavedViews WHERE view_id = ?1"),
-                [id],
-                view_from_row,
-            )
-            .map_err(backend)
+            let view = c
+                .query_row(
+                    &format!("SELECT {VIEW_COLUMNS} FROM SavedViews WHERE view_id = ?1"),
+                    [id],
+                    view_from_row,
+                )
+                .map_err(backend)?;
+            c.commit().map_err(backend)?;
+            Ok(view)
         })
         .await
     }
@@ -239,9 +251,22 @@ impl ReportStore for SqliteStore {
     async fn insert_subscription(
         &self,
         new: &NewReportSubscription,
+        max: u32,
     ) -> StoreResult<ReportSubscription> {
         let n = new.clone();
         self.with_conn("insert_subscription", move |c| {
+            // Counted and inserted under the write lock: concurrent subscribes cannot both pass.
+            let c = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let have: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM ReportSubscriptions WHERE customer_id = ?1",
+                    [n.customer_id.0],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            if have >= i64::from(max) {
+                return Err(StoreError::LimitReached(max));
+            }
             c.execute(
                 "INSERT INTO ReportSubscriptions (customer_id, kind, view_id, frequency, weekday, hour, format, created_at, next_run_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -249,12 +274,15 @@ impl ReportStore for SqliteStore {
             )
             .map_err(backend)?;
             let id = c.last_insert_rowid();
-            c.query_row(
-                &format!("{SUB_SELECT} WHERE s.subscription_id = ?1"),
-                [id],
-                sub_from_row,
-            )
-            .map_err(backend)
+            let sub = c
+                .query_row(
+                    &format!("{SUB_SELECT} WHERE s.subscription_id = ?1"),
+                    [id],
+                    sub_from_row,
+                )
+                .map_err(backend)?;
+            c.commit().map_err(backend)?;
+            Ok(sub)
         })
         .await
     }

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inventory_features",
         include_str!("../../../db/sqlite/0006_inventory_features.sql"),
     ),
+    (
+        7,
+        "attempts_in_flight",
+        include_str!("../../../db/sqlite/0007_attempts_in_flight.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

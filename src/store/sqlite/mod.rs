@@ -13,11 +13,13 @@ mod sessions;
 mod tokens;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -146,7 +148,7 @@ impl SqliteStore {
         let inner = self.inner.clone();
         let started = std::time::Instant::now();
         let result = tokio::task::spawn_blocking(move || {
-            let conn = inner.idle.lock().expect("pool lock").pop();
+            let conn = inner.idle.lock().pop();
             let conn = match conn {
                 Some(c) => c,
                 None => open_connection(&inner.path)
@@ -157,7 +159,7 @@ impl SqliteStore {
                 zone: inner.zone.clone(),
             };
             let out = f(&mut db);
-            inner.idle.lock().expect("pool lock").push(db.conn);
+            inner.idle.lock().push(db.conn);
             out
         })
         .await

@@ -172,30 +172,106 @@ impl LoginThrottleStore for SqliteStore {
         .await
     }
 
-    async fn recent_login_failures(
+    async fn begin_login_attempt(
         &self,
         login_name: &str,
         ip: Option<&str>,
-        since: OffsetDateTime,
-    ) -> StoreResult<LoginFailureCounts> {
+        w: AttemptWindow,
+    ) -> StoreResult<(i64, LoginFailureCounts)> {
         let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
-        self.with_conn("recent_login_failures", move |c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3),
-                        (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3),
-                        (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3),
-                        (SELECT MAX(attempted_at) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3)",
-                params![name, ip, ts(since)],
-                |r| {
-                    Ok(LoginFailureCounts {
-                        by_name: r.get::<_, i64>(0)? as u64,
-                        by_address: r.get::<_, i64>(1)? as u64,
-                        by_name_and_address: r.get::<_, i64>(2)? as u64,
-                        last_for_name: r.get::<_, Option<String>>(3)?.as_deref().and_then(parse_ts),
-                    })
-                },
+        self.with_conn("begin_login_attempt", move |c| {
+            // Read and recorded under the write lock, which every instance on this file
+            // shares: two attempts can never both read the counts without the other.
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let counts = tx
+                .query_row(
+                    "SELECT (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3),
+                            (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3
+                                 AND (in_flight = 0 OR attempted_at < ?4)),
+                            (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3),
+                            (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND in_flight = 1 AND attempted_at >= ?4),
+                            (SELECT MAX(attempted_at) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3)",
+                    params![name, ip, ts(w.since), ts(w.settled_before)],
+                    |r| {
+                        Ok(LoginFailureCounts {
+                            by_name: r.get::<_, i64>(0)? as u64,
+                            by_address: r.get::<_, i64>(1)? as u64,
+                            by_name_and_address: r.get::<_, i64>(2)? as u64,
+                            in_flight_by_address: r.get::<_, i64>(3)? as u64,
+                            last_for_name: r.get::<_, Option<String>>(4)?.as_deref().and_then(parse_ts),
+                        })
+                    },
+                )
+                .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO LoginFailures (attempted_at, login_name, ip_address, in_flight) VALUES (?1, ?2, ?3, 1)",
+                params![ts(w.now), name, ip],
             )
+            .map_err(backend)?;
+            let id = tx.last_insert_rowid();
+            tx.commit().map_err(backend)?;
+            Ok((id, counts))
+        })
+        .await
+    }
+
+    async fn end_login_attempt(
+        &self,
+        attempt: i64,
+        login_name: &str,
+        end: AttemptEnd,
+    ) -> StoreResult<()> {
+        let name = login_name.to_owned();
+        self.with_conn("end_login_attempt", move |c| {
+            match end {
+                AttemptEnd::Refused => {
+                    c.execute("DELETE FROM LoginFailures WHERE failure_id = ?1", [attempt])
+                }
+                AttemptEnd::Failed => c.execute(
+                    "UPDATE LoginFailures SET in_flight = 0 WHERE failure_id = ?1",
+                    [attempt],
+                ),
+                AttemptEnd::Succeeded => c.execute(
+                    "DELETE FROM LoginFailures WHERE failure_id = ?1 OR login_name = ?2",
+                    params![attempt, name],
+                ),
+            }
+            .map(|_| ())
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn count_event_below(
+        &self,
+        name: &str,
+        limit: u64,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let name = name.to_owned();
+        self.with_conn("count_event_below", move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let before: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?2",
+                    params![name, ts(since)],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            if (before as u64) < limit {
+                tx.execute(
+                    "INSERT INTO LoginFailures (attempted_at, login_name, ip_address) VALUES (?1, ?2, NULL)",
+                    params![ts(now), name],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(before as u64)
         })
         .await
     }

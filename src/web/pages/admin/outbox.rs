@@ -1,7 +1,7 @@
 //! `/admin/outbox`: in demo mode mail is written to `DATA_DIR/outbox` instead of being
 //! sent; admins list and read it here, through the schema's `outbox` fields.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use maud::{Markup, html};
 
 use crate::error::AppError;
@@ -11,10 +11,20 @@ use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{Outbox, OutboxMessage, PanelCounts, outbox, outbox_message, panel_counts};
 
+/// Messages per page of the list.
+const PER_PAGE: i64 = 50;
+
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    /// The last message of the previous page.
+    after: Option<String>,
+}
+
 pub async fn list(
     State(state): State<AppState>,
     CurrentAdmin(_a): CurrentAdmin,
     ctx: PageCtx,
+    Query(q): Query<ListQuery>,
 ) -> Result<Markup, AppError> {
     let enabled = exec::run::<PanelCounts>(&state.schema, &ctx.viewer, panel_counts::Variables)
         .await?
@@ -26,9 +36,18 @@ pub async fn list(
             html! { h1 { "Outbox" } p { "Mail is sent over SMTP; there is no outbox." } },
         ));
     }
-    let entries = exec::run::<Outbox>(&state.schema, &ctx.viewer, outbox::Variables)
+    let vars = outbox::Variables {
+        first: PER_PAGE + 1,
+        after: q.after.clone(),
+    };
+    let mut entries = exec::run::<Outbox>(&state.schema, &ctx.viewer, vars)
         .await?
         .outbox;
+    let more = entries.len() > PER_PAGE as usize;
+    entries.truncate(PER_PAGE as usize);
+    let older = more
+        .then(|| entries.last().map(|e| e.file.clone()))
+        .flatten();
     Ok(layout::page(
         &ctx,
         "Outbox",
@@ -50,6 +69,12 @@ pub async fn list(
                 }
             }
             @if entries.is_empty() { p { "No mail yet." } }
+            nav class="pager" aria-label="Outbox pages" {
+                @if q.after.is_some() { a href="/admin/outbox" { "← Newest" } " " }
+                @if let Some(file) = &older {
+                    a href=(format!("/admin/outbox?after={file}")) { "Older →" }
+                }
+            }
         },
     ))
 }
