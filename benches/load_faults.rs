@@ -14,6 +14,11 @@
 //! 3. **Memory soak** (the real binary): the same browsing at `ERP_CACHE_SECONDS=5` on
 //!    `LOAD_ROWS` (50,000) rows for `SOAK_SECONDS` (600; 0 skips), the process's RSS sampled
 //!    every 10 s: the run should end within +15% of its RSS after the first minute.
+//! 4. **The costliest accepted queries** (the real binary): four tools at once, for
+//!    `COSTLY_SECONDS` (30; 0 skips), each repeating the largest operation the cost rule
+//!    accepts (20,000 rows with every field, as four aliases of a 5,000-row page through a
+//!    fragment); the RSS they add (goal: under +50 MiB) and a customer's sign-in p50 while
+//!    they run, against the same sign-in idle.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -268,7 +273,7 @@ async fn sign_in_with(
         ("csrf_token", &csrf),
     ]);
     if let Some(ip) = from {
-        req = req.header("X-Forwarded-For", ip);
+        req = req.header("CF-Connecting-IP", ip);
     }
     let resp = req.send().await.map_err(|e| e.to_string())?;
     if resp.status() != 303 {
@@ -502,7 +507,7 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
                 let began = Instant::now();
                 let resp = c
                     .post(format!("{base}/login"))
-                    .header("X-Forwarded-For", format!("198.51.100.{}", n % 50))
+                    .header("CF-Connecting-IP", format!("198.51.100.{}", n % 50))
                     .form(&[
                         ("email", email.as_str()),
                         ("password", "wrong-password-1"),
@@ -982,6 +987,137 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
     drop(child);
 }
 
+/// The largest operation a token may run: 20,000 rows, every field, through a fragment.
+const COSTLIEST: &str = "{ inventory(first: 5000) { ...R } } fragment R on InventoryConnection { a: rows { ...F } b: rows { ...F } c: rows { ...F } d: rows { ...F } } fragment F on InventoryRow { customer part customerPart description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status }";
+
+/// One customer sign-in's time, signing in from scratch.
+async fn timed_sign_in(base: &str) -> f64 {
+    let began = Instant::now();
+    sign_in(base, "load0@example.com", None).await.unwrap();
+    began.elapsed().as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn phase_costly(rows: u32, seconds: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    prepare_binary_dir(dir.path(), rows, 1).await;
+    let admin_hash = werkzeug_hash::generate(ADMIN_PASSWORD);
+    let child = spawn_binary(
+        dir.path(),
+        rows,
+        &[
+            ("ADMIN_USERNAME", "cp_admin"),
+            ("ADMIN_PASSWORD_HASH", &admin_hash),
+        ],
+    )
+    .await;
+    let base = child.base.clone();
+    let pid = child.process.id().to_string();
+    // An admin issues a token with a budget large enough not to be the limit here.
+    let admin = client();
+    let csrf = page_csrf(&admin, format!("{base}/admin-login")).await;
+    let resp = admin
+        .post(format!("{base}/admin-login"))
+        .form(&[
+            ("username", "cp_admin"),
+            ("password", ADMIN_PASSWORD),
+            ("hp_email", ""),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "admin sign-in");
+    let csrf = page_csrf(&admin, format!("{base}/admin/api")).await;
+    let created: serde_json::Value = admin
+        .post(format!("{base}/graphql"))
+        .header("X-CSRF-Token", csrf)
+        .json(&serde_json::json!({
+            "query": "mutation($i: ApiTokenInput!) { createApiToken(input: $i) { secret } }",
+            "variables": { "i": { "name": "bench", "scopes": ["inventory:read"], "erpCustomerNames": ["All"], "rowsPerMinute": 10_000_000 } }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["data"]["createApiToken"]["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let tool = reqwest::Client::new();
+    let ask = |tool: reqwest::Client, base: String, secret: String| async move {
+        let r = tool
+            .post(format!("{base}/graphql"))
+            .bearer_auth(secret)
+            .json(&serde_json::json!({ "query": COSTLIEST }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = r.bytes().await.unwrap();
+        (status, body.len())
+    };
+    // Warm: the rows are read once, the first answer is measured.
+    let (status, bytes) = ask(tool.clone(), base.clone(), secret.clone()).await;
+    assert!(status.is_success(), "{status}");
+    let mut idle = Vec::new();
+    for _ in 0..7 {
+        idle.push(timed_sign_in(&base).await);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss0 = rss_mib(&pid);
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let answered = Arc::new(AtomicU64::new(0));
+    let mut tools = Vec::new();
+    for _ in 0..4 {
+        let (tool, base, secret, answered) =
+            (tool.clone(), base.clone(), secret.clone(), answered.clone());
+        tools.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                let (status, _) = ask(tool.clone(), base.clone(), secret.clone()).await;
+                assert!(status.is_success(), "{status}");
+                answered.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let sampler = {
+        let pid = pid.clone();
+        tokio::spawn(async move {
+            let mut peak: f64 = 0.0;
+            while Instant::now() < until {
+                peak = peak.max(rss_mib(&pid));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            peak
+        })
+    };
+    let mut busy = Vec::new();
+    while Instant::now() < until {
+        busy.push(timed_sign_in(&base).await);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for t in tools {
+        t.await.unwrap();
+    }
+    let peak = sampler.await.unwrap();
+    println!(
+        "\n## Four tools running the costliest accepted query ({rows} rows, 20,000 rows an answer, {seconds} s)\n\n| figure | value |\n|---|---|\n| one answer | {:.1} MB |\n| answers in {seconds} s | {} |\n| RSS before → peak | {rss0:.0} → {peak:.0} MiB (+{:.0} MiB) |\n| a customer's sign-in p50: idle → during | {:.0} ms → {:.0} ms ({} sign-ins) |",
+        bytes as f64 / 1e6,
+        answered.load(Ordering::Relaxed),
+        peak - rss0,
+        median(idle),
+        median(busy.clone()),
+        busy.len(),
+    );
+    drop(child);
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     // `cargo bench` passes --bench; nothing else is taken from the command line.
@@ -995,9 +1131,19 @@ async fn main() {
             .map(|n| n.get())
             .unwrap_or(0)
     );
-    phase_mixed(rows, sessions, seconds).await;
-    phase_sigterm(rows).await;
-    if soak > 0 {
+    let costly = env_num("COSTLY_SECONDS", 30);
+    let only = std::env::var("LOAD_PHASES").unwrap_or_default();
+    let wanted = |p: &str| only.is_empty() || only.split(',').any(|x| x.trim() == p);
+    if wanted("mixed") {
+        phase_mixed(rows, sessions, seconds).await;
+    }
+    if wanted("sigterm") {
+        phase_sigterm(rows).await;
+    }
+    if soak > 0 && wanted("soak") {
         phase_soak(rows, sessions, soak).await;
+    }
+    if costly > 0 && wanted("costly") {
+        phase_costly(rows, costly).await;
     }
 }

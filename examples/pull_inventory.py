@@ -34,22 +34,22 @@ query Pull($after: String, $names: [String!]) {
 }
 """
 
-# The export's columns, in its order (the old portal's, then Days to Expiry).
+# The export's columns, in its order: the old portal's, with its headers, then the new ones.
 COLUMNS = [
-    ("Customer", "customer"),
     ("Part", "part"),
-    ("Customer Part", "customerPart"),
     ("Description", "description"),
     ("On Hand Qty", "onHandQty"),
     ("Unit", "unit"),
     ("Bin", "bin"),
-    ("Reference", "reference"),
     ("User Lot", "userLot"),
     ("Exp Date", "expDate"),
-    ("Last Transaction Date", "lastTransactionDate"),
-    ("Last Rec Date", "lastRecDate"),
+    ("Reference", "reference"),
     ("PO", "po"),
     ("Status", "status"),
+    ("Last Rec Date", "lastRecDate"),
+    ("Last Tran Date", "lastTransactionDate"),
+    ("Customer", "customer"),
+    ("Customer Part", "customerPart"),
     ("Days to Expiry", "daysToExpiry"),
 ]
 DATES = {"expDate", "lastTransactionDate", "lastRecDate"}

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::auth::SYSTEM_ACTOR;
 use crate::auth::passwords::PasswordHasher;
 use crate::domain::Email;
+use crate::domain::audit::Action;
 use crate::store::{AppStore, NewAuditEntry, NewCustomer, SettingsStore, StoreError};
 
 use crate::erp::demo::CUSTOMER_NAMES as DEMO_ERP_CUSTOMERS;
@@ -91,11 +92,10 @@ pub async fn seed_customers(
         let audit = NewAuditEntry {
             timestamp: OffsetDateTime::now_utc(),
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: "CUSTOMER_CREATE".to_owned(),
+            action_type: Action::CustomerCreate.as_str().to_owned(),
             target_customer_id: None,
             target_customer_email: Some(email.to_string()),
-            details: Some(crate::domain::audit_details::details_text(
-                "CUSTOMER_CREATE",
+            details: Some(Action::CustomerCreate.details(
                 &json!({ "first_name": first, "last_name": last, "erp_customer_name": erp }),
             )),
         };

@@ -62,6 +62,7 @@ fn serve() -> ExitCode {
         vars.get("RUST_LOG").map(String::as_str),
         vars.get("LOG_FORMAT").map(String::as_str),
     );
+    tracing::info!("{}", sources.describe());
     let config = match customer_portal::config::check(&sources) {
         Ok(checked) => {
             for w in &checked.warnings {

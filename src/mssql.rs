@@ -9,7 +9,7 @@ use tiberius::{AuthMethod, Client, Config, EncryptionLevel, SqlBrowser};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use crate::config::SqlServerConfig;
+use crate::config::{Encryption, SqlServerConfig};
 
 pub type Connection = Client<Compat<TcpStream>>;
 pub type Pool = mobc::Pool<TiberiusManager>;
@@ -45,21 +45,24 @@ impl MssqlError {
 /// username); elsewhere it fails with a clear message instead of silently using something else.
 pub fn tiberius_config(c: &SqlServerConfig, read_only: bool) -> Result<Config, MssqlError> {
     let mut config = Config::new();
-    match c.server.split_once('\\') {
-        Some((host, instance)) => {
-            config.host(host);
-            config.instance_name(instance);
-        }
-        None => config.host(&c.server),
-    }
-    if let Some(port) = c.port {
-        config.port(port);
+    config.host(&c.server);
+    match (c.port, &c.instance) {
+        // A named instance on a known port is reached directly: SQL Browser (UDP 1434) may
+        // be off or firewalled, as on many older ERP hosts.
+        (Some(port), _) => config.port(port),
+        (None, Some(instance)) => config.instance_name(instance),
+        (None, None) => {}
     }
     config.database(&c.database);
     config.application_name("WePackItAll Customer Portal");
     config.auth(c)?;
-    config.encryption(EncryptionLevel::Required);
-    if c.trust_server_certificate {
+    config.encryption(match c.encryption {
+        // ODBC Driver 17's default (Encrypt=no): the login packet is protected, the rest
+        // is not, and a server without TLS is still reached.
+        Encryption::Off => EncryptionLevel::Off,
+        Encryption::On | Encryption::Strict => EncryptionLevel::Required,
+    });
+    if c.trust_server_certificate && c.encryption != Encryption::Strict {
         config.trust_cert();
     }
     // ApplicationIntent=ReadOnly: routed to a readable secondary where there is one, and a
@@ -195,6 +198,40 @@ pub async fn first_result(
         .map_err(|_| MssqlError::Timeout(timeout))?
 }
 
+/// Runs `query` and returns its first result set, where `first_row` bounds the checkout,
+/// the connection and the wait for the first row (or the end of an empty result), and the
+/// rest may take as long as the caller allows: a large read is bounded as a whole by its
+/// caller, while a server that does not answer at all is given up on early (the old
+/// portal's ODBC timeout).
+pub async fn first_result_streaming(
+    pool: &Pool,
+    first_row: Duration,
+    query: tiberius::Query<'_>,
+) -> Result<Vec<tiberius::Row>, MssqlError> {
+    use futures_util::TryStreamExt;
+    let early = |_| MssqlError::Timeout(first_row);
+    let deadline = tokio::time::Instant::now() + first_row;
+    let mut conn = tokio::time::timeout_at(deadline, connection(pool))
+        .await
+        .map_err(early)??;
+    let stream = tokio::time::timeout_at(deadline, query.query(&mut conn))
+        .await
+        .map_err(early)??;
+    let mut rows = stream.into_row_stream();
+    let mut out = Vec::new();
+    match tokio::time::timeout_at(deadline, rows.try_next())
+        .await
+        .map_err(early)??
+    {
+        Some(first) => out.push(first),
+        None => return Ok(out),
+    }
+    while let Some(row) = rows.try_next().await? {
+        out.push(row);
+    }
+    Ok(out)
+}
+
 /// Runs `query` for its effect; returns the rows affected.
 pub async fn execute(
     pool: &Pool,
@@ -247,8 +284,13 @@ mod tests {
     }
 
     fn sql(server: &str, windows: bool, user: Option<&str>) -> SqlServerConfig {
+        let (server, instance) = match server.split_once('\\') {
+            Some((h, i)) => (h.to_owned(), Some(i.to_owned())),
+            None => (server.to_owned(), None),
+        };
         SqlServerConfig {
-            server: server.into(),
+            server,
+            instance,
             port: None,
             database: "CustomerPortalDB".into(),
             windows_auth: windows,
@@ -257,6 +299,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             trust_server_certificate: false,
             pool_size: 4,
+            encryption: Encryption::Off,
         }
     }
 
@@ -266,6 +309,13 @@ mod tests {
         assert_eq!(c.get_addr(), "sql01:1433");
         let named = tiberius_config(&sql("sql01\\PORTAL", false, Some("portal")), true).unwrap();
         assert!(named.get_addr().starts_with("sql01:"));
+        // With a port, the instance is reached there without SQL Browser.
+        let mut direct = sql("sql01\\PORTAL", false, Some("portal"));
+        direct.port = Some(49_172);
+        assert_eq!(
+            tiberius_config(&direct, true).unwrap().get_addr(),
+            "sql01:49172"
+        );
         #[cfg(not(windows))]
         {
             let err = tiberius_config(&sql("sql01", true, None), false)

@@ -146,6 +146,7 @@ impl Application {
                 erp.clone(),
                 Duration::from_secs(config.erp_cache_seconds),
                 erp_timeout,
+                config.erp_read_timeout,
             )
             .with_cache_limit_mb(config.inventory_cache_max_mb),
         );
@@ -350,11 +351,7 @@ impl Application {
         let limits = crate::web::server::Limits {
             max_connections: crate::web::server::max_connections(fd_limit),
             max_per_address: config.max_connections_per_address,
-            exempt: config
-                .trusted_proxies
-                .iter()
-                .map(|ip| ipnet::IpNet::from(*ip))
-                .collect(),
+            exempt: config.trusted_proxies.clone(),
             shutdown_grace: config.shutdown_grace,
         };
         tracing::info!(

@@ -16,15 +16,10 @@ use super::passwords::PasswordHasher;
 use super::service::LAST_SEEN_GRANULARITY;
 use super::throttle::{self, Throttle};
 use super::{AdminIdentity, ClientInfo};
+use crate::domain::audit::Action;
 use crate::store::{
     AdminSession, AdminSessionStore, AuditStore, LoginThrottleStore, NewAuditEntry, StoreError,
 };
-
-pub mod actions {
-    pub const ADMIN_LOGIN: &str = "ADMIN_LOGIN";
-    pub const ADMIN_LOGIN_FAILED: &str = "ADMIN_LOGIN_FAILED";
-    pub const ADMIN_LOGOUT: &str = "ADMIN_LOGOUT";
-}
 
 /// Usernames as typed: `user`, or `user@domain.com` (trimmed to `user`).
 pub const MAX_USERNAME: usize = 64;
@@ -131,11 +126,11 @@ impl AdminAuth {
             .await;
     }
 
-    fn audit(&self, action: &str, admin: &str, details: serde_json::Value) -> NewAuditEntry {
+    fn audit(&self, action: Action, admin: &str, details: serde_json::Value) -> NewAuditEntry {
         NewAuditEntry {
             timestamp: OffsetDateTime::now_utc(),
             admin_username: admin.to_owned(),
-            action_type: action.to_owned(),
+            action_type: action.as_str().to_owned(),
             target_customer_id: None,
             target_customer_email: None,
             details: Some(details.to_string()),
@@ -156,7 +151,7 @@ impl AdminAuth {
         );
         let who = username.unwrap_or("(invalid username)");
         let entry = self.audit(
-            actions::ADMIN_LOGIN_FAILED,
+            Action::AdminLoginFailed,
             who,
             json!({ "ip_address": client.ip }),
         );
@@ -208,7 +203,16 @@ impl AdminAuth {
         password: &str,
         client: &ClientInfo,
     ) -> Result<AdminLogin, AdminLoginError> {
-        let Some(username) = normalise_username(raw_username) else {
+        // The local admin's name is matched exactly, as typed, whatever it holds (the old
+        // portal accepted any name): no case folding and no `@domain` trimming, which are
+        // for directory names.
+        let local = raw_username == self.local_username;
+        let username = if local {
+            Some(self.local_username.clone())
+        } else {
+            normalise_username(raw_username)
+        };
+        let Some(username) = username else {
             self.hasher.verify_dummy(password).await;
             return Err(self.refuse(None, client, "malformed username").await);
         };
@@ -219,9 +223,7 @@ impl AdminAuth {
         }
         let mut method = None;
         let mut display_name = username.clone();
-        // The local admin's name is matched exactly, as typed (as in the old portal): no
-        // case folding and no `@domain` trimming, which are for directory names.
-        if raw_username == self.local_username {
+        if local {
             if self.hasher.verify(password, self.local_hash.expose()).await {
                 method = Some("local");
                 display_name = self.local_username.clone();
@@ -266,7 +268,7 @@ impl AdminAuth {
             last_seen: now,
         };
         let entry = self.audit(
-            actions::ADMIN_LOGIN,
+            Action::AdminLogin,
             &username,
             json!({ "method": method, "ip_address": client.ip }),
         );
@@ -309,7 +311,7 @@ impl AdminAuth {
 
     pub async fn logout(&self, who: &AdminIdentity, client: &ClientInfo) -> Result<(), StoreError> {
         let entry = self.audit(
-            actions::ADMIN_LOGOUT,
+            Action::AdminLogout,
             &who.username,
             json!({ "ip_address": client.ip }),
         );

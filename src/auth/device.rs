@@ -81,11 +81,10 @@ impl DeviceKeys {
     }
 
     /// The `Set-Cookie` value for [`DeviceKeys::remember`]'s result.
-    pub fn set_cookie(value: &str, secure: bool) -> String {
-        format!(
-            "{COOKIE_NAME}={value}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{}",
-            if secure { "; Secure" } else { "" }
-        )
+    /// The `Set-Cookie` value (`Secure` is added by the web layer for requests that
+    /// arrived over https).
+    pub fn set_cookie(value: &str) -> String {
+        format!("{COOKIE_NAME}={value}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax")
     }
 }
 

@@ -71,25 +71,22 @@ impl Viewer {
     }
 }
 
+/// The longest user agent kept: `ActiveSessions.user_agent` is NVARCHAR(500).
+pub const MAX_USER_AGENT_CHARS: usize = 500;
+/// The longest client address kept (an IPv6 address with a zone fits).
+pub const MAX_IP_CHARS: usize = 64;
+
 /// The client facts recorded with a session and in audit rows.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    /// The address is one of `TRUSTED_PROXIES` (the proxy sent no client address): it is
-    /// recorded, but never used as a sign-in throttle key, or one busy proxy would count
-    /// every user's failures together.
-    pub ip_is_proxy: bool,
 }
 
 impl ClientInfo {
-    /// The address failed sign-ins are counted under, if it belongs to one client.
+    /// The address failed sign-ins and other per-address limits are counted under.
     pub fn throttle_ip(&self) -> Option<&str> {
-        if self.ip_is_proxy {
-            None
-        } else {
-            self.ip.as_deref()
-        }
+        self.ip.as_deref()
     }
 }
 

@@ -19,12 +19,11 @@ use super::passwords::PasswordHasher;
 use super::service::PasswordChangeError;
 use super::throttle::WINDOW;
 use super::{ClientInfo, SYSTEM_ACTOR};
-use crate::domain::audit_details::details_text;
+use crate::domain::audit::Action;
 use crate::domain::{Email, NewPassword, PasswordPolicyError};
 use crate::mail::{Mailer, templates};
 use crate::store::{CustomerStore, LoginThrottleStore, NewAuditEntry, ResetTokenStore, StoreError};
 
-pub const CUSTOMER_PW_RESET_SELF: &str = "CUSTOMER_PW_RESET_SELF";
 /// How long a mailed link works.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// Links mailed for one email per throttle window (15 minutes); further requests are
@@ -247,13 +246,13 @@ impl PasswordResets {
         let audit = NewAuditEntry {
             timestamp: now,
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: CUSTOMER_PW_RESET_SELF.to_owned(),
+            action_type: Action::CustomerPwResetSelf.as_str().to_owned(),
             target_customer_id: Some(customer.id),
             target_customer_email: Some(customer.email.clone()),
-            details: Some(details_text(
-                CUSTOMER_PW_RESET_SELF,
-                &json!({ "ip_address": client.ip, "sessions_ended": true }),
-            )),
+            details: Some(
+                Action::CustomerPwResetSelf
+                    .details(&json!({ "ip_address": client.ip, "sessions_ended": true })),
+            ),
         };
         let used = self
             .tokens

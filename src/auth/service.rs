@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::passwords::PasswordHasher;
 use super::throttle::{self, Throttle};
 use super::{ClientInfo, CustomerIdentity, SYSTEM_ACTOR};
-use crate::domain::audit_details::details_text;
+use crate::domain::audit::Action;
 use crate::domain::{Email, NewPassword, PasswordPolicyError};
 use crate::store::{
     ActiveSession, ActiveSessionStore, Customer, CustomerStore, LoginThrottleStore, NewAuditEntry,
@@ -35,14 +35,6 @@ pub fn absolute_cap(idle: Duration) -> Duration {
 }
 /// Passwords longer than this are not even hashed (the form allows 128).
 const MAX_LOGIN_PASSWORD_BYTES: usize = 1024;
-
-pub mod actions {
-    pub const CUSTOMER_LOGIN: &str = "CUSTOMER_LOGIN";
-    pub const CUSTOMER_LOGOUT: &str = "CUSTOMER_LOGOUT";
-    pub const CUSTOMER_PASSWORD_CHANGE: &str = "CUSTOMER_PASSWORD_CHANGE";
-    /// A session ended after too many wrong current passwords in a row.
-    pub const CUSTOMER_SESSION_GUESSING: &str = "CUSTOMER_SESSION_GUESSING";
-}
 
 /// Wrong current passwords in a row, in one session, before the session ends.
 pub const MAX_WRONG_CURRENT_PASSWORDS: u64 = 5;
@@ -291,19 +283,18 @@ impl AuthService {
             session_id: new_session_id(),
             customer_id: customer.id,
             last_seen: now,
-            ip_address: truncate(client.ip.as_deref(), 64),
-            user_agent: truncate(client.user_agent.as_deref(), 512),
+            ip_address: truncate(client.ip.as_deref(), super::MAX_IP_CHARS),
+            user_agent: truncate(client.user_agent.as_deref(), super::MAX_USER_AGENT_CHARS),
             created_at: now,
         };
         let audit = NewAuditEntry {
             timestamp: now,
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: actions::CUSTOMER_LOGIN.to_owned(),
+            action_type: Action::CustomerLogin.as_str().to_owned(),
             target_customer_id: Some(customer.id),
             target_customer_email: Some(customer.email.clone()),
-            details: Some(details_text(
-                actions::CUSTOMER_LOGIN,
-                &json!({ "ip_address": session.ip_address, "user_agent": session.user_agent }),
+            details: Some(Action::CustomerLogin.details(
+                &json!({ "ip_address": session.ip_address.as_deref().unwrap_or("unknown") }),
             )),
         };
         self.sessions
@@ -360,16 +351,14 @@ impl AuthService {
         who: &CustomerIdentity,
         client: &ClientInfo,
     ) -> Result<(), StoreError> {
+        tracing::info!(customer_id = %who.customer_id, ip = client.ip.as_deref(), "customer signing out");
         let audit = NewAuditEntry {
             timestamp: OffsetDateTime::now_utc(),
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: actions::CUSTOMER_LOGOUT.to_owned(),
+            action_type: Action::CustomerLogout.as_str().to_owned(),
             target_customer_id: Some(who.customer_id),
             target_customer_email: Some(who.email.clone()),
-            details: Some(details_text(
-                actions::CUSTOMER_LOGOUT,
-                &json!({ "ip_address": client.ip }),
-            )),
+            details: Some(Action::CustomerLogout.details(&json!({}))),
         };
         self.sessions
             .end_customer_session(&who.session_id, Some(&audit))
@@ -410,7 +399,7 @@ impl AuthService {
         let audit = NewAuditEntry {
             timestamp: OffsetDateTime::now_utc(),
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: actions::CUSTOMER_PASSWORD_CHANGE.to_owned(),
+            action_type: Action::CustomerPasswordChange.as_str().to_owned(),
             target_customer_id: Some(customer.id),
             target_customer_email: Some(customer.email.clone()),
             details: Some(
@@ -481,7 +470,7 @@ impl AuthService {
         let audit = NewAuditEntry {
             timestamp: OffsetDateTime::now_utc(),
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: actions::CUSTOMER_SESSION_GUESSING.to_owned(),
+            action_type: Action::CustomerSessionGuessing.as_str().to_owned(),
             target_customer_id: Some(customer.id),
             target_customer_email: Some(customer.email.clone()),
             details: Some(

@@ -113,15 +113,12 @@ impl SessionStore for DbSessionStore {
 }
 
 /// Starts a browser session for a fresh sign-in: a **new** session id (an id planted
-/// before sign-in is worthless after it), an expiry of `SESSION_HOURS`, and `auth`.
+/// before sign-in is worthless after it) and `auth`. Its expiry is `SESSION_HOURS` of
+/// inactivity (the session layer's), moved on by every request while it is used.
 pub async fn begin_browser_session(
     session: &tower_sessions::Session,
     auth: SessionAuth,
-    lifetime: std::time::Duration,
 ) -> Result<(), tower_sessions::session::Error> {
     session.cycle_id().await?;
-    let expires = OffsetDateTime::now_utc()
-        + time::Duration::try_from(lifetime).unwrap_or(time::Duration::hours(8));
-    session.set_expiry(Some(tower_sessions::Expiry::AtDateTime(expires)));
     session.insert(AUTH_KEY, auth).await
 }

@@ -132,6 +132,11 @@ pub fn decide(
         return Err(Duration::from_secs(1));
     }
     let delay = delay_for(c.by_name);
+    if delay.is_zero() {
+        // Not "ready" by the clock: another attempt, begun a moment later, may have
+        // recorded a later instant before this one was counted.
+        return Ok(());
+    }
     if let Some(last) = c.last_for_name {
         let ready = last + time::Duration::try_from(delay).expect("small duration");
         if ready > now {

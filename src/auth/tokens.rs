@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 
 use super::AdminIdentity;
 use crate::domain::ErpScope;
+use crate::domain::audit::Action;
 use crate::store::{ApiTokenRecord, ApiTokenStore, AuditStore, NewAuditEntry, StoreError};
 
 /// Leaked tokens are easy to find: secret scanners can match this prefix.
@@ -161,12 +162,6 @@ impl std::fmt::Debug for IssuedToken {
     }
 }
 
-pub mod actions {
-    pub const API_TOKEN_CREATE: &str = "API_TOKEN_CREATE";
-    pub const API_TOKEN_REVOKE: &str = "API_TOKEN_REVOKE";
-    pub const API_TOKEN_REFUSED: &str = "API_TOKEN_REFUSED";
-}
-
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -257,7 +252,7 @@ impl ApiTokens {
         let audit = NewAuditEntry {
             timestamp: now,
             admin_username: admin.username.clone(),
-            action_type: actions::API_TOKEN_CREATE.to_owned(),
+            action_type: Action::ApiTokenCreate.as_str().to_owned(),
             target_customer_id: None,
             target_customer_email: None,
             details: Some(
@@ -285,7 +280,7 @@ impl ApiTokens {
         let audit = NewAuditEntry {
             timestamp: now,
             admin_username: admin.username.clone(),
-            action_type: actions::API_TOKEN_REVOKE.to_owned(),
+            action_type: Action::ApiTokenRevoke.as_str().to_owned(),
             target_customer_id: None,
             target_customer_email: None,
             details: Some(json!({ "token_id": id }).to_string()),
@@ -337,7 +332,7 @@ impl ApiTokens {
                 let entry = NewAuditEntry {
                     timestamp: now,
                     admin_username: format!("api:{}", record.name),
-                    action_type: actions::API_TOKEN_REFUSED.to_owned(),
+                    action_type: Action::ApiTokenRefused.as_str().to_owned(),
                     target_customer_id: None,
                     target_customer_email: None,
                     details: Some(

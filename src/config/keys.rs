@@ -3,24 +3,77 @@
 //! production. The reader takes defaults from here, start-up checks unknown keys against
 //! it, and a test keeps `.env.template` equal to it.
 
-/// How a key's value is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a key's value is read: its type, its range and the words an error uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
     Text,
-    /// `True`/`False`, `1`/`0`, `yes`/`no`, `on`/`off`, any case.
+    /// As the old portal read its booleans (python): `true` in any case is true, anything
+    /// else false; a value that is neither `true` nor `false` is named in a start-up
+    /// warning. For the keys of the old `.env`.
+    OldBool,
+    /// `True`/`False`, `1`/`0`, `yes`/`no`, `on`/`off`, any case; anything else refused.
     Bool,
-    /// A whole number.
-    Int,
-    /// A number, fractions allowed.
-    Number,
+    /// A whole number from `min` to `max`, of `unit`s.
+    Int {
+        min: u64,
+        max: u64,
+        unit: &'static str,
+    },
+    /// A number, fractions allowed, more than `above` and at most `max`.
+    Number {
+        above: f64,
+        max: f64,
+        unit: &'static str,
+    },
+    Port,
     /// An IP address.
     Ip,
-    /// Comma-separated IP addresses.
-    IpList,
+    /// Comma-separated IP addresses or networks (`10.0.0.0/8`).
+    Nets,
     /// An absolute http(s) URL.
     Url,
     /// A Werkzeug password hash.
     Hash,
+    /// An IANA time zone name; unset: the host's zone.
+    Zone,
+    /// A secret of at least `min_chars` characters.
+    Token {
+        min_chars: usize,
+    },
+    /// One of these words, any case.
+    Choice(&'static [&'static str]),
+    /// Comma-separated email addresses.
+    Emails,
+}
+
+impl Kind {
+    /// What a value must be, for error messages ("PORT must be a port number …").
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Text => "text".to_owned(),
+            Kind::OldBool | Kind::Bool => "True or False".to_owned(),
+            Kind::Int { min, max, unit } => {
+                format!("a whole number of {unit} from {min} to {max}")
+            }
+            Kind::Number { above, max, unit } => {
+                format!("a number of {unit} more than {above} and at most {max}")
+            }
+            Kind::Port => "a port number (0-65535)".to_owned(),
+            Kind::Ip => "an IP address such as 127.0.0.1 or 0.0.0.0".to_owned(),
+            Kind::Nets => {
+                "IP addresses or networks separated by commas, such as 127.0.0.1,10.0.0.0/8 (or none)"
+                    .to_owned()
+            }
+            Kind::Url => {
+                "an absolute http(s) URL such as https://portal.example.com".to_owned()
+            }
+            Kind::Hash => "a Werkzeug hash".to_owned(),
+            Kind::Zone => "an IANA time zone name such as America/Chicago".to_owned(),
+            Kind::Token { min_chars } => format!("at least {min_chars} characters long"),
+            Kind::Choice(words) => format!("one of {}", words.join(", ")),
+            Kind::Emails => "email addresses separated by commas".to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -63,25 +116,36 @@ const fn production(mut k: Key) -> Key {
     k
 }
 
+const fn int(min: u64, max: u64, unit: &'static str) -> Kind {
+    Kind::Int { min, max, unit }
+}
+
+const SECONDS: &str = "seconds";
+const ENCRYPTION: Kind = Kind::Choice(&["off", "on", "strict"]);
+
 use Kind::*;
 
 pub const KEYS: &[Key] = &[
     // General
     production(secret(key(
         "SECRET_KEY",
-        Text,
+        Token { min_chars: 32 },
         None,
         "signs CSRF tokens and cookies; at least 32 characters",
     ))),
     key(
         "SESSION_HOURS",
-        Number,
+        Number {
+            above: 0.0,
+            max: 8760.0,
+            unit: "hours",
+        },
         Some("8"),
         "hours without activity after which a sign-in ends (7 days at most however active)",
     ),
     key(
         "TEST_MODE",
-        Bool,
+        OldBool,
         Some("False"),
         "bypasses Active Directory for admin sign-in (demo mode only)",
     ),
@@ -89,7 +153,13 @@ pub const KEYS: &[Key] = &[
         "APP_BASE_URL",
         Url,
         None,
-        "public URL of the portal, for links in mails and Secure cookies (required in production)",
+        "public URL of the portal, for links in mails (required in production)",
+    ),
+    key(
+        "FLASK_ENV",
+        Text,
+        None,
+        "accepted from the old .env and ignored (cookies follow the scheme of each request)",
     ),
     key(
         "HOST",
@@ -97,22 +167,28 @@ pub const KEYS: &[Key] = &[
         None,
         "address to listen on (127.0.0.1 in demo mode, 0.0.0.0 in production)",
     ),
-    key("PORT", Int, Some("5001"), "port to listen on"),
+    key("PORT", Port, Some("5001"), "port to listen on"),
     key(
         "SHUTDOWN_GRACE_SECONDS",
-        Int,
+        int(0, 3600, SECONDS),
         Some("30"),
         "seconds requests in flight may finish after SIGTERM before connections are cut",
     ),
     key(
         "TRUSTED_PROXIES",
-        IpList,
-        None,
-        "reverse proxies whose forwarding headers are believed",
+        Nets,
+        Some("127.0.0.1,::1"),
+        "reverse proxies (addresses or networks) whose client-address header is believed",
+    ),
+    key(
+        "CLIENT_IP_HEADER",
+        Choice(&["CF-Connecting-IP", "X-Forwarded-For", "X-Real-IP"]),
+        Some("CF-Connecting-IP"),
+        "the one header a trusted proxy names the client in",
     ),
     key(
         "MAX_CONNECTIONS_PER_ADDRESS",
-        Int,
+        int(1, 100_000, "connections"),
         Some("256"),
         "connections one client address may hold at once (trusted proxies exempt)",
     ),
@@ -130,7 +206,7 @@ pub const KEYS: &[Key] = &[
     ),
     key(
         "PORTAL_TIMEZONE",
-        Text,
+        Zone,
         None,
         "time zone every time on pages, exports and mails is shown in (IANA name; default the host's)",
     ),
@@ -147,16 +223,21 @@ pub const KEYS: &[Key] = &[
         None,
         "SQL Server of the app database (unset: embedded SQLite)",
     ),
-    key("DB_NAME", Text, None, "app database name"),
+    key(
+        "DB_NAME",
+        Text,
+        Some("CustomerPortalDB"),
+        "app database name",
+    ),
     key(
         "DB_PORT",
-        Int,
+        Port,
         None,
         "app database port (default 1433, or from DB_SERVER host,port)",
     ),
     key(
         "DB_USE_WINDOWS_AUTH",
-        Bool,
+        OldBool,
         Some("False"),
         "Windows authentication for the app database",
     ),
@@ -173,6 +254,12 @@ pub const KEYS: &[Key] = &[
         "password of DB_USERNAME",
     ))),
     key(
+        "DB_ENCRYPT",
+        ENCRYPTION,
+        Some("off"),
+        "TLS to the app database: off (the login only, as ODBC Driver 17), on, or strict",
+    ),
+    key(
         "DB_TRUST_SERVER_CERTIFICATE",
         Bool,
         Some("True"),
@@ -180,19 +267,19 @@ pub const KEYS: &[Key] = &[
     ),
     key(
         "APP_DB_TIME_ZONE",
-        Text,
+        Zone,
         None,
         "zone of the old portal's local-time columns (GETDATE()): IANA name; default the host's",
     ),
     key(
         "DB_POOL_SIZE",
-        Int,
+        int(1, 200, "connections"),
         Some("10"),
         "app database connections at most",
     ),
     key(
         "DB_TIMEOUT",
-        Int,
+        int(1, 600, SECONDS),
         Some("30"),
         "app database connect and checkout timeout, seconds",
     ),
@@ -218,11 +305,11 @@ pub const KEYS: &[Key] = &[
     ))),
     key(
         "ERP_DB_USE_WINDOWS_AUTH",
-        Bool,
+        OldBool,
         Some("False"),
         "Windows authentication for the ERP",
     ),
-    key("ERP_DB_PORT", Int, Some("1433"), "ERP port"),
+    key("ERP_DB_PORT", Port, Some("1433"), "ERP port"),
     key(
         "ERP_DB_DRIVER",
         Text,
@@ -231,9 +318,21 @@ pub const KEYS: &[Key] = &[
     ),
     key(
         "ERP_DB_TIMEOUT",
-        Int,
+        int(1, 600, SECONDS),
         Some("30"),
-        "ERP connect and query timeout, seconds",
+        "seconds to connect to the ERP and for a read's first row",
+    ),
+    key(
+        "ERP_READ_TIMEOUT",
+        int(1, 3600, SECONDS),
+        Some("300"),
+        "seconds a whole inventory read may take",
+    ),
+    key(
+        "ERP_DB_ENCRYPT",
+        ENCRYPTION,
+        Some("off"),
+        "TLS to the ERP: off (the login only, as ODBC Driver 17), on, or strict",
     ),
     key(
         "ERP_DB_TRUST_SERVER_CERTIFICATE",
@@ -243,25 +342,25 @@ pub const KEYS: &[Key] = &[
     ),
     key(
         "ERP_DB_POOL_SIZE",
-        Int,
+        int(1, 200, "connections"),
         Some("10"),
         "ERP connections at most",
     ),
     key(
         "DEMO_ERP_ROWS",
-        Int,
+        int(1, 1_000_000, "rows"),
         Some("5000"),
         "size of the generated demo ERP, in inventory layers",
     ),
     key(
         "ERP_CACHE_SECONDS",
-        Int,
+        int(0, 86_400, SECONDS),
         Some("30"),
         "seconds ERP rows of one scope are reused",
     ),
     key(
         "INVENTORY_CACHE_MAX_MB",
-        Int,
+        int(16, 1_048_576, "megabytes"),
         Some("1024"),
         "megabytes of cached inventory at most; least recently used scopes are dropped first",
     ),
@@ -272,16 +371,16 @@ pub const KEYS: &[Key] = &[
         None,
         "SMTP server (required in production; demo mode without it: mails go to DATA_DIR/outbox)",
     )),
-    key("SMTP_PORT", Int, Some("587"), "SMTP port"),
+    key("SMTP_PORT", Port, Some("587"), "SMTP port"),
     key(
         "SMTP_TIMEOUT",
-        Int,
+        int(1, 300, SECONDS),
         Some("15"),
         "seconds a whole SMTP exchange may take (connect, TLS, every command)",
     ),
     key(
         "SMTP_USE_TLS",
-        Bool,
+        OldBool,
         Some("True"),
         "STARTTLS to the SMTP server",
     ),
@@ -298,7 +397,12 @@ pub const KEYS: &[Key] = &[
         None,
         "the From address (default SMTP_USERNAME)",
     ),
-    key("EMAIL_BCC", Text, None, "blind copy of every mail"),
+    key(
+        "EMAIL_BCC",
+        Emails,
+        None,
+        "blind copy of every mail (addresses separated by commas)",
+    ),
     // Admins
     key(
         "ADMIN_USERNAME",
@@ -321,7 +425,7 @@ pub const KEYS: &[Key] = &[
     production(key("AD_DOMAIN", Text, None, "Active Directory domain")),
     key(
         "AD_PORT",
-        Int,
+        Port,
         Some("389"),
         "389 (LDAP with StartTLS) or 636 (LDAPS)",
     ),
@@ -366,19 +470,19 @@ pub const KEYS: &[Key] = &[
     key("RUST_LOG", Text, Some("info"), "log filter"),
     key(
         "METRICS_ALLOW",
-        IpList,
+        Nets,
         Some("127.0.0.1,::1"),
-        "addresses that may read /metrics (comma-separated)",
+        "addresses or networks that may read /metrics (comma-separated)",
     ),
     secret(key(
         "METRICS_TOKEN",
-        Text,
+        Token { min_chars: 24 },
         None,
         "a bearer token that may read /metrics from anywhere",
     )),
     key(
         "LOG_FORMAT",
-        Text,
+        Choice(&["text", "json"]),
         Some("text"),
         "text (for people) or json (one object per line, with the request id, for log shippers)",
     ),
@@ -403,6 +507,8 @@ pub const PREFIXES: &[&str] = &[
     "SECRET_",
     "TRUSTED_",
     "TEST_MODE",
+    "CLIENT_",
+    "MAX_CONNECTIONS",
 ];
 
 /// The known key nearest to `unknown` (by edit distance), if it is near enough to be a typo.
@@ -444,26 +550,20 @@ mod tests {
     }
 
     #[test]
-    fn names_are_unique_and_defaults_have_their_type() {
+    fn names_are_unique_and_defaults_read_as_their_kind() {
         let mut names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), KEYS.len(), "a key is listed twice");
         for k in KEYS {
             let Some(d) = k.default else { continue };
-            let ok = match k.kind {
-                Kind::Bool => matches!(d, "True" | "False"),
-                Kind::Int => d.parse::<u64>().is_ok(),
-                Kind::Number => d.parse::<f64>().is_ok(),
-                Kind::Ip => d.parse::<std::net::IpAddr>().is_ok(),
-                Kind::Text => true,
-                Kind::IpList => d
-                    .split(',')
-                    .all(|p| p.trim().parse::<std::net::IpAddr>().is_ok()),
-                Kind::Url | Kind::Hash => false,
-            };
-            assert!(ok, "{}: default {d:?} is not a {:?}", k.name, k.kind);
             assert!(!k.secret, "{}: a secret has no default", k.name);
+            assert!(
+                super::super::read::valid_default(k, d),
+                "{}: default {d:?} is not {}",
+                k.name,
+                k.kind.describe()
+            );
         }
     }
 }

@@ -10,12 +10,15 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use url::Url;
 
 use crate::domain::Zone;
+use read::Reader;
 
 pub mod dotenv;
 pub mod keys;
+mod read;
 mod sources;
 
 pub use sources::{Checked, Sources, check};
@@ -64,13 +67,16 @@ pub struct Config {
     pub app_db: AppDbConfig,
     pub erp: ErpConfig,
     pub erp_cache_seconds: u64,
+    /// `ERP_READ_TIMEOUT`: how long one whole inventory read may take.
+    pub erp_read_timeout: Duration,
     /// `INVENTORY_CACHE_MAX_MB`.
     pub inventory_cache_max_mb: usize,
     /// `SHUTDOWN_GRACE_SECONDS`: how long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
     pub smtp: Option<SmtpConfig>,
     pub email_from: Option<String>,
-    pub email_bcc: Option<String>,
+    /// `EMAIL_BCC`: every address of the comma-separated list gets a blind copy.
+    pub email_bcc: Vec<String>,
     pub ad: Option<AdConfig>,
     /// Seed demo accounts on first start (demo mode only). Not an environment variable:
     /// tests switch it off to keep each spawned app cheap.
@@ -81,15 +87,44 @@ pub struct Config {
     pub app_db_zone: Zone,
     /// The zone times are shown in to people (`PORTAL_TIMEZONE`).
     pub portal_zone: Zone,
-    /// Who may read `/metrics`: these addresses (`METRICS_ALLOW`) or this bearer token.
-    pub metrics_allow: Vec<IpAddr>,
+    /// Who may read `/metrics`: these networks (`METRICS_ALLOW`) or this bearer token.
+    pub metrics_allow: Vec<IpNet>,
     pub metrics_token: Option<Secret>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Reverse proxies whose client-address header is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<IpNet>,
+    /// The one header those proxies name the client in (`CLIENT_IP_HEADER`).
+    pub client_ip_header: ClientIpHeader,
     /// Connections one direct peer may hold (`MAX_CONNECTIONS_PER_ADDRESS`).
     pub max_connections_per_address: usize,
+    /// `LOG_FORMAT=json`.
+    pub json_logs: bool,
     /// Settings of the old portal that are accepted but mean nothing here (logged once).
     pub ignored_settings: Vec<&'static str>,
+    /// What start-up should tell the operator about the values read (never secrets).
+    pub warnings: Vec<String>,
+}
+
+/// The header a trusted proxy names the client in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientIpHeader {
+    /// Cloudflare's tunnel (`cloudflared`): one address.
+    CfConnectingIp,
+    /// nginx, IIS and most load balancers: a list, the client's address rightmost of those
+    /// the proxies did not add.
+    XForwardedFor,
+    /// nginx's `real_ip` convention: one address.
+    XRealIp,
+}
+
+impl ClientIpHeader {
+    /// The header's name, lower case as HTTP/2 and `http` spell it.
+    pub fn header_name(self) -> &'static str {
+        match self {
+            ClientIpHeader::CfConnectingIp => "cf-connecting-ip",
+            ClientIpHeader::XForwardedFor => "x-forwarded-for",
+            ClientIpHeader::XRealIp => "x-real-ip",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -104,9 +139,25 @@ pub enum ErpConfig {
     SqlServer(SqlServerConfig),
 }
 
+/// How much of a SQL Server connection TLS protects (`*_ENCRYPT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encryption {
+    /// The login only, when the server supports it: what ODBC Driver 17 does by default
+    /// (`Encrypt=no`), so servers the old portal reached are reached.
+    Off,
+    /// Everything, over TLS 1.2 or later.
+    On,
+    /// Everything, and the server's certificate is always checked (the trust key is
+    /// ignored).
+    Strict,
+}
+
 #[derive(Debug, Clone)]
 pub struct SqlServerConfig {
     pub server: String,
+    /// A named instance (`host\\INSTANCE`); with a port it is reached on that port
+    /// directly, without asking SQL Browser.
+    pub instance: Option<String>,
     pub port: Option<u16>,
     pub database: String,
     pub windows_auth: bool,
@@ -119,6 +170,7 @@ pub struct SqlServerConfig {
     pub trust_server_certificate: bool,
     /// Connections in the pool at most (`*_POOL_SIZE`).
     pub pool_size: u64,
+    pub encryption: Encryption,
 }
 
 #[derive(Debug, Clone)]
@@ -172,379 +224,51 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-pub const MIN_SECRET_KEY_LEN: usize = 32;
-const MAX_DEMO_ERP_ROWS: u32 = 1_000_000;
-
-/// The default of `key` in the key table. Every key read with a default is listed there
-/// with one (a unit test reads every key), so a miss is a programming error.
-fn table_default<T: std::str::FromStr>(key: &str) -> T {
-    keys::find(key)
-        .and_then(|k| k.default)
-        .and_then(|d| d.parse().ok())
-        .unwrap_or_else(|| panic!("{key} has no usable default in the key table"))
-}
-
-/// Collects parse problems while reading variables.
-struct Reader<'a> {
-    vars: &'a HashMap<String, String>,
-    problems: Vec<String>,
-}
-
-impl<'a> Reader<'a> {
-    /// A set, non-blank value. `KEY=` lines from the template count as unset.
-    fn get(&self, key: &str) -> Option<&'a str> {
-        self.vars
-            .get(key)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn string(&self, key: &str) -> Option<String> {
-        self.get(key).map(str::to_owned)
-    }
-
-    fn required(&mut self, key: &str, why: &str) -> Option<String> {
-        let v = self.string(key);
-        if v.is_none() {
-            self.problems.push(format!("{key} is required {why}"));
-        }
-        v
-    }
-
-    /// `key` parsed, or its default from the key table.
-    fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str) -> T {
-        let default = table_default(key);
-        self.parse_or(key, default, what)
-    }
-
-    fn parse_or<T: std::str::FromStr>(&mut self, key: &str, default: T, what: &str) -> T {
-        match self.get(key) {
-            None => default,
-            Some(raw) => match raw.parse() {
-                Ok(v) => v,
-                Err(_) => {
-                    // Values of non-secret keys are echoed to help the operator.
-                    let secret = keys::find(key).is_some_and(|k| k.secret);
-                    self.problems.push(if secret {
-                        format!("{key} must be {what}")
-                    } else {
-                        format!("{key} must be {what} (got {raw:?})")
-                    });
-                    default
-                }
-            },
-        }
-    }
-
-    fn bool(&mut self, key: &str) -> bool {
-        let default = table_default::<String>(key) == "True";
-        self.bool_or(key, default)
-    }
-
-    /// Python-style booleans as the old `.env` used them: True/False, 1/0, yes/no.
-    fn bool_or(&mut self, key: &str, default: bool) -> bool {
-        match self.get(key).map(|v| v.to_ascii_lowercase()) {
-            None => default,
-            Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => true,
-            Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => false,
-            Some(v) => {
-                self.problems
-                    .push(format!("{key} must be True or False (got {v:?})"));
-                default
-            }
-        }
-    }
-}
-
 impl Config {
+    /// Reads and checks every key; all problems at once.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let mut r = Reader {
-            vars,
-            problems: Vec::new(),
-        };
-        let production = r.get("DB_SERVER").is_some() || r.get("ERP_DB_SERVER").is_some();
-        let insist_demo = r.bool("DEMO");
-        if insist_demo && production {
-            r.problems.push(
-                "DEMO=1 conflicts with DB_SERVER/ERP_DB_SERVER: remove one of them".to_owned(),
-            );
+        let mut r = Reader::new(vars);
+        let production = r.raw("DB_SERVER").is_some() || r.raw("ERP_DB_SERVER").is_some();
+        if r.bool("DEMO") && production {
+            r.problem("DEMO=1 conflicts with DB_SERVER/ERP_DB_SERVER: remove one of them");
         }
         let mode = if production {
             Mode::Production
         } else {
             Mode::Demo
         };
-        let required_in_production = "in production mode (DB_SERVER or ERP_DB_SERVER is set)";
-
-        // Like the old portal (waitress on 0.0.0.0) in production; loopback for the demo.
-        let default_host = if production {
-            IpAddr::from([0, 0, 0, 0])
-        } else {
-            IpAddr::from([127, 0, 0, 1])
-        };
-        let host: IpAddr = r.parse_or(
-            "HOST",
-            default_host,
-            "an IP address such as 127.0.0.1 or 0.0.0.0",
-        );
-        let port: u16 = r.parse("PORT", "a port number (0-65535)");
-        let data_dir = PathBuf::from(
-            r.get("DATA_DIR")
-                .map(str::to_owned)
-                .unwrap_or_else(|| table_default("DATA_DIR")),
-        );
-        let mut trusted_proxies = Vec::new();
-        for item in r
-            .get("TRUSTED_PROXIES")
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            match item.parse::<IpAddr>() {
-                Ok(ip) => trusted_proxies.push(ip),
-                Err(_) => r.problems.push(format!(
-                    "TRUSTED_PROXIES must list IP addresses separated by commas (got {item:?})"
-                )),
-            }
-        }
-
-        let max_connections_per_address: usize = r.parse(
-            "MAX_CONNECTIONS_PER_ADDRESS",
-            "a whole number of connections",
-        );
-        if max_connections_per_address == 0 {
-            r.problems
-                .push("MAX_CONNECTIONS_PER_ADDRESS must be at least 1".to_owned());
-        }
-
-        let mut metrics_allow = Vec::new();
-        for item in r
-            .get("METRICS_ALLOW")
-            .map(str::to_owned)
-            .unwrap_or_else(|| table_default("METRICS_ALLOW"))
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            match item.parse::<IpAddr>() {
-                Ok(ip) => metrics_allow.push(ip),
-                Err(_) => r.problems.push(format!(
-                    "METRICS_ALLOW must list IP addresses separated by commas (got {item:?})"
-                )),
-            }
-        }
-        let metrics_token = match r.get("METRICS_TOKEN") {
-            Some(t) if t.chars().count() < 24 => {
-                r.problems
-                    .push("METRICS_TOKEN must be at least 24 characters long".to_owned());
-                None
-            }
-            Some(t) => Some(Secret::new(t)),
-            None => None,
-        };
-
-        let secret_key = match r.get("SECRET_KEY") {
-            Some(k) if k.chars().count() < MIN_SECRET_KEY_LEN => {
-                r.problems.push(format!(
-                    "SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} characters long (got {})",
-                    k.chars().count()
-                ));
-                None
-            }
-            Some(k) => Some(Secret::new(k)),
-            None => {
-                if production {
-                    r.problems.push(format!(
-                        "SECRET_KEY is required {required_in_production}: a random string of at least {MIN_SECRET_KEY_LEN} characters"
-                    ));
-                }
-                None
-            }
-        };
-
-        let session_hours: f64 = r.parse("SESSION_HOURS", "a number of hours such as 8");
-        let session_lifetime =
-            if session_hours.is_finite() && session_hours > 0.0 && session_hours <= 24.0 * 365.0 {
-                Duration::from_secs_f64(session_hours * 3600.0)
-            } else {
-                r.problems.push(format!(
-                    "SESSION_HOURS must be more than 0 and at most 8760 (got {session_hours})"
-                ));
-                Duration::from_secs_f64(table_default::<f64>("SESSION_HOURS") * 3600.0)
-            };
-
-        let mut zone = |key: &str| match r.get(key) {
-            None => Zone::host(),
-            Some(name) => Zone::parse(name).unwrap_or_else(|e| {
-                r.problems.push(format!("{key}: {e}"));
-                Zone::utc()
-            }),
-        };
-        let app_db_zone = zone("APP_DB_TIME_ZONE");
-        let portal_zone = zone("PORTAL_TIMEZONE");
-
-        let test_mode = r.bool("TEST_MODE");
-        let audit_append_only = r.bool("AUDIT_APPEND_ONLY");
-        if test_mode && production {
-            r.problems.push(
-                "TEST_MODE=True is refused in production mode: it bypasses Active Directory"
-                    .to_owned(),
-            );
-        }
-
-        let app_base_url = match r.get("APP_BASE_URL") {
-            None => None,
-            Some(raw) => match Url::parse(raw) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(u),
-                _ => {
-                    r.problems.push(format!(
-                        "APP_BASE_URL must be an absolute http(s) URL such as https://portal.example.com (got {raw:?})"
-                    ));
-                    None
-                }
-            },
-        };
-
-        let admin_username = r
-            .string("ADMIN_USERNAME")
-            .unwrap_or_else(|| "cp_admin".to_owned());
-        let admin_password_hash = match r.get("ADMIN_PASSWORD_HASH") {
-            Some(h) => match werkzeug_hash::ParsedHash::parse(h) {
-                Ok(_) => Some(Secret::new(h)),
-                Err(e) => {
-                    r.problems.push(format!(
-                        "ADMIN_PASSWORD_HASH is not a usable Werkzeug hash ({e}); make one with `customer-portal hash-password`"
-                    ));
-                    None
-                }
-            },
-            None => {
-                if production {
-                    r.problems.push(format!(
-                        "ADMIN_PASSWORD_HASH is required {required_in_production}; make one with `customer-portal hash-password`"
-                    ));
-                }
-                None
-            }
-        };
-
-        let app_db = match r.string("DB_SERVER") {
+        let net = Network::read(&mut r, production);
+        let sec = Security::read(&mut r, production);
+        let data_dir = PathBuf::from(r.text("DATA_DIR").unwrap_or_default());
+        let app_db = match r.text("DB_SERVER") {
             None => AppDbConfig::Sqlite {
                 path: data_dir.join("portal.db"),
             },
-            Some(server) => {
-                AppDbConfig::SqlServer(sql_server(&mut r, "DB", server, "DB_SERVER is set"))
-            }
+            Some(server) => AppDbConfig::SqlServer(sql_server(&mut r, "DB", server)),
         };
-
-        let demo_rows: u32 = r.parse("DEMO_ERP_ROWS", "a whole number of rows");
-        if demo_rows == 0 || demo_rows > MAX_DEMO_ERP_ROWS {
-            r.problems.push(format!(
-                "DEMO_ERP_ROWS must be between 1 and {MAX_DEMO_ERP_ROWS} (got {demo_rows})"
-            ));
-        }
-        let erp = match r.string("ERP_DB_SERVER") {
+        let demo_rows = r.int("DEMO_ERP_ROWS") as u32;
+        let erp = match r.text("ERP_DB_SERVER") {
             None => ErpConfig::Demo { rows: demo_rows },
-            Some(server) => {
-                ErpConfig::SqlServer(sql_server(&mut r, "ERP_DB", server, "ERP_DB_SERVER is set"))
-            }
+            Some(server) => ErpConfig::SqlServer(sql_server(&mut r, "ERP_DB", server)),
         };
-        let erp_cache_seconds: u64 = r.parse(
-            "ERP_CACHE_SECONDS",
-            "a whole number of seconds (0 = always live)",
-        );
-        let inventory_cache_max_mb: usize = r
-            .parse::<usize>("INVENTORY_CACHE_MAX_MB", "a whole number of megabytes")
-            .max(16);
-        let shutdown_grace = Duration::from_secs(
-            r.parse::<u64>("SHUTDOWN_GRACE_SECONDS", "a whole number of seconds")
-                .min(3600),
-        );
-
-        let smtp = match r.string("SMTP_SERVER") {
-            None => None,
-            Some(server) => {
-                let port: u16 = r.parse("SMTP_PORT", "a port number");
-                let use_tls = r.bool("SMTP_USE_TLS");
-                let timeout_secs: u64 = r.parse("SMTP_TIMEOUT", "a whole number of seconds");
-                Some(SmtpConfig {
-                    server,
-                    port,
-                    use_tls,
-                    timeout: Duration::from_secs(timeout_secs.clamp(1, 300)),
-                    username: r.string("SMTP_USERNAME"),
-                    password: r.string("SMTP_PASSWORD").map(Secret::new),
-                })
-            }
-        };
-        if production && smtp.is_none() {
-            r.problems.push(format!(
-                "SMTP_SERVER is required {required_in_production}: welcome and reset mails must really be sent (the outbox folder is for the demo only)"
+        let mail = Mail::read(&mut r, production);
+        if production && sec.app_base_url.is_none() {
+            r.problem(format!(
+                "APP_BASE_URL is required {IN_PRODUCTION}: links in mails point there, e.g. https://portal.example.com"
             ));
         }
-        if production && app_base_url.is_none() {
-            r.problems.push(format!(
-                "APP_BASE_URL is required {required_in_production}: links in mails point there, e.g. https://portal.example.com"
-            ));
-        }
-        let email_from = r.string("EMAIL_FROM").or_else(|| r.string("SMTP_USERNAME"));
-        if smtp.is_some() && email_from.is_none() {
-            r.problems.push(
-                "EMAIL_FROM (or SMTP_USERNAME) is required when SMTP_SERVER is set".to_owned(),
-            );
-        }
-        let email_bcc = r.string("EMAIL_BCC");
-
-        let ad = match r.string("AD_SERVER") {
-            None => None,
-            Some(server) => {
-                let why = "when AD_SERVER is set";
-                let domain = r.required("AD_DOMAIN", why);
-                let port: u16 = r.parse("AD_PORT", "a port number (389 or 636)");
-                let use_ssl = r.bool_or("AD_USE_SSL", port == 636);
-                let use_starttls = r.bool("AD_USE_STARTTLS");
-                let tls_ca_file = r.string("AD_TLS_CA_FILE").map(PathBuf::from);
-                if let Some(f) = &tls_ca_file
-                    && !f.exists()
-                {
-                    r.problems
-                        .push(format!("AD_TLS_CA_FILE {} does not exist", f.display()));
-                }
-                let service_account = r.required("AD_SERVICE_ACCOUNT", why);
-                let service_password = r.required("AD_SERVICE_PASSWORD", why);
-                let base_dn = r.required("AD_BASE_DN", why);
-                let admin_group = r.required("AD_PORTAL_ADMIN_GROUP", why);
-                match (
-                    domain,
-                    service_account,
-                    service_password,
-                    base_dn,
-                    admin_group,
-                ) {
-                    (
-                        Some(domain),
-                        Some(service_account),
-                        Some(pw),
-                        Some(base_dn),
-                        Some(admin_group),
-                    ) => Some(AdConfig {
-                        server,
-                        domain,
-                        port,
-                        use_ssl,
-                        use_starttls,
-                        tls_ca_file,
-                        service_account,
-                        service_password: Secret::new(pw),
-                        base_dn,
-                        admin_group,
-                    }),
-                    _ => None,
-                }
-            }
-        };
-
+        let ad = ad(&mut r);
+        let ignored_settings = ["ERP_DB_DRIVER", "FLASK_ENV"]
+            .into_iter()
+            .filter(|k| r.raw(k).is_some())
+            .collect();
+        let erp_cache_seconds = r.int("ERP_CACHE_SECONDS");
+        let erp_read_timeout = Duration::from_secs(r.int("ERP_READ_TIMEOUT"));
+        let inventory_cache_max_mb = r.int("INVENTORY_CACHE_MAX_MB") as usize;
+        let app_db_zone = r.zone("APP_DB_TIME_ZONE");
+        let portal_zone = r.zone("PORTAL_TIMEZONE");
+        let metrics_allow = r.nets("METRICS_ALLOW");
+        let json_logs = r.choice("LOG_FORMAT") == "json";
         if !r.problems.is_empty() {
             return Err(ConfigError {
                 problems: r.problems,
@@ -552,45 +276,38 @@ impl Config {
         }
         Ok(Config {
             mode,
-            host,
-            port,
+            host: net.host,
+            port: net.port,
             data_dir,
-            secret_key,
-            session_lifetime,
-            test_mode,
-            app_base_url,
-            admin_username,
-            admin_password_hash,
+            secret_key: sec.secret_key,
+            session_lifetime: sec.session_lifetime,
+            test_mode: sec.test_mode,
+            app_base_url: sec.app_base_url,
+            admin_username: sec.admin_username,
+            admin_password_hash: sec.admin_password_hash,
             app_db,
             erp,
             erp_cache_seconds,
+            erp_read_timeout,
             inventory_cache_max_mb,
-            shutdown_grace,
-            smtp,
-            email_from,
-            email_bcc,
+            shutdown_grace: net.shutdown_grace,
+            smtp: mail.smtp,
+            email_from: mail.from,
+            email_bcc: mail.bcc,
             ad,
             seed_demo_accounts: true,
-            audit_append_only,
+            audit_append_only: sec.audit_append_only,
             app_db_zone,
             portal_zone,
             metrics_allow,
-            metrics_token,
-            trusted_proxies,
-            max_connections_per_address,
-            ignored_settings: if r.get("ERP_DB_DRIVER").is_some() {
-                vec!["ERP_DB_DRIVER"]
-            } else {
-                Vec::new()
-            },
+            metrics_token: sec.metrics_token,
+            trusted_proxies: net.trusted_proxies,
+            client_ip_header: net.client_ip_header,
+            max_connections_per_address: net.max_per_address,
+            json_logs,
+            ignored_settings,
+            warnings: r.warnings,
         })
-    }
-
-    /// Cookies get `Secure` when the portal is served over https.
-    pub fn secure_cookies(&self) -> bool {
-        self.app_base_url
-            .as_ref()
-            .is_some_and(|u| u.scheme() == "https")
     }
 
     /// The URL people use to reach the portal (links in emails, the start-up banner).
@@ -600,64 +317,222 @@ impl Config {
             None => format!("http://{}:{bound_port}", self.host),
         }
     }
+
+    /// Whether the public URL is https (links in mails, and cookies of requests that
+    /// arrive through a trusted proxy without saying which scheme they came on).
+    pub fn public_url_is_https(&self) -> bool {
+        self.app_base_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
+    }
+
+    /// Whether `peer` is one of `TRUSTED_PROXIES`.
+    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&peer))
+    }
 }
 
-/// Reads the `DB_*` or `ERP_DB_*` group. `DB_SERVER` accepts `host`, `host,port` and
-/// `host\instance`, as ODBC connection strings did.
-fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String, why: &str) -> SqlServerConfig {
-    let why = format!("when {why}");
-    let database = r
-        .required(&format!("{prefix}_NAME"), &why)
-        .unwrap_or_default();
-    let windows_auth = r.bool(&format!("{prefix}_USE_WINDOWS_AUTH"));
-    let username = r.string(&format!("{prefix}_USERNAME"));
-    let password = r.string(&format!("{prefix}_PASSWORD")).map(Secret::new);
-    if !windows_auth {
-        if username.is_none() {
-            r.problems
-                .push(format!("{prefix}_USERNAME is required {why} (SQL login)"));
+const IN_PRODUCTION: &str = "in production mode (DB_SERVER or ERP_DB_SERVER is set)";
+
+/// Where the portal listens and whom it believes about client addresses.
+struct Network {
+    host: IpAddr,
+    port: u16,
+    shutdown_grace: Duration,
+    trusted_proxies: Vec<IpNet>,
+    client_ip_header: ClientIpHeader,
+    max_per_address: usize,
+}
+
+impl Network {
+    fn read(r: &mut Reader<'_>, production: bool) -> Network {
+        // Like the old portal (waitress on 0.0.0.0) in production; loopback for the demo.
+        let default_host = if production {
+            IpAddr::from([0, 0, 0, 0])
+        } else {
+            IpAddr::from([127, 0, 0, 1])
+        };
+        Network {
+            host: r.ip("HOST").unwrap_or(default_host),
+            port: r.port("PORT").unwrap_or(5001),
+            shutdown_grace: Duration::from_secs(r.int("SHUTDOWN_GRACE_SECONDS")),
+            trusted_proxies: r.nets("TRUSTED_PROXIES"),
+            client_ip_header: match r.choice("CLIENT_IP_HEADER") {
+                "X-Forwarded-For" => ClientIpHeader::XForwardedFor,
+                "X-Real-IP" => ClientIpHeader::XRealIp,
+                _ => ClientIpHeader::CfConnectingIp,
+            },
+            max_per_address: r.int("MAX_CONNECTIONS_PER_ADDRESS") as usize,
         }
-        if password.is_none() {
-            r.problems
-                .push(format!("{prefix}_PASSWORD is required {why} (SQL login)"));
+    }
+}
+
+/// Keys, sessions, admins and who may read metrics.
+struct Security {
+    secret_key: Option<Secret>,
+    session_lifetime: Duration,
+    test_mode: bool,
+    audit_append_only: bool,
+    app_base_url: Option<Url>,
+    admin_username: String,
+    admin_password_hash: Option<Secret>,
+    metrics_token: Option<Secret>,
+}
+
+impl Security {
+    fn read(r: &mut Reader<'_>, production: bool) -> Security {
+        let secret_key = r.token("SECRET_KEY");
+        if production && r.raw("SECRET_KEY").is_none() {
+            r.problem(format!(
+                "SECRET_KEY is required {IN_PRODUCTION}: a random string of at least {MIN_SECRET_KEY_LEN} characters"
+            ));
+        }
+        let test_mode = r.bool("TEST_MODE");
+        if test_mode && production {
+            r.problem("TEST_MODE=True is refused in production mode: it bypasses Active Directory");
+        }
+        let admin_password_hash = r.hash("ADMIN_PASSWORD_HASH");
+        if production && r.raw("ADMIN_PASSWORD_HASH").is_none() {
+            r.problem(format!(
+                "ADMIN_PASSWORD_HASH is required {IN_PRODUCTION}; make one with `customer-portal hash-password`"
+            ));
+        }
+        Security {
+            secret_key,
+            session_lifetime: Duration::from_secs_f64(r.number("SESSION_HOURS") * 3600.0),
+            test_mode,
+            audit_append_only: r.bool("AUDIT_APPEND_ONLY"),
+            app_base_url: r.url("APP_BASE_URL"),
+            // Any name the old portal accepted: compared exactly, as typed.
+            admin_username: r.text("ADMIN_USERNAME").unwrap_or_default(),
+            admin_password_hash,
+            metrics_token: r.token("METRICS_TOKEN"),
+        }
+    }
+}
+
+/// SMTP, or the outbox when no server is set.
+struct Mail {
+    smtp: Option<SmtpConfig>,
+    from: Option<String>,
+    bcc: Vec<String>,
+}
+
+impl Mail {
+    fn read(r: &mut Reader<'_>, production: bool) -> Mail {
+        let smtp = r.text("SMTP_SERVER").map(|server| SmtpConfig {
+            server,
+            port: r.port("SMTP_PORT").unwrap_or(587),
+            use_tls: r.bool("SMTP_USE_TLS"),
+            timeout: Duration::from_secs(r.int("SMTP_TIMEOUT")),
+            username: r.text("SMTP_USERNAME"),
+            password: r.text("SMTP_PASSWORD").map(Secret::new),
+        });
+        if production && smtp.is_none() {
+            r.problem(format!(
+                "SMTP_SERVER is required {IN_PRODUCTION}: welcome and reset mails must really be sent (the outbox folder is for the demo only)"
+            ));
+        }
+        let from = r.text("EMAIL_FROM").or_else(|| r.text("SMTP_USERNAME"));
+        if smtp.is_some() && from.is_none() {
+            r.problem("EMAIL_FROM (or SMTP_USERNAME) is required when SMTP_SERVER is set");
+        }
+        Mail {
+            smtp,
+            from,
+            bcc: r.emails("EMAIL_BCC"),
+        }
+    }
+}
+
+/// The Active Directory group, when `AD_SERVER` is set.
+fn ad(r: &mut Reader<'_>) -> Option<AdConfig> {
+    let server = r.text("AD_SERVER")?;
+    let why = "when AD_SERVER is set";
+    let domain = r.required("AD_DOMAIN", why);
+    let port = r.port("AD_PORT").unwrap_or(389);
+    let use_ssl = r.bool_or("AD_USE_SSL", port == 636);
+    let use_starttls = r.bool("AD_USE_STARTTLS");
+    let tls_ca_file = r.text("AD_TLS_CA_FILE").map(PathBuf::from);
+    if let Some(f) = &tls_ca_file
+        && !f.exists()
+    {
+        r.problem(format!("AD_TLS_CA_FILE {} does not exist", f.display()));
+    }
+    let service_account = r.required("AD_SERVICE_ACCOUNT", why);
+    let service_password = r.required("AD_SERVICE_PASSWORD", why);
+    let base_dn = r.required("AD_BASE_DN", why);
+    let admin_group = r.required("AD_PORTAL_ADMIN_GROUP", why);
+    Some(AdConfig {
+        server,
+        domain: domain?,
+        port,
+        use_ssl,
+        use_starttls,
+        tls_ca_file,
+        service_account: service_account?,
+        service_password: Secret::new(service_password?),
+        base_dn: base_dn?,
+        admin_group: admin_group?,
+    })
+}
+
+pub const MIN_SECRET_KEY_LEN: usize = 32;
+
+/// Reads the `DB_*` or `ERP_DB_*` group. `*_SERVER` accepts `host`, `host,port` and
+/// `host\\instance`, as ODBC connection strings did.
+fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String) -> SqlServerConfig {
+    let key = |suffix: &str| format!("{prefix}_{suffix}");
+    let why = format!("when {prefix}_SERVER is set");
+    let database = r.required(&key("NAME"), &why).unwrap_or_default();
+    let windows_auth = r.bool(&key("USE_WINDOWS_AUTH"));
+    let username = r.text(&key("USERNAME"));
+    let password = r.text(&key("PASSWORD")).map(Secret::new);
+    if !windows_auth {
+        for (k, v) in [
+            ("USERNAME", username.is_some()),
+            ("PASSWORD", password.is_some()),
+        ] {
+            if !v {
+                r.problem(format!("{} is required {why} (SQL login)", key(k)));
+            }
         }
     }
     let (host, mut port) = match server.split_once(',') {
         Some((h, p)) => match p.trim().parse::<u16>() {
             Ok(p) => (h.trim().to_owned(), Some(p)),
             Err(_) => {
-                r.problems.push(format!(
+                r.problem(format!(
                     "{prefix}_SERVER has an invalid port after the comma (got {server:?})"
                 ));
                 (h.trim().to_owned(), None)
             }
         },
-        None => (server.clone(), None),
+        None => (server.trim().to_owned(), None),
     };
-    let port_key = format!("{prefix}_PORT");
-    if r.get(&port_key).is_some() {
-        port = Some(r.parse_or(&port_key, 1433u16, "a port number"));
+    if r.raw(&key("PORT")).is_some() {
+        port = r.port(&key("PORT"));
     }
-    let timeout_key = format!("{prefix}_TIMEOUT");
-    let timeout_secs: u64 = r.parse(&timeout_key, "a whole number of seconds");
-    let trust_server_certificate = r.bool(&format!("{prefix}_TRUST_SERVER_CERTIFICATE"));
-    let pool_key = format!("{prefix}_POOL_SIZE");
-    let pool_size: u64 = r.parse(&pool_key, "a whole number of connections");
-    if pool_size == 0 || pool_size > 200 {
-        r.problems.push(format!(
-            "{pool_key} must be between 1 and 200 (got {pool_size})"
-        ));
-    }
+    let (host, instance) = match host.split_once('\\') {
+        Some((h, i)) => (h.to_owned(), Some(i.to_owned())),
+        None => (host, None),
+    };
     SqlServerConfig {
         server: host,
+        instance,
         port,
         database,
         windows_auth,
         username,
         password,
-        timeout: Duration::from_secs(timeout_secs.max(1)),
-        trust_server_certificate,
-        pool_size: pool_size.clamp(1, 200),
+        timeout: Duration::from_secs(r.int(&key("TIMEOUT"))),
+        trust_server_certificate: r.bool(&key("TRUST_SERVER_CERTIFICATE")),
+        pool_size: r.int(&key("POOL_SIZE")),
+        encryption: match r.choice(&key("ENCRYPT")) {
+            "on" => Encryption::On,
+            "strict" => Encryption::Strict,
+            _ => Encryption::Off,
+        },
     }
 }
 

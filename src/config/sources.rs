@@ -2,7 +2,7 @@
 //! start-up checks that need to know which of the two set a key.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigError, dotenv, keys};
 
@@ -15,20 +15,44 @@ pub struct Sources {
     pub env: HashMap<String, String>,
     /// Statements of `.env` that could not be parsed (skipped, as python-dotenv does).
     pub dotenv_warnings: Vec<String>,
+    /// The `.env` file read, if one was found.
+    pub dotenv_path: Option<PathBuf>,
+}
+
+/// Where the old portal found its `.env` (python-dotenv's `load_dotenv()`), and the
+/// working directory first, as this portal always read it: the first `.env` in the working
+/// directory, then in the program's own folder and each of its parents.
+pub fn find_dotenv(working_dir: &Path, program: Option<&Path>) -> Option<PathBuf> {
+    let here = working_dir.join(".env");
+    if here.is_file() {
+        return Some(here);
+    }
+    let folder = program?.parent()?;
+    folder
+        .ancestors()
+        .map(|dir| dir.join(".env"))
+        .find(|candidate| candidate.is_file())
 }
 
 impl Sources {
-    /// `.env` (if present in the working directory) and the process environment.
+    /// The `.env` found by [`find_dotenv`] (if any) and the process environment.
     pub fn load() -> anyhow::Result<Sources> {
-        Sources::load_from(Path::new(".env"), std::env::vars().collect())
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let program = std::env::current_exe().ok();
+        let found = find_dotenv(&cwd, program.as_deref());
+        Sources::load_from(found.as_deref(), std::env::vars().collect())
     }
 
-    pub fn load_from(dotenv_path: &Path, env: HashMap<String, String>) -> anyhow::Result<Sources> {
+    pub fn load_from(
+        dotenv_path: Option<&Path>,
+        env: HashMap<String, String>,
+    ) -> anyhow::Result<Sources> {
         let mut sources = Sources {
             env,
             ..Sources::default()
         };
-        if dotenv_path.exists() {
+        if let Some(dotenv_path) = dotenv_path {
+            sources.dotenv_path = Some(dotenv_path.to_owned());
             let text = std::fs::read_to_string(dotenv_path)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", dotenv_path.display()))?;
             let parsed = dotenv::parse(&text);
@@ -36,6 +60,14 @@ impl Sources {
             sources.dotenv_warnings = parsed.warnings;
         }
         Ok(sources)
+    }
+
+    /// One line for the start-up log: which file was read, or that none was.
+    pub fn describe(&self) -> String {
+        match &self.dotenv_path {
+            Some(p) => format!("configuration: {} and the environment", p.display()),
+            None => "configuration: the environment only (no .env in the working directory, the program's folder or its parents)".to_owned(),
+        }
     }
 
     /// Every value; the process environment wins over `.env`, as with python-dotenv.
@@ -117,11 +149,55 @@ pub fn check(sources: &Sources) -> Result<Checked, ConfigError> {
         }
     }
     match Config::from_vars(&vars) {
-        Ok(config) if problems.is_empty() => Ok(Checked { config, warnings }),
+        Ok(config) if problems.is_empty() => {
+            warnings.extend(config.warnings.iter().cloned());
+            Ok(Checked { config, warnings })
+        }
         Ok(_) => Err(ConfigError { problems }),
         Err(e) => {
             problems.extend(e.problems);
             Err(ConfigError { problems })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_env_file_is_found_where_the_old_portal_found_it() {
+        let root = tempfile::tempdir().unwrap();
+        let app = root.path().join("portal");
+        let bin = app.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let program = bin.join("customer-portal");
+        assert_eq!(find_dotenv(elsewhere.path(), Some(&program)), None);
+        // Beside the application's folder, above the binary: found by walking up.
+        std::fs::write(app.join(".env"), "PORT=5002\n").unwrap();
+        assert_eq!(
+            find_dotenv(elsewhere.path(), Some(&program)),
+            Some(app.join(".env"))
+        );
+        // The nearest one wins.
+        std::fs::write(bin.join(".env"), "PORT=5003\n").unwrap();
+        assert_eq!(
+            find_dotenv(elsewhere.path(), Some(&program)),
+            Some(bin.join(".env"))
+        );
+        // The working directory's comes first.
+        std::fs::write(elsewhere.path().join(".env"), "PORT=5004\n").unwrap();
+        assert_eq!(
+            find_dotenv(elsewhere.path(), Some(&program)),
+            Some(elsewhere.path().join(".env"))
+        );
+        let sources = Sources::load_from(Some(&app.join(".env")), HashMap::new()).unwrap();
+        assert_eq!(sources.dotenv["PORT"], "5002");
+        assert!(
+            sources
+                .describe()
+                .contains(&app.join(".env").display().to_string())
+        );
     }
 }

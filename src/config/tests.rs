@@ -227,10 +227,11 @@ fn db_server_forms() {
         ("EMAIL_FROM", "portal@example.com"),
         ("APP_BASE_URL", "https://portal.example.com"),
     ];
-    for (server, host, port) in [
-        ("sql01", "sql01", None),
-        ("sql01,1444", "sql01", Some(1444)),
-        ("sql01\\INST", "sql01\\INST", None),
+    for (server, host, instance, port) in [
+        ("sql01", "sql01", None, None),
+        ("sql01,1444", "sql01", None, Some(1444)),
+        ("sql01\\INST", "sql01", Some("INST"), None),
+        ("sql01\\INST,49172", "sql01", Some("INST"), Some(49172)),
     ] {
         let mut v = vars(&base);
         v.insert("DB_SERVER".into(), server.into());
@@ -239,6 +240,7 @@ fn db_server_forms() {
             panic!("expected SQL Server")
         };
         assert_eq!(s.server, host);
+        assert_eq!(s.instance.as_deref(), instance);
         assert_eq!(s.port, port);
     }
 }
@@ -247,7 +249,7 @@ fn sources(dotenv: &[(&str, &str)], env: &[(&str, &str)]) -> Sources {
     Sources {
         dotenv: vars(dotenv),
         env: vars(env),
-        dotenv_warnings: Vec::new(),
+        ..Sources::default()
     }
 }
 

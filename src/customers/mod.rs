@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::auth::AdminIdentity;
 use crate::auth::passwords::PasswordHasher;
+use crate::domain::audit::Action;
 use crate::domain::{CustomerId, Email, ErpScope};
 use crate::erp::ErpSource;
 use crate::graphql::guards::AdminGrant;
@@ -19,19 +20,6 @@ use crate::store::{
     ActiveSessionStore, AuditStore, Customer, CustomerChanges, CustomerStore, NewAuditEntry,
     NewCustomer, StoreError,
 };
-
-pub mod actions {
-    pub const CUSTOMER_CREATE: &str = "CUSTOMER_CREATE";
-    pub const CUSTOMER_UPDATE: &str = "CUSTOMER_UPDATE";
-    pub const CUSTOMER_DEACTIVATE: &str = "CUSTOMER_DEACTIVATE";
-    pub const CUSTOMER_REACTIVATE: &str = "CUSTOMER_REACTIVATE";
-    /// The reset mail was sent (the old portal's action name).
-    pub const ADMIN_PW_RESET_EMAIL: &str = "ADMIN_PW_RESET_EMAIL";
-    /// The password was reset; written with the change itself, before any mail.
-    pub const ADMIN_PW_RESET: &str = "ADMIN_PW_RESET";
-    pub const CUSTOMER_SESSION_KICK: &str = "CUSTOMER_SESSION_KICK";
-    pub const EMAIL_SEND_FAILED: &str = "EMAIL_SEND_FAILED";
-}
 
 /// Length of generated temporary passwords (the policy asks for at least 12).
 pub const TEMP_PASSWORD_LEN: usize = 16;
@@ -121,19 +109,24 @@ impl std::fmt::Debug for CustomerAdmin {
 
 fn audit(
     actor: &AdminIdentity,
-    action: &str,
+    action: Action,
     id: Option<CustomerId>,
     email: &str,
-    details: Value,
+    details: String,
 ) -> NewAuditEntry {
     NewAuditEntry {
         timestamp: OffsetDateTime::now_utc(),
         admin_username: actor.username.clone(),
-        action_type: action.to_owned(),
+        action_type: action.as_str().to_owned(),
         target_customer_id: id,
         target_customer_email: Some(email.to_owned()),
-        details: Some(crate::domain::audit_details::details_text(action, &details)),
+        details: Some(details),
     }
+}
+
+/// The name facts the old portal's sentences name a customer by.
+fn names(first: &str, last: Option<&str>) -> Value {
+    json!({ "first_name": first, "last_name": last.unwrap_or("") })
 }
 
 impl CustomerAdmin {
@@ -287,22 +280,16 @@ impl CustomerAdmin {
         let (actor, id, email) = (actor.clone(), customer.id, customer.email.clone());
         let task = tokio::spawn(async move {
             let outcome = mailer.send(&mail).await;
+            // The reset itself was audited with the new password, before the mail (as
+            // the old portal did); a mail that did not go out is recorded too.
             let entry = match &outcome {
-                // A reset is recorded as mailed only once the mail is confirmed sent.
-                Ok(()) if !welcome => Some(audit(
-                    &actor,
-                    actions::ADMIN_PW_RESET_EMAIL,
-                    Some(id),
-                    &email,
-                    json!({ "mail": "password_reset" }),
-                )),
                 Ok(()) => None,
                 Err(e) => Some(audit(
                     &actor,
-                    actions::EMAIL_SEND_FAILED,
+                    Action::EmailSendFailed,
                     Some(id),
                     &email,
-                    json!({ "mail": if welcome { "welcome" } else { "password_reset" }, "error": e.to_string() }),
+                    Action::EmailSendFailed.details(&json!({ "mail": if welcome { "welcome" } else { "password_reset" }, "error": e.to_string() })),
                 )),
             };
             if let Some(entry) = entry
@@ -331,12 +318,14 @@ impl CustomerAdmin {
             erp_customer_name: erp.clone(),
             must_reset_password: true,
         };
+        let mut facts = names(&new.first_name, new.last_name.as_deref());
+        facts["erp_customer_name"] = json!(erp);
         let entry = audit(
             actor,
-            actions::CUSTOMER_CREATE,
+            Action::CustomerCreate,
             None,
             email.as_str(),
-            json!({ "first_name": new.first_name, "last_name": new.last_name, "erp_customer_name": erp }),
+            Action::CustomerCreate.details(&facts),
         );
         let customer = self.store.insert_customer(&new, &entry).await?;
         let email_sent = self.mail(actor, &customer, &password, true).await;
@@ -368,56 +357,54 @@ impl CustomerAdmin {
             erp_customer_name: erp,
             is_active: input.is_active.unwrap_or(before.is_active),
         };
-        let mut diff = serde_json::Map::new();
-        let mut field = |name: &str, from: Value, to: Value| {
-            if from != to {
-                diff.insert(name.to_owned(), json!({ "from": from, "to": to }));
-            }
-        };
-        field(
-            "first_name",
-            json!(before.first_name),
-            json!(changes.first_name),
-        );
-        field(
-            "last_name",
-            json!(before.last_name),
-            json!(changes.last_name),
-        );
-        field("email", json!(before.email), json!(changes.email.as_str()));
-        field(
-            "erp_customer_name",
-            json!(before.erp_customer_name),
-            json!(changes.erp_customer_name),
-        );
-        field(
-            "is_active",
-            json!(before.is_active),
-            json!(changes.is_active),
-        );
-        if diff.is_empty() {
+        let last = |l: &Option<String>| json!(l.clone().unwrap_or_default());
+        let diff = Action::update_details(&[
+            (
+                "first_name",
+                json!(before.first_name),
+                json!(changes.first_name),
+            ),
+            (
+                "last_name",
+                last(&before.last_name),
+                last(&changes.last_name),
+            ),
+            ("email", json!(before.email), json!(changes.email.as_str())),
+            (
+                "erp_customer_name",
+                json!(before.erp_customer_name),
+                json!(changes.erp_customer_name),
+            ),
+            (
+                "is_active",
+                json!(before.is_active),
+                json!(changes.is_active),
+            ),
+        ]);
+        // Nothing changed: nothing written, no row (as the old portal).
+        let Some(diff) = diff else {
             return Ok(before);
-        }
+        };
         let deactivating = before.is_active && !changes.is_active;
         let mut audits = vec![audit(
             actor,
-            actions::CUSTOMER_UPDATE,
+            Action::CustomerUpdate,
             Some(id),
             changes.email.as_str(),
-            Value::Object(diff),
+            diff,
         )];
         if before.is_active != changes.is_active {
             let action = if deactivating {
-                actions::CUSTOMER_DEACTIVATE
+                Action::CustomerDeactivate
             } else {
-                actions::CUSTOMER_REACTIVATE
+                Action::CustomerReactivate
             };
             audits.push(audit(
                 actor,
                 action,
                 Some(id),
                 changes.email.as_str(),
-                json!({ "is_active": { "from": before.is_active, "to": changes.is_active } }),
+                action.details(&names(&changes.first_name, changes.last_name.as_deref())),
             ));
         }
         Ok(self
@@ -451,16 +438,16 @@ impl CustomerAdmin {
             is_active: active,
         };
         let action = if active {
-            actions::CUSTOMER_REACTIVATE
+            Action::CustomerReactivate
         } else {
-            actions::CUSTOMER_DEACTIVATE
+            Action::CustomerDeactivate
         };
         let entry = audit(
             actor,
             action,
             Some(id),
             &before.email,
-            json!({ "is_active": { "from": before.is_active, "to": active } }),
+            action.details(&names(&before.first_name, before.last_name.as_deref())),
         );
         Ok(self
             .store
@@ -484,10 +471,11 @@ impl CustomerAdmin {
         let hash = self.hasher.hash(&password).await;
         let entry = audit(
             actor,
-            actions::ADMIN_PW_RESET,
+            Action::AdminPwResetEmail,
             Some(id),
             &customer.email,
-            json!({ "sessions_ended": true }),
+            Action::AdminPwResetEmail
+                .details(&names(&customer.first_name, customer.last_name.as_deref())),
         );
         self.store
             .change_password(id, &hash, true, None, &entry)
@@ -515,12 +503,19 @@ impl CustomerAdmin {
         else {
             return Ok(false);
         };
+        tracing::info!(
+            customer_id = %customer.id,
+            ip = session.ip_address.as_deref(),
+            started = %crate::store::format_ts(session.created_at),
+            admin = %actor.username,
+            "session ended by an admin"
+        );
         let entry = audit(
             actor,
-            actions::CUSTOMER_SESSION_KICK,
+            Action::CustomerSessionKick,
             Some(customer.id),
             &customer.email,
-            json!({ "ip_address": session.ip_address, "session_created_at": crate::store::format_ts(session.created_at) }),
+            Action::CustomerSessionKick.details(&json!({ "admin_username": actor.username })),
         );
         Ok(self
             .sessions

@@ -1,6 +1,6 @@
 //! Domain newtypes that parse at the edge: once a value has one of these types it is valid.
 
-pub mod audit_details;
+pub mod audit;
 mod email;
 mod erp_scope;
 mod password;

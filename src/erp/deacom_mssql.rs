@@ -3,9 +3,11 @@
 //! Read-only at every level the portal controls: a separate pool with the ERP's own
 //! credentials (use a login that can only read), `ApplicationIntent=ReadOnly`, and nothing
 //! but a single SELECT statement is ever sent (checked before sending). Every value,
-//! including each name of a `|` scope list, is a bound parameter. Each read is bounded
-//! by `ERP_DB_TIMEOUT`; a down ERP gives an `Unavailable` error, and the pool replaces
-//! broken connections, so the portal recovers by itself.
+//! including each name of a `|` scope list, is a bound parameter. Connecting and each
+//! read's first row are bounded by `ERP_DB_TIMEOUT` (as the old portal's ODBC timeout);
+//! the whole read by `ERP_READ_TIMEOUT`, in the inventory service. A down ERP gives an
+//! `Unavailable` error, and the pool replaces broken connections, so the portal recovers
+//! by itself.
 
 use std::time::{Duration, Instant};
 
@@ -128,7 +130,7 @@ impl DeacomMssql {
         for b in binds {
             q.bind(b.as_str());
         }
-        let rows = mssql::first_result(&self.pool, self.timeout, q)
+        let rows = mssql::first_result_streaming(&self.pool, self.timeout, q)
             .await
             .map_err(|e| match e {
                 // The server answered with an error: the query, not the connection, is at fault.

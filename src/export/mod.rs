@@ -10,10 +10,11 @@ use time::OffsetDateTime;
 use crate::domain::{ErpScope, Zone};
 use crate::erp::InventoryRow;
 
-/// The columns of an export. Exports keep the old portal's columns, headers and order
-/// (the ERP query's: Customer first, the unused Customer Part kept, Last Transaction Date
-/// before Last Rec Date, PO and Status last), because customers' macros and Power Query
-/// steps key on them. Columns the old portal did not have only ever come after these.
+/// The columns of an export. Exports keep the old portal's columns, headers and order —
+/// the grid as its customers saw it: Part, Description, On Hand Qty, Unit, Bin, User Lot,
+/// Exp Date, Reference, PO, Status, Last Rec Date, Last Tran Date — because customers'
+/// macros and Power Query steps key on them. Columns the old portal did not have only
+/// ever come after these: Customer, Customer Part, Days to Expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
     Customer,
@@ -51,7 +52,7 @@ impl Column {
             Column::Po => "PO",
             Column::Status => "Status",
             Column::LastRecDate => "Last Rec Date",
-            Column::LastTranDate => "Last Transaction Date",
+            Column::LastTranDate => "Last Tran Date",
             Column::DaysToExpiry => "Days to Expiry",
         }
     }
@@ -98,25 +99,27 @@ impl Column {
     }
 }
 
-/// The old portal's export columns, in its order, for every scope (a single customer's
-/// file keeps its Customer column, as the old one did); then the new ones.
+/// The old portal's export columns, in its order, for every scope; then the new ones.
 pub const COLUMNS: [Column; 15] = [
-    Column::Customer,
     Column::Part,
-    Column::CustomerPart,
     Column::Description,
     Column::OnHandQty,
     Column::Unit,
     Column::Bin,
-    Column::Reference,
     Column::UserLot,
     Column::ExpDate,
-    Column::LastTranDate,
-    Column::LastRecDate,
+    Column::Reference,
     Column::Po,
     Column::Status,
+    Column::LastRecDate,
+    Column::LastTranDate,
+    Column::Customer,
+    Column::CustomerPart,
     Column::DaysToExpiry,
 ];
+
+/// How many of [`COLUMNS`] are the old portal's.
+pub const OLD_COLUMNS: usize = 12;
 
 /// The columns of an export. The scope no longer changes them; the parameter stays so a
 /// caller states which scope it exports.
@@ -218,23 +221,24 @@ mod tests {
         assert_eq!(
             headers,
             [
-                "Customer",
                 "Part",
-                "Customer Part",
                 "Description",
                 "On Hand Qty",
                 "Unit",
                 "Bin",
-                "Reference",
                 "User Lot",
                 "Exp Date",
-                "Last Transaction Date",
-                "Last Rec Date",
+                "Reference",
                 "PO",
                 "Status",
+                "Last Rec Date",
+                "Last Tran Date",
+                "Customer",
+                "Customer Part",
                 "Days to Expiry"
             ]
         );
+        assert_eq!(headers[OLD_COLUMNS - 1], "Last Tran Date");
         assert_eq!(columns(true), columns(false));
     }
 }

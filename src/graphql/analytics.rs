@@ -57,7 +57,7 @@ impl Analytics {
     }
 }
 
-const LOGIN: &str = "CUSTOMER_LOGIN";
+const LOGIN: &str = crate::domain::audit::Action::CustomerLogin.as_str();
 
 /// Counts instants by their local day in `zone`, for `days` days from `first`. The audit
 /// store gives instants whatever clock wrote the column, so a day here is a day on the
@@ -88,7 +88,7 @@ impl Analytics {
         let store = audit_store(ctx)?;
         let since = OffsetDateTime::now_utc() - Duration::days(7);
         let sent = store
-            .audit_since(crate::reports::REPORT_SENT, since)
+            .audit_since(crate::domain::audit::Action::ReportSent.as_str(), since)
             .await
             .map_err(internal)?;
         Ok(sent.len() as i32)

@@ -70,7 +70,10 @@ struct Breaker {
 pub struct InventoryService {
     erp: Arc<dyn ErpSource>,
     ttl: Duration,
+    /// `ERP_DB_TIMEOUT`: small questions (names, the readiness probe).
     timeout: Duration,
+    /// `ERP_READ_TIMEOUT`: a whole inventory read.
+    read_timeout: Duration,
     /// `INVENTORY_CACHE_MAX_MB` in bytes: cached snapshots beyond it are dropped, least
     /// recently used scope first.
     max_cache_bytes: usize,
@@ -108,6 +111,16 @@ impl std::fmt::Debug for InventoryService {
     }
 }
 
+/// `call`, given up after `limit`.
+async fn within<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, ErpError>>,
+) -> Result<T, ErpError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .map_err(|_| ErpError::Unavailable(format!("no answer within {limit:?}")))?
+}
+
 /// One page of a view.
 #[derive(Debug, Clone)]
 pub struct InventoryPage {
@@ -139,12 +152,19 @@ impl From<ErpError> for PageError {
 
 impl InventoryService {
     /// `ttl` = `ERP_CACHE_SECONDS` (zero: every request reads the ERP, though requests
-    /// arriving while a read is under way still share it); `timeout` bounds each ERP read.
-    pub fn new(erp: Arc<dyn ErpSource>, ttl: Duration, timeout: Duration) -> Self {
+    /// arriving while a read is under way still share it); `timeout` bounds the ERP's small
+    /// questions, and `read_timeout` a whole inventory read.
+    pub fn new(
+        erp: Arc<dyn ErpSource>,
+        ttl: Duration,
+        timeout: Duration,
+        read_timeout: Duration,
+    ) -> Self {
         InventoryService {
             erp,
             ttl,
             timeout,
+            read_timeout,
             max_cache_bytes: DEFAULT_CACHE_MAX_MB * 1024 * 1024,
             cache: Mutex::new(HashMap::new()),
             cursors: cursor::Cursors::default(),
@@ -274,9 +294,7 @@ impl InventoryService {
         &self,
         call: impl std::future::Future<Output = Result<T, ErpError>>,
     ) -> Result<T, ErpError> {
-        tokio::time::timeout(self.timeout, call)
-            .await
-            .map_err(|_| ErpError::Unavailable(format!("no answer within {:?}", self.timeout)))?
+        within(self.timeout, call).await
     }
 
     /// Whether the ERP answers (health), without reading any rows.
@@ -344,7 +362,7 @@ impl InventoryService {
                     return Err(ErpError::Unavailable("the ERP circuit is open".into()));
                 }
                 let started = Instant::now();
-                let rows = self.bounded(self.erp.inventory_rows(scope)).await;
+                let rows = within(self.read_timeout, self.erp.inventory_rows(scope)).await;
                 self.breaker_result(rows.is_ok());
                 self.reads
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -495,6 +513,7 @@ mod tests {
             Arc::new(Wide),
             Duration::from_secs(3600),
             Duration::from_secs(10),
+            Duration::from_secs(10),
         );
         let one = probe
             .snapshot(&scope("X"), false)
@@ -507,6 +526,7 @@ mod tests {
         let service = InventoryService::new(
             Arc::new(Wide),
             Duration::from_secs(3600),
+            Duration::from_secs(10),
             Duration::from_secs(10),
         )
         .with_cache_limit_mb(cap_mb);

@@ -107,7 +107,7 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
-    bcc: Option<Mailbox>,
+    bcc: Vec<Mailbox>,
     /// Mails sent (or filed) and mails not confirmed sent, for `/metrics`.
     sent: AtomicU64,
     failed: AtomicU64,
@@ -156,13 +156,15 @@ impl Mailer {
         let from: Mailbox = from_text
             .parse()
             .map_err(|e| anyhow::anyhow!("EMAIL_FROM {from_text:?} is not an address: {e}"))?;
-        let bcc = match &config.email_bcc {
-            Some(b) => Some(
-                b.parse()
-                    .map_err(|e| anyhow::anyhow!("EMAIL_BCC {b:?} is not an address: {e}"))?,
-            ),
-            None => None,
-        };
+        // Every address of the list gets the copy, as the old portal's comma list did.
+        let bcc = config
+            .email_bcc
+            .iter()
+            .map(|b| {
+                b.parse::<Mailbox>()
+                    .map_err(|e| anyhow::anyhow!("EMAIL_BCC {b:?} is not an address: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<Mailbox>>>()?;
         let transport = match &config.smtp {
             Some(c) => Transport::Smtp {
                 transport: smtp_transport(c)?,
@@ -216,7 +218,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone());
-        if let Some(bcc) = &self.bcc {
+        for bcc in &self.bcc {
             builder = builder.bcc(bcc.clone());
         }
         if let Some(url) = &mail.unsubscribe_url {

@@ -43,7 +43,8 @@ fn credentials_block(email: &str, password: &str, login_url: &str) -> Markup {
 }
 
 pub fn welcome(first_name: &str, email: &str, password: &str, login_url: &str) -> Mail {
-    let subject = "Your WePackItAll Customer Portal account".to_owned();
+    // The old portal's subject, word for word (mail rules and people search for it).
+    let subject = "Welcome to the WePackItAll Customer Portal".to_owned();
     let html = frame(
         &subject,
         html! {
@@ -70,7 +71,8 @@ pub fn welcome(first_name: &str, email: &str, password: &str, login_url: &str) -
 }
 
 pub fn password_reset(first_name: &str, email: &str, password: &str, login_url: &str) -> Mail {
-    let subject = "Your WePackItAll Customer Portal password was reset".to_owned();
+    // The old portal's subject, word for word.
+    let subject = "Your Customer Portal Password Has Been Reset".to_owned();
     let html = frame(
         &subject,
         html! {

@@ -31,14 +31,13 @@ use time::OffsetDateTime;
 
 use crate::auth::SYSTEM_ACTOR;
 use crate::domain::Zone;
+use crate::domain::audit::Action;
 use crate::erp::ErpError;
 use crate::graphql::guards::report_grant;
 use crate::inventory::{InventoryService, View};
 use crate::mail::{Mail, MailAttachment, Mailer};
 use crate::store::{AppStore, Customer, NewAuditEntry, ReportSubscription, RunOutcome};
 
-pub const REPORT_SENT: &str = "REPORT_SENT";
-pub const REPORT_FAILED: &str = "REPORT_FAILED";
 /// How long a claim holds: longer than any one send (an ERP read, a file, a mail with its
 /// own deadline).
 pub const LEASE: Duration = Duration::from_secs(10 * 60);
@@ -326,10 +325,10 @@ impl Scheduler {
                 }
             }
         };
-        let audit = |action: &str, details: serde_json::Value| NewAuditEntry {
+        let audit = |action: Action, details: serde_json::Value| NewAuditEntry {
             timestamp: now,
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: action.to_owned(),
+            action_type: action.as_str().to_owned(),
             target_customer_id: Some(sub.customer_id),
             target_customer_email: email.clone(),
             details: Some(details.to_string()),
@@ -363,7 +362,7 @@ impl Scheduler {
                     sent_at: Some(now),
                 };
                 let a = audit(
-                    REPORT_SENT,
+                    Action::ReportSent,
                     json!({ "subscription_id": id, "kind": sub.kind, "rows": rows }),
                 );
                 self.finish(id, &outcome, Some(&a), "sent").await
@@ -383,7 +382,7 @@ impl Scheduler {
                     self.finish(id, &outcome, None, "retrying").await
                 } else {
                     let a = audit(
-                        REPORT_FAILED,
+                        Action::ReportFailed,
                         json!({ "subscription_id": id, "kind": sub.kind, "error": error, "attempts": attempts }),
                     );
                     let outcome = RunOutcome {

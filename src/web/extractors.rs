@@ -4,11 +4,11 @@
 //! `PageCtx`, `ClientInfo` and `IsHtmx`. Each asks the one access rule in
 //! `graphql::guards` and only decides where a refused browser is sent.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
@@ -16,6 +16,7 @@ use super::layout::{Flash, PageCtx};
 use crate::auth::csrf::CsrfToken;
 use crate::auth::sessions::FLASH_KEY;
 use crate::auth::{ClientInfo, CustomerIdentity, Viewer};
+use crate::config::ClientIpHeader;
 use crate::graphql::guards::{self, Denied};
 use crate::state::AppState;
 
@@ -193,56 +194,61 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
     }
 }
 
-/// The headers a reverse proxy names the client in, most trusted first, as the old
-/// portal read them (Cloudflare's tunnel sets `CF-Connecting-IP`).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ProxyHeaders<'a> {
-    pub cf_connecting_ip: Option<&'a str>,
-    pub forwarded_for: Option<&'a str>,
-    pub real_ip: Option<&'a str>,
-}
-
-impl ProxyHeaders<'_> {
-    fn any(&self) -> bool {
-        self.cf_connecting_ip.is_some() || self.forwarded_for.is_some() || self.real_ip.is_some()
-    }
-}
-
 /// The client's address: the socket's peer, or — when the peer is one of
-/// `TRUSTED_PROXIES` — `CF-Connecting-IP`, then the nearest address in `X-Forwarded-For`
-/// that is not a trusted proxy, then `X-Real-IP`. Headers from anyone else are ignored, so
-/// a client cannot choose its own audited or throttled address.
+/// `TRUSTED_PROXIES` — the address in the one header `CLIENT_IP_HEADER` names (for
+/// `X-Forwarded-For`, the rightmost address that is not a trusted proxy). No other header
+/// is read, and a header from anyone else is ignored, so a client cannot choose its own
+/// audited or throttled address. A request from a trusted address that names no client
+/// did not come through the proxy (cloudflared always names one): it is a client on that
+/// host, known by that address.
 pub fn client_ip(
-    peer: Option<std::net::IpAddr>,
-    headers: ProxyHeaders<'_>,
-    trusted: &[std::net::IpAddr],
-) -> Option<std::net::IpAddr> {
+    peer: Option<IpAddr>,
+    header: Option<&str>,
+    which: ClientIpHeader,
+    trusted: impl Fn(IpAddr) -> bool,
+) -> Option<IpAddr> {
     let peer = peer?;
-    if !trusted.contains(&peer) {
+    if !trusted(peer) {
         return Some(peer);
     }
-    let single = |h: Option<&str>| h.and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
-    if let Some(ip) = single(headers.cf_connecting_ip) {
-        return Some(ip);
-    }
-    let from_chain = headers
-        .forwarded_for
-        .unwrap_or("")
-        .split(',')
-        .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
-        .rev()
-        .find(|ip| !trusted.contains(ip));
-    Some(
-        from_chain
-            .or_else(|| single(headers.real_ip))
-            .unwrap_or(peer),
-    )
+    let value = header.unwrap_or("");
+    let named = match which {
+        ClientIpHeader::XForwardedFor => value
+            .split(',')
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .rev()
+            .find(|ip| !trusted(*ip)),
+        ClientIpHeader::CfConnectingIp | ClientIpHeader::XRealIp => {
+            value.trim().parse::<IpAddr>().ok()
+        }
+    };
+    Some(named.unwrap_or(peer))
+}
+
+/// Whether the request reached the portal over https: only a trusted proxy can say so
+/// (`X-Forwarded-Proto`), since the portal itself serves plain http. Cookies are `Secure`
+/// exactly then, so staff on the LAN over http keep theirs.
+pub fn arrived_over_https(state: &AppState, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
+    peer.is_some_and(|p| state.config.is_trusted_proxy(p))
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
 }
 
 /// Production start-up is not the place to see this (it depends on traffic): the first
-/// request that carries proxy headers from a peer not in `TRUSTED_PROXIES` is logged once.
+/// request that carries the client-address header from a peer not in `TRUSTED_PROXIES`
+/// is logged once.
 static UNTRUSTED_PROXY_WARNED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
+
+/// The socket's peer address, as the accept loop recorded it.
+pub fn peer_of(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip())
+}
 
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
@@ -250,38 +256,33 @@ impl FromRequestParts<AppState> for ClientInfo {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip());
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let headers = ProxyHeaders {
-            cf_connecting_ip: header("cf-connecting-ip"),
-            forwarded_for: header("x-forwarded-for"),
-            real_ip: header("x-real-ip"),
-        };
-        let trusted = &state.config.trusted_proxies;
-        if headers.any()
-            && peer.is_some_and(|p| !trusted.contains(&p))
+        let peer = peer_of(&parts.extensions);
+        let which = state.config.client_ip_header;
+        let header = parts
+            .headers
+            .get(which.header_name())
+            .and_then(|v| v.to_str().ok());
+        let trusted = |ip: IpAddr| state.config.is_trusted_proxy(ip);
+        if header.is_some()
+            && peer.is_some_and(|p| !trusted(p))
             && state.config.mode == crate::config::Mode::Production
             && !UNTRUSTED_PROXY_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
         {
             tracing::warn!(
                 peer = ?peer,
-                "a request carries proxy headers (CF-Connecting-IP / X-Forwarded-For / X-Real-IP) from an address not in TRUSTED_PROXIES: they are ignored, so every client behind that proxy shares its address; add the proxy to TRUSTED_PROXIES (logged once)"
+                header = which.header_name(),
+                "a request names its client in the configured header, from an address not in TRUSTED_PROXIES: the header is ignored, so every client behind that proxy shares its address; add the proxy to TRUSTED_PROXIES (logged once)"
             );
         }
-        let resolved = client_ip(peer, headers, trusted);
-        let ip_is_proxy = resolved.is_some_and(|ip| trusted.contains(&ip));
+        let resolved = client_ip(peer, header, which, trusted);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(512).collect());
+            .map(|s| s.chars().take(crate::auth::MAX_USER_AGENT_CHARS).collect());
         Ok(ClientInfo {
             ip: resolved.map(|ip| ip.to_string()),
             user_agent,
-            ip_is_proxy,
         })
     }
 }
@@ -309,8 +310,7 @@ impl DeviceCookie {
     /// Adds the account's mark to the response of a successful sign-in.
     pub fn remember(&self, state: &AppState, throttle_key: &str, resp: &mut Response) {
         let value = state.devices.remember(self.0.as_deref(), throttle_key);
-        let cookie =
-            crate::auth::device::DeviceKeys::set_cookie(&value, state.config.secure_cookies());
+        let cookie = crate::auth::device::DeviceKeys::set_cookie(&value);
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -378,63 +378,67 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentAdmin {
 
 #[cfg(test)]
 mod tests {
-    use super::{ProxyHeaders, client_ip};
+    use super::client_ip;
+    use crate::config::ClientIpHeader::{self, *};
+    use std::net::IpAddr;
 
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
-        let client: std::net::IpAddr = "203.0.113.7".parse().unwrap();
-        let trusted = [proxy];
-        let xff = |v| ProxyHeaders {
-            forwarded_for: Some(v),
-            ..ProxyHeaders::default()
-        };
-        assert_eq!(
-            client_ip(Some(client), xff("1.2.3.4"), &trusted),
-            Some(client),
-            "a client cannot pick its IP"
-        );
-        assert_eq!(
-            client_ip(Some(proxy), xff("1.2.3.4, 203.0.113.7"), &trusted),
-            Some(client),
-            "the nearest untrusted hop"
-        );
-        assert_eq!(
-            client_ip(Some(proxy), xff("203.0.113.7, 10.0.0.5"), &trusted),
-            Some(client)
-        );
-        assert_eq!(
-            client_ip(Some(proxy), xff("garbage"), &trusted),
-            Some(proxy)
-        );
-        assert_eq!(
-            client_ip(Some(proxy), ProxyHeaders::default(), &[]),
-            Some(proxy)
-        );
-        assert_eq!(client_ip(None, xff("1.2.3.4"), &trusted), None);
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn resolve(
+        peer: &str,
+        header: Option<&str>,
+        which: ClientIpHeader,
+        trusted: &[&str],
+    ) -> String {
+        let nets: Vec<ipnet::IpNet> = trusted.iter().map(|n| n.parse().unwrap()).collect();
+        client_ip(Some(ip(peer)), header, which, |a| {
+            nets.iter().any(|n| n.contains(&a))
+        })
+        .unwrap()
+        .to_string()
     }
 
     #[test]
-    fn cloudflare_first_then_forwarded_for_then_real_ip_like_the_old_portal() {
-        let proxy: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        let all = ProxyHeaders {
-            cf_connecting_ip: Some("198.51.100.1"),
-            forwarded_for: Some("198.51.100.2"),
-            real_ip: Some("198.51.100.3"),
-        };
-        let ip = |h, t: &[std::net::IpAddr]| client_ip(Some(proxy), h, t).unwrap().to_string();
-        assert_eq!(ip(all, &[proxy]), "198.51.100.1");
-        let no_cf = ProxyHeaders {
-            cf_connecting_ip: None,
-            ..all
-        };
-        assert_eq!(ip(no_cf, &[proxy]), "198.51.100.2");
-        let only_real = ProxyHeaders {
-            real_ip: Some("198.51.100.3"),
-            ..ProxyHeaders::default()
-        };
-        assert_eq!(ip(only_real, &[proxy]), "198.51.100.3");
-        // From an untrusted peer none of them counts.
-        assert_eq!(ip(all, &[]), "127.0.0.1");
+    fn behind_the_tunnel_the_client_is_the_one_cloudflare_names() {
+        let lo = ["127.0.0.1/32", "::1/128"];
+        assert_eq!(
+            resolve("127.0.0.1", Some("198.51.100.1"), CfConnectingIp, &lo),
+            "198.51.100.1"
+        );
+        // No header: not through the tunnel, a client on the host itself.
+        assert_eq!(resolve("127.0.0.1", None, CfConnectingIp, &lo), "127.0.0.1");
+        assert_eq!(
+            resolve("127.0.0.1", Some("garbage"), CfConnectingIp, &lo),
+            "127.0.0.1"
+        );
+        // A client on the LAN cannot name itself.
+        assert_eq!(
+            resolve("192.168.1.20", Some("198.51.100.1"), CfConnectingIp, &lo),
+            "192.168.1.20"
+        );
+    }
+
+    #[test]
+    fn forwarded_for_takes_the_rightmost_address_no_proxy_added() {
+        let proxies = ["10.0.0.0/8"];
+        let xff = |v| resolve("10.0.0.5", Some(v), XForwardedFor, &proxies);
+        assert_eq!(xff("1.2.3.4, 203.0.113.7"), "203.0.113.7");
+        assert_eq!(xff("203.0.113.7, 10.0.0.9"), "203.0.113.7");
+        assert_eq!(xff("garbage"), "10.0.0.5");
+        assert_eq!(
+            resolve("203.0.113.7", Some("1.2.3.4"), XForwardedFor, &proxies),
+            "203.0.113.7",
+            "a client cannot pick its IP"
+        );
+        assert_eq!(
+            resolve("10.0.0.5", Some("198.51.100.3"), XRealIp, &proxies),
+            "198.51.100.3"
+        );
+        assert_eq!(
+            client_ip(None, Some("1.2.3.4"), XForwardedFor, |_| true),
+            None
+        );
     }
 }

@@ -128,7 +128,7 @@ pub async fn show(
         .ip
         .as_deref()
         .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
-        .is_some_and(|ip| state.config.metrics_allow.contains(&ip));
+        .is_some_and(|ip| state.config.metrics_allow.iter().any(|n| n.contains(&ip)));
     let by_token = match (
         &state.config.metrics_token,
         headers.get(header::AUTHORIZATION),

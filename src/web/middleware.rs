@@ -57,6 +57,43 @@ pub async fn request_id(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Every cookie the portal sets is `Secure` exactly when the request arrived over https
+/// (a trusted proxy's `X-Forwarded-Proto`): the public site's cookies never travel in
+/// clear, and staff on the LAN over plain http keep theirs (a `Secure` cookie set over
+/// http is dropped by the browser, and the next form would fail its CSRF check).
+pub async fn secure_cookies(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let https = super::extractors::arrived_over_https(
+        &state,
+        super::extractors::peer_of(req.extensions()),
+        req.headers(),
+    );
+    let mut resp = next.run(req).await;
+    if https {
+        let cookies: Vec<HeaderValue> = resp
+            .headers_mut()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| {
+                let text = v.to_str().ok()?;
+                let has = text
+                    .split(';')
+                    .any(|a| a.trim().eq_ignore_ascii_case("secure"));
+                HeaderValue::from_str(&if has {
+                    text.to_owned()
+                } else {
+                    format!("{text}; Secure")
+                })
+                .ok()
+            })
+            .collect();
+        resp.headers_mut().remove(header::SET_COOKIE);
+        for c in cookies {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    resp
+}
+
 /// The answer to a request whose handler panicked: a 500 naming the request id, like any
 /// internal error. Locks in request paths do not poison (`parking_lot`), so the next
 /// request is served as if nothing happened.
@@ -129,7 +166,10 @@ pub async fn resolve_viewer(
     };
     if auth.is_some() {
         match resolved {
-            Ok(Some(v)) => viewer = v,
+            Ok(Some(v)) => {
+                slide_expiry(&session).await;
+                viewer = v;
+            }
             Ok(None) => {
                 if let Err(e) = session.flush().await {
                     tracing::warn!(error = %e, "could not delete an ended browser session");
@@ -144,6 +184,24 @@ pub async fn resolve_viewer(
     }
     req.extensions_mut().insert(viewer);
     next.run(req).await
+}
+
+/// Session key of the minute a browser session last slid its expiry.
+const SLID_KEY: &str = "slid";
+
+/// `SESSION_HOURS` is an idle timeout, as in the old portal: each request of a signed-in
+/// browser saves its record, which moves the record's expiry and the cookie's to
+/// `SESSION_HOURS` from now (the layer's `OnInactivity`), at most once a minute so that
+/// browsing does not write on every click. The sign-in rows enforce the same idle limit
+/// and the absolute cap (see `auth::service::ABSOLUTE_SESSION_CAP`).
+async fn slide_expiry(session: &Session) {
+    let minute = time::OffsetDateTime::now_utc().unix_timestamp() / 60;
+    if session.get::<i64>(SLID_KEY).await.ok().flatten() == Some(minute) {
+        return;
+    }
+    if let Err(e) = session.insert(SLID_KEY, minute).await {
+        tracing::warn!(error = %e, "could not slide a browser session's expiry");
+    }
 }
 
 /// The secret of an `Authorization: Bearer …` header, if there is one.
@@ -243,13 +301,8 @@ pub async fn csrf_protect(State(state): State<AppState>, mut req: Request, next:
         next.run(req).await
     };
     if fresh {
-        let secure = if state.config.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        };
         let cookie = format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax",
             csrf::COOKIE_NAME
         );
         if let Ok(v) = HeaderValue::from_str(&cookie) {

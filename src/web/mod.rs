@@ -46,9 +46,15 @@ pub fn router(state: AppState) -> Router {
         .with_name(sessions::COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.secure_cookies())
+        // `Secure` is added per request by `middleware::secure_cookies`.
+        .with_secure(false)
         .with_path("/")
-        .with_expiry(Expiry::OnSessionEnd);
+        // An idle timeout: each save (at least once a minute while a signed-in browser
+        // is active) moves the record's expiry and the cookie's.
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(state.config.session_lifetime)
+                .unwrap_or(time::Duration::hours(8)),
+        ));
 
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -214,6 +220,10 @@ pub fn router(state: AppState) -> Router {
             middleware::resolve_viewer,
         ))
         .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::secure_cookies,
+        ))
         .layer(axum::middleware::from_fn(middleware::dynamic_cache_headers))
         .layer(security_headers)
         .layer(

@@ -328,7 +328,7 @@ async fn creating_a_customer_mails_a_temporary_password_that_must_be_changed() {
     assert!(temp.len() >= 12);
     // The outbox page lists it for admins.
     let outbox = admin.get("/admin/outbox").await.text().await.unwrap();
-    assert!(outbox.contains("Your WePackItAll Customer Portal account"));
+    assert!(outbox.contains("Welcome to the WePackItAll Customer Portal"));
     let marker = "href=\"/admin/outbox/";
     let at =
         outbox.find(marker).expect("a link to the message") + marker.len() - "/admin/outbox/".len();
@@ -488,18 +488,19 @@ async fn editing_deactivating_and_reactivating_are_audited_and_end_sessions() {
     .await;
     assert!(resp.text().await.unwrap().contains("Saved fox@example.com"));
     let update = audit_rows(&app, "CUSTOMER_UPDATE");
-    // An old action type: one sentence, as the old portal wrote, with every change.
+    // An old action type: JSON of what changed, as the old portal wrote it (its key
+    // order, Python's spacing; unchanged fields are not listed).
     let diff = update[0].3.as_deref().unwrap();
-    assert!(diff.starts_with("Updated customer: "), "{diff}");
-    assert!(diff.contains("Active: Yes → No"), "{diff}");
-    assert!(diff.contains("ERP customer: Acme Foods → All"), "{diff}");
-    assert!(diff.contains("Last name: "), "{diff}");
-    assert!(diff.contains("→ Mulder"), "{diff}");
-    assert!(
-        !diff.contains("Email"),
-        "unchanged fields are not listed: {diff}"
+    assert_eq!(
+        diff,
+        r#"{"first_name": {"from": "Pat", "to": "Fox"}, "last_name": {"from": "Tester", "to": "Mulder"}, "erp_customer_name": {"from": "Acme Foods", "to": "All"}, "is_active": {"from": true, "to": false}}"#
     );
-    assert_eq!(audit_rows(&app, "CUSTOMER_DEACTIVATE").len(), 1);
+    let deactivated = audit_rows(&app, "CUSTOMER_DEACTIVATE");
+    assert_eq!(deactivated.len(), 1);
+    assert_eq!(
+        deactivated[0].3.as_deref(),
+        Some("Deactivated customer Fox Mulder")
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM ActiveSessions"),
         0,
@@ -601,11 +602,16 @@ async fn reset_password_mails_a_new_temporary_password_and_ends_sessions() {
     let rows = audit_rows(&app, "ADMIN_PW_RESET_EMAIL");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].1, Some(id));
+    assert_eq!(
+        rows[0].3.as_deref(),
+        Some("Admin initiated password reset email for Pat Tester"),
+        "the old portal's sentence"
+    );
     let mails = outbox_messages(&app);
     let temp = temporary_password(
         mails
             .iter()
-            .find(|m| m.contains("password was reset"))
+            .find(|m| m.contains("Your Customer Portal Password Has Been Reset"))
             .unwrap(),
     );
     assert!(

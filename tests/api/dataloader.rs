@@ -446,6 +446,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         erp.clone(),
         std::time::Duration::from_secs(30),
         std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(30),
     ));
     let config = customer_portal::config::Config::from_vars(&crate::helpers::vars(&[(
         "DATA_DIR",

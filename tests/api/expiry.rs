@@ -251,13 +251,14 @@ async fn exports_carry_days_to_expiry_after_the_old_columns_and_honour_the_filte
     let mut lines = csv.trim_start_matches('\u{feff}').lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(header.len(), 15);
-    assert_eq!(header[13], "Status", "the old columns keep their places");
+    assert_eq!(header[9], "Status", "the old columns keep their places");
+    assert_eq!(header[11], "Last Tran Date");
     assert_eq!(header[14], "Days to Expiry");
     let rows: Vec<Vec<String>> = lines
         .map(|l| l.split(',').map(str::to_owned).collect())
         .collect();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0][8], "L-10");
+    assert_eq!(rows[0][5], "L-10");
     assert_eq!(rows[0][14], "-10");
     assert_eq!(rows[1][14], "-1");
 

@@ -185,7 +185,7 @@ async fn metrics_are_for_monitoring_only() {
     let far = app
         .client
         .get(app.url("/metrics"))
-        .header("X-Forwarded-For", "203.0.113.5")
+        .header("CF-Connecting-IP", "203.0.113.5")
         .send()
         .await
         .unwrap();
@@ -193,7 +193,7 @@ async fn metrics_are_for_monitoring_only() {
     let with_token = app
         .client
         .get(app.url("/metrics"))
-        .header("X-Forwarded-For", "203.0.113.5")
+        .header("CF-Connecting-IP", "203.0.113.5")
         .bearer_auth(token)
         .send()
         .await
@@ -202,7 +202,7 @@ async fn metrics_are_for_monitoring_only() {
     let wrong = app
         .client
         .get(app.url("/metrics"))
-        .header("X-Forwarded-For", "203.0.113.5")
+        .header("CF-Connecting-IP", "203.0.113.5")
         .bearer_auth("metrics-token-0123456789abcdeX")
         .send()
         .await

@@ -749,23 +749,23 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
     assert_eq!(
         header,
         [
-            "Customer",
             "Part",
-            "Customer Part",
             "Description",
             "On Hand Qty",
             "Unit",
             "Bin",
-            "Reference",
             "User Lot",
             "Exp Date",
-            "Last Transaction Date",
-            "Last Rec Date",
+            "Reference",
             "PO",
             "Status",
+            "Last Rec Date",
+            "Last Tran Date",
+            "Customer",
+            "Customer Part",
             "Days to Expiry"
         ],
-        "the old portal's export columns, in its order, then the new one"
+        "the old portal's export columns, in its order with its headers, then the new ones"
     );
     assert_eq!(
         rows.len() - 1,
@@ -774,15 +774,15 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
     );
     for (i, row) in rows[1..].iter().enumerate() {
         let g = &inv["rows"][i];
-        assert_eq!(row[1].to_string(), g["part"].as_str().unwrap(), "row {i}");
-        assert_eq!(row[0].to_string(), g["customer"].as_str().unwrap());
-        assert_eq!(row[8].to_string(), g["userLot"].as_str().unwrap());
-        assert_eq!(row[13].to_string(), g["status"].as_str().unwrap());
-        match &row[4] {
+        assert_eq!(row[0].to_string(), g["part"].as_str().unwrap(), "row {i}");
+        assert_eq!(row[12].to_string(), g["customer"].as_str().unwrap());
+        assert_eq!(row[5].to_string(), g["userLot"].as_str().unwrap());
+        assert_eq!(row[9].to_string(), g["status"].as_str().unwrap());
+        match &row[2] {
             Data::Float(q) => assert_eq!(*q, g["onHandQty"].as_f64().unwrap()),
             other => panic!("quantity is not a number: {other:?}"),
         }
-        match (&row[11], g["lastRecDate"].as_str()) {
+        match (&row[10], g["lastRecDate"].as_str()) {
             (Data::DateTime(d), Some(iso)) => {
                 assert!(d.is_datetime());
                 // Excel's day 0 is 1899-12-30 (its 1900 leap-year quirk included).
@@ -805,7 +805,7 @@ async fn exports_hold_exactly_the_views_rows_in_order() {
     assert!(
         lines[0]
             .trim_start_matches('\u{feff}')
-            .starts_with("Customer,Part,Customer Part,Description,On Hand Qty")
+            .starts_with("Part,Description,On Hand Qty,Unit,Bin,User Lot,Exp Date,Reference,PO,Status,Last Rec Date,Last Tran Date,Customer,Customer Part,Days to Expiry")
     );
     for (i, line) in lines[1..].iter().enumerate() {
         assert!(line.contains(&expected_parts[i]), "csv row {i}: {line}");

@@ -53,6 +53,7 @@ fn instance(store: Arc<dyn AppStore>, mailer: Arc<Mailer>, clock: &ManualClock) 
         Arc::new(StaticErp(rows())),
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(10),
     ));
     Instance {
         scheduler: Scheduler::new(

@@ -12,7 +12,7 @@ async fn sign_in_from(
     let token = app.csrf_token().await;
     app.client
         .post(app.url("/login"))
-        .header("X-Forwarded-For", address)
+        .header("CF-Connecting-IP", address)
         .form(&[
             ("email", email),
             ("password", password),

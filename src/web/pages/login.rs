@@ -159,7 +159,7 @@ pub async fn submit(
             let auth = SessionAuth::Customer {
                 session_id: login.session_id,
             };
-            begin_browser_session(&session, auth, state.auth.session_lifetime())
+            begin_browser_session(&session, auth)
                 .await
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
             // The requested page survives the forced password change too.

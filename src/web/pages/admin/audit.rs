@@ -58,25 +58,8 @@ type Page = audit_log::AuditLogAuditLog;
 /// What an action code means, for people; the code stays in the tooltip (and in exports
 /// and the API).
 pub fn action_label(code: &str) -> String {
-    let known = match code {
-        "CUSTOMER_LOGIN" => "Customer signed in",
-        "CUSTOMER_LOGOUT" => "Customer signed out",
-        "CUSTOMER_PASSWORD_CHANGE" => "Customer changed password",
-        "CUSTOMER_CREATE" => "Account created",
-        "CUSTOMER_UPDATE" => "Account edited",
-        "CUSTOMER_DEACTIVATE" => "Account deactivated",
-        "CUSTOMER_REACTIVATE" => "Account reactivated",
-        "CUSTOMER_SESSION_KICK" => "Session ended by admin",
-        "ADMIN_PW_RESET" => "Password reset by admin",
-        "ADMIN_PW_RESET_EMAIL" => "Reset mail sent",
-        "EMAIL_SEND_FAILED" => "Mail not sent",
-        "ADMIN_LOGIN" => "Admin signed in",
-        "ADMIN_LOGIN_FAILED" => "Admin sign-in refused",
-        "ADMIN_LOGOUT" => "Admin signed out",
-        _ => "",
-    };
-    if !known.is_empty() {
-        return known.to_owned();
+    if let Some(action) = crate::domain::audit::Action::parse(code) {
+        return action.label().to_owned();
     }
     // An action this portal does not know (e.g. written by another tool): made readable.
     let words = code.replace('_', " ").to_lowercase();

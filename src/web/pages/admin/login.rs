@@ -108,7 +108,7 @@ pub async fn submit(
             let auth = SessionAuth::Admin {
                 session_id: login.session_id,
             };
-            begin_browser_session(&session, auth, state.auth.session_lifetime())
+            begin_browser_session(&session, auth)
                 .await
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
             let mut resp = Redirect::to("/admin/panel").into_response();
