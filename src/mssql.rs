@@ -28,6 +28,9 @@ pub enum MssqlError {
     Config(String),
 }
 
+/// SQL Server's error number for a transaction chosen as a deadlock victim.
+pub const DEADLOCK_VICTIM: u32 = 1205;
+
 impl MssqlError {
     /// SQL Server's error number (2627/2601 are unique-key violations).
     pub fn code(&self) -> Option<u32> {

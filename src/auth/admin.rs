@@ -17,6 +17,7 @@ use super::service::LAST_SEEN_GRANULARITY;
 use super::throttle::{self, Throttle};
 use super::{AdminIdentity, ClientInfo};
 use crate::domain::audit::Action;
+use crate::store::fits;
 use crate::store::{
     AdminSession, AdminSessionStore, AuditStore, LoginThrottleStore, NewAuditEntry, StoreError,
 };
@@ -259,11 +260,11 @@ impl AdminAuth {
         let now = OffsetDateTime::now_utc();
         let session = AdminSession {
             session_id: new_session_id(),
-            username: username.clone(),
-            display_name: display_name.clone(),
+            username: fits::ADMIN_USERNAME.cut(&username),
+            display_name: fits::ADMIN_DISPLAY_NAME.cut(&display_name),
             auth_method: method.to_owned(),
-            ip_address: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
+            ip_address: fits::ADMIN_IP.cut_opt(client.ip.as_deref()),
+            user_agent: fits::ADMIN_USER_AGENT.cut_opt(client.user_agent.as_deref()),
             created_at: now,
             last_seen: now,
         };

@@ -71,10 +71,10 @@ impl Viewer {
     }
 }
 
-/// The longest user agent kept: `ActiveSessions.user_agent` is NVARCHAR(500).
-pub const MAX_USER_AGENT_CHARS: usize = 500;
+/// The longest user agent kept (`ActiveSessions.user_agent`).
+pub const MAX_USER_AGENT_CHARS: usize = crate::store::fits::SESSION_USER_AGENT.chars;
 /// The longest client address kept (an IPv6 address with a zone fits).
-pub const MAX_IP_CHARS: usize = 64;
+pub const MAX_IP_CHARS: usize = crate::store::fits::SESSION_IP.chars;
 
 /// The client facts recorded with a session and in audit rows.
 #[derive(Debug, Clone, Default)]

@@ -19,6 +19,8 @@ use crate::store::{WebSessionRecord, WebSessionStore};
 pub const AUTH_KEY: &str = "auth";
 /// Session key of pending flash messages.
 pub const FLASH_KEY: &str = "flash";
+/// Session key of the minute a signed-in browser session last moved its expiry.
+pub const SLID_KEY: &str = "slid";
 pub const COOKIE_NAME: &str = "cp_session";
 
 /// Who this browser session belongs to.
@@ -120,5 +122,8 @@ pub async fn begin_browser_session(
     auth: SessionAuth,
 ) -> Result<(), tower_sessions::session::Error> {
     session.cycle_id().await?;
+    session
+        .insert(SLID_KEY, OffsetDateTime::now_utc().unix_timestamp() / 60)
+        .await?;
     session.insert(AUTH_KEY, auth).await
 }

@@ -55,8 +55,8 @@ pub const MAX_IN_FLIGHT_PER_ADDRESS: u64 = 50;
 /// An attempt still in flight after this long was never settled (its instance stopped
 /// mid-check): it counts as a failure.
 const SETTLE_WITHIN: Duration = Duration::from_secs(120);
-/// The most characters of a counter name (the table's column is NVARCHAR(255)).
-pub const MAX_KEY_CHARS: usize = 255;
+/// The most characters of a counter name (`LoginFailures.login_name`).
+pub const MAX_KEY_CHARS: usize = crate::store::fits::LOGIN_NAME.chars;
 
 /// Why an attempt may not be checked now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -241,7 +241,7 @@ impl ApiTokens {
             token_hash: hash_secret(&secret),
             scopes: new.scopes.to_stored(),
             erp_customer_name: new.erp_customer_name.clone(),
-            created_by: admin.username.clone(),
+            created_by: crate::store::fits::TOKEN_CREATED_BY.cut(&admin.username),
             created_at: now,
             expires_at: new.expires_at.unwrap_or(now + DEFAULT_LIFETIME),
             last_used_at: None,
@@ -287,7 +287,12 @@ impl ApiTokens {
         };
         let revoked = self
             .store
-            .revoke_api_token(id, &admin.username, now, &audit)
+            .revoke_api_token(
+                id,
+                &crate::store::fits::TOKEN_REVOKED_BY.cut(&admin.username),
+                now,
+                &audit,
+            )
             .await?;
         if revoked {
             tracing::info!(token_id = id, by = %admin.username, "API token revoked");

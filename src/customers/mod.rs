@@ -45,10 +45,10 @@ pub struct CustomerInput {
     pub is_active: Option<bool>,
 }
 
-/// Field → message, for inline errors that keep what was typed.
-/// `Customers.erp_customer_name` is NVARCHAR(4000) in the old portal's database.
-pub const MAX_SCOPE_CHARS: usize = 4000;
+/// The longest scope an account or token may have (see `store::fits::ERP_SCOPE`).
+pub const MAX_SCOPE_CHARS: usize = crate::store::fits::ERP_SCOPE.chars;
 
+/// Field → message, for inline errors that keep what was typed.
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
 #[derive(Debug, thiserror::Error)]
@@ -163,14 +163,14 @@ impl CustomerAdmin {
         let first = input.first_name.trim().to_owned();
         if first.is_empty() {
             errors.insert("first_name", "First name is required.".to_owned());
-        } else if first.chars().count() > 100 {
+        } else if !crate::store::fits::FIRST_NAME.holds(&first) {
             errors.insert(
                 "first_name",
                 "First name is too long (100 characters at most).".to_owned(),
             );
         }
         let last = input.last_name.trim().to_owned();
-        if last.chars().count() > 100 {
+        if !crate::store::fits::LAST_NAME.holds(&last) {
             errors.insert(
                 "last_name",
                 "Last name is too long (100 characters at most).".to_owned(),
@@ -208,7 +208,7 @@ impl CustomerAdmin {
     /// only names the ERP knows, compared trimmed and case-insensitively (accounts carried
     /// over from the old portal may differ in case or spacing), so a typo or a look-alike
     /// (a Cyrillic `Аll`) cannot silently show an empty portal or mislead whoever reads
-    /// the list; and a list that fits the old portal's NVARCHAR(4000) column.
+    /// the list; and a list that fits the old portal's column and its index (850 characters).
     pub async fn erp_scope_of(&self, raw: &[String]) -> Result<String, String> {
         let mut names: Vec<String> = raw
             .iter()

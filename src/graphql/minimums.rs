@@ -14,12 +14,13 @@ use super::guards::{
 };
 use crate::domain::ErpScope;
 use crate::inventory::{InventoryService, Minimums, Snapshot};
+use crate::store::fits;
 use crate::store::{PartMinimum, PartMinimumStore};
 
 /// The most a minimum may be (far above any real stock; keeps the numbers sane).
 const MAX_MINIMUM: f64 = 1e12;
 /// Longest part number accepted (the column's size).
-const MAX_PART_CHARS: usize = 100;
+const MAX_PART_CHARS: usize = fits::MINIMUM_PART.chars;
 
 #[derive(Default)]
 pub struct MinimumsQuery;
@@ -147,10 +148,15 @@ pub fn nodes(list: Vec<PartMinimum>, snapshot: Option<&Snapshot>) -> Vec<PartMin
 fn customer_in_scope(scope: &ErpScope, named: Option<&str>) -> Result<String, String> {
     let named = named.map(str::trim).filter(|n| !n.is_empty());
     match (scope, named) {
+        // A name longer than the table holds cannot have a minimum (said, never cut).
+        (_, Some(n)) if !fits::MINIMUM_CUSTOMER.holds(n) => Err(format!(
+            "ERP customer names of more than {} characters cannot have minimums.",
+            fits::MINIMUM_CUSTOMER.chars
+        )),
         (ErpScope::Customers(names), Some(n)) if names.iter().any(|m| m == n) => Ok(n.to_owned()),
         (ErpScope::Customers(names), None) if names.len() == 1 => Ok(names[0].clone()),
         (ErpScope::Customers(_), None) => Err("Choose the ERP customer.".into()),
-        (ErpScope::All, Some(n)) if n.chars().count() <= 255 => Ok(n.to_owned()),
+        (ErpScope::All, Some(n)) => Ok(n.to_owned()),
         (ErpScope::All, None) => Err("Choose the ERP customer.".into()),
         _ => Err("That is not one of your ERP customers.".into()),
     }
@@ -233,7 +239,7 @@ impl MinimumsMutation {
             part,
             minimum_qty: qty,
             updated_at: OffsetDateTime::now_utc(),
-            updated_by: who.email.clone(),
+            updated_by: fits::MINIMUM_UPDATED_BY.cut(&who.email),
         };
         store
             .set_part_minimum(&m)

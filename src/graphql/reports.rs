@@ -353,7 +353,12 @@ impl ReportsMutation {
         let id = parse_id(&id, "subscription")?;
         let store = ctx.data::<Arc<dyn ReportStore>>()?;
         if !store
-            .set_subscription_paused(id, owner, paused, Some(&by))
+            .set_subscription_paused(
+                id,
+                owner,
+                paused,
+                Some(&crate::store::fits::REPORT_PAUSED_BY.cut(&by)),
+            )
             .await
             .map_err(|e| store_error(&e))?
         {

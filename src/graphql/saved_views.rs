@@ -15,7 +15,7 @@ use crate::store::{SavedView, SavedViewStore, StoreError};
 
 /// Views one account may keep.
 pub const MAX_VIEWS: u32 = 50;
-const MAX_NAME_CHARS: usize = 60;
+const MAX_NAME_CHARS: usize = crate::store::fits::VIEW_NAME.chars;
 
 #[derive(Default)]
 pub struct SavedViewsQuery;
@@ -106,6 +106,12 @@ impl SavedViewsMutation {
             )]));
         }
         let query = View::from_query(&query).query_string();
+        if !crate::store::fits::VIEW_QUERY.holds(&query) {
+            return Err(field_errors([(
+                "query",
+                "The view is too long to save.".to_owned(),
+            )]));
+        }
         let store = ctx.data::<Arc<dyn SavedViewStore>>()?;
         match store
             .insert_saved_view(

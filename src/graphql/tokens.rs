@@ -12,7 +12,7 @@ use crate::domain::ErpScope;
 use crate::store::{ApiTokenRecord, StoreError};
 
 /// Longest token name, and the widest budget an admin may give one token.
-const MAX_NAME: usize = 100;
+const MAX_NAME: usize = crate::store::fits::TOKEN_NAME.chars;
 const MAX_ROWS_PER_MINUTE: u32 = 10_000_000;
 
 /// An API token as admins see it; the secret is never part of it.

@@ -202,7 +202,11 @@ impl Scheduler {
             zone,
             base_url: base_url.trim_end_matches('/').to_owned(),
             keys,
-            owner: format!("{}-{}", hostname_part(), hex::encode(id)),
+            owner: crate::store::fits::REPORT_LEASE_OWNER.cut(&format!(
+                "{}-{}",
+                hostname_part(),
+                hex::encode(id)
+            )),
             clock,
             counts: Counters::default(),
         }
@@ -370,6 +374,7 @@ impl Scheduler {
             Err(error) => {
                 let attempts = sub.attempts + 1;
                 tracing::warn!(subscription = id, attempts, %error, "reports: run failed");
+                let error = crate::store::fits::REPORT_ERROR.cut(&error);
                 if attempts < MAX_ATTEMPTS {
                     let wait = time::Duration::minutes(5 * 3i64.pow((attempts - 1) as u32));
                     let outcome = RunOutcome {

@@ -5,6 +5,7 @@
 //! audit row) are single trait methods, so that each backend can run them in one
 //! transaction.
 
+pub mod fits;
 pub mod mssql;
 pub mod sqlite;
 mod timefmt;

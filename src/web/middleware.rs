@@ -12,7 +12,7 @@ use super::extractors::SessionEnded;
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::auth::csrf::{self, CsrfToken};
-use crate::auth::sessions::{AUTH_KEY, SessionAuth};
+use crate::auth::sessions::{AUTH_KEY, SLID_KEY, SessionAuth};
 use crate::auth::tokens::TokenRejected;
 use crate::error::{AppError, ErrorPage};
 use crate::state::AppState;
@@ -185,9 +185,6 @@ pub async fn resolve_viewer(
     req.extensions_mut().insert(viewer);
     next.run(req).await
 }
-
-/// Session key of the minute a browser session last slid its expiry.
-const SLID_KEY: &str = "slid";
 
 /// `SESSION_HOURS` is an idle timeout, as in the old portal: each request of a signed-in
 /// browser saves its record, which moves the record's expiry and the cookie's to

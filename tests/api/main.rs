@@ -40,5 +40,6 @@ mod sessions;
 mod slapd;
 mod smtp;
 mod store_suite;
+mod switch_day;
 mod throttle;
 mod tsql;

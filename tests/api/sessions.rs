@@ -268,10 +268,54 @@ async fn browsing_does_not_write_the_session_records() {
     ] {
         assert!(app.get(path).await.status().is_success(), "{path}");
     }
+    assert!(
+        app.count("SELECT COUNT(*) FROM writes") <= 1,
+        "a page view wrote to the session tables (at most the once-a-minute slide may)"
+    );
+}
+
+#[tokio::test]
+async fn session_hours_is_an_idle_timeout_the_record_and_cookie_slide() {
+    let app = spawn_app_with(&[("SESSION_HOURS", "2")], false).await;
+    let id = signed_in(&app, "busy@example.com").await;
+    // The clock moved on: signed in five hours ago, busy until a minute ago; the browser
+    // record was last moved on a minute before its two hours ran out.
+    age_session(&app, id, 300, 1);
+    let soon = customer_portal::store::format_ts(
+        time::OffsetDateTime::now_utc() + time::Duration::minutes(1),
+    );
+    let db = app.db();
+    let data: String = db
+        .query_row("SELECT data FROM WebSessions", [], |r| r.get(0))
+        .unwrap();
+    let mut data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    data["slid"] = serde_json::json!(0);
+    db.execute(
+        "UPDATE WebSessions SET expiry_date = ?1, data = ?2",
+        (&soon, data.to_string()),
+    )
+    .unwrap();
+    // The next request slides both: the record's expiry and the cookie's.
+    let page = app.get("/inventory").await;
+    assert_eq!(page.status(), 200);
+    let cookie = set_cookie_named(page.headers(), "cp_session").expect("the cookie is renewed");
+    assert!(cookie.contains("Max-Age=7200"), "{cookie}");
+    let expiry: String = db
+        .query_row("SELECT expiry_date FROM WebSessions", [], |r| r.get(0))
+        .unwrap();
+    let expiry = customer_portal::store::parse_ts(&expiry).unwrap();
+    let left = expiry - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(118) && left <= time::Duration::minutes(120),
+        "{left}"
+    );
+    // Still signed in well past two hours after sign-in, as long as it is used.
+    assert_eq!(app.get("/inventory").await.status(), 200);
+    // Two hours and a minute without a request: signed out.
+    age_session(&app, id, 300, 121);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM writes"),
-        0,
-        "a page view wrote to the session tables"
+        location(&app.get("/inventory").await),
+        "/login?reason=session_ended&next=%2Finventory"
     );
 }
 

@@ -84,7 +84,11 @@ async fn the_welcome_mail_goes_out_over_smtp_with_bcc() {
             "EMAIL_FROM",
             "WePackItAll Portal <portal@wepackitall.example>",
         ),
-        ("EMAIL_BCC", "audit@wepackitall.example"),
+        // The old portal's comma-separated list: every address gets the copy.
+        (
+            "EMAIL_BCC",
+            "audit@wepackitall.example, records@wepackitall.example",
+        ),
         ("APP_BASE_URL", "https://portal.wepackitall.example"),
     ])
     .await;
@@ -110,11 +114,16 @@ async fn the_welcome_mail_goes_out_over_smtp_with_bcc() {
     let d = &deliveries[0];
     assert_eq!(d.mail_from, "<portal@wepackitall.example>");
     assert!(d.rcpt_to.contains(&"<mail.test@example.com>".to_owned()));
-    assert!(
-        d.rcpt_to
-            .contains(&"<audit@wepackitall.example>".to_owned()),
-        "BCC is a recipient"
-    );
+    for bcc in [
+        "<audit@wepackitall.example>",
+        "<records@wepackitall.example>",
+    ] {
+        assert!(
+            d.rcpt_to.contains(&bcc.to_owned()),
+            "every BCC address is a recipient: {:?}",
+            d.rcpt_to
+        );
+    }
     assert!(
         !d.data.contains("Bcc:"),
         "BCC stays hidden from the recipient"

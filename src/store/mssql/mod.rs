@@ -81,6 +81,12 @@ fn err(e: MssqlError) -> StoreError {
     }
 }
 
+/// SQL Server's "chosen as deadlock victim" (1205): the batch's transaction was rolled
+/// back whole, so running it again is safe.
+fn deadlocked<T>(result: &Result<T, MssqlError>) -> bool {
+    matches!(result, Err(e) if e.code() == Some(mssql::DEADLOCK_VICTIM))
+}
+
 fn tds(e: tiberius::error::Error) -> StoreError {
     err(MssqlError::Tds(e))
 }
@@ -214,10 +220,10 @@ fn t(s: impl Into<String>) -> P {
 fn audit_params(a: &NewAuditEntry, zone: &Zone) -> [P; 6] {
     [
         P::Time(zone.local(a.timestamp)),
-        t(&a.admin_username),
-        t(&a.action_type),
+        t(fits::AUDIT_ACTOR.cut(&a.admin_username)),
+        t(fits::AUDIT_ACTION.cut(&a.action_type)),
         P::Int(a.target_customer_id.map(|c| c.0)),
-        P::Text(a.target_customer_email.clone()),
+        P::Text(fits::AUDIT_EMAIL.cut_opt(a.target_customer_email.as_deref())),
         P::Text(a.details.clone()),
     ]
 }
@@ -254,12 +260,20 @@ impl MssqlStore {
         q
     }
 
-    /// Runs `sql` with `params` and returns every row of the first result set.
+    /// Runs `sql` with `params` and returns every row of the first result set. A batch
+    /// chosen as a deadlock victim (its transaction rolled back whole) runs once more.
     async fn rows(&self, op: &'static str, sql: &str, params: &[P]) -> StoreResult<Vec<Row>> {
         let started = Instant::now();
-        let result = mssql::first_result(&self.pool, self.timeout, Self::query(sql, params))
-            .await
-            .map_err(err);
+        let mut result =
+            mssql::first_result(&self.pool, self.timeout, Self::query(sql, params)).await;
+        if deadlocked(&result) {
+            tracing::warn!(
+                op,
+                "SQL Server chose this batch as a deadlock victim: run again"
+            );
+            result = mssql::first_result(&self.pool, self.timeout, Self::query(sql, params)).await;
+        }
+        let result = result.map_err(err);
         tracing::trace!(
             op,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -273,9 +287,15 @@ impl MssqlStore {
     }
 
     async fn exec(&self, op: &'static str, sql: &str, params: &[P]) -> StoreResult<u64> {
-        let result = mssql::execute(&self.pool, self.timeout, Self::query(sql, params))
-            .await
-            .map_err(err);
+        let mut result = mssql::execute(&self.pool, self.timeout, Self::query(sql, params)).await;
+        if deadlocked(&result) {
+            tracing::warn!(
+                op,
+                "SQL Server chose this batch as a deadlock victim: run again"
+            );
+            result = mssql::execute(&self.pool, self.timeout, Self::query(sql, params)).await;
+        }
+        let result = result.map_err(err);
         if let Err(e) = &result {
             tracing::warn!(op, error = %e, "SQL Server operation failed");
         }

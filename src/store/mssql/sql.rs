@@ -1,5 +1,10 @@
 //! Every T-SQL statement the SQL Server app-database backend sends, in one place, so that a
 //! test can hand each of them to a real T-SQL parser (sqlfluff, `tsql` dialect).
+//! Every transaction that touches more than one of them locks the customer's rows in one
+//! order — `Customers`, then `ActiveSessions`, then `PasswordResetTokens`, then
+//! `AuditLog` — so two of them can never wait for each other (a deadlock); a batch chosen
+//! as a deadlock victim anyway (error 1205) is run again once.
+//!
 //! Multi-step changes run as one batch under `SET XACT_ABORT ON` in a transaction: all or
 //! nothing, in one round trip.
 
@@ -74,15 +79,19 @@ WHERE t.token_hash = @P1 AND t.is_used = 0 AND t.expiry_date > @P2 AND c.is_acti
 /// Returns 1 when this batch used the link, 0 when it was used, expired or the account
 /// inactive (then nothing is written).
 pub const USE_RESET_TOKEN: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
-DECLARE @n INT;
-UPDATE dbo.PasswordResetTokens SET is_used = 1
-WHERE token_hash = @P1 AND customer_id = @P2 AND is_used = 0 AND expiry_date > @P3
-  AND EXISTS (SELECT 1 FROM dbo.Customers AS c WHERE c.customer_id = @P2 AND c.is_active = 1);
-SET @n = @@ROWCOUNT;
+DECLARE @n INT = 0;
+DECLARE @active BIT;
+-- The customer's row first, as every other transaction takes it.
+SELECT @active = is_active FROM dbo.Customers WITH (UPDLOCK, ROWLOCK) WHERE customer_id = @P2;
+-- Two uses of one link wait here for each other; the second then finds it used.
+IF @active = 1
+    SELECT @n = COUNT(*) FROM dbo.PasswordResetTokens
+    WHERE token_hash = @P1 AND customer_id = @P2 AND is_used = 0 AND expiry_date > @P3;
 IF @n > 0
 BEGIN
     UPDATE dbo.Customers SET password_hash = @P4, must_reset_password = 0 WHERE customer_id = @P2;
     DELETE FROM dbo.ActiveSessions WHERE customer_id = @P2;
+    UPDATE dbo.PasswordResetTokens SET is_used = 1 WHERE customer_id = @P2 AND is_used = 0;
     INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
     VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
 END;
@@ -237,9 +246,9 @@ SELECT @n;";
 
 /// @P1..@P6 session (UTC), @P7..@P12 audit, @P13 the sign-in in APP_DB_TIME_ZONE.
 pub const BEGIN_CUSTOMER_SESSION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+UPDATE dbo.Customers SET last_login_date = @P13 WHERE customer_id = @P2;
 INSERT INTO dbo.ActiveSessions (session_id, customer_id, last_seen, ip_address, user_agent, created_at)
 VALUES (@P1, @P2, @P3, @P4, @P5, @P6);
-UPDATE dbo.Customers SET last_login_date = @P13 WHERE customer_id = @P2;
 INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
 VALUES (@P7, @P8, @P9, @P10, @P11, @P12);
 COMMIT TRANSACTION;";

@@ -10,6 +10,7 @@ mod records;
 use records::like_escape;
 mod resets;
 mod sessions;
+pub mod sql;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -209,9 +210,6 @@ fn read_opt_local(
     Ok(s.as_deref().and_then(|s| parse_local(s, zone)))
 }
 
-const CUSTOMER_COLUMNS: &str = "c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
-     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date";
-
 /// Reads the ten customer columns starting at `at`.
 fn customer_from_row(row: &Row<'_>, at: usize, zone: &Zone) -> rusqlite::Result<Customer> {
     Ok(Customer {
@@ -232,14 +230,13 @@ fn customer_from_row(row: &Row<'_>, at: usize, zone: &Zone) -> rusqlite::Result<
 
 fn insert_audit(conn: &Connection, e: &NewAuditEntry, zone: &Zone) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        sql::INSERT_AUDIT,
         params![
             local_ts(e.timestamp, zone),
-            e.admin_username,
-            e.action_type,
+            fits::AUDIT_ACTOR.cut(&e.admin_username),
+            fits::AUDIT_ACTION.cut(&e.action_type),
             e.target_customer_id.map(|c| c.0),
-            e.target_customer_email,
+            fits::AUDIT_EMAIL.cut_opt(e.target_customer_email.as_deref()),
             e.details
         ],
     )?;
@@ -252,13 +249,9 @@ impl CustomerStore for SqliteStore {
         let email = email.as_str().to_owned();
         self.with_conn("customer_by_email", move |c| {
             let zone = c.zone.clone();
-            c.query_row(
-                &format!(
-                    "SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.email = ?1 COLLATE NOCASE"
-                ),
-                [email],
-                |r| customer_from_row(r, 0, &zone),
-            )
+            c.query_row(sql::CUSTOMER_BY_EMAIL, [email], |r| {
+                customer_from_row(r, 0, &zone)
+            })
             .optional()
             .map_err(backend)
         })
@@ -268,11 +261,9 @@ impl CustomerStore for SqliteStore {
     async fn customer_by_id(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
         self.with_conn("customer_by_id", move |c| {
             let zone = c.zone.clone();
-            c.query_row(
-                &format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id = ?1"),
-                [id.0],
-                |r| customer_from_row(r, 0, &zone),
-            )
+            c.query_row(sql::CUSTOMER_BY_ID, [id.0], |r| {
+                customer_from_row(r, 0, &zone)
+            })
             .optional()
             .map_err(backend)
         })
@@ -298,12 +289,21 @@ impl CustomerStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let inserted = tx.execute(
-                "INSERT INTO Customers (first_name, last_name, email, password_hash, erp_customer_name, is_active, must_reset_password, created_date)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
-                params![first, last, email, hash, erp, reset as i64, local_ts(OffsetDateTime::now_utc(), &zone)],
+                sql::INSERT_CUSTOMER,
+                params![
+                    first,
+                    last,
+                    email,
+                    hash,
+                    erp,
+                    reset as i64,
+                    local_ts(OffsetDateTime::now_utc(), &zone)
+                ],
             );
             match inserted {
-                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
                     return Err(StoreError::DuplicateEmail);
                 }
                 Err(e) => return Err(backend(e)),
@@ -314,11 +314,9 @@ impl CustomerStore for SqliteStore {
             audit.target_customer_id = Some(CustomerId(id));
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             let customer = tx
-                .query_row(
-                    &format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id = ?1"),
-                    [id],
-                    |r| customer_from_row(r, 0, &zone),
-                )
+                .query_row(sql::CUSTOMER_BY_ID, [id], |r| {
+                    customer_from_row(r, 0, &zone)
+                })
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(customer)
@@ -328,11 +326,9 @@ impl CustomerStore for SqliteStore {
 
     async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)> {
         self.with_conn("count_customers_by_status", |c| {
-            c.query_row(
-                "SELECT COALESCE(SUM(is_active), 0), COALESCE(SUM(1 - is_active), 0) FROM Customers",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-            )
+            c.query_row(sql::COUNT_CUSTOMERS_BY_STATUS, [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
             .map_err(backend)
         })
         .await
@@ -354,15 +350,10 @@ impl CustomerStore for SqliteStore {
         };
         self.with_conn("list_customers", move |c| {
             let zone = c.zone.clone();
-            let mut stmt = c
-                .prepare(&format!(
-                    "SELECT {CUSTOMER_COLUMNS} FROM Customers c
-                     WHERE (?1 IS NULL OR c.is_active = ?1)
-                       AND (?2 IS NULL OR lower(c.first_name || ' ' || COALESCE(c.last_name, '') || ' ' || c.email || ' ' || c.erp_customer_name) LIKE ?2 ESCAPE '\\')
-                     ORDER BY lower(COALESCE(c.last_name, '')), lower(c.first_name), c.email"
-                ))
+            let mut stmt = c.prepare(sql::LIST_CUSTOMERS).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![active, pattern], |r| customer_from_row(r, 0, &zone))
                 .map_err(backend)?;
-            let rows = stmt.query_map(params![active, pattern], |r| customer_from_row(r, 0, &zone)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -375,11 +366,14 @@ impl CustomerStore for SqliteStore {
         let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
         self.with_conn("customers_by_ids", move |c| {
             let zone = c.zone.clone();
-            let placeholders = vec!["?"; ids.len()].join(", ");
             let mut stmt = c
-                .prepare(&format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id IN ({placeholders})"))
+                .prepare(&sql::customers_by_ids(ids.len()))
                 .map_err(backend)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |r| customer_from_row(r, 0, &zone)).map_err(backend)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+                    customer_from_row(r, 0, &zone)
+                })
+                .map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -398,12 +392,20 @@ impl CustomerStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let updated = tx.execute(
-                "UPDATE Customers SET first_name = ?1, last_name = ?2, email = ?3, erp_customer_name = ?4, is_active = ?5
-                 WHERE customer_id = ?6",
-                params![ch.first_name, ch.last_name.clone().unwrap_or_default(), ch.email.as_str(), ch.erp_customer_name, ch.is_active as i64, id.0],
+                sql::UPDATE_CUSTOMER,
+                params![
+                    ch.first_name,
+                    ch.last_name.clone().unwrap_or_default(),
+                    ch.email.as_str(),
+                    ch.erp_customer_name,
+                    ch.is_active as i64,
+                    id.0
+                ],
             );
             match updated {
-                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
                     return Err(StoreError::DuplicateEmail);
                 }
                 Err(e) => return Err(backend(e)),
@@ -411,17 +413,16 @@ impl CustomerStore for SqliteStore {
                 Ok(_) => {}
             }
             if end_sessions {
-                tx.execute("DELETE FROM ActiveSessions WHERE customer_id = ?1", [id.0]).map_err(backend)?;
+                tx.execute(sql::END_CUSTOMER_SESSIONS, [id.0])
+                    .map_err(backend)?;
             }
             for a in &audits {
                 insert_audit(&tx, a, &zone).map_err(backend)?;
             }
             let customer = tx
-                .query_row(
-                    &format!("SELECT {CUSTOMER_COLUMNS} FROM Customers c WHERE c.customer_id = ?1"),
-                    [id.0],
-                    |r| customer_from_row(r, 0, &zone),
-                )
+                .query_row(sql::CUSTOMER_BY_ID, [id.0], |r| {
+                    customer_from_row(r, 0, &zone)
+                })
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(customer)
@@ -432,12 +433,9 @@ impl CustomerStore for SqliteStore {
     async fn upgrade_password_hash(&self, id: CustomerId, password_hash: &str) -> StoreResult<()> {
         let hash = password_hash.to_owned();
         self.with_conn("upgrade_password_hash", move |c| {
-            c.execute(
-                "UPDATE Customers SET password_hash = ?1 WHERE customer_id = ?2",
-                params![hash, id.0],
-            )
-            .map(|_| ())
-            .map_err(backend)
+            c.execute(sql::UPGRADE_PASSWORD_HASH, params![hash, id.0])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }
@@ -458,7 +456,7 @@ impl CustomerStore for SqliteStore {
             let tx = c.transaction().map_err(backend)?;
             let changed = tx
                 .execute(
-                    "UPDATE Customers SET password_hash = ?1, must_reset_password = ?2 WHERE customer_id = ?3",
+                    sql::SET_PASSWORD,
                     params![hash, must_reset_password as i64, id.0],
                 )
                 .map_err(backend)?;
@@ -466,17 +464,11 @@ impl CustomerStore for SqliteStore {
                 // Dropping the transaction rolls it back: nothing written, nothing audited.
                 return Err(StoreError::NotFound);
             }
-            tx.execute(
-                "DELETE FROM ActiveSessions WHERE customer_id = ?1 AND (?2 IS NULL OR session_id <> ?2)",
-                params![id.0, keep],
-            )
-            .map_err(backend)?;
+            tx.execute(sql::END_OTHER_SESSIONS, params![id.0, keep])
+                .map_err(backend)?;
             // A reset link mailed before the change must not undo it.
-            tx.execute(
-                "UPDATE PasswordResetTokens SET is_used = 1 WHERE customer_id = ?1 AND is_used = 0",
-                [id.0],
-            )
-            .map_err(backend)?;
+            tx.execute(sql::USE_UP_RESET_TOKENS, [id.0])
+                .map_err(backend)?;
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)
         })
@@ -492,7 +484,7 @@ impl AppStore for SqliteStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.with_conn("ping", |c| {
-            c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)
+            c.query_row(sql::PING, [], |_| Ok(())).map_err(backend)
         })
         .await
     }

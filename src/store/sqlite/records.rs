@@ -39,20 +39,25 @@ impl AuditStore for SqliteStore {
         let pattern = email.map(|s| format!("%{}%", like_escape(s)));
         self.with_conn("audit_page", move |c| {
             let zone = c.zone.clone();
-            let filter_sql = "WHERE (?1 IS NULL OR admin_username = ?1) AND (?2 IS NULL OR action_type = ?2)
-                 AND ((?3 IS NULL AND ?4 IS NULL) OR lower(COALESCE(target_customer_email, '')) LIKE ?3 ESCAPE '\\' OR target_customer_id = ?4)";
             let total: i64 = c
-                .query_row(&format!("SELECT COUNT(*) FROM AuditLog {filter_sql}"), params![admin, action, pattern, search_id], |r| r.get(0))
+                .query_row(
+                    sql::AUDIT_COUNT,
+                    params![admin, action, pattern, search_id],
+                    |r| r.get(0),
+                )
                 .map_err(backend)?;
-            let mut stmt = c
-                .prepare(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM AuditLog {filter_sql} AND (?6 IS NULL OR log_id < ?6) ORDER BY log_id DESC LIMIT ?5"
-                ))
-                .map_err(backend)?;
+            let mut stmt = c.prepare(sql::AUDIT_PAGE).map_err(backend)?;
             let rows = stmt
-                .query_map(params![admin, action, pattern, search_id, limit, before_id], |r| audit_from_row(r, &zone))
+                .query_map(
+                    params![admin, action, pattern, search_id, limit, before_id],
+                    |r| audit_from_row(r, &zone),
+                )
                 .map_err(backend)?;
-            Ok((total as u64, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?))
+            Ok((
+                total as u64,
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(backend)?,
+            ))
         })
         .await
     }
@@ -64,11 +69,8 @@ impl AuditStore for SqliteStore {
                 let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
                 rows.collect()
             };
-            let admins =
-                list("SELECT DISTINCT admin_username FROM AuditLog ORDER BY admin_username")
-                    .map_err(backend)?;
-            let actions = list("SELECT DISTINCT action_type FROM AuditLog ORDER BY action_type")
-                .map_err(backend)?;
+            let admins = list(sql::AUDIT_ADMINS).map_err(backend)?;
+            let actions = list(sql::AUDIT_ACTIONS).map_err(backend)?;
             Ok((admins, actions))
         })
         .await
@@ -82,12 +84,12 @@ impl AuditStore for SqliteStore {
         let action = action_type.to_owned();
         self.with_conn("audit_since", move |c| {
             let zone = c.zone.clone();
-            let mut stmt = c
-                .prepare(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 AND timestamp >= ?2 ORDER BY timestamp, log_id"
-                ))
+            let mut stmt = c.prepare(sql::AUDIT_SINCE).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![action, local_ts(since, &zone)], |r| {
+                    audit_from_row(r, &zone)
+                })
                 .map_err(backend)?;
-            let rows = stmt.query_map(params![action, local_ts(since, &zone)], |r| audit_from_row(r, &zone)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -100,15 +102,11 @@ impl AuditStore for SqliteStore {
     ) -> StoreResult<Vec<(String, u64)>> {
         let action = action_type.to_owned();
         self.with_conn("top_audit_targets", move |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT target_customer_email, COUNT(*) AS n FROM AuditLog
-                     WHERE action_type = ?1 AND target_customer_email IS NOT NULL
-                     GROUP BY target_customer_email ORDER BY n DESC, target_customer_email LIMIT ?2",
-                )
-                .map_err(backend)?;
+            let mut stmt = c.prepare(sql::TOP_AUDIT_TARGETS).map_err(backend)?;
             let rows = stmt
-                .query_map(params![action, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+                .query_map(params![action, limit], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })
                 .map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
@@ -119,12 +117,10 @@ impl AuditStore for SqliteStore {
         let action = action_type.to_owned();
         self.with_conn("latest_audit", move |c| {
             let zone = c.zone.clone();
-            let mut stmt = c
-                .prepare(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM AuditLog WHERE action_type = ?1 ORDER BY timestamp DESC, log_id DESC LIMIT ?2"
-                ))
+            let mut stmt = c.prepare(sql::LATEST_AUDIT).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![action, limit], |r| audit_from_row(r, &zone))
                 .map_err(backend)?;
-            let rows = stmt.query_map(params![action, limit], |r| audit_from_row(r, &zone)).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
         .await
@@ -150,8 +146,6 @@ fn audit_from_row(r: &Row<'_>, zone: &Zone) -> rusqlite::Result<AuditEntry> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "log_id, timestamp, admin_username, action_type, target_customer_id, target_customer_email, details";
-
 #[async_trait]
 impl LoginThrottleStore for SqliteStore {
     async fn record_login_failure(
@@ -162,12 +156,9 @@ impl LoginThrottleStore for SqliteStore {
     ) -> StoreResult<()> {
         let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
         self.with_conn("record_login_failure", move |c| {
-            c.execute(
-                "INSERT INTO LoginFailures (attempted_at, login_name, ip_address) VALUES (?1, ?2, ?3)",
-                params![ts(at), name, ip],
-            )
-            .map(|_| ())
-            .map_err(backend)
+            c.execute(sql::RECORD_LOGIN_FAILURE, params![ts(at), name, ip])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }
@@ -187,12 +178,7 @@ impl LoginThrottleStore for SqliteStore {
                 .map_err(backend)?;
             let counts = tx
                 .query_row(
-                    "SELECT (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3),
-                            (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3
-                                 AND (in_flight = 0 OR attempted_at < ?4)),
-                            (SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND ?2 IS NOT NULL AND ip_address = ?2 AND attempted_at >= ?3),
-                            (SELECT COUNT(*) FROM LoginFailures WHERE ?2 IS NOT NULL AND ip_address = ?2 AND in_flight = 1 AND attempted_at >= ?4),
-                            (SELECT MAX(attempted_at) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?3)",
+                    sql::LOGIN_FAILURE_COUNTS,
                     params![name, ip, ts(w.since), ts(w.settled_before)],
                     |r| {
                         Ok(LoginFailureCounts {
@@ -200,16 +186,16 @@ impl LoginThrottleStore for SqliteStore {
                             by_address: r.get::<_, i64>(1)? as u64,
                             by_name_and_address: r.get::<_, i64>(2)? as u64,
                             in_flight_by_address: r.get::<_, i64>(3)? as u64,
-                            last_for_name: r.get::<_, Option<String>>(4)?.as_deref().and_then(parse_ts),
+                            last_for_name: r
+                                .get::<_, Option<String>>(4)?
+                                .as_deref()
+                                .and_then(parse_ts),
                         })
                     },
                 )
                 .map_err(backend)?;
-            tx.execute(
-                "INSERT INTO LoginFailures (attempted_at, login_name, ip_address, in_flight) VALUES (?1, ?2, ?3, 1)",
-                params![ts(w.now), name, ip],
-            )
-            .map_err(backend)?;
+            tx.execute(sql::INSERT_LOGIN_ATTEMPT, params![ts(w.now), name, ip])
+                .map_err(backend)?;
             let id = tx.last_insert_rowid();
             tx.commit().map_err(backend)?;
             Ok((id, counts))
@@ -226,17 +212,11 @@ impl LoginThrottleStore for SqliteStore {
         let name = login_name.to_owned();
         self.with_conn("end_login_attempt", move |c| {
             match end {
-                AttemptEnd::Refused => {
-                    c.execute("DELETE FROM LoginFailures WHERE failure_id = ?1", [attempt])
+                AttemptEnd::Refused => c.execute(sql::REFUSED_LOGIN_ATTEMPT, [attempt]),
+                AttemptEnd::Failed => c.execute(sql::FAILED_LOGIN_ATTEMPT, [attempt]),
+                AttemptEnd::Succeeded => {
+                    c.execute(sql::SUCCEEDED_LOGIN_ATTEMPT, params![attempt, name])
                 }
-                AttemptEnd::Failed => c.execute(
-                    "UPDATE LoginFailures SET in_flight = 0 WHERE failure_id = ?1",
-                    [attempt],
-                ),
-                AttemptEnd::Succeeded => c.execute(
-                    "DELETE FROM LoginFailures WHERE failure_id = ?1 OR login_name = ?2",
-                    params![attempt, name],
-                ),
             }
             .map(|_| ())
             .map_err(backend)
@@ -257,18 +237,11 @@ impl LoginThrottleStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
             let before: i64 = tx
-                .query_row(
-                    "SELECT COUNT(*) FROM LoginFailures WHERE login_name = ?1 AND attempted_at >= ?2",
-                    params![name, ts(since)],
-                    |r| r.get(0),
-                )
+                .query_row(sql::COUNT_EVENTS, params![name, ts(since)], |r| r.get(0))
                 .map_err(backend)?;
             if (before as u64) < limit {
-                tx.execute(
-                    "INSERT INTO LoginFailures (attempted_at, login_name, ip_address) VALUES (?1, ?2, NULL)",
-                    params![ts(now), name],
-                )
-                .map_err(backend)?;
+                tx.execute(sql::INSERT_EVENT, params![ts(now), name])
+                    .map_err(backend)?;
             }
             tx.commit().map_err(backend)?;
             Ok(before as u64)
@@ -279,7 +252,7 @@ impl LoginThrottleStore for SqliteStore {
     async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()> {
         let name = login_name.to_owned();
         self.with_conn("clear_login_failures", move |c| {
-            c.execute("DELETE FROM LoginFailures WHERE login_name = ?1", [name])
+            c.execute(sql::CLEAR_LOGIN_FAILURES, [name])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -288,12 +261,9 @@ impl LoginThrottleStore for SqliteStore {
 
     async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
         self.with_conn("purge_login_failures", move |c| {
-            c.execute(
-                "DELETE FROM LoginFailures WHERE attempted_at < ?1",
-                [ts(cutoff)],
-            )
-            .map(|n| n as u64)
-            .map_err(backend)
+            c.execute(sql::PURGE_LOGIN_FAILURES_BEFORE, [ts(cutoff)])
+                .map(|n| n as u64)
+                .map_err(backend)
         })
         .await
     }
@@ -304,13 +274,9 @@ impl SettingsStore for SqliteStore {
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
         let key = key.to_owned();
         self.with_conn("setting", move |c| {
-            c.query_row(
-                "SELECT setting_value FROM PortalSettings WHERE setting_key = ?1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(backend)
+            c.query_row(sql::SETTING, [key], |r| r.get(0))
+                .optional()
+                .map_err(backend)
         })
         .await
     }
@@ -318,12 +284,9 @@ impl SettingsStore for SqliteStore {
     async fn setting_insert_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.with_conn("setting_insert_if_absent", move |c| {
-            c.execute(
-                "INSERT INTO PortalSettings (setting_key, setting_value) VALUES (?1, ?2) ON CONFLICT (setting_key) DO NOTHING",
-                params![key, value],
-            )
-            .map_err(backend)?;
-            c.query_row("SELECT setting_value FROM PortalSettings WHERE setting_key = ?1", [key], |r| r.get(0))
+            c.execute(sql::INSERT_SETTING_IF_ABSENT, params![key, value])
+                .map_err(backend)?;
+            c.query_row(sql::SETTING, [key], |r| r.get(0))
                 .map_err(backend)
         })
         .await
@@ -332,13 +295,9 @@ impl SettingsStore for SqliteStore {
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.with_conn("set_setting", move |c| {
-            c.execute(
-                "INSERT INTO PortalSettings (setting_key, setting_value) VALUES (?1, ?2)
-                 ON CONFLICT (setting_key) DO UPDATE SET setting_value = excluded.setting_value",
-                params![key, value],
-            )
-            .map(|_| ())
-            .map_err(backend)
+            c.execute(sql::SET_SETTING, params![key, value])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }

@@ -14,18 +14,12 @@ impl ResetTokenStore for SqliteStore {
         let hash = token_hash.to_owned();
         self.with_conn("issue_reset_token", move |c| {
             let tx = c.transaction().map_err(backend)?;
+            tx.execute(sql::DELETE_EXPIRED_RESET_TOKENS, [ts(now)])
+                .map_err(backend)?;
+            tx.execute(sql::USE_UP_RESET_TOKENS, [customer.0])
+                .map_err(backend)?;
             tx.execute(
-                "DELETE FROM PasswordResetTokens WHERE expiry_date <= ?1",
-                [ts(now)],
-            )
-            .map_err(backend)?;
-            tx.execute(
-                "UPDATE PasswordResetTokens SET is_used = 1 WHERE customer_id = ?1 AND is_used = 0",
-                [customer.0],
-            )
-            .map_err(backend)?;
-            tx.execute(
-                "INSERT INTO PasswordResetTokens (customer_id, token_hash, expiry_date, is_used) VALUES (?1, ?2, ?3, 0)",
+                sql::INSERT_RESET_TOKEN,
                 params![customer.0, hash, ts(expiry)],
             )
             .map_err(backend)?;
@@ -42,15 +36,9 @@ impl ResetTokenStore for SqliteStore {
         let hash = token_hash.to_owned();
         self.with_conn("reset_token_customer", move |c| {
             let zone = c.zone.clone();
-            c.query_row(
-                &format!(
-                    "SELECT {CUSTOMER_COLUMNS} FROM PasswordResetTokens t
-                     JOIN Customers c ON c.customer_id = t.customer_id
-                     WHERE t.token_hash = ?1 AND t.is_used = 0 AND t.expiry_date > ?2 AND c.is_active = 1"
-                ),
-                params![hash, ts(now)],
-                |r| customer_from_row(r, 0, &zone),
-            )
+            c.query_row(sql::RESET_TOKEN_CUSTOMER, params![hash, ts(now)], |r| {
+                customer_from_row(r, 0, &zone)
+            })
             .optional()
             .map_err(backend)
         })
@@ -72,26 +60,18 @@ impl ResetTokenStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let used = tx
-                .execute(
-                    "UPDATE PasswordResetTokens SET is_used = 1
-                     WHERE token_hash = ?1 AND customer_id = ?2 AND is_used = 0 AND expiry_date > ?3
-                       AND EXISTS (SELECT 1 FROM Customers c WHERE c.customer_id = ?2 AND c.is_active = 1)",
-                    params![hash, customer.0, ts(now)],
-                )
+                .execute(sql::USE_RESET_TOKEN, params![hash, customer.0, ts(now)])
                 .map_err(backend)?;
             if used == 0 {
                 return Ok(false);
             }
             tx.execute(
-                "UPDATE Customers SET password_hash = ?1, must_reset_password = 0 WHERE customer_id = ?2",
+                sql::SET_PASSWORD_FROM_RESET,
                 params![password_hash, customer.0],
             )
             .map_err(backend)?;
-            tx.execute(
-                "DELETE FROM ActiveSessions WHERE customer_id = ?1",
-                [customer.0],
-            )
-            .map_err(backend)?;
+            tx.execute(sql::END_CUSTOMER_SESSIONS, [customer.0])
+                .map_err(backend)?;
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(true)

@@ -13,16 +13,23 @@ impl ActiveSessionStore for SqliteStore {
         let audit = audit.clone();
         self.with_conn("begin_customer_session", move |c| {
             let zone = c.zone.clone();
+            // The same order as every backend's transactions: Customers, then sessions.
             let tx = c.transaction().map_err(backend)?;
             tx.execute(
-                "INSERT INTO ActiveSessions (session_id, customer_id, last_seen, ip_address, user_agent, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![s.session_id, s.customer_id.0, ts(s.last_seen), s.ip_address, s.user_agent, ts(s.created_at)],
+                sql::RECORD_LAST_LOGIN,
+                params![local_ts(s.created_at, &zone), s.customer_id.0],
             )
             .map_err(backend)?;
             tx.execute(
-                "UPDATE Customers SET last_login_date = ?1 WHERE customer_id = ?2",
-                params![local_ts(s.created_at, &zone), s.customer_id.0],
+                sql::INSERT_ACTIVE_SESSION,
+                params![
+                    s.session_id,
+                    s.customer_id.0,
+                    ts(s.last_seen),
+                    s.ip_address,
+                    s.user_agent,
+                    ts(s.created_at)
+                ],
             )
             .map_err(backend)?;
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
@@ -38,27 +45,19 @@ impl ActiveSessionStore for SqliteStore {
         let sid = session_id.to_owned();
         self.with_conn("session_with_customer", move |c| {
             let zone = c.zone.clone();
-            c.query_row(
-                &format!(
-                    "SELECT s.session_id, s.customer_id, s.last_seen, s.ip_address, s.user_agent, s.created_at, {CUSTOMER_COLUMNS}
-                     FROM ActiveSessions s JOIN Customers c ON c.customer_id = s.customer_id
-                     WHERE s.session_id = ?1"
-                ),
-                [sid],
-                |r| {
-                    Ok((
-                        ActiveSession {
-                            session_id: r.get(0)?,
-                            customer_id: CustomerId(r.get(1)?),
-                            last_seen: read_ts(r, 2)?,
-                            ip_address: r.get(3)?,
-                            user_agent: r.get(4)?,
-                            created_at: read_ts(r, 5)?,
-                        },
-                        customer_from_row(r, 6, &zone)?,
-                    ))
-                },
-            )
+            c.query_row(sql::SESSION_WITH_CUSTOMER, [sid], |r| {
+                Ok((
+                    ActiveSession {
+                        session_id: r.get(0)?,
+                        customer_id: CustomerId(r.get(1)?),
+                        last_seen: read_ts(r, 2)?,
+                        ip_address: r.get(3)?,
+                        user_agent: r.get(4)?,
+                        created_at: read_ts(r, 5)?,
+                    },
+                    customer_from_row(r, 6, &zone)?,
+                ))
+            })
             .optional()
             .map_err(backend)
         })
@@ -68,12 +67,9 @@ impl ActiveSessionStore for SqliteStore {
     async fn touch_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let sid = session_id.to_owned();
         self.with_conn("touch_session", move |c| {
-            c.execute(
-                "UPDATE ActiveSessions SET last_seen = ?1 WHERE session_id = ?2",
-                params![ts(at), sid],
-            )
-            .map(|_| ())
-            .map_err(backend)
+            c.execute(sql::TOUCH_SESSION, params![ts(at), sid])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }
@@ -85,24 +81,14 @@ impl ActiveSessionStore for SqliteStore {
     ) -> StoreResult<bool> {
         let (sid, audit) = (session_id.to_owned(), audit.cloned());
         self.with_conn("end_customer_session", move |c| {
-            delete_with_audit(
-                c,
-                "DELETE FROM ActiveSessions WHERE session_id = ?1",
-                &sid,
-                audit.as_ref(),
-            )
+            delete_with_audit(c, sql::END_CUSTOMER_SESSION, &sid, audit.as_ref())
         })
         .await
     }
 
     async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
         self.with_conn("list_active_sessions", |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at
-                     FROM ActiveSessions ORDER BY last_seen DESC",
-                )
-                .map_err(backend)?;
+            let mut stmt = c.prepare(sql::LIST_ACTIVE_SESSIONS).map_err(backend)?;
             let rows = stmt
                 .query_map([], |r| {
                     Ok(ActiveSession {
@@ -126,12 +112,9 @@ impl ActiveSessionStore for SqliteStore {
         created_before: OffsetDateTime,
     ) -> StoreResult<u64> {
         self.with_conn("purge_sessions", move |c| {
-            c.execute(
-                "DELETE FROM ActiveSessions WHERE last_seen < ?1 OR created_at < ?2",
-                [ts(idle_before), ts(created_before)],
-            )
-            .map(|n| n as u64)
-            .map_err(backend)
+            c.execute(sql::PURGE_SESSIONS, [ts(idle_before), ts(created_before)])
+                .map(|n| n as u64)
+                .map_err(backend)
         })
         .await
     }
@@ -181,9 +164,17 @@ impl AdminSessionStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             tx.execute(
-                "INSERT INTO AdminSessions (session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![s.session_id, s.username, s.display_name, s.auth_method, s.ip_address, s.user_agent, ts(s.created_at), ts(s.last_seen)],
+                sql::BEGIN_ADMIN_SESSION,
+                params![
+                    s.session_id,
+                    s.username,
+                    s.display_name,
+                    s.auth_method,
+                    s.ip_address,
+                    s.user_agent,
+                    ts(s.created_at),
+                    ts(s.last_seen)
+                ],
             )
             .map_err(backend)?;
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
@@ -195,14 +186,9 @@ impl AdminSessionStore for SqliteStore {
     async fn admin_session(&self, session_id: &str) -> StoreResult<Option<AdminSession>> {
         let sid = session_id.to_owned();
         self.with_conn("admin_session", move |c| {
-            c.query_row(
-                "SELECT session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen
-                 FROM AdminSessions WHERE session_id = ?1",
-                [sid],
-                admin_session_from_row,
-            )
-            .optional()
-            .map_err(backend)
+            c.query_row(sql::ADMIN_SESSION, [sid], admin_session_from_row)
+                .optional()
+                .map_err(backend)
         })
         .await
     }
@@ -210,12 +196,9 @@ impl AdminSessionStore for SqliteStore {
     async fn touch_admin_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let sid = session_id.to_owned();
         self.with_conn("touch_admin_session", move |c| {
-            c.execute(
-                "UPDATE AdminSessions SET last_seen = ?1 WHERE session_id = ?2",
-                params![ts(at), sid],
-            )
-            .map(|_| ())
-            .map_err(backend)
+            c.execute(sql::TOUCH_ADMIN_SESSION, params![ts(at), sid])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }
@@ -227,12 +210,7 @@ impl AdminSessionStore for SqliteStore {
     ) -> StoreResult<bool> {
         let (sid, audit) = (session_id.to_owned(), audit.cloned());
         self.with_conn("end_admin_session", move |c| {
-            delete_with_audit(
-                c,
-                "DELETE FROM AdminSessions WHERE session_id = ?1",
-                &sid,
-                audit.as_ref(),
-            )
+            delete_with_audit(c, sql::END_ADMIN_SESSION, &sid, audit.as_ref())
         })
         .await
     }
@@ -244,7 +222,7 @@ impl AdminSessionStore for SqliteStore {
     ) -> StoreResult<u64> {
         self.with_conn("purge_admin_sessions", move |c| {
             c.execute(
-                "DELETE FROM AdminSessions WHERE last_seen < ?1 OR created_at < ?2",
+                sql::PURGE_ADMIN_SESSIONS,
                 [ts(idle_before), ts(created_before)],
             )
             .map(|n| n as u64)
@@ -260,7 +238,7 @@ impl WebSessionStore for SqliteStore {
         let r = record.clone();
         self.with_conn("create_web_session", move |c| {
             c.execute(
-                "INSERT INTO WebSessions (id, data, expiry_date) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+                sql::CREATE_WEB_SESSION,
                 params![r.id, r.data, ts(r.expiry_date)],
             )
             .map(|n| n == 1)
@@ -273,8 +251,7 @@ impl WebSessionStore for SqliteStore {
         let r = record.clone();
         self.with_conn("save_web_session", move |c| {
             c.execute(
-                "INSERT INTO WebSessions (id, data, expiry_date) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+                sql::SAVE_WEB_SESSION,
                 params![r.id, r.data, ts(r.expiry_date)],
             )
             .map(|_| ())
@@ -290,17 +267,13 @@ impl WebSessionStore for SqliteStore {
     ) -> StoreResult<Option<WebSessionRecord>> {
         let id = id.to_owned();
         self.with_conn("load_web_session", move |c| {
-            c.query_row(
-                "SELECT id, data, expiry_date FROM WebSessions WHERE id = ?1 AND expiry_date > ?2",
-                params![id, ts(now)],
-                |r| {
-                    Ok(WebSessionRecord {
-                        id: r.get(0)?,
-                        data: r.get(1)?,
-                        expiry_date: read_ts(r, 2)?,
-                    })
-                },
-            )
+            c.query_row(sql::LOAD_WEB_SESSION, params![id, ts(now)], |r| {
+                Ok(WebSessionRecord {
+                    id: r.get(0)?,
+                    data: r.get(1)?,
+                    expiry_date: read_ts(r, 2)?,
+                })
+            })
             .optional()
             .map_err(backend)
         })
@@ -310,7 +283,7 @@ impl WebSessionStore for SqliteStore {
     async fn delete_web_session(&self, id: &str) -> StoreResult<()> {
         let id = id.to_owned();
         self.with_conn("delete_web_session", move |c| {
-            c.execute("DELETE FROM WebSessions WHERE id = ?1", [id])
+            c.execute(sql::DELETE_WEB_SESSION, [id])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -319,7 +292,7 @@ impl WebSessionStore for SqliteStore {
 
     async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
         self.with_conn("purge_web_sessions", move |c| {
-            c.execute("DELETE FROM WebSessions WHERE expiry_date <= ?1", [ts(now)])
+            c.execute(sql::PURGE_EXPIRED_WEB_SESSIONS, [ts(now)])
                 .map(|n| n as u64)
                 .map_err(backend)
         })

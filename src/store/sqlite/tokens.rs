@@ -2,9 +2,6 @@
 
 use super::*;
 
-const TOKEN_COLUMNS: &str = "token_id, name, token_hash, scopes, erp_customer_name, created_by, \
-     created_at, expires_at, last_used_at, revoked_at, revoked_by, rows_per_minute";
-
 fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiTokenRecord> {
     let opt_ts = |idx: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
         let s: Option<String> = r.get(idx)?;
@@ -39,19 +36,23 @@ impl ApiTokenStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             tx.execute(
-                "INSERT INTO ApiTokens (name, token_hash, scopes, erp_customer_name, created_by, created_at, expires_at, rows_per_minute)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![t.name, t.token_hash, t.scopes, t.erp_customer_name, t.created_by, ts(t.created_at), ts(t.expires_at), t.rows_per_minute],
+                sql::INSERT_API_TOKEN,
+                params![
+                    t.name,
+                    t.token_hash,
+                    t.scopes,
+                    t.erp_customer_name,
+                    t.created_by,
+                    ts(t.created_at),
+                    ts(t.expires_at),
+                    t.rows_per_minute
+                ],
             )
             .map_err(backend)?;
             let id = tx.last_insert_rowid();
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             let row = tx
-                .query_row(
-                    &format!("SELECT {TOKEN_COLUMNS} FROM ApiTokens WHERE token_id = ?1"),
-                    [id],
-                    token_from_row,
-                )
+                .query_row(sql::API_TOKEN_BY_ID, [id], token_from_row)
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(row)
@@ -61,11 +62,7 @@ impl ApiTokenStore for SqliteStore {
 
     async fn list_api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {
         self.with_conn("list_api_tokens", |c| {
-            let mut stmt = c
-                .prepare(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM ApiTokens ORDER BY created_at DESC, token_id DESC"
-                ))
-                .map_err(backend)?;
+            let mut stmt = c.prepare(sql::LIST_API_TOKENS).map_err(backend)?;
             let rows = stmt.query_map([], token_from_row).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
@@ -75,25 +72,18 @@ impl ApiTokenStore for SqliteStore {
     async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiTokenRecord>> {
         let hash = token_hash.to_owned();
         self.with_conn("api_token_by_hash", move |c| {
-            c.query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM ApiTokens WHERE token_hash = ?1"),
-                [hash],
-                token_from_row,
-            )
-            .optional()
-            .map_err(backend)
+            c.query_row(sql::API_TOKEN_BY_HASH, [hash], token_from_row)
+                .optional()
+                .map_err(backend)
         })
         .await
     }
 
     async fn touch_api_token(&self, id: i64, at: OffsetDateTime) -> StoreResult<()> {
         self.with_conn("touch_api_token", move |c| {
-            c.execute(
-                "UPDATE ApiTokens SET last_used_at = ?1 WHERE token_id = ?2",
-                params![ts(at), id],
-            )
-            .map(|_| ())
-            .map_err(backend)
+            c.execute(sql::TOUCH_API_TOKEN, params![ts(at), id])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }
@@ -110,20 +100,13 @@ impl ApiTokenStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let exists: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM ApiTokens WHERE token_id = ?1)",
-                    [id],
-                    |r| r.get(0),
-                )
+                .query_row(sql::API_TOKEN_EXISTS, [id], |r| r.get(0))
                 .map_err(backend)?;
             if !exists {
                 return Err(StoreError::NotFound);
             }
             let n = tx
-                .execute(
-                    "UPDATE ApiTokens SET revoked_at = ?1, revoked_by = ?2 WHERE token_id = ?3 AND revoked_at IS NULL",
-                    params![ts(at), by, id],
-                )
+                .execute(sql::REVOKE_API_TOKEN, params![ts(at), by, id])
                 .map_err(backend)?;
             if n > 0 {
                 insert_audit(&tx, &audit, &zone).map_err(backend)?;

@@ -85,8 +85,11 @@ pub fn modal(
                 label for="email" { "Email" }
                 input id="email" name="email" type="email" value=(values.email) maxlength="254" required;
                 (field_error("email"))
-                fieldset class="erp-fieldset" {
+                fieldset class="erp-fieldset" aria-describedby="erp-limit" {
                     legend { "ERP customers" }
+                    p id="erp-limit" class="muted small" {
+                        "All, or up to " (crate::customers::MAX_SCOPE_CHARS) " characters of names in all (what the portal database can index)."
+                    }
                     label class="check" {
                         input type="checkbox" name="erp_customer_names" value="All" checked[all] data-erp-all;
                         strong { "All" } span class="muted" { " — every ERP customer, now and future" }
