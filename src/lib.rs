@@ -2,6 +2,7 @@
 //! backend that manages their access. See docs/architecture.md for the architecture and the access rule.
 
 pub mod auth;
+pub mod checks;
 pub mod config;
 pub mod customers;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod inventory;
 pub mod mail;
 pub mod memory;
 pub mod mssql;
+pub mod preflight;
 pub mod reports;
 pub mod startup;
 pub mod state;

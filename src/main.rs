@@ -6,13 +6,14 @@ use std::process::ExitCode;
 
 use customer_portal::startup::Application;
 
-const USAGE: &str = "usage: customer-portal [serve | hash-password | print-schema]";
+const USAGE: &str = "usage: customer-portal [serve | hash-password | print-schema | preflight]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(),
         Some("hash-password") => hash_password(),
+        Some("preflight") => preflight(),
         Some("print-schema") => {
             print!("{}", customer_portal::graphql::sdl());
             ExitCode::SUCCESS
@@ -47,6 +48,35 @@ fn hash_password() -> ExitCode {
     }
     println!("{}", werkzeug_hash::generate(password));
     ExitCode::SUCCESS
+}
+
+/// The switch-day rehearsal: prints go or no-go for each part, writes nothing. Exit code
+/// 0 for go, 1 for no-go.
+fn preflight() -> ExitCode {
+    let sources = match customer_portal::config::Sources::load() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("could not read .env: {e:#}");
+            return ExitCode::from(78);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(customer_portal::preflight::run(&sources));
+    print!("{}", report.render());
+    if report.go() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn serve() -> ExitCode {

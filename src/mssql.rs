@@ -162,6 +162,54 @@ impl mobc::Manager for TiberiusManager {
     }
 }
 
+/// One connection outside any pool, bounded by the settings' timeout (the preflight).
+pub async fn connect_once(c: &SqlServerConfig, read_only: bool) -> Result<Connection, MssqlError> {
+    use mobc::Manager;
+    TiberiusManager::new(tiberius_config(c, read_only)?, c.timeout)
+        .connect()
+        .await
+}
+
+/// The rows of a text query on `conn`, bounded by `timeout`.
+pub async fn query_rows(
+    conn: &mut Connection,
+    timeout: Duration,
+    sql: &str,
+) -> Result<Vec<tiberius::Row>, MssqlError> {
+    tokio::time::timeout(timeout, async {
+        Ok::<_, MssqlError>(conn.simple_query(sql).await?.into_first_result().await?)
+    })
+    .await
+    .map_err(|_| MssqlError::Timeout(timeout))?
+}
+
+/// Asks the server to describe `statement` without running it
+/// (`sp_describe_first_result_set`); its `@P1…@Pn` are declared as text, which every
+/// comparison in the portal's statements converts from.
+pub async fn describe(
+    conn: &mut Connection,
+    timeout: Duration,
+    statement: &str,
+) -> Result<(), MssqlError> {
+    let count = (1..=64)
+        .take_while(|i| statement.contains(&format!("@P{i}")))
+        .count();
+    let params = (1..=count)
+        .map(|i| format!("@P{i} nvarchar(4000)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q =
+        tiberius::Query::new("EXEC sp_describe_first_result_set @tsql = @P1, @params = @P2");
+    q.bind(statement);
+    q.bind(params);
+    tokio::time::timeout(timeout, async {
+        q.query(conn).await?.into_results().await?;
+        Ok::<_, MssqlError>(())
+    })
+    .await
+    .map_err(|_| MssqlError::Timeout(timeout))?
+}
+
 /// A pool with `size` connections at most and checkout / connect bounded by `timeout`.
 pub fn pool(config: Config, size: u64, timeout: Duration) -> Pool {
     mobc::Pool::builder()

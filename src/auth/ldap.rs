@@ -126,6 +126,50 @@ impl ActiveDirectory {
         }
     }
 
+    /// Binds with the service account and looks for the admin group, changing nothing:
+    /// the preflight's directory check. The group's entry, or why not.
+    pub async fn check_service_account(&self) -> Result<String, String> {
+        let work = async {
+            let (url, settings) = self.url_and_settings();
+            let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &url)
+                .await
+                .map_err(|e| format!("{url}: {e}"))?;
+            ldap3::drive!(conn);
+            ldap.with_timeout(self.timeout)
+                .simple_bind(
+                    &self.service_bind_name(),
+                    self.config.service_password.expose(),
+                )
+                .await
+                .and_then(|r| r.success())
+                .map_err(|e| format!("service account bind failed: {e}"))?;
+            let filter = format!(
+                "(&(objectClass=group)(cn={}))",
+                ldap_escape(&self.config.admin_group)
+            );
+            let found = ldap
+                .with_timeout(self.timeout)
+                .search(&self.config.base_dn, Scope::Subtree, &filter, vec!["cn"])
+                .await
+                .and_then(|r| r.success());
+            let _ = ldap.unbind().await;
+            match found {
+                Ok((entries, _)) if entries.is_empty() => Err(format!(
+                    "bound as the service account, but no group {:?} under {}",
+                    self.config.admin_group, self.config.base_dn
+                )),
+                Ok((entries, _)) => Ok(format!(
+                    "{url}: bound as the service account; group {}",
+                    SearchEntry::construct(entries.into_iter().next().expect("one")).dn
+                )),
+                Err(e) => Err(format!("search failed: {e}")),
+            }
+        };
+        tokio::time::timeout(self.timeout * 3, work)
+            .await
+            .unwrap_or_else(|_| Err("the directory did not answer in time".to_owned()))
+    }
+
     pub async fn authenticate(&self, username: &str, password: &str) -> AdOutcome {
         match tokio::time::timeout(self.timeout * 3, self.search_then_bind(username, password))
             .await

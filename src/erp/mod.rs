@@ -64,3 +64,83 @@ pub fn parse_erp_date(s: &str) -> Option<Date> {
     )
     .ok()
 }
+
+/// Reads one customer's rows from `erp` (the first name it lists), timed, within
+/// `first_row` for the names and `read` for the rows: what the preflight reports of the
+/// ERP. Reads only.
+pub async fn inspect(
+    erp: &dyn ErpSource,
+    first_row: std::time::Duration,
+    read: std::time::Duration,
+) -> Vec<crate::checks::Finding> {
+    use crate::checks::{Finding, Verdict};
+    const AREA: &str = "ERP";
+    let mut out = Vec::new();
+    let started = std::time::Instant::now();
+    let names = match tokio::time::timeout(first_row, erp.customer_names()).await {
+        Ok(Ok(names)) => names,
+        Ok(Err(e)) => {
+            out.push(Finding::new(
+                AREA,
+                "customer names",
+                Verdict::NoGo,
+                e.to_string(),
+            ));
+            return out;
+        }
+        Err(_) => {
+            out.push(Finding::new(
+                AREA,
+                "customer names",
+                Verdict::NoGo,
+                format!("no answer within {first_row:?} (ERP_DB_TIMEOUT)"),
+            ));
+            return out;
+        }
+    };
+    out.push(Finding::new(
+        AREA,
+        "customer names",
+        if names.is_empty() {
+            Verdict::Warn
+        } else {
+            Verdict::Go
+        },
+        format!(
+            "{} ERP customers, in {} ms ({})",
+            names.len(),
+            started.elapsed().as_millis(),
+            erp.name()
+        ),
+    ));
+    let Some(first) = names.first() else {
+        return out;
+    };
+    let started = std::time::Instant::now();
+    let scope = ErpScope::Customers(vec![first.clone()]);
+    match tokio::time::timeout(read, erp.inventory_rows(&scope)).await {
+        Ok(Ok(rows)) => out.push(Finding::new(
+            AREA,
+            "one customer's inventory read",
+            Verdict::Go,
+            format!(
+                "{} rows of {first:?} in {} ms",
+                rows.len(),
+                started.elapsed().as_millis()
+            ),
+        )),
+        Ok(Err(e)) => out.push(Finding::new(
+            AREA,
+            "one customer's inventory read",
+            Verdict::NoGo,
+            e.to_string(),
+        )),
+        Err(_) => out.push(Finding::new(
+            AREA,
+            "one customer's inventory read",
+            Verdict::NoGo,
+            format!("not read within {read:?} (ERP_READ_TIMEOUT)"),
+        )),
+    }
+    out
+}

@@ -147,6 +147,54 @@ fn smtp_transport(c: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, 
     Ok(builder.build())
 }
 
+/// Connects to the configured SMTP server and says EHLO (STARTTLS and the login when
+/// configured), sending nothing: the preflight's mail check.
+pub async fn inspect(config: &Config) -> Vec<crate::checks::Finding> {
+    use crate::checks::{Finding, Verdict};
+    let Some(c) = &config.smtp else {
+        return vec![Finding::new(
+            "mail",
+            "SMTP",
+            Verdict::Skip,
+            "no SMTP_SERVER: mail is kept in DATA_DIR/outbox (the demo)",
+        )];
+    };
+    let started = std::time::Instant::now();
+    let outcome = match smtp_transport(c) {
+        Ok(t) => tokio::time::timeout(c.timeout, t.test_connection())
+            .await
+            .map_err(|_| format!("no answer within {:?} (SMTP_TIMEOUT)", c.timeout))
+            .and_then(|r| r.map_err(|e| e.to_string())),
+        Err(e) => Err(e.to_string()),
+    };
+    let at = format!(
+        "{}:{} ({})",
+        c.server,
+        c.port,
+        if c.use_tls { "TLS" } else { "plain" }
+    );
+    vec![match outcome {
+        Ok(true) => Finding::new(
+            "mail",
+            "SMTP connect and EHLO",
+            Verdict::Go,
+            format!("{at} in {} ms", started.elapsed().as_millis()),
+        ),
+        Ok(false) => Finding::new(
+            "mail",
+            "SMTP connect and EHLO",
+            Verdict::NoGo,
+            format!("{at}: the server did not accept"),
+        ),
+        Err(e) => Finding::new(
+            "mail",
+            "SMTP connect and EHLO",
+            Verdict::NoGo,
+            format!("{at}: {e}"),
+        ),
+    }]
+}
+
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
         let from_text = config

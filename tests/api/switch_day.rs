@@ -418,3 +418,164 @@ fn every_transaction_takes_the_customers_rows_in_one_order() {
     }
     assert!(checked >= 4, "{checked}");
 }
+
+/// Runs `customer-portal preflight` in `dir` with `env`: (exit code, the report).
+fn preflight(dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, String) {
+    let out = command(dir, env).arg("preflight").output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Every file under `dir` with its length and modification time (but SQLite's `-shm`, the
+/// shared-memory index every reader of a WAL database takes its read mark in).
+fn listing(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let m = e.metadata().unwrap();
+        if m.is_file() && !e.file_name().to_string_lossy().ends_with("-shm") {
+            out.push((
+                e.file_name().to_string_lossy().into_owned(),
+                m.len(),
+                m.modified().unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_preflight_says_go_against_sqlite_and_the_demo_erp_and_writes_nothing() {
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "300")], false).await;
+    app.add_customer("pre@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let data = app.data_path.to_str().unwrap().to_owned();
+    let before = listing(&app.data_path);
+    let cwd = tempfile::tempdir().unwrap();
+    let (code, report) = preflight(cwd.path(), &[("DATA_DIR", &data), ("DEMO_ERP_ROWS", "300")]);
+    assert_eq!(code, 0, "{report}");
+    for line in [
+        "| app database (SQLite) | integrity (PRAGMA quick_check) | GO |",
+        "| app database (SQLite) | tables and columns | GO |",
+        "| app database (SQLite) | every statement prepared (EXPLAIN), none run | GO |",
+        "| ERP | one customer's inventory read | GO |",
+        "| DATA_DIR | ",
+        "GO: nothing blocks the switch",
+    ] {
+        assert!(report.contains(line), "missing {line:?} in\n{report}");
+    }
+    assert_eq!(
+        listing(&app.data_path),
+        before,
+        "the preflight wrote to DATA_DIR"
+    );
+    assert!(
+        std::fs::read_dir(cwd.path()).unwrap().next().is_none(),
+        "nor to the working directory"
+    );
+
+    // A database that lost a column, and a bad key: no-go, each said.
+    app.db()
+        .execute_batch("ALTER TABLE SavedViews RENAME COLUMN query TO query_old;")
+        .unwrap();
+    let (code, report) = preflight(cwd.path(), &[("DATA_DIR", &data), ("DEMO_ERP_ROWS", "300")]);
+    assert_eq!(code, 1, "{report}");
+    assert!(report.contains("SavedViews.query is missing"), "{report}");
+    assert!(report.contains("NO-GO"), "{report}");
+    let (code, report) = preflight(cwd.path(), &[("DATA_DIR", &data), ("PORT", "http")]);
+    assert_eq!(code, 1);
+    assert!(
+        report.contains("| configuration | problem | NO-GO | PORT must be a port number"),
+        "{report}"
+    );
+    // Secrets are never shown.
+    let (_, report) = preflight(
+        cwd.path(),
+        &[
+            ("DATA_DIR", &data),
+            ("METRICS_TOKEN", "a-metrics-token-that-is-long-enough"),
+        ],
+    );
+    assert!(
+        !report.contains("a-metrics-token-that-is-long-enough"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| METRICS_TOKEN | (set, not shown) | environment |"),
+        "{report}"
+    );
+}
+
+/// Names after `keyword` (`CREATE TABLE dbo.`…) in `sql`.
+fn names_after(sql: &str, keyword: &str) -> std::collections::BTreeSet<String> {
+    sql.match_indices(keyword)
+        .map(|(at, _)| {
+            sql[at + keyword.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn going_back_removes_every_table_and_trigger_the_migrations_add() {
+    const OLD: [&str; 4] = [
+        "Customers",
+        "ActiveSessions",
+        "AuditLog",
+        "PasswordResetTokens",
+    ];
+    let mut created = std::collections::BTreeSet::new();
+    let mut triggers = std::collections::BTreeSet::new();
+    let mut everything = String::new();
+    for (_, _, script) in customer_portal::store::mssql::MIGRATIONS {
+        everything.push_str(script);
+    }
+    for (_, statement) in customer_portal::store::mssql::sql::all_for_parsing() {
+        everything.push_str(&statement);
+    }
+    created.extend(names_after(&everything, "CREATE TABLE dbo."));
+    triggers.extend(names_after(&everything, "CREATE TRIGGER dbo."));
+    let new_tables: std::collections::BTreeSet<String> = created
+        .into_iter()
+        .filter(|t| !OLD.contains(&t.as_str()))
+        .collect();
+    let guide = include_str!("../../docs/migrating-from-flask.md");
+    let dropped = names_after(guide, "DROP TABLE IF EXISTS dbo.");
+    let dropped_triggers = names_after(guide, "DROP TRIGGER IF EXISTS dbo.");
+    assert_eq!(
+        dropped, new_tables,
+        "docs/migrating-from-flask.md section 5 lists every new table"
+    );
+    assert_eq!(dropped_triggers, triggers, "and every trigger");
+    // Columns added to the old portal's tables are only its own (where a database made by
+    // an early version of this portal lacked them).
+    let old_schema = include_str!("../fixtures/old-portal-schema.sql");
+    for (_, _, script) in customer_portal::store::mssql::MIGRATIONS {
+        for (at, _) in script.match_indices("ALTER TABLE dbo.") {
+            let rest = &script[at + "ALTER TABLE dbo.".len()..];
+            let table: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            let Some(add) = rest.find(" ADD ") else {
+                continue;
+            };
+            let column: String = rest[add + 5..]
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if OLD.contains(&table.as_str()) {
+                assert!(
+                    old_schema.contains(&format!("{column} ")),
+                    "a migration adds {table}.{column}, which the old portal does not have"
+                );
+            }
+        }
+    }
+}

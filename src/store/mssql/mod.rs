@@ -6,11 +6,14 @@
 //! `DATETIME2` columns as UTC.
 
 mod features;
+mod inspect;
 mod records;
 mod resets;
 mod sessions;
 pub mod sql;
 mod tokens;
+
+pub use inspect::inspect;
 
 use std::time::{Duration, Instant};
 

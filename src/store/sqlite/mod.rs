@@ -5,6 +5,7 @@
 //! `busy_timeout` makes concurrent writers wait instead of failing.
 
 mod features;
+mod inspect;
 mod migrations;
 mod records;
 use records::like_escape;
@@ -12,6 +13,8 @@ mod resets;
 mod sessions;
 pub mod sql;
 mod tokens;
+
+pub use inspect::inspect;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
