@@ -1,6 +1,7 @@
 //! Authentication: Werkzeug password hashes, customer login and database-decided
 //! sessions, CSRF tokens, and who is asking (`Viewer`).
 
+pub mod access;
 pub mod admin;
 pub mod csrf;
 pub mod device;

@@ -410,3 +410,52 @@ fn time_zones_are_iana_names_defaulting_to_the_hosts() {
         "{err}"
     );
 }
+
+#[test]
+fn old_values_read_as_the_old_portal_read_them() {
+    let c = production(&[
+        ("DB_SERVER", "sql01\\PORTAL,49172"),
+        ("DB_USERNAME", "portal"),
+        ("DB_PASSWORD", "pw"),
+        ("EMAIL_BCC", "audit@example.com, records@example.com"),
+        ("ADMIN_USERNAME", "Ops Team (Plant 2)"),
+        ("SMTP_USE_TLS", "Y"),
+        ("ERP_DB_ENCRYPT", "Strict"),
+    ])
+    .unwrap();
+    let AppDbConfig::SqlServer(db) = &c.app_db else {
+        panic!("expected SQL Server")
+    };
+    assert_eq!(db.database, "CustomerPortalDB", "the old default name");
+    assert_eq!(
+        (db.instance.as_deref(), db.port),
+        (Some("PORTAL"), Some(49172))
+    );
+    assert_eq!(db.encryption, Encryption::Off, "ODBC Driver 17's default");
+    let ErpConfig::SqlServer(erp) = &c.erp else {
+        panic!("expected SQL Server")
+    };
+    assert_eq!(erp.encryption, Encryption::Strict);
+    assert_eq!(c.email_bcc, ["audit@example.com", "records@example.com"]);
+    assert_eq!(c.admin_username, "Ops Team (Plant 2)");
+    assert!(
+        !c.smtp.as_ref().unwrap().use_tls,
+        "Y is not true to the old portal"
+    );
+    assert!(
+        c.warnings.iter().any(|w| w.contains("SMTP_USE_TLS")),
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(c.erp_read_timeout, Duration::from_secs(300));
+    assert_eq!(c.client_ip_header, ClientIpHeader::CfConnectingIp);
+    assert!(c.is_trusted_proxy("127.0.0.1".parse().unwrap()));
+    assert!(!c.is_trusted_proxy("10.0.0.1".parse().unwrap()));
+    let bad = production(&[("ERP_DB_ENCRYPT", "maybe")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        bad.contains("ERP_DB_ENCRYPT must be one of off, on, strict"),
+        "{bad}"
+    );
+}

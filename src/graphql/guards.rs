@@ -1,28 +1,12 @@
-//! Who may call what: the portal's one access rule, in one place.
-//!
-//! **The rule.** Customer data (inventory rows, facets, ERP names of the account) is
-//! shown only to a *customer viewer*: a request whose session row still exists, whose
-//! account is active (both re-checked against the app database on every request before
-//! a `Viewer` is built), and which is not on a temporary password. That customer sees
-//! exactly the ERP scope parsed from their own account (`ErpScope`, never a raw string);
-//! no argument can widen it. Admin data (accounts, audit, sessions, analytics, outbox)
-//! is shown only to an *admin viewer*: a live admin session. Everybody else is
-//! anonymous and gets nothing but `viewer`. An *API token* (an internal tool) is one more
-//! kind of viewer: it reaches exactly the fields its scopes name ([`Scope`]) and nothing
-//! a customer or an admin session alone may do (accounts' own pages, the outbox, token
-//! management); its inventory is bounded by its ERP names under the customers' rule.
-//! [`customer_access`], [`admin_access`], [`staff_access`] and [`inventory_grant`] are
-//! that rule; the GraphQL guards, the web extractors and the layout all call them.
-//! Inventory rows and admin-only services can only be reached through a grant
-//! ([`InventoryGrant`], [`AdminGrant`]) that nothing but this module can construct, so a
-//! handler physically cannot read rows or act as an admin without the rule having run.
+//! The access rule, as GraphQL sees it: guards and `require_*` helpers that call the rule
+//! (`auth::access`) and turn its refusals into coded errors, and the error codes tools
+//! and the web layer rely on.
 
 use async_graphql::{Context, ErrorExtensions, Guard};
 
+pub use crate::auth::access::*;
 pub use crate::auth::tokens::Scope;
-use crate::auth::{AdminIdentity, CustomerIdentity, Viewer};
-use crate::domain::ErpScope;
-
+use crate::auth::{CustomerIdentity, Viewer};
 /// Error codes in `extensions.code`, stable for tools and for the web layer's mapping.
 pub mod codes {
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
@@ -91,17 +75,6 @@ pub fn field_errors<K: AsRef<str>>(
     })
 }
 
-/// Why the rule said no.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denied {
-    /// Nobody is signed in (or the session just ended).
-    Unauthenticated,
-    /// A customer on a temporary password: only the password change is open.
-    PasswordChangeRequired,
-    /// Signed in, but as the other kind of user.
-    Forbidden,
-}
-
 impl Denied {
     pub fn code(self) -> &'static str {
         match self {
@@ -119,117 +92,6 @@ impl Denied {
         };
         coded_error(self.code(), message)
     }
-}
-
-/// The rule for customer data: a signed-in customer not on a temporary password.
-pub fn customer_access(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
-    match viewer {
-        Viewer::Customer(c) if c.must_reset_password => Err(Denied::PasswordChangeRequired),
-        Viewer::Customer(c) => Ok(c),
-        Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
-        Viewer::Anonymous => Err(Denied::Unauthenticated),
-    }
-}
-
-/// A signed-in customer, temporary password or not: only the password change asks this.
-pub fn signed_in_customer(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
-    match viewer {
-        Viewer::Customer(c) => Ok(c),
-        Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
-        Viewer::Anonymous => Err(Denied::Unauthenticated),
-    }
-}
-
-/// The rule for what a person at the sign-in pages may do without signing in (ask for and
-/// use a password reset link): a browser, signed out or signed in as a customer. Staff and
-/// tokens never (an internal tool has no business mailing customers links).
-pub fn public_visitor(viewer: &Viewer) -> Result<(), Denied> {
-    match viewer {
-        Viewer::Anonymous | Viewer::Customer(_) => Ok(()),
-        Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
-    }
-}
-
-/// The rule for what only a person at the admin pages may do (the outbox, ending a
-/// session, managing tokens): a live admin session. Tokens never.
-pub fn admin_access(viewer: &Viewer) -> Result<&AdminIdentity, Denied> {
-    match viewer {
-        Viewer::Admin(a) => Ok(a),
-        Viewer::Customer(_) | Viewer::Token(_) => Err(Denied::Forbidden),
-        Viewer::Anonymous => Err(Denied::Unauthenticated),
-    }
-}
-
-/// The rule for admin data a tool may also be given: a live admin session, or a token
-/// whose scopes name `scope`. The identity returned is who the audit log names (a
-/// token acts as `api:<name>`).
-pub fn staff_access(viewer: &Viewer, scope: Scope) -> Result<&AdminIdentity, Denied> {
-    match viewer {
-        Viewer::Admin(a) => Ok(a),
-        Viewer::Token(t) if t.scopes.contains(scope) => Ok(&t.actor),
-        Viewer::Customer(_) | Viewer::Token(_) => Err(Denied::Forbidden),
-        Viewer::Anonymous => Err(Denied::Unauthenticated),
-    }
-}
-
-/// The right to read one ERP scope's inventory. Only [`inventory_grant`] makes one, and
-/// the inventory service reads rows for nothing else.
-#[derive(Debug, Clone)]
-pub struct InventoryGrant {
-    scope: ErpScope,
-}
-
-impl InventoryGrant {
-    pub fn scope(&self) -> &ErpScope {
-        &self.scope
-    }
-}
-
-/// The inventory the rule lets the viewer see, cut down to `narrow` (ERP names; never
-/// wider): a customer their account's scope; a token with `inventory:read` its ERP names;
-/// an admin session any customer's ("show me what Acme sees").
-pub fn inventory_grant(
-    viewer: &Viewer,
-    narrow: Option<&[String]>,
-) -> Result<InventoryGrant, Denied> {
-    let scope = match viewer {
-        Viewer::Token(t) if t.scopes.contains(Scope::InventoryRead) => &t.erp_scope,
-        Viewer::Admin(_) => &ErpScope::All,
-        _ => &customer_access(viewer)?.scope,
-    };
-    Ok(InventoryGrant {
-        scope: scope.narrowed(narrow),
-    })
-}
-
-/// The rule for a scheduled report or alert, made when it is sent: the subscriber's own
-/// account, active and not on a temporary password (as for a signed-in customer), with
-/// the scope parsed from that account as it is now. `None`: nothing may be sent.
-pub fn report_grant(customer: &crate::store::Customer) -> Option<InventoryGrant> {
-    (customer.is_active && !customer.must_reset_password).then(|| InventoryGrant {
-        scope: ErpScope::parse(&customer.erp_customer_name),
-    })
-}
-
-/// Proof that the rule admitted an admin; admin-only services take it.
-#[derive(Debug, Clone, Copy)]
-pub struct AdminGrant<'a> {
-    admin: &'a AdminIdentity,
-}
-
-impl<'a> AdminGrant<'a> {
-    pub fn admin(&self) -> &'a AdminIdentity {
-        self.admin
-    }
-}
-
-pub fn admin_grant(viewer: &Viewer) -> Result<AdminGrant<'_>, Denied> {
-    admin_access(viewer).map(|admin| AdminGrant { admin })
-}
-
-/// An [`AdminGrant`] for an admin session or a token with `scope`.
-pub fn staff_grant(viewer: &Viewer, scope: Scope) -> Result<AdminGrant<'_>, Denied> {
-    staff_access(viewer, scope).map(|admin| AdminGrant { admin })
 }
 
 /// The caller of this operation; anonymous when no viewer was attached.
@@ -310,7 +172,8 @@ mod tests {
     use async_graphql::{EmptyMutation, EmptySubscription, Object, Request, Schema};
 
     use super::*;
-    use crate::domain::CustomerId;
+    use crate::auth::AdminIdentity;
+    use crate::domain::{CustomerId, ErpScope};
 
     struct Q;
     #[Object]

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, SimpleObject};
 use time::OffsetDateTime;
 
-use super::guards::{Scope, coded_error, codes, require_inventory, require_staff};
+use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
     CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, InventoryService, MAX_PAGE,
@@ -560,9 +560,16 @@ impl InventoryQuery {
                     codes::BAD_USER_INPUT,
                     "cursor does not match this query (scope, filter or sort)",
                 ),
-                PageError::Cursor(CursorError::Expired) => coded_error(
+                PageError::Cursor(CursorError::Expired { read }) => coded_error(
                     codes::CURSOR_EXPIRED,
-                    "cursor expired: start the pull again from the first page",
+                    &format!(
+                        "cursor expired after {read} rows (its snapshot was idle for 10 minutes, or the portal restarted): start the pull again from the first page"
+                    ),
+                )
+                .extend_with(move |_, e| e.set("read", read as u64)),
+                PageError::Cursor(CursorError::Busy) => rate_limited(
+                    "other pulls are keeping their rows: no room to keep this pull's rows until it ends; start it again in a little while",
+                    crate::inventory::PULL_RETRY,
                 ),
             })?;
         let snap = &page.snapshot;

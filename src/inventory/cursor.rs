@@ -1,10 +1,22 @@
 //! Cursors a tool can trust: opaque, signed, and bound to the snapshot, scope, filter and
 //! sort that produced them.
 //!
-//! A cursor names a pinned snapshot (the rows as read from the ERP at one moment), so a
-//! pull that spans a cache refresh keeps reading the same rows — none twice, none
-//! missing. Pins live in this process only; a cursor carries the process's random id, so
-//! one shown to another instance (or after a restart) reads as expired, not as forged.
+//! A cursor names a snapshot (the rows as read from the ERP at one moment), so a pull that
+//! spans a cache refresh keeps reading the same rows — none twice, none missing. While
+//! the cache still holds that snapshot, nothing more is needed; for the time after, the
+//! snapshot is *pinned* for whoever holds the cursor:
+//!
+//! - an API token's pull keeps its snapshot (at most two per token) for as long as it
+//!   keeps paging; a browser can never take it away;
+//! - a browser session may keep one snapshot, the first to go when room is needed;
+//! - pinned snapshots take at most one bound of memory in all (the inventory cache's cap,
+//!   `INVENTORY_CACHE_MAX_MB`, again); a pull that cannot be given room is refused at its
+//!   first page, never expired half-way;
+//! - a pin no cursor has used for ten minutes is dropped; a cursor into it then says how
+//!   many rows the pull had read.
+//!
+//! Pins live in this process only; a cursor carries the process's random id, so one shown
+//! to another instance (or after a restart) reads as expired, not as forged.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,15 +31,15 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::snapshot::{Selection, Snapshot};
+use crate::auth::access::Holder;
 use crate::domain::ErpScope;
 
-/// A pinned snapshot is kept this long after the last cursor into it was used.
+/// A pin is kept this long after its holder last used a cursor into it.
 pub const PIN_IDLE: Duration = Duration::from_secs(10 * 60);
-/// At most this many snapshots, and this many rows in all (about 150 MB), are pinned at
-/// once; the least recently used go first. A pin of the snapshot the cache still holds
-/// costs nothing extra; only superseded snapshots kept for their cursors do.
-const MAX_PINS: usize = 64;
-const MAX_PINNED_ROWS: usize = 250_000;
+/// Snapshots one API token may keep pinned at once (a pull, and the one before it).
+const PINS_PER_TOOL: usize = 2;
+/// How long a pull refused for want of room should wait before trying again.
+pub const BUSY_RETRY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CursorError {
@@ -35,8 +47,11 @@ pub enum CursorError {
     Invalid,
     /// Made for another scope, filter or sort.
     Mismatch,
-    /// Its snapshot is no longer pinned (idle too long, evicted, or another process).
-    Expired,
+    /// Its snapshot is kept no more (idle too long, or another process); the pull had read
+    /// this many rows.
+    Expired { read: usize },
+    /// No room to keep a new pull's snapshot while other pulls run: retry later.
+    Busy,
 }
 
 /// Where a cursor points.
@@ -45,23 +60,23 @@ pub struct Position {
     pub offset: usize,
 }
 
+/// A pinned snapshot and who keeps it, with when each last used it.
+struct Pin {
+    snapshot: Arc<Snapshot>,
+    holders: HashMap<Holder, Instant>,
+}
+
 pub struct Cursors {
     key: [u8; 32],
     instance: [u8; 8],
-    pins: Mutex<HashMap<u64, (Arc<Snapshot>, Instant)>>,
+    pins: Mutex<HashMap<u64, Pin>>,
+    /// The most memory pinned snapshots may take together.
+    max_bytes: usize,
 }
 
 impl Default for Cursors {
     fn default() -> Self {
-        let mut key = [0u8; 32];
-        let mut instance = [0u8; 8];
-        rand::rng().fill_bytes(&mut key);
-        rand::rng().fill_bytes(&mut instance);
-        Cursors {
-            key,
-            instance,
-            pins: Mutex::new(HashMap::new()),
-        }
+        Cursors::new(super::DEFAULT_CACHE_MAX_MB * 1024 * 1024)
     }
 }
 
@@ -77,6 +92,20 @@ const PAYLOAD: usize = 32;
 const MAC: usize = 16;
 
 impl Cursors {
+    /// Cursors whose pinned snapshots take at most `max_bytes` together.
+    pub fn new(max_bytes: usize) -> Cursors {
+        let mut key = [0u8; 32];
+        let mut instance = [0u8; 8];
+        rand::rng().fill_bytes(&mut key);
+        rand::rng().fill_bytes(&mut instance);
+        Cursors {
+            key,
+            instance,
+            pins: Mutex::new(HashMap::new()),
+            max_bytes,
+        }
+    }
+
     fn mac(&self, payload: &[u8]) -> [u8; MAC] {
         let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length works");
         m.update(payload);
@@ -86,9 +115,16 @@ impl Cursors {
         out
     }
 
-    /// A cursor to `offset` in `snapshot` for this view; pins the snapshot.
-    pub fn issue(&self, snapshot: &Arc<Snapshot>, offset: usize, view: [u8; 8]) -> String {
-        self.pin(snapshot);
+    /// A cursor to `offset` in `snapshot` for this view, made for `holder` (its pin kept
+    /// or renewed). `Busy` when the holder is a tool whose snapshot cannot be given room.
+    pub fn issue(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        offset: usize,
+        view: [u8; 8],
+        holder: &Holder,
+    ) -> Result<String, CursorError> {
+        self.pin(snapshot, holder)?;
         let mut payload = [0u8; PAYLOAD];
         payload[..8].copy_from_slice(&self.instance);
         payload[8..16].copy_from_slice(&snapshot.id.to_be_bytes());
@@ -96,11 +132,18 @@ impl Cursors {
         payload[24..].copy_from_slice(&view);
         let mut all = payload.to_vec();
         all.extend_from_slice(&self.mac(&payload));
-        URL_SAFE_NO_PAD.encode(all)
+        Ok(URL_SAFE_NO_PAD.encode(all))
     }
 
-    /// The pinned snapshot and offset a cursor points to, if it was made for `view`.
-    pub fn resolve(&self, cursor: &str, view: [u8; 8]) -> Result<Position, CursorError> {
+    /// The snapshot and offset a cursor points to, if it was made for `view`: a pinned
+    /// snapshot, or the one `current` (the cache) still holds by that id.
+    pub fn resolve(
+        &self,
+        cursor: &str,
+        view: [u8; 8],
+        holder: &Holder,
+        current: impl Fn(u64) -> Option<Arc<Snapshot>>,
+    ) -> Result<Position, CursorError> {
         let raw = URL_SAFE_NO_PAD
             .decode(cursor.trim().as_bytes())
             .map_err(|_| CursorError::Invalid)?;
@@ -108,8 +151,9 @@ impl Cursors {
             return Err(CursorError::Invalid);
         }
         let (payload, mac) = raw.split_at(PAYLOAD);
+        let offset = u64::from_be_bytes(payload[16..24].try_into().expect("8 bytes")) as usize;
         if payload[..8] != self.instance {
-            return Err(CursorError::Expired);
+            return Err(CursorError::Expired { read: offset });
         }
         // Constant time: a forger learns nothing from how fast a guess fails.
         let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length works");
@@ -120,52 +164,116 @@ impl Cursors {
             return Err(CursorError::Mismatch);
         }
         let id = u64::from_be_bytes(payload[8..16].try_into().expect("8 bytes"));
-        let offset = u64::from_be_bytes(payload[16..24].try_into().expect("8 bytes")) as usize;
-        let mut pins = self.pins.lock();
         let now = Instant::now();
-        match pins.get_mut(&id) {
-            Some((snap, used)) if now.duration_since(*used) < PIN_IDLE => {
-                *used = now;
-                Ok(Position {
-                    snapshot: snap.clone(),
+        {
+            let mut pins = self.pins.lock();
+            forget_idle(&mut pins, now);
+            if let Some(pin) = pins.get_mut(&id) {
+                if let Some(used) = pin.holders.get_mut(holder) {
+                    *used = now;
+                }
+                return Ok(Position {
+                    snapshot: pin.snapshot.clone(),
                     offset,
-                })
+                });
             }
-            _ => {
-                pins.remove(&id);
-                Err(CursorError::Expired)
-            }
+        }
+        match current(id) {
+            Some(snapshot) => Ok(Position { snapshot, offset }),
+            None => Err(CursorError::Expired { read: offset }),
         }
     }
 
-    fn pin(&self, snapshot: &Arc<Snapshot>) {
+    /// Keeps `snapshot` for `holder`: a browser keeps one snapshot, a tool two; within
+    /// the memory bound, browsers' pins go first and tools' never do.
+    fn pin(&self, snapshot: &Arc<Snapshot>, holder: &Holder) -> Result<(), CursorError> {
+        if *holder == Holder::Portal {
+            return Ok(());
+        }
         let now = Instant::now();
         let mut pins = self.pins.lock();
-        pins.retain(|_, (_, used)| now.duration_since(*used) < PIN_IDLE);
-        pins.insert(snapshot.id, (snapshot.clone(), now));
-        // Bounded: evict the least recently used until both limits hold.
-        loop {
-            let rows: usize = pins.values().map(|(s, _)| s.rows.len()).sum();
-            if pins.len() <= MAX_PINS && (rows <= MAX_PINNED_ROWS || pins.len() == 1) {
-                break;
-            }
-            let Some(oldest) = pins
-                .iter()
-                .filter(|(id, _)| **id != snapshot.id)
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(id, _)| *id)
-            else {
-                break;
-            };
-            pins.remove(&oldest);
+        forget_idle(&mut pins, now);
+        if let Some(pin) = pins.get_mut(&snapshot.id)
+            && let Some(used) = pin.holders.get_mut(holder)
+        {
+            *used = now;
+            return Ok(());
         }
+        // The holder's own allowance: its oldest other pins go.
+        let allowance = match holder {
+            Holder::Tool(_) => PINS_PER_TOOL,
+            _ => 1,
+        };
+        let mut own: Vec<(u64, Instant)> = pins
+            .iter()
+            .filter_map(|(id, p)| p.holders.get(holder).map(|used| (*id, *used)))
+            .collect();
+        own.sort_by_key(|(_, used)| *used);
+        while own.len() >= allowance {
+            let (id, _) = own.remove(0);
+            release(&mut pins, id, holder);
+        }
+        let adds = if pins.contains_key(&snapshot.id) {
+            0
+        } else {
+            snapshot.approx_bytes
+        };
+        // Room: browsers' pins go, least recently used first; tools' stay.
+        while bytes(&pins) + adds > self.max_bytes {
+            let victim = pins
+                .iter()
+                .filter(|(id, p)| {
+                    **id != snapshot.id && p.holders.keys().all(|h| matches!(h, Holder::Browser(_)))
+                })
+                .min_by_key(|(_, p)| p.holders.values().max().copied())
+                .map(|(id, _)| *id);
+            match victim {
+                Some(id) => {
+                    pins.remove(&id);
+                }
+                // A tool is told at once; a browser simply pages without a pin (while
+                // the cache holds its rows).
+                None if matches!(holder, Holder::Tool(_)) => return Err(CursorError::Busy),
+                None => return Ok(()),
+            }
+        }
+        pins.entry(snapshot.id)
+            .or_insert_with(|| Pin {
+                snapshot: snapshot.clone(),
+                holders: HashMap::new(),
+            })
+            .holders
+            .insert(holder.clone(), now);
+        Ok(())
     }
 
-    /// How many snapshots are pinned now.
-    #[cfg(test)]
-    pub fn pinned(&self) -> usize {
-        self.pins.lock().len()
+    /// How many snapshots are pinned now, and their memory.
+    pub fn usage(&self) -> (usize, usize) {
+        let pins = self.pins.lock();
+        (pins.len(), bytes(&pins))
     }
+}
+
+fn bytes(pins: &HashMap<u64, Pin>) -> usize {
+    pins.values().map(|p| p.snapshot.approx_bytes).sum()
+}
+
+fn release(pins: &mut HashMap<u64, Pin>, id: u64, holder: &Holder) {
+    if let Some(pin) = pins.get_mut(&id) {
+        pin.holders.remove(holder);
+        if pin.holders.is_empty() {
+            pins.remove(&id);
+        }
+    }
+}
+
+/// Drops holders idle past [`PIN_IDLE`], and pins nobody holds.
+fn forget_idle(pins: &mut HashMap<u64, Pin>, now: Instant) {
+    pins.retain(|_, p| {
+        p.holders
+            .retain(|_, used| now.duration_since(*used) < PIN_IDLE);
+        !p.holders.is_empty()
+    });
 }
 
 #[cfg(test)]
@@ -177,10 +285,22 @@ mod tests {
         Arc::new(Snapshot::build(Vec::new(), false))
     }
 
+    fn none(_: u64) -> Option<Arc<Snapshot>> {
+        None
+    }
+
+    /// A snapshot of `n` rows with `bytes` of memory.
+    fn sized(bytes: usize) -> Arc<Snapshot> {
+        let mut s = Snapshot::build(Vec::new(), false);
+        s.approx_bytes = bytes;
+        Arc::new(s)
+    }
+
     #[test]
     fn cursors_are_signed_and_bound_to_their_view() {
         let c = Cursors::default();
         let s = snap();
+        let me = Holder::Tool(1);
         let all = view_hash(&ErpScope::All, &Selection::default());
         let other = view_hash(
             &ErpScope::All,
@@ -193,39 +313,95 @@ mod tests {
             },
         );
         assert_ne!(all, other);
-        let cursor = c.issue(&s, 500, all);
-        let at = c.resolve(&cursor, all).ok().unwrap();
+        let cursor = c.issue(&s, 500, all, &me).unwrap();
+        let at = c.resolve(&cursor, all, &me, none).ok().unwrap();
         assert_eq!(at.offset, 500);
         assert_eq!(at.snapshot.id, s.id);
-        assert_eq!(c.resolve(&cursor, other).err(), Some(CursorError::Mismatch));
+        assert_eq!(
+            c.resolve(&cursor, other, &me, none).err(),
+            Some(CursorError::Mismatch)
+        );
         // Any change to the cursor breaks its signature.
         let mut raw = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
         raw[23] ^= 1; // the offset's last byte
         let forged = URL_SAFE_NO_PAD.encode(&raw);
-        assert_eq!(c.resolve(&forged, all).err(), Some(CursorError::Invalid));
-        assert_eq!(c.resolve("garbage", all).err(), Some(CursorError::Invalid));
-        // Another process's cursor (or one from before a restart) has expired.
+        assert_eq!(
+            c.resolve(&forged, all, &me, none).err(),
+            Some(CursorError::Invalid)
+        );
+        assert_eq!(
+            c.resolve("garbage", all, &me, none).err(),
+            Some(CursorError::Invalid)
+        );
+        // Another process's cursor (or one from before a restart) has expired, and says
+        // how far the pull got.
         let elsewhere = Cursors::default();
         assert_eq!(
-            elsewhere.resolve(&cursor, all).err(),
-            Some(CursorError::Expired)
+            elsewhere.resolve(&cursor, all, &me, none).err(),
+            Some(CursorError::Expired { read: 500 })
         );
     }
 
     #[test]
-    fn pins_are_bounded() {
-        let c = Cursors::default();
+    fn a_browser_never_takes_a_pulls_snapshot_away() {
         let view = view_hash(&ErpScope::All, &Selection::default());
-        let first = snap();
-        let cursor = c.issue(&first, 1, view);
-        for _ in 0..MAX_PINS + 5 {
-            c.issue(&snap(), 1, view);
+        let c = Cursors::new(1_000);
+        let pull = sized(600);
+        let tool = Holder::Tool(7);
+        let cursor = c.issue(&pull, 5_000, view, &tool).unwrap();
+        // Fifty browsers paging snapshots of their own, each of which would not fit
+        // beside the pull: they page without pins, the pull keeps its snapshot.
+        for i in 0..50 {
+            c.issue(&sized(500), 30, view, &Holder::Browser(format!("s{i}")))
+                .unwrap();
         }
-        assert_eq!(c.pinned(), MAX_PINS);
         assert_eq!(
-            c.resolve(&cursor, view).err(),
-            Some(CursorError::Expired),
-            "the least recently used went first"
+            c.resolve(&cursor, view, &tool, none).unwrap().snapshot.id,
+            pull.id
         );
+        // Browsers that fit are kept, but go first when a pull needs the room.
+        let small = sized(300);
+        c.issue(&small, 30, view, &Holder::Browser("b".into()))
+            .unwrap();
+        assert_eq!(c.usage(), (2, 900));
+        let second = sized(350);
+        let c2 = c.issue(&second, 0, view, &Holder::Tool(8)).unwrap();
+        assert_eq!(c.usage(), (2, 950), "the browser's pin made room");
+        // A third pull finds no room: refused at once, the others untouched.
+        assert_eq!(
+            c.issue(&sized(200), 0, view, &Holder::Tool(9)),
+            Err(CursorError::Busy)
+        );
+        assert!(c.resolve(&c2, view, &Holder::Tool(8), none).is_ok());
+        // A browser keeps one snapshot; a cursor into the cache's current snapshot works
+        // without any pin.
+        let current = snap();
+        let b = Holder::Browser("x".into());
+        let cur = c.issue(&current, 30, view, &b).unwrap();
+        let again = c
+            .resolve(&cur, view, &b, |id| {
+                (id == current.id).then(|| current.clone())
+            })
+            .unwrap();
+        assert_eq!(again.snapshot.id, current.id);
+    }
+
+    #[test]
+    fn a_tool_keeps_two_snapshots_and_the_portal_none() {
+        let view = view_hash(&ErpScope::All, &Selection::default());
+        let c = Cursors::new(1 << 30);
+        let tool = Holder::Tool(1);
+        let first = c.issue(&snap(), 1, view, &tool).unwrap();
+        c.issue(&snap(), 1, view, &tool).unwrap();
+        c.issue(&snap(), 1, view, &tool).unwrap();
+        assert_eq!(c.usage().0, 2);
+        assert_eq!(
+            c.resolve(&first, view, &tool, none).err(),
+            Some(CursorError::Expired { read: 1 }),
+            "its oldest went"
+        );
+        let before = c.usage();
+        c.issue(&snap(), 1, view, &Holder::Portal).unwrap();
+        assert_eq!(c.usage(), before);
     }
 }

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use crate::auth::access::{AdminGrant, InventoryGrant};
 use crate::domain::ErpScope;
 use crate::erp::{ErpError, ErpSource};
-use crate::graphql::guards::{AdminGrant, InventoryGrant};
 
-pub use cursor::CursorError;
+pub use cursor::{BUSY_RETRY as PULL_RETRY, CursorError};
 pub use format::{format_qty, format_us_date};
 pub use snapshot::{
     ExpiryCounts, ExpiryFilter, ExpiryWindow, Facets, Filter, Minimums, PageSelection, Selection,
@@ -238,10 +238,27 @@ impl InventoryService {
         self.breaker.lock().open_until.is_some()
     }
 
-    /// Caps the cache at `mb` megabytes (`INVENTORY_CACHE_MAX_MB`).
+    /// Caps the cache at `mb` megabytes (`INVENTORY_CACHE_MAX_MB`), and the snapshots
+    /// pinned for paging cursors at as much again.
     pub fn with_cache_limit_mb(mut self, mb: usize) -> Self {
         self.max_cache_bytes = mb.max(1) * 1024 * 1024;
+        self.cursors = cursor::Cursors::new(self.max_cache_bytes);
         self
+    }
+
+    /// The snapshot the cache holds now by this id, if any (a cursor into it needs no pin).
+    fn cached(&self, id: u64) -> Option<Arc<Snapshot>> {
+        self.cache
+            .lock()
+            .values()
+            .filter_map(|e| e.cell.get())
+            .find(|s| s.id == id)
+            .cloned()
+    }
+
+    /// Snapshots pinned for paging cursors, and their memory (for `/metrics`).
+    pub fn pinned(&self) -> (usize, usize) {
+        self.cursors.usage()
     }
 
     /// (scopes cached, their approximate bytes), for health and metrics.
@@ -424,7 +441,10 @@ impl InventoryService {
         let mut stale_first = false;
         let (snapshot, offset) = match after.filter(|c| !c.is_empty()) {
             Some(c) => {
-                let at = self.cursors.resolve(c, view).map_err(PageError::Cursor)?;
+                let at = self
+                    .cursors
+                    .resolve(c, view, grant.holder(), |id| self.cached(id))
+                    .map_err(PageError::Cursor)?;
                 (at.snapshot, at.offset)
             }
             None => {
@@ -442,7 +462,14 @@ impl InventoryService {
         .await
         .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
         let next = offset + page.rows.len();
-        let next_cursor = page.more.then(|| self.cursors.issue(&snapshot, next, view));
+        let next_cursor = match page.more {
+            true => Some(
+                self.cursors
+                    .issue(&snapshot, next, view, grant.holder())
+                    .map_err(PageError::Cursor)?,
+            ),
+            false => None,
+        };
         Ok(InventoryPage {
             snapshot,
             filtered_count: page.count,

@@ -147,6 +147,7 @@ pub async fn show(
     state.metrics.render_requests(&mut out);
     let erp = state.inventory.erp_counters();
     let cache = state.inventory.cache_usage();
+    let pinned = state.inventory.pinned();
     let _ = write!(
         out,
         "# HELP portal_erp_reads_total Inventory reads from the ERP.\n# TYPE portal_erp_reads_total counter\nportal_erp_reads_total {}\n\
@@ -154,13 +155,17 @@ pub async fn show(
          # HELP portal_erp_circuit_open 1 while the circuit around the ERP is open.\n# TYPE portal_erp_circuit_open gauge\nportal_erp_circuit_open {}\n\
          # HELP portal_inventory_cache_scopes Scopes with cached inventory.\n# TYPE portal_inventory_cache_scopes gauge\nportal_inventory_cache_scopes {}\n\
          # HELP portal_inventory_cache_rows Inventory rows cached, all scopes together.\n# TYPE portal_inventory_cache_rows gauge\nportal_inventory_cache_rows {}\n\
-         # HELP portal_inventory_cache_bytes Approximate bytes of cached inventory.\n# TYPE portal_inventory_cache_bytes gauge\nportal_inventory_cache_bytes {}\n",
+         # HELP portal_inventory_cache_bytes Approximate bytes of cached inventory.\n# TYPE portal_inventory_cache_bytes gauge\nportal_inventory_cache_bytes {}\n\
+         # HELP portal_inventory_pinned_snapshots Snapshots kept for paging cursors.\n# TYPE portal_inventory_pinned_snapshots gauge\nportal_inventory_pinned_snapshots {}\n\
+         # HELP portal_inventory_pinned_bytes Approximate bytes of snapshots kept for paging cursors.\n# TYPE portal_inventory_pinned_bytes gauge\nportal_inventory_pinned_bytes {}\n",
         erp.reads,
         erp.failures,
         u8::from(state.inventory.erp_circuit_open()),
         cache.scopes,
         cache.rows,
         cache.bytes,
+        pinned.0,
+        pinned.1,
     );
     let pool = state.store.pool_usage().await;
     let _ = write!(

@@ -55,8 +55,16 @@ async fn pages_have_no_inline_script_or_style() {
 
 #[tokio::test]
 async fn cookies_are_secure_behind_https() {
+    // Through a trusted proxy (loopback, by default) that says the request came over
+    // https, as cloudflared does.
     let app = spawn_app_with(&[("APP_BASE_URL", "https://portal.example.com")], false).await;
-    let resp = app.get("/login").await;
+    let resp = app
+        .client
+        .get(app.url("/login"))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
     let csrf = set_cookie_named(resp.headers(), "cp_csrf").unwrap();
     assert!(
         csrf.contains("Secure") && csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax"),
@@ -73,6 +81,7 @@ async fn cookies_are_secure_behind_https() {
         .to_owned();
     let login = new_client()
         .post(app.url("/login"))
+        .header("X-Forwarded-Proto", "https")
         .header("Cookie", format!("cp_csrf={token}"))
         .form(&[
             ("email", "jane@example.com"),

@@ -1,5 +1,5 @@
 //! Writes the old portal's database accepts, and names matched as the old portal matched
-//! them: an empty last name is '', a scope never exceeds the old NVARCHAR(4000) column,
+//! them: an empty last name is '', a scope never exceeds what the old column's index holds (850 characters),
 //! ERP names are found whatever their case or spacing and stored as the ERP spells them.
 
 use std::sync::Arc;
@@ -105,7 +105,7 @@ async fn a_scope_longer_than_the_old_column_is_a_field_error() {
         gql["errors"][0]["extensions"]["fields"]["erp_customer_names"]
             .as_str()
             .unwrap()
-            .contains("at most 4000"),
+            .contains("at most 850"),
         "{gql}"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM Customers"), 0);

@@ -27,6 +27,7 @@ mod faults;
 mod finishing;
 mod forgot_password;
 mod graphql_api;
+mod holds;
 mod inventory;
 mod login;
 mod minimums;
