@@ -249,7 +249,15 @@ impl Application {
             mailer: mailer.clone(),
             zone: config.portal_zone.clone(),
         });
+        let readiness = Arc::new(crate::readiness::Readiness::new(
+            store.clone(),
+            inventory.clone(),
+            mailer.clone(),
+        ));
+        // A first look, so liveness has something to report from the start.
+        readiness.first_look().await;
         let state = AppState {
+            readiness,
             csrf: CsrfKeys::new(secret_key.expose()),
             devices: crate::auth::device::DeviceKeys::new(secret_key.expose()),
             config: Arc::new(config),
@@ -338,6 +346,15 @@ impl Application {
             }
         });
         let reports = self.state.scheduler.clone().spawn(REPORT_TICK);
+        // A look now and then keeps what `/healthz` reports current without it doing I/O.
+        let readiness = self.state.readiness.clone();
+        let looker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LOOK_EVERY);
+            loop {
+                tick.tick().await;
+                readiness.look().await;
+            }
+        });
         crate::memory::tune_allocator();
         let trimmer = tokio::spawn(async {
             let mut tick = tokio::time::interval(crate::memory::TRIM_EVERY);
@@ -364,11 +381,15 @@ impl Application {
         let result =
             crate::web::server::serve(self.listener, self.router, limits, shutdown_signal()).await;
         purger.abort();
+        looker.abort();
         trimmer.abort();
         reports.abort();
         result.context("server error")
     }
 }
+
+/// How often the readiness probes run in the background (for `/healthz`).
+const LOOK_EVERY: Duration = Duration::from_secs(15);
 
 /// How often each instance looks for due reports (reports are due on the hour).
 const REPORT_TICK: Duration = Duration::from_secs(30);

@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<crate::web::metrics::Metrics>,
     /// Sends scheduled reports; its keys check unsubscribe links.
     pub scheduler: Arc<crate::reports::Scheduler>,
+    /// Whether this instance can serve (`/readyz`), and what was last found (`/healthz`).
+    pub readiness: Arc<crate::readiness::Readiness>,
 }
 
 impl AppState {

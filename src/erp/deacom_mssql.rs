@@ -70,7 +70,11 @@ WHERE f.fi_balance > 0
 pub const CUSTOMER_NAMES_SQL: &str = "SELECT DISTINCT c.p1_name FROM dbo.dmpr1 AS c \
      WHERE c.p1_name IS NOT NULL AND LTRIM(RTRIM(c.p1_name)) <> N'' ORDER BY c.p1_name";
 
-pub const PING_SQL: &str = "SELECT 1";
+/// One row through the tables and joins every inventory read needs.
+pub const PING_SQL: &str = "SELECT TOP (1) f.fi_balance FROM dbo.dtfifo AS f \
+     INNER JOIN dbo.dmprod AS p ON p.pr_id = f.fi_prid \
+     INNER JOIN dbo.dmloc AS l ON l.lo_id = f.fi_loid \
+     LEFT JOIN dbo.dmpr1 AS c ON c.p1_id = p.pr_user5";
 
 /// The T-SQL for a scope and the values to bind as `@P1…@Pn`, in order.
 pub fn scoped_query(scope: &ErpScope) -> (String, Vec<String>) {

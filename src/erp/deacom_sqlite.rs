@@ -1,37 +1,25 @@
 //! The demo Deacom database, opened read-only. It runs the docs/deacom.md query in SQLite SQL
 //! (`db/deacom-demo/inventory.sqlite.sql`) with every scope name bound as a parameter.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use parking_lot::Mutex;
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 
 use super::{ErpError, ErpSource, InventoryRow, parse_erp_date};
 use crate::domain::ErpScope;
+use crate::sqlite_pool::{Mode, SqlitePool};
 
 const INVENTORY_SQL: &str = include_str!("../../db/deacom-demo/inventory.sqlite.sql");
 const SCOPE_MARK: &str = "/*SCOPE*/";
 
-#[derive(Clone)]
+/// Readers at once: the grid's reads are few and long (a whole scope), the rest short.
+const POOL_SIZE: usize = 4;
+
+#[derive(Clone, Debug)]
 pub struct DeacomSqlite {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-}
-
-impl std::fmt::Debug for DeacomSqlite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeacomSqlite")
-            .field("path", &self.inner.path)
-            .finish()
-    }
+    pool: SqlitePool,
 }
 
 /// Read-only at two levels: the file is opened without write access, and the connection
@@ -63,13 +51,17 @@ pub fn scoped_query(scope: &ErpScope) -> (String, Vec<String>) {
 
 impl DeacomSqlite {
     pub fn open(path: &Path) -> Result<DeacomSqlite, ErpError> {
-        let conn = open_read_only(path).map_err(|e| ErpError::Unavailable(e.to_string()))?;
-        Ok(DeacomSqlite {
-            inner: Arc::new(Inner {
-                path: path.to_owned(),
-                idle: Mutex::new(vec![conn]),
-            }),
-        })
+        // Opened once now, so a missing or unreadable file is said at start-up.
+        open_read_only(path).map_err(|e| ErpError::Unavailable(e.to_string()))?;
+        let pool = SqlitePool::new(
+            path,
+            POOL_SIZE,
+            Duration::from_secs(60),
+            Mode::ReadOnly,
+            open_read_only,
+        )
+        .map_err(|e| ErpError::Unavailable(e.to_string()))?;
+        Ok(DeacomSqlite { pool })
     }
 
     async fn with_conn<T, F>(&self, op: &'static str, f: F) -> Result<T, ErpError>
@@ -77,22 +69,15 @@ impl DeacomSqlite {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ErpError> + Send + 'static,
     {
-        let inner = self.inner.clone();
         let started = Instant::now();
-        let result = tokio::task::spawn_blocking(move || {
-            let pooled = inner.idle.lock().pop();
-            let conn = match pooled {
-                Some(c) => c,
-                None => {
-                    open_read_only(&inner.path).map_err(|e| ErpError::Unavailable(e.to_string()))?
-                }
-            };
-            let out = f(&conn);
-            inner.idle.lock().push(conn);
-            out
-        })
-        .await
-        .map_err(|e| ErpError::Query(format!("blocking task failed: {e}")))?;
+        let result = self
+            .pool
+            .run(
+                move |conn| f(conn),
+                |r: &Result<T, ErpError>| !matches!(r, Err(ErpError::Unavailable(_))),
+            )
+            .await
+            .unwrap_or_else(|e| Err(ErpError::Unavailable(e.to_string())));
         tracing::debug!(
             op,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -161,8 +146,16 @@ impl ErpSource for DeacomSqlite {
 
     async fn ping(&self) -> Result<(), ErpError> {
         self.with_conn("ping", |c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(|e| ErpError::Unavailable(e.to_string()))
+            // One row through the tables and joins every inventory read needs.
+            c.query_row(
+                "SELECT f.fi_balance FROM dtfifo f JOIN dmprod p ON p.pr_id = f.fi_prid \
+                 JOIN dmloc l ON l.lo_id = f.fi_loid LEFT JOIN dmpr1 c ON c.p1_id = p.pr_user5 LIMIT 1",
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|_| ())
+            .map_err(|e| ErpError::Unavailable(e.to_string()))
         })
         .await
     }

@@ -52,6 +52,8 @@ pub trait ErpSource: Send + Sync {
     async fn inventory_rows(&self, scope: &ErpScope) -> Result<Vec<InventoryRow>, ErpError>;
     /// Every distinct non-empty ERP customer name, sorted.
     async fn customer_names(&self) -> Result<Vec<String>, ErpError>;
+    /// Reads one row of the inventory's own tables (the readiness probe): `SELECT 1`
+    /// would pass on a server without them, or with a login that may not read them.
     async fn ping(&self) -> Result<(), ErpError>;
 }
 

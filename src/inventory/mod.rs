@@ -84,6 +84,8 @@ pub struct InventoryService {
     read_failures: std::sync::atomic::AtomicU64,
     /// Fault injection: the next read panics while it holds the cache's lock.
     panic_next: std::sync::atomic::AtomicBool,
+    /// The last inventory read from the ERP failed.
+    last_failed: std::sync::atomic::AtomicBool,
 }
 
 /// What the inventory cache holds, for health and metrics.
@@ -172,7 +174,13 @@ impl InventoryService {
             reads: Default::default(),
             read_failures: Default::default(),
             panic_next: Default::default(),
+            last_failed: Default::default(),
         }
+    }
+
+    /// Whether the last inventory read from the ERP failed (for liveness reports).
+    pub fn last_read_failed(&self) -> bool {
+        self.last_failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Fault injection for tests: the next read of the cache panics while it holds the
@@ -314,8 +322,10 @@ impl InventoryService {
         within(self.timeout, call).await
     }
 
-    /// Whether the ERP answers (health), without reading any rows.
-    pub async fn ping_erp(&self) -> Result<(), ErpError> {
+    /// Whether the ERP answers a read of the inventory's own tables (one row), within
+    /// `ERP_DB_TIMEOUT`: the readiness probe. It asks the ERP even while the circuit is
+    /// open (that is the point), but is never counted as an inventory read.
+    pub async fn probe_erp(&self) -> Result<(), ErpError> {
         self.bounded(self.erp.ping()).await
     }
 
@@ -387,6 +397,8 @@ impl InventoryService {
                     self.read_failures
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
+                self.last_failed
+                    .store(rows.is_err(), std::sync::atomic::Ordering::Relaxed);
                 let rows = rows?;
                 let snap = tokio::task::spawn_blocking({
                     let multi = scope.is_multi();

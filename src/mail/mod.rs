@@ -252,6 +252,26 @@ impl Mailer {
         }
     }
 
+    /// Connects to the SMTP server and says EHLO (STARTTLS and the login when configured),
+    /// within `SMTP_TIMEOUT`, sending nothing: whether mail can go out now. Always fine
+    /// for the demo's outbox.
+    pub async fn check_connection(&self) -> Result<(), String> {
+        let Transport::Smtp {
+            transport,
+            server,
+            timeout,
+        } = &self.transport
+        else {
+            return Ok(());
+        };
+        match tokio::time::timeout(*timeout, transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(format!("{server} did not accept the connection")),
+            Ok(Err(e)) => Err(format!("{server}: {e}")),
+            Err(_) => Err(format!("{server} did not answer within {timeout:?}")),
+        }
+    }
+
     /// The outbox, to read what was filed there (demo mode), if mail is kept in one.
     pub fn outbox_reader(&self) -> Option<Outbox> {
         self.outbox().map(|dir| Outbox::new(dir.to_owned()))

@@ -107,7 +107,7 @@ async fn a_full_disk_answers_503_and_writes_nothing_half() {
         .send()
         .await
         .unwrap();
-    assert_eq!(logout.status(), 503, "sign-out");
+    assert_eq!(logout.status(), 503, "sign-out: {:?}", logout.headers());
 
     // The sign-in throttle fails closed: a failure it cannot count is not answered as an
     // ordinary wrong password (that would let guessing run unthrottled).
@@ -208,4 +208,196 @@ async fn metrics_are_for_monitoring_only() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 404);
+}
+
+/// Sets or clears the immutable attribute on every file of the app database (as an
+/// operator's `chattr +i` or a storage hiccup would); false where that is not allowed.
+fn set_immutable(data_dir: &std::path::Path, on: bool) -> bool {
+    let files: Vec<_> = ["portal.db", "portal.db-wal", "portal.db-shm"]
+        .iter()
+        .map(|n| data_dir.join(n))
+        .filter(|p| p.exists())
+        .collect();
+    std::process::Command::new("chattr")
+        .arg(if on { "+i" } else { "-i" })
+        .args(&files)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Clears the attribute even when an assertion fails, so the temporary folder can go.
+struct Immutable<'a>(&'a std::path::Path);
+impl Drop for Immutable<'_> {
+    fn drop(&mut self) {
+        set_immutable(self.0, false);
+    }
+}
+
+async fn create_customer(admin: &TestApp, email: &str) -> reqwest::Response {
+    htmx_post(
+        admin,
+        "/admin/customers",
+        &[
+            ("first_name", "Heal"),
+            ("last_name", "Test"),
+            ("email", email),
+            ("erp_customer_names", "Acme Foods"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_database_made_read_only_is_written_again_once_released_without_a_restart() {
+    let hash = cheap_hash(ADMIN_PW);
+    let app = spawn_app_with(
+        &[
+            ("ADMIN_USERNAME", "cp_admin"),
+            ("ADMIN_PASSWORD_HASH", &hash),
+        ],
+        false,
+    )
+    .await;
+    let admin = crate::admin::admin_browser(&app).await;
+    app.add_customer("heal@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    assert_eq!(
+        create_customer(&admin, "before@example.com").await.status(),
+        200
+    );
+    let dir = app.data_path.clone();
+    if !set_immutable(&dir, true) {
+        loud_skip("read-only database test: chattr +i is not allowed here (needs root on ext4)");
+        return;
+    }
+    let guard = Immutable(&dir);
+    // While the files cannot be written: every write is 503, none is 500, and readiness
+    // names the database. Enough requests to pass through every pooled connection.
+    for i in 0..8 {
+        let resp = create_customer(&admin, &format!("during{i}@example.com")).await;
+        assert_eq!(resp.status(), 503, "write {i} while read-only");
+        let signin = app
+            .other_browser()
+            .login("heal@example.com", PASSWORD)
+            .await;
+        assert_ne!(signin.status(), 500, "sign-in {i} while read-only");
+    }
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["appDb"]["write"], "down", "{body}");
+    assert!(
+        body["failing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "appDb"),
+        "{body}"
+    );
+    drop(guard);
+    // Released: the very next write succeeds, and so does every one after it (no pooled
+    // connection is left stuck read-only).
+    for i in 0..8 {
+        let resp = create_customer(&admin, &format!("after{i}@example.com")).await;
+        assert_eq!(resp.status(), 200, "write {i} after release");
+    }
+    assert_eq!(
+        location(
+            &app.other_browser()
+                .login("heal@example.com", PASSWORD)
+                .await
+        ),
+        "/inventory"
+    );
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM Customers WHERE email LIKE 'after%'"),
+        8
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM Customers WHERE email LIKE 'during%'"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_database_is_never_replaced_by_an_empty_one() {
+    let hash = cheap_hash(ADMIN_PW);
+    let data_dir = tempfile::tempdir().unwrap();
+    let keep = data_dir.path().to_owned();
+    let settings = [
+        ("ADMIN_USERNAME", "cp_admin"),
+        ("ADMIN_PASSWORD_HASH", hash.as_str()),
+    ];
+    let app = spawn_in(data_dir, &settings, false).await;
+    let admin = crate::admin::admin_browser(&app).await;
+    app.add_customer("gone@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let customer = app.other_browser();
+    assert_eq!(
+        location(&customer.login("gone@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    for name in ["portal.db", "portal.db-wal", "portal.db-shm"] {
+        let _ = std::fs::remove_file(keep.join(name));
+    }
+    // Readiness fails at once, naming the database.
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert!(
+        body["failing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "appDb"),
+        "{body}"
+    );
+    // Under load: writes, sign-ins and pages answer 503 or a page, never 500, and never
+    // from a new, empty database.
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let admin_client = admin.client.clone();
+        let url = admin.url("/admin/customers");
+        let browser = app.other_browser();
+        tasks.push(tokio::spawn(async move {
+            let page = admin_client.get(&url).send().await.unwrap().status();
+            let signin = browser.login("gone@example.com", PASSWORD).await.status();
+            let _ = i;
+            (page, signin)
+        }));
+    }
+    for t in tasks {
+        let (page, signin) = t.await.unwrap();
+        assert_ne!(page, 500);
+        assert_ne!(signin, 500);
+        assert_ne!(
+            signin, 303,
+            "no one signs in against a database that is not there"
+        );
+    }
+    assert_eq!(
+        create_customer(&admin, "lost@example.com").await.status(),
+        503
+    );
+    assert!(
+        !keep.join("portal.db").exists(),
+        "no empty database was made in place of the deleted one"
+    );
+    assert_eq!(app.get("/healthz").await.status(), 200, "the process lives");
+
+    // A restart refuses rather than starting afresh with the demo accounts.
+    let mut v = vars(&[("PORT", "0"), ("DATA_DIR", keep.to_str().unwrap())]);
+    v.extend(vars(&settings));
+    let config = customer_portal::config::Config::from_vars(&v).unwrap();
+    let err = match customer_portal::startup::Application::build(config).await {
+        Ok(_) => panic!("a portal started on an empty database in place of the deleted one"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("is gone"), "{err}");
+    assert!(!keep.join("portal.db").exists());
 }

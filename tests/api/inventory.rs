@@ -1053,3 +1053,48 @@ async fn while_the_erp_is_down_the_last_rows_are_shown_marked_stale_and_the_erp_
     let health: Value = acme.get("/healthz").await.json().await.unwrap();
     assert_eq!(health["erp"]["status"], "down");
 }
+
+#[tokio::test]
+async fn readiness_reads_the_inventorys_own_tables_and_reports_the_circuit() {
+    // The real demo reader over a fixture: its probe reads the tables an inventory read
+    // needs, so a database that answers `SELECT 1` but lost a table is not ready.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deacom.db");
+    deacom_fixture::build(&path);
+    let app = spawn_with_erp(Arc::new(DeacomSqlite::open(&path).unwrap()), &[]).await;
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE dmloc")
+        .unwrap();
+    let down = app.get("/readyz").await;
+    assert_eq!(down.status(), 503);
+    let body: Value = down.json().await.unwrap();
+    assert_eq!(body["failing"], json!(["erp"]), "{body}");
+    assert_eq!(body["erp"]["read"]["status"], "down", "{body}");
+    assert!(
+        body["erp"]["read"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("dmloc"),
+        "{body}"
+    );
+
+    // With every inventory read failing the circuit opens, and readiness says so even
+    // while the probe itself would answer.
+    let f = fixture_with(Duration::ZERO, &[("ERP_CACHE_SECONDS", "0")]).await;
+    assert_eq!(f.app.get("/readyz").await.status(), 200);
+    let acme = f.app.customer_browser(ACME).await;
+    f.erp.down.store(true, Ordering::SeqCst);
+    for _ in 0..5 {
+        acme.graphql("{ inventory { totalCount } }").await;
+    }
+    f.erp.down.store(false, Ordering::SeqCst);
+    let open = f.app.get("/readyz").await;
+    assert_eq!(open.status(), 503);
+    let body: Value = open.json().await.unwrap();
+    assert_eq!(body["erp"]["circuitOpen"], true, "{body}");
+    assert_eq!(body["erp"]["status"], "down", "{body}");
+    assert_eq!(body["erp"]["read"]["status"], "ok", "{body}");
+}

@@ -16,7 +16,7 @@ struct Delivery {
 }
 
 /// A minimal SMTP server: enough of RFC 5321 for lettre (EHLO, MAIL, RCPT, DATA, QUIT).
-async fn smtp_server() -> (u16, Arc<Mutex<Vec<Delivery>>>) {
+pub async fn smtp_server() -> (u16, Arc<Mutex<Vec<Delivery>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -241,4 +241,54 @@ async fn a_mail_server_that_never_answers_cannot_hang_an_admin_or_be_audited_as_
             && metrics.contains("portal_mails_total{outcome=\"sent\"} 0"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn readiness_says_whether_mail_can_go_out() {
+    let smtp = |port: &str| {
+        vec![
+            ("SMTP_SERVER", "127.0.0.1".to_owned()),
+            ("SMTP_PORT", port.to_owned()),
+            ("SMTP_USE_TLS", "False".to_owned()),
+            ("SMTP_TIMEOUT", "1".to_owned()),
+            ("EMAIL_FROM", "portal@wepackitall.example".to_owned()),
+        ]
+    };
+    async fn readyz(settings: &[(&str, String)]) -> (u16, serde_json::Value) {
+        let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let app = crate::helpers::spawn_app_with(&pairs, false).await;
+        let started = std::time::Instant::now();
+        let resp = app.get("/readyz").await;
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(8),
+            "readiness waited {:?} for the mail server",
+            started.elapsed()
+        );
+        (status, body)
+    }
+
+    let (port, _) = smtp_server().await;
+    let (status, body) = readyz(&smtp(&port.to_string())).await;
+    assert_eq!(
+        (status, &body["mail"]["status"]),
+        (200, &serde_json::json!("ok")),
+        "{body}"
+    );
+    assert_eq!(body["mail"]["transport"], "smtp");
+
+    // Nothing listening: refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let (status, body) = readyz(&smtp(&closed_port)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["failing"], serde_json::json!(["mail"]), "{body}");
+
+    // Accepts and never answers: down within the SMTP timeout.
+    let silent = silent_smtp_server().await.to_string();
+    let (status, body) = readyz(&smtp(&silent)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["mail"]["status"], "down", "{body}");
 }

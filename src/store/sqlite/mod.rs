@@ -19,18 +19,19 @@ pub use inspect::inspect;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 
 use super::*;
 use crate::domain::Zone;
+use crate::sqlite_pool::{Mode, PoolError, SqlitePool};
 
 const POOL_SIZE: usize = 4;
+/// How long a request waits for a pooled connection.
+const CHECKOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -38,46 +39,48 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    pool: SqlitePool,
     /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
     zone: Zone,
 }
 
 /// A pooled connection lent to one operation, with the zone its local-time columns use.
-pub(super) struct Db {
-    conn: Connection,
+pub(super) struct Db<'a> {
+    conn: &'a mut Connection,
     zone: Zone,
 }
 
-impl std::ops::Deref for Db {
+impl std::ops::Deref for Db<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.conn
+        self.conn
     }
 }
 
-impl std::ops::DerefMut for Db {
+impl std::ops::DerefMut for Db<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+        self.conn
     }
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("path", &self.inner.path)
+            .field("path", &self.inner.pool.path())
             .finish()
     }
 }
 
+/// Opens a connection to the database file that is there: never creates one (after the
+/// first start, a missing file is a vanished database, not a new one).
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    open_with(path, OpenFlags::empty())
+}
+
+fn open_with(path: &Path, extra: OpenFlags) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra,
     )?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(
@@ -100,17 +103,54 @@ fn backend(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Whether a connection may be lent again after `result`. After a read-only file, an I/O
+/// error or a file that cannot be opened it is dropped: the next one is opened afresh and
+/// sees the file as it is now. A full disk leaves it sound (SQLite rolled the write
+/// back), and keeping it keeps the write-ahead log open: closing the last connection
+/// would checkpoint and truncate the log, and a write could then slip into the space
+/// that freed.
+fn keep_after<T>(result: &StoreResult<T>) -> bool {
+    match result {
+        Err(StoreError::Unavailable(why)) => why.contains(SQLITE_FULL_MESSAGE),
+        _ => true,
+    }
+}
+
+/// How rusqlite words SQLite's `SQLITE_FULL`.
+const SQLITE_FULL_MESSAGE: &str = "database or disk is full";
+
+/// The file beside the database that says one was created here: while it exists, a
+/// missing database is a vanished one, and start-up refuses to make an empty one in its
+/// place.
+pub fn marker_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".id");
+    path.with_file_name(name)
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies pending migrations.
-    /// `zone` is the zone of the local-time columns (`APP_DB_TIME_ZONE`).
+    /// Opens the database file and applies pending migrations; creates it only the first
+    /// time (no marker beside it). `zone` is the zone of the local-time columns
+    /// (`APP_DB_TIME_ZONE`).
     pub async fn open(path: &Path, zone: Zone) -> StoreResult<SqliteStore> {
         let path = path.to_owned();
         let store = tokio::task::spawn_blocking(move || -> StoreResult<SqliteStore> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.to_string()))?;
             }
-            let mut first =
-                open_connection(&path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let marker = marker_path(&path);
+            if !path.exists() && marker.exists() {
+                let created = std::fs::read_to_string(&marker).unwrap_or_default();
+                return Err(StoreError::Unavailable(format!(
+                    "the app database {} is gone, but {} says one was created here ({}): refusing to start with an empty one in its place. Restore the file, or delete {} to start afresh",
+                    path.display(),
+                    marker.display(),
+                    created.trim(),
+                    marker.display()
+                )));
+            }
+            let mut first = open_with(&path, OpenFlags::SQLITE_OPEN_CREATE)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let applied = migrations::apply(&mut first).map_err(backend)?;
             let moved = migrations::utc_to_local(&mut first, &zone).map_err(backend)?;
             if moved > 0 {
@@ -119,13 +159,19 @@ impl SqliteStore {
             if !applied.is_empty() {
                 tracing::info!(?applied, path = %path.display(), "applied app-database migrations");
             }
+            if !marker.exists() {
+                let note = format!(
+                    "{}\nThe app database {} was created or adopted here. While this file exists the portal refuses to replace a missing database with an empty one.\n",
+                    format_ts(OffsetDateTime::now_utc()),
+                    path.display()
+                );
+                std::fs::write(&marker, note).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            }
+            drop(first);
+            let pool = SqlitePool::new(&path, POOL_SIZE, CHECKOUT, Mode::Owned, open_connection)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             Ok(SqliteStore {
-                inner: Arc::new(Inner {
-                    path,
-                    idle: Mutex::new(vec![first]),
-                    permits: Semaphore::new(POOL_SIZE),
-                    zone,
-                }),
+                inner: Arc::new(Inner { pool, zone }),
             })
         })
         .await
@@ -134,40 +180,30 @@ impl SqliteStore {
     }
 
     pub fn path(&self) -> &Path {
-        &self.inner.path
+        self.inner.pool.path()
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool.
+    /// Runs `f` with a pooled connection on the blocking thread pool. A connection whose
+    /// operation found the database unavailable (read-only, I/O error, full disk) is not
+    /// lent again: the next one is opened afresh and sees the file as it is now.
     async fn with_conn<T, F>(&self, op: &'static str, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Db) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let inner = self.inner.clone();
+        let zone = self.inner.zone.clone();
         let started = std::time::Instant::now();
-        let result = tokio::task::spawn_blocking(move || {
-            let conn = inner.idle.lock().pop();
-            let conn = match conn {
-                Some(c) => c,
-                None => open_connection(&inner.path)
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            };
-            let mut db = Db {
-                conn,
-                zone: inner.zone.clone(),
-            };
-            let out = f(&mut db);
-            inner.idle.lock().push(db.conn);
-            out
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("blocking task failed: {e}")))?;
+        let result = self
+            .inner
+            .pool
+            .run(move |conn| f(&mut Db { conn, zone }), keep_after)
+            .await
+            .unwrap_or_else(|e| {
+                if let PoolError::Vanished(why) = &e {
+                    tracing::error!(op, "{why}");
+                }
+                Err(StoreError::Unavailable(e.to_string()))
+            });
         tracing::trace!(
             op,
             elapsed_us = started.elapsed().as_micros() as u64,
@@ -493,10 +529,10 @@ impl AppStore for SqliteStore {
     }
 
     async fn pool_usage(&self) -> PoolUsage {
-        let free = self.inner.permits.available_permits().min(POOL_SIZE);
+        let (in_use, max) = self.inner.pool.usage();
         PoolUsage {
-            in_use: (POOL_SIZE - free) as u64,
-            max: POOL_SIZE as u64,
+            in_use: in_use as u64,
+            max: max as u64,
         }
     }
 }

@@ -1,91 +1,79 @@
-//! `/healthz`: 200 whenever the process serves, with the state of what it depends on.
+//! `/healthz` (liveness) and `/readyz` (readiness).
+//!
+//! Wire `/healthz` to whatever restarts a stuck process (a service manager, a container's
+//! liveness probe): it answers 200 whenever the process serves and does no I/O, reporting
+//! what the last readiness look found. Wire `/readyz` to whatever sends traffic (a load
+//! balancer): it answers 503, naming the failing dependency, while the app database
+//! cannot write and read back, the ERP cannot be read (or its circuit is open), or mail
+//! cannot go out.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::readiness::Look;
 use crate::state::AppState;
 
+fn state_of(r: &Result<(), String>) -> Value {
+    match r {
+        Ok(()) => json!({ "status": "ok" }),
+        Err(why) => json!({ "status": "down", "reason": why }),
+    }
+}
+
+/// `GET /healthz`: the process serves (always 200), with the last look's findings.
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    let started = std::time::Instant::now();
-    let app_db = match state.store.ping().await {
-        Ok(()) => {
-            json!({ "status": "ok", "backend": state.store.backend_name(), "latencyMs": started.elapsed().as_secs_f64() * 1000.0 })
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: app database down");
-            json!({ "status": "down", "backend": state.store.backend_name() })
-        }
+    let last = state.readiness.last_known();
+    let erp_down = state.inventory.erp_circuit_open()
+        || last.as_ref().is_some_and(|l| l.erp.is_err())
+        || state.inventory.last_read_failed();
+    let app_db = match &last {
+        Some(l) if l.app_db_write.is_ok() && l.app_db_read.is_ok() => "ok",
+        Some(_) => "down",
+        None => "unknown",
     };
-    let erp_name = state.inventory.erp_name();
-    let started = std::time::Instant::now();
-    let erp = match tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        state.inventory.ping_erp(),
-    )
-    .await
-    {
-        Ok(Ok(())) => {
-            json!({ "status": "ok", "backend": erp_name, "latencyMs": started.elapsed().as_secs_f64() * 1000.0 })
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health check: ERP down");
-            json!({ "status": "down", "backend": erp_name })
-        }
-        Err(_) => json!({ "status": "down", "backend": erp_name, "reason": "timeout" }),
-    };
-    let ok = app_db["status"] == "ok" && erp["status"] == "ok";
     Json(json!({
-        "status": if ok { "ok" } else { "degraded" },
+        "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "appDb": app_db,
-        "erp": erp,
+        "appDb": { "status": app_db, "backend": state.store.backend_name() },
+        "erp": { "status": if erp_down { "down" } else { "ok" }, "backend": state.inventory.erp_name(), "circuitOpen": state.inventory.erp_circuit_open() },
+        "checkedAt": last.map(|l| l.at.to_string()),
     }))
 }
 
-/// `/readyz`: whether this instance should get traffic — the app database answers a read
-/// *and* a write, the ERP answers, and mail can go out. 503 with the failing part named
-/// when not; a load balancer takes the instance out until it is ready again.
-pub async fn readyz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Value>) {
-    let deadline = std::time::Duration::from_secs(5);
-    let read = tokio::time::timeout(deadline, state.store.ping()).await;
-    let now = crate::store::format_ts(time::OffsetDateTime::now_utc());
-    let write = tokio::time::timeout(
-        deadline,
-        state.store.set_setting("readiness_heartbeat", &now),
-    )
-    .await;
-    let status = |ok: bool| if ok { "ok" } else { "down" };
-    let read_ok = matches!(read, Ok(Ok(())));
-    let write_ok = matches!(write, Ok(Ok(())));
-    if let Ok(Err(e)) = &write {
-        tracing::warn!(error = %e, "readiness: the app database cannot write");
-    }
-    let erp_ok = matches!(
-        tokio::time::timeout(deadline, state.inventory.ping_erp()).await,
-        Ok(Ok(()))
-    );
-    let mail = if state.config.smtp.is_some() {
-        "smtp"
-    } else if state.mailer.outbox().is_some() {
-        "outbox"
+fn look_json(look: &Look, state: &AppState) -> Value {
+    let status = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "down" };
+    json!({
+        "status": if look.ready() { "ready" } else { "not_ready" },
+        "failing": look.failing(),
+        "appDb": {
+            "read": status(&look.app_db_read),
+            "write": status(&look.app_db_write),
+            "backend": state.store.backend_name(),
+            "reason": look.app_db_write.as_ref().err().or(look.app_db_read.as_ref().err()),
+        },
+        "erp": {
+            "status": if look.erp.is_ok() && !look.erp_circuit_open { "ok" } else { "down" },
+            "read": state_of(&look.erp),
+            "circuitOpen": look.erp_circuit_open,
+            "backend": state.inventory.erp_name(),
+        },
+        "mail": {
+            "status": status(&look.mail),
+            "transport": look.mail_transport,
+            "reason": look.mail.as_ref().err(),
+        },
+    })
+}
+
+/// `GET /readyz`: 200 when every dependency works, else 503 naming what does not.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let look = state.readiness.look().await;
+    let code = if look.ready() {
+        StatusCode::OK
     } else {
-        "none"
+        StatusCode::SERVICE_UNAVAILABLE
     };
-    let mail_ok = mail != "none";
-    let ready = read_ok && write_ok && erp_ok && mail_ok;
-    let code = if ready {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        code,
-        Json(json!({
-            "status": if ready { "ready" } else { "not_ready" },
-            "appDb": { "read": status(read_ok), "write": status(write_ok), "backend": state.store.backend_name() },
-            "erp": { "status": status(erp_ok), "backend": state.inventory.erp_name() },
-            "mail": { "status": status(mail_ok), "transport": mail },
-        })),
-    )
+    (code, Json(look_json(&look, &state)))
 }
