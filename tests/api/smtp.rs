@@ -16,7 +16,7 @@ struct Delivery {
 }
 
 /// A minimal SMTP server: enough of RFC 5321 for lettre (EHLO, MAIL, RCPT, DATA, QUIT).
-pub async fn smtp_server() -> (u16, Arc<Mutex<Vec<Delivery>>>) {
+async fn smtp_server() -> (u16, Arc<Mutex<Vec<Delivery>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::new()));
