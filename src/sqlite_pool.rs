@@ -18,26 +18,27 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
-/// The file's identity: device and inode where the platform has them.
+/// The file's identity: device, inode and birth time where the platform has them (an
+/// inode number alone is reused: a file made after the old one was deleted can get it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileId(u64, u64);
+pub struct FileId(u64, u64, u128);
 
-/// Where the file is and which file it must be.
+/// Which file is at `path` now.
 pub fn file_id(path: &Path) -> std::io::Result<FileId> {
     let meta = std::fs::metadata(path)?;
+    let born = meta
+        .created()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        Ok(FileId(meta.dev(), meta.ino()))
+        Ok(FileId(meta.dev(), meta.ino(), born))
     }
     #[cfg(not(unix))]
     {
-        let created = meta
-            .created()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as u64);
-        Ok(FileId(created, 0))
+        Ok(FileId(0, 0, born))
     }
 }
 

@@ -10,9 +10,12 @@
 //! the past) and is sent once by the first instance back; the next time is then counted
 //! from that moment, so a long outage sends one report, not one per missed slot. A failed
 //! send is retried after 5, then 15 minutes; the third failure is recorded as `failed`
-//! (audited, shown to admins) and the report waits for its next regular time. An instance
-//! that dies mid-send leaves its lease to lapse after [`LEASE`]; another then sends it
-//! (at least once, never lost).
+//! (audited, shown to admins) and the report waits for its next regular time. A lease
+//! runs from the moment of its claim and is renewed while its run is in progress, so a
+//! slow run keeps it however long the tick has been going; a run whose lease was taken
+//! over anyway (its instance stalled past the lease) is abandoned, not sent twice. An
+//! instance that dies mid-send leaves its lease to lapse after [`LEASE`]; another then
+//! sends it (at least once, never lost).
 
 pub mod mail;
 pub mod schedule;
@@ -163,6 +166,8 @@ pub struct Scheduler {
     keys: UnsubscribeKeys,
     /// This instance's name on leases.
     owner: String,
+    /// How long a claim holds without renewal ([`LEASE`]).
+    lease: Duration,
     clock: Arc<dyn Clock>,
     counts: Counters,
 }
@@ -209,7 +214,18 @@ impl Scheduler {
             )),
             clock,
             counts: Counters::default(),
+            lease: LEASE,
         }
+    }
+
+    /// The same scheduler with another lease length (tests use seconds).
+    pub fn with_lease(mut self, lease: Duration) -> Scheduler {
+        self.lease = lease;
+        self
+    }
+
+    fn lease_end(&self, from: OffsetDateTime) -> OffsetDateTime {
+        from + time::Duration::try_from(self.lease).expect("a lease of sane length")
     }
 
     /// Runs recorded by this instance since start-up.
@@ -252,10 +268,12 @@ impl Scheduler {
             }
         };
         for id in due {
-            let until = now + time::Duration::try_from(LEASE).expect("small duration");
+            // The lease runs from this claim, not from the tick's start: earlier runs of
+            // this tick may have taken minutes.
+            let claimed_at = self.clock.now();
             match self
                 .store
-                .claim_subscription(id, &self.owner, now, until)
+                .claim_subscription(id, &self.owner, claimed_at, self.lease_end(claimed_at))
                 .await
             {
                 Ok(true) => {}
@@ -266,7 +284,7 @@ impl Scheduler {
                 }
             }
             summary.claimed += 1;
-            match self.run(id, now).await {
+            match self.holding_lease(id, self.run(id, claimed_at)).await {
                 Some("sent") => summary.sent += 1,
                 Some("skipped") => summary.skipped += 1,
                 _ => summary.failed += 1,
@@ -293,6 +311,45 @@ impl Scheduler {
                 }
             }
         })
+    }
+
+    /// Runs `run` while renewing the lease on `id` every third of its length; abandons the
+    /// run if the lease turns out to be someone else's (this instance stalled past it and
+    /// another took the report over: sending too would send it twice).
+    async fn holding_lease(
+        &self,
+        id: i64,
+        run: impl std::future::Future<Output = Option<&'static str>>,
+    ) -> Option<&'static str> {
+        let renew_every = self.lease / 3;
+        let renewals = async {
+            let mut interval = tokio::time::interval(renew_every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                let until = self.lease_end(self.clock.now());
+                match self
+                    .store
+                    .renew_subscription_lease(id, &self.owner, until)
+                    .await
+                {
+                    Ok(true) => tracing::debug!(subscription = id, "reports: lease renewed"),
+                    Ok(false) => return,
+                    // The lease still holds until it lapses; the next renewal may get through.
+                    Err(e) => {
+                        tracing::warn!(error = %e, subscription = id, "reports: could not renew the lease")
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            status = run => status,
+            () = renewals => {
+                tracing::warn!(subscription = id, "reports: the lease was taken over mid-run; this run is abandoned");
+                None
+            }
+        }
     }
 
     /// One claimed run; returns its status, once recorded.

@@ -684,6 +684,14 @@ pub trait ReportStore: Send + Sync {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// Moves the end of `owner`'s lease to `until` while a long run is in progress; false
+    /// when `owner` no longer holds it (it lapsed and another instance took it).
+    async fn renew_subscription_lease(
+        &self,
+        id: i64,
+        owner: &str,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Records the run and gives the lease back, only if `owner` still holds it; appends
     /// `audit` (when given) in the same transaction. Whether it was recorded.
     async fn finish_subscription(

@@ -360,6 +360,14 @@ impl ReportStore for Counting {
     ) -> StoreResult<bool> {
         self.inner.claim_subscription(id, o, now, until).await
     }
+    async fn renew_subscription_lease(
+        &self,
+        id: i64,
+        o: &str,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner.renew_subscription_lease(id, o, until).await
+    }
     async fn finish_subscription(
         &self,
         id: i64,

@@ -459,3 +459,45 @@ async fn a_password_change_kills_outstanding_links() {
     let page = open_link(&app.other_browser(), &secret).await;
     assert!(page.contains("This link no longer works"));
 }
+
+#[tokio::test]
+async fn forty_requests_at_once_from_one_address_over_two_instances_meet_the_limits_exactly() {
+    let first = app().await;
+    let data = first.data_path.to_str().unwrap().to_owned();
+    let second = spawn_app_with(&[("APP_BASE_URL", BASE), ("DATA_DIR", &data)], false).await;
+    first
+        .add_customer("pat@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let b = if i % 2 == 0 {
+            first.other_browser()
+        } else {
+            second.other_browser()
+        };
+        tasks.push(tokio::spawn(async move {
+            let csrf = b.csrf_token().await;
+            b.client
+                .post(b.url("/forgot-password"))
+                .header("CF-Connecting-IP", "203.0.113.77")
+                .form(&[("email", "pat@example.com"), ("csrf_token", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut answered = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => answered += 1,
+            429 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(answered, 10, "the address limit, exactly");
+    wait_for_mails(&first, 3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(outbox_messages(&first).len(), 3, "the email limit, exactly");
+}

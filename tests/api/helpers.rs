@@ -11,6 +11,7 @@ use reqwest::redirect::Policy;
 use tempfile::TempDir;
 use werkzeug_hash::{Digest, Method};
 
+#[derive(Clone)]
 pub struct TestApp {
     pub address: String,
     pub state: AppState,

@@ -49,8 +49,17 @@ struct Instance {
 }
 
 fn instance(store: Arc<dyn AppStore>, mailer: Arc<Mailer>, clock: &ManualClock) -> Instance {
+    instance_over(store, mailer, clock, Arc::new(StaticErp(rows())))
+}
+
+fn instance_over(
+    store: Arc<dyn AppStore>,
+    mailer: Arc<Mailer>,
+    clock: &ManualClock,
+    erp: Arc<dyn customer_portal::erp::ErpSource>,
+) -> Instance {
     let inventory = Arc::new(InventoryService::new(
-        Arc::new(StaticErp(rows())),
+        erp,
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(10),
         std::time::Duration::from_secs(10),
@@ -738,4 +747,84 @@ async fn admins_see_every_subscription_and_pause_it() {
         )
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+/// The static rows, each read taking `.1`.
+struct SlowErp(StaticErp, std::time::Duration);
+
+#[async_trait::async_trait]
+impl customer_portal::erp::ErpSource for SlowErp {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    async fn inventory_rows(
+        &self,
+        scope: &customer_portal::domain::ErpScope,
+    ) -> Result<Vec<customer_portal::erp::InventoryRow>, customer_portal::erp::ErpError> {
+        tokio::time::sleep(self.1).await;
+        self.0.inventory_rows(scope).await
+    }
+    async fn customer_names(&self) -> Result<Vec<String>, customer_portal::erp::ErpError> {
+        self.0.customer_names().await
+    }
+    async fn ping(&self) -> Result<(), customer_portal::erp::ErpError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_run_slower_than_its_lease_keeps_it_and_is_sent_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn AppStore> = Arc::new(
+        SqliteStore::open(&dir.path().join("portal.db"), Zone::utc())
+            .await
+            .unwrap(),
+    );
+    let clock = ManualClock::new(datetime!(2026-11-30 06:00 UTC));
+    let lease = std::time::Duration::from_secs(1);
+    let slow = SlowErp(StaticErp(rows()), std::time::Duration::from_millis(2_500));
+    let a = Arc::new(Instance {
+        scheduler: instance_over(
+            store.clone(),
+            mailer_for(dir.path(), &[]),
+            &clock,
+            Arc::new(slow),
+        )
+        .scheduler
+        .with_lease(lease),
+    });
+    let b = Instance {
+        scheduler: instance(store.clone(), mailer_for(dir.path(), &[]), &clock)
+            .scheduler
+            .with_lease(lease),
+    };
+    let acme = customer(store.as_ref(), "rae@example.com", "Acme Foods").await;
+    let id = subscribe(store.as_ref(), &a.scheduler, acme, "report", None, 7).await;
+    clock.set(datetime!(2026-11-30 07:00 UTC));
+
+    let slow_run = {
+        let a = a.clone();
+        tokio::spawn(async move { a.scheduler.tick().await })
+    };
+    // While A's run takes two and a half leases, time passes for both instances and B
+    // keeps looking: A's renewed lease keeps B off.
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        clock.advance(Duration::milliseconds(500));
+        assert_eq!(
+            b.scheduler.tick().await.claimed,
+            0,
+            "the other instance took over a lease still in use"
+        );
+    }
+    let s = slow_run.await.unwrap();
+    assert_eq!((s.claimed, s.sent), (1, 1), "the slow run is recorded");
+    let db = rusqlite::Connection::open(dir.path().join("portal.db")).unwrap();
+    let total: u32 = sends(&db)
+        .iter()
+        .filter(|((sub, _), _)| *sub == id)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(total, 1, "sent exactly once");
+    assert_eq!(outbox_in(dir.path()).len(), 1);
 }

@@ -976,6 +976,19 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
             .await
             .unwrap()
     );
+    // The holder can move its lease's end; no one else can.
+    assert!(
+        store
+            .renew_subscription_lease(sub.id, "dead", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .renew_subscription_lease(sub.id, "stranger", later + time::Duration::hours(1))
+            .await
+            .unwrap()
+    );
     assert!(
         store
             .claim_subscription(sub.id, "alive", later, later + time::Duration::minutes(10))

@@ -183,3 +183,94 @@ async fn fifty_concurrent_guesses_check_at_most_the_limit() {
         "{metrics}"
     );
 }
+
+/// Signs `browser` out (its device mark stays).
+async fn sign_out(browser: &TestApp) {
+    let token = browser.csrf_token().await;
+    let r = browser
+        .client
+        .post(browser.url("/logout"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn an_office_behind_one_address_signs_in_at_nine_while_a_flood_from_it_is_throttled() {
+    const OFFICE: &str = "203.0.113.200";
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")], false).await;
+    let mut staff = Vec::new();
+    for i in 0..40 {
+        let email = format!("office{i}@example.com");
+        app.add_customer(&email, PASSWORD, "Acme Foods", false)
+            .await;
+        staff.push((app.other_browser(), email));
+    }
+    // Monday, first thing: forty browsers sign in at once from the office's one address.
+    // Sign-ins in flight are not failures: every one gets in.
+    let mut tasks = Vec::new();
+    for (browser, email) in staff.clone() {
+        tasks.push(tokio::spawn(async move {
+            sign_in_from(&browser, &email, PASSWORD, OFFICE)
+                .await
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 303, "a right password at nine");
+    }
+    for (browser, _) in &staff {
+        sign_out(browser).await;
+    }
+
+    // Tuesday: someone at the same address sprays guesses over many names while the
+    // office signs in. The address limit stops the spray after its fifty wrong passwords;
+    // the office's browsers, known to their accounts, are not refused by the limit the
+    // spray filled.
+    let guesser = app.other_browser();
+    let flood = tokio::spawn(async move {
+        let mut statuses = Vec::new();
+        for i in 0..70 {
+            statuses.push(
+                sign_in_from(
+                    &guesser,
+                    &format!("someone{i}@example.com"),
+                    "not-the-password-9",
+                    OFFICE,
+                )
+                .await
+                .status()
+                .as_u16(),
+            );
+        }
+        statuses
+    });
+    let mut tasks = Vec::new();
+    for (browser, email) in staff.clone().into_iter().skip(1) {
+        tasks.push(tokio::spawn(async move {
+            sign_in_from(&browser, &email, PASSWORD, OFFICE)
+                .await
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(
+            t.await.unwrap(),
+            303,
+            "a known browser with the right password"
+        );
+    }
+    let statuses = flood.await.unwrap();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        refused >= 20 && statuses.iter().all(|s| *s == 200 || *s == 429),
+        "the guesses were throttled: {statuses:?}"
+    );
+    // A browser the office has never used, at that address, now waits like the guesser.
+    let stranger = app.other_browser();
+    let r = sign_in_from(&stranger, "office1@example.com", PASSWORD, OFFICE).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}

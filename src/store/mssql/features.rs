@@ -305,6 +305,21 @@ impl ReportStore for MssqlStore {
         .map(|n| n == 1)
     }
 
+    async fn renew_subscription_lease(
+        &self,
+        id: i64,
+        owner: &str,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.exec(
+            "renew_subscription_lease",
+            sql::RENEW_SUBSCRIPTION_LEASE,
+            &[P::Time(utc(until)), P::Int(Some(id)), t(owner)],
+        )
+        .await
+        .map(|n| n == 1)
+    }
+
     async fn finish_subscription(
         &self,
         id: i64,

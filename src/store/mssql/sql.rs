@@ -205,6 +205,9 @@ pub const CLAIM_SUBSCRIPTION: &str =
 WHERE subscription_id = @P3 AND paused = 0 AND next_run_at <= @P4
   AND (lease_until IS NULL OR lease_until <= @P4)";
 
+/// @P1 lease until, @P2 id, @P3 owner: only the holder moves its lease.
+pub const RENEW_SUBSCRIPTION_LEASE: &str = "UPDATE dbo.ReportSubscriptions SET lease_until = @P1 WHERE subscription_id = @P2 AND lease_owner = @P3";
+
 /// @P1 next run, @P2 attempts, @P3 status, @P4 error, @P5 sent at (NULL: none), @P6 id,
 /// @P7 owner, @P8 write the audit row (bit), @P9..@P14 audit. Returns 1 when recorded.
 pub const FINISH_SUBSCRIPTION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
@@ -582,6 +585,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("SET_SUBSCRIPTION_PAUSED", SET_SUBSCRIPTION_PAUSED.into()),
         ("DUE_SUBSCRIPTIONS", DUE_SUBSCRIPTIONS.into()),
         ("CLAIM_SUBSCRIPTION", CLAIM_SUBSCRIPTION.into()),
+        ("RENEW_SUBSCRIPTION_LEASE", RENEW_SUBSCRIPTION_LEASE.into()),
         ("FINISH_SUBSCRIPTION", FINISH_SUBSCRIPTION.into()),
         ("PING", PING.into()),
         ("MIGRATIONS_TABLE", MIGRATIONS_TABLE.into()),

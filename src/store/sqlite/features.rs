@@ -353,6 +353,21 @@ impl ReportStore for SqliteStore {
         .await
     }
 
+    async fn renew_subscription_lease(
+        &self,
+        id: i64,
+        owner: &str,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let owner = owner.to_owned();
+        self.with_conn("renew_subscription_lease", move |c| {
+            c.execute(sql::RENEW_SUBSCRIPTION_LEASE, params![ts(until), id, owner])
+                .map(|n| n == 1)
+                .map_err(backend)
+        })
+        .await
+    }
+
     async fn finish_subscription(
         &self,
         id: i64,

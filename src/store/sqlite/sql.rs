@@ -135,6 +135,7 @@ pub const CLAIM_SUBSCRIPTION: &str =
     "UPDATE ReportSubscriptions SET lease_owner = ?1, lease_until = ?2
                  WHERE subscription_id = ?3 AND paused = 0 AND next_run_at <= ?4
                    AND (lease_until IS NULL OR lease_until <= ?4)";
+pub const RENEW_SUBSCRIPTION_LEASE: &str = "UPDATE ReportSubscriptions SET lease_until = ?1 WHERE subscription_id = ?2 AND lease_owner = ?3";
 pub const FINISH_SUBSCRIPTION: &str =
     "UPDATE ReportSubscriptions SET next_run_at = ?1, attempts = ?2, last_status = ?3,
                        last_error = ?4, last_sent_at = COALESCE(?5, last_sent_at),
@@ -325,6 +326,10 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ),
         ("DUE_SUBSCRIPTIONS", DUE_SUBSCRIPTIONS.to_owned()),
         ("CLAIM_SUBSCRIPTION", CLAIM_SUBSCRIPTION.to_owned()),
+        (
+            "RENEW_SUBSCRIPTION_LEASE",
+            RENEW_SUBSCRIPTION_LEASE.to_owned(),
+        ),
         ("FINISH_SUBSCRIPTION", FINISH_SUBSCRIPTION.to_owned()),
         ("AUDIT_ADMINS", AUDIT_ADMINS.to_owned()),
         ("AUDIT_ACTIONS", AUDIT_ACTIONS.to_owned()),
