@@ -19,6 +19,11 @@
 //!    accepts (20,000 rows with every field, as four aliases of a 5,000-row page through a
 //!    fragment); the RSS they add (goal: under +50 MiB) and a customer's sign-in p50 while
 //!    they run, against the same sign-in idle.
+//! 5. **A tool's full pull beside browsers** (the real binary): `PULL_SESSIONS` (50)
+//!    customers browse and scroll for `PULL_SECONDS` (60; 0 skips) on `PULL_ROWS`
+//!    (200,000) rows while a token pulls every row through cursors, 5,000 a page, with
+//!    `ERP_CACHE_SECONDS` 5 and then 3600: the pull's time (every row once), and the
+//!    browsers' p95 beside it against the same browsing without it (goal: within 2×).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -499,7 +504,7 @@ async fn phase_mixed(rows: u32, sessions: usize, seconds: u64) {
             let mut counts: HashMap<u16, u64> = HashMap::new();
             while Instant::now() < until {
                 n += 1;
-                let email = if n % 2 == 0 {
+                let email = if n.is_multiple_of(2) {
                     "target@example.com".to_owned()
                 } else {
                     format!("nobody{}@example.com", n % 97)
@@ -968,6 +973,14 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
     let fds1 = open_fds(&pid);
     let at_minute = samples.iter().find(|(t, _)| *t >= 60).map_or(rss0, |s| s.1);
     let end = samples.last().map_or(rss0, |s| s.1);
+    let in_band = samples
+        .iter()
+        .filter(|(t, _)| *t >= 60)
+        .map(|(_, r)| (r / at_minute - 1.0) * 100.0)
+        .fold((0.0f64, 0.0f64), |(lo, hi), d| (lo.min(d), hi.max(d)));
+    // Then nobody: what the process gives back within a minute of the last request.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let idle = rss_mib(&pid);
     let (errors, table) = rec.report(None);
     println!(
         "\n## Memory soak: the real binary, {sessions} sessions, {rows} rows, ERP_CACHE_SECONDS=5, {seconds} s\n"
@@ -979,9 +992,12 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
         .map(|(t, r)| format!("{t} s: {r:.0}"))
         .collect();
     println!(
-        "\n| figure | value |\n|---|---|\n| errors | {errors} |\n| RSS at start → after 1 min → end (peak) | {rss0:.0} → {at_minute:.0} → {end:.0} MiB ({} MiB) |\n| end vs after 1 min | {:+.1}% |\n| RSS each minute (MiB) | {} |\n| open fds start → end | {fds0} → {fds1} |",
+        "\n| figure | value |\n|---|---|\n| errors | {errors} |\n| RSS at start → after 1 min → end (peak) | {rss0:.0} → {at_minute:.0} → {end:.0} MiB ({} MiB) |\n| end vs after 1 min | {:+.1}% |\n| every sample after the first minute vs after 1 min | {:+.1}% … {:+.1}% |\n| after 60 s idle vs after 1 min | {idle:.0} MiB ({:+.1}%) |\n| RSS each minute (MiB) | {} |\n| open fds start → end | {fds0} → {fds1} |",
         peak.load(Ordering::Relaxed),
         (end / at_minute - 1.0) * 100.0,
+        in_band.0,
+        in_band.1,
+        (idle / at_minute - 1.0) * 100.0,
         curve.join(", ")
     );
     drop(child);
@@ -1002,22 +1018,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-async fn phase_costly(rows: u32, seconds: u64) {
-    let dir = tempfile::tempdir().unwrap();
-    prepare_binary_dir(dir.path(), rows, 1).await;
-    let admin_hash = werkzeug_hash::generate(ADMIN_PASSWORD);
-    let child = spawn_binary(
-        dir.path(),
-        rows,
-        &[
-            ("ADMIN_USERNAME", "cp_admin"),
-            ("ADMIN_PASSWORD_HASH", &admin_hash),
-        ],
-    )
-    .await;
-    let base = child.base.clone();
-    let pid = child.process.id().to_string();
-    // An admin issues a token with a budget large enough not to be the limit here.
+/// The admin settings `bench_token` signs in with.
+fn admin_settings() -> [(&'static str, String); 2] {
+    [
+        ("ADMIN_USERNAME", "cp_admin".to_owned()),
+        (
+            "ADMIN_PASSWORD_HASH",
+            werkzeug_hash::generate(ADMIN_PASSWORD),
+        ),
+    ]
+}
+
+/// An API token on `All` with a budget large enough not to be the limit, issued by the
+/// admin of [`admin_settings`] as an admin would.
+async fn bench_token(base: &str) -> String {
     let admin = client();
     let csrf = page_csrf(&admin, format!("{base}/admin-login")).await;
     let resp = admin
@@ -1046,10 +1060,21 @@ async fn phase_costly(rows: u32, seconds: u64) {
         .json()
         .await
         .unwrap();
-    let secret = created["data"]["createApiToken"]["secret"]
+    created["data"]["createApiToken"]["secret"]
         .as_str()
         .unwrap_or_else(|| panic!("{created}"))
-        .to_owned();
+        .to_owned()
+}
+
+async fn phase_costly(rows: u32, seconds: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    prepare_binary_dir(dir.path(), rows, 1).await;
+    let admin = admin_settings();
+    let settings: Vec<(&str, &str)> = admin.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let child = spawn_binary(dir.path(), rows, &settings).await;
+    let base = child.base.clone();
+    let pid = child.process.id().to_string();
+    let secret = bench_token(&base).await;
     let tool = reqwest::Client::new();
     let ask = |tool: reqwest::Client, base: String, secret: String| async move {
         let r = tool
@@ -1118,6 +1143,165 @@ async fn phase_costly(rows: u32, seconds: u64) {
     drop(child);
 }
 
+const PULL: &str = "query($after: String) { inventory(first: 5000, after: $after) { totalCount nextCursor rows { customer part customerPart description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status } } }";
+
+/// What one full pull through cursors took.
+struct Pulled {
+    seconds: f64,
+    pages: usize,
+    rows: usize,
+    distinct: usize,
+    total: usize,
+    /// Refusals (429) waited out, and pulls started over after an expired cursor.
+    waits: usize,
+    restarts: usize,
+}
+
+/// Pulls every row of the token's scope, 5,000 a page, as a tool would: it waits out a
+/// 429 for its `Retry-After` and starts over when a cursor has expired.
+async fn full_pull(base: &str, secret: &str) -> Pulled {
+    use std::collections::HashSet;
+    let tool = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let began = Instant::now();
+    let (mut waits, mut restarts) = (0, 0);
+    'again: loop {
+        let (mut pages, mut rows) = (0, 0);
+        let mut seen = HashSet::new();
+        let mut after = serde_json::Value::Null;
+        loop {
+            let r = tool
+                .post(format!("{base}/graphql"))
+                .bearer_auth(secret)
+                .json(&serde_json::json!({ "query": PULL, "variables": { "after": after } }))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 429 {
+                let wait: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                waits += 1;
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            let body: serde_json::Value = r.json().await.unwrap();
+            if let Some(e) = body.get("errors") {
+                if e.to_string().contains("CURSOR_EXPIRED") && restarts < 20 {
+                    restarts += 1;
+                    continue 'again;
+                }
+                panic!("the pull failed: {e}");
+            }
+            let inv = &body["data"]["inventory"];
+            let total = inv["totalCount"].as_u64().unwrap() as usize;
+            for row in inv["rows"].as_array().unwrap() {
+                rows += 1;
+                seen.insert(row.to_string());
+            }
+            pages += 1;
+            after = inv["nextCursor"].clone();
+            if after.is_null() {
+                return Pulled {
+                    seconds: began.elapsed().as_secs_f64(),
+                    pages,
+                    rows,
+                    distinct: seen.len(),
+                    total,
+                    waits,
+                    restarts,
+                };
+            }
+        }
+    }
+}
+
+/// `kinds`' p95 in ms over the answered requests of `rec`.
+fn p95_of(rec: &Recorder, kinds: &[&str]) -> f64 {
+    let samples = rec.samples.lock().unwrap();
+    let mut ms: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.ok && kinds.contains(&s.kind))
+        .map(|s| s.ms)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    ms.get(((ms.len().max(1) - 1) as f64 * 0.95).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// Runs `sessions` browsers for `seconds`; their recorder.
+async fn browsers(base: &str, sessions: usize, seconds: u64) -> Arc<Recorder> {
+    let rec = Arc::new(Recorder::default());
+    let start = Instant::now();
+    let until = start + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for i in 0..sessions {
+        tasks.push(tokio::spawn(browse(
+            base.to_owned(),
+            format!("load{i}@example.com"),
+            rec.clone(),
+            start,
+            until,
+            i,
+        )));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    rec
+}
+
+/// A tool's full pull while browsers scroll (the real binary): the pull alone, the
+/// browsers alone, then both at once.
+async fn phase_pull(rows: u32, sessions: usize, seconds: u64, cache_seconds: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    prepare_binary_dir(dir.path(), rows, sessions).await;
+    let admin = admin_settings();
+    let mut settings: Vec<(&str, &str)> = admin.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.push(("ERP_CACHE_SECONDS", cache_seconds));
+    let child = spawn_binary(dir.path(), rows, &settings).await;
+    let base = child.base.clone();
+    let pid = child.process.id().to_string();
+    let secret = bench_token(&base).await;
+    full_pull(&base, &secret).await; // warm: the rows are read once
+    let alone = full_pull(&base, &secret).await;
+    let quiet = browsers(&base, sessions, seconds).await;
+    let rss0 = rss_mib(&pid);
+    let busy_browsers = {
+        let base = base.clone();
+        tokio::spawn(async move { browsers(&base, sessions, seconds).await })
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let busy = full_pull(&base, &secret).await;
+    let rss1 = rss_mib(&pid);
+    let busy_rec = busy_browsers.await.unwrap();
+    let kinds = ["page", "grid", "scroll"];
+    let (p_quiet, p_busy) = (p95_of(&quiet, &kinds), p95_of(&busy_rec, &kinds));
+    let (errors, table) = busy_rec.report(None);
+    println!(
+        "\n## A tool's full pull while {sessions} browsers scroll ({rows} rows, ERP_CACHE_SECONDS={cache_seconds})\n\n| figure | value |\n|---|---|\n| pull alone | {:.1} s, {} pages, {} rows ({} distinct) of {} |\n| pull beside the browsers | {:.1} s, {} pages, {} rows ({} distinct) of {}; {} waits on 429, {} restarts |\n| browser page/grid/scroll p95: alone → beside the pull | {p_quiet:.0} ms → {p_busy:.0} ms (×{:.2}) |\n| browser errors beside the pull | {errors} |\n| RSS before → after the pull | {rss0:.0} → {rss1:.0} MiB |\n\nBrowsers beside the pull:\n\n{table}",
+        alone.seconds,
+        alone.pages,
+        alone.rows,
+        alone.distinct,
+        alone.total,
+        busy.seconds,
+        busy.pages,
+        busy.rows,
+        busy.distinct,
+        busy.total,
+        busy.waits,
+        busy.restarts,
+        p_busy / p_quiet,
+    );
+    drop(child);
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     // `cargo bench` passes --bench; nothing else is taken from the command line.
@@ -1145,5 +1329,12 @@ async fn main() {
     }
     if costly > 0 && wanted("costly") {
         phase_costly(rows, costly).await;
+    }
+    let pull_seconds = env_num("PULL_SECONDS", 60);
+    if pull_seconds > 0 && wanted("pull") {
+        let pull_rows = env_num("PULL_ROWS", 200_000) as u32;
+        let pull_sessions = env_num("PULL_SESSIONS", 50) as usize;
+        phase_pull(pull_rows, pull_sessions, pull_seconds, "5").await;
+        phase_pull(pull_rows, pull_sessions, pull_seconds, "3600").await;
     }
 }

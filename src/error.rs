@@ -27,6 +27,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A body larger than its kind may be (a form over the form limit).
+    #[error("payload too large")]
+    PayloadTooLarge,
     #[error("{0} unavailable")]
     Unavailable(&'static str),
     #[error("ERP unavailable")]
@@ -91,6 +94,12 @@ impl AppError {
                 "Unsupported media type",
                 "Send this request as application/json.".to_owned(),
             ),
+            AppError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "This form holds more than the portal accepts. Please shorten what you typed and try again."
+                    .to_owned(),
+            ),
             AppError::Unavailable(what) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Temporarily unavailable",
@@ -140,12 +149,10 @@ pub fn wait_text(wait: std::time::Duration) -> String {
 /// The reference shown to the user: the request's id (as in the log and the
 /// `X-Request-Id` header), or a fresh one outside a request.
 fn error_id() -> String {
-    crate::web::middleware::REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| {
-            let n: u32 = rand::random();
-            format!("E{n:08X}")
-        })
+    crate::telemetry::request_id().unwrap_or_else(|| {
+        let n: u32 = rand::random();
+        format!("E{n:08X}")
+    })
 }
 
 impl IntoResponse for AppError {

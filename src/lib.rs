@@ -18,6 +18,7 @@ pub mod mssql;
 pub mod preflight;
 pub mod readiness;
 pub mod reports;
+pub mod signing;
 pub mod sqlite_pool;
 pub mod startup;
 pub mod state;

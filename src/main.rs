@@ -93,6 +93,7 @@ fn serve() -> ExitCode {
         vars.get("LOG_FORMAT").map(String::as_str),
     );
     tracing::info!("{}", sources.describe());
+    customer_portal::telemetry::metrics::install_process_recorder();
     let config = match customer_portal::config::check(&sources) {
         Ok(checked) => {
             for w in &checked.warnings {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 /// How often free memory is handed back to the operating system.
-pub const TRIM_EVERY: Duration = Duration::from_secs(60);
+pub const TRIM_EVERY: Duration = Duration::from_secs(15);
 
 /// Limits glibc to two malloc arenas. Call once, early.
 pub fn tune_allocator() {

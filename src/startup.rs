@@ -86,61 +86,12 @@ impl Application {
         config: Config,
         erp_override: Option<Arc<dyn ErpSource>>,
     ) -> anyhow::Result<Application> {
-        for key in &config.ignored_settings {
-            tracing::info!(
-                "{key} is set and ignored: the portal talks to SQL Server directly (TDS), without ODBC"
-            );
-        }
-        for (key, trusted) in [
-            (
-                "DB_TRUST_SERVER_CERTIFICATE",
-                matches!(&config.app_db, AppDbConfig::SqlServer(c) if c.trust_server_certificate),
-            ),
-            (
-                "ERP_DB_TRUST_SERVER_CERTIFICATE",
-                matches!(&config.erp, ErpConfig::SqlServer(c) if c.trust_server_certificate),
-            ),
-        ] {
-            if trusted {
-                tracing::warn!(
-                    "{key} is true (the default, as in the old portal): the connection is encrypted but the server's certificate is not checked; set it to False once the server has a certificate this machine trusts"
-                );
-            }
-        }
+        warn_about_settings(&config);
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create DATA_DIR {}", config.data_dir.display()))?;
 
-        let store: Arc<dyn AppStore> = match &config.app_db {
-            AppDbConfig::Sqlite { path } => Arc::new(
-                SqliteStore::open(path, config.app_db_zone.clone())
-                    .await
-                    .with_context(|| format!("cannot open app database {}", path.display()))?,
-            ),
-            AppDbConfig::SqlServer(c) => {
-                let tds = crate::mssql::tiberius_config(c, false).context("DB_* settings")?;
-                Arc::new(
-                    MssqlStore::open(tds, c.pool_size, c.timeout, config.app_db_zone.clone())
-                        .await
-                        .with_context(|| {
-                            format!("cannot open the app database on SQL Server {}", c.server)
-                        })?,
-                )
-            }
-        };
-        let (erp, erp_timeout): (Arc<dyn ErpSource>, Duration) = match (erp_override, &config.erp) {
-            (Some(erp), _) => (erp, DEMO_ERP_TIMEOUT),
-            (None, ErpConfig::Demo { rows }) => (
-                open_demo_erp(&config.data_dir, *rows).await?,
-                DEMO_ERP_TIMEOUT,
-            ),
-            (None, ErpConfig::SqlServer(c)) => {
-                let tds = crate::mssql::tiberius_config(c, true).context("ERP_DB_* settings")?;
-                (
-                    Arc::new(DeacomMssql::new(tds, c.pool_size, c.timeout)),
-                    c.timeout,
-                )
-            }
-        };
+        let store = open_app_db(&config).await?;
+        let (erp, erp_timeout) = open_erp(&config, erp_override).await?;
         let inventory = Arc::new(
             InventoryService::new(
                 erp.clone(),
@@ -161,118 +112,28 @@ impl Application {
         let hasher = PasswordHasher::new(cores).await;
 
         let mut demo = DemoCredentials::default();
-        let admin_password_hash = match (&config.admin_password_hash, config.mode) {
-            (Some(h), _) => h.clone(),
-            (None, Mode::Demo) => {
-                Secret::new(demo::admin_password_hash(store.as_ref(), &hasher, &mut demo).await?)
-            }
-            (None, Mode::Production) => bail!("ADMIN_PASSWORD_HASH is required in production mode"),
-        };
-        warn_about_mistyped_all(store.as_ref()).await;
-        store
-            .set_audit_append_only(config.audit_append_only)
-            .await
-            .context("AUDIT_APPEND_ONLY: could not install or remove the audit trigger")?;
-        if config.mode == Mode::Demo && config.seed_demo_accounts {
-            demo::seed_customers(store.as_ref(), &hasher, &mut demo).await?;
-        }
+        let admin_password_hash =
+            prepare_accounts(&config, store.as_ref(), &hasher, &mut demo).await?;
 
-        let directory = match &config.ad {
-            Some(ad) => Some(ActiveDirectory::new(ad.clone(), ad.tls_ca_file.as_deref())?),
-            None => None,
-        };
-        let admin_auth = Arc::new(AdminAuth::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            hasher.clone(),
-            config.admin_username.clone(),
-            Arc::new(admin_password_hash),
-            directory,
-            config.test_mode && config.mode == Mode::Demo,
-            config.session_lifetime,
-        ));
-        let auth = Arc::new(AuthService::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            hasher,
-            config.session_lifetime,
-        ));
-        let mailer = Arc::new(Mailer::from_config(&config)?);
         // Bound before the services are built: emails link to the port really in use.
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let port = listener.local_addr()?.port();
-        let customers = Arc::new(CustomerAdmin::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            admin_auth.hasher().clone(),
-            mailer.clone(),
-            erp,
-            format!("{}/login", config.public_url(port)),
-        ));
-        let tokens = Arc::new(crate::auth::tokens::ApiTokens::new(
-            store.clone(),
-            store.clone(),
-        ));
-        let resets = Arc::new(crate::auth::reset::PasswordResets::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            admin_auth.hasher().clone(),
-            mailer.clone(),
-            config.public_url(port),
-        ));
-        let scheduler = Arc::new(crate::reports::Scheduler::new(
-            store.clone(),
-            inventory.clone(),
-            mailer.clone(),
-            config.portal_zone.clone(),
-            config.public_url(port),
-            crate::reports::UnsubscribeKeys::new(secret_key.expose()),
-            Arc::new(crate::reports::SystemClock),
-        ));
-        let schema = crate::graphql::build_schema(crate::graphql::Ports {
-            scheduler: scheduler.clone(),
-            resets,
-            tokens: tokens.clone(),
-            cursor_key: crate::graphql::cursor::CursorKey::derive(secret_key.expose()),
-            store: store.clone(),
-            inventory: inventory.clone(),
-            customers: customers.clone(),
-            auth: auth.clone(),
-            mailer: mailer.clone(),
-            zone: config.portal_zone.clone(),
-        });
-        let readiness = Arc::new(crate::readiness::Readiness::new(
-            store.clone(),
-            inventory.clone(),
-            mailer.clone(),
-        ));
-        // A first look, so liveness has something to report from the start.
-        readiness.first_look().await;
-        let state = AppState {
-            readiness,
-            csrf: CsrfKeys::new(secret_key.expose()),
-            devices: crate::auth::device::DeviceKeys::new(secret_key.expose()),
-            config: Arc::new(config),
-            store,
-            auth,
-            schema,
-            inventory,
-            customers,
-            mailer,
-            admin_auth,
-            tokens,
-            budgets: Arc::default(),
-            metrics: Arc::default(),
-            scheduler,
-        };
+        let state = assemble(
+            config,
+            Built {
+                store,
+                erp,
+                inventory,
+                hasher,
+                admin_password_hash,
+                secret_key,
+            },
+            port,
+        )
+        .await?;
         let router = crate::web::router(state.clone());
         Ok(Application {
             listener,
@@ -326,43 +187,8 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let auth = self.state.auth.clone();
-        let admin_auth = self.state.admin_auth.clone();
-        let purger = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(PURGE_INTERVAL);
-            loop {
-                tick.tick().await;
-                let purged = match (auth.purge_expired().await, admin_auth.purge_expired().await) {
-                    (Ok((s, w)), Ok(a)) => Ok((s + a, w)),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
-                };
-                match purged {
-                    Ok((s, w)) if s + w > 0 => {
-                        tracing::info!(sessions = s, web_sessions = w, "purged expired sessions")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "session purge failed"),
-                }
-            }
-        });
-        let reports = self.state.scheduler.clone().spawn(REPORT_TICK);
-        // A look now and then keeps what `/healthz` reports current without it doing I/O.
-        let readiness = self.state.readiness.clone();
-        let looker = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(LOOK_EVERY);
-            loop {
-                tick.tick().await;
-                readiness.look().await;
-            }
-        });
         crate::memory::tune_allocator();
-        let trimmer = tokio::spawn(async {
-            let mut tick = tokio::time::interval(crate::memory::TRIM_EVERY);
-            loop {
-                tick.tick().await;
-                let _ = tokio::task::spawn_blocking(crate::memory::release_free_memory).await;
-            }
-        });
+        let background = spawn_background(&self.state);
         let fd_limit = crate::web::server::raise_fd_limit();
         let config = &self.state.config;
         let limits = crate::web::server::Limits {
@@ -380,12 +206,286 @@ impl Application {
         );
         let result =
             crate::web::server::serve(self.listener, self.router, limits, shutdown_signal()).await;
-        purger.abort();
-        looker.abort();
-        trimmer.abort();
-        reports.abort();
+        for task in background {
+            task.abort();
+        }
         result.context("server error")
     }
+}
+
+/// Runs `job` every `period` on a task of its own, until the task is aborted.
+fn every<F, Fut>(period: Duration, job: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            job().await;
+        }
+    })
+}
+
+/// The work an instance does on a timer while it serves; aborted when it stops.
+fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let (auth, admin_auth) = (state.auth.clone(), state.admin_auth.clone());
+    let purger = every(PURGE_INTERVAL, move || {
+        let (auth, admin_auth) = (auth.clone(), admin_auth.clone());
+        async move {
+            let purged = match (auth.purge_expired().await, admin_auth.purge_expired().await) {
+                (Ok((s, w)), Ok(a)) => Ok((s + a, w)),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            match purged {
+                Ok((s, w)) if s + w > 0 => {
+                    tracing::info!(sessions = s, web_sessions = w, "purged expired sessions")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+        }
+    });
+    // A look now and then keeps what `/healthz` reports current without it doing I/O.
+    let readiness = state.readiness.clone();
+    let looker = every(LOOK_EVERY, move || {
+        let readiness = readiness.clone();
+        async move {
+            readiness.look().await;
+        }
+    });
+    let trimmer = every(crate::memory::TRIM_EVERY, || async {
+        let _ = tokio::task::spawn_blocking(crate::memory::release_free_memory).await;
+    });
+    // Histogram samples are folded in between scrapes, so they never pile up.
+    let metrics = state.metrics.clone();
+    let upkeep = every(METRICS_UPKEEP, move || {
+        let metrics = metrics.clone();
+        async move { metrics.upkeep() }
+    });
+    let reports = state.scheduler.clone().spawn(REPORT_TICK);
+    vec![purger, looker, trimmer, upkeep, reports]
+}
+
+/// How often recorded metrics samples are folded into their histograms.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// What start-up opened before the services are made.
+struct Built {
+    store: Arc<dyn AppStore>,
+    erp: Arc<dyn ErpSource>,
+    inventory: Arc<InventoryService>,
+    hasher: PasswordHasher,
+    admin_password_hash: Secret,
+    secret_key: Secret,
+}
+
+/// Every service, the schema and the state handlers get, for a portal listening on `port`.
+async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<AppState> {
+    let Built {
+        store,
+        erp,
+        inventory,
+        hasher,
+        admin_password_hash,
+        secret_key,
+    } = built;
+    let mailer = Arc::new(Mailer::from_config(&config)?);
+    let (admin_auth, auth) = sign_in_services(&config, &store, hasher, admin_password_hash)?;
+    let customers = Arc::new(CustomerAdmin::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        admin_auth.hasher().clone(),
+        mailer.clone(),
+        erp,
+        format!("{}/login", config.public_url(port)),
+    ));
+    let tokens = Arc::new(crate::auth::tokens::ApiTokens::new(
+        store.clone(),
+        store.clone(),
+    ));
+    let resets = Arc::new(crate::auth::reset::PasswordResets::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        admin_auth.hasher().clone(),
+        mailer.clone(),
+        config.public_url(port),
+    ));
+    let scheduler = Arc::new(crate::reports::Scheduler::new(
+        store.clone(),
+        inventory.clone(),
+        mailer.clone(),
+        config.portal_zone.clone(),
+        config.public_url(port),
+        crate::reports::UnsubscribeKeys::new(secret_key.expose()),
+        Arc::new(crate::reports::SystemClock),
+    ));
+    let schema = crate::graphql::build_schema(crate::graphql::Ports {
+        scheduler: scheduler.clone(),
+        resets,
+        tokens: tokens.clone(),
+        cursor_key: crate::graphql::cursor::CursorKey::derive(secret_key.expose()),
+        store: store.clone(),
+        inventory: inventory.clone(),
+        customers: customers.clone(),
+        auth: auth.clone(),
+        mailer: mailer.clone(),
+        zone: config.portal_zone.clone(),
+    });
+    let readiness = Arc::new(crate::readiness::Readiness::new(
+        store.clone(),
+        inventory.clone(),
+        mailer.clone(),
+    ));
+    // A first look, so liveness has something to report from the start.
+    readiness.first_look().await;
+    let state = AppState {
+        readiness,
+        csrf: CsrfKeys::new(secret_key.expose()),
+        devices: crate::auth::device::DeviceKeys::new(secret_key.expose()),
+        config: Arc::new(config),
+        store,
+        auth,
+        schema,
+        inventory,
+        customers,
+        mailer,
+        admin_auth,
+        tokens,
+        budgets: Arc::default(),
+        heavy: Arc::default(),
+        metrics: Arc::default(),
+        scheduler,
+    };
+    Ok(state)
+}
+
+/// The staff and customer sign-in services.
+fn sign_in_services(
+    config: &Config,
+    store: &Arc<dyn AppStore>,
+    hasher: PasswordHasher,
+    admin_password_hash: Secret,
+) -> anyhow::Result<(Arc<AdminAuth>, Arc<AuthService>)> {
+    let directory = match &config.ad {
+        Some(ad) => Some(ActiveDirectory::new(ad.clone(), ad.tls_ca_file.as_deref())?),
+        None => None,
+    };
+    let admin_auth = Arc::new(AdminAuth::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        hasher.clone(),
+        config.admin_username.clone(),
+        Arc::new(admin_password_hash),
+        directory,
+        config.test_mode && config.mode == Mode::Demo,
+        config.session_lifetime,
+    ));
+    let auth = Arc::new(AuthService::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        hasher,
+        config.session_lifetime,
+    ));
+    Ok((admin_auth, auth))
+}
+
+/// The accounts at start-up: the local admin's hash (generated and printed in the demo),
+/// the audit trigger as `AUDIT_APPEND_ONLY` says, and the demo customers.
+async fn prepare_accounts(
+    config: &Config,
+    store: &dyn AppStore,
+    hasher: &PasswordHasher,
+    demo: &mut DemoCredentials,
+) -> anyhow::Result<Secret> {
+    let admin_password_hash = match (&config.admin_password_hash, config.mode) {
+        (Some(h), _) => h.clone(),
+        (None, Mode::Demo) => Secret::new(demo::admin_password_hash(store, hasher, demo).await?),
+        (None, Mode::Production) => bail!("ADMIN_PASSWORD_HASH is required in production mode"),
+    };
+    warn_about_mistyped_all(store).await;
+    store
+        .set_audit_append_only(config.audit_append_only)
+        .await
+        .context("AUDIT_APPEND_ONLY: could not install or remove the audit trigger")?;
+    if config.mode == Mode::Demo && config.seed_demo_accounts {
+        demo::seed_customers(store, hasher, demo).await?;
+    }
+    Ok(admin_password_hash)
+}
+
+/// Says at start-up which settings are ignored and which leave a connection unchecked.
+fn warn_about_settings(config: &Config) {
+    for key in &config.ignored_settings {
+        tracing::info!(
+            "{key} is set and ignored: the portal talks to SQL Server directly (TDS), without ODBC"
+        );
+    }
+    for (key, trusted) in [
+        (
+            "DB_TRUST_SERVER_CERTIFICATE",
+            matches!(&config.app_db, AppDbConfig::SqlServer(c) if c.trust_server_certificate),
+        ),
+        (
+            "ERP_DB_TRUST_SERVER_CERTIFICATE",
+            matches!(&config.erp, ErpConfig::SqlServer(c) if c.trust_server_certificate),
+        ),
+    ] {
+        if trusted {
+            tracing::warn!(
+                "{key} is true (the default, as in the old portal): the connection is encrypted but the server's certificate is not checked; set it to False once the server has a certificate this machine trusts"
+            );
+        }
+    }
+}
+
+/// The app database the configuration names, opened (and migrated).
+async fn open_app_db(config: &Config) -> anyhow::Result<Arc<dyn AppStore>> {
+    Ok(match &config.app_db {
+        AppDbConfig::Sqlite { path } => Arc::new(
+            SqliteStore::open(path, config.app_db_zone.clone())
+                .await
+                .with_context(|| format!("cannot open app database {}", path.display()))?,
+        ),
+        AppDbConfig::SqlServer(c) => {
+            let tds = crate::mssql::tiberius_config(c, false).context("DB_* settings")?;
+            Arc::new(
+                MssqlStore::open(tds, c.pool_size, c.timeout, config.app_db_zone.clone())
+                    .await
+                    .with_context(|| {
+                        format!("cannot open the app database on SQL Server {}", c.server)
+                    })?,
+            )
+        }
+    })
+}
+
+/// The ERP the configuration names (or the tests' stand-in), with each read's deadline.
+async fn open_erp(
+    config: &Config,
+    erp_override: Option<Arc<dyn ErpSource>>,
+) -> anyhow::Result<(Arc<dyn ErpSource>, Duration)> {
+    Ok(match (erp_override, &config.erp) {
+        (Some(erp), _) => (erp, DEMO_ERP_TIMEOUT),
+        (None, ErpConfig::Demo { rows }) => (
+            open_demo_erp(&config.data_dir, *rows).await?,
+            DEMO_ERP_TIMEOUT,
+        ),
+        (None, ErpConfig::SqlServer(c)) => {
+            let tds = crate::mssql::tiberius_config(c, true).context("ERP_DB_* settings")?;
+            (
+                Arc::new(DeacomMssql::new(tds, c.pool_size, c.timeout)),
+                c.timeout,
+            )
+        }
+    })
 }
 
 /// How often the readiness probes run in the background (for `/healthz`).

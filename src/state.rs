@@ -28,8 +28,10 @@ pub struct AppState {
     pub tokens: Arc<crate::auth::tokens::ApiTokens>,
     /// Rows per minute each token and browser session may ask of `/graphql`.
     pub budgets: Arc<crate::graphql::cost::Budgets>,
+    /// Where large answers wait their turn.
+    pub heavy: Arc<crate::graphql::cost::HeavyLane>,
     /// Request counters and latencies for `/metrics`.
-    pub metrics: Arc<crate::web::metrics::Metrics>,
+    pub metrics: Arc<crate::telemetry::metrics::Metrics>,
     /// Sends scheduled reports; its keys check unsubscribe links.
     pub scheduler: Arc<crate::reports::Scheduler>,
     /// Whether this instance can serve (`/readyz`), and what was last found (`/healthz`).

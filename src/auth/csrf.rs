@@ -8,9 +8,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+
+use crate::signing::{Purpose, Signer};
 use rand::RngCore;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 pub const COOKIE_NAME: &str = "cp_csrf";
@@ -23,7 +23,7 @@ pub struct CsrfToken(pub String);
 
 #[derive(Clone)]
 pub struct CsrfKeys {
-    key: Vec<u8>,
+    signer: Signer,
 }
 
 impl std::fmt::Debug for CsrfKeys {
@@ -34,19 +34,13 @@ impl std::fmt::Debug for CsrfKeys {
 
 impl CsrfKeys {
     pub fn new(secret_key: &str) -> CsrfKeys {
-        // Derive a purpose-specific key so the raw SECRET_KEY is used for nothing else.
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("any key length");
-        mac.update(b"customer-portal csrf v1");
         CsrfKeys {
-            key: mac.finalize().into_bytes().to_vec(),
+            signer: Signer::new(secret_key.as_bytes(), Purpose::Csrf),
         }
     }
 
     fn sign(&self, nonce: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(nonce.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        URL_SAFE_NO_PAD.encode(self.signer.sign(nonce.as_bytes()))
     }
 
     pub fn issue(&self) -> String {
@@ -65,7 +59,10 @@ impl CsrfKeys {
         let Some((nonce, sig)) = token.split_once('.') else {
             return false;
         };
-        self.sign(nonce).as_bytes().ct_eq(sig.as_bytes()).into()
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        sig.len() == 32 && self.signer.verify(nonce.as_bytes(), &sig)
     }
 }
 

@@ -8,10 +8,9 @@
 //! A mark is an HMAC of the account's throttle key under a key derived from `SECRET_KEY`:
 //! it cannot be forged for another account, and it unlocks nothing but the delay.
 
+use crate::signing::{Purpose, Signer};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 pub const COOKIE_NAME: &str = "cp_device";
@@ -24,7 +23,7 @@ const MAX_COOKIE_LEN: usize = 256;
 
 #[derive(Clone)]
 pub struct DeviceKeys {
-    key: Vec<u8>,
+    signer: Signer,
 }
 
 impl std::fmt::Debug for DeviceKeys {
@@ -35,20 +34,14 @@ impl std::fmt::Debug for DeviceKeys {
 
 impl DeviceKeys {
     pub fn new(secret_key: &str) -> DeviceKeys {
-        // A purpose-specific key: the raw SECRET_KEY signs nothing itself.
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("any key length");
-        mac.update(b"customer-portal known device v1");
         DeviceKeys {
-            key: mac.finalize().into_bytes().to_vec(),
+            signer: Signer::new(secret_key.as_bytes(), Purpose::KnownDevice),
         }
     }
 
     fn mark(&self, throttle_key: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(throttle_key.as_bytes());
         // 128 bits are plenty for a mark that only lifts a delay.
-        URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16])
+        URL_SAFE_NO_PAD.encode(self.signer.tag(throttle_key.as_bytes(), 16))
     }
 
     fn marks(cookie: Option<&str>) -> impl Iterator<Item = &str> {
@@ -78,13 +71,6 @@ impl DeviceKeys {
                 .take(MAX_MARKS - 1),
         );
         out.join(".")
-    }
-
-    /// The `Set-Cookie` value for [`DeviceKeys::remember`]'s result.
-    /// The `Set-Cookie` value (`Secure` is added by the web layer for requests that
-    /// arrived over https).
-    pub fn set_cookie(value: &str) -> String {
-        format!("{COOKIE_NAME}={value}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax")
     }
 }
 

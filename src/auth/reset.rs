@@ -310,7 +310,8 @@ impl Job {
             return;
         }
         let link = format!("{}/reset-password?token={secret}", self.base_url);
-        let mail = templates::reset_link(&customer.first_name, &customer.email, &link);
+        let mail =
+            templates::reset_link(&customer.first_name, &customer.email, &link, LINK_LIFETIME);
         if self.mailer.send(&mail).await.is_ok() {
             tracing::info!(customer_id = %customer.id, "password reset link sent");
         }

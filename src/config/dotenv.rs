@@ -125,6 +125,40 @@ fn unescape(raw: &str, double: bool) -> String {
     out
 }
 
+/// A statement's key, after an optional `export `: bare or single-quoted.
+fn key(cur: &mut Cursor) -> Option<String> {
+    let rest = &cur.s[cur.pos..];
+    if rest.starts_with(b"export") && rest.get(6).is_some_and(|&c| inline_space(c)) {
+        cur.pos += 6;
+        cur.eat_while(inline_space);
+    }
+    if cur.peek() == Some(b'\'') {
+        quoted(cur, b'\'').map(str::to_owned)
+    } else {
+        let k = cur.eat_while(|c| c != b'=' && c != b'#' && !c.is_ascii_whitespace());
+        (!k.is_empty()).then(|| k.to_owned())
+    }
+}
+
+/// An unquoted value: the rest of the line, less a comment (python-dotenv:
+/// `re.sub(r"\s+#.*", "", part).rstrip()`).
+fn unquoted(cur: &mut Cursor) -> String {
+    let line = cur.eat_while(|c| c != b'\n' && c != b'\r');
+    let mut cut = line.len();
+    let bytes = line.as_bytes();
+    for i in 1..bytes.len() {
+        if bytes[i] == b'#' && bytes[i - 1].is_ascii_whitespace() {
+            let mut j = i - 1;
+            while j > 0 && bytes[j - 1].is_ascii_whitespace() {
+                j -= 1;
+            }
+            cut = j;
+            break;
+        }
+    }
+    line[..cut].trim_end().to_owned()
+}
+
 /// Parses the text of a `.env` file (no expansion yet).
 pub fn parse(text: &str) -> Parsed {
     let mut cur = Cursor {
@@ -142,18 +176,7 @@ pub fn parse(text: &str) -> Parsed {
             cur.skip_rest_of_line();
             continue;
         }
-        // `export KEY=…`
-        let rest = &cur.s[cur.pos..];
-        if rest.starts_with(b"export") && rest.get(6).is_some_and(|&c| inline_space(c)) {
-            cur.pos += 6;
-            cur.eat_while(inline_space);
-        }
-        let key = if cur.peek() == Some(b'\'') {
-            quoted(&mut cur, b'\'').map(str::to_owned)
-        } else {
-            let k = cur.eat_while(|c| c != b'=' && c != b'#' && !c.is_ascii_whitespace());
-            (!k.is_empty()).then(|| k.to_owned())
-        };
+        let key = key(&mut cur);
         let Some(key) = key else {
             out.warnings.push(format!(
                 ".env line {}: could not parse this statement; it is ignored",
@@ -176,23 +199,7 @@ pub fn parse(text: &str) -> Parsed {
                 quoted(&mut cur, q).map(|raw| Value::Quoted(unescape(raw, q == b'"'), q == b'"'))
             }
             None | Some(b'\n') | Some(b'\r') => Some(Value::Plain(String::new())),
-            Some(_) => {
-                let line = cur.eat_while(|c| c != b'\n' && c != b'\r');
-                // python-dotenv: `re.sub(r"\s+#.*", "", part).rstrip()`
-                let mut cut = line.len();
-                let bytes = line.as_bytes();
-                for i in 1..bytes.len() {
-                    if bytes[i] == b'#' && bytes[i - 1].is_ascii_whitespace() {
-                        let mut j = i - 1;
-                        while j > 0 && bytes[j - 1].is_ascii_whitespace() {
-                            j -= 1;
-                        }
-                        cut = j;
-                        break;
-                    }
-                }
-                Some(Value::Plain(line[..cut].trim_end().to_owned()))
-            }
+            Some(_) => Some(Value::Plain(unquoted(&mut cur))),
         };
         // After the value: optional whitespace and comment, then the end of the line.
         cur.eat_while(inline_space);

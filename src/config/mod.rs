@@ -224,6 +224,44 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Where the data lives and how it is read: the data folder, both databases, the
+/// inventory cache.
+struct Data {
+    data_dir: PathBuf,
+    app_db: AppDbConfig,
+    erp: ErpConfig,
+    erp_cache_seconds: u64,
+    erp_read_timeout: Duration,
+    inventory_cache_max_mb: usize,
+    app_db_zone: Zone,
+}
+
+impl Data {
+    fn read(r: &mut Reader) -> Data {
+        let data_dir = PathBuf::from(r.text("DATA_DIR").unwrap_or_default());
+        let app_db = match r.text("DB_SERVER") {
+            None => AppDbConfig::Sqlite {
+                path: data_dir.join("portal.db"),
+            },
+            Some(server) => AppDbConfig::SqlServer(sql_server(r, "DB", server)),
+        };
+        let demo_rows = r.int("DEMO_ERP_ROWS") as u32;
+        let erp = match r.text("ERP_DB_SERVER") {
+            None => ErpConfig::Demo { rows: demo_rows },
+            Some(server) => ErpConfig::SqlServer(sql_server(r, "ERP_DB", server)),
+        };
+        Data {
+            data_dir,
+            app_db,
+            erp,
+            erp_cache_seconds: r.int("ERP_CACHE_SECONDS"),
+            erp_read_timeout: Duration::from_secs(r.int("ERP_READ_TIMEOUT")),
+            inventory_cache_max_mb: r.int("INVENTORY_CACHE_MAX_MB") as usize,
+            app_db_zone: r.zone("APP_DB_TIME_ZONE"),
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks every key; all problems at once.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
@@ -239,18 +277,7 @@ impl Config {
         };
         let net = Network::read(&mut r, production);
         let sec = Security::read(&mut r, production);
-        let data_dir = PathBuf::from(r.text("DATA_DIR").unwrap_or_default());
-        let app_db = match r.text("DB_SERVER") {
-            None => AppDbConfig::Sqlite {
-                path: data_dir.join("portal.db"),
-            },
-            Some(server) => AppDbConfig::SqlServer(sql_server(&mut r, "DB", server)),
-        };
-        let demo_rows = r.int("DEMO_ERP_ROWS") as u32;
-        let erp = match r.text("ERP_DB_SERVER") {
-            None => ErpConfig::Demo { rows: demo_rows },
-            Some(server) => ErpConfig::SqlServer(sql_server(&mut r, "ERP_DB", server)),
-        };
+        let data = Data::read(&mut r);
         let mail = Mail::read(&mut r, production);
         if production && sec.app_base_url.is_none() {
             r.problem(format!(
@@ -262,10 +289,6 @@ impl Config {
             .into_iter()
             .filter(|k| r.raw(k).is_some())
             .collect();
-        let erp_cache_seconds = r.int("ERP_CACHE_SECONDS");
-        let erp_read_timeout = Duration::from_secs(r.int("ERP_READ_TIMEOUT"));
-        let inventory_cache_max_mb = r.int("INVENTORY_CACHE_MAX_MB") as usize;
-        let app_db_zone = r.zone("APP_DB_TIME_ZONE");
         let portal_zone = r.zone("PORTAL_TIMEZONE");
         let metrics_allow = r.nets("METRICS_ALLOW");
         let json_logs = r.choice("LOG_FORMAT") == "json";
@@ -278,18 +301,18 @@ impl Config {
             mode,
             host: net.host,
             port: net.port,
-            data_dir,
+            data_dir: data.data_dir,
             secret_key: sec.secret_key,
             session_lifetime: sec.session_lifetime,
             test_mode: sec.test_mode,
             app_base_url: sec.app_base_url,
             admin_username: sec.admin_username,
             admin_password_hash: sec.admin_password_hash,
-            app_db,
-            erp,
-            erp_cache_seconds,
-            erp_read_timeout,
-            inventory_cache_max_mb,
+            app_db: data.app_db,
+            erp: data.erp,
+            erp_cache_seconds: data.erp_cache_seconds,
+            erp_read_timeout: data.erp_read_timeout,
+            inventory_cache_max_mb: data.inventory_cache_max_mb,
             shutdown_grace: net.shutdown_grace,
             smtp: mail.smtp,
             email_from: mail.from,
@@ -297,7 +320,7 @@ impl Config {
             ad,
             seed_demo_accounts: true,
             audit_append_only: sec.audit_append_only,
-            app_db_zone,
+            app_db_zone: data.app_db_zone,
             portal_zone,
             metrics_allow,
             metrics_token: sec.metrics_token,

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::auth::AdminIdentity;
+use crate::auth::access::AdminGrant;
 use crate::auth::passwords::PasswordHasher;
 use crate::domain::audit::Action;
 use crate::domain::{CustomerId, Email, ErpScope};
 use crate::erp::ErpSource;
-use crate::graphql::guards::AdminGrant;
 use crate::mail::{Mailer, templates};
 use crate::store::{
     ActiveSessionStore, AuditStore, Customer, CustomerChanges, CustomerStore, NewAuditEntry,

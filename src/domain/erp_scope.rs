@@ -13,6 +13,16 @@ pub enum ErpScope {
 }
 
 impl ErpScope {
+    /// The ERP customers this scope names, for a query that lists them (`None`: every
+    /// customer; an empty list: none).
+    pub fn names(&self) -> Option<Vec<String>> {
+        match self {
+            ErpScope::All => None,
+            ErpScope::Customers(names) => Some(names.clone()),
+            ErpScope::Nothing => Some(Vec::new()),
+        }
+    }
+
     /// Only the exact string `All` is unrestricted, as in the old portal: `all`, `ALL` or
     /// ` All ` are a customer of that name (most likely none), never everything.
     pub fn parse(raw: &str) -> ErpScope {

@@ -1,11 +1,14 @@
 //! Domain newtypes that parse at the edge: once a value has one of these types it is valid.
 
 pub mod audit;
+mod display;
 mod email;
 mod erp_scope;
 mod password;
+pub mod reports;
 mod zone;
 
+pub use display::{format_qty, format_us_date, wall_clock};
 pub use email::Email;
 pub use erp_scope::ErpScope;
 pub use password::{NewPassword, PasswordPolicyError};

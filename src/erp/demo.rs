@@ -177,7 +177,28 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
     let mut rng = Prng(SEED);
     let tx = conn.transaction()?;
+    insert_names(&tx)?;
+    let bins = insert_bins(&tx, rows)?;
+    let part_units = insert_parts(&tx, rows, &mut rng)?;
+    insert_lots(&tx, rows, today, bins, &part_units, &mut rng)?;
+    for (k, v) in [
+        ("rows", rows.to_string()),
+        ("generator_version", GENERATOR_VERSION.to_owned()),
+        ("seed", SEED.to_string()),
+        ("generated_on", today.to_string()),
+    ] {
+        tx.execute(
+            "INSERT INTO demo_meta (meta_key, meta_value) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
+    }
+    tx.commit()?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE; ANALYZE;")?;
+    Ok(())
+}
 
+/// The ERP customers (and a blank classification that is never offered) and the units.
+fn insert_names(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
     for (i, name) in CUSTOMER_NAMES.iter().enumerate() {
         tx.execute(
             "INSERT INTO dmpr1 (p1_id, p1_name) VALUES (?1, ?2)",
@@ -192,7 +213,11 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             params![i as i64 + 1, u],
         )?;
     }
+    Ok(())
+}
 
+/// The warehouse's bins (aisle, bay, level and a few special places); how many there are.
+fn insert_bins(tx: &rusqlite::Transaction, rows: u32) -> rusqlite::Result<usize> {
     let n_bins = (rows / 40).clamp(40, 900) as i64;
     let mut bins = Vec::with_capacity(n_bins as usize + 3);
     for special in ["DOCK-IN", "QC-HOLD", "STAGE-01"] {
@@ -217,8 +242,16 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             params![i as i64 + 1, name],
         )?;
     }
+    Ok(bins.len())
+}
 
-    // Larger customers own more parts (a gentle power law over the list).
+/// The parts, spread over the customers (larger customers own more); each part's unit.
+fn insert_parts(
+    tx: &rusqlite::Transaction,
+    rows: u32,
+    rng: &mut Prng,
+) -> rusqlite::Result<Vec<Option<i64>>> {
+    // A gentle power law over the list.
     let weights: Vec<f64> = (0..CUSTOMER_NAMES.len())
         .map(|i| 1.0 / ((i + 1) as f64).powf(0.7))
         .collect();
@@ -265,47 +298,20 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
         )?;
         part_units.push(unit);
     }
+    Ok(part_units)
+}
 
-    let mut fifo = tx.prepare(
-        "INSERT INTO dtfifo (fi_prid, fi_loid, fi_balance, fi_attrib2, fi_userlot, fi_lotnum, fi_expires, fi_date,
-                             fi_lotdate, fi_type, fi_action, fi_postref, fi_qc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    let mut job_stmt = tx.prepare("INSERT INTO dtljob (lj_jobnum, lj_orid) VALUES (?1, ?2)")?;
-    let mut ord_stmt = tx.prepare("INSERT INTO dtord (or_id, or_ordnum) VALUES (?1, ?2)")?;
-    let mut tord_stmt = tx.prepare("INSERT INTO dttord (to_ordnum, to_billpo) VALUES (?1, ?2)")?;
+/// What a lot carries in every one of its layers.
+struct Lot {
+    received: Date,
+    userlot: String,
+    expires: Option<String>,
+    reference: String,
+    qc: Option<&'static str>,
+}
 
-    let date = |d: Date| d.to_string();
-    let mut live = 0u32;
-    let mut lot_seq = 0u64;
-    let mut job_seq = 40_000i64;
-    let mut order_seq = 0i64;
-    // `stock`: a job made for stock, with no order (its lots show no PO of their own).
-    let mut new_job = |rng: &mut Prng, stock: bool| -> rusqlite::Result<i64> {
-        job_seq += rng.range(1, 9);
-        if stock || rng.chance(0.1) {
-            job_stmt.execute(params![job_seq, Option::<i64>::None])?; // a job with no order: PO N/A
-        } else {
-            order_seq += 1;
-            let ordnum = 700_000 + order_seq;
-            let po = if rng.chance(0.15) {
-                String::new()
-            } else {
-                format!("PO-{}", 100_000 + rng.below(900_000))
-            };
-            tord_stmt.execute(params![ordnum, po])?;
-            ord_stmt.execute(params![order_seq, ordnum])?;
-            job_stmt.execute(params![job_seq, order_seq])?;
-        }
-        Ok(job_seq)
-    };
-
-    while live < rows {
-        lot_seq += 1;
-        let pr_id = rng.range(1, n_parts);
-        let unit = part_units[pr_id as usize - 1];
-        let fractional = matches!(unit, Some(3) | Some(4) | Some(7));
-        let lotnum = format!("L{lot_seq:07}");
+impl Lot {
+    fn draw(rng: &mut Prng, today: Date) -> Lot {
         let received = today - Duration::days(rng.range(1, 720));
         let userlot = match rng.below(4) {
             0 => format!(
@@ -334,7 +340,7 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             } else {
                 rng.range(91, 900)
             };
-            Some(date(today + Duration::days(days)))
+            Some((today + Duration::days(days)).to_string())
         };
         let reference = if rng.chance(0.35) {
             String::new()
@@ -347,8 +353,95 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             55..=74 => Some(""),
             _ => Some("Passed"),
         };
+        Lot {
+            received,
+            userlot,
+            expires,
+            reference,
+            qc,
+        }
+    }
+}
+
+/// One live layer of a lot: where it is, how much, its type and its last transaction.
+struct Layer {
+    loid: i64,
+    balance: f64,
+    fi_type: &'static str,
+    action: String,
+    postref: String,
+    last_tran: Date,
+}
+
+impl Layer {
+    fn draw(
+        rng: &mut Prng,
+        bins: usize,
+        fractional: bool,
+        first_of_finished_job: Option<i64>,
+        received: Date,
+        today: Date,
+    ) -> Layer {
+        let loid = rng.range(1, bins as i64);
+        let balance = if fractional {
+            (rng.range(1, 200_000) as f64) / 100.0
+        } else {
+            rng.range(1, 5_000) as f64
+        };
+        let fi_type = match rng.below(100) {
+            0..=3 => "quarantine",
+            4..=6 => "job",
+            7..=9 => "sal-reserv",
+            10..=12 => "staging",
+            _ => "FIFO",
+        };
+        let (action, postref) = match first_of_finished_job {
+            Some(job) => ("Finish Job".to_owned(), format!("JJ-{job}")),
+            None => {
+                let a = (*rng.pick(OTHER_ACTIONS)).to_owned();
+                let r = format!("RR-{}", rng.range(100_000, 999_999));
+                (a, r)
+            }
+        };
+        let last_tran = received + Duration::days(rng.range(0, (today - received).whole_days()));
+        Layer {
+            loid,
+            balance,
+            fi_type,
+            action,
+            postref,
+            last_tran,
+        }
+    }
+}
+
+/// Lots with their live layers until there are `rows` of them, and the history layers
+/// (balance 0) the PO and Failed QC rules read.
+fn insert_lots(
+    tx: &rusqlite::Transaction,
+    rows: u32,
+    today: Date,
+    bins: usize,
+    part_units: &[Option<i64>],
+    rng: &mut Prng,
+) -> rusqlite::Result<()> {
+    let mut fifo = tx.prepare(
+        "INSERT INTO dtfifo (fi_prid, fi_loid, fi_balance, fi_attrib2, fi_userlot, fi_lotnum, fi_expires, fi_date,
+                             fi_lotdate, fi_type, fi_action, fi_postref, fi_qc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    let mut jobs = Jobs::new(tx)?;
+    let (mut live, mut lot_seq) = (0u32, 0u64);
+    while live < rows {
+        lot_seq += 1;
+        let pr_id = rng.range(1, part_units.len() as i64);
+        let unit = part_units[pr_id as usize - 1];
+        let fractional = matches!(unit, Some(3) | Some(4) | Some(7));
+        let lotnum = format!("L{lot_seq:07}");
+        let lot = Lot::draw(rng, today);
+        let received = lot.received.to_string();
         let finished_job = if rng.chance(0.45) {
-            Some(new_job(&mut rng, false)?)
+            Some(jobs.add(rng, false)?)
         } else {
             None
         };
@@ -357,43 +450,22 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             if live >= rows {
                 break;
             }
-            let loid = rng.range(1, bins.len() as i64);
-            let balance = if fractional {
-                (rng.range(1, 200_000) as f64) / 100.0
-            } else {
-                rng.range(1, 5_000) as f64
-            };
-            let fi_type = match rng.below(100) {
-                0..=3 => "quarantine",
-                4..=6 => "job",
-                7..=9 => "sal-reserv",
-                10..=12 => "staging",
-                _ => "FIFO",
-            };
-            let (action, postref) = match (layer, finished_job) {
-                (0, Some(job)) => ("Finish Job".to_owned(), format!("JJ-{job}")),
-                _ => {
-                    let a = (*rng.pick(OTHER_ACTIONS)).to_owned();
-                    let r = format!("RR-{}", rng.range(100_000, 999_999));
-                    (a, r)
-                }
-            };
-            let last_tran =
-                received + Duration::days(rng.range(0, (today - received).whole_days()));
+            let first_job = finished_job.filter(|_| layer == 0);
+            let l = Layer::draw(rng, bins, fractional, first_job, lot.received, today);
             fifo.execute(params![
                 pr_id,
-                loid,
-                balance,
-                reference,
-                userlot,
+                l.loid,
+                l.balance,
+                lot.reference,
+                lot.userlot,
                 lotnum,
-                expires,
-                date(last_tran),
-                date(received),
-                fi_type,
-                action,
-                postref,
-                qc
+                lot.expires,
+                l.last_tran.to_string(),
+                received,
+                l.fi_type,
+                l.action,
+                l.postref,
+                lot.qc
             ])?;
             live += 1;
         }
@@ -402,21 +474,21 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
         // job number must not hide the PO of the earlier order (the old portal's rule).
         if finished_job.is_some() && rng.chance(0.1) {
             let stock = rng.chance(0.5);
-            let later = new_job(&mut rng, stock)?;
+            let later = jobs.add(rng, stock)?;
             fifo.execute(params![
                 pr_id,
                 1,
                 0.0,
                 "",
-                userlot,
+                lot.userlot,
                 lotnum,
-                expires,
-                date(received),
-                date(received),
+                lot.expires,
+                received,
+                received,
                 "FIFO",
                 "Finish Job",
                 format!("JJ-{later}"),
-                qc
+                lot.qc
             ])?;
         }
         if rng.chance(0.03) {
@@ -425,11 +497,11 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
                 2,
                 0.0,
                 "",
-                userlot,
+                lot.userlot,
                 lotnum,
-                expires,
-                date(received),
-                date(received),
+                lot.expires,
+                received,
+                received,
                 "FIFO",
                 "Failed QC",
                 format!("QC-{lot_seq}"),
@@ -437,25 +509,51 @@ fn generate(path: &Path, rows: u32, today: Date) -> rusqlite::Result<()> {
             ])?;
         }
     }
-    drop(fifo);
-    drop(job_stmt);
-    drop(ord_stmt);
-    drop(tord_stmt);
-
-    for (k, v) in [
-        ("rows", rows.to_string()),
-        ("generator_version", GENERATOR_VERSION.to_owned()),
-        ("seed", SEED.to_string()),
-        ("generated_on", today.to_string()),
-    ] {
-        tx.execute(
-            "INSERT INTO demo_meta (meta_key, meta_value) VALUES (?1, ?2)",
-            params![k, v],
-        )?;
-    }
-    tx.commit()?;
-    conn.execute_batch("PRAGMA journal_mode = DELETE; ANALYZE;")?;
     Ok(())
+}
+
+/// Jobs and the orders they were made for.
+struct Jobs<'t> {
+    job: rusqlite::Statement<'t>,
+    order: rusqlite::Statement<'t>,
+    po: rusqlite::Statement<'t>,
+    job_seq: i64,
+    order_seq: i64,
+}
+
+impl<'t> Jobs<'t> {
+    fn new(tx: &'t rusqlite::Transaction) -> rusqlite::Result<Jobs<'t>> {
+        Ok(Jobs {
+            job: tx.prepare("INSERT INTO dtljob (lj_jobnum, lj_orid) VALUES (?1, ?2)")?,
+            order: tx.prepare("INSERT INTO dtord (or_id, or_ordnum) VALUES (?1, ?2)")?,
+            po: tx.prepare("INSERT INTO dttord (to_ordnum, to_billpo) VALUES (?1, ?2)")?,
+            job_seq: 40_000,
+            order_seq: 0,
+        })
+    }
+
+    /// A new job; `stock`: made for stock, with no order (its lots show no PO of their
+    /// own). Its job number.
+    fn add(&mut self, rng: &mut Prng, stock: bool) -> rusqlite::Result<i64> {
+        self.job_seq += rng.range(1, 9);
+        if stock || rng.chance(0.1) {
+            // A job with no order: PO N/A.
+            self.job
+                .execute(params![self.job_seq, Option::<i64>::None])?;
+        } else {
+            self.order_seq += 1;
+            let ordnum = 700_000 + self.order_seq;
+            let po = if rng.chance(0.15) {
+                String::new()
+            } else {
+                format!("PO-{}", 100_000 + rng.below(900_000))
+            };
+            self.po.execute(params![ordnum, po])?;
+            self.order.execute(params![self.order_seq, ordnum])?;
+            self.job.execute(params![self.job_seq, self.order_seq])?;
+        }
+        Ok(self.job_seq)
+    }
 }
 
 #[cfg(test)]

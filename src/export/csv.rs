@@ -2,8 +2,8 @@
 //! except quantities, which stay plain numbers so spreadsheets read them as such.
 
 use super::{Column, columns};
+use crate::domain::format_us_date;
 use crate::erp::InventoryRow;
-use crate::inventory::format_us_date;
 
 /// Quotes a field when it needs it; neutralises spreadsheet formulas (`=`, `+`, `-`, `@`
 /// at the start of text), since these files are opened in Excel.

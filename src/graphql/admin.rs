@@ -17,13 +17,13 @@ use super::guards::{
     AdminGrant, AdminGuard, Scope, StaffGuard, coded_error, codes, field_errors, require_admin,
     require_staff,
 };
+use super::stores::{audit_store, customer_store, internal, session_store};
 use crate::customers::{
     CustomerAdmin, CustomerError, CustomerInput as ServiceInput, PasswordIssued,
 };
 use crate::domain::CustomerId;
 use crate::store::{
-    ActiveSession, ActiveSessionStore, AuditEntry, AuditFilter, AuditStore, CustomerStore,
-    StatusFilter, StoreError,
+    ActiveSession, AuditEntry, AuditFilter, CustomerStore, StatusFilter, StoreError,
 };
 
 /// Loads customers by id in one store call per batch.
@@ -43,26 +43,6 @@ impl Loader<CustomerId> for CustomerLoader {
             .map(|c| (c.id, CustomerNode::from(c)))
             .collect())
     }
-}
-
-pub(super) fn customer_store<'a>(
-    ctx: &Context<'a>,
-) -> async_graphql::Result<&'a Arc<dyn CustomerStore>> {
-    ctx.data::<Arc<dyn CustomerStore>>()
-}
-
-pub(super) fn audit_store<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<dyn AuditStore>> {
-    ctx.data::<Arc<dyn AuditStore>>()
-}
-
-pub(super) fn session_store<'a>(
-    ctx: &Context<'a>,
-) -> async_graphql::Result<&'a Arc<dyn ActiveSessionStore>> {
-    ctx.data::<Arc<dyn ActiveSessionStore>>()
-}
-
-pub(super) fn internal(e: impl std::borrow::Borrow<StoreError>) -> async_graphql::Error {
-    super::guards::store_error(e.borrow())
 }
 
 fn parse_id(id: &ID) -> async_graphql::Result<CustomerId> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use async_graphql::{Context, Object, SimpleObject};
 use time::{Date, Duration, OffsetDateTime};
 
-use super::admin::{audit_store, customer_store, internal, session_store};
+use super::stores::{audit_store, customer_store, internal, session_store};
 use crate::domain::Zone;
 use crate::store::AuditEntry;
 

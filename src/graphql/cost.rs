@@ -41,9 +41,60 @@ pub const MAX_ROOT_FIELDS: usize = 20;
 /// Most fields one operation may select once its fragments are expanded, duplicates and
 /// aliases included.
 pub const MAX_SELECTIONS: usize = 1_000;
-/// Rows per page of `inventory`: browsers and admins, and tools with a token.
-pub const MAX_PAGE_SESSION: u64 = 500;
-pub const MAX_PAGE_TOKEN: u64 = 5_000;
+/// Operations that may answer more rows than this take the heavy lane: a few at a time
+/// per instance, so four tools asking for the largest answer at once cost the memory of
+/// one or two, and browsers keep a core.
+pub const HEAVY_ROWS: u64 = 5_000;
+/// How long an operation waits for the heavy lane before it is told to come back.
+const HEAVY_WAIT: Duration = Duration::from_secs(30);
+/// Operations waiting for the heavy lane at most; more are refused at once.
+const HEAVY_QUEUE: usize = 32;
+/// What a refused large operation is told to wait.
+pub const HEAVY_RETRY: Duration = Duration::from_secs(5);
+
+/// The most rows one page of `inventory` may cost for this caller (the inventory's own
+/// page rule).
+pub fn max_page(viewer: &crate::auth::Viewer) -> u64 {
+    crate::inventory::max_page(matches!(viewer, crate::auth::Viewer::Token(_))) as u64
+}
+
+/// The lane large answers take: as many at once as half the cores (at least one).
+pub struct HeavyLane {
+    permits: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for HeavyLane {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        HeavyLane::new((cores / 2).max(1))
+    }
+}
+
+impl HeavyLane {
+    pub fn new(width: usize) -> HeavyLane {
+        HeavyLane {
+            permits: tokio::sync::Semaphore::new(width),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// A place in the lane, waiting at most [`HEAVY_WAIT`] behind at most [`HEAVY_QUEUE`]
+    /// others; `None`: come back later.
+    pub async fn enter(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        use std::sync::atomic::Ordering;
+        if let Ok(p) = self.permits.try_acquire() {
+            return Some(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= HEAVY_QUEUE {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let got = tokio::time::timeout(HEAVY_WAIT, self.permits.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        got.ok().and_then(Result::ok)
+    }
+}
 /// The default budget, rows per minute, per token and per browser session.
 pub const DEFAULT_ROWS_PER_MINUTE: u64 = 200_000;
 /// Rows a list without a page argument is counted at (the portal keeps such lists to

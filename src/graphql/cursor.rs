@@ -5,19 +5,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+
+use crate::signing::{Purpose, Signer};
 
 const MAC: usize = 16;
 
-#[derive(Clone)]
-pub struct CursorKey([u8; 32]);
-
-impl std::fmt::Debug for CursorKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CursorKey(..)")
-    }
-}
+#[derive(Clone, Debug)]
+pub struct CursorKey(Signer);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCursorError {
@@ -28,15 +23,7 @@ pub enum KeyCursorError {
 impl CursorKey {
     /// A key of its own, derived from the portal's secret.
     pub fn derive(secret: &str) -> CursorKey {
-        let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-        m.update(b"customer-portal list cursors v1");
-        CursorKey(m.finalize().into_bytes().into())
-    }
-
-    fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
-        m.update(payload);
-        m
+        CursorKey(Signer::new(secret.as_bytes(), Purpose::ListCursor))
     }
 
     fn bind(view: &str) -> [u8; 8] {
@@ -74,8 +61,8 @@ impl CursorKey {
         let mut payload = Vec::with_capacity(at.len() + 8 + MAC);
         payload.extend_from_slice(at);
         payload.extend_from_slice(&Self::bind(view));
-        let tag = self.mac(&payload).finalize().into_bytes();
-        payload.extend_from_slice(&tag[..MAC]);
+        let tag = self.0.tag(&payload, MAC);
+        payload.extend_from_slice(&tag);
         URL_SAFE_NO_PAD.encode(payload)
     }
 
@@ -90,9 +77,9 @@ impl CursorKey {
             return Err(KeyCursorError::Invalid);
         }
         let (payload, tag) = raw.split_at(raw.len() - MAC);
-        self.mac(payload)
-            .verify_truncated_left(tag)
-            .map_err(|_| KeyCursorError::Invalid)?;
+        if !self.0.verify(payload, tag) {
+            return Err(KeyCursorError::Invalid);
+        }
         let (at, bind) = payload.split_at(payload.len() - 8);
         if bind != Self::bind(view) {
             return Err(KeyCursorError::Mismatch);

@@ -9,9 +9,8 @@ use time::OffsetDateTime;
 use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
-    CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, InventoryService, MAX_PAGE,
-    MAX_TOOL_PAGE, Minimums, PageError, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
-    days_to_expiry,
+    CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, InventoryService, Minimums,
+    PageError, Selection, Snapshot, SortDir, SortField, SortKey, Wanted, days_to_expiry,
 };
 
 #[derive(Default)]
@@ -476,6 +475,31 @@ pub fn selection(
     }
 }
 
+/// A page that could not be read, as the caller sees it.
+fn page_error(e: PageError) -> async_graphql::Error {
+    match e {
+        PageError::Erp(e) => erp_error(&e),
+        PageError::Cursor(CursorError::Invalid) => {
+            coded_error(codes::BAD_USER_INPUT, "invalid cursor")
+        }
+        PageError::Cursor(CursorError::Mismatch) => coded_error(
+            codes::BAD_USER_INPUT,
+            "cursor does not match this query (scope, filter or sort)",
+        ),
+        PageError::Cursor(CursorError::Expired { read }) => coded_error(
+            codes::CURSOR_EXPIRED,
+            &format!(
+                "cursor expired after {read} rows (its snapshot was idle for 10 minutes, or the portal restarted): start the pull again from the first page"
+            ),
+        )
+        .extend_with(move |_, e| e.set("read", read as u64)),
+        PageError::Cursor(CursorError::Busy) => rate_limited(
+            "other pulls are keeping their rows: no room to keep this pull's rows until it ends; start it again in a little while",
+            crate::inventory::PULL_RETRY,
+        ),
+    }
+}
+
 #[Object]
 impl InventoryQuery {
     /// Live inventory: searched, filtered, sorted and paged on the server, always within
@@ -507,10 +531,10 @@ impl InventoryQuery {
                     "first must be at least 1",
                 ));
             }
-            Some(n) => (n as usize).min(match super::guards::viewer(ctx) {
-                crate::auth::Viewer::Token(_) => MAX_TOOL_PAGE,
-                _ => MAX_PAGE,
-            }),
+            Some(n) => (n as usize).min(crate::inventory::max_page(matches!(
+                grant.holder(),
+                crate::auth::access::Holder::Tool(_)
+            ))),
         };
         let today = portal_today(ctx);
         // Facets and the filtered count cost a pass over the scope each: only when asked.
@@ -551,27 +575,7 @@ impl InventoryQuery {
                 want,
             )
             .await
-            .map_err(|e| match e {
-                PageError::Erp(e) => erp_error(&e),
-                PageError::Cursor(CursorError::Invalid) => {
-                    coded_error(codes::BAD_USER_INPUT, "invalid cursor")
-                }
-                PageError::Cursor(CursorError::Mismatch) => coded_error(
-                    codes::BAD_USER_INPUT,
-                    "cursor does not match this query (scope, filter or sort)",
-                ),
-                PageError::Cursor(CursorError::Expired { read }) => coded_error(
-                    codes::CURSOR_EXPIRED,
-                    &format!(
-                        "cursor expired after {read} rows (its snapshot was idle for 10 minutes, or the portal restarted): start the pull again from the first page"
-                    ),
-                )
-                .extend_with(move |_, e| e.set("read", read as u64)),
-                PageError::Cursor(CursorError::Busy) => rate_limited(
-                    "other pulls are keeping their rows: no room to keep this pull's rows until it ends; start it again in a little while",
-                    crate::inventory::PULL_RETRY,
-                ),
-            })?;
+            .map_err(page_error)?;
         let snap = &page.snapshot;
         Ok(InventoryConnection {
             total_count: snap.total_count() as i32,

@@ -54,30 +54,13 @@ pub struct SetPartMinimumInput {
     pub minimum_qty: f64,
 }
 
-/// The customers whose minimums a scope may read (`None`: every one).
-pub fn scope_names(scope: &ErpScope) -> Option<Vec<String>> {
-    match scope {
-        ErpScope::All => None,
-        ErpScope::Customers(names) => Some(names.clone()),
-        ErpScope::Nothing => Some(Vec::new()),
-    }
-}
-
 /// The minimums in force for a scope, as the inventory filters and badges use them.
 pub async fn minimums_for(
     store: &dyn PartMinimumStore,
     scope: &ErpScope,
 ) -> Result<Minimums, crate::store::StoreError> {
-    let names = scope_names(scope);
-    Ok(minimums_of(store.part_minimums(names.as_deref()).await?))
-}
-
-/// The filter's and badges' form of a list of minimums.
-pub fn minimums_of(list: Vec<PartMinimum>) -> Minimums {
-    Minimums::new(
-        list.into_iter()
-            .map(|m| (m.erp_customer_name, m.part, m.minimum_qty)),
-    )
+    let names = scope.names();
+    Ok(Minimums::from(store.part_minimums(names.as_deref()).await?))
 }
 
 /// The minimums of each scope, kept a few seconds for the inventory grid: every grid
@@ -195,7 +178,7 @@ impl MinimumsQuery {
     ) -> async_graphql::Result<Vec<PartMinimumNode>> {
         let who = require_customer(ctx)?;
         let store = ctx.data::<Arc<dyn PartMinimumStore>>()?;
-        let names = scope_names(&who.scope);
+        let names = who.scope.names();
         let list = store
             .part_minimums(names.as_deref())
             .await
@@ -304,6 +287,6 @@ mod tests {
             customer_in_scope(&ErpScope::All, Some("Other Co")).unwrap(),
             "Other Co"
         );
-        assert_eq!(scope_names(&ErpScope::Nothing), Some(Vec::new()));
+        assert_eq!(ErpScope::Nothing.names(), Some(Vec::new()));
     }
 }

@@ -9,13 +9,13 @@ pub mod analytics;
 pub mod cost;
 pub mod cursor;
 pub mod customer;
-pub mod exec;
 pub mod guards;
 pub mod inventory;
 pub mod minimums;
 pub mod outbox;
 pub mod reports;
 pub mod saved_views;
+pub mod stores;
 pub mod tokens;
 pub mod viewer;
 

@@ -30,6 +30,7 @@ pub struct ReportsQuery;
 pub struct ReportsMutation;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::reports::ReportKind")]
 pub enum ReportKind {
     /// The view's rows, attached.
     Report,
@@ -38,12 +39,14 @@ pub enum ReportKind {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::reports::Frequency")]
 pub enum ReportFrequency {
     Daily,
     Weekly,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::reports::FileFormat")]
 pub enum ReportFormat {
     Xlsx,
     Csv,
@@ -93,30 +96,18 @@ pub struct ReportSubscriptionNode {
 fn node(s: ReportSubscription, email: String) -> ReportSubscriptionNode {
     ReportSubscriptionNode {
         id: ID(s.id.to_string()),
-        kind: if s.kind == "alert" {
-            ReportKind::Alert
-        } else {
-            ReportKind::Report
-        },
+        kind: s.kind.into(),
         view_id: s.view_id.map(|v| ID(v.to_string())),
         view_name: s.view_name,
-        frequency: if s.frequency == "weekly" {
-            ReportFrequency::Weekly
-        } else {
-            ReportFrequency::Daily
-        },
+        frequency: s.frequency.into(),
         weekday: s.weekday.map(|w| w as i32),
         hour: s.hour as i32,
-        format: if s.format == "csv" {
-            ReportFormat::Csv
-        } else {
-            ReportFormat::Xlsx
-        },
+        format: s.format.into(),
         paused: s.paused,
         paused_by: s.paused_by,
         next_run_at: s.next_run_at,
         last_sent_at: s.last_sent_at,
-        last_status: s.last_status,
+        last_status: s.last_status.map(|st| st.as_str().to_owned()),
         last_error: s.last_error,
         sent_count: s.sent_count as i32,
         customer_id: ID(s.customer_id.0.to_string()),
@@ -246,26 +237,15 @@ impl ReportsMutation {
         }
         let store = ctx.data::<Arc<dyn ReportStore>>()?;
         let scheduler = ctx.data::<Arc<Scheduler>>()?;
-        let frequency = match input.frequency {
-            ReportFrequency::Daily => "daily",
-            ReportFrequency::Weekly => "weekly",
-        };
+        let frequency = input.frequency.into();
         let new = NewReportSubscription {
             customer_id: who.customer_id,
-            kind: match input.kind {
-                ReportKind::Report => "report",
-                ReportKind::Alert => "alert",
-            }
-            .into(),
+            kind: input.kind.into(),
             view_id,
-            frequency: frequency.into(),
+            frequency,
             weekday,
             hour: i64::from(input.hour),
-            format: match input.format {
-                ReportFormat::Xlsx => "xlsx",
-                ReportFormat::Csv => "csv",
-            }
-            .into(),
+            format: input.format.into(),
             created_at: scheduler.now(),
             next_run_at: scheduler.first_run(frequency, weekday, i64::from(input.hour)),
         };

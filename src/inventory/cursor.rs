@@ -7,8 +7,11 @@
 //! snapshot is *pinned* for whoever holds the cursor:
 //!
 //! - an API token's pull keeps its snapshot (at most two per token) for as long as it
-//!   keeps paging; a browser can never take it away;
-//! - a browser session may keep one snapshot, the first to go when room is needed;
+//!   keeps paging; nothing a browser does can take it away;
+//! - a browser pins nothing: its grid scrolls through the snapshot the cache holds, and
+//!   when the cache has moved on (a refresh) the next page comes from the newest rows at
+//!   the same position. A person scrolling a live grid gets live rows; memory stays the
+//!   cache's, however many browsers scroll while the rows refresh;
 //! - pinned snapshots take at most one bound of memory in all (the inventory cache's cap,
 //!   `INVENTORY_CACHE_MAX_MB`, again); a pull that cannot be given room is refused at its
 //!   first page, never expired half-way;
@@ -26,9 +29,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+
+use crate::signing::{Purpose, Signer};
 
 use super::snapshot::{Selection, Snapshot};
 use crate::auth::access::Holder;
@@ -67,7 +71,7 @@ struct Pin {
 }
 
 pub struct Cursors {
-    key: [u8; 32],
+    signer: Signer,
     instance: [u8; 8],
     pins: Mutex<HashMap<u64, Pin>>,
     /// The most memory pinned snapshots may take together.
@@ -94,25 +98,14 @@ const MAC: usize = 16;
 impl Cursors {
     /// Cursors whose pinned snapshots take at most `max_bytes` together.
     pub fn new(max_bytes: usize) -> Cursors {
-        let mut key = [0u8; 32];
         let mut instance = [0u8; 8];
-        rand::rng().fill_bytes(&mut key);
         rand::rng().fill_bytes(&mut instance);
         Cursors {
-            key,
+            signer: Signer::random(Purpose::InventoryCursor),
             instance,
             pins: Mutex::new(HashMap::new()),
             max_bytes,
         }
-    }
-
-    fn mac(&self, payload: &[u8]) -> [u8; MAC] {
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length works");
-        m.update(payload);
-        let full = m.finalize().into_bytes();
-        let mut out = [0u8; MAC];
-        out.copy_from_slice(&full[..MAC]);
-        out
     }
 
     /// A cursor to `offset` in `snapshot` for this view, made for `holder` (its pin kept
@@ -131,7 +124,7 @@ impl Cursors {
         payload[16..24].copy_from_slice(&(offset as u64).to_be_bytes());
         payload[24..].copy_from_slice(&view);
         let mut all = payload.to_vec();
-        all.extend_from_slice(&self.mac(&payload));
+        all.extend_from_slice(&self.signer.tag(&payload, MAC));
         Ok(URL_SAFE_NO_PAD.encode(all))
     }
 
@@ -156,10 +149,9 @@ impl Cursors {
             return Err(CursorError::Expired { read: offset });
         }
         // Constant time: a forger learns nothing from how fast a guess fails.
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length works");
-        m.update(payload);
-        m.verify_truncated_left(mac)
-            .map_err(|_| CursorError::Invalid)?;
+        if !self.signer.verify(payload, mac) {
+            return Err(CursorError::Invalid);
+        }
         if payload[24..] != view {
             return Err(CursorError::Mismatch);
         }
@@ -184,10 +176,10 @@ impl Cursors {
         }
     }
 
-    /// Keeps `snapshot` for `holder`: a browser keeps one snapshot, a tool two; within
-    /// the memory bound, browsers' pins go first and tools' never do.
+    /// Keeps `snapshot` for a tool (two snapshots each, within the memory bound); nobody
+    /// else pins.
     fn pin(&self, snapshot: &Arc<Snapshot>, holder: &Holder) -> Result<(), CursorError> {
-        if *holder == Holder::Portal {
+        if !matches!(holder, Holder::Tool(_)) {
             return Ok(());
         }
         let now = Instant::now();
@@ -199,11 +191,8 @@ impl Cursors {
             *used = now;
             return Ok(());
         }
-        // The holder's own allowance: its oldest other pins go.
-        let allowance = match holder {
-            Holder::Tool(_) => PINS_PER_TOOL,
-            _ => 1,
-        };
+        // The tool's own allowance: its oldest other pins go.
+        let allowance = PINS_PER_TOOL;
         let mut own: Vec<(u64, Instant)> = pins
             .iter()
             .filter_map(|(id, p)| p.holders.get(holder).map(|used| (*id, *used)))
@@ -218,24 +207,9 @@ impl Cursors {
         } else {
             snapshot.approx_bytes
         };
-        // Room: browsers' pins go, least recently used first; tools' stay.
-        while bytes(&pins) + adds > self.max_bytes {
-            let victim = pins
-                .iter()
-                .filter(|(id, p)| {
-                    **id != snapshot.id && p.holders.keys().all(|h| matches!(h, Holder::Browser(_)))
-                })
-                .min_by_key(|(_, p)| p.holders.values().max().copied())
-                .map(|(id, _)| *id);
-            match victim {
-                Some(id) => {
-                    pins.remove(&id);
-                }
-                // A tool is told at once; a browser simply pages without a pin (while
-                // the cache holds its rows).
-                None if matches!(holder, Holder::Tool(_)) => return Err(CursorError::Busy),
-                None => return Ok(()),
-            }
+        // No room beside the pulls already running: this one is told at once.
+        if bytes(&pins) + adds > self.max_bytes {
+            return Err(CursorError::Busy);
         }
         pins.entry(snapshot.id)
             .or_insert_with(|| Pin {
@@ -343,38 +317,33 @@ mod tests {
     }
 
     #[test]
-    fn a_browser_never_takes_a_pulls_snapshot_away() {
+    fn browsers_pin_nothing_and_pulls_share_one_bound() {
         let view = view_hash(&ErpScope::All, &Selection::default());
         let c = Cursors::new(1_000);
         let pull = sized(600);
         let tool = Holder::Tool(7);
         let cursor = c.issue(&pull, 5_000, view, &tool).unwrap();
-        // Fifty browsers paging snapshots of their own, each of which would not fit
-        // beside the pull: they page without pins, the pull keeps its snapshot.
+        // Fifty browsers paging snapshots of their own keep nothing.
         for i in 0..50 {
             c.issue(&sized(500), 30, view, &Holder::Browser(format!("s{i}")))
                 .unwrap();
         }
+        assert_eq!(c.usage(), (1, 600));
         assert_eq!(
             c.resolve(&cursor, view, &tool, none).unwrap().snapshot.id,
             pull.id
         );
-        // Browsers that fit are kept, but go first when a pull needs the room.
-        let small = sized(300);
-        c.issue(&small, 30, view, &Holder::Browser("b".into()))
-            .unwrap();
-        assert_eq!(c.usage(), (2, 900));
-        let second = sized(350);
-        let c2 = c.issue(&second, 0, view, &Holder::Tool(8)).unwrap();
-        assert_eq!(c.usage(), (2, 950), "the browser's pin made room");
-        // A third pull finds no room: refused at once, the others untouched.
+        // A second pull fits beside the first; a third finds no room and is refused at
+        // once, the others untouched.
+        let c2 = c.issue(&sized(350), 0, view, &Holder::Tool(8)).unwrap();
+        assert_eq!(c.usage(), (2, 950));
         assert_eq!(
             c.issue(&sized(200), 0, view, &Holder::Tool(9)),
             Err(CursorError::Busy)
         );
         assert!(c.resolve(&c2, view, &Holder::Tool(8), none).is_ok());
-        // A browser keeps one snapshot; a cursor into the cache's current snapshot works
-        // without any pin.
+        // A browser's cursor reads the snapshot while the cache holds it, and says how
+        // far it got once the cache has moved on (the service then pages the newest rows).
         let current = snap();
         let b = Holder::Browser("x".into());
         let cur = c.issue(&current, 30, view, &b).unwrap();
@@ -384,6 +353,10 @@ mod tests {
             })
             .unwrap();
         assert_eq!(again.snapshot.id, current.id);
+        assert_eq!(
+            c.resolve(&cur, view, &b, none).err(),
+            Some(CursorError::Expired { read: 30 })
+        );
     }
 
     #[test]

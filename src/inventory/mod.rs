@@ -6,7 +6,6 @@
 //! `graphql::guards` can make: the scope comes from the grant, never from a caller.
 
 mod cursor;
-mod format;
 mod snapshot;
 pub mod view;
 
@@ -20,12 +19,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
-use crate::auth::access::{AdminGrant, InventoryGrant};
+use crate::auth::access::{AdminGrant, Holder, InventoryGrant};
 use crate::domain::ErpScope;
 use crate::erp::{ErpError, ErpSource};
 
 pub use cursor::{BUSY_RETRY as PULL_RETRY, CursorError};
-pub use format::{format_qty, format_us_date};
 pub use snapshot::{
     ExpiryCounts, ExpiryFilter, ExpiryWindow, Facets, Filter, Minimums, PageSelection, Selection,
     Snapshot, SortDir, SortField, SortKey, Wanted, days_to_expiry,
@@ -34,11 +32,16 @@ pub use snapshot::{
 /// The inventory cache's default cap, megabytes (`INVENTORY_CACHE_MAX_MB`).
 pub const DEFAULT_CACHE_MAX_MB: usize = 1024;
 
-/// Rows per page: the default and the most a caller may ask for.
+/// Rows per page when a caller does not say.
 pub const DEFAULT_PAGE: usize = 100;
-pub const MAX_PAGE: usize = 500;
-/// Tools with an API token may page faster.
-pub const MAX_TOOL_PAGE: usize = 5_000;
+/// The most rows one page may hold: browsers and admins ask for at most `MAX_PAGE`, tools
+/// with an API token (`tool`) for at most `MAX_TOOL_PAGE`. The one page-size rule: the
+/// resolver clamps to it and the cost rule charges by it.
+pub const fn max_page(tool: bool) -> usize {
+    if tool { MAX_TOOL_PAGE } else { MAX_PAGE }
+}
+const MAX_PAGE: usize = 500;
+const MAX_TOOL_PAGE: usize = 5_000;
 /// A refresh request re-reads the ERP only if the cached rows are at least this old,
 /// so a refresh button cannot be used to hammer the ERP.
 const MIN_REFRESH_AGE: Duration = Duration::from_secs(5);
@@ -452,13 +455,22 @@ impl InventoryService {
         let view = cursor::view_hash(grant.scope(), selection);
         let mut stale_first = false;
         let (snapshot, offset) = match after.filter(|c| !c.is_empty()) {
-            Some(c) => {
-                let at = self
-                    .cursors
-                    .resolve(c, view, grant.holder(), |id| self.cached(id))
-                    .map_err(PageError::Cursor)?;
-                (at.snapshot, at.offset)
-            }
+            Some(c) => match self
+                .cursors
+                .resolve(c, view, grant.holder(), |id| self.cached(id))
+            {
+                Ok(at) => (at.snapshot, at.offset),
+                // A browser's grid goes on in the newest rows at the same place (browsers
+                // pin nothing; see `cursor`).
+                Err(CursorError::Expired { read })
+                    if matches!(grant.holder(), Holder::Browser(_)) =>
+                {
+                    let (snap, stale) = self.snapshot(grant.scope(), false).await?;
+                    stale_first = stale;
+                    (snap, read)
+                }
+                Err(e) => return Err(PageError::Cursor(e)),
+            },
             None => {
                 let (snap, stale) = self.snapshot(grant.scope(), refresh).await?;
                 stale_first = stale;

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use memchr::memmem;
 use time::OffsetDateTime;
 
-use super::format::{format_qty, format_us_date};
+use crate::domain::{format_qty, format_us_date};
 use crate::erp::InventoryRow;
 
 /// A column the grid can sort by; names are the GraphQL row field names.
@@ -231,6 +231,16 @@ impl Minimums {
 
     pub fn get(&self, customer: &str, part: &str) -> Option<f64> {
         self.map.get(customer, part).copied()
+    }
+}
+
+/// The filter's and badges' form of the minimums the app database holds.
+impl From<Vec<crate::store::PartMinimum>> for Minimums {
+    fn from(list: Vec<crate::store::PartMinimum>) -> Minimums {
+        Minimums::new(
+            list.into_iter()
+                .map(|m| (m.erp_customer_name, m.part, m.minimum_qty)),
+        )
     }
 }
 

@@ -98,10 +98,15 @@ pub fn password_reset(first_name: &str, email: &str, password: &str, login_url: 
     }
 }
 
-/// A self-service reset link (asked for on "Forgot password?").
-pub fn reset_link(first_name: &str, email: &str, link: &str) -> Mail {
+/// A self-service reset link (asked for on "Forgot password?") that works for `lifetime`.
+pub fn reset_link(
+    first_name: &str,
+    email: &str,
+    link: &str,
+    lifetime: std::time::Duration,
+) -> Mail {
     let subject = "Reset your WePackItAll Customer Portal password".to_owned();
-    let minutes = crate::auth::reset::LINK_LIFETIME.as_secs() / 60;
+    let minutes = lifetime.as_secs() / 60;
     let html = frame(
         &subject,
         html! {

@@ -4,7 +4,8 @@
 use maud::{Markup, html};
 use time::Date;
 
-use crate::inventory::{Snapshot, format_qty, format_us_date};
+use crate::domain::{format_qty, format_us_date};
+use crate::inventory::Snapshot;
 use crate::mail::templates::frame;
 use crate::mail::{Mail, MailAttachment};
 use crate::store::{Customer, PartMinimum};

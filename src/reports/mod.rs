@@ -26,20 +26,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use rand::TryRngCore;
 use serde_json::json;
-use sha2::Sha256;
 use time::OffsetDateTime;
 
 use crate::auth::SYSTEM_ACTOR;
+use crate::auth::access::report_grant;
 use crate::domain::Zone;
 use crate::domain::audit::Action;
 use crate::erp::ErpError;
-use crate::graphql::guards::report_grant;
 use crate::inventory::{InventoryService, View};
 use crate::mail::{Mail, MailAttachment, Mailer};
-use crate::store::{AppStore, Customer, NewAuditEntry, ReportSubscription, RunOutcome};
+use crate::store::{
+    AppStore, Customer, FileFormat, Frequency, NewAuditEntry, ReportKind, ReportSubscription,
+    RunOutcome, RunStatus,
+};
 
 /// How long a claim holds: longer than any one send (an ERP read, a file, a mail with its
 /// own deadline).
@@ -93,33 +94,31 @@ impl Clock for ManualClock {
 /// signing in (a mail client posts to it on the reader's behalf).
 #[derive(Clone)]
 pub struct UnsubscribeKeys {
-    key: Vec<u8>,
+    signer: crate::signing::Signer,
 }
 
 impl UnsubscribeKeys {
     pub fn new(secret_key: &str) -> UnsubscribeKeys {
-        // A purpose-specific key: the raw SECRET_KEY signs nothing itself.
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("any key length");
-        mac.update(b"customer-portal report unsubscribe v1");
         UnsubscribeKeys {
-            key: mac.finalize().into_bytes().to_vec(),
+            signer: crate::signing::Signer::new(
+                secret_key.as_bytes(),
+                crate::signing::Purpose::Unsubscribe,
+            ),
         }
     }
 
     pub fn sign(&self, subscription: i64) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(subscription.to_string().as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        hex::encode(self.signer.tag(subscription.to_string().as_bytes(), 16))
     }
 
     pub fn verify(&self, subscription: i64, signature: &str) -> bool {
         let Ok(given) = hex::decode(signature.trim()) else {
             return false;
         };
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(subscription.to_string().as_bytes());
-        mac.verify_truncated_left(&given).is_ok() && given.len() == 16
+        given.len() == 16
+            && self
+                .signer
+                .verify(subscription.to_string().as_bytes(), &given)
     }
 
     pub fn url(&self, base_url: &str, subscription: i64) -> String {
@@ -251,7 +250,12 @@ impl Scheduler {
     }
 
     /// The first due time of a new subscription.
-    pub fn first_run(&self, frequency: &str, weekday: Option<i64>, hour: i64) -> OffsetDateTime {
+    pub fn first_run(
+        &self,
+        frequency: Frequency,
+        weekday: Option<i64>,
+        hour: i64,
+    ) -> OffsetDateTime {
         let weekday = schedule::weekday_if_weekly(frequency, weekday);
         schedule::next_run(self.clock.now(), weekday, hour, &self.zone)
     }
@@ -285,8 +289,8 @@ impl Scheduler {
             }
             summary.claimed += 1;
             match self.holding_lease(id, self.run(id, claimed_at)).await {
-                Some("sent") => summary.sent += 1,
-                Some("skipped") => summary.skipped += 1,
+                Some(RunStatus::Sent) => summary.sent += 1,
+                Some(RunStatus::Skipped) => summary.skipped += 1,
                 _ => summary.failed += 1,
             }
         }
@@ -319,8 +323,8 @@ impl Scheduler {
     async fn holding_lease(
         &self,
         id: i64,
-        run: impl std::future::Future<Output = Option<&'static str>>,
-    ) -> Option<&'static str> {
+        run: impl std::future::Future<Output = Option<RunStatus>>,
+    ) -> Option<RunStatus> {
         let renew_every = self.lease / 3;
         let renewals = async {
             let mut interval = tokio::time::interval(renew_every);
@@ -354,7 +358,7 @@ impl Scheduler {
 
     /// One claimed run; returns its status, once recorded.
     #[tracing::instrument(skip(self), fields(owner = %self.owner))]
-    async fn run(&self, id: i64, now: OffsetDateTime) -> Option<&'static str> {
+    async fn run(&self, id: i64, now: OffsetDateTime) -> Option<RunStatus> {
         let sub = match self.store.subscription(id).await {
             Ok(Some(s)) => s,
             Ok(None) => return None,
@@ -365,7 +369,7 @@ impl Scheduler {
         };
         let regular = schedule::next_run(
             now,
-            schedule::weekday_if_weekly(&sub.frequency, sub.weekday),
+            schedule::weekday_if_weekly(sub.frequency, sub.weekday),
             sub.hour,
             &self.zone,
         );
@@ -405,11 +409,11 @@ impl Scheduler {
                 let outcome = RunOutcome {
                     next_run_at: regular,
                     attempts: 0,
-                    status: "skipped".into(),
+                    status: RunStatus::Skipped,
                     error: Some(why.into()),
                     sent_at: None,
                 };
-                return self.finish(id, &outcome, None, "skipped").await;
+                return self.finish(id, &outcome, None).await;
             }
             Err(e) => Err(e),
         };
@@ -418,44 +422,28 @@ impl Scheduler {
                 let outcome = RunOutcome {
                     next_run_at: regular,
                     attempts: 0,
-                    status: "sent".into(),
+                    status: RunStatus::Sent,
                     error: None,
                     sent_at: Some(now),
                 };
                 let a = audit(
                     Action::ReportSent,
-                    json!({ "subscription_id": id, "kind": sub.kind, "rows": rows }),
+                    json!({ "subscription_id": id, "kind": sub.kind.as_str(), "rows": rows }),
                 );
-                self.finish(id, &outcome, Some(&a), "sent").await
+                self.finish(id, &outcome, Some(&a)).await
             }
             Err(error) => {
                 let attempts = sub.attempts + 1;
                 tracing::warn!(subscription = id, attempts, %error, "reports: run failed");
                 let error = crate::store::fits::REPORT_ERROR.cut(&error);
-                if attempts < MAX_ATTEMPTS {
-                    let wait = time::Duration::minutes(5 * 3i64.pow((attempts - 1) as u32));
-                    let outcome = RunOutcome {
-                        next_run_at: now + wait,
-                        attempts,
-                        status: "retrying".into(),
-                        error: Some(error),
-                        sent_at: None,
-                    };
-                    self.finish(id, &outcome, None, "retrying").await
-                } else {
-                    let a = audit(
+                let outcome = after_failure(attempts, error.clone(), now, regular);
+                let a = (outcome.status == RunStatus::Failed).then(|| {
+                    audit(
                         Action::ReportFailed,
-                        json!({ "subscription_id": id, "kind": sub.kind, "error": error, "attempts": attempts }),
-                    );
-                    let outcome = RunOutcome {
-                        next_run_at: regular,
-                        attempts: 0,
-                        status: "failed".into(),
-                        error: Some(error),
-                        sent_at: None,
-                    };
-                    self.finish(id, &outcome, Some(&a), "failed").await
-                }
+                        json!({ "subscription_id": id, "kind": sub.kind.as_str(), "error": error, "attempts": attempts }),
+                    )
+                });
+                self.finish(id, &outcome, a.as_ref()).await
             }
         }
     }
@@ -465,22 +453,21 @@ impl Scheduler {
         id: i64,
         outcome: &RunOutcome,
         audit: Option<&NewAuditEntry>,
-        status: &'static str,
-    ) -> Option<&'static str> {
+    ) -> Option<RunStatus> {
         match self
             .store
             .finish_subscription(id, &self.owner, outcome, audit)
             .await
         {
             Ok(true) => {
-                let counter = match status {
-                    "sent" => &self.counts.sent,
-                    "skipped" => &self.counts.skipped,
-                    "retrying" => &self.counts.retrying,
-                    _ => &self.counts.failed,
+                let counter = match outcome.status {
+                    RunStatus::Sent => &self.counts.sent,
+                    RunStatus::Skipped => &self.counts.skipped,
+                    RunStatus::Retrying => &self.counts.retrying,
+                    RunStatus::Failed => &self.counts.failed,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
-                Some(status)
+                Some(outcome.status)
             }
             Ok(false) => {
                 tracing::warn!(
@@ -519,7 +506,7 @@ impl Scheduler {
         let today = self.zone.at(now).date();
         // The scope's minimums, read once: the alert lists them, a report's view may
         // filter on them.
-        let names = crate::graphql::minimums::scope_names(grant.scope());
+        let names = grant.scope().names();
         let list = self
             .store
             .part_minimums(names.as_deref())
@@ -527,7 +514,7 @@ impl Scheduler {
             .map_err(|e| format!("app database: {e}"))?;
         let unsubscribe = self.keys.url(&self.base_url, sub.id);
         let erp = |e: ErpError| format!("ERP: {e}");
-        if sub.kind == "alert" {
+        if sub.kind == ReportKind::Alert {
             let (snapshot, _stale) = self.inventory.current(&grant).await.map_err(erp)?;
             let alert = mail::AlertLines::collect(&snapshot, &list, today);
             if alert.is_empty() {
@@ -539,27 +526,23 @@ impl Scheduler {
             let m = mail::alert(customer, &alert, &self.base_url, &unsubscribe);
             return Ok(Composed::Mail(Box::new(m), lines));
         }
-        let minimums = crate::graphql::minimums::minimums_of(list);
+        let minimums = crate::inventory::Minimums::from(list);
         let selection = view.selection(today, Some(Arc::new(minimums)));
         let (snapshot, order, stale) = self.inventory.all(&grant, &selection).await.map_err(erp)?;
         let rows = order.len();
         let at = if stale { snapshot.as_of } else { now };
         let attachment = if rows <= MAX_ATTACHED_ROWS {
             let file_name =
-                crate::export::file_name(grant.scope(), at, stale, &self.zone, &sub.format);
-            let format = sub.format.clone();
+                crate::export::file_name(grant.scope(), at, stale, &self.zone, sub.format.as_str());
+            let format = sub.format;
             let snap = snapshot.clone();
             let body =
-                tokio::task::spawn_blocking(move || report_file(&format, &snap, &order, today))
+                tokio::task::spawn_blocking(move || report_file(format, &snap, &order, today))
                     .await
                     .map_err(|e| format!("building the file: {e}"))??;
             Some(MailAttachment {
                 file_name,
-                content_type: if sub.format == "csv" {
-                    "text/csv; charset=utf-8"
-                } else {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                },
+                content_type: sub.format.content_type(),
                 body,
             })
         } else {
@@ -571,7 +554,7 @@ impl Scheduler {
             mail::ReportFacts {
                 view_name: view_name.as_deref(),
                 rows,
-                as_of: crate::web::layout::wall_clock(&self.zone, &at, true),
+                as_of: crate::domain::wall_clock(&self.zone, &at, true),
                 stale,
                 link: &link,
                 unsubscribe: &unsubscribe,
@@ -583,14 +566,42 @@ impl Scheduler {
     }
 }
 
+/// How the `attempts`-th failed try of a run is recorded: tried again after 5, then 15
+/// minutes; the last failure is recorded as failed, and the report waits for its next
+/// regular time.
+fn after_failure(
+    attempts: i64,
+    error: String,
+    now: OffsetDateTime,
+    regular: OffsetDateTime,
+) -> RunOutcome {
+    if attempts < MAX_ATTEMPTS {
+        RunOutcome {
+            next_run_at: now + time::Duration::minutes(5 * 3i64.pow((attempts - 1) as u32)),
+            attempts,
+            status: RunStatus::Retrying,
+            error: Some(error),
+            sent_at: None,
+        }
+    } else {
+        RunOutcome {
+            next_run_at: regular,
+            attempts: 0,
+            status: RunStatus::Failed,
+            error: Some(error),
+            sent_at: None,
+        }
+    }
+}
+
 /// The file of a report: exactly what the export of the view writes.
 pub fn report_file(
-    format: &str,
+    format: FileFormat,
     snapshot: &crate::inventory::Snapshot,
     order: &[u32],
     today: time::Date,
 ) -> Result<Vec<u8>, String> {
-    if format == "csv" {
+    if format == FileFormat::Csv {
         let mut out = crate::export::csv::header(snapshot.multi_customer);
         out.push_str(&crate::export::csv::rows(
             &snapshot.rows,

@@ -31,8 +31,15 @@ pub const WEEKDAY_NAMES: [&str; 7] = [
 ];
 
 /// The weekday a subscription runs on: its own when weekly, none (every day) when daily.
-pub fn weekday_if_weekly(frequency: &str, weekday: Option<i64>) -> Option<i64> {
-    if frequency == "weekly" { weekday } else { None }
+pub fn weekday_if_weekly(
+    frequency: crate::domain::reports::Frequency,
+    weekday: Option<i64>,
+) -> Option<i64> {
+    if frequency == crate::domain::reports::Frequency::Weekly {
+        weekday
+    } else {
+        None
+    }
 }
 
 /// The first due time strictly after `after`: `hour`:00 in `zone`, on every day

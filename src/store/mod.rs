@@ -13,6 +13,7 @@ mod timefmt;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use crate::domain::reports::{FileFormat, Frequency, ReportKind, RunStatus};
 use crate::domain::{CustomerId, Email};
 
 pub use timefmt::{format_local, format_ts, parse_local, parse_ts};
@@ -591,18 +592,15 @@ pub trait SavedViewStore: Send + Sync {
 pub struct ReportSubscription {
     pub id: i64,
     pub customer_id: CustomerId,
-    /// `report` or `alert`.
-    pub kind: String,
+    pub kind: ReportKind,
     /// `None`: the whole scope.
     pub view_id: Option<i64>,
-    /// `daily` or `weekly`.
-    pub frequency: String,
+    pub frequency: Frequency,
     /// 0 = Monday … 6 = Sunday (weekly only).
     pub weekday: Option<i64>,
     /// Hour of the day in `PORTAL_TIMEZONE`.
     pub hour: i64,
-    /// `xlsx` or `csv`.
-    pub format: String,
+    pub format: FileFormat,
     pub paused: bool,
     pub paused_by: Option<String>,
     pub created_at: OffsetDateTime,
@@ -612,8 +610,7 @@ pub struct ReportSubscription {
     /// Failed tries of the current run.
     pub attempts: i64,
     pub last_sent_at: Option<OffsetDateTime>,
-    /// `sent`, `skipped` (an alert with nothing to say), `retrying` or `failed`.
-    pub last_status: Option<String>,
+    pub last_status: Option<RunStatus>,
     pub last_error: Option<String>,
     pub sent_count: i64,
     /// The saved view's name (read with it); `None` for the whole scope.
@@ -624,12 +621,12 @@ pub struct ReportSubscription {
 #[derive(Debug, Clone)]
 pub struct NewReportSubscription {
     pub customer_id: CustomerId,
-    pub kind: String,
+    pub kind: ReportKind,
     pub view_id: Option<i64>,
-    pub frequency: String,
+    pub frequency: Frequency,
     pub weekday: Option<i64>,
     pub hour: i64,
-    pub format: String,
+    pub format: FileFormat,
     pub created_at: OffsetDateTime,
     pub next_run_at: OffsetDateTime,
 }
@@ -639,7 +636,7 @@ pub struct NewReportSubscription {
 pub struct RunOutcome {
     pub next_run_at: OffsetDateTime,
     pub attempts: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub error: Option<String>,
     /// When a mail went out (also counts it).
     pub sent_at: Option<OffsetDateTime>,

@@ -7,6 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::Extensions;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,7 +31,10 @@ pub struct SessionEnded;
 pub struct IsHtmx(pub bool);
 
 pub fn is_htmx(parts: &Parts) -> bool {
-    parts.headers.get("hx-request").is_some_and(|v| v == "true")
+    parts
+        .headers
+        .get(axum_htmx::HX_REQUEST)
+        .is_some_and(|v| v == "true")
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for IsHtmx {
@@ -64,7 +68,7 @@ impl IntoResponse for AuthRedirect {
         if self.htmx {
             let mut resp = StatusCode::UNAUTHORIZED.into_response();
             if let Ok(v) = HeaderValue::from_str(&self.to) {
-                resp.headers_mut().insert("hx-redirect", v);
+                resp.headers_mut().insert(axum_htmx::HX_REDIRECT, v);
             }
             resp.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -96,7 +100,7 @@ fn login_redirect(parts: &Parts) -> AuthRedirect {
     let wanted = if htmx {
         parts
             .headers
-            .get("hx-current-url")
+            .get(axum_htmx::HX_CURRENT_URL)
             .and_then(|v| v.to_str().ok())
             .and_then(|u| url::Url::parse(u).ok())
             .map(|u| match u.query() {
@@ -294,9 +298,7 @@ pub struct DeviceCookie(pub Option<String>);
 impl<S: Send + Sync> FromRequestParts<S> for DeviceCookie {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let value =
-            crate::web::middleware::cookie_value(&parts.headers, crate::auth::device::COOKIE_NAME)
-                .map(str::to_owned);
+        let value = super::cookies::value(&parts.headers, crate::auth::device::COOKIE_NAME);
         Ok(DeviceCookie(value))
     }
 }
@@ -310,10 +312,12 @@ impl DeviceCookie {
     /// Adds the account's mark to the response of a successful sign-in.
     pub fn remember(&self, state: &AppState, throttle_key: &str, resp: &mut Response) {
         let value = state.devices.remember(self.0.as_deref(), throttle_key);
-        let cookie = crate::auth::device::DeviceKeys::set_cookie(&value);
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+        super::cookies::set(
+            resp.headers_mut(),
+            crate::auth::device::COOKIE_NAME,
+            &value,
+            Some(crate::auth::device::MAX_AGE_SECONDS),
+        );
     }
 }
 
@@ -328,11 +332,6 @@ impl FromRequestParts<AppState> for PageCtx {
             .get::<Viewer>()
             .cloned()
             .unwrap_or_default();
-        let csrf_token = parts
-            .extensions
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
         // Flash messages are shown once: taking them removes them from the session. Only
         // remove when there is one — `remove` marks the session modified, and a modified
         // session is written back to the database at the end of the request.
@@ -344,14 +343,23 @@ impl FromRequestParts<AppState> for PageCtx {
             let _ = session.remove_value(FLASH_KEY).await;
             flashes = list;
         }
-        Ok(PageCtx {
-            viewer,
-            csrf_token,
-            flashes,
-            demo_data: state.demo_erp(),
-            outbox: state.mailer.outbox().is_some(),
-            zone: state.config.portal_zone.clone(),
-        })
+        Ok(page_ctx(state, &parts.extensions, flashes))
+    }
+}
+
+/// What every page needs, from the request's viewer and CSRF token (both set by the
+/// middleware) and the portal's settings: the one way a `PageCtx` is made.
+pub fn page_ctx(state: &AppState, extensions: &Extensions, flashes: Vec<Flash>) -> PageCtx {
+    PageCtx {
+        viewer: extensions.get::<Viewer>().cloned().unwrap_or_default(),
+        csrf_token: extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
+        flashes,
+        demo_data: state.demo_erp(),
+        outbox: state.mailer.outbox().is_some(),
+        zone: state.config.portal_zone.clone(),
     }
 }
 

@@ -95,6 +95,7 @@ pub fn as_graphql_error(resp: Response, accept: &str) -> Response {
     resp
 }
 
+/// `POST /graphql`: admitted (size, budget, cost, the heavy lane), executed, answered.
 pub async fn post(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -110,7 +111,7 @@ pub async fn post(
     if !is_json {
         return AppError::UnsupportedMediaType.into_response();
     }
-    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return graphql_error(
@@ -120,14 +121,50 @@ pub async fn post(
             );
         }
     };
-    // A caller whose budget is spent is answered before any parsing.
-    let budget_of = budget_key(&viewer);
+    let admitted = match admit(&state, &viewer, &headers, request).await {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
+    // Introspection is for admins and tools, who read the schema on purpose.
+    let request = if matches!(viewer, Viewer::Admin(_) | Viewer::Token(_)) {
+        admitted.request
+    } else {
+        admitted.request.disable_introspection()
+    };
+    let response = state
+        .schema
+        .execute(request.data(viewer).data(client))
+        .await;
+    let resp = answer(response, &admitted.cost, admitted.budget.as_ref(), &headers);
+    // The lane is held until the answer is written out (the JSON is the large part).
+    drop(admitted.lane);
+    resp
+}
+
+/// An operation let through, with what it was charged and the heavy lane it holds.
+struct Admitted<'a> {
+    request: async_graphql::Request,
+    cost: cost::Cost,
+    budget: Option<cost::BudgetState>,
+    lane: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+/// Everything decided before the schema runs anything: the caller's budget, the query's
+/// size and parse, its cost, what an anonymous caller may ask, and a place in the heavy
+/// lane for a large answer. Refused work is charged too, so flooding refused queries
+/// soon costs nothing.
+async fn admit<'a>(
+    state: &'a AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    mut request: async_graphql::Request,
+) -> Result<Admitted<'a>, Response> {
+    let budget_of = budget_key(viewer);
     if let Some((key, limit)) = &budget_of
         && let Some(spent) = state.budgets.spent(key, *limit)
     {
-        return rate_limited(&spent, "this minute's budget is spent");
+        return Err(rate_limited(&spent, "this minute's budget is spent"));
     }
-    // Refused work is charged too, so flooding refused queries soon costs nothing.
     let penalise = || {
         if let Some((key, limit)) = &budget_of {
             state.budgets.penalise(key, *limit);
@@ -135,39 +172,28 @@ pub async fn post(
     };
     if request.query.len() > MAX_QUERY_BYTES {
         penalise();
-        return graphql_error(
+        return Err(graphql_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "QUERY_TOO_LARGE",
             &format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
-        );
+        ));
     }
-    let refused_status = if wants_graphql_response(&headers) {
+    let refused_status = if wants_graphql_response(headers) {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    // What it may cost, counted before anything runs. The request keeps the parsed
-    // document, so execution does not parse the query a second time.
-    let max_page = match viewer {
-        Viewer::Token(_) => cost::MAX_PAGE_TOKEN,
-        _ => cost::MAX_PAGE_SESSION,
-    };
+    // The request keeps the parsed document, so execution does not parse it again.
     let (operation_name, variables) = (request.operation_name.clone(), request.variables.clone());
-    let doc = match request.parsed_query() {
-        Ok(doc) => doc,
-        Err(e) => {
-            // A query that does not parse is answered without touching the schema.
-            penalise();
-            return graphql_error(refused_status, "GRAPHQL_PARSE_FAILED", &e.message);
-        }
-    };
-    let cost = match cost::cost(doc, operation_name.as_deref(), &variables, max_page) {
-        Ok(c) => c,
-        Err(e) => {
-            penalise();
-            return graphql_error(refused_status, "QUERY_TOO_COSTLY", &e.message());
-        }
-    };
+    let doc = request.parsed_query().map_err(|e| {
+        penalise();
+        graphql_error(refused_status, "GRAPHQL_PARSE_FAILED", &e.message)
+    })?;
+    let max_page = cost::max_page(viewer);
+    let cost = cost::cost(doc, operation_name.as_deref(), &variables, max_page).map_err(|e| {
+        penalise();
+        graphql_error(refused_status, "QUERY_TOO_COSTLY", &e.message())
+    })?;
     // Anonymous callers may ask who they are, nothing else (names the schema does not
     // have are left to validation, which says so).
     let known = crate::graphql::root_field_names();
@@ -177,35 +203,70 @@ pub async fn post(
             .iter()
             .any(|r| r != "viewer" && known.contains(r))
     {
-        return graphql_error(
+        return Err(graphql_error(
             StatusCode::UNAUTHORIZED,
             codes::UNAUTHENTICATED,
             "sign in first (or send an API token)",
-        );
+        ));
     }
-    // Each caller's rows per minute.
-    let budget = budget_of
-        .as_ref()
-        .map(|(key, limit)| state.budgets.charge(key, cost.rows, *limit));
-    if let Some(Err(spent)) = budget {
-        return rate_limited(&spent, &format!("this operation costs {} rows", cost.rows));
-    }
-    // Introspection is for admins and tools, who read the schema on purpose.
-    let request = if matches!(viewer, Viewer::Admin(_) | Viewer::Token(_)) {
-        request
+    let lane = if cost.rows > cost::HEAVY_ROWS {
+        match state.heavy.enter().await {
+            Some(permit) => Some(permit),
+            None => return Err(lane_full()),
+        }
     } else {
-        request.disable_introspection()
+        None
     };
-    let mut response = state
-        .schema
-        .execute(request.data(viewer).data(client))
-        .await;
+    let budget = match &budget_of {
+        Some((key, limit)) => match state.budgets.charge(key, cost.rows, *limit) {
+            Ok(b) => Some(b),
+            Err(spent) => {
+                return Err(rate_limited(
+                    &spent,
+                    &format!("this operation costs {} rows", cost.rows),
+                ));
+            }
+        },
+        None => None,
+    };
+    Ok(Admitted {
+        request,
+        cost,
+        budget,
+        lane,
+    })
+}
+
+/// 429 for a large answer that found the heavy lane full.
+fn lane_full() -> Response {
+    let wait = cost::HEAVY_RETRY.as_secs();
+    let mut resp = graphql_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        &format!(
+            "other large answers are being prepared; ask again in {wait} s, or ask for fewer rows (at most {} rows an operation skip the wait)",
+            cost::HEAVY_ROWS
+        ),
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(wait));
+    resp
+}
+
+/// The executed operation as HTTP: its cost in `extensions`, validation failures as
+/// GraphQL's own errors, a field refused for going too fast as 429 with `Retry-After`.
+fn answer(
+    mut response: async_graphql::Response,
+    cost: &cost::Cost,
+    budget: Option<&cost::BudgetState>,
+    headers: &HeaderMap,
+) -> Response {
     let mut cost_ext = async_graphql::indexmap::IndexMap::new();
     cost_ext.insert(
         async_graphql::Name::new("rows"),
         async_graphql::Value::from(cost.rows),
     );
-    if let Some(Ok(b)) = &budget {
+    if let Some(b) = budget {
         cost_ext.insert(
             async_graphql::Name::new("limit"),
             async_graphql::Value::from(b.limit),
@@ -223,7 +284,7 @@ pub async fn post(
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.extensions.is_none())
     {
-        let status = if wants_graphql_response(&headers) {
+        let status = if wants_graphql_response(headers) {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::OK
@@ -254,7 +315,7 @@ pub async fn post(
         resp.headers_mut()
             .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
     }
-    if let Some(Ok(b)) = &budget {
+    if let Some(b) = budget {
         rate_limit_headers(&mut resp, b);
     }
     resp

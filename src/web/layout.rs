@@ -74,29 +74,10 @@ pub struct PageCtx {
     pub zone: crate::domain::Zone,
 }
 
-/// `MM/DD/YYYY HH:MM[:SS] CST`: an instant on the wall clock of `zone`
-/// (`PORTAL_TIMEZONE`) with the zone's abbreviation, so nobody has to guess. Every time a
-/// page shows goes through here.
-pub fn wall_clock(zone: &crate::domain::Zone, t: &time::OffsetDateTime, seconds: bool) -> String {
-    let local = zone.at(*t);
-    let secs = if seconds {
-        format!(":{:02}", local.second())
-    } else {
-        String::new()
-    };
-    format!(
-        "{} {:02}:{:02}{secs} {}",
-        crate::inventory::format_us_date(local.date()),
-        local.hour(),
-        local.minute(),
-        zone.abbreviation(*t)
-    )
-}
-
 impl PageCtx {
     /// `MM/DD/YYYY HH:MM CST`: a time for a table cell, in the portal's zone.
     pub fn when(&self, t: &time::OffsetDateTime) -> String {
-        crate::web::pages::admin::when(&self.zone, t)
+        crate::domain::wall_clock(&self.zone, t, false)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
@@ -17,14 +17,11 @@ use crate::auth::tokens::TokenRejected;
 use crate::error::{AppError, ErrorPage};
 use crate::state::AppState;
 
-tokio::task_local! {
-    /// The id of the request being handled: in every log line (its span), in the
-    /// `X-Request-Id` response header, and as the reference on error pages.
-    pub static REQUEST_ID: String;
-}
-
 /// Gives every request an id (a proxy's `X-Request-Id` when it is a sane token, else a
-/// new one), a tracing span carrying it, and an `X-Request-Id` response header.
+/// new one), a tracing span carrying it, and an `X-Request-Id` response header. Written
+/// here rather than with tower-http's request-id layers: those keep whatever id a client
+/// sends (this one takes a proxy's only when it is a short plain token, as it goes into
+/// logs and pages), and the id must also be in scope for error pages (a task-local).
 pub async fn request_id(req: Request, next: Next) -> Response {
     use tracing::Instrument;
     let id = req
@@ -48,7 +45,7 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         method = %req.method(),
         path = %req.uri().path()
     );
-    let mut resp = REQUEST_ID
+    let mut resp = crate::telemetry::REQUEST_ID
         .scope(id.clone(), next.run(req).instrument(span))
         .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -69,27 +66,7 @@ pub async fn secure_cookies(State(state): State<AppState>, req: Request, next: N
     );
     let mut resp = next.run(req).await;
     if https {
-        let cookies: Vec<HeaderValue> = resp
-            .headers_mut()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| {
-                let text = v.to_str().ok()?;
-                let has = text
-                    .split(';')
-                    .any(|a| a.trim().eq_ignore_ascii_case("secure"));
-                HeaderValue::from_str(&if has {
-                    text.to_owned()
-                } else {
-                    format!("{text}; Secure")
-                })
-                .ok()
-            })
-            .collect();
-        resp.headers_mut().remove(header::SET_COOKIE);
-        for c in cookies {
-            resp.headers_mut().append(header::SET_COOKIE, c);
-        }
+        super::cookies::make_secure(resp.headers_mut());
     }
     resp
 }
@@ -106,8 +83,36 @@ pub fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Respo
     crate::error::AppError::Internal(anyhow::anyhow!("panic: {what}")).into_response()
 }
 
-/// Largest urlencoded form body read for its CSRF field.
-const MAX_FORM_BYTES: usize = 64 * 1024;
+/// The most a form's body may hold: every form of the portal is a few short fields.
+pub const FORM_BYTES: usize = 16 * 1024;
+
+/// One limit for every form on every route: a urlencoded or multipart body larger than
+/// [`FORM_BYTES`] is refused (413) before anything reads it, whether it says its length
+/// or streams; other bodies keep the router's larger limit.
+pub async fn limit_forms(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.starts_with("application/x-www-form-urlencoded")
+                || ct.starts_with("multipart/form-data")
+        });
+    if !is_form {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > FORM_BYTES) {
+        return render(&req, &AppError::PayloadTooLarge, &state);
+    }
+    let (parts, body) = req.into_parts();
+    let limited = Body::new(http_body_util::Limited::new(body, FORM_BYTES));
+    next.run(Request::from_parts(parts, limited)).await
+}
 
 /// Resolves the `Viewer` of this request. The browser's session names an
 /// `ActiveSessions` row; if the row is gone (kicked), expired or its account deactivated,
@@ -255,24 +260,11 @@ fn is_state_changing(method: &Method) -> bool {
     )
 }
 
-/// The value of the cookie `name` in a request's `Cookie` headers.
-pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// Double-submit CSRF check for every state-changing request. Tools that authenticate
 /// with a bearer token (and so carry no ambient cookie authority) are exempt.
 pub async fn csrf_protect(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let existing = cookie_value(req.headers(), csrf::COOKIE_NAME)
-        .filter(|t| state.csrf.is_genuine(t))
-        .map(str::to_owned);
+    let existing = super::cookies::value(req.headers(), csrf::COOKIE_NAME)
+        .filter(|t| state.csrf.is_genuine(t));
     let (token, fresh) = match existing {
         Some(t) => (t, false),
         None => (state.csrf.issue(), true),
@@ -298,13 +290,7 @@ pub async fn csrf_protect(State(state): State<AppState>, mut req: Request, next:
         next.run(req).await
     };
     if fresh {
-        let cookie = format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Lax",
-            csrf::COOKIE_NAME
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
+        super::cookies::set(response.headers_mut(), csrf::COOKIE_NAME, &token, None);
     }
     response
 }
@@ -338,7 +324,7 @@ async fn check_submitted_token(
         return Err(req);
     }
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+    let bytes = match to_bytes(body, FORM_BYTES).await {
         Ok(b) => b,
         Err(_) => return Err(Request::from_parts(parts, Body::empty())),
     };
@@ -363,24 +349,11 @@ fn render(req: &Request, err: &AppError, state: &AppState) -> Response {
         resp.extensions_mut().insert(page);
         return crate::web::graphql_http::as_graphql_error(resp, accept);
     }
-    let ctx = PageCtx {
-        viewer: req
-            .extensions()
-            .get::<Viewer>()
-            .cloned()
-            .unwrap_or_default(),
-        csrf_token: req
-            .extensions()
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default(),
-        flashes: Vec::new(),
-        demo_data: state.demo_erp(),
-        outbox: state.mailer.outbox().is_some(),
-        zone: state.config.portal_zone.clone(),
-    };
+    let ctx = super::extractors::page_ctx(state, req.extensions(), Vec::new());
     render_page(
-        req.headers().get("hx-request").is_some_and(|v| v == "true"),
+        req.headers()
+            .get(axum_htmx::HX_REQUEST)
+            .is_some_and(|v| v == "true"),
         &ctx,
         &page,
     )
@@ -400,24 +373,12 @@ fn render_page(htmx: bool, ctx: &PageCtx, page: &ErrorPage) -> Response {
 
 /// Turns a bare `AppError` response into an htmx fragment or a full page in the layout.
 pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let htmx = req.headers().get("hx-request").is_some_and(|v| v == "true");
+    let htmx = req
+        .headers()
+        .get(axum_htmx::HX_REQUEST)
+        .is_some_and(|v| v == "true");
     let wants_json = matches!(req.uri().path(), "/graphql" | "/healthz" | "/readyz");
-    let ctx = PageCtx {
-        viewer: req
-            .extensions()
-            .get::<Viewer>()
-            .cloned()
-            .unwrap_or_default(),
-        csrf_token: req
-            .extensions()
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default(),
-        flashes: Vec::new(),
-        demo_data: state.demo_erp(),
-        outbox: state.mailer.outbox().is_some(),
-        zone: state.config.portal_zone.clone(),
-    };
+    let ctx = super::extractors::page_ctx(&state, req.extensions(), Vec::new());
     let graphql = req.uri().path() == "/graphql";
     let accept = req
         .headers()

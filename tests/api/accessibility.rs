@@ -76,12 +76,12 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         .insert_subscription(
             &customer_portal::store::NewReportSubscription {
                 customer_id: id,
-                kind: "report".into(),
+                kind: customer_portal::store::ReportKind::Report,
                 view_id: Some(view.id),
-                frequency: "weekly".into(),
+                frequency: customer_portal::store::Frequency::Weekly,
                 weekday: Some(0),
                 hour: 7,
-                format: "xlsx".into(),
+                format: customer_portal::store::FileFormat::Xlsx,
                 created_at: now,
                 next_run_at: now + time::Duration::days(1),
             },

@@ -117,17 +117,21 @@ async fn subscribe(
     weekday: Option<i64>,
     hour: i64,
 ) -> i64 {
-    let frequency = if weekday.is_some() { "weekly" } else { "daily" };
+    let frequency = if weekday.is_some() {
+        Frequency::Weekly
+    } else {
+        Frequency::Daily
+    };
     store
         .insert_subscription(
             &NewReportSubscription {
                 customer_id: customer,
-                kind: kind.into(),
+                kind: ReportKind::parse(kind).unwrap(),
                 view_id: None,
-                frequency: frequency.into(),
+                frequency,
                 weekday,
                 hour,
-                format: "csv".into(),
+                format: FileFormat::Csv,
                 created_at: s.now(),
                 next_run_at: s.first_run(frequency, weekday, hour),
             },
@@ -303,7 +307,7 @@ async fn a_held_lease_keeps_other_instances_off_until_it_lapses() {
     let late = RunOutcome {
         next_run_at: due,
         attempts: 0,
-        status: "sent".into(),
+        status: RunStatus::Sent,
         error: None,
         sent_at: Some(due),
     };
@@ -335,7 +339,7 @@ async fn an_alert_is_mailed_only_on_days_with_something_to_say() {
     let s = a.scheduler.tick().await;
     assert_eq!((s.claimed, s.skipped, s.sent), (1, 1, 0));
     let sub = store.subscription(id).await.unwrap().unwrap();
-    assert_eq!(sub.last_status.as_deref(), Some("skipped"));
+    assert_eq!(sub.last_status, Some(RunStatus::Skipped));
     assert_eq!(sub.sent_count, 0);
     assert_eq!(sub.next_run_at, datetime!(2026-12-01 06:00 UTC));
     assert!(
@@ -403,7 +407,7 @@ async fn a_failing_send_is_retried_with_backoff_then_recorded_as_failed() {
     clock.set(due);
     assert_eq!(a.scheduler.tick().await.failed, 1);
     let s = store.subscription(id).await.unwrap().unwrap();
-    assert_eq!(s.last_status.as_deref(), Some("retrying"));
+    assert_eq!(s.last_status, Some(RunStatus::Retrying));
     assert_eq!(s.attempts, 1);
     assert_eq!(
         s.next_run_at,
@@ -425,7 +429,7 @@ async fn a_failing_send_is_retried_with_backoff_then_recorded_as_failed() {
     clock.set(due + Duration::minutes(20));
     a.scheduler.tick().await;
     let s = store.subscription(id).await.unwrap().unwrap();
-    assert_eq!(s.last_status.as_deref(), Some("failed"));
+    assert_eq!(s.last_status, Some(RunStatus::Failed));
     assert!(
         s.last_error.as_deref().unwrap_or("").contains("send"),
         "{:?}",

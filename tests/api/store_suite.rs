@@ -898,12 +898,12 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
         .insert_subscription(
             &NewReportSubscription {
                 customer_id: a,
-                kind: "report".into(),
+                kind: ReportKind::Report,
                 view_id: Some(v.id),
-                frequency: "weekly".into(),
+                frequency: Frequency::Weekly,
                 weekday: Some(2),
                 hour: 7,
-                format: "xlsx".into(),
+                format: FileFormat::Xlsx,
                 created_at: now,
                 next_run_at: now - time::Duration::minutes(1),
             },
@@ -947,7 +947,7 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
     let outcome = RunOutcome {
         next_run_at: now + time::Duration::days(7),
         attempts: 0,
-        status: "sent".into(),
+        status: RunStatus::Sent,
         error: None,
         sent_at: Some(now),
     };
@@ -967,7 +967,7 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
     let after = store.subscription(sub.id).await.unwrap().unwrap();
     assert_eq!(after.sent_count, 1);
     assert!(after.lease_owner.is_none() && after.lease_until.is_none());
-    assert_eq!(after.last_status.as_deref(), Some("sent"));
+    assert_eq!(after.last_status, Some(RunStatus::Sent));
     // A lapsed lease can be taken over.
     let later = now + time::Duration::days(8);
     assert!(

@@ -27,16 +27,22 @@ fn saved_view(row: &Row) -> StoreResult<SavedView> {
     })
 }
 
+/// A column holding one of an enum's stored words.
+fn word<T>(row: &Row, idx: usize, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let text = req_text(row, idx)?;
+    parse(&text).ok_or_else(|| StoreError::Backend(format!("unknown stored word {text:?}")))
+}
+
 fn subscription(row: &Row) -> StoreResult<ReportSubscription> {
     Ok(ReportSubscription {
         id: int(row, 0)?,
         customer_id: CustomerId(int(row, 1)?),
-        kind: req_text(row, 2)?,
+        kind: word(row, 2, ReportKind::parse)?,
         view_id: opt_int(row, 3)?,
-        frequency: req_text(row, 4)?,
+        frequency: word(row, 4, Frequency::parse)?,
         weekday: opt_int(row, 5)?,
         hour: int(row, 6)?,
-        format: req_text(row, 7)?,
+        format: word(row, 7, FileFormat::parse)?,
         paused: bit(row, 8)?,
         paused_by: text(row, 9)?,
         created_at: req_utc(row, 10)?,
@@ -45,7 +51,13 @@ fn subscription(row: &Row) -> StoreResult<ReportSubscription> {
         lease_until: read_utc(row, 13)?,
         attempts: int(row, 14)?,
         last_sent_at: read_utc(row, 15)?,
-        last_status: text(row, 16)?,
+        last_status: match text(row, 16)? {
+            Some(w) => Some(
+                RunStatus::parse(&w)
+                    .ok_or_else(|| StoreError::Backend(format!("unknown stored word {w:?}")))?,
+            ),
+            None => None,
+        },
         last_error: text(row, 17)?,
         sent_count: int(row, 18)?,
         view_name: text(row, 19)?,
@@ -200,12 +212,12 @@ impl ReportStore for MssqlStore {
             sql::INSERT_SUBSCRIPTION,
             &[
                 P::Int(Some(n.customer_id.0)),
-                t(&n.kind),
+                t(n.kind.as_str()),
                 P::Int(n.view_id),
-                t(&n.frequency),
+                t(n.frequency.as_str()),
                 P::Int(n.weekday),
                 P::Int(Some(n.hour)),
-                t(&n.format),
+                t(n.format.as_str()),
                 P::Time(utc(n.created_at)),
                 P::Time(utc(n.next_run_at)),
                 P::Int(Some(i64::from(max))),
@@ -330,7 +342,7 @@ impl ReportStore for MssqlStore {
         let mut params = vec![
             P::Time(utc(o.next_run_at)),
             P::Int(Some(o.attempts)),
-            t(&o.status),
+            t(o.status.as_str()),
             P::Text(o.error.clone()),
             P::OptTime(o.sent_at.map(utc)),
             P::Int(Some(id)),

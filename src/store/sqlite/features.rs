@@ -33,17 +33,29 @@ fn view_from_row(r: &Row<'_>) -> rusqlite::Result<SavedView> {
     })
 }
 
+/// A column holding one of an enum's stored words.
+fn word<T>(r: &Row<'_>, idx: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text: String = r.get(idx)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            format!("unknown stored word {text:?}").into(),
+        )
+    })
+}
+
 /// A subscription with its saved view's name (a list names them without a query per view).
 fn sub_from_row(r: &Row<'_>) -> rusqlite::Result<ReportSubscription> {
     Ok(ReportSubscription {
         id: r.get(0)?,
         customer_id: CustomerId(r.get(1)?),
-        kind: r.get(2)?,
+        kind: word(r, 2, ReportKind::parse)?,
         view_id: r.get(3)?,
-        frequency: r.get(4)?,
+        frequency: word(r, 4, Frequency::parse)?,
         weekday: r.get(5)?,
         hour: r.get(6)?,
-        format: r.get(7)?,
+        format: word(r, 7, FileFormat::parse)?,
         paused: r.get::<_, i64>(8)? != 0,
         paused_by: r.get(9)?,
         created_at: read_ts(r, 10)?,
@@ -52,7 +64,10 @@ fn sub_from_row(r: &Row<'_>) -> rusqlite::Result<ReportSubscription> {
         lease_until: opt_ts(r, 13)?,
         attempts: r.get(14)?,
         last_sent_at: opt_ts(r, 15)?,
-        last_status: r.get(16)?,
+        last_status: match r.get::<_, Option<String>>(16)? {
+            Some(_) => Some(word(r, 16, RunStatus::parse)?),
+            None => None,
+        },
         last_error: r.get(17)?,
         sent_count: r.get(18)?,
         view_name: r.get(19)?,
@@ -240,12 +255,12 @@ impl ReportStore for SqliteStore {
                 sql::INSERT_SUBSCRIPTION,
                 params![
                     n.customer_id.0,
-                    n.kind,
+                    n.kind.as_str(),
                     n.view_id,
-                    n.frequency,
+                    n.frequency.as_str(),
                     n.weekday,
                     n.hour,
-                    n.format,
+                    n.format.as_str(),
                     ts(n.created_at),
                     ts(n.next_run_at)
                 ],
@@ -387,7 +402,7 @@ impl ReportStore for SqliteStore {
                     params![
                         ts(o.next_run_at),
                         o.attempts,
-                        o.status,
+                        o.status.as_str(),
                         o.error,
                         o.sent_at.map(ts),
                         id,

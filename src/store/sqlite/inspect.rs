@@ -96,32 +96,7 @@ pub fn inspect(path: &Path) -> Vec<crate::checks::Finding> {
             differences.join("; ")
         },
     ));
-    let mut failed = Vec::new();
-    let all = sql::all_for_parsing();
-    for (name, statement) in &all {
-        if let Err(e) = conn.prepare(&format!("EXPLAIN {statement}")) {
-            failed.push(format!("{name}: {e}"));
-        }
-    }
-    out.push(Finding::new(
-        AREA,
-        "every statement prepared (EXPLAIN), none run",
-        match (failed.is_empty(), pending) {
-            (true, _) => Verdict::Go,
-            (false, true) => Verdict::Warn,
-            (false, false) => Verdict::NoGo,
-        },
-        if failed.is_empty() {
-            format!("{} statements", all.len())
-        } else {
-            format!(
-                "{} of {} fail: {}",
-                failed.len(),
-                all.len(),
-                failed.join("; ")
-            )
-        },
-    ));
+    out.push(statements(&conn, pending));
     out
 }
 
@@ -166,4 +141,36 @@ fn schema_differences(expected: &Connection, actual: &Connection) -> Vec<String>
         }
     }
     out
+}
+
+/// Every statement of the catalog prepared against the database (`EXPLAIN`), none run.
+fn statements(conn: &Connection, pending: bool) -> crate::checks::Finding {
+    use crate::checks::{Finding, Verdict};
+    const AREA: &str = "app database (SQLite)";
+    let mut failed = Vec::new();
+    let all = sql::all_for_parsing();
+    for (name, statement) in &all {
+        if let Err(e) = conn.prepare(&format!("EXPLAIN {statement}")) {
+            failed.push(format!("{name}: {e}"));
+        }
+    }
+    Finding::new(
+        AREA,
+        "every statement prepared (EXPLAIN), none run",
+        match (failed.is_empty(), pending) {
+            (true, _) => Verdict::Go,
+            (false, true) => Verdict::Warn,
+            (false, false) => Verdict::NoGo,
+        },
+        if failed.is_empty() {
+            format!("{} statements", all.len())
+        } else {
+            format!(
+                "{} of {} fail: {}",
+                failed.len(),
+                all.len(),
+                failed.join("; ")
+            )
+        },
+    )
 }

@@ -1,5 +1,9 @@
 //! `/`: sends each kind of visitor where they belong.
 
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
 use axum::response::Redirect;
 
 use crate::auth::Viewer;
@@ -10,4 +14,9 @@ pub async fn root(viewer: Viewer) -> Redirect {
         Viewer::Admin(_) => Redirect::to("/admin/panel"),
         Viewer::Anonymous | Viewer::Token(_) => Redirect::to("/login"),
     }
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(root))
 }

@@ -2,6 +2,10 @@
 //! and `/admin/`, the old audit page's query parameters, and `/static/…` logos (mail
 //! clients and intranet pages link to them). Each is a permanent redirect to its new home.
 
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -78,4 +82,12 @@ pub fn audit_redirect(query: Option<&str>) -> Option<Response> {
         out.append_pair(name, v);
     }
     Some(moved(&format!("/admin/audit?{}", out.finish())))
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inventory/", get(inventory_slash))
+        .route("/admin/", get(admin_slash))
+        .route("/static/{*path}", get(old_static))
 }

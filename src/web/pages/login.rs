@@ -1,40 +1,22 @@
 //! `/login`: customer sign-in with a honeypot field for bots.
 
 use axum::Form;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::service::LoginError;
-use crate::auth::sessions::{SessionAuth, begin_browser_session};
+use crate::auth::sessions::SessionAuth;
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extractors::{DeviceCookie, safe_next};
 use crate::web::layout::{self, PageCtx};
-
-/// Shown after too many failed attempts, with how long to wait.
-pub fn throttled_message(wait: std::time::Duration) -> String {
-    format!(
-        "Too many failed sign-in attempts. Please wait {} and try again.",
-        wait_text(wait)
-    )
-}
-
-pub use crate::error::wait_text;
-
-/// A throttled sign-in: 429 with `Retry-After` in whole seconds.
-pub fn throttled_response(wait: std::time::Duration, page: maud::Markup) -> Response {
-    let secs = wait.as_secs().max(1).to_string();
-    (
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        [(axum::http::header::RETRY_AFTER, secs)],
-        page,
-    )
-        .into_response()
-}
+use crate::web::signin::{self, throttled_message, throttled_response};
 
 /// The one message for every failed attempt, so the page reveals nothing about accounts.
 pub const LOGIN_FAILED: &str = "Invalid email or password.";
@@ -149,19 +131,10 @@ pub async fn submit(
         .await
     {
         Ok(login) => {
-            // End whatever this browser was signed in as before, then start over under a
-            // new session id, so an id planted before sign-in is worthless after it.
-            if let Viewer::Customer(previous) = &ctx.viewer
-                && let Err(e) = state.auth.logout_customer(previous, &client).await
-            {
-                tracing::warn!(error = %e, "could not end the previous session");
-            }
             let auth = SessionAuth::Customer {
                 session_id: login.session_id,
             };
-            begin_browser_session(&session, auth)
-                .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+            signin::sign_in_as(&state, &session, &ctx.viewer, &client, auth).await?;
             // The requested page survives the forced password change too.
             let to = match (login.must_reset_password, next) {
                 (true, Some(next)) => format!(
@@ -190,4 +163,9 @@ pub async fn submit(
         )),
         Err(LoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
     }
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/login", get(show).post(submit))
 }

@@ -1,8 +1,10 @@
 //! `/logout`: a GET shows a confirmation (a link must not sign anyone out); the POST,
 //! CSRF-checked like every state change, ends the session.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use maud::html;
 use tower_sessions::Session;
 
@@ -55,4 +57,9 @@ pub async fn submit(
         tracing::warn!(error = %e, "could not delete the browser session at logout");
     }
     Redirect::to("/login?reason=signed_out").into_response()
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/logout", get(show).post(submit))
 }

@@ -3,18 +3,20 @@
 //! operations (the same scope rule as the inventory).
 
 use axum::Form;
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::CustomerIdentity;
 use crate::domain::ErpScope;
+use crate::domain::format_qty;
 use crate::error::AppError;
-use crate::graphql::exec::{self, FieldErrors};
-use crate::inventory::format_qty;
 use crate::state::AppState;
+use crate::web::exec::{self, FieldErrors};
 use crate::web::extractors::CurrentCustomer;
 use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
@@ -222,4 +224,11 @@ pub async fn remove(
         Err(e) => return Err(e),
     };
     Ok(redirect_with_flash(&session, "/inventory/minimums", flash).await)
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inventory/minimums", get(show).post(submit))
+        .route("/inventory/minimums/remove", post(remove))
 }

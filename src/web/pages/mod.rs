@@ -12,3 +12,24 @@ pub mod password;
 pub mod reset;
 pub mod unsubscribe;
 pub mod views;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// Every page's and fragment's address, each feature's own.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(home::routes())
+        .merge(login::routes())
+        .merge(logout::routes())
+        .merge(password::routes())
+        .merge(reset::routes())
+        .merge(inventory::routes())
+        .merge(minimums::routes())
+        .merge(views::routes())
+        .merge(unsubscribe::routes())
+        .merge(legacy::routes())
+        .merge(health::routes())
+        .merge(admin::routes())
+}

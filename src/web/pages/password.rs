@@ -3,16 +3,18 @@
 //! (then the current password is asked for).
 
 use axum::Form;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::NewPassword;
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::extractors::{SignedInCustomer, safe_next};
 use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{ChangePassword, change_password};
@@ -114,4 +116,9 @@ pub async fn submit(
             .into_response())
         }
     }
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/force-change-password", get(show).post(submit))
 }

@@ -4,8 +4,10 @@
 //! history, bookmarks or a `Referer`), and the page runs the schema's reset operations.
 
 use axum::Form;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -13,14 +15,14 @@ use tower_sessions::Session;
 use crate::auth::ClientInfo;
 use crate::domain::NewPassword;
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{
     PasswordResetLinkValid, RequestPasswordReset, ResetPassword, password_reset_link_valid,
     request_password_reset, reset_password,
 };
-use crate::web::pages::login::throttled_response;
+use crate::web::signin::throttled_response;
 
 /// The session key holding the secret of the link this browser opened.
 const LINK_KEY: &str = "reset_link";
@@ -218,4 +220,11 @@ pub async fn submit_reset(
 
 async fn link_secret(session: &Session) -> Option<String> {
     session.get::<String>(LINK_KEY).await.ok().flatten()
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/forgot-password", get(show_forgot).post(submit_forgot))
+        .route("/reset-password", get(show_reset).post(submit_reset))
 }

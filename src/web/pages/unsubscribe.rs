@@ -4,15 +4,17 @@
 //! unsubscribe (RFC 8058). The signature is the authority: no sign-in, and no CSRF token,
 //! because no cookie of the browser is relied on.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{UnsubscribeByLink, unsubscribe_by_link};
 
@@ -87,4 +89,9 @@ pub async fn submit(
         Err(AppError::Forbidden) => Ok(invalid(&ctx)),
         Err(e) => Err(e),
     }
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/reports/unsubscribe", get(show).post(submit))
 }

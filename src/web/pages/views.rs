@@ -5,17 +5,19 @@
 //! operations.
 
 use axum::Form;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::graphql::exec::{self, FieldErrors};
 use crate::inventory::View;
 use crate::reports::schedule::WEEKDAY_NAMES;
 use crate::state::AppState;
+use crate::web::exec::{self, FieldErrors};
 use crate::web::extractors::CurrentCustomer;
 use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
@@ -91,7 +93,7 @@ fn subscription_rows(ctx: &PageCtx, subs: &[Sub]) -> Markup {
                             _ => { span class="pill pill-ok" { "Active" } }
                         }
                     }
-                    " " span class="muted small" { "Next: " (layout::wall_clock(&ctx.zone, &s.next_run_at.0, false)) }
+                    " " span class="muted small" { "Next: " (crate::domain::wall_clock(&ctx.zone, &s.next_run_at.0, false)) }
                 }
                 td data-label="Sent" { (s.sent_count) }
                 td class="actions" {
@@ -452,4 +454,15 @@ pub async fn set_paused(
         }),
     )
     .await)
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inventory/views", get(show).post(save))
+        .route("/inventory/views/{id}/rename", post(rename))
+        .route("/inventory/views/{id}/delete", post(delete))
+        .route("/inventory/reports", post(subscribe))
+        .route("/inventory/reports/{id}/delete", post(unsubscribe))
+        .route("/inventory/reports/{id}/pause", post(pause))
 }

@@ -1,14 +1,16 @@
 //! `/admin/analytics`: KPIs, a Chart.js line chart of logins per day over 14 days, the
 //! most active customers and the latest logins with their IP addresses.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::get;
 use maud::{Markup, html};
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
 use crate::web::assets;
+use crate::web::exec;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{Analytics, analytics};
@@ -75,4 +77,9 @@ pub async fn show(
             }
         },
     ))
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/admin/analytics", get(show))
 }

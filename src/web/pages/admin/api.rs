@@ -7,18 +7,20 @@
 //! `eval`-free workers that the portal's Content Security Policy would have to loosen.
 //! A query box, a variables box and the answer cover what admins use it for.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use time::{Date, OffsetDateTime};
 use tower_sessions::Session;
 
 use crate::auth::tokens::Scope;
 use crate::error::AppError;
-use crate::graphql::exec::{self, FORM_FIELD, FieldErrors};
 use crate::state::AppState;
+use crate::web::exec::{self, FORM_FIELD, FieldErrors};
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
@@ -81,8 +83,6 @@ fn render(
     secret: Option<(&str, &str)>,
 ) -> Markup {
     let (curl, python) = examples(base);
-    let err = |field: &str| errors.get(field).cloned();
-    let default_expiry = date_input((OffsetDateTime::now_utc() + time::Duration::days(365)).date());
     html! {
         h1 { "API for internal tools" }
         p class="muted" {
@@ -102,91 +102,8 @@ fn render(
                 }
             }
         }
-        section class="card" {
-            h2 class="h3" { "Tokens" }
-            @if tokens.is_empty() {
-                p { "No tokens yet." }
-            } @else {
-                div class="table-wrap admin-table-wrap" {
-                    table class="admin-table" {
-                        thead { tr {
-                            th { "Name" } th { "Scopes" } th { "ERP customers" } th { "Created" }
-                            th { "Expires" } th { "Last used" } th { "Status" } th { span class="sr-only" { "Actions" } }
-                        } }
-                        tbody {
-                            @for t in tokens {
-                                tr {
-                                    td { (t.name) }
-                                    td { @for s in &t.scopes { span class="pill pill-info" { (s) } " " } }
-                                    td class="erp-names" { (t.erp_customer_names.join(" | ")) }
-                                    td class="nowrap" { (ctx.when(&t.created_at.0)) br; span class="muted" { "by " (t.created_by) } }
-                                    td class="nowrap" { (ctx.when(&t.expires_at.0)) }
-                                    td class="nowrap" { (t.last_used_at.map(|d| ctx.when(&d.0)).unwrap_or_else(|| "Never".to_owned())) }
-                                    td {
-                                        @if t.active { span class="pill pill-ok" { "Active" } }
-                                        @else if t.revoked_at.is_some() { span class="pill pill-bad" { "Revoked" } }
-                                        @else { span class="pill pill-bad" { "Expired" } }
-                                    }
-                                    td class="row-actions" {
-                                        @if t.revoked_at.is_none() {
-                                            form method="post" action=(format!("/admin/api/tokens/{}/revoke", t.id)) class="inline-form"
-                                                data-confirm=(format!("Revoke “{}”? Tools using it stop working at their next request.", t.name)) {
-                                                input type="hidden" name="csrf_token" value=(ctx.csrf_token);
-                                                button type="submit" class="btn btn-small btn-danger" { "Revoke" }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        section class="card" {
-            h2 class="h3" id="new-token" { "New token" }
-            @if let Some(e) = err(FORM_FIELD) { p class="alert alert-error" role="alert" { (e) } }
-            form method="post" action="/admin/api/tokens" class="stack-form" novalidate {
-                input type="hidden" name="csrf_token" value=(ctx.csrf_token);
-                label for="token-name" { "Name" }
-                input id="token-name" name="name" type="text" maxlength="100" required value=(form.name)
-                    placeholder="e.g. Nightly reconciliation" aria-invalid=[err("name").map(|_| "true")];
-                @if let Some(e) = err("name") { p class="field-error" { (e) } }
-                fieldset {
-                    legend { "Scopes" }
-                    @for s in Scope::ALL {
-                        label class="check" {
-                            input type="checkbox" name="scope" value=(s.name()) checked[form.scopes.iter().any(|x| x == s.name())];
-                            code { (s.name()) } " — " (s.describe())
-                        }
-                    }
-                    @if let Some(e) = err("scopes") { p class="field-error" { (e) } }
-                }
-                label for="token-erp" { "ERP customers (for inventory:read)" }
-                select id="token-erp" name="erp_customer_names" multiple size="6" {
-                    option value="All" selected[form.erp.iter().any(|x| x == "All")] { "All customers" }
-                    @for n in names {
-                        option value=(n) selected[form.erp.iter().any(|x| x == n)] { (n) }
-                    }
-                }
-                @if let Some(e) = err("erp_customer_names") { p class="field-error" { (e) } }
-                div class="form-row" {
-                    div {
-                        label for="token-expires" { "Expires" }
-                        input id="token-expires" name="expires" type="date"
-                            value=(if form.expires.is_empty() { default_expiry.clone() } else { form.expires.clone() });
-                        @if let Some(e) = err("expires_at") { p class="field-error" { (e) } }
-                    }
-                    div {
-                        label for="token-budget" { "Rows per minute (optional)" }
-                        input id="token-budget" name="rows_per_minute" type="number" min="1" inputmode="numeric"
-                            value=(form.rows_per_minute) placeholder="200000";
-                        @if let Some(e) = err("rows_per_minute") { p class="field-error" { (e) } }
-                    }
-                }
-                button type="submit" class="btn btn-primary" { "Create token" }
-            }
-        }
+        (token_list(ctx, tokens))
+        (new_token_form(ctx, names, form, errors))
         section class="card" {
             h2 class="h3" { "Schema and examples" }
             p { a class="btn" href="/graphql/schema.graphql" download { "Download schema.graphql" } }
@@ -209,6 +126,110 @@ fn render(
             }
             pre id="explorer-result" class="code-block" tabindex="0" role="region" aria-label="Result" aria-live="polite" {}
         }
+    }
+}
+
+/// The tokens, each with its scopes, ERP customers, dates and a Revoke button.
+fn token_list(ctx: &PageCtx, tokens: &[api_token_list::ApiTokenListApiTokens]) -> Markup {
+    html! {
+    section class="card" {
+        h2 class="h3" { "Tokens" }
+        @if tokens.is_empty() {
+            p { "No tokens yet." }
+        } @else {
+            div class="table-wrap admin-table-wrap" {
+                table class="admin-table" {
+                    thead { tr {
+                        th { "Name" } th { "Scopes" } th { "ERP customers" } th { "Created" }
+                        th { "Expires" } th { "Last used" } th { "Status" } th { span class="sr-only" { "Actions" } }
+                    } }
+                    tbody {
+                        @for t in tokens {
+                            tr {
+                                td { (t.name) }
+                                td { @for s in &t.scopes { span class="pill pill-info" { (s) } " " } }
+                                td class="erp-names" { (t.erp_customer_names.join(" | ")) }
+                                td class="nowrap" { (ctx.when(&t.created_at.0)) br; span class="muted" { "by " (t.created_by) } }
+                                td class="nowrap" { (ctx.when(&t.expires_at.0)) }
+                                td class="nowrap" { (t.last_used_at.map(|d| ctx.when(&d.0)).unwrap_or_else(|| "Never".to_owned())) }
+                                td {
+                                    @if t.active { span class="pill pill-ok" { "Active" } }
+                                    @else if t.revoked_at.is_some() { span class="pill pill-bad" { "Revoked" } }
+                                    @else { span class="pill pill-bad" { "Expired" } }
+                                }
+                                td class="row-actions" {
+                                    @if t.revoked_at.is_none() {
+                                        form method="post" action=(format!("/admin/api/tokens/{}/revoke", t.id)) class="inline-form"
+                                            data-confirm=(format!("Revoke “{}”? Tools using it stop working at their next request.", t.name)) {
+                                            input type="hidden" name="csrf_token" value=(ctx.csrf_token);
+                                            button type="submit" class="btn btn-small btn-danger" { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
+}
+
+/// The form that issues a token, with its field errors.
+fn new_token_form(
+    ctx: &PageCtx,
+    names: &[String],
+    form: &TokenForm,
+    errors: &FieldErrors,
+) -> Markup {
+    let err = |field: &str| errors.get(field).cloned();
+    let default_expiry = date_input((OffsetDateTime::now_utc() + time::Duration::days(365)).date());
+    html! {
+    section class="card" {
+        h2 class="h3" id="new-token" { "New token" }
+        @if let Some(e) = err(FORM_FIELD) { p class="alert alert-error" role="alert" { (e) } }
+        form method="post" action="/admin/api/tokens" class="stack-form" novalidate {
+            input type="hidden" name="csrf_token" value=(ctx.csrf_token);
+            label for="token-name" { "Name" }
+            input id="token-name" name="name" type="text" maxlength="100" required value=(form.name)
+                placeholder="e.g. Nightly reconciliation" aria-invalid=[err("name").map(|_| "true")];
+            @if let Some(e) = err("name") { p class="field-error" { (e) } }
+            fieldset {
+                legend { "Scopes" }
+                @for s in Scope::ALL {
+                    label class="check" {
+                        input type="checkbox" name="scope" value=(s.name()) checked[form.scopes.iter().any(|x| x == s.name())];
+                        code { (s.name()) } " — " (s.describe())
+                    }
+                }
+                @if let Some(e) = err("scopes") { p class="field-error" { (e) } }
+            }
+            label for="token-erp" { "ERP customers (for inventory:read)" }
+            select id="token-erp" name="erp_customer_names" multiple size="6" {
+                option value="All" selected[form.erp.iter().any(|x| x == "All")] { "All customers" }
+                @for n in names {
+                    option value=(n) selected[form.erp.iter().any(|x| x == n)] { (n) }
+                }
+            }
+            @if let Some(e) = err("erp_customer_names") { p class="field-error" { (e) } }
+            div class="form-row" {
+                div {
+                    label for="token-expires" { "Expires" }
+                    input id="token-expires" name="expires" type="date"
+                        value=(if form.expires.is_empty() { default_expiry.clone() } else { form.expires.clone() });
+                    @if let Some(e) = err("expires_at") { p class="field-error" { (e) } }
+                }
+                div {
+                    label for="token-budget" { "Rows per minute (optional)" }
+                    input id="token-budget" name="rows_per_minute" type="number" min="1" inputmode="numeric"
+                        value=(form.rows_per_minute) placeholder="200000";
+                    @if let Some(e) = err("rows_per_minute") { p class="field-error" { (e) } }
+                }
+            }
+            button type="submit" class="btn btn-primary" { "Create token" }
+        }
+    }
     }
 }
 
@@ -387,4 +408,13 @@ pub async fn schema_sdl(viewer: crate::auth::Viewer) -> Result<Response, AppErro
         crate::auth::Viewer::Anonymous => Err(AppError::Unauthenticated),
         crate::auth::Viewer::Customer(_) => Err(AppError::Forbidden),
     }
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/graphql/schema.graphql", get(schema_sdl))
+        .route("/admin/api", get(show))
+        .route("/admin/api/tokens", post(create))
+        .route("/admin/api/tokens/{id}/revoke", post(revoke))
 }

@@ -1,16 +1,18 @@
 //! `/admin/audit`: the audit log, newest first, filtered by admin and action type and
 //! searched by customer email or id, in pages. htmx requests get the results fragment.
 
+use axum::Router;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::when;
 use crate::domain::Zone;
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::extractors::{CurrentAdmin, IsHtmx};
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{AuditLog, audit_log};
@@ -183,4 +185,9 @@ pub async fn show(
         },
     )
     .into_response())
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/admin/audit", get(show))
 }

@@ -1,14 +1,16 @@
 //! `/admin-login` and `/admin-logout`: local admin, then Active Directory.
 
 use axum::Form;
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::admin::AdminLoginError;
-use crate::auth::sessions::{SessionAuth, begin_browser_session};
+use crate::auth::sessions::SessionAuth;
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -95,22 +97,10 @@ pub async fn submit(
         .await
     {
         Ok(login) => {
-            // A browser is one identity at a time: end what it was signed in as.
-            match &ctx.viewer {
-                Viewer::Customer(c) => {
-                    let _ = state.auth.logout_customer(c, &client).await;
-                }
-                Viewer::Admin(a) => {
-                    let _ = state.admin_auth.logout(a, &client).await;
-                }
-                Viewer::Anonymous | Viewer::Token(_) => {}
-            }
             let auth = SessionAuth::Admin {
                 session_id: login.session_id,
             };
-            begin_browser_session(&session, auth)
-                .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+            crate::web::signin::sign_in_as(&state, &session, &ctx.viewer, &client, auth).await?;
             let mut resp = Redirect::to("/admin/panel").into_response();
             device.remember(&state, &throttle_key, &mut resp);
             Ok(resp)
@@ -118,12 +108,12 @@ pub async fn submit(
         Err(AdminLoginError::Refused) => {
             Ok(page(&ctx, &echo, Some(ADMIN_LOGIN_FAILED)).into_response())
         }
-        Err(AdminLoginError::Throttled(wait)) => Ok(crate::web::pages::login::throttled_response(
+        Err(AdminLoginError::Throttled(wait)) => Ok(crate::web::signin::throttled_response(
             wait,
             page(
                 &ctx,
                 &echo,
-                Some(&crate::web::pages::login::throttled_message(wait)),
+                Some(&crate::web::signin::throttled_message(wait)),
             ),
         )),
         Err(AdminLoginError::Unavailable) => Err(AppError::Unavailable("Sign-in")),
@@ -150,4 +140,11 @@ pub async fn logout(
     }
     let _ = session.flush().await;
     Redirect::to("/admin-login").into_response()
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin-login", get(show).post(submit))
+        .route("/admin-logout", get(logout_show).post(logout))
 }

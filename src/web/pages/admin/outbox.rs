@@ -1,12 +1,14 @@
 //! `/admin/outbox`: in demo mode mail is written to `DATA_DIR/outbox` instead of being
 //! sent; admins list and read it here, through the schema's `outbox` fields.
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::routing::get;
 use maud::{Markup, html};
 
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{Outbox, OutboxMessage, PanelCounts, outbox, outbox_message, panel_counts};
@@ -106,4 +108,11 @@ pub async fn show(
             }
         },
     ))
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/outbox", get(list))
+        .route("/admin/outbox/{file}", get(show))
 }

@@ -1,11 +1,13 @@
 //! `/admin/panel`: the dashboard, linking every admin function, with live counts.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::get;
 use maud::{Markup, html};
 
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{PanelCounts, panel_counts};
@@ -44,4 +46,14 @@ pub async fn show(
             }
         },
     ))
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::to("/admin/panel") }),
+        )
+        .route("/admin/panel", get(show))
 }

@@ -2,15 +2,17 @@
 //! reason), and a pause / resume switch, through the schema's report fields.
 
 use axum::Form;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use maud::html;
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, PageCtx};
 use crate::web::ops::{AllReportSubscriptions, all_report_subscriptions};
@@ -86,10 +88,10 @@ pub async fn show(
                                                 None => { span class="muted" { "Not run yet" } }
                                             }
                                         }
-                                        @if let Some(at) = &s.last_sent_at { br; span class="muted small" { "Last sent " (layout::wall_clock(&ctx.zone, &at.0, false)) } }
+                                        @if let Some(at) = &s.last_sent_at { br; span class="muted small" { "Last sent " (crate::domain::wall_clock(&ctx.zone, &at.0, false)) } }
                                     }
                                     td { (s.sent_count) }
-                                    td { (layout::wall_clock(&ctx.zone, &s.next_run_at.0, false)) }
+                                    td { (crate::domain::wall_clock(&ctx.zone, &s.next_run_at.0, false)) }
                                     td {
                                         form method="post" action=(format!("/admin/reports/{}/pause", s.id)) class="inline-form" {
                                             (layout::csrf_field(&ctx))
@@ -117,4 +119,11 @@ pub async fn pause(
     Form(form): Form<PauseForm>,
 ) -> Result<Response, AppError> {
     set_paused(&state, &ctx, &session, id, &form, "/admin/reports").await
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/reports", get(show))
+        .route("/admin/reports/{id}/pause", post(pause))
 }

@@ -2,8 +2,10 @@
 //! Kick button that ends a session (the customer is signed out on their next request).
 
 use axum::Form;
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
@@ -11,8 +13,8 @@ use serde_json::json;
 use super::when;
 use crate::domain::Zone;
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, Flash, PageCtx};
 use crate::web::ops::{ActiveSessions, KickSession, active_sessions, kick_session};
@@ -166,6 +168,14 @@ pub async fn kick(
         div id="flashes" hx-swap-oob="true" { (layout::flash_list(&[flash])) }
     }
     .into_response())
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/sessions", get(show))
+        .route("/admin/sessions/table", get(table_fragment))
+        .route("/admin/sessions/kick", post(kick))
 }
 
 #[cfg(test)]

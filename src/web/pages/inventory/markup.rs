@@ -8,9 +8,10 @@ use time::{Date, OffsetDateTime};
 
 use crate::inventory::ExpiryWindow;
 
+use crate::domain::{format_qty, format_us_date};
 use crate::erp::InventoryRow;
+use crate::inventory::SortField;
 use crate::inventory::View;
-use crate::inventory::{SortField, format_qty, format_us_date};
 use crate::web::assets;
 use crate::web::layout::{self, PageCtx};
 
@@ -402,7 +403,7 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>) -> Markup {
 
 /// `MM/DD/YYYY HH:MM:SS CST`: the same clock as the admin pages and export file names.
 pub fn as_of_text(zone: &crate::domain::Zone, t: &OffsetDateTime) -> String {
-    crate::web::layout::wall_clock(zone, t, true)
+    crate::domain::wall_clock(zone, t, true)
 }
 
 /// The saved-views menu: open one, or save what the grid shows now under a name.

@@ -6,6 +6,8 @@
 //! exports (`/inventory/export.xlsx`, `.csv`) take their rows from the inventory service
 //! with a grant from the same access rule the resolver uses.
 
+use axum::Router;
+use axum::routing::get;
 mod export;
 mod markup;
 
@@ -24,9 +26,9 @@ use crate::auth::Viewer;
 use crate::domain::ErpScope;
 use crate::erp::InventoryRow;
 use crate::error::AppError;
-use crate::graphql::exec;
 use crate::inventory::{ExpiryWindow, SortField};
 use crate::state::AppState;
+use crate::web::exec;
 use crate::web::extractors::CurrentCustomer;
 use crate::web::layout::PageCtx;
 use crate::web::ops::{
@@ -279,7 +281,7 @@ pub async fn grid_fragment(
     };
     let mut resp = body.into_response();
     if let Ok(v) = HeaderValue::from_str(&view.url("/inventory")) {
-        resp.headers_mut().insert("hx-push-url", v);
+        resp.headers_mut().insert(axum_htmx::HX_PUSH_URL, v);
     }
     Ok(resp)
 }
@@ -371,4 +373,15 @@ pub async fn options_fragment(
         .into_response()),
         Err(e) => Err(e),
     }
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inventory", get(show))
+        .route("/inventory/grid", get(grid_fragment))
+        .route("/inventory/rows", get(rows_fragment))
+        .route("/inventory/options", get(options_fragment))
+        .route("/inventory/export.xlsx", get(export_xlsx))
+        .route("/inventory/export.csv", get(export_csv))
 }

@@ -2,6 +2,8 @@
 //! browser), and the Add / Edit modals, Reset PW, Deactivate / Reactivate — all through
 //! the GraphQL operations in `src/web/ops/customers.graphql`.
 
+use axum::Router;
+use axum::routing::{get, post};
 mod modal;
 
 use axum::body::Bytes;
@@ -14,8 +16,8 @@ use super::when;
 use crate::auth::Viewer;
 use crate::domain::Zone;
 use crate::error::AppError;
-use crate::graphql::exec::{self, FieldErrors};
 use crate::state::AppState;
+use crate::web::exec::{self, FieldErrors};
 use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, Flash, PageCtx};
 use crate::web::ops::{
@@ -101,7 +103,7 @@ fn table(rows: &[CustomerRow], status: Status, oob: bool, zone: &Zone) -> Markup
                                 td class="erp-names" { (c.erp_customer_names.join(" | ")) }
                                 td { @if c.is_active { span class="pill pill-ok" { "Active" } } @else { span class="pill pill-bad" { "Inactive" } } }
                                 td { @if c.must_reset_password { span class="pill pill-info" { "Yes" } } @else { "No" } }
-                                td class="nowrap" { (c.created_date.map(|t| crate::inventory::format_us_date(zone.at(t.0).date())).unwrap_or_default()) }
+                                td class="nowrap" { (c.created_date.map(|t| crate::domain::format_us_date(zone.at(t.0).date())).unwrap_or_default()) }
                                 td { (c.last_login_date.map(|t| when(zone, &t.0)).unwrap_or_else(|| "Never".to_owned())) }
                                 td class="row-actions" {
                                     button type="button" class="btn btn-small" hx-get=(format!("/admin/customers/{}/edit", c.id)) hx-target="#modal" { "Edit" }
@@ -263,7 +265,7 @@ fn issued_flash(
 fn status_from_headers(headers: &axum::http::HeaderMap) -> Status {
     // The page the admin is on (its ?status=), so the refreshed table keeps the filter.
     let url = headers
-        .get("hx-current-url")
+        .get(axum_htmx::HX_CURRENT_URL)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let status = url
@@ -391,4 +393,15 @@ pub async fn set_active(
         false,
     )
     .await
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/customers", get(show).post(create))
+        .route("/admin/customers/new", get(new_modal))
+        .route("/admin/customers/{id}", post(update))
+        .route("/admin/customers/{id}/edit", get(edit_modal))
+        .route("/admin/customers/{id}/reset-password", post(reset_password))
+        .route("/admin/customers/{id}/active", post(set_active))
 }

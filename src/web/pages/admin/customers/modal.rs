@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use maud::{Markup, html};
 
-use crate::graphql::exec::{FORM_FIELD, FieldErrors};
+use crate::web::exec::{FORM_FIELD, FieldErrors};
 use crate::web::layout::{self, PageCtx};
 
 /// The values of the Add / Edit form as typed.

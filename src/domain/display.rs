@@ -1,6 +1,9 @@
-//! How inventory values are shown: the same text on screen, in search and in CSV.
+//! How values are written for people: the same text on screen, in search, in mails and in
+//! CSV files. Every time shown goes through [`wall_clock`].
 
-use time::Date;
+use time::{Date, OffsetDateTime};
+
+use super::Zone;
 
 /// `1234.5` → `1,234.5`; whole numbers without decimals; at most 4 decimals.
 pub fn format_qty(q: f64) -> String {
@@ -26,6 +29,24 @@ pub fn format_qty(q: f64) -> String {
 /// MM/DD/YYYY, as the existing portal shows dates.
 pub fn format_us_date(d: Date) -> String {
     format!("{:02}/{:02}/{:04}", u8::from(d.month()), d.day(), d.year())
+}
+
+/// `MM/DD/YYYY HH:MM[:SS] CST`: an instant on the wall clock of `zone`
+/// (`PORTAL_TIMEZONE`) with the zone's abbreviation, so nobody has to guess.
+pub fn wall_clock(zone: &Zone, t: &OffsetDateTime, seconds: bool) -> String {
+    let local = zone.at(*t);
+    let secs = if seconds {
+        format!(":{:02}", local.second())
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {:02}:{:02}{secs} {}",
+        format_us_date(local.date()),
+        local.hour(),
+        local.minute(),
+        zone.abbreviation(*t)
+    )
 }
 
 #[cfg(test)]

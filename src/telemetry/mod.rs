@@ -1,6 +1,21 @@
-//! Logging: `RUST_LOG` filters (default `info`); secrets are never logged anywhere.
+//! What the portal tells its operators: logs (`RUST_LOG` filters, default `info`; secrets
+//! are never logged anywhere), the id of the request being handled, and the metrics
+//! `/metrics` exposes.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
+
+tokio::task_local! {
+    /// The id of the request being handled: in every log line (its span), in the
+    /// `X-Request-Id` response header, and as the reference on error pages.
+    pub static REQUEST_ID: String;
+}
+
+/// The id of the request being handled, if any.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
 
 /// `rust_log` is `RUST_LOG` and `log_format` is `LOG_FORMAT` (`text` or `json`) from the
 /// environment or `.env`. JSON puts one object per line with the request's span (and so

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use async_graphql::{Request, ServerError, Variables};
 use graphql_client::GraphQLQuery;
 
-use super::PortalSchema;
-use super::guards::codes;
 use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
+use crate::graphql::PortalSchema;
+use crate::graphql::guards::codes;
 
 /// Field name → message, for re-showing a form (`_form` when the error names no field).
 pub type FieldErrors = BTreeMap<String, String>;
