@@ -135,9 +135,7 @@ async fn start(rows: u32) -> (Portal, Duration) {
         .text()
         .await
         .unwrap();
-    let marker = r#"name="csrf-token" content=""#;
-    let at = html.find(marker).unwrap() + marker.len();
-    let csrf = html[at..].split('"').next().unwrap().to_owned();
+    let csrf = common::meta_csrf(&html).expect("a CSRF token on /login");
     let resp = client
         .post(format!("{base}/login"))
         .form(&[

@@ -42,7 +42,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{env_num, free_port};
+use common::{env_num, free_port, meta_csrf};
 
 const PASSWORD: &str = "load-password-123";
 const ADMIN_PASSWORD: &str = "load-admin-password-42";
@@ -219,12 +219,6 @@ fn client() -> reqwest::Client {
         .pool_idle_timeout(Duration::from_secs(15))
         .build()
         .unwrap()
-}
-
-fn meta_csrf(html: &str) -> Option<String> {
-    let marker = r#"name="csrf-token" content=""#;
-    let at = html.find(marker)? + marker.len();
-    Some(html[at..].split('"').next()?.to_owned())
 }
 
 /// The CSRF token of the page at `url`, as this client sees it.

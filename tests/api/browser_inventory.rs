@@ -11,14 +11,19 @@ fn footer_js() -> &'static str {
     "document.querySelector('#inv-count') && document.querySelector('#inv-count').textContent"
 }
 
+/// A portal with `rows` demo rows and an `All` customer `email` (password [`PASSWORD`]).
+async fn grid_app(rows: &str, email: &str) -> TestApp {
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", rows)], false).await;
+    app.add_customer(email, PASSWORD, "All", false).await;
+    app
+}
+
 #[tokio::test]
 async fn a_customer_searches_filters_sorts_reloads_and_downloads() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
-    app.add_customer("browser@example.com", PASSWORD, "All", false)
-        .await;
+    let app = grid_app("3000", "browser@example.com").await;
     let s = browser.session().await;
 
     s.sign_in_customer(&app.url("/login"), "browser@example.com", PASSWORD)
@@ -206,9 +211,7 @@ async fn a_header_click_right_after_typing_keeps_search_and_sort_together() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
-    app.add_customer("race@example.com", PASSWORD, "All", false)
-        .await;
+    let app = grid_app("3000", "race@example.com").await;
     let s = browser.session().await;
     s.sign_in_customer(&app.url("/login"), "race@example.com", PASSWORD)
         .await;
@@ -307,9 +310,7 @@ async fn the_part_picker_searches_as_you_type_and_works_from_the_keyboard() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
-    app.add_customer("picker@example.com", PASSWORD, "All", false)
-        .await;
+    let app = grid_app("3000", "picker@example.com").await;
     let s = browser.session().await;
     s.sign_in_customer(&app.url("/login"), "picker@example.com", PASSWORD)
         .await;
@@ -444,9 +445,7 @@ async fn the_saved_views_menu_saves_the_grid_as_it_is_now() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "600")], false).await;
-    app.add_customer("views@example.com", PASSWORD, "All", false)
-        .await;
+    let app = grid_app("600", "views@example.com").await;
     let s = browser.session().await;
     s.sign_in_customer(&app.url("/login"), "views@example.com", PASSWORD)
         .await;

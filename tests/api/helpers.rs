@@ -1,11 +1,8 @@
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use customer_portal::config::Config;
-use customer_portal::domain::{CustomerId, Email};
-use customer_portal::startup::Application;
+use customer_portal::domain::CustomerId;
 use customer_portal::state::AppState;
-use customer_portal::store::{AppStore, NewAuditEntry, NewCustomer};
+use customer_portal::store::AppStore;
 use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
 use tempfile::TempDir;
@@ -22,12 +19,7 @@ pub struct TestApp {
     pub banner: String,
 }
 
-pub fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+pub use crate::support::vars;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[], false).await
@@ -46,20 +38,14 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)], seed_demo: bool
     ]);
     v.extend(vars(extra));
     let data_path = std::path::PathBuf::from(&v["DATA_DIR"]);
-    let mut config = Config::from_vars(&v).expect("test config is valid");
-    config.seed_demo_accounts = seed_demo;
-    let app = Application::build(config).await.expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state().clone();
-    let banner = app.banner();
-    tokio::spawn(app.run_until_stopped());
+    let running = crate::support::serve(&v, seed_demo, None).await;
     TestApp {
-        address,
-        state,
+        address: running.base,
+        state: running.state,
         data_dir: Arc::new(data_dir),
         data_path,
         client: new_client(),
-        banner,
+        banner: running.banner,
     }
 }
 
@@ -134,23 +120,7 @@ impl TestApp {
         erp: &str,
         must_reset: bool,
     ) -> CustomerId {
-        let new = NewCustomer {
-            first_name: "Pat".into(),
-            last_name: Some("Tester".into()),
-            email: Email::parse(email).unwrap(),
-            password_hash: hash.into(),
-            erp_customer_name: erp.into(),
-            must_reset_password: must_reset,
-        };
-        let audit = NewAuditEntry {
-            timestamp: time::OffsetDateTime::now_utc(),
-            admin_username: "SYSTEM".into(),
-            action_type: "CUSTOMER_CREATE".into(),
-            target_customer_id: None,
-            target_customer_email: Some(email.into()),
-            details: None,
-        };
-        self.store().insert_customer(&new, &audit).await.unwrap().id
+        crate::support::insert_customer(&self.store(), email, hash, erp, must_reset).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -218,9 +188,7 @@ impl TestApp {
 }
 
 pub fn extract_meta_csrf(html: &str) -> String {
-    let marker = r#"name="csrf-token" content=""#;
-    let start = html.find(marker).expect("page has a csrf meta tag") + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
+    crate::support::meta_csrf(html).expect("page has a csrf meta tag")
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
@@ -252,17 +220,10 @@ pub async fn spawn_with_erp(
     ]);
     v.extend(vars(extra));
     let data_path = std::path::PathBuf::from(&v["DATA_DIR"]);
-    let mut config = Config::from_vars(&v).expect("test config is valid");
-    config.seed_demo_accounts = false;
-    let app = Application::build_with(config, Some(erp))
-        .await
-        .expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let running = crate::support::serve(&v, false, Some(erp)).await;
     TestApp {
-        address,
-        state,
+        address: running.base,
+        state: running.state,
         data_dir: Arc::new(data_dir),
         data_path,
         client: new_client(),

@@ -7,6 +7,8 @@ mod accessibility;
 mod api_tokens;
 mod deacom_fixture;
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 mod webdriver;
 
 mod admin;

@@ -1181,16 +1181,26 @@ async fn store_contract_on_sqlite() {
     store_contract(Arc::new(store)).await;
 }
 
+/// The server `key` names (an ADO connection string), or a loud skip where none is set
+/// (a skip even under CI: no SQL Server runs on CI machines).
+fn sql_server(key: &str, what: &str) -> Option<tiberius::Config> {
+    let Ok(url) = std::env::var(key) else {
+        crate::helpers::loud_skip(&format!(
+            "{what}: {key} is not set (a skip even under CI: no SQL Server runs on CI machines)"
+        ));
+        return None;
+    };
+    Some(
+        tiberius::Config::from_ado_string(&url)
+            .unwrap_or_else(|e| panic!("{key} is an ADO connection string: {e}")),
+    )
+}
+
 #[tokio::test]
 async fn store_contract_on_sql_server() {
-    let Ok(url) = std::env::var("MSSQL_TEST_URL") else {
-        crate::helpers::loud_skip(
-            "SQL Server app-database tests: MSSQL_TEST_URL is not set (a skip even under CI: no SQL Server runs on CI machines)",
-        );
+    let Some(config) = sql_server("MSSQL_TEST_URL", "SQL Server app-database tests") else {
         return;
     };
-    let config = tiberius::Config::from_ado_string(&url)
-        .expect("MSSQL_TEST_URL is an ADO connection string");
     // The first run against a server tests adoption, not a fresh schema: the old portal's
     // tables are created first (where missing), then the migrations run over them.
     create_old_portal_tables(config.clone()).await;
@@ -1317,14 +1327,9 @@ async fn erp_contract_on_the_sqlite_fixture() {
 
 #[tokio::test]
 async fn erp_contract_on_sql_server() {
-    let Ok(url) = std::env::var("MSSQL_ERP_TEST_URL") else {
-        crate::helpers::loud_skip(
-            "SQL Server ERP tests: MSSQL_ERP_TEST_URL is not set (a skip even under CI: no SQL Server runs on CI machines)",
-        );
+    let Some(config) = sql_server("MSSQL_ERP_TEST_URL", "SQL Server ERP tests") else {
         return;
     };
-    let config = tiberius::Config::from_ado_string(&url)
-        .expect("MSSQL_ERP_TEST_URL is an ADO connection string");
     load_fixture_into_sql_server(config.clone()).await;
     let erp =
         customer_portal::erp::deacom_mssql::DeacomMssql::new(config, 2, Duration::from_secs(30));

@@ -1,6 +1,11 @@
 //! A minimal W3C WebDriver client over reqwest, for the browser tests: start chromedriver,
 //! open a headless Chromium session, find, type, click, read, run script, screenshot.
-//! Small on purpose: the few calls the tests need, no extra dependency tree.
+//! Written here rather than taken from fantoccini (the crate we would use): fantoccini
+//! 0.22 brings webdriver 0.53, and with it a second `http`, `cookie`, `thiserror` and the
+//! whole ICU 1.x stack — `cargo tree -d -e normal,dev` went from 35 to 57 duplicated
+//! crates when we tried it — for a protocol part of about 150 lines: the few calls the
+//! tests need (session, find, type, click, script, keys, screenshot) over reqwest, which
+//! the tests use anyway.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -98,13 +103,7 @@ pub struct Session<'a> {
     id: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::support::free_port;
 
 impl Driver {
     pub async fn start(driver: &Path) -> Driver {
