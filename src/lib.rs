@@ -11,6 +11,7 @@ pub mod erp;
 pub mod error;
 pub mod export;
 pub mod graphql;
+pub mod history;
 pub mod inventory;
 pub mod mail;
 pub mod memory;

@@ -4,20 +4,36 @@
 //! and drops the old one. With glibc's default of up to eight arenas per core, freed
 //! memory stays spread over many arenas and is rarely given back, so the resident size
 //! climbs with each refresh although nothing leaks. Two arenas and a periodic
-//! `malloc_trim` return it. Other platforms and allocators are left as they are.
+//! `malloc_trim` return it. A fixed mmap threshold keeps large blocks (a snapshot's
+//! columns, an export's buffers) in their own mappings, returned the moment they are
+//! freed: glibc otherwise raises the threshold each time such a block is freed, until large
+//! blocks come from the heap and fragment it. Other platforms and allocators are left as
+//! they are.
 
 use std::time::Duration;
 
 /// How often free memory is handed back to the operating system.
 pub const TRIM_EVERY: Duration = Duration::from_secs(15);
 
-/// Limits glibc to two malloc arenas. Call once, early.
+/// Blocks this large or larger get a mapping of their own.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: i32 = 256 * 1024;
+/// Free memory at the top of the heap beyond this is given back at once.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const TRIM_THRESHOLD: i32 = 1024 * 1024;
+
+/// Limits glibc to two malloc arenas and fixes its thresholds. Call once, early.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        // SAFETY: mallopt only changes allocator settings; M_ARENA_MAX takes a count.
-        let ok = unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
-        tracing::debug!(ok, "malloc arenas limited to 2");
+        // SAFETY: mallopt only changes allocator settings; M_ARENA_MAX takes a count,
+        // the thresholds take bytes.
+        let ok = unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2) == 1
+                && libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+                && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+        };
+        tracing::debug!(ok, "malloc: 2 arenas, fixed mmap and trim thresholds");
     }
 }
 

@@ -266,7 +266,18 @@ fn spawn_background(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         async move { metrics.upkeep() }
     });
     let reports = state.scheduler.clone().spawn(REPORT_TICK);
-    vec![purger, looker, trimmer, upkeep, reports]
+    let history = state.history.clone().spawn(REPORT_TICK);
+    let mut tasks = vec![purger, looker, trimmer, upkeep, reports, history];
+    // The demo's made-up past days, so the history page has something to show at once.
+    if state.demo_erp() && state.config.seed_demo_accounts {
+        let history = state.history.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = history.seed_demo().await {
+                tracing::warn!(error = %e, "history: the demo days could not be written");
+            }
+        }));
+    }
+    tasks
 }
 
 /// How often recorded metrics samples are folded into their histograms.
@@ -315,7 +326,7 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
         mailer.clone(),
         config.public_url(port),
     ));
-    let scheduler = Arc::new(crate::reports::Scheduler::new(
+    let scheduler = crate::reports::Scheduler::new(
         store.clone(),
         inventory.clone(),
         mailer.clone(),
@@ -323,9 +334,24 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
         config.public_url(port),
         crate::reports::UnsubscribeKeys::new(secret_key.expose()),
         Arc::new(crate::reports::SystemClock),
+    );
+    let history = Arc::new(crate::history::History::new(
+        store.clone(),
+        inventory.clone(),
+        config.portal_zone.clone(),
+        Arc::new(crate::reports::SystemClock),
+        scheduler.owner().to_owned(),
+        crate::history::Settings {
+            hour: config.history.hour,
+            retention_days: config.history.retention_days,
+            window_days: config.history.window_days,
+            alert_days: config.history.alert_days,
+        },
     ));
+    let scheduler = Arc::new(scheduler.with_history(history.clone()));
     let schema = crate::graphql::build_schema(crate::graphql::Ports {
         scheduler: scheduler.clone(),
+        history: history.clone(),
         resets,
         tokens: tokens.clone(),
         cursor_key: crate::graphql::cursor::CursorKey::derive(secret_key.expose()),
@@ -360,6 +386,7 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
         heavy: Arc::default(),
         metrics: Arc::default(),
         scheduler,
+        history,
     };
     Ok(state)
 }

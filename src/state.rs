@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
     /// Sends scheduled reports; its keys check unsubscribe links.
     pub scheduler: Arc<crate::reports::Scheduler>,
+    /// The daily inventory record and the forecasts made from it.
+    pub history: Arc<crate::history::History>,
     /// Whether this instance can serve (`/readyz`), and what was last found (`/healthz`).
     pub readiness: Arc<crate::readiness::Readiness>,
 }

@@ -27,7 +27,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("ports", &["store", "erp"]),
     ("identity and access", &["auth"]),
     ("services", &["inventory", "customers", "export", "demo"]),
-    ("jobs and checks", &["reports", "readiness", "preflight"]),
+    (
+        "jobs and checks",
+        &["reports", "history", "readiness", "preflight"],
+    ),
     ("the schema", &["graphql"]),
     ("the application's state", &["state", "error"]),
     ("HTTP", &["web"]),

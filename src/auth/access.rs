@@ -146,6 +146,16 @@ pub fn report_grant(customer: &crate::store::Customer) -> Option<InventoryGrant>
     })
 }
 
+/// The rule for the daily inventory record: the portal itself reads every ERP customer's
+/// rows to sum them (nothing leaves the process but the sums, which each customer then sees
+/// only within their own scope). Pins nothing.
+pub fn capture_grant() -> InventoryGrant {
+    InventoryGrant {
+        scope: ErpScope::All,
+        holder: Holder::Portal,
+    }
+}
+
 /// Proof that the rule admitted an admin; admin-only services take it.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminGrant<'a> {

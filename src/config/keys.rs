@@ -364,6 +364,30 @@ pub const KEYS: &[Key] = &[
         Some("1024"),
         "megabytes of cached inventory at most; least recently used scopes are dropped first",
     ),
+    key(
+        "HISTORY_HOUR",
+        int(0, 23, "hour"),
+        Some("1"),
+        "the hour of the portal's day (PORTAL_TIMEZONE) the daily inventory record is taken",
+    ),
+    key(
+        "HISTORY_RETENTION_DAYS",
+        int(30, 36_500, "days"),
+        Some("730"),
+        "days the daily inventory record is kept",
+    ),
+    key(
+        "FORECAST_WINDOW_DAYS",
+        int(7, 365, "days"),
+        Some("28"),
+        "days of history the days-of-cover forecast looks back over",
+    ),
+    key(
+        "FORECAST_ALERT_DAYS",
+        int(1, 365, "days"),
+        Some("14"),
+        "the daily alert names parts forecast to fall below their minimum within these days",
+    ),
     // Mail
     production(key(
         "SMTP_SERVER",

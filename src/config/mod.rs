@@ -85,6 +85,9 @@ pub struct Config {
     pub audit_append_only: bool,
     /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
     pub app_db_zone: Zone,
+    /// `HISTORY_*` and `FORECAST_*`: when the daily record is taken, how long it is kept,
+    /// how the forecast reads it.
+    pub history: crate::config::HistoryConfig,
     /// The zone times are shown in to people (`PORTAL_TIMEZONE`).
     pub portal_zone: Zone,
     /// Who may read `/metrics`: these networks (`METRICS_ALLOW`) or this bearer token.
@@ -234,6 +237,7 @@ struct Data {
     erp_read_timeout: Duration,
     inventory_cache_max_mb: usize,
     app_db_zone: Zone,
+    history: HistoryConfig,
 }
 
 impl Data {
@@ -258,6 +262,12 @@ impl Data {
             erp_read_timeout: Duration::from_secs(r.int("ERP_READ_TIMEOUT")),
             inventory_cache_max_mb: r.int("INVENTORY_CACHE_MAX_MB") as usize,
             app_db_zone: r.zone("APP_DB_TIME_ZONE"),
+            history: HistoryConfig {
+                hour: r.int("HISTORY_HOUR") as u8,
+                retention_days: r.int("HISTORY_RETENTION_DAYS") as u32,
+                window_days: r.int("FORECAST_WINDOW_DAYS") as u32,
+                alert_days: r.int("FORECAST_ALERT_DAYS") as u32,
+            },
         }
     }
 }
@@ -321,6 +331,7 @@ impl Config {
             seed_demo_accounts: true,
             audit_append_only: sec.audit_append_only,
             app_db_zone: data.app_db_zone,
+            history: data.history,
             portal_zone,
             metrics_allow,
             metrics_token: sec.metrics_token,
@@ -561,3 +572,12 @@ fn sql_server(r: &mut Reader<'_>, prefix: &str, server: String) -> SqlServerConf
 
 #[cfg(test)]
 mod tests;
+
+/// When the daily inventory record is taken and how it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryConfig {
+    pub hour: u8,
+    pub retention_days: u32,
+    pub window_days: u32,
+    pub alert_days: u32,
+}

@@ -1,9 +1,11 @@
 //! Domain newtypes that parse at the edge: once a value has one of these types it is valid.
 
 pub mod audit;
+pub mod clock;
 mod display;
 mod email;
 mod erp_scope;
+pub mod forecast;
 mod password;
 pub mod reports;
 mod zone;

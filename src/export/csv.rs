@@ -1,7 +1,7 @@
 //! CSV export (RFC 4180): the same columns and rows as the XLSX, values as shown on screen
 //! except quantities, which stay plain numbers so spreadsheets read them as such.
 
-use super::{Column, columns};
+use super::{Kind, columns};
 use crate::domain::format_us_date;
 use crate::erp::InventoryRow;
 
@@ -29,7 +29,7 @@ pub fn header(multi_customer: bool) -> String {
         if i > 0 {
             out.push(',');
         }
-        field(&mut out, c.header());
+        field(&mut out, c.header);
     }
     out.push_str("\r\n");
     out
@@ -50,7 +50,7 @@ pub fn rows(
             if i > 0 {
                 out.push(',');
             }
-            if *c == Column::OnHandQty {
+            if c.kind == Kind::Quantity {
                 out.push_str(&r.on_hand_qty.to_string());
             } else if let Some(t) = c.text(r) {
                 field(&mut out, t);

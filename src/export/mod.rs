@@ -8,123 +8,17 @@ pub mod xlsx;
 use time::OffsetDateTime;
 
 use crate::domain::{ErpScope, Zone};
-use crate::erp::InventoryRow;
 
-/// The columns of an export. Exports keep the old portal's columns, headers and order —
-/// the grid as its customers saw it: Part, Description, On Hand Qty, Unit, Bin, User Lot,
-/// Exp Date, Reference, PO, Status, Last Rec Date, Last Tran Date — because customers'
-/// macros and Power Query steps key on them. Columns the old portal did not have only
-/// ever come after these: Customer, Customer Part, Days to Expiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Column {
-    Customer,
-    Part,
-    CustomerPart,
-    Description,
-    OnHandQty,
-    Unit,
-    Bin,
-    UserLot,
-    ExpDate,
-    Reference,
-    Po,
-    Status,
-    LastRecDate,
-    LastTranDate,
-    /// New in this portal, after the old columns: days from the export's day to the
-    /// expiry date (negative once expired; empty without a date).
-    DaysToExpiry,
-}
+pub use crate::inventory::columns::{Column, Kind};
 
-impl Column {
-    pub fn header(self) -> &'static str {
-        match self {
-            Column::Customer => "Customer",
-            Column::Part => "Part",
-            Column::CustomerPart => "Customer Part",
-            Column::Description => "Description",
-            Column::OnHandQty => "On Hand Qty",
-            Column::Unit => "Unit",
-            Column::Bin => "Bin",
-            Column::UserLot => "User Lot",
-            Column::ExpDate => "Exp Date",
-            Column::Reference => "Reference",
-            Column::Po => "PO",
-            Column::Status => "Status",
-            Column::LastRecDate => "Last Rec Date",
-            Column::LastTranDate => "Last Tran Date",
-            Column::DaysToExpiry => "Days to Expiry",
-        }
-    }
-
-    pub fn text(self, r: &InventoryRow) -> Option<&str> {
-        Some(match self {
-            Column::Customer => &r.customer,
-            Column::Part => &r.part,
-            Column::CustomerPart => &r.customer_part,
-            Column::Description => &r.description,
-            Column::Unit => &r.unit,
-            Column::Bin => &r.bin,
-            Column::UserLot => &r.user_lot,
-            Column::Reference => &r.reference,
-            Column::Po => &r.po,
-            Column::Status => &r.status,
-            Column::OnHandQty
-            | Column::ExpDate
-            | Column::LastRecDate
-            | Column::LastTranDate
-            | Column::DaysToExpiry => {
-                return None;
-            }
-        })
-    }
-
-    pub fn date(self, r: &InventoryRow) -> Option<time::Date> {
-        match self {
-            Column::ExpDate => r.exp_date,
-            Column::LastRecDate => r.last_rec_date,
-            Column::LastTranDate => r.last_transaction_date,
-            _ => None,
-        }
-    }
-
-    /// The whole-number columns (days to expiry, counted from `today`).
-    pub fn days(self, r: &InventoryRow, today: time::Date) -> Option<i64> {
-        match self {
-            Column::DaysToExpiry => r
-                .exp_date
-                .map(|d| crate::inventory::days_to_expiry(d, today)),
-            _ => None,
-        }
-    }
-}
-
-/// The old portal's export columns, in its order, for every scope; then the new ones.
-pub const COLUMNS: [Column; 15] = [
-    Column::Part,
-    Column::Description,
-    Column::OnHandQty,
-    Column::Unit,
-    Column::Bin,
-    Column::UserLot,
-    Column::ExpDate,
-    Column::Reference,
-    Column::Po,
-    Column::Status,
-    Column::LastRecDate,
-    Column::LastTranDate,
-    Column::Customer,
-    Column::CustomerPart,
-    Column::DaysToExpiry,
-];
-
-/// How many of [`COLUMNS`] are the old portal's.
-pub const OLD_COLUMNS: usize = 12;
-
-/// The columns of an export. The scope no longer changes them; the parameter stays so a
-/// caller states which scope it exports.
-pub fn columns(_multi_customer: bool) -> Vec<Column> {
-    COLUMNS.to_vec()
+/// The columns of an export (`inventory::columns::EXPORT`): the old portal's twelve, in
+/// its order, then the new ones. The scope no longer changes them; the parameter stays so
+/// a caller states which scope it exports.
+pub fn columns(_multi_customer: bool) -> Vec<&'static Column> {
+    crate::inventory::columns::EXPORT
+        .iter()
+        .map(|f| crate::inventory::columns::column(*f))
+        .collect()
 }
 
 /// `Inventory_<scope>_<YYYYMMDD_HHMMSS>.<ext>`, with the scope reduced to safe characters
@@ -217,7 +111,7 @@ mod tests {
 
     #[test]
     fn the_old_columns_come_first_in_the_old_order() {
-        let headers: Vec<&str> = columns(false).iter().map(|c| c.header()).collect();
+        let headers: Vec<&str> = columns(false).iter().map(|c| c.header).collect();
         assert_eq!(
             headers,
             [
@@ -238,7 +132,11 @@ mod tests {
                 "Days to Expiry"
             ]
         );
-        assert_eq!(headers[OLD_COLUMNS - 1], "Last Tran Date");
-        assert_eq!(columns(true), columns(false));
+        assert_eq!(
+            headers[crate::inventory::columns::OLD_EXPORT_COLUMNS - 1],
+            "Last Tran Date"
+        );
+        let headers = |multi| columns(multi).iter().map(|c| c.header).collect::<Vec<_>>();
+        assert_eq!(headers(true), headers(false));
     }
 }

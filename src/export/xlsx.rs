@@ -6,26 +6,8 @@ use std::io::Write;
 
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 
-use super::{Column, columns};
+use super::{Kind, columns};
 use crate::erp::InventoryRow;
-
-fn width(c: Column) -> f64 {
-    match c {
-        Column::Customer => 26.0,
-        Column::Part => 16.0,
-        Column::CustomerPart => 14.0,
-        Column::Description => 40.0,
-        Column::OnHandQty => 13.0,
-        Column::Unit => 7.0,
-        Column::Bin => 12.0,
-        Column::UserLot => 14.0,
-        Column::Reference => 14.0,
-        Column::Po => 14.0,
-        Column::Status => 15.0,
-        Column::ExpDate | Column::LastRecDate | Column::LastTranDate => 13.0,
-        Column::DaysToExpiry => 14.0,
-    }
-}
 
 /// The worksheet's name, as the old portal's export named it.
 pub const SHEET_NAME: &str = "Inventory Export";
@@ -53,8 +35,8 @@ pub fn write<W: Write + Send>(
     // The old portal's sheet name: Power Query steps and macros refer to it.
     sheet.set_name(SHEET_NAME)?;
     for (c, col) in cols.iter().enumerate() {
-        sheet.set_column_width(c as u16, width(*col))?;
-        sheet.write_string_with_format(0, c as u16, col.header(), &header)?;
+        sheet.set_column_width(c as u16, col.xlsx_width)?;
+        sheet.write_string_with_format(0, c as u16, col.header, &header)?;
     }
     sheet.set_freeze_panes(1, 0)?;
     let last_row = order.len() as u32;
@@ -64,7 +46,7 @@ pub fn write<W: Write + Send>(
         let row = i as u32 + 1;
         for (c, col) in cols.iter().enumerate() {
             let c = c as u16;
-            if *col == Column::OnHandQty {
+            if col.kind == Kind::Quantity {
                 sheet.write_number_with_format(row, c, r.on_hand_qty, &qty)?;
             } else if let Some(text) = col.text(r) {
                 if !text.is_empty() {

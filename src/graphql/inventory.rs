@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
-    CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, InventoryService, Minimums,
-    PageError, Selection, Snapshot, SortDir, SortField, SortKey, Wanted, days_to_expiry,
+    CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, Forecasts, InventoryService,
+    Minimums, PageError, RunsOut, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
+    days_to_expiry,
 };
 
 #[derive(Default)]
@@ -29,6 +30,9 @@ pub struct InventoryFilter {
     pub expiry: Option<ExpiryRange>,
     /// Only parts whose total on hand in the scope is below the minimum set for them.
     pub below_minimum: Option<bool>,
+    /// Only parts forecast to run out within this many days (1 to 365), from their daily
+    /// history (see `forecast`).
+    pub runs_out_within_days: Option<i32>,
 }
 
 /// The expiry quick filter.
@@ -79,6 +83,8 @@ pub enum InventoryField {
     Po,
     Status,
     DaysToExpiry,
+    /// The part's days of cover; parts not falling or without enough history last.
+    DaysOfCover,
 }
 
 impl From<InventoryField> for SortField {
@@ -99,6 +105,7 @@ impl From<InventoryField> for SortField {
             InventoryField::Po => SortField::Po,
             InventoryField::Status => SortField::Status,
             InventoryField::DaysToExpiry => SortField::DaysToExpiry,
+            InventoryField::DaysOfCover => SortField::DaysOfCover,
         }
     }
 }
@@ -251,7 +258,70 @@ pub struct InventoryRowNode {
     pub days_to_expiry: Option<i32>,
     pub minimum_qty: Option<f64>,
     pub below_minimum: bool,
+    /// The part's forecast, when the operation asked for it.
+    pub forecast: Option<PartForecast>,
 }
+
+/// What a part's forecast says.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ForecastStatus {
+    /// Fewer than 7 days of history the forecast can use.
+    NotEnoughHistory,
+    /// Steady or growing over the window.
+    NotFalling,
+    Falling,
+}
+
+/// A part's days of cover and run-out dates, from its own daily history: the average daily
+/// use over the window (28 days unless configured; delivery days left out), and what is on
+/// hand now (docs/forecast.md says it in words).
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct PartForecast {
+    pub status: ForecastStatus,
+    /// Days of history the forecast used.
+    pub history_days: i32,
+    /// Average use a day; null without enough history.
+    pub daily_use: Option<f64>,
+    /// On hand divided by daily use, where the part is falling.
+    pub days_of_cover: Option<f64>,
+    /// The day it runs out at that rate.
+    pub runs_out_on: Option<time::Date>,
+    /// The day it falls below its minimum at that rate (null: no minimum, or below already).
+    pub below_minimum_on: Option<time::Date>,
+}
+
+impl From<&crate::domain::forecast::Forecast> for PartForecast {
+    fn from(f: &crate::domain::forecast::Forecast) -> PartForecast {
+        use crate::domain::forecast::Forecast as F;
+        let (status, days, daily_use) = match f {
+            F::NotEnoughHistory { days } => (ForecastStatus::NotEnoughHistory, *days, None),
+            F::NotFalling { daily_use, days } => {
+                (ForecastStatus::NotFalling, *days, Some(*daily_use))
+            }
+            F::Falling {
+                daily_use, days, ..
+            } => (ForecastStatus::Falling, *days, Some(*daily_use)),
+        };
+        PartForecast {
+            status,
+            history_days: days as i32,
+            daily_use,
+            days_of_cover: f.days_of_cover(),
+            runs_out_on: f.runs_out_on(),
+            below_minimum_on: f.below_minimum_on(),
+        }
+    }
+}
+
+/// A part without any recorded day.
+const NO_HISTORY: PartForecast = PartForecast {
+    status: ForecastStatus::NotEnoughHistory,
+    history_days: 0,
+    daily_use: None,
+    days_of_cover: None,
+    runs_out_on: None,
+    below_minimum_on: None,
+};
 
 #[Object(name = "InventoryRow")]
 impl InventoryRowNode {
@@ -312,14 +382,20 @@ impl InventoryRowNode {
     async fn below_minimum(&self) -> bool {
         self.below_minimum
     }
+    /// The part's forecast from its daily history (the same on every lot of the part).
+    async fn forecast(&self) -> async_graphql::Result<PartForecast> {
+        self.forecast.ok_or_else(|| not_computed("forecast"))
+    }
 }
 
-/// The page's rows as nodes: days to expiry as of `today`, minimums from `minimums`.
+/// The page's rows as nodes: days to expiry as of `today`, minimums from `minimums`,
+/// forecasts from `forecasts`.
 pub fn row_nodes(
     snap: &Snapshot,
     rows: &[u32],
     today: time::Date,
     minimums: Option<&Minimums>,
+    forecasts: Option<&Forecasts>,
 ) -> Vec<InventoryRowNode> {
     rows.iter()
         .map(|&i| {
@@ -331,6 +407,10 @@ pub fn row_nodes(
                 }),
                 minimum_qty,
                 below_minimum: minimums.is_some_and(|m| snap.row_below_minimum(i as usize, m)),
+                forecast: forecasts.map(|f| {
+                    f.get(&row.customer, &row.part)
+                        .map_or(NO_HISTORY, PartForecast::from)
+                }),
                 row: row.clone(),
             }
         })
@@ -420,7 +500,12 @@ pub fn erp_error(e: &ErpError) -> async_graphql::Error {
 impl InventoryFilter {
     /// The service's filter: expiry counted from `today`; "below minimum" against
     /// `minimums` (the caller's thresholds).
-    pub fn into_filter(self, today: time::Date, minimums: Option<Arc<Minimums>>) -> Filter {
+    pub fn into_filter(
+        self,
+        today: time::Date,
+        minimums: Option<Arc<Minimums>>,
+        forecasts: Option<Arc<Forecasts>>,
+    ) -> Filter {
         Filter {
             search: self.search,
             part: self.part,
@@ -435,6 +520,10 @@ impl InventoryFilter {
             } else {
                 None
             },
+            runs_out: self.runs_out_within_days.map(|d| RunsOut {
+                within_days: d.clamp(1, crate::inventory::view::MAX_RUNOUT_DAYS as i32) as u32,
+                forecasts: forecasts.unwrap_or_default(),
+            }),
         }
     }
 }
@@ -453,6 +542,7 @@ pub fn selection(
     sort: Option<Vec<InventorySort>>,
     today: time::Date,
     minimums: Option<Arc<Minimums>>,
+    forecasts: Option<Arc<Forecasts>>,
 ) -> Selection {
     let sort = sort
         .unwrap_or_default()
@@ -469,10 +559,53 @@ pub fn selection(
         .collect();
     Selection {
         filter: filter
-            .map(|f| f.into_filter(today, minimums))
+            .map(|f| f.into_filter(today, minimums, forecasts.clone()))
             .unwrap_or_default(),
         sort,
+        cover: forecasts,
     }
+}
+
+/// The minimums and forecasts of the scope this operation reads: for its filters, its
+/// sort, or the row fields that show them (each is a read of the app database).
+async fn minimums_and_forecasts(
+    ctx: &Context<'_>,
+    grant: &crate::auth::access::InventoryGrant,
+    filter: Option<&InventoryFilter>,
+    sort: Option<&[InventorySort]>,
+) -> async_graphql::Result<(Option<Arc<Minimums>>, Option<Arc<Forecasts>>)> {
+    let rows_ahead = ctx.look_ahead().field("rows");
+    let wants_forecasts = filter.is_some_and(|f| f.runs_out_within_days.is_some())
+        || sort.is_some_and(|s| s.iter().any(|k| k.field == InventoryField::DaysOfCover))
+        || rows_ahead.field("forecast").exists();
+    let wants_minimums = wants_forecasts
+        || filter.is_some_and(|f| f.below_minimum == Some(true))
+        || rows_ahead.field("minimumQty").exists()
+        || rows_ahead.field("belowMinimum").exists();
+    let minimums = if wants_minimums {
+        let store = ctx.data::<Arc<dyn crate::store::PartMinimumStore>>()?;
+        let cache = ctx.data::<Arc<super::minimums::MinimumsCache>>()?;
+        Some(
+            cache
+                .get(store.as_ref(), grant.scope())
+                .await
+                .map_err(|e| super::guards::store_error(&e))?,
+        )
+    } else {
+        None
+    };
+    let forecasts = if wants_forecasts {
+        let history = ctx.data::<Arc<crate::history::History>>()?;
+        Some(
+            history
+                .forecasts(grant.scope(), minimums.as_deref())
+                .await
+                .map_err(|e| super::guards::store_error(&e))?,
+        )
+    } else {
+        None
+    };
+    Ok((minimums, forecasts))
 }
 
 /// A page that could not be read, as the caller sees it.
@@ -539,26 +672,9 @@ impl InventoryQuery {
         let today = portal_today(ctx);
         // Facets and the filtered count cost a pass over the scope each: only when asked.
         let ahead = ctx.look_ahead();
-        // The minimums of the scope's customers: for the filter and the rows' badges.
-        let rows_ahead = ahead.field("rows");
-        let wants_minimums = filter
-            .as_ref()
-            .is_some_and(|f| f.below_minimum == Some(true))
-            || rows_ahead.field("minimumQty").exists()
-            || rows_ahead.field("belowMinimum").exists();
-        let minimums = if wants_minimums {
-            let store = ctx.data::<Arc<dyn crate::store::PartMinimumStore>>()?;
-            let cache = ctx.data::<Arc<super::minimums::MinimumsCache>>()?;
-            Some(
-                cache
-                    .get(store.as_ref(), grant.scope())
-                    .await
-                    .map_err(|e| super::guards::store_error(&e))?,
-            )
-        } else {
-            None
-        };
-        let sel = selection(filter, sort, today, minimums.clone());
+        let (minimums, forecasts) =
+            minimums_and_forecasts(ctx, &grant, filter.as_ref(), sort.as_deref()).await?;
+        let sel = selection(filter, sort, today, minimums.clone(), forecasts.clone());
         let want = Wanted {
             facets: ahead.field("facets").exists()
                 || ahead.field("facetsFingerprint").exists()
@@ -585,7 +701,13 @@ impl InventoryQuery {
             multi_customer: snap.multi_customer,
             stale: page.stale,
             facets: page.facets.map(InventoryFacets),
-            rows: row_nodes(snap, &page.rows, today, minimums.as_deref()),
+            rows: row_nodes(
+                snap,
+                &page.rows,
+                today,
+                minimums.as_deref(),
+                forecasts.as_deref(),
+            ),
             snapshot: snap.clone(),
             today,
         })

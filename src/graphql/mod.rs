@@ -10,6 +10,7 @@ pub mod cost;
 pub mod cursor;
 pub mod customer;
 pub mod guards;
+pub mod history;
 pub mod inventory;
 pub mod minimums;
 pub mod outbox;
@@ -38,6 +39,7 @@ pub struct Query(
     minimums::MinimumsQuery,
     saved_views::SavedViewsQuery,
     reports::ReportsQuery,
+    history::HistoryQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -76,6 +78,8 @@ pub struct Ports {
     pub resets: Arc<crate::auth::reset::PasswordResets>,
     /// Schedules and sends reports (its clock decides when a new one is first due).
     pub scheduler: Arc<crate::reports::Scheduler>,
+    /// The daily inventory record and its forecasts.
+    pub history: Arc<crate::history::History>,
     /// Signs the cursors of lists paged by key.
     pub cursor_key: cursor::CursorKey,
     /// `PORTAL_TIMEZONE`: the zone of "per day" figures.
@@ -94,6 +98,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         cursor_key,
         resets,
         scheduler,
+        history,
     } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
@@ -103,6 +108,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
     let minimum_store: Arc<dyn crate::store::PartMinimumStore> = store.clone();
     let view_store: Arc<dyn crate::store::SavedViewStore> = store.clone();
     let report_store: Arc<dyn crate::store::ReportStore> = store.clone();
+    let history_store: Arc<dyn crate::store::HistoryStore> = store.clone();
     let session_store: Arc<dyn ActiveSessionStore> = store;
     builder()
         .data(customer_store)
@@ -122,6 +128,8 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(cursor_key)
         .data(resets)
         .data(scheduler)
+        .data(history)
+        .data(history_store)
         .finish()
 }
 

@@ -279,6 +279,7 @@ mod tests {
         let other = view_hash(
             &ErpScope::All,
             &Selection {
+                cover: None,
                 filter: Filter {
                     search: Some("x".into()),
                     ..Filter::default()

@@ -5,7 +5,10 @@
 //! Rows are read only for an [`InventoryGrant`], which only the access rule in
 //! `graphql::guards` can make: the scope comes from the grant, never from a caller.
 
+mod by_part;
+pub mod columns;
 mod cursor;
+mod forecasts;
 mod snapshot;
 pub mod view;
 
@@ -24,9 +27,10 @@ use crate::domain::ErpScope;
 use crate::erp::{ErpError, ErpSource};
 
 pub use cursor::{BUSY_RETRY as PULL_RETRY, CursorError};
+pub use forecasts::Forecasts;
 pub use snapshot::{
-    ExpiryCounts, ExpiryFilter, ExpiryWindow, Facets, Filter, Minimums, PageSelection, Selection,
-    Snapshot, SortDir, SortField, SortKey, Wanted, days_to_expiry,
+    ExpiryCounts, ExpiryFilter, ExpiryWindow, Facets, Filter, Minimums, PageSelection, RunsOut,
+    Selection, Snapshot, SortDir, SortField, SortKey, Wanted, days_to_expiry,
 };
 
 /// The inventory cache's default cap, megabytes (`INVENTORY_CACHE_MAX_MB`).

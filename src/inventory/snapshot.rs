@@ -11,6 +11,8 @@ use parking_lot::Mutex;
 use memchr::memmem;
 use time::OffsetDateTime;
 
+use super::by_part::ByPart;
+use super::forecasts::Forecasts;
 use crate::domain::{format_qty, format_us_date};
 use crate::erp::InventoryRow;
 
@@ -33,10 +35,13 @@ pub enum SortField {
     Status,
     /// Same order as `ExpDate` (today is the same for every row).
     DaysToExpiry,
+    /// The part's days of cover (from its history; parts not falling, or without enough
+    /// history, last in either direction).
+    DaysOfCover,
 }
 
 impl SortField {
-    pub const ALL: [SortField; 15] = [
+    pub const ALL: [SortField; 16] = [
         SortField::Customer,
         SortField::Part,
         SortField::CustomerPart,
@@ -52,6 +57,7 @@ impl SortField {
         SortField::Po,
         SortField::Status,
         SortField::DaysToExpiry,
+        SortField::DaysOfCover,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +77,7 @@ impl SortField {
             SortField::Po => "po",
             SortField::Status => "status",
             SortField::DaysToExpiry => "daysToExpiry",
+            SortField::DaysOfCover => "daysOfCover",
         }
     }
 
@@ -102,6 +109,15 @@ pub struct Filter {
     pub expiry: Option<ExpiryFilter>,
     /// Only parts whose total on hand in the scope is below their minimum.
     pub below_minimum: Option<Arc<Minimums>>,
+    /// Only parts forecast to run out within some days.
+    pub runs_out: Option<RunsOut>,
+}
+
+/// The "runs out within N days" filter, with the forecasts it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunsOut {
+    pub within_days: u32,
+    pub forecasts: Arc<Forecasts>,
 }
 
 /// The expiry quick filter: lots already expired, or expiring within 30, 60 or 90 days
@@ -168,39 +184,6 @@ pub fn days_to_expiry(exp: time::Date, today: time::Date) -> i64 {
     (exp - today).whole_days()
 }
 
-/// Values by ERP customer, then part: looked up by `&str` without building a key (the
-/// below-minimum filter asks once per row of the scope).
-#[derive(Debug, Clone)]
-struct ByPart<T>(HashMap<String, HashMap<String, T>>);
-
-impl<T> Default for ByPart<T> {
-    fn default() -> Self {
-        ByPart(HashMap::new())
-    }
-}
-
-impl<T> ByPart<T> {
-    fn get(&self, customer: &str, part: &str) -> Option<&T> {
-        self.0.get(customer)?.get(part)
-    }
-
-    fn entry(
-        &mut self,
-        customer: &str,
-        part: &str,
-    ) -> std::collections::hash_map::Entry<'_, String, T> {
-        let parts = match self.0.get_mut(customer) {
-            Some(_) => self.0.get_mut(customer).expect("just found"),
-            None => self.0.entry(customer.to_owned()).or_default(),
-        };
-        parts.entry(part.to_owned())
-    }
-
-    fn len(&self) -> usize {
-        self.0.values().map(HashMap::len).sum()
-    }
-}
-
 /// Minimum on-hand quantities by (ERP customer, part), as set in the app database. Two
 /// sets with the same entries compare equal (the view memo is keyed by them).
 #[derive(Clone, Default)]
@@ -231,6 +214,11 @@ impl Minimums {
 
     pub fn get(&self, customer: &str, part: &str) -> Option<f64> {
         self.map.get(customer, part).copied()
+    }
+
+    /// Two sets with the same entries have the same fingerprint.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 }
 
@@ -283,6 +271,8 @@ pub struct ExpiryCounts {
 pub struct Selection {
     pub filter: Filter,
     pub sort: Vec<SortKey>,
+    /// The forecasts a sort by days of cover reads (none: that sort leaves the default order).
+    pub cover: Option<Arc<Forecasts>>,
 }
 
 /// Dropdown options left when every *other* filter and the search are applied.
@@ -371,6 +361,8 @@ fn text_cmp(a: &str, b: &str) -> Ordering {
 
 /// Row indices into `Snapshot::rows`, shared between requests.
 type RowList = Arc<Vec<u32>>;
+/// A memoised sort: its keys and the fingerprint of the forecasts it was sorted with.
+type SortMemoKey = (Vec<SortKey>, u64);
 
 /// How many memoised sort orders and search results a snapshot keeps.
 const SORT_CACHE: usize = 16;
@@ -398,7 +390,7 @@ pub struct Snapshot {
     /// Each row's position in the default order (the final tie-breaker of every sort).
     default_pos: Vec<u32>,
     default_order: Arc<Vec<u32>>,
-    sorts: Mutex<Vec<(Vec<SortKey>, RowList)>>,
+    sorts: Mutex<Vec<(SortMemoKey, RowList)>>,
     searches: Mutex<Vec<(String, RowList)>>,
     views: Mutex<Vec<(Filter, Arc<Selected>)>>,
     /// Each (customer, part)'s total on hand in the scope and its first row, computed
@@ -692,15 +684,19 @@ impl Snapshot {
     }
 
     /// Row indices in the order `sort` asks for; ties keep the default order.
-    fn sorted(&self, sort: &[SortKey]) -> Arc<Vec<u32>> {
+    fn sorted(&self, sort: &[SortKey], cover: Option<&Forecasts>) -> Arc<Vec<u32>> {
         if sort.is_empty() {
             return self.default_order.clone();
         }
-        if let Some((_, order)) = self.sorts.lock().iter().find(|(k, _)| k == sort) {
+        // A sort by days of cover is another order on another day's forecasts.
+        let key = (sort.to_vec(), cover.map_or(0, Forecasts::fingerprint));
+        if let Some((_, order)) = self.sorts.lock().iter().find(|(k, _)| *k == key) {
             return order.clone();
         }
-        let ranks: Vec<(Vec<u32>, SortDir)> =
-            sort.iter().map(|k| (self.ranks(k.field), k.dir)).collect();
+        let ranks: Vec<(Vec<u32>, SortDir)> = sort
+            .iter()
+            .map(|k| (self.ranks(k.field, cover), k.dir))
+            .collect();
         let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
             for (rank, dir) in &ranks {
@@ -724,12 +720,12 @@ impl Snapshot {
         if cache.len() >= SORT_CACHE {
             cache.remove(0);
         }
-        cache.push((sort.to_vec(), order.clone()));
+        cache.push((key, order.clone()));
         order
     }
 
     /// Each row's rank in `field`'s natural order (text, number or date); `u32::MAX` = missing.
-    fn ranks(&self, field: SortField) -> Vec<u32> {
+    fn ranks(&self, field: SortField, cover: Option<&Forecasts>) -> Vec<u32> {
         let rows = &self.rows;
         let text = |f: fn(&InventoryRow) -> &str| text_ranks(rows.iter().map(f));
         match field {
@@ -762,6 +758,21 @@ impl Snapshot {
                 date_ranks(rows.iter().map(|r| r.last_transaction_date))
             }
             SortField::LastRecDate => date_ranks(rows.iter().map(|r| r.last_rec_date)),
+            SortField::DaysOfCover => {
+                let of = |r: &InventoryRow| {
+                    cover.and_then(|c| c.get(&r.customer, &r.part)?.days_of_cover())
+                };
+                let mut values: Vec<f64> = rows.iter().filter_map(of).collect();
+                values.sort_by(f64::total_cmp);
+                values.dedup();
+                rows.iter()
+                    .map(|r| {
+                        of(r).map_or(u32::MAX, |d| {
+                            values.binary_search_by(|v| v.total_cmp(&d)).unwrap_or(0) as u32
+                        })
+                    })
+                    .collect()
+            }
         }
     }
 
@@ -769,7 +780,11 @@ impl Snapshot {
     /// given)? `None` = none given, all pass. These narrow every dropdown alike.
     fn search_mask(&self, filter: &Filter) -> Option<Vec<bool>> {
         let term = filter.search.as_deref().and_then(normalise_search);
-        if term.is_none() && filter.expiry.is_none() && filter.below_minimum.is_none() {
+        if term.is_none()
+            && filter.expiry.is_none()
+            && filter.below_minimum.is_none()
+            && filter.runs_out.is_none()
+        {
             return None;
         }
         let mut mask = match term {
@@ -799,6 +814,19 @@ impl Snapshot {
                 }
             }
         }
+        if let Some(r) = &filter.runs_out {
+            let today = r.forecasts.today;
+            for (i, m) in mask.iter_mut().enumerate() {
+                if *m {
+                    let row = &self.rows[i];
+                    *m = today.is_some_and(|today| {
+                        r.forecasts
+                            .get(&row.customer, &row.part)
+                            .is_some_and(|f| f.runs_out_within(today, r.within_days))
+                    });
+                }
+            }
+        }
         Some(mask)
     }
 
@@ -811,7 +839,7 @@ impl Snapshot {
         want: Wanted,
     ) -> PageSelection {
         let selected = self.selected(&sel.filter, want.facets);
-        let order = self.sorted(&sel.sort);
+        let order = self.sorted(&sel.sort, sel.cover.as_deref());
         let mut page = Vec::with_capacity(first);
         let more = match &selected.matched {
             // Every row: the page is a slice of the order.
@@ -854,7 +882,7 @@ impl Snapshot {
     /// Every selected row, in order.
     pub fn select_all(&self, sel: &Selection) -> Vec<u32> {
         let selected = self.selected(&sel.filter, false);
-        let order = self.sorted(&sel.sort);
+        let order = self.sorted(&sel.sort, sel.cover.as_deref());
         order
             .iter()
             .copied()
@@ -872,6 +900,7 @@ impl Snapshot {
             status: non_empty(&filter.status).map(str::to_owned),
             expiry: filter.expiry,
             below_minimum: filter.below_minimum.clone(),
+            runs_out: filter.runs_out.clone(),
         };
         {
             let mut views = self.views.lock();
@@ -1039,6 +1068,7 @@ mod tests {
             ..Filter::default()
         };
         let sel = Selection {
+            cover: None,
             filter,
             sort: Vec::new(),
         };
@@ -1056,6 +1086,7 @@ mod tests {
             false,
         );
         let sel = |search: &str, status: &str| Selection {
+            cover: None,
             filter: Filter {
                 search: Some(search.into()),
                 status: Some(status.into()),

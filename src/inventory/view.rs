@@ -1,5 +1,5 @@
 //! The grid's view as URL parameters: `q`, `part`, `bin`, `status`, `expiry`, `below`,
-//! `sort`, `dir` — the same for the page, its fragments, the exports, saved views and
+//! `runout`, `sort`, `dir` — the same for the page, its fragments, the exports, saved views and
 //! scheduled reports (docs/architecture.md).
 
 use std::sync::Arc;
@@ -7,13 +7,17 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::{
-    ExpiryFilter, ExpiryWindow, Filter, Minimums, Selection, SortDir, SortField, SortKey,
+    ExpiryFilter, ExpiryWindow, Filter, Forecasts, Minimums, RunsOut, Selection, SortDir,
+    SortField, SortKey,
 };
 
 const MAX_PARAM_CHARS: usize = 200;
+/// The longest "runs out within" a view may ask for, days.
+pub const MAX_RUNOUT_DAYS: u32 = 365;
 
 /// The view's URL parameters: `q`, `part`, `bin`, `status`, `expiry` (`expired`, `30`,
-/// `60`, `90`), `below` (`1`: only parts below their minimum), `sort`, `dir`.
+/// `60`, `90`), `below` (`1`: only parts below their minimum), `runout` (days: only parts
+/// forecast to run out within them), `sort`, `dir`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct View {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -28,6 +32,8 @@ pub struct View {
     pub expiry: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub below: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub runout: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sort: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -62,6 +68,10 @@ impl View {
             } else {
                 String::new()
             },
+            runout: self
+                .runout_days()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
             sort,
             dir,
         }
@@ -73,6 +83,28 @@ impl View {
             expiry: window.map(|w| w.name().to_owned()).unwrap_or_default(),
             ..self.clone()
         }
+    }
+
+    /// The "runs out within" days, if set (1 to [`MAX_RUNOUT_DAYS`]).
+    pub fn runout_days(&self) -> Option<u32> {
+        self.runout
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_RUNOUT_DAYS).contains(d))
+    }
+
+    /// The view with the run-out filter set to `days` (or cleared).
+    pub fn with_runout(&self, days: Option<u32>) -> View {
+        View {
+            runout: days.map(|d| d.to_string()).unwrap_or_default(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the view reads forecasts (a run-out filter, or a sort by days of cover).
+    pub fn needs_forecasts(&self) -> bool {
+        self.runout_days().is_some() || self.sort == SortField::DaysOfCover.name()
     }
 
     /// The expiry window, if one is set.
@@ -91,6 +123,7 @@ impl View {
                 "status" => &mut v.status,
                 "expiry" => &mut v.expiry,
                 "below" => &mut v.below,
+                "runout" => &mut v.runout,
                 "sort" => &mut v.sort,
                 "dir" => &mut v.dir,
                 _ => continue,
@@ -117,9 +150,15 @@ impl View {
         }
     }
 
-    /// What the view selects, with expiry counted from `today` and "below minimum"
-    /// measured against `minimums` (the account's thresholds).
-    pub fn selection(&self, today: time::Date, minimums: Option<Arc<Minimums>>) -> Selection {
+    /// What the view selects, with expiry counted from `today`, "below minimum" measured
+    /// against `minimums` (the account's thresholds), and run-out dates and days of cover
+    /// read from `forecasts`.
+    pub fn selection(
+        &self,
+        today: time::Date,
+        minimums: Option<Arc<Minimums>>,
+        forecasts: Option<Arc<Forecasts>>,
+    ) -> Selection {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         let sort = SortField::parse(&self.sort)
             .map(|field| {
@@ -143,8 +182,13 @@ impl View {
                     .expiry_window()
                     .map(|window| ExpiryFilter { window, today }),
                 below_minimum: (self.below == "1").then(|| minimums.unwrap_or_default()),
+                runs_out: self.runout_days().map(|within_days| RunsOut {
+                    within_days,
+                    forecasts: forecasts.clone().unwrap_or_default(),
+                }),
             },
             sort,
+            cover: forecasts,
         }
     }
 
@@ -167,6 +211,7 @@ fn serde_urlencoded_string(view: &View) -> String {
         ("status", &view.status),
         ("expiry", &view.expiry),
         ("below", &view.below),
+        ("runout", &view.runout),
         ("sort", &view.sort),
         ("dir", &view.dir),
     ] {
@@ -207,7 +252,7 @@ mod tests {
             part: "P-1".into(),
             ..Default::default()
         }
-        .selection(time::macros::date!(2026 - 01 - 01), None);
+        .selection(time::macros::date!(2026 - 01 - 01), None, None);
         assert_eq!(sel.filter.part.as_deref(), Some("P-1"));
         assert!(sel.filter.search.is_none());
         assert!(sel.filter.expiry.is_none() && sel.filter.below_minimum.is_none());
@@ -218,7 +263,7 @@ mod tests {
         }
         .normalised();
         assert_eq!(v.query_string(), "expiry=30&below=1");
-        let sel = v.selection(time::macros::date!(2026 - 01 - 01), None);
+        let sel = v.selection(time::macros::date!(2026 - 01 - 01), None, None);
         assert_eq!(
             sel.filter.expiry.map(|e| e.window),
             Some(ExpiryWindow::Within30)

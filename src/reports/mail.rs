@@ -5,7 +5,7 @@ use maud::{Markup, html};
 use time::Date;
 
 use crate::domain::{format_qty, format_us_date};
-use crate::inventory::Snapshot;
+use crate::inventory::{Forecasts, Snapshot};
 use crate::mail::templates::frame;
 use crate::mail::{Mail, MailAttachment};
 use crate::store::{Customer, PartMinimum};
@@ -105,17 +105,37 @@ pub struct LowLine {
     pub minimum: f64,
 }
 
+/// A part forecast to fall below its minimum soon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoonLine {
+    pub customer: String,
+    pub part: String,
+    pub total: f64,
+    pub minimum: f64,
+    pub below_on: Date,
+    pub runs_out_on: Date,
+}
+
 /// What a daily alert reports: lots expired, lots expiring within 30 days, parts below
-/// their minimum (parts with no stock left included).
+/// their minimum (parts with no stock left included), and parts forecast to fall below
+/// their minimum within the alert's days.
 #[derive(Debug, Default)]
 pub struct AlertLines {
     pub expired: Vec<LotLine>,
     pub expiring: Vec<LotLine>,
     pub low: Vec<LowLine>,
+    pub soon: Vec<SoonLine>,
 }
 
 impl AlertLines {
-    pub fn collect(snapshot: &Snapshot, minimums: &[PartMinimum], today: Date) -> AlertLines {
+    /// `forecasts` and `within_days`: parts falling below their minimum within that many
+    /// days are named too.
+    pub fn collect(
+        snapshot: &Snapshot,
+        minimums: &[PartMinimum],
+        today: Date,
+        forecasts: Option<(&Forecasts, u32)>,
+    ) -> AlertLines {
         let mut out = AlertLines::default();
         for r in &snapshot.rows {
             let Some(exp) = r.exp_date else { continue };
@@ -147,17 +167,37 @@ impl AlertLines {
                     total,
                     minimum: m.minimum_qty,
                 });
+                continue;
+            }
+            let Some((forecasts, days)) = forecasts else {
+                continue;
+            };
+            let Some(f) = forecasts.get(&m.erp_customer_name, &m.part) else {
+                continue;
+            };
+            if let (Some(below_on), Some(runs_out_on)) = (f.below_minimum_on(), f.runs_out_on())
+                && below_on <= today + time::Duration::days(i64::from(days))
+            {
+                out.soon.push(SoonLine {
+                    customer: m.erp_customer_name.clone(),
+                    part: m.part.clone(),
+                    total,
+                    minimum: m.minimum_qty,
+                    below_on,
+                    runs_out_on,
+                });
             }
         }
+        out.soon.sort_by_key(|l| l.below_on);
         out
     }
 
     pub fn is_empty(&self) -> bool {
-        self.expired.is_empty() && self.expiring.is_empty() && self.low.is_empty()
+        self.len() == 0
     }
 
     pub fn len(&self) -> usize {
-        self.expired.len() + self.expiring.len() + self.low.len()
+        self.expired.len() + self.expiring.len() + self.low.len() + self.soon.len()
     }
 }
 
@@ -200,15 +240,19 @@ fn lot_text(title: &str, lines: &[LotLine]) -> String {
 }
 
 pub fn alert(customer: &Customer, a: &AlertLines, base_url: &str, unsubscribe: &str) -> Mail {
-    let subject = format!(
+    let mut subject = format!(
         "Inventory alert: {} expired, {} expiring soon, {} below minimum",
         a.expired.len(),
         a.expiring.len(),
         a.low.len()
     );
+    if !a.soon.is_empty() {
+        subject.push_str(&format!(", {} falling below minimum soon", a.soon.len()));
+    }
     let expired_link = format!("{base_url}/inventory?expiry=expired");
     let soon_link = format!("{base_url}/inventory?expiry=30");
     let low_link = format!("{base_url}/inventory/minimums");
+    let runout_link = format!("{base_url}/inventory?runout=30&sort=daysOfCover&dir=asc");
     let body = html! {
         p { "Hello " (customer.first_name) "," }
         p { "Today's inventory needs your attention:" }
@@ -223,6 +267,17 @@ pub fn alert(customer: &Customer, a: &AlertLines, base_url: &str, unsubscribe: &
                 }
             }
             p { a href=(low_link) { "Review your minimums" } }
+        }
+        @if !a.soon.is_empty() {
+            h3 style="margin-bottom: 4px;" { "Falling below minimum soon (" (a.soon.len()) ")" }
+            p style="font-size: 12px; color: #5b6778;" { "Forecast from each part's use over recent weeks (delivery days left out)." }
+            table cellpadding="4" cellspacing="0" style="border-collapse: collapse; font-size: 13px;" {
+                tr style="background: #eef1f5;" { th align="left" { "Customer" } th align="left" { "Part" } th align="right" { "On hand" } th align="right" { "Minimum" } th align="left" { "Below minimum on" } th align="left" { "Runs out on" } }
+                @for l in a.soon.iter().take(MAX_LINES) {
+                    tr { td { (l.customer) } td { (l.part) } td align="right" { (format_qty(l.total)) } td align="right" { (format_qty(l.minimum)) } td { (format_us_date(l.below_on)) } td { (format_us_date(l.runs_out_on)) } }
+                }
+            }
+            p { a href=(runout_link) { "See the parts running out" } }
         }
         (unsubscribe_block(unsubscribe))
     };
@@ -241,6 +296,23 @@ pub fn alert(customer: &Customer, a: &AlertLines, base_url: &str, unsubscribe: &
                 l.part,
                 format_qty(l.total),
                 format_qty(l.minimum)
+            ));
+        }
+    }
+    if !a.soon.is_empty() {
+        text.push_str(&format!(
+            "\nFalling below minimum soon ({}):\n",
+            a.soon.len()
+        ));
+        for l in a.soon.iter().take(MAX_LINES) {
+            text.push_str(&format!(
+                "  {}  {}  {} on hand, minimum {}: below it on {}, runs out on {}\n",
+                l.customer,
+                l.part,
+                format_qty(l.total),
+                format_qty(l.minimum),
+                format_us_date(l.below_on),
+                format_us_date(l.runs_out_on)
             ));
         }
     }

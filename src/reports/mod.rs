@@ -23,7 +23,6 @@ pub mod schedule;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::Mutex;
 use std::time::Duration;
 
 use rand::TryRngCore;
@@ -55,40 +54,7 @@ pub const MAX_ATTACHED_ROWS: usize = 50_000;
 /// The deadline of one whole run (ERP read, file, mail).
 const RUN_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
-/// The time, as the scheduler sees it (tests move it by hand).
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
-
-/// A clock that only moves when told to.
-#[derive(Clone)]
-pub struct ManualClock(Arc<Mutex<OffsetDateTime>>);
-
-impl ManualClock {
-    pub fn new(at: OffsetDateTime) -> ManualClock {
-        ManualClock(Arc::new(Mutex::new(at)))
-    }
-    pub fn set(&self, at: OffsetDateTime) {
-        *self.0.lock() = at;
-    }
-    pub fn advance(&self, by: time::Duration) {
-        *self.0.lock() += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock()
-    }
-}
+pub use crate::domain::clock::{Clock, ManualClock, SystemClock};
 
 /// Signs unsubscribe links: whoever holds the link may end that one subscription, without
 /// signing in (a mail client posts to it on the reader's behalf).
@@ -169,6 +135,8 @@ pub struct Scheduler {
     lease: Duration,
     clock: Arc<dyn Clock>,
     counts: Counters,
+    /// Where the daily alert reads the forecasts (none: alerts name no forecast).
+    history: Option<Arc<crate::history::History>>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -214,7 +182,15 @@ impl Scheduler {
             clock,
             counts: Counters::default(),
             lease: LEASE,
+            history: None,
         }
+    }
+
+    /// The same scheduler, its alerts naming the parts forecast to fall below their
+    /// minimum soon.
+    pub fn with_history(mut self, history: Arc<crate::history::History>) -> Scheduler {
+        self.history = Some(history);
+        self
     }
 
     /// The same scheduler with another lease length (tests use seconds).
@@ -516,7 +492,21 @@ impl Scheduler {
         let erp = |e: ErpError| format!("ERP: {e}");
         if sub.kind == ReportKind::Alert {
             let (snapshot, _stale) = self.inventory.current(&grant).await.map_err(erp)?;
-            let alert = mail::AlertLines::collect(&snapshot, &list, today);
+            let minimums = crate::inventory::Minimums::from(list.clone());
+            let forecasts = match &self.history {
+                Some(h) => h
+                    .forecasts(grant.scope(), Some(&minimums))
+                    .await
+                    .map(|f| Some((f, h.settings().alert_days)))
+                    .map_err(|e| format!("app database: {e}"))?,
+                None => None,
+            };
+            let alert = mail::AlertLines::collect(
+                &snapshot,
+                &list,
+                today,
+                forecasts.as_ref().map(|(f, d)| (f.as_ref(), *d)),
+            );
             if alert.is_empty() {
                 return Ok(Composed::Nothing(
                     "nothing expired, expiring or below minimum",
@@ -526,8 +516,16 @@ impl Scheduler {
             let m = mail::alert(customer, &alert, &self.base_url, &unsubscribe);
             return Ok(Composed::Mail(Box::new(m), lines));
         }
-        let minimums = crate::inventory::Minimums::from(list);
-        let selection = view.selection(today, Some(Arc::new(minimums)));
+        let minimums = Arc::new(crate::inventory::Minimums::from(list));
+        let forecasts = match (&self.history, view.needs_forecasts()) {
+            (Some(h), true) => Some(
+                h.forecasts(grant.scope(), Some(&minimums))
+                    .await
+                    .map_err(|e| format!("app database: {e}"))?,
+            ),
+            _ => None,
+        };
+        let selection = view.selection(today, Some(minimums), forecasts);
         let (snapshot, order, stale) = self.inventory.all(&grant, &selection).await.map_err(erp)?;
         let rows = order.len();
         let at = if stale { snapshot.as_of } else { now };

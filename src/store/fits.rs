@@ -56,6 +56,12 @@ pub const TOKEN_REVOKED_BY: Fit = fit("ApiTokens", "revoked_by", 100);
 pub const MINIMUM_CUSTOMER: Fit = fit("PartMinimums", "erp_customer_name", 255);
 pub const MINIMUM_PART: Fit = fit("PartMinimums", "part", 100);
 pub const MINIMUM_UPDATED_BY: Fit = fit("PartMinimums", "updated_by", 255);
+/// History keeps a part only while its customer and part numbers fit (they are never cut:
+/// a cut name would merge two parts).
+pub const HISTORY_CUSTOMER: Fit = fit("HistoryParts", "erp_customer_name", 255);
+pub const HISTORY_PART: Fit = fit("HistoryParts", "part", 100);
+pub const HISTORY_TOTALS_CUSTOMER: Fit = fit("HistoryTotals", "erp_customer_name", 255);
+pub const HISTORY_OWNER: Fit = fit("HistoryCaptures", "owner", 64);
 pub const VIEW_NAME: Fit = fit("SavedViews", "name", 60);
 pub const VIEW_QUERY: Fit = fit("SavedViews", "query", 2000);
 pub const REPORT_KIND: Fit = fit("ReportSubscriptions", "kind", 10);
@@ -98,6 +104,10 @@ pub const ALL: &[Fit] = &[
     TOKEN_REVOKED_BY,
     MINIMUM_CUSTOMER,
     MINIMUM_PART,
+    HISTORY_CUSTOMER,
+    HISTORY_PART,
+    HISTORY_TOTALS_CUSTOMER,
+    HISTORY_OWNER,
     MINIMUM_UPDATED_BY,
     VIEW_NAME,
     VIEW_QUERY,

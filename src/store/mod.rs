@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 pub use crate::domain::reports::{FileFormat, Frequency, ReportKind, RunStatus};
 use crate::domain::{CustomerId, Email};
 
-pub use timefmt::{format_local, format_ts, parse_local, parse_ts};
+pub use timefmt::{format_local, format_ts, parse_day, parse_local, parse_ts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -700,6 +700,96 @@ pub trait ReportStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// What one day recorded of a part, or of an ERP customer's parts together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayFigures {
+    pub on_hand: f64,
+    pub lots: i64,
+    /// On hand in lots past their expiry date that day.
+    pub expired_qty: f64,
+    /// On hand in lots expiring within 30 days of that day.
+    pub expiring_qty: f64,
+    /// On hand in lots received since the capture before (a delivery).
+    pub received_qty: f64,
+}
+
+/// One part of one ERP customer on one day (`InventoryHistory`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartDay {
+    pub erp_customer_name: String,
+    pub part: String,
+    pub day: time::Date,
+    pub figures: DayFigures,
+    /// Generated for the demo, not captured.
+    pub demo: bool,
+}
+
+/// One ERP customer's parts together on one day (`HistoryTotals`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerDay {
+    pub erp_customer_name: String,
+    pub day: time::Date,
+    pub figures: DayFigures,
+    pub parts: i64,
+    pub demo: bool,
+}
+
+/// The inventory's daily history: written once a day by the instance that claims the
+/// day, read by the history page, the forecasts and the API.
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// Takes the capture of `day` for `owner` until `until`: a day nobody has started, or
+    /// one whose capture lapsed unfinished. One conditional write, so one instance wins;
+    /// false for a finished day.
+    async fn claim_history_day(
+        &self,
+        day: time::Date,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Writes a claimed day's rows, parts and totals, and marks it finished, in one
+    /// transaction, if `owner` still holds it. Whether it was recorded.
+    async fn finish_history_day(
+        &self,
+        day: time::Date,
+        owner: &str,
+        parts: &[PartDay],
+        totals: &[CustomerDay],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Writes rows generated for the demo (no claim; rows already there are kept).
+    async fn insert_demo_history(
+        &self,
+        parts: &[PartDay],
+        totals: &[CustomerDay],
+    ) -> StoreResult<()>;
+    /// Whether any day has been recorded.
+    async fn has_history(&self) -> StoreResult<bool>;
+    /// The days from `from` to `to` (both included) of `part` of these ERP customers
+    /// (`None`: of every customer; `part` `None`: every part), ordered by customer, part
+    /// and day, starting after the key `after`, at most `limit`.
+    async fn part_history(
+        &self,
+        customers: Option<&[String]>,
+        part: Option<&str>,
+        from: time::Date,
+        to: time::Date,
+        after: Option<&(String, String, time::Date)>,
+        limit: u32,
+    ) -> StoreResult<Vec<PartDay>>;
+    /// The totals of these ERP customers from `from` to `to`, by customer and day.
+    async fn customer_history(
+        &self,
+        customers: Option<&[String]>,
+        from: time::Date,
+        to: time::Date,
+    ) -> StoreResult<Vec<CustomerDay>>;
+    /// Deletes at most `batch` part rows and their totals older than `before`; how many
+    /// part rows went.
+    async fn prune_history(&self, before: time::Date, batch: u32) -> StoreResult<u64>;
+}
+
 /// Everything the portal needs from its app database.
 #[async_trait]
 pub trait AppStore:
@@ -715,6 +805,7 @@ pub trait AppStore:
     + PartMinimumStore
     + SavedViewStore
     + ReportStore
+    + HistoryStore
 {
     /// `sqlite` or `mssql`, for /healthz and logs.
     fn backend_name(&self) -> &'static str;

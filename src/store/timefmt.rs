@@ -75,6 +75,11 @@ pub fn parse_local(s: &str, zone: &crate::domain::Zone) -> Option<OffsetDateTime
     Some(zone.instant(naive))
 }
 
+/// A calendar day as stored (`YYYY-MM-DD`; anything after the date is ignored).
+pub fn parse_day(s: &str) -> Option<time::Date> {
+    time::Date::parse(s.get(..10)?, format_description!("[year]-[month]-[day]")).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

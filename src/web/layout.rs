@@ -119,6 +119,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                 // The links follow the access rule: what the viewer may open.
                 @if guards::customer_access(&ctx.viewer).is_ok() {
                     a href="/inventory" { "Inventory" }
+                    a href="/inventory/history" { "History" }
                     a href="/inventory/views" { "Views & reports" }
                     a href="/inventory/minimums" { "Minimums" }
                     a href="/force-change-password" { "Change password" }

@@ -756,7 +756,7 @@ async fn the_example_script_pulls_the_exports_rows() {
     }
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
+pub fn which(program: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join(program))

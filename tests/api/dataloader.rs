@@ -380,6 +380,65 @@ impl ReportStore for Counting {
 }
 
 #[async_trait]
+impl HistoryStore for Counting {
+    async fn claim_history_day(
+        &self,
+        day: time::Date,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner.claim_history_day(day, owner, now, until).await
+    }
+    async fn finish_history_day(
+        &self,
+        day: time::Date,
+        owner: &str,
+        parts: &[PartDay],
+        totals: &[CustomerDay],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.inner
+            .finish_history_day(day, owner, parts, totals, now)
+            .await
+    }
+    async fn insert_demo_history(
+        &self,
+        parts: &[PartDay],
+        totals: &[CustomerDay],
+    ) -> StoreResult<()> {
+        self.inner.insert_demo_history(parts, totals).await
+    }
+    async fn has_history(&self) -> StoreResult<bool> {
+        self.inner.has_history().await
+    }
+    async fn part_history(
+        &self,
+        customers: Option<&[String]>,
+        part: Option<&str>,
+        from: time::Date,
+        to: time::Date,
+        after: Option<&(String, String, time::Date)>,
+        limit: u32,
+    ) -> StoreResult<Vec<PartDay>> {
+        self.inner
+            .part_history(customers, part, from, to, after, limit)
+            .await
+    }
+    async fn customer_history(
+        &self,
+        customers: Option<&[String]>,
+        from: time::Date,
+        to: time::Date,
+    ) -> StoreResult<Vec<CustomerDay>> {
+        self.inner.customer_history(customers, from, to).await
+    }
+    async fn prune_history(&self, before: time::Date, batch: u32) -> StoreResult<u64> {
+        self.inner.prune_history(before, batch).await
+    }
+}
+
+#[async_trait]
 impl AppStore for Counting {
     fn backend_name(&self) -> &'static str {
         "counting-sqlite"
@@ -480,7 +539,16 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         hasher,
         std::time::Duration::from_secs(3600),
     ));
+    let history = Arc::new(customer_portal::history::History::new(
+        store.clone(),
+        inventory.clone(),
+        customer_portal::domain::Zone::utc(),
+        Arc::new(customer_portal::reports::SystemClock),
+        "test".into(),
+        customer_portal::history::Settings::default(),
+    ));
     let schema = customer_portal::graphql::build_schema(customer_portal::graphql::Ports {
+        history,
         store: store.clone(),
         inventory: inventory.clone(),
         customers,

@@ -638,7 +638,8 @@ async fn the_page_renders_the_grid_controls_and_footer() {
             "PO",
             "Status",
             "Last Rec Date",
-            "Last Tran Date"
+            "Last Tran Date",
+            "Days of Cover"
         ]
     );
     assert!(html.contains(r#"aria-sort="descending""#));

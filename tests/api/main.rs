@@ -29,6 +29,7 @@ mod faults;
 mod finishing;
 mod forgot_password;
 mod graphql_api;
+mod history;
 mod holds;
 mod inventory;
 mod login;

@@ -374,6 +374,95 @@ async fn an_alert_is_mailed_only_on_days_with_something_to_say() {
     );
 }
 
+/// The daily alert names a part forecast to fall below its minimum within
+/// `FORECAST_ALERT_DAYS`, with its dates; a falling part without a minimum says nothing.
+#[tokio::test]
+async fn an_alert_names_parts_forecast_to_fall_below_their_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn AppStore> = Arc::new(
+        SqliteStore::open(&dir.path().join("portal.db"), Zone::utc())
+            .await
+            .unwrap(),
+    );
+    let clock = ManualClock::new(datetime!(2026-11-30 00:00 UTC));
+    let inventory = Arc::new(InventoryService::new(
+        Arc::new(StaticErp(rows())),
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(10),
+    ));
+    let history = Arc::new(customer_portal::history::History::new(
+        store.clone(),
+        inventory.clone(),
+        Zone::utc(),
+        Arc::new(clock.clone()),
+        "a".into(),
+        customer_portal::history::Settings::default(),
+    ));
+    let scheduler = Scheduler::new(
+        store.clone(),
+        inventory,
+        mailer_for(dir.path(), &[]),
+        Zone::utc(),
+        "https://portal.example.test".into(),
+        UnsubscribeKeys::new("test secret"),
+        Arc::new(clock.clone()),
+    )
+    .with_history(history);
+    // Pure Water's W-1 fell by 2 a day for two weeks, to 40 on the 29th (no delivery).
+    for n in 0..14 {
+        let day = time::macros::date!(2026 - 11 - 29) - Duration::days(n);
+        crate::history::record(
+            store.as_ref(),
+            day,
+            &[lot("Pure Water", "W-1", "W1", 40.0 + 2.0 * n as f64, None)],
+        )
+        .await;
+    }
+    let pure = customer(store.as_ref(), "pw@example.com", "Pure Water").await;
+    subscribe(store.as_ref(), &scheduler, pure, "alert", None, 6).await;
+    clock.set(datetime!(2026-11-30 06:00 UTC));
+    let s = scheduler.tick().await;
+    assert_eq!(
+        (s.skipped, s.sent),
+        (1, 0),
+        "falling, but no minimum: nothing to say"
+    );
+    assert!(outbox_in(dir.path()).is_empty());
+
+    // A minimum of 20: 20 above it at 2 a day is 10 days, the 9th of December; it runs
+    // out on the 19th.
+    store
+        .set_part_minimum(&PartMinimum {
+            erp_customer_name: "Pure Water".into(),
+            part: "W-1".into(),
+            minimum_qty: 20.0,
+            updated_at: clock.now(),
+            updated_by: "colleague@example.com".into(),
+        })
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-12-01 06:00 UTC));
+    assert_eq!(scheduler.tick().await.sent, 1);
+    let mails = outbox_in(dir.path());
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("1 falling below minimum soon"),
+        "the subject says so: {}",
+        &mails[0][..mails[0].len().min(600)]
+    );
+    let text = customer_portal::mail::plain_text_part(&mails[0]);
+    assert!(text.contains("Falling below minimum soon (1)"), "{text}");
+    assert!(
+        text.contains("W-1") && text.contains("12/09/2026") && text.contains("12/19/2026"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Below minimum ("),
+        "not below it yet: {text}"
+    );
+}
+
 #[tokio::test]
 async fn a_failing_send_is_retried_with_backoff_then_recorded_as_failed() {
     // A mail server that refuses connections.

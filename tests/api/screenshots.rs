@@ -101,6 +101,41 @@ async fn screenshots_of_the_grid_at_three_sizes_in_both_themes() {
     s.click("[data-nav-toggle]").await;
     shoot(&s, &dir, "inventory-390x844-light-menus-open").await;
 
+    // History: the scope's at desktop size in both themes, a part's with its outlook,
+    // and the phone.
+    app.state.history.seed_demo().await.unwrap();
+    // The part that runs out first, so its outlook has dates.
+    s.goto(&app.url("/inventory?sort=daysOfCover&dir=asc"))
+        .await;
+    s.wait_for("the grid", "document.querySelector('a.part-history')")
+        .await;
+    let part_page = s
+        .script("return document.querySelector('a.part-history').getAttribute('href');")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (w, h) in [(1366, 900), (390, 844)] {
+        s.window_size(w, h).await;
+        for t in ["light", "dark"] {
+            s.set_theme(t).await;
+            for (path, name) in [
+                ("/inventory/history?days=90".to_owned(), "history"),
+                (format!("{part_page}&days=90"), "history-part"),
+            ] {
+                s.goto(&app.url(&path)).await;
+                s.wait_for("the chart", "document.querySelector('canvas')")
+                    .await;
+                let sideways = s
+                    .script("return document.documentElement.scrollWidth > window.innerWidth + 1;")
+                    .await;
+                assert_eq!(sideways, false, "{name} scrolls sideways at {w}x{h}");
+                shoot(&s, &dir, &format!("{name}-{w}x{h}-{t}")).await;
+            }
+        }
+    }
+    s.window_size(1366, 900).await;
+
     // Staff: the customers page with the Add modal, both themes.
     s.window_size(1366, 900).await;
     s.sign_in_admin(&app.url("/admin-login"), "cp_admin", ADMIN_PW)

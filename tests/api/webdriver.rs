@@ -253,10 +253,30 @@ impl Session<'_> {
             .await;
     }
 
+    /// Clicks the element `css` names. An element replaced between finding and clicking
+    /// (an htmx swap landing just then) is found again, for up to 10 s, as a person's
+    /// second look would.
     pub async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        let r = self.post(&format!("/element/{el}/click"), json!({})).await;
-        assert!(r["value"].is_null(), "click {css}: {r}");
+        let started = Instant::now();
+        loop {
+            let el = self.find(css).await;
+            let r = self.post(&format!("/element/{el}/click"), json!({})).await;
+            if r["value"].is_null() {
+                return;
+            }
+            let error = r["value"]["error"].as_str().unwrap_or_default();
+            let passing = matches!(
+                error,
+                "stale element reference"
+                    | "element click intercepted"
+                    | "element not interactable"
+            );
+            assert!(
+                passing && started.elapsed() < Duration::from_secs(10),
+                "click {css}: {r}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Accepts a `confirm()` dialog, waiting for it to open.

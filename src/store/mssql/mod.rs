@@ -6,6 +6,7 @@
 //! `DATETIME2` columns as UTC.
 
 mod features;
+mod history;
 mod inspect;
 mod records;
 mod resets;
@@ -57,6 +58,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "attempts_in_flight",
         include_str!("../../../db/mssql/0007_attempts_in_flight.sql"),
+    ),
+    (
+        8,
+        "inventory_history",
+        include_str!("../../../db/mssql/0008_inventory_history.sql"),
     ),
 ];
 
@@ -201,6 +207,7 @@ enum P {
     Time(PrimitiveDateTime),
     OptTime(Option<PrimitiveDateTime>),
     Float(f64),
+    Date(time::Date),
 }
 
 impl P {
@@ -212,6 +219,7 @@ impl P {
             P::Time(v) => v,
             P::OptTime(v) => v,
             P::Float(v) => v,
+            P::Date(v) => v,
         }
     }
 }

@@ -208,6 +208,159 @@ WHERE subscription_id = @P3 AND paused = 0 AND next_run_at <= @P4
 /// @P1 lease until, @P2 id, @P3 owner: only the holder moves its lease.
 pub const RENEW_SUBSCRIPTION_LEASE: &str = "UPDATE dbo.ReportSubscriptions SET lease_until = @P1 WHERE subscription_id = @P2 AND lease_owner = @P3";
 
+/// @P1 day, @P2 owner, @P3 lease until, @P4 now: a new day, or one whose capture lapsed
+/// unfinished. Returns 1 when `owner` now holds it.
+pub const CLAIM_HISTORY_DAY: &str = "SET NOCOUNT ON;
+DECLARE @n INT = 0;
+BEGIN TRY
+    INSERT INTO dbo.HistoryCaptures (day, owner, lease_until) VALUES (@P1, @P2, @P3);
+    SET @n = 1;
+END TRY
+BEGIN CATCH
+    IF ERROR_NUMBER() NOT IN (2601, 2627) THROW;
+    UPDATE dbo.HistoryCaptures SET owner = @P2, lease_until = @P3
+    WHERE day = @P1 AND finished_at IS NULL AND lease_until <= @P4;
+    SET @n = @@ROWCOUNT;
+END CATCH;
+SELECT @n;";
+
+/// @P1 day, @P2 owner: 1 while `owner` holds the unfinished day.
+pub const HISTORY_DAY_HELD: &str = "SELECT COUNT(*) FROM dbo.HistoryCaptures WHERE day = @P1 AND owner = @P2 AND finished_at IS NULL";
+
+/// @P1 day, @P2 owner, @P3 now, @P4 parts.
+pub const FINISH_HISTORY_DAY: &str = "UPDATE dbo.HistoryCaptures SET finished_at = @P3, parts = @P4
+WHERE day = @P1 AND owner = @P2 AND finished_at IS NULL";
+
+/// Rows of parts for one day, in one transaction: @P1 day, @P2 demo (1: keep what is
+/// there), then seven parameters a row from @P3 (customer, part, on hand, lots, expired,
+/// expiring, received). Idempotent: running it again writes the same rows.
+pub fn upsert_history_days(rows: usize) -> String {
+    let values = (0..rows)
+        .map(|i| {
+            let b = 3 + i * 7;
+            format!(
+                "(@P{}, @P{}, @P{}, @P{}, @P{}, @P{}, @P{})",
+                b,
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @rows TABLE (c NVARCHAR(255), p NVARCHAR(100), oh FLOAT, l INT, ex FLOAT, es FLOAT, rc FLOAT);
+INSERT INTO @rows (c, p, oh, l, ex, es, rc) VALUES {values};
+INSERT INTO dbo.HistoryParts (erp_customer_name, part)
+SELECT DISTINCT r.c, r.p FROM @rows r
+WHERE NOT EXISTS (SELECT 1 FROM dbo.HistoryParts hp WITH (UPDLOCK, HOLDLOCK)
+                  WHERE hp.erp_customer_name = r.c AND hp.part = r.p);
+MERGE dbo.InventoryHistory WITH (HOLDLOCK) AS h
+USING (SELECT hp.part_key, r.oh, r.l, r.ex, r.es, r.rc FROM @rows r
+       JOIN dbo.HistoryParts hp ON hp.erp_customer_name = r.c AND hp.part = r.p) AS s
+ON h.part_key = s.part_key AND h.day = @P1
+WHEN MATCHED AND @P2 = 0 THEN UPDATE SET on_hand = s.oh, lots = s.l, expired_qty = s.ex,
+    expiring_qty = s.es, received_qty = s.rc, demo = 0
+WHEN NOT MATCHED THEN INSERT (part_key, day, on_hand, lots, expired_qty, expiring_qty, received_qty, demo)
+    VALUES (s.part_key, @P1, s.oh, s.l, s.ex, s.es, s.rc, @P2);
+COMMIT TRANSACTION;"
+    )
+}
+
+/// Totals for one day: @P1 day, @P2 demo, then seven parameters a row from @P3
+/// (customer, on hand, lots, expired, expiring, received, parts).
+pub fn upsert_history_totals(rows: usize) -> String {
+    let values = (0..rows)
+        .map(|i| {
+            let b = 3 + i * 7;
+            format!(
+                "(@P{}, @P{}, @P{}, @P{}, @P{}, @P{}, @P{})",
+                b,
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @rows TABLE (c NVARCHAR(255), oh FLOAT, l INT, ex FLOAT, es FLOAT, rc FLOAT, n INT);
+INSERT INTO @rows (c, oh, l, ex, es, rc, n) VALUES {values};
+MERGE dbo.HistoryTotals WITH (HOLDLOCK) AS t
+USING @rows AS s
+ON t.erp_customer_name = s.c AND t.day = @P1
+WHEN MATCHED AND @P2 = 0 THEN UPDATE SET on_hand = s.oh, lots = s.l, expired_qty = s.ex,
+    expiring_qty = s.es, received_qty = s.rc, parts = s.n, demo = 0
+WHEN NOT MATCHED THEN INSERT (erp_customer_name, day, on_hand, lots, expired_qty, expiring_qty, received_qty, parts, demo)
+    VALUES (s.c, @P1, s.oh, s.l, s.ex, s.es, s.rc, s.n, @P2);
+COMMIT TRANSACTION;"
+    )
+}
+
+pub const HAS_HISTORY: &str =
+    "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM dbo.InventoryHistory) THEN 1 ELSE 0 END AS INT)";
+
+/// @P1 before, @P2 batch: part rows deleted.
+pub const PRUNE_HISTORY: &str = "SET NOCOUNT ON;
+DELETE TOP (@P2) FROM dbo.InventoryHistory WHERE day < @P1;
+DECLARE @n INT = @@ROWCOUNT;
+DELETE TOP (@P2) FROM dbo.HistoryTotals WHERE day < @P1;
+DELETE FROM dbo.HistoryCaptures WHERE day < @P1;
+SELECT @n;";
+
+/// @P1 part (NULL: every part), @P2..@P3 days, @P4..@P6 the key to start after (NULL: the
+/// start), @P7 the most rows; then the customers from @P8 when `customers` is `Some(n)`.
+pub fn part_history(customers: Option<usize>) -> String {
+    let filter = match customers {
+        None => String::new(),
+        Some(n) => format!(
+            " AND hp.erp_customer_name IN ({})",
+            (8..8 + n.max(1))
+                .map(|i| format!("@P{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "SELECT TOP (@P7) hp.erp_customer_name, hp.part, h.day, h.on_hand, h.lots, h.expired_qty,
+       h.expiring_qty, h.received_qty, h.demo
+FROM dbo.HistoryParts hp JOIN dbo.InventoryHistory h ON h.part_key = hp.part_key
+WHERE (@P1 IS NULL OR hp.part = @P1) AND h.day BETWEEN @P2 AND @P3
+  AND (@P4 IS NULL OR hp.erp_customer_name > @P4
+       OR (hp.erp_customer_name = @P4 AND hp.part > @P5)
+       OR (hp.erp_customer_name = @P4 AND hp.part = @P5 AND h.day > @P6)){filter}
+ORDER BY hp.erp_customer_name, hp.part, h.day"
+    )
+}
+
+/// @P1..@P2 days; then the customers from @P3 when `customers` is `Some(n)`.
+pub fn customer_history(customers: Option<usize>) -> String {
+    let filter = match customers {
+        None => String::new(),
+        Some(n) => format!(
+            " AND erp_customer_name IN ({})",
+            (3..3 + n.max(1))
+                .map(|i| format!("@P{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "SELECT erp_customer_name, day, on_hand, lots, expired_qty, expiring_qty, received_qty,
+       parts, demo
+FROM dbo.HistoryTotals WHERE day BETWEEN @P1 AND @P2{filter}
+ORDER BY erp_customer_name, day"
+    )
+}
+
 /// @P1 next run, @P2 attempts, @P3 status, @P4 error, @P5 sent at (NULL: none), @P6 id,
 /// @P7 owner, @P8 write the audit row (bit), @P9..@P14 audit. Returns 1 when recorded.
 pub const FINISH_SUBSCRIPTION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
@@ -586,6 +739,17 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("DUE_SUBSCRIPTIONS", DUE_SUBSCRIPTIONS.into()),
         ("CLAIM_SUBSCRIPTION", CLAIM_SUBSCRIPTION.into()),
         ("RENEW_SUBSCRIPTION_LEASE", RENEW_SUBSCRIPTION_LEASE.into()),
+        ("CLAIM_HISTORY_DAY", CLAIM_HISTORY_DAY.into()),
+        ("HISTORY_DAY_HELD", HISTORY_DAY_HELD.into()),
+        ("FINISH_HISTORY_DAY", FINISH_HISTORY_DAY.into()),
+        ("UPSERT_HISTORY_DAYS", upsert_history_days(2)),
+        ("UPSERT_HISTORY_TOTALS", upsert_history_totals(2)),
+        ("HAS_HISTORY", HAS_HISTORY.into()),
+        ("PRUNE_HISTORY", PRUNE_HISTORY.into()),
+        ("PART_HISTORY_ALL", part_history(None)),
+        ("PART_HISTORY_OF", part_history(Some(3))),
+        ("CUSTOMER_HISTORY_ALL", customer_history(None)),
+        ("CUSTOMER_HISTORY_OF", customer_history(Some(3))),
         ("FINISH_SUBSCRIPTION", FINISH_SUBSCRIPTION.into()),
         ("PING", PING.into()),
         ("MIGRATIONS_TABLE", MIGRATIONS_TABLE.into()),

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attempts_in_flight",
         include_str!("../../../db/sqlite/0007_attempts_in_flight.sql"),
     ),
+    (
+        8,
+        "inventory_history",
+        include_str!("../../../db/sqlite/0008_inventory_history.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

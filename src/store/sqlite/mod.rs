@@ -5,6 +5,7 @@
 //! `busy_timeout` makes concurrent writers wait instead of failing.
 
 mod features;
+mod history;
 mod inspect;
 mod migrations;
 mod records;

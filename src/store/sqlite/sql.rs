@@ -283,6 +283,86 @@ pub fn customers_by_ids(n: usize) -> String {
     .replace("{marks}", &marks(n))
 }
 
+pub const CLAIM_HISTORY_DAY: &str =
+    "INSERT INTO HistoryCaptures (day, owner, lease_until) VALUES (?1, ?2, ?3)
+     ON CONFLICT (day) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+     WHERE HistoryCaptures.finished_at IS NULL AND HistoryCaptures.lease_until <= ?4";
+pub const HISTORY_DAY_HELD: &str =
+    "SELECT COUNT(*) FROM HistoryCaptures WHERE day = ?1 AND owner = ?2 AND finished_at IS NULL";
+pub const FINISH_HISTORY_DAY: &str = "UPDATE HistoryCaptures SET finished_at = ?3, parts = ?4
+     WHERE day = ?1 AND owner = ?2 AND finished_at IS NULL";
+pub const HISTORY_PART_KEY_INSERT: &str =
+    "INSERT INTO HistoryParts (erp_customer_name, part) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+pub const HISTORY_PART_KEY: &str =
+    "SELECT part_key FROM HistoryParts WHERE erp_customer_name = ?1 AND part = ?2";
+/// `?8`: 1 keeps a row already there (demo rows never overwrite a captured day).
+pub const UPSERT_HISTORY_DAY: &str = "INSERT INTO InventoryHistory
+     (part_key, day, on_hand, lots, expired_qty, expiring_qty, received_qty, demo)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT (part_key, day) DO UPDATE SET on_hand = excluded.on_hand, lots = excluded.lots,
+         expired_qty = excluded.expired_qty, expiring_qty = excluded.expiring_qty,
+         received_qty = excluded.received_qty, demo = excluded.demo
+     WHERE excluded.demo = 0";
+pub const UPSERT_HISTORY_TOTAL: &str = "INSERT INTO HistoryTotals
+     (erp_customer_name, day, on_hand, lots, expired_qty, expiring_qty, received_qty, parts, demo)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+     ON CONFLICT (erp_customer_name, day) DO UPDATE SET on_hand = excluded.on_hand,
+         lots = excluded.lots, expired_qty = excluded.expired_qty,
+         expiring_qty = excluded.expiring_qty, received_qty = excluded.received_qty,
+         parts = excluded.parts, demo = excluded.demo
+     WHERE excluded.demo = 0";
+pub const HAS_HISTORY: &str = "SELECT EXISTS (SELECT 1 FROM InventoryHistory)";
+pub const PRUNE_HISTORY: &str = "DELETE FROM InventoryHistory WHERE (part_key, day) IN
+     (SELECT part_key, day FROM InventoryHistory WHERE day < ?1 LIMIT ?2)";
+pub const PRUNE_HISTORY_TOTALS: &str = "DELETE FROM HistoryTotals WHERE (erp_customer_name, day) IN
+     (SELECT erp_customer_name, day FROM HistoryTotals WHERE day < ?1 LIMIT ?2)";
+pub const PRUNE_HISTORY_CAPTURES: &str = "DELETE FROM HistoryCaptures WHERE day < ?1";
+
+/// A part's (or every part's) days: `?1` part (NULL: every part), `?2`..`?3` the days,
+/// `?4`..`?6` the key to start after (NULL: the start), `?7` the most rows; then the
+/// customers' names from `?8` when `customers` is `Some(n)`.
+pub fn part_history(customers: Option<usize>) -> String {
+    let filter = match customers {
+        None => String::new(),
+        Some(n) => format!(
+            " AND hp.erp_customer_name IN ({})",
+            (8..8 + n.max(1))
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "SELECT hp.erp_customer_name, hp.part, h.day, h.on_hand, h.lots, h.expired_qty,
+                h.expiring_qty, h.received_qty, h.demo
+         FROM HistoryParts hp JOIN InventoryHistory h ON h.part_key = hp.part_key
+         WHERE (?1 IS NULL OR hp.part = ?1) AND h.day BETWEEN ?2 AND ?3
+           AND (?4 IS NULL OR (hp.erp_customer_name, hp.part) > (?4, ?5)
+                OR (hp.erp_customer_name = ?4 AND hp.part = ?5 AND h.day > ?6)){filter}
+         ORDER BY hp.erp_customer_name, hp.part, h.day LIMIT ?7"
+    )
+}
+
+/// The totals of every customer (`None`) or of `n` customers from `?3`, days `?1`..`?2`.
+pub fn customer_history(customers: Option<usize>) -> String {
+    let filter = match customers {
+        None => String::new(),
+        Some(n) => format!(
+            " AND erp_customer_name IN ({})",
+            (3..3 + n.max(1))
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "SELECT erp_customer_name, day, on_hand, lots, expired_qty, expiring_qty, received_qty,
+                parts, demo
+         FROM HistoryTotals WHERE day BETWEEN ?1 AND ?2{filter}
+         ORDER BY erp_customer_name, day"
+    )
+}
+
 /// Every statement, filled as the code fills it, for preparing without running.
 pub fn all_for_parsing() -> Vec<(&'static str, String)> {
     let mut all: Vec<(&'static str, String)> = vec![

@@ -17,8 +17,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub type ID = String;
 
 /// `Date` (`YYYY-MM-DD`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub time::Date);
+
+/// As the schema's `Date` reads it (time's own serde form is a tuple, which it refuses).
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (y, m, d) = (self.0.year(), u8::from(self.0.month()), self.0.day());
+        s.serialize_str(&format!("{y:04}-{m:02}-{d:02}"))
+    }
+}
 
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -84,5 +92,21 @@ operations!("src/web/ops/admin.graphql": AuditLog, ActiveSessions, KickSession, 
 
 operations!("src/web/ops/api.graphql": ApiTokenList, CreateApiToken, RevokeApiToken);
 
+// Inventory history: the scope's totals, one part's days, the part's outlook.
+operations!("src/web/ops/history.graphql": HistoryTotals, PartHistory, PartOutlook);
+
 // Minimums, saved views, scheduled reports (src/web/ops/tools.graphql).
 operations!("src/web/ops/tools.graphql": PartMinimums, SetPartMinimum, RemovePartMinimum, SavedViewsMenu, ViewsAndReports, SaveView, RenameSavedView, DeleteSavedView, SubscribeReport, UnsubscribeReport, SetReportPaused, UnsubscribeByLink, AllReportSubscriptions);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_variable_is_sent_as_the_schema_reads_it() {
+        let d = Date(time::macros::date!(2026 - 03 - 08));
+        assert_eq!(serde_json::to_string(&d).unwrap(), "\"2026-03-08\"");
+        let back: Date = serde_json::from_str("\"2026-03-08\"").unwrap();
+        assert_eq!(back, d);
+    }
+}

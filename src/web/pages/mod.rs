@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod health;
+pub mod history;
 pub mod home;
 pub mod inventory;
 pub mod legacy;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(password::routes())
         .merge(reset::routes())
         .merge(inventory::routes())
+        .merge(history::routes())
         .merge(minimums::routes())
         .merge(views::routes())
         .merge(unsubscribe::routes())

@@ -51,9 +51,25 @@ async fn export_rows(
         _ => AppError::Forbidden,
     })?;
     let scope = grant.scope().clone();
+    // The view's minimums and forecasts, where its filters or sort read them: an export
+    // holds exactly the rows the grid shows.
+    let minimums = if view.below == "1" || view.needs_forecasts() {
+        let list = state.store.part_minimums(scope.names().as_deref()).await?;
+        Some(std::sync::Arc::new(crate::inventory::Minimums::from(list)))
+    } else {
+        None
+    };
+    let forecasts = if view.needs_forecasts() {
+        Some(state.history.forecasts(&scope, minimums.as_deref()).await?)
+    } else {
+        None
+    };
     let (snapshot, order, stale) = state
         .inventory
-        .all(&grant, &view.selection(super::today(state), None))
+        .all(
+            &grant,
+            &view.selection(super::today(state), minimums, forecasts),
+        )
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "export: ERP unavailable");

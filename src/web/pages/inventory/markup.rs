@@ -2,7 +2,7 @@
 //! returned. The full page reuses the fragment functions, so a page and a refresh never
 //! disagree.
 
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
@@ -12,6 +12,7 @@ use crate::domain::{format_qty, format_us_date};
 use crate::erp::InventoryRow;
 use crate::inventory::SortField;
 use crate::inventory::View;
+use crate::inventory::columns::{Column, GRID, Kind, column};
 use crate::web::assets;
 use crate::web::layout::{self, PageCtx};
 
@@ -46,6 +47,18 @@ pub struct GridRow {
     pub days_to_expiry: Option<i64>,
     pub minimum_qty: Option<f64>,
     pub below_minimum: bool,
+    pub cover: Cover,
+}
+
+/// The part's days of cover, as its forecast says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cover {
+    Falling {
+        days: f64,
+        runs_out_on: Option<Date>,
+    },
+    NotFalling,
+    NotEnoughHistory,
 }
 
 /// Rows and where the next ones come from.
@@ -65,24 +78,19 @@ fn us_date(d: &Option<Date>) -> String {
     d.map(format_us_date).unwrap_or_default()
 }
 
-const COLUMNS: [(SortField, &str, bool); 13] = [
-    (SortField::Part, "Part", false),
-    (SortField::Description, "Description", false),
-    (SortField::OnHandQty, "On Hand Qty", true),
-    (SortField::Unit, "Unit", false),
-    (SortField::Bin, "Bin", false),
-    (SortField::UserLot, "User Lot", false),
-    (SortField::ExpDate, "Exp Date", false),
-    (SortField::DaysToExpiry, "Days to Expiry", true),
-    (SortField::Reference, "Reference", false),
-    (SortField::Po, "PO", false),
-    (SortField::Status, "Status", false),
-    (SortField::LastRecDate, "Last Rec Date", false),
-    (SortField::LastTransactionDate, "Last Tran Date", false),
-];
+/// The grid's columns for this scope (`inventory::columns::GRID`; Customer only when the
+/// scope has several customers).
+fn grid_columns(multi: bool) -> impl Iterator<Item = &'static Column> {
+    GRID.iter()
+        .filter(move |f| multi || **f != SortField::Customer)
+        .map(|f| column(*f))
+}
+
+/// The "runs out within" choices the filter offers, days (any 1 to 365 works in the URL).
+const RUNOUT_CHOICES: [u32; 5] = [7, 14, 30, 60, 90];
 
 pub fn column_count(multi: bool) -> usize {
-    COLUMNS.len() + usize::from(multi)
+    grid_columns(multi).count()
 }
 
 fn status_class(status: &str) -> &'static str {
@@ -124,45 +132,88 @@ fn header_cell(view: &View, field: SortField, label: &str, numeric: bool) -> Mar
     }
 }
 
+/// A grid cell's classes (alignment, fonts, which cells a narrow screen leaves out).
+fn cell_class(field: SortField, exp_state: &str) -> String {
+    match field {
+        SortField::Customer => "cust".into(),
+        SortField::Part => "mono part".into(),
+        SortField::Description => "desc".into(),
+        SortField::OnHandQty => "num qty".into(),
+        SortField::Unit => "unit".into(),
+        SortField::Bin | SortField::UserLot | SortField::CustomerPart => "mono".into(),
+        SortField::ExpDate => format!("date exp-{exp_state}"),
+        SortField::DaysToExpiry => format!("num days exp-{exp_state}"),
+        SortField::Reference => "extra".into(),
+        SortField::Po => "mono extra".into(),
+        SortField::Status => "status".into(),
+        SortField::LastRecDate | SortField::LastTransactionDate => "date extra".into(),
+        SortField::DaysOfCover => "num cover".into(),
+    }
+}
+
+/// A small line chart (decorative; the link carries its label).
+const HISTORY_ICON: PreEscaped<&str> = PreEscaped(
+    r#"<svg aria-hidden="true" focusable="false" width="14" height="14" viewBox="0 0 16 16"><path d="M1 13h14M2 11l4-4 3 3 5-6" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/></svg>"#,
+);
+
+/// What a grid cell shows: the value as on screen, with its badges.
+fn cell(g: &GridRow, c: &Column, exp_state: &str) -> Markup {
+    let r = &g.row;
+    match c.field {
+        SortField::Part => html! {
+            (r.part)
+            // The part's text stays the cell's text (copied, read, searched as before);
+            // the chart icon beside it is the way to the part's history.
+            a class="part-history" href=(format!("/inventory/history?part={}", url::form_urlencoded::byte_serialize(r.part.as_bytes()).collect::<String>()))
+                title="History of this part" aria-label=(format!("History of {}", r.part)) { (HISTORY_ICON) }
+            @if g.below_minimum {
+                " " span class="badge badge-warn" title=(format!("Total on hand is below the minimum of {}", format_qty(g.minimum_qty.unwrap_or_default()))) { "Below min" }
+            }
+        },
+        SortField::OnHandQty => html! { (format_qty(r.on_hand_qty)) },
+        SortField::ExpDate => html! {
+            (us_date(&r.exp_date))
+            @match exp_state {
+                "expired" => { " " span class="badge badge-bad" { "Expired" } }
+                "soon" => { " " span class="badge badge-warn" { "Soon" } }
+                _ => {}
+            }
+        },
+        SortField::DaysToExpiry => html! { @if let Some(days) = g.days_to_expiry { (days) } },
+        SortField::DaysOfCover => match g.cover {
+            Cover::Falling { days, runs_out_on } => html! {
+                span title=(runs_out_on.map(|d| format!("Runs out on {}", format_us_date(d))).unwrap_or_default()) {
+                    (format!("{:.0}", days.floor()))
+                }
+            },
+            Cover::NotFalling => {
+                html! { span class="muted" title="Not falling over the last weeks" { "—" } }
+            }
+            Cover::NotEnoughHistory => {
+                html! { span class="muted" title="Not enough history yet (fewer than 7 recorded days)" { "n/a" } }
+            }
+        },
+        SortField::Status => html! { span class=(status_class(&r.status)) { (r.status) } },
+        _ => match c.kind {
+            Kind::Date => html! { (us_date(&c.date(r))) },
+            _ => html! { (c.text(r).unwrap_or_default()) },
+        },
+    }
+}
+
 pub fn rows_markup(view: &View, inv: &More) -> Markup {
     let cols = column_count(inv.multi_customer);
     html! {
         @for g in &inv.rows {
-            @let r = &g.row;
             @let exp_state = g.days_to_expiry.map(|days| {
                 if days < 0 { "expired" } else if days <= EXPIRY_WARNING_DAYS { "soon" } else { "" }
             }).unwrap_or("");
             tr class=(match exp_state { "expired" => "row-expired", "soon" => "row-soon", _ => "" }) {
                 // Labels and classes drive the phone layout (each row a card) and keep the
                 // description wrapping whatever columns come before it.
-                @if inv.multi_customer { td class="cust" data-label="Customer" { (r.customer) } }
-                td class="mono part" data-label="Part" {
-                    (r.part)
-                    @if g.below_minimum {
-                        " " span class="badge badge-warn" title=(format!("Total on hand is below the minimum of {}", format_qty(g.minimum_qty.unwrap_or_default()))) { "Below min" }
-                    }
+                @for c in grid_columns(inv.multi_customer) {
+                    td class=(cell_class(c.field, exp_state)) data-label=(c.card_label) { (cell(g, c, exp_state)) }
                 }
-                td class="desc" data-label="Description" { (r.description) }
-                td class="num qty" data-label="On hand" { (format_qty(r.on_hand_qty)) }
-                td class="unit" data-label="Unit" { (r.unit) }
-                td class="mono" data-label="Bin" { (r.bin) }
-                td class="mono" data-label="Lot" { (r.user_lot) }
-                td class=(format!("date exp-{exp_state}")) data-label="Exp" {
-                    (us_date(&r.exp_date))
-                    @match exp_state {
-                        "expired" => { " " span class="badge badge-bad" { "Expired" } }
-                        "soon" => { " " span class="badge badge-warn" { "Soon" } }
-                        _ => {}
-                    }
-                }
-                td class=(format!("num days exp-{exp_state}")) data-label="Days to expiry" {
-                    @if let Some(days) = g.days_to_expiry { (days) }
-                }
-                td class="extra" data-label="Reference" { (r.reference) }
-                td class="mono extra" data-label="PO" { (r.po) }
-                td class="status" data-label="Status" { span class=(status_class(&r.status)) { (r.status) } }
-                td class="date extra" data-label="Last received" { (us_date(&r.last_rec_date)) }
-                td class="date extra" data-label="Last transaction" { (us_date(&r.last_transaction_date)) }
             }
         }
         @if let Some(cursor) = &inv.next_cursor {
@@ -215,6 +266,13 @@ pub fn controls(view: &View, facets: Option<&Facets>, oob: bool) -> Markup {
             label class="check-inline" for="inv-below" title="Parts whose total on hand is below the minimum you set" {
                 input id="inv-below" type="checkbox" name="below" value="1" checked[view.below == "1"];
                 " Below minimum"
+            }
+            label class="sr-only" for="inv-runout" { "Runs out within" }
+            select id="inv-runout" name="runout" title="Parts forecast to run out within" {
+                option value="" { "Any run-out" }
+                @for d in RUNOUT_CHOICES {
+                    option value=(d) selected[view.runout == d.to_string()] { "Runs out within " (d) " days" }
+                }
             }
         }
     }
@@ -385,9 +443,8 @@ pub fn grid(view: &View, inv: Result<&Grid, Problem>) -> Markup {
                             table class="inv-table" {
                                 thead {
                                     tr {
-                                        @if inv.more.multi_customer { (header_cell(view, SortField::Customer, "Customer", false)) }
-                                        @for (field, label, numeric) in COLUMNS {
-                                            (header_cell(view, field, label, numeric))
+                                        @for c in grid_columns(inv.more.multi_customer) {
+                                            (header_cell(view, c.field, c.header, matches!(c.kind, Kind::Quantity | Kind::Days)))
                                         }
                                     }
                                 }
@@ -470,7 +527,7 @@ pub fn page(
                     input id="inv-q" type="search" name="q" value=(view.q) placeholder="Search all columns…" autocomplete="off" maxlength="200";
                     // Phones: Part, Bin, Status and Reset fold into a panel behind this button
                     // (only once the script runs; without it they stay open).
-                    @let active = [&view.part, &view.bin, &view.status, &view.expiry, &view.below].iter().filter(|v| !v.is_empty()).count();
+                    @let active = [&view.part, &view.bin, &view.status, &view.expiry, &view.below, &view.runout].iter().filter(|v| !v.is_empty()).count();
                     button type="button" class="btn filters-toggle" data-filters-toggle aria-expanded="false" aria-controls="inv-controls" {
                         "Filters" @if active > 0 { " (" (active) ")" }
                     }

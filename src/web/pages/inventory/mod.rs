@@ -20,7 +20,7 @@ use time::{Date, OffsetDateTime};
 
 pub use crate::inventory::View;
 pub use export::{export_csv, export_xlsx};
-use markup::{Grid, GridRow, More, Problem};
+use markup::{Cover, Grid, GridRow, More, Problem};
 
 use crate::auth::Viewer;
 use crate::domain::ErpScope;
@@ -67,6 +67,7 @@ macro_rules! view_types {
                         ExpiryWindow::Within90 => $m::ExpiryRange::WITHIN_90_DAYS,
                     }),
                     below_minimum: (view.below == "1").then_some(true),
+                    runs_out_within_days: view.runout_days().map(|d| d as i64),
                 }
             }
         }
@@ -90,6 +91,7 @@ macro_rules! view_types {
                     SortField::Po => F::po,
                     SortField::Status => F::status,
                     SortField::DaysToExpiry => F::daysToExpiry,
+                    SortField::DaysOfCover => F::daysOfCover,
                 };
                 let direction = if view.dir == "desc" {
                     $m::SortDirection::DESC
@@ -102,10 +104,19 @@ macro_rules! view_types {
 
         impl From<$m::InventoryRowFields> for GridRow {
             fn from(r: $m::InventoryRowFields) -> Self {
+                use $m::ForecastStatus as S;
                 GridRow {
                     days_to_expiry: r.days_to_expiry,
                     minimum_qty: r.minimum_qty,
                     below_minimum: r.below_minimum,
+                    cover: match r.forecast.status {
+                        S::FALLING => Cover::Falling {
+                            days: r.forecast.days_of_cover.unwrap_or_default(),
+                            runs_out_on: r.forecast.runs_out_on.map(|d| d.0),
+                        },
+                        S::NOT_FALLING => Cover::NotFalling,
+                        _ => Cover::NotEnoughHistory,
+                    },
                     row: InventoryRow {
                         customer: r.customer,
                         part: r.part,
@@ -147,6 +158,7 @@ impl From<&View> for inventory_options::InventoryFilter {
                 ExpiryWindow::Within90 => R::WITHIN_90_DAYS,
             }),
             below_minimum: (view.below == "1").then_some(true),
+            runs_out_within_days: view.runout_days().map(|d| d as i64),
         }
     }
 }
@@ -209,7 +221,7 @@ async fn more_rows(
 }
 
 /// Today in the portal's zone: expiry badges count days on the customer's calendar.
-pub(super) fn today(state: &AppState) -> Date {
+pub(crate) fn today(state: &AppState) -> Date {
     state
         .config
         .portal_zone

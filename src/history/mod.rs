@@ -1,0 +1,345 @@
+//! Inventory over time: a daily record of every ERP customer's parts, kept in the app
+//! database, and the forecasts made from it (days of cover, run-out dates).
+//!
+//! **One record a day, from one instance.** Every instance looks every half minute; once
+//! the day's hour (`HISTORY_HOUR` in `PORTAL_TIMEZONE`) has come, the first instance to
+//! claim the day (a row of `HistoryCaptures`, written only if nobody holds the day or its
+//! holder's lease lapsed unfinished) reads the whole ERP through the inventory cache — the
+//! rows the grid shows — sums them per part and per customer, and writes the day. An
+//! instance that was down when the hour came records the day when it is back, the same
+//! day; days nobody recorded stay missing (a gap), never invented. Rows older than
+//! `HISTORY_RETENTION_DAYS` are deleted a batch at a time.
+
+pub mod capture;
+pub mod demo;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use time::{Date, OffsetDateTime};
+
+use crate::domain::clock::Clock;
+use crate::domain::forecast::{self, DayPoint};
+use crate::domain::{ErpScope, Zone};
+use crate::inventory::{Forecasts, InventoryService, Minimums};
+use crate::store::{AppStore, PartDay, StoreError};
+
+/// How long after start-up the first look comes.
+const FIRST_LOOK: Duration = Duration::from_secs(60);
+/// How long a claim on a day holds.
+const LEASE: Duration = Duration::from_secs(10 * 60);
+/// Rows deleted per statement when pruning, and statements per look.
+const PRUNE_BATCH: u32 = 5_000;
+const PRUNE_BATCHES: u32 = 20;
+/// Forecasts of a scope are kept this long (a new day recorded clears them at once).
+const FORECASTS_FRESH: Duration = Duration::from_secs(10 * 60);
+/// Scopes whose forecasts are kept at once.
+const FORECAST_SCOPES: usize = 256;
+/// The most history rows one forecast reads (2,000 parts × 29 days is 58,000).
+const FORECAST_ROWS: u32 = 1_000_000;
+
+/// What `HISTORY_*` and `FORECAST_*` say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// The hour of the portal's day the record is taken (0–23).
+    pub hour: u8,
+    /// Days a record is kept.
+    pub retention_days: u32,
+    /// Days the forecast looks back.
+    pub window_days: u32,
+    /// The daily alert names parts forecast to fall below their minimum within these days.
+    pub alert_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            hour: 1,
+            retention_days: 730,
+            window_days: forecast::DEFAULT_WINDOW,
+            alert_days: 14,
+        }
+    }
+}
+
+/// What one look did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Look {
+    /// The day recorded by this look, and its parts.
+    pub captured: Option<(Date, usize)>,
+    pub pruned: u64,
+}
+
+type ForecastKey = (ErpScope, Date, u64);
+
+pub struct History {
+    store: Arc<dyn AppStore>,
+    inventory: Arc<InventoryService>,
+    zone: Zone,
+    clock: Arc<dyn Clock>,
+    owner: String,
+    settings: Settings,
+    forecasts: Mutex<HashMap<ForecastKey, (std::time::Instant, Arc<Forecasts>)>>,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("owner", &self.owner)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl History {
+    pub fn new(
+        store: Arc<dyn AppStore>,
+        inventory: Arc<InventoryService>,
+        zone: Zone,
+        clock: Arc<dyn Clock>,
+        owner: String,
+        settings: Settings,
+    ) -> History {
+        History {
+            store,
+            inventory,
+            zone,
+            clock,
+            owner,
+            settings,
+            forecasts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings
+    }
+
+    /// The portal's calendar day now.
+    pub fn today(&self) -> Date {
+        self.zone.at(self.clock.now()).date()
+    }
+
+    /// Records today if its hour has come and nobody has, then prunes old rows.
+    pub async fn look(&self) -> Look {
+        let now = self.clock.now();
+        let local = self.zone.at(now);
+        let mut look = Look::default();
+        if local.hour() >= self.settings.hour {
+            match self.capture(local.date(), now).await {
+                Ok(Some(parts)) => look.captured = Some((local.date(), parts)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "history: the day could not be recorded"),
+            }
+        }
+        let before = local.date() - time::Duration::days(i64::from(self.settings.retention_days));
+        for _ in 0..PRUNE_BATCHES {
+            match self.store.prune_history(before, PRUNE_BATCH).await {
+                Ok(n) => {
+                    look.pruned += n;
+                    if n < u64::from(PRUNE_BATCH) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "history: pruning failed");
+                    break;
+                }
+            }
+        }
+        look
+    }
+
+    /// Records `day` if this instance can claim it; the parts written, `None` when another
+    /// instance has it (or had it).
+    pub async fn capture(&self, day: Date, now: OffsetDateTime) -> Result<Option<usize>, String> {
+        let until = now + time::Duration::try_from(LEASE).expect("a short lease");
+        let claimed = self
+            .store
+            .claim_history_day(day, &self.owner, now, until)
+            .await
+            .map_err(|e| format!("app database: {e}"))?;
+        if !claimed {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let grant = crate::auth::access::capture_grant();
+        let (snapshot, stale) = self
+            .inventory
+            .current(&grant)
+            .await
+            .map_err(|e| format!("ERP: {e}"))?;
+        if stale {
+            // The last rows read are not today's: leave the day to the next look.
+            return Err("the ERP did not answer; the rows on hand are not today's".into());
+        }
+        let summary = tokio::task::spawn_blocking(move || capture::summarize(&snapshot.rows, day))
+            .await
+            .map_err(|e| format!("summing the rows: {e}"))?;
+        if summary.left_out > 0 {
+            tracing::warn!(
+                parts = summary.left_out,
+                "history: parts whose customer or part number is longer than the history holds were left out"
+            );
+        }
+        let parts = summary.parts.len();
+        let recorded = self
+            .store
+            .finish_history_day(
+                day,
+                &self.owner,
+                &summary.parts,
+                &summary.totals,
+                self.clock.now(),
+            )
+            .await
+            .map_err(|e| format!("app database: {e}"))?;
+        if !recorded {
+            return Err("the claim on the day lapsed before it was written".into());
+        }
+        self.forecasts.lock().clear();
+        tracing::info!(%day, parts, elapsed_ms = started.elapsed().as_millis() as u64, "history: day recorded");
+        Ok(Some(parts))
+    }
+
+    /// Demo mode: unless the day before today is recorded, writes [`demo::DAYS`] made-up
+    /// past days from today's rows (marked demo; days already recorded are kept). A day
+    /// per transaction, so sign-ins and saves are never kept waiting behind the seed and a
+    /// shutdown waits for one day's rows at most; a seed cut short is finished at the next
+    /// start. The number of part rows written.
+    pub async fn seed_demo(&self) -> Result<usize, String> {
+        let today = self.today();
+        let yesterday = today - time::Duration::days(1);
+        let done = self
+            .store
+            .part_history(None, None, yesterday, yesterday, None, 1)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !done.is_empty() {
+            return Ok(0);
+        }
+        let (snapshot, _) = self
+            .inventory
+            .current(&crate::auth::access::capture_grant())
+            .await
+            .map_err(|e| format!("ERP: {e}"))?;
+        let (parts, totals) = tokio::task::spawn_blocking(move || {
+            let summary = capture::summarize(&snapshot.rows, today);
+            demo::history(&summary.parts, today)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let mut by_day: std::collections::BTreeMap<Date, (Vec<PartDay>, Vec<_>)> =
+            std::collections::BTreeMap::new();
+        for p in parts {
+            by_day.entry(p.day).or_default().0.push(p);
+        }
+        for t in totals {
+            by_day.entry(t.day).or_default().1.push(t);
+        }
+        let mut written = 0;
+        // Oldest first: the day before today, the mark of a finished seed, comes last.
+        for (_, (parts, totals)) in by_day.into_iter() {
+            self.store
+                .insert_demo_history(&parts, &totals)
+                .await
+                .map_err(|e| e.to_string())?;
+            written += parts.len();
+        }
+        self.forecasts.lock().clear();
+        tracing::info!(rows = written, "history: demo days written");
+        Ok(written)
+    }
+
+    /// Looks every `every` until the process ends, the first time a minute after start-up
+    /// (a start-up has enough to do; an instance that only lives for a moment records
+    /// nothing).
+    pub fn spawn(self: Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + FIRST_LOOK;
+            let mut interval = tokio::time::interval_at(first, every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                self.look().await;
+            }
+        })
+    }
+
+    /// The forecasts of every part in `scope` as of today, with below-minimum dates from
+    /// `minimums`; kept a minute per scope.
+    pub async fn forecasts(
+        &self,
+        scope: &ErpScope,
+        minimums: Option<&Minimums>,
+    ) -> Result<Arc<Forecasts>, StoreError> {
+        let today = self.today();
+        let key = (
+            scope.clone(),
+            today,
+            minimums.map_or(0, Minimums::fingerprint),
+        );
+        if let Some((at, f)) = self.forecasts.lock().get(&key)
+            && at.elapsed() < FORECASTS_FRESH
+        {
+            return Ok(f.clone());
+        }
+        let window = i64::from(self.settings.window_days);
+        let from = today - time::Duration::days(window + 1);
+        let names = scope.names();
+        let rows = self
+            .store
+            .part_history(names.as_deref(), None, from, today, None, FORECAST_ROWS)
+            .await?;
+        let minimums = minimums.cloned();
+        let window_days = self.settings.window_days;
+        let made = tokio::task::spawn_blocking(move || {
+            forecasts_from(&rows, minimums.as_ref(), window_days, today)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("forecasting: {e}")))?;
+        let made = Arc::new(made);
+        let mut cache = self.forecasts.lock();
+        if cache.len() >= FORECAST_SCOPES {
+            cache.clear();
+        }
+        cache.insert(key, (std::time::Instant::now(), made.clone()));
+        Ok(made)
+    }
+}
+
+/// Every part's forecast from its rows (ordered by customer, part and day).
+pub fn forecasts_from(
+    rows: &[PartDay],
+    minimums: Option<&Minimums>,
+    window_days: u32,
+    today: Date,
+) -> Forecasts {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let (c, p) = (&rows[start].erp_customer_name, &rows[start].part);
+        let end = rows[start..]
+            .iter()
+            .position(|r| &r.erp_customer_name != c || &r.part != p)
+            .map_or(rows.len(), |n| start + n);
+        let points: Vec<DayPoint> = rows[start..end]
+            .iter()
+            .map(|r| DayPoint {
+                day: r.day,
+                on_hand: r.figures.on_hand,
+                received: r.figures.received_qty,
+            })
+            .collect();
+        let minimum = minimums.and_then(|m| m.get(c, p));
+        out.push((
+            c.clone(),
+            p.clone(),
+            forecast::forecast(&points, minimum, window_days),
+        ));
+        start = end;
+    }
+    Forecasts::new(out, today)
+}

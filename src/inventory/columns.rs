@@ -1,0 +1,244 @@
+//! The inventory's columns, described once. Each column's sort field is also its GraphQL
+//! row field (`SortField::name`); its header is what the grid and the exports call it; its
+//! card label what a phone shows beside the value; its kind how exports write it. The
+//! grid, the phone cards and both exports are drawn from this table.
+
+use time::Date;
+
+use super::SortField;
+use crate::erp::InventoryRow;
+
+/// How a column's value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// A quantity: a number in files, grouped with commas on screen.
+    Quantity,
+    Date,
+    /// Whole days (days to expiry, from the day of the view).
+    Days,
+}
+
+/// One column.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub field: SortField,
+    /// The grid's header and the exports' (the old portal's words where it had the column).
+    pub header: &'static str,
+    /// The label beside the value on a phone, where each row is a card.
+    pub card_label: &'static str,
+    pub kind: Kind,
+    /// Characters wide in an XLSX.
+    pub xlsx_width: f64,
+}
+
+const fn col(
+    field: SortField,
+    header: &'static str,
+    card_label: &'static str,
+    kind: Kind,
+    xlsx_width: f64,
+) -> Column {
+    Column {
+        field,
+        header,
+        card_label,
+        kind,
+        xlsx_width,
+    }
+}
+
+/// Every column, one per sort field.
+pub const ALL: [Column; 16] = [
+    col(
+        SortField::Customer,
+        "Customer",
+        "Customer",
+        Kind::Text,
+        26.0,
+    ),
+    col(SortField::Part, "Part", "Part", Kind::Text, 16.0),
+    col(
+        SortField::CustomerPart,
+        "Customer Part",
+        "Customer part",
+        Kind::Text,
+        14.0,
+    ),
+    col(
+        SortField::Description,
+        "Description",
+        "Description",
+        Kind::Text,
+        40.0,
+    ),
+    col(
+        SortField::OnHandQty,
+        "On Hand Qty",
+        "On hand",
+        Kind::Quantity,
+        13.0,
+    ),
+    col(SortField::Unit, "Unit", "Unit", Kind::Text, 7.0),
+    col(SortField::Bin, "Bin", "Bin", Kind::Text, 12.0),
+    col(
+        SortField::Reference,
+        "Reference",
+        "Reference",
+        Kind::Text,
+        14.0,
+    ),
+    col(SortField::UserLot, "User Lot", "Lot", Kind::Text, 14.0),
+    col(SortField::ExpDate, "Exp Date", "Exp", Kind::Date, 13.0),
+    col(
+        SortField::LastTransactionDate,
+        "Last Tran Date",
+        "Last transaction",
+        Kind::Date,
+        13.0,
+    ),
+    col(
+        SortField::LastRecDate,
+        "Last Rec Date",
+        "Last received",
+        Kind::Date,
+        13.0,
+    ),
+    col(SortField::Po, "PO", "PO", Kind::Text, 14.0),
+    col(SortField::Status, "Status", "Status", Kind::Text, 15.0),
+    col(
+        SortField::DaysToExpiry,
+        "Days to Expiry",
+        "Days to expiry",
+        Kind::Days,
+        14.0,
+    ),
+    col(
+        SortField::DaysOfCover,
+        "Days of Cover",
+        "Days of cover",
+        Kind::Days,
+        13.0,
+    ),
+];
+
+/// The column of `field`.
+pub fn column(field: SortField) -> &'static Column {
+    ALL.iter()
+        .find(|c| c.field == field)
+        .expect("every sort field has a column")
+}
+
+/// The grid's columns, in order (Customer only when the scope has several customers).
+/// Days of Cover comes last so that every column the grid had before keeps its place.
+pub const GRID: [SortField; 15] = [
+    SortField::Customer,
+    SortField::Part,
+    SortField::Description,
+    SortField::OnHandQty,
+    SortField::Unit,
+    SortField::Bin,
+    SortField::UserLot,
+    SortField::ExpDate,
+    SortField::DaysToExpiry,
+    SortField::Reference,
+    SortField::Po,
+    SortField::Status,
+    SortField::LastRecDate,
+    SortField::LastTransactionDate,
+    SortField::DaysOfCover,
+];
+
+/// The exports' columns: the old portal's twelve, in its order — customers' macros and
+/// Power Query steps key on them — then the ones it did not have.
+pub const EXPORT: [SortField; 15] = [
+    SortField::Part,
+    SortField::Description,
+    SortField::OnHandQty,
+    SortField::Unit,
+    SortField::Bin,
+    SortField::UserLot,
+    SortField::ExpDate,
+    SortField::Reference,
+    SortField::Po,
+    SortField::Status,
+    SortField::LastRecDate,
+    SortField::LastTransactionDate,
+    SortField::Customer,
+    SortField::CustomerPart,
+    SortField::DaysToExpiry,
+];
+
+/// How many of [`EXPORT`] are the old portal's.
+pub const OLD_EXPORT_COLUMNS: usize = 12;
+
+impl Column {
+    /// The value of a text column.
+    pub fn text<'r>(&self, r: &'r InventoryRow) -> Option<&'r str> {
+        Some(match self.field {
+            SortField::Customer => &r.customer,
+            SortField::Part => &r.part,
+            SortField::CustomerPart => &r.customer_part,
+            SortField::Description => &r.description,
+            SortField::Unit => &r.unit,
+            SortField::Bin => &r.bin,
+            SortField::Reference => &r.reference,
+            SortField::UserLot => &r.user_lot,
+            SortField::Po => &r.po,
+            SortField::Status => &r.status,
+            _ => return None,
+        })
+    }
+
+    /// The value of a date column.
+    pub fn date(&self, r: &InventoryRow) -> Option<Date> {
+        match self.field {
+            SortField::ExpDate => r.exp_date,
+            SortField::LastRecDate => r.last_rec_date,
+            SortField::LastTransactionDate => r.last_transaction_date,
+            _ => None,
+        }
+    }
+
+    /// The value of a whole-days column, counted from `today`.
+    pub fn days(&self, r: &InventoryRow, today: Date) -> Option<i64> {
+        match self.field {
+            SortField::DaysToExpiry => r.exp_date.map(|d| super::days_to_expiry(d, today)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sort_field_has_one_column_and_every_list_names_known_columns() {
+        for f in SortField::ALL {
+            assert_eq!(ALL.iter().filter(|c| c.field == f).count(), 1, "{f:?}");
+        }
+        let headers: Vec<&str> = EXPORT[..OLD_EXPORT_COLUMNS]
+            .iter()
+            .map(|f| column(*f).header)
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                "Part",
+                "Description",
+                "On Hand Qty",
+                "Unit",
+                "Bin",
+                "User Lot",
+                "Exp Date",
+                "Reference",
+                "PO",
+                "Status",
+                "Last Rec Date",
+                "Last Tran Date"
+            ],
+            "the old portal's export columns, in its order"
+        );
+    }
+}
