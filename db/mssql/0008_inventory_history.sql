@@ -9,6 +9,8 @@ BEGIN
         part               NVARCHAR(100) NOT NULL,
         CONSTRAINT UQ_HistoryParts UNIQUE (erp_customer_name, part)
     );
+    -- One part's history, whichever customers hold it.
+    CREATE INDEX IX_HistoryParts_part ON dbo.HistoryParts (part);
 END;
 GO
 

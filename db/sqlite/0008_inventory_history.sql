@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS HistoryParts (
     part               TEXT NOT NULL,
     UNIQUE (erp_customer_name, part)
 );
+-- One part's history, whichever customers hold it.
+CREATE INDEX IF NOT EXISTS IX_HistoryParts_part ON HistoryParts (part);
 
 -- One row a part a day. `day` is the portal's calendar day (PORTAL_TIMEZONE), YYYY-MM-DD.
 -- `received_qty`: on hand in lots received since the capture before (a delivery), so the

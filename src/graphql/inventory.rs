@@ -726,7 +726,22 @@ impl InventoryQuery {
 
 #[cfg(test)]
 mod tests {
-    use super::matching;
+    use super::{InventoryField, matching};
+    use crate::inventory::SortField;
+
+    /// The schema's sort fields are the inventory's columns under their own names, each
+    /// once: the column table stays the one description.
+    #[test]
+    fn every_schema_sort_field_is_a_column_under_its_name() {
+        use async_graphql::resolver_utils::EnumType;
+        let items = InventoryField::items();
+        assert_eq!(items.len(), SortField::ALL.len());
+        for item in items {
+            let field = SortField::from(item.value);
+            assert_eq!(item.name, field.name());
+            assert_eq!(crate::inventory::columns::column(field).field, field);
+        }
+    }
 
     fn list(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| (*s).to_owned()).collect()

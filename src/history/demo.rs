@@ -45,7 +45,7 @@ impl Rng {
 
 /// The role a part plays in the demo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
+pub enum Role {
     Steady,
     Idle,
     /// Used fast: runs out within days.
@@ -55,26 +55,86 @@ enum Role {
 }
 
 /// The demo's past days, made backwards from `today`'s record of each part (`today` itself
-/// is not written: the first real capture does that).
+/// is not written: the first real capture does that), and every customer's totals.
 pub fn history(today_parts: &[PartDay], today: Date) -> (Vec<PartDay>, Vec<CustomerDay>) {
-    let mut parts = Vec::new();
-    let mut first_of_customer: BTreeMap<&str, usize> = BTreeMap::new();
-    for p in today_parts {
-        let seen = first_of_customer
-            .entry(p.erp_customer_name.as_str())
-            .or_insert(0);
-        *seen += 1;
-        let mut rng = Rng::seeded(&format!("{}\u{0}{}", p.erp_customer_name, p.part));
-        let role = match *seen {
-            1 if p.figures.on_hand > 0.0 => Role::RunsOut,
-            2 => Role::Recovers,
-            _ if rng.unit() < 0.2 => Role::Idle,
-            _ => Role::Steady,
-        };
-        parts.extend(backwards(p, role, &mut rng, today));
+    let roles = roles(today_parts);
+    let parts: Vec<PartDay> = today_parts
+        .iter()
+        .zip(roles)
+        .flat_map(|(p, role)| part_days(p, role, today))
+        .collect();
+    let mut totals = Totals::default();
+    totals.add(&parts);
+    (parts, totals.into_vec())
+}
+
+/// What each part plays: the first part of each customer that has stock runs out, the
+/// second recovers, a fifth of the others are idle.
+pub fn roles(today_parts: &[PartDay]) -> Vec<Role> {
+    let mut seen_of_customer: BTreeMap<&str, usize> = BTreeMap::new();
+    today_parts
+        .iter()
+        .map(|p| {
+            let seen = seen_of_customer
+                .entry(p.erp_customer_name.as_str())
+                .or_insert(0);
+            *seen += 1;
+            match *seen {
+                1 if p.figures.on_hand > 0.0 => Role::RunsOut,
+                2 => Role::Recovers,
+                _ if rng_of(p).unit() < 0.2 => Role::Idle,
+                _ => Role::Steady,
+            }
+        })
+        .collect()
+}
+
+fn rng_of(p: &PartDay) -> Rng {
+    Rng::seeded(&format!("{}\u{0}{}", p.erp_customer_name, p.part))
+}
+
+/// One part's made-up past days (its own generator, so parts can be made a batch at a
+/// time and come out the same).
+pub fn part_days(p: &PartDay, role: Role, today: Date) -> Vec<PartDay> {
+    let mut rng = rng_of(p);
+    // The role drew once from the same generator.
+    rng.unit();
+    backwards(p, role, &mut rng, today)
+}
+
+/// Customers' totals per day, summed as batches of parts are made.
+#[derive(Default)]
+pub struct Totals(BTreeMap<(String, Date), CustomerDay>);
+
+impl Totals {
+    pub fn add(&mut self, parts: &[PartDay]) {
+        for p in parts {
+            let t = self
+                .0
+                .entry((p.erp_customer_name.clone(), p.day))
+                .or_insert_with(|| CustomerDay {
+                    erp_customer_name: p.erp_customer_name.clone(),
+                    day: p.day,
+                    figures: DayFigures {
+                        on_hand: 0.0,
+                        lots: 0,
+                        expired_qty: 0.0,
+                        expiring_qty: 0.0,
+                        received_qty: 0.0,
+                    },
+                    parts: 0,
+                    demo: true,
+                });
+            t.figures.on_hand += p.figures.on_hand;
+            t.figures.lots += p.figures.lots;
+            t.figures.received_qty += p.figures.received_qty;
+            t.parts += 1;
+        }
     }
-    let totals = totals_of(&parts);
-    (parts, totals)
+
+    pub fn into_vec(self) -> Vec<CustomerDay> {
+        self.0.into_values().collect()
+    }
 }
 
 /// One part's past days, from what it holds today.
@@ -133,33 +193,6 @@ fn backwards(p: &PartDay, role: Role, rng: &mut Rng, today: Date) -> Vec<PartDay
 
 fn round(q: f64) -> f64 {
     (q * 100.0).round() / 100.0
-}
-
-/// Each customer's totals per day.
-fn totals_of(parts: &[PartDay]) -> Vec<CustomerDay> {
-    let mut by: BTreeMap<(&str, Date), CustomerDay> = BTreeMap::new();
-    for p in parts {
-        let t = by
-            .entry((p.erp_customer_name.as_str(), p.day))
-            .or_insert_with(|| CustomerDay {
-                erp_customer_name: p.erp_customer_name.clone(),
-                day: p.day,
-                figures: DayFigures {
-                    on_hand: 0.0,
-                    lots: 0,
-                    expired_qty: 0.0,
-                    expiring_qty: 0.0,
-                    received_qty: 0.0,
-                },
-                parts: 0,
-                demo: true,
-            });
-        t.figures.on_hand += p.figures.on_hand;
-        t.figures.lots += p.figures.lots;
-        t.figures.received_qty += p.figures.received_qty;
-        t.parts += 1;
-    }
-    by.into_values().collect()
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ use crate::store::{AppStore, PartDay, StoreError};
 const FIRST_LOOK: Duration = Duration::from_secs(60);
 /// How long a claim on a day holds.
 const LEASE: Duration = Duration::from_secs(10 * 60);
+/// Parts whose made-up demo days are made and written together (about 18,000 rows).
+const DEMO_BATCH: usize = 100;
 /// Rows deleted per statement when pruning, and statements per look.
 const PRUNE_BATCH: u32 = 5_000;
 const PRUNE_BATCHES: u32 = 20;
@@ -117,6 +119,11 @@ impl History {
         self.settings
     }
 
+    /// Drops the kept forecasts: the next ask works them out again.
+    pub fn forget_forecasts(&self) {
+        self.forecasts.lock().clear();
+    }
+
     /// The portal's calendar day now.
     pub fn today(&self) -> Date {
         self.zone.at(self.clock.now()).date()
@@ -199,22 +206,23 @@ impl History {
         if !recorded {
             return Err("the claim on the day lapsed before it was written".into());
         }
-        self.forecasts.lock().clear();
+        self.forget_forecasts();
         tracing::info!(%day, parts, elapsed_ms = started.elapsed().as_millis() as u64, "history: day recorded");
         Ok(Some(parts))
     }
 
-    /// Demo mode: unless the day before today is recorded, writes [`demo::DAYS`] made-up
-    /// past days from today's rows (marked demo; days already recorded are kept). A day
-    /// per transaction, so sign-ins and saves are never kept waiting behind the seed and a
-    /// shutdown waits for one day's rows at most; a seed cut short is finished at the next
-    /// start. The number of part rows written.
+    /// Demo mode: unless the day before today has totals, writes [`demo::DAYS`] made-up
+    /// past days from today's rows (marked demo; rows already recorded are kept). Made
+    /// and written [`DEMO_BATCH`] parts at a time, so memory holds one batch and sign-ins
+    /// and saves never wait long behind the seed; the totals go last, as the mark of a
+    /// finished seed (one cut short is made again at the next start). The number of part
+    /// rows written.
     pub async fn seed_demo(&self) -> Result<usize, String> {
         let today = self.today();
         let yesterday = today - time::Duration::days(1);
         let done = self
             .store
-            .part_history(None, None, yesterday, yesterday, None, 1)
+            .customer_history(None, yesterday, yesterday)
             .await
             .map_err(|e| e.to_string())?;
         if !done.is_empty() {
@@ -225,30 +233,36 @@ impl History {
             .current(&crate::auth::access::capture_grant())
             .await
             .map_err(|e| format!("ERP: {e}"))?;
-        let (parts, totals) = tokio::task::spawn_blocking(move || {
-            let summary = capture::summarize(&snapshot.rows, today);
-            demo::history(&summary.parts, today)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        let mut by_day: std::collections::BTreeMap<Date, (Vec<PartDay>, Vec<_>)> =
-            std::collections::BTreeMap::new();
-        for p in parts {
-            by_day.entry(p.day).or_default().0.push(p);
-        }
-        for t in totals {
-            by_day.entry(t.day).or_default().1.push(t);
-        }
-        let mut written = 0;
-        // Oldest first: the day before today, the mark of a finished seed, comes last.
-        for (_, (parts, totals)) in by_day.into_iter() {
-            self.store
-                .insert_demo_history(&parts, &totals)
+        let today_parts =
+            tokio::task::spawn_blocking(move || capture::summarize(&snapshot.rows, today).parts)
                 .await
                 .map_err(|e| e.to_string())?;
-            written += parts.len();
+        let today_parts = Arc::new(today_parts);
+        let roles = Arc::new(demo::roles(&today_parts));
+        let mut totals = demo::Totals::default();
+        let mut written = 0;
+        for start in (0..today_parts.len()).step_by(DEMO_BATCH) {
+            let (parts, roles) = (today_parts.clone(), roles.clone());
+            let days = tokio::task::spawn_blocking(move || {
+                let end = (start + DEMO_BATCH).min(parts.len());
+                (start..end)
+                    .flat_map(|i| demo::part_days(&parts[i], roles[i], today))
+                    .collect::<Vec<PartDay>>()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            totals.add(&days);
+            self.store
+                .insert_demo_history(&days, &[])
+                .await
+                .map_err(|e| e.to_string())?;
+            written += days.len();
         }
-        self.forecasts.lock().clear();
+        self.store
+            .insert_demo_history(&[], &totals.into_vec())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.forget_forecasts();
         tracing::info!(rows = written, "history: demo days written");
         Ok(written)
     }

@@ -459,6 +459,46 @@ impl Scheduler {
         }
     }
 
+    /// The daily alert: what is expired, expiring, below minimum, or forecast to fall
+    /// below it soon; nothing on a day with nothing to say.
+    async fn compose_alert(
+        &self,
+        customer: &Customer,
+        grant: &crate::auth::access::InventoryGrant,
+        list: Vec<crate::store::PartMinimum>,
+        today: time::Date,
+        unsubscribe: &str,
+    ) -> Result<Composed, String> {
+        let (snapshot, _stale) = self
+            .inventory
+            .current(grant)
+            .await
+            .map_err(|e| format!("ERP: {e}"))?;
+        let minimums = crate::inventory::Minimums::from(list.clone());
+        let forecasts = match &self.history {
+            Some(h) => h
+                .forecasts(grant.scope(), Some(&minimums))
+                .await
+                .map(|f| Some((f, h.settings().alert_days)))
+                .map_err(|e| format!("app database: {e}"))?,
+            None => None,
+        };
+        let alert = mail::AlertLines::collect(
+            &snapshot,
+            &list,
+            today,
+            forecasts.as_ref().map(|(f, d)| (f.as_ref(), *d)),
+        );
+        if alert.is_empty() {
+            return Ok(Composed::Nothing(
+                "nothing expired, expiring or below minimum",
+            ));
+        }
+        let lines = alert.len();
+        let m = mail::alert(customer, &alert, &self.base_url, unsubscribe);
+        Ok(Composed::Mail(Box::new(m), lines))
+    }
+
     /// The mail of one run, with the rows of its view as they are now.
     async fn compose(
         &self,
@@ -491,30 +531,9 @@ impl Scheduler {
         let unsubscribe = self.keys.url(&self.base_url, sub.id);
         let erp = |e: ErpError| format!("ERP: {e}");
         if sub.kind == ReportKind::Alert {
-            let (snapshot, _stale) = self.inventory.current(&grant).await.map_err(erp)?;
-            let minimums = crate::inventory::Minimums::from(list.clone());
-            let forecasts = match &self.history {
-                Some(h) => h
-                    .forecasts(grant.scope(), Some(&minimums))
-                    .await
-                    .map(|f| Some((f, h.settings().alert_days)))
-                    .map_err(|e| format!("app database: {e}"))?,
-                None => None,
-            };
-            let alert = mail::AlertLines::collect(
-                &snapshot,
-                &list,
-                today,
-                forecasts.as_ref().map(|(f, d)| (f.as_ref(), *d)),
-            );
-            if alert.is_empty() {
-                return Ok(Composed::Nothing(
-                    "nothing expired, expiring or below minimum",
-                ));
-            }
-            let lines = alert.len();
-            let m = mail::alert(customer, &alert, &self.base_url, &unsubscribe);
-            return Ok(Composed::Mail(Box::new(m), lines));
+            return self
+                .compose_alert(customer, &grant, list, today, &unsubscribe)
+                .await;
         }
         let minimums = Arc::new(crate::inventory::Minimums::from(list));
         let forecasts = match (&self.history, view.needs_forecasts()) {

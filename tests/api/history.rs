@@ -703,3 +703,25 @@ async fn the_example_script_pulls_a_month_of_history() {
     let missed = (today - Duration::days(7)).to_string();
     assert!(!text.contains(&missed), "the missed day is not made up");
 }
+
+/// The demo's made-up days: written once, marked demo, never twice; a seed cut short
+/// (its totals, written last, missing) is made again without doubling a row.
+#[tokio::test]
+async fn the_demo_seed_is_written_once_and_finished_after_an_interruption() {
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "3000")], false).await;
+    let history = app.state.history.clone();
+    let written = history.seed_demo().await.unwrap();
+    assert!(written > 1_000, "{written}");
+    let rows = app.count("SELECT COUNT(*) FROM InventoryHistory");
+    assert_eq!(rows, written as i64);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM InventoryHistory WHERE demo = 0"),
+        0
+    );
+    assert_eq!(history.seed_demo().await.unwrap(), 0, "seeded already");
+    // As if the process stopped before the totals went in.
+    app.db().execute("DELETE FROM HistoryTotals", []).unwrap();
+    assert_eq!(history.seed_demo().await.unwrap(), written);
+    assert_eq!(app.count("SELECT COUNT(*) FROM InventoryHistory"), rows);
+    assert!(app.count("SELECT COUNT(*) FROM HistoryTotals") > 0);
+}

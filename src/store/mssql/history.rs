@@ -212,7 +212,11 @@ impl HistoryStore for MssqlStore {
         params.extend(customers.into_iter().flatten().map(|c| t(c.as_str())));
         self.many(
             "part_history",
-            &sql::part_history(customers.map(<[String]>::len)),
+            &sql::part_history(
+                customers.map(<[String]>::len),
+                part.is_some(),
+                after.is_some(),
+            ),
             &params,
             part_day,
         )

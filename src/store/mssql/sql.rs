@@ -316,27 +316,38 @@ DELETE TOP (@P2) FROM dbo.HistoryTotals WHERE day < @P1;
 DELETE FROM dbo.HistoryCaptures WHERE day < @P1;
 SELECT @n;";
 
-/// @P1 part (NULL: every part), @P2..@P3 days, @P4..@P6 the key to start after (NULL: the
-/// start), @P7 the most rows; then the customers from @P8 when `customers` is `Some(n)`.
-pub fn part_history(customers: Option<usize>) -> String {
-    let filter = match customers {
-        None => String::new(),
-        Some(n) => format!(
+/// A part's (or every part's) days: @P1 the part (when `part`), @P2..@P3 the days,
+/// @P4..@P6 the key to start after (when `after`), @P7 the most rows; then the
+/// customers' names from @P8 when `customers` is `Some(n)`. One statement per variant
+/// (not `@P1 IS NULL OR …`) so each gets a plan that seeks: by part through
+/// IX_HistoryParts_part, by key through the parts' unique key, and each part's days by
+/// the primary key.
+pub fn part_history(customers: Option<usize>, part: bool, after: bool) -> String {
+    let mut filter = String::new();
+    if part {
+        filter.push_str(" AND hp.part = @P1");
+    }
+    if after {
+        filter.push_str(
+            " AND (hp.erp_customer_name > @P4
+       OR (hp.erp_customer_name = @P4 AND hp.part > @P5)
+       OR (hp.erp_customer_name = @P4 AND hp.part = @P5 AND h.day > @P6))",
+        );
+    }
+    if let Some(n) = customers {
+        filter.push_str(&format!(
             " AND hp.erp_customer_name IN ({})",
             (8..8 + n.max(1))
                 .map(|i| format!("@P{i}"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ),
-    };
+        ));
+    }
     format!(
         "SELECT TOP (@P7) hp.erp_customer_name, hp.part, h.day, h.on_hand, h.lots, h.expired_qty,
        h.expiring_qty, h.received_qty, h.demo
 FROM dbo.HistoryParts hp JOIN dbo.InventoryHistory h ON h.part_key = hp.part_key
-WHERE (@P1 IS NULL OR hp.part = @P1) AND h.day BETWEEN @P2 AND @P3
-  AND (@P4 IS NULL OR hp.erp_customer_name > @P4
-       OR (hp.erp_customer_name = @P4 AND hp.part > @P5)
-       OR (hp.erp_customer_name = @P4 AND hp.part = @P5 AND h.day > @P6)){filter}
+WHERE h.day BETWEEN @P2 AND @P3{filter}
 ORDER BY hp.erp_customer_name, hp.part, h.day"
     )
 }
@@ -746,8 +757,12 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("UPSERT_HISTORY_TOTALS", upsert_history_totals(2)),
         ("HAS_HISTORY", HAS_HISTORY.into()),
         ("PRUNE_HISTORY", PRUNE_HISTORY.into()),
-        ("PART_HISTORY_ALL", part_history(None)),
-        ("PART_HISTORY_OF", part_history(Some(3))),
+        ("PART_HISTORY_ALL", part_history(None, false, false)),
+        (
+            "PART_HISTORY_OF_PART_AFTER",
+            part_history(Some(3), true, true),
+        ),
+        ("PART_HISTORY_AFTER", part_history(None, false, true)),
         ("CUSTOMER_HISTORY_ALL", customer_history(None)),
         ("CUSTOMER_HISTORY_OF", customer_history(Some(3))),
         ("FINISH_SUBSCRIPTION", FINISH_SUBSCRIPTION.into()),

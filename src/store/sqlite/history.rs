@@ -186,7 +186,11 @@ impl HistoryStore for SqliteStore {
         let part = part.map(str::to_owned);
         let after = after.cloned();
         self.with_conn("part_history", move |c| {
-            let statement = sql::part_history(names.as_ref().map(Vec::len));
+            let statement = sql::part_history(
+                names.as_ref().map(Vec::len),
+                part.is_some(),
+                after.is_some(),
+            );
             let mut stmt = c.prepare_cached(&statement).map_err(backend)?;
             let (after_customer, after_part, after_day) = match after {
                 Some((c, p, d)) => (Some(c), Some(p), Some(day_text(d))),

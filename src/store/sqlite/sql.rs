@@ -318,27 +318,35 @@ pub const PRUNE_HISTORY_TOTALS: &str = "DELETE FROM HistoryTotals WHERE (erp_cus
      (SELECT erp_customer_name, day FROM HistoryTotals WHERE day < ?1 LIMIT ?2)";
 pub const PRUNE_HISTORY_CAPTURES: &str = "DELETE FROM HistoryCaptures WHERE day < ?1";
 
-/// A part's (or every part's) days: `?1` part (NULL: every part), `?2`..`?3` the days,
-/// `?4`..`?6` the key to start after (NULL: the start), `?7` the most rows; then the
-/// customers' names from `?8` when `customers` is `Some(n)`.
-pub fn part_history(customers: Option<usize>) -> String {
-    let filter = match customers {
-        None => String::new(),
-        Some(n) => format!(
+/// A part's (or every part's) days: `?1` the part (when `part`), `?2`..`?3` the days,
+/// `?4`..`?6` the key to start after (when `after`), `?7` the most rows; then the
+/// customers' names from `?8` when `customers` is `Some(n)`. Parameters a variant leaves
+/// out are bound and unused. Written per variant, not with `?1 IS NULL OR …`, so that
+/// SQLite walks the parts in key order and reads each one's days by its primary key
+/// (`CROSS JOIN` fixes that order): two years of one part read 730 rows, not the day
+/// index's millions.
+pub fn part_history(customers: Option<usize>, part: bool, after: bool) -> String {
+    let mut filter = String::new();
+    if part {
+        filter.push_str(" AND hp.part = ?1");
+    }
+    if after {
+        filter.push_str(" AND (hp.erp_customer_name, hp.part, h.day) > (?4, ?5, ?6)");
+    }
+    if let Some(n) = customers {
+        filter.push_str(&format!(
             " AND hp.erp_customer_name IN ({})",
             (8..8 + n.max(1))
                 .map(|i| format!("?{i}"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ),
-    };
+        ));
+    }
     format!(
         "SELECT hp.erp_customer_name, hp.part, h.day, h.on_hand, h.lots, h.expired_qty,
                 h.expiring_qty, h.received_qty, h.demo
-         FROM HistoryParts hp JOIN InventoryHistory h ON h.part_key = hp.part_key
-         WHERE (?1 IS NULL OR hp.part = ?1) AND h.day BETWEEN ?2 AND ?3
-           AND (?4 IS NULL OR (hp.erp_customer_name, hp.part) > (?4, ?5)
-                OR (hp.erp_customer_name = ?4 AND hp.part = ?5 AND h.day > ?6)){filter}
+         FROM HistoryParts hp CROSS JOIN InventoryHistory h ON h.part_key = hp.part_key
+         WHERE h.day BETWEEN ?2 AND ?3{filter}
          ORDER BY hp.erp_customer_name, hp.part, h.day LIMIT ?7"
     )
 }
@@ -366,6 +374,14 @@ pub fn customer_history(customers: Option<usize>) -> String {
 /// Every statement, filled as the code fills it, for preparing without running.
 pub fn all_for_parsing() -> Vec<(&'static str, String)> {
     let mut all: Vec<(&'static str, String)> = vec![
+        ("PART_HISTORY_ALL", part_history(None, false, false)),
+        (
+            "PART_HISTORY_OF_PART_AFTER",
+            part_history(Some(3), true, true),
+        ),
+        ("PART_HISTORY_AFTER", part_history(None, false, true)),
+        ("CUSTOMER_HISTORY_ALL", customer_history(None)),
+        ("CUSTOMER_HISTORY_OF", customer_history(Some(3))),
         ("INSERT_AUDIT", INSERT_AUDIT.to_owned()),
         ("CUSTOMER_BY_EMAIL", CUSTOMER_BY_EMAIL.to_owned()),
         ("CUSTOMER_BY_ID", CUSTOMER_BY_ID.to_owned()),
