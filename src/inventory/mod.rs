@@ -425,6 +425,14 @@ impl InventoryService {
             .await;
         match snapshot {
             Ok(s) => {
+                // The rows read before these were kept only in case this read failed: let
+                // them go now, or every scope would hold two snapshots (and the cache's
+                // gauge, which counts one, would understate what the process holds).
+                if let Some(e) = self.cache.lock().get_mut(scope)
+                    && Arc::ptr_eq(&e.cell, &cell)
+                {
+                    e.previous = None;
+                }
                 self.enforce_cap(scope);
                 Ok((s.clone(), false))
             }
@@ -559,6 +567,30 @@ mod tests {
         async fn ping(&self) -> Result<(), ErpError> {
             Ok(())
         }
+    }
+
+    /// A successful re-read lets the rows before it go: a scope holds one snapshot, not
+    /// two (the older was kept only for a read that fails).
+    #[tokio::test]
+    async fn a_successful_read_lets_the_previous_rows_go() {
+        let service = InventoryService::new(
+            Arc::new(Wide),
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+        );
+        let scope = ErpScope::parse("A");
+        let (first, _) = service.snapshot(&scope, false).await.unwrap();
+        let (second, _) = service.snapshot(&scope, false).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &second), "a live read each time");
+        assert_eq!(
+            Arc::strong_count(&first),
+            1,
+            "nothing but this test holds the first"
+        );
+        let (third, _) = service.snapshot(&scope, false).await.unwrap();
+        assert_eq!(Arc::strong_count(&second), 1);
+        assert_eq!(Arc::strong_count(&third), 2, "the cache holds the newest");
     }
 
     #[tokio::test]

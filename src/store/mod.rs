@@ -748,8 +748,9 @@ pub trait HistoryStore: Send + Sync {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Writes a claimed day's rows, parts and totals, and marks it finished, in one
-    /// transaction, if `owner` still holds it. Whether it was recorded.
+    /// Writes a claimed day's rows, parts and totals, and marks it finished last, if
+    /// `owner` still holds it (SQLite: one transaction; SQL Server: upserts in batches, so a
+    /// write cut short is redone by the next claim). Whether it was recorded.
     async fn finish_history_day(
         &self,
         day: time::Date,

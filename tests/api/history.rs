@@ -541,6 +541,17 @@ async fn history_and_forecasts_stay_inside_the_scope_for_browsers_and_tokens() {
         refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{refused}"
     );
+    // History days are charged by the cost rule like rows, however they are spelled.
+    let charged = bearer_vars(
+        &app,
+        &pure,
+        "{ a: inventoryHistory(first: 7) { days { day } } b: inventoryHistory(first: 7) { ...F } } \
+         fragment F on HistoryDayPage { x: days { day } y: days { ... on HistoryDay { day } } }",
+        json!({}),
+    )
+    .await;
+    assert!(charged["errors"].is_null(), "{charged}");
+    assert_eq!(charged["extensions"]["cost"]["rows"], 21, "{charged}");
     // Without inventory:read, nothing.
     let (auditor, _) = create(&admin, json!({ "name": "audit", "scopes": ["audit:read"] })).await;
     let refused = bearer_vars(&app, &auditor, HISTORY, vars(json!(null))).await;
