@@ -106,27 +106,7 @@ async fn main() {
         "All",
     )
     .await;
-    let token = state
-        .tokens
-        .create(
-            &customer_portal::auth::AdminIdentity {
-                username: "bench".into(),
-                display_name: "bench".into(),
-                session_id: String::new(),
-                auth_method: "local".into(),
-            },
-            customer_portal::auth::tokens::NewToken {
-                name: "bench".into(),
-                scopes: customer_portal::auth::tokens::Scopes::default()
-                    .with(customer_portal::auth::tokens::Scope::InventoryRead),
-                erp_customer_name: "All".into(),
-                expires_at: None,
-                rows_per_minute: Some(100_000_000),
-            },
-        )
-        .await
-        .unwrap()
-        .secret;
+    let token = common::inventory_token(&state, "bench", Some(100_000_000)).await;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let db = dir.path().join("portal.db");
@@ -248,32 +228,7 @@ async fn main() {
     state.history.forget_forecasts();
 
     // A signed-in customer's browser.
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = common::meta_csrf(&html).unwrap();
-    let resp = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("email", "bench@example.com"),
-            ("password", PASSWORD),
-            ("hp_email", ""),
-            ("csrf_token", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
+    let (client, _) = common::signed_in_browser(&base, "bench@example.com", PASSWORD).await;
     let page = client
         .get(format!("{base}/inventory"))
         .send()

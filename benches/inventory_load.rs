@@ -91,63 +91,13 @@ async fn start(rows: u32) -> (Portal, Duration) {
         "All",
     )
     .await;
-    let issue = |name: &'static str, rows_per_minute: Option<u32>| {
-        let tokens = app.state().tokens.clone();
-        async move {
-            tokens
-                .create(
-                    &customer_portal::auth::AdminIdentity {
-                        username: "bench".into(),
-                        display_name: "bench".into(),
-                        session_id: String::new(),
-                        auth_method: "local".into(),
-                    },
-                    customer_portal::auth::tokens::NewToken {
-                        name: name.into(),
-                        scopes: customer_portal::auth::tokens::Scopes::default()
-                            .with(customer_portal::auth::tokens::Scope::InventoryRead),
-                        erp_customer_name: "All".into(),
-                        expires_at: None,
-                        rows_per_minute,
-                    },
-                )
-                .await
-                .unwrap()
-                .secret
-        }
-    };
-    let token = issue("bench", Some(100_000_000)).await;
+    let token = common::inventory_token(app.state(), "bench", Some(100_000_000)).await;
     // The abusive clients' token has the default budget.
-    let abuser = issue("abuser", None).await;
-    let prober = issue("prober", None).await;
+    let abuser = common::inventory_token(app.state(), "abuser", None).await;
+    let prober = common::inventory_token(app.state(), "prober", None).await;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = common::meta_csrf(&html).expect("a CSRF token on /login");
-    let resp = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("email", "bench@example.com"),
-            ("password", PASSWORD),
-            ("hp_email", ""),
-            ("csrf_token", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
+    let (client, csrf) = common::signed_in_browser(&base, "bench@example.com", PASSWORD).await;
     (
         Portal {
             base,

@@ -23,3 +23,69 @@ pub fn env_num(key: &str, default: u64) -> u64 {
 pub async fn add_customer(store: &Arc<dyn AppStore>, email: &str, hash: &str, scope: &str) {
     insert_customer(store, email, hash, scope, false).await;
 }
+
+/// An API token with `inventory:read` on `All`, issued as a local admin would; its secret.
+/// `rows_per_minute` `None` is the default budget.
+pub async fn inventory_token(
+    state: &customer_portal::state::AppState,
+    name: &str,
+    rows_per_minute: Option<u32>,
+) -> String {
+    use customer_portal::auth::tokens::{NewToken, Scope, Scopes};
+    state
+        .tokens
+        .create(
+            &customer_portal::auth::AdminIdentity {
+                username: "bench".into(),
+                display_name: "bench".into(),
+                session_id: String::new(),
+                auth_method: "local".into(),
+            },
+            NewToken {
+                name: name.into(),
+                scopes: Scopes::default().with(Scope::InventoryRead),
+                erp_customer_name: "All".into(),
+                expires_at: None,
+                rows_per_minute,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+}
+
+/// A browser (cookies kept, redirects not followed) signed in as this customer at `base`,
+/// and the CSRF token its sign-in page carried.
+pub async fn signed_in_browser(
+    base: &str,
+    email: &str,
+    password: &str,
+) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = meta_csrf(&html).expect("a CSRF token on /login");
+    let resp = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("hp_email", ""),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "the bench customer signs in");
+    (client, csrf)
+}

@@ -148,17 +148,18 @@ impl HistoryQuery {
             part
         );
         let after = match after {
-            Some(c) => Some(
-                key.open_text(&c, &view)
-                    .ok()
-                    .and_then(|t| parse_key(&t))
-                    .ok_or_else(|| match key.open_text(&c, &view) {
-                        Err(KeyCursorError::Mismatch) => {
-                            coded_error(codes::BAD_USER_INPUT, "cursor does not match this query")
-                        }
-                        _ => coded_error(codes::BAD_USER_INPUT, "invalid cursor"),
-                    })?,
-            ),
+            Some(c) => {
+                let text = key.open_text(&c, &view).map_err(|e| match e {
+                    KeyCursorError::Mismatch => {
+                        coded_error(codes::BAD_USER_INPUT, "cursor does not match this query")
+                    }
+                    _ => coded_error(codes::BAD_USER_INPUT, "invalid cursor"),
+                })?;
+                Some(
+                    parse_key(&text)
+                        .ok_or_else(|| coded_error(codes::BAD_USER_INPUT, "invalid cursor"))?,
+                )
+            }
             None => None,
         };
         let store = ctx.data::<Arc<dyn HistoryStore>>()?;
@@ -212,25 +213,24 @@ impl HistoryQuery {
 
 /// Sums customers' days into the scope's days, in day order.
 pub fn sum_by_day(rows: impl Iterator<Item = (Date, DayFigures, i64, bool)>) -> Vec<HistoryTotal> {
-    let mut by: std::collections::BTreeMap<Date, HistoryTotal> = std::collections::BTreeMap::new();
+    let mut by: std::collections::BTreeMap<Date, (DayFigures, i64, bool)> =
+        std::collections::BTreeMap::new();
     for (day, f, parts, demo) in rows {
-        let t = by.entry(day).or_insert(HistoryTotal {
-            day,
-            on_hand: 0.0,
-            lots: 0,
-            expired_qty: 0.0,
-            expiring_qty: 0.0,
-            received_qty: 0.0,
-            parts: 0,
-            demo: false,
-        });
-        t.on_hand += f.on_hand;
-        t.lots += f.lots as i32;
-        t.expired_qty += f.expired_qty;
-        t.expiring_qty += f.expiring_qty;
-        t.received_qty += f.received_qty;
-        t.parts += parts as i32;
-        t.demo |= demo;
+        let t = by.entry(day).or_default();
+        t.0 += f;
+        t.1 += parts;
+        t.2 |= demo;
     }
-    by.into_values().collect()
+    by.into_iter()
+        .map(|(day, (f, parts, demo))| HistoryTotal {
+            day,
+            on_hand: f.on_hand,
+            lots: f.lots as i32,
+            expired_qty: f.expired_qty,
+            expiring_qty: f.expiring_qty,
+            received_qty: f.received_qty,
+            parts: parts as i32,
+            demo,
+        })
+        .collect()
 }

@@ -37,13 +37,7 @@ pub fn summarize(rows: &[InventoryRow], day: Date) -> Summary {
         let acc = by_part
             .entry((r.customer.as_str(), r.part.as_str()))
             .or_insert_with(|| Acc {
-                figures: DayFigures {
-                    on_hand: 0.0,
-                    lots: 0,
-                    expired_qty: 0.0,
-                    expiring_qty: 0.0,
-                    received_qty: 0.0,
-                },
+                figures: DayFigures::default(),
                 lots: HashSet::new(),
             });
         let f = &mut acc.figures;
@@ -68,21 +62,11 @@ pub fn summarize(rows: &[InventoryRow], day: Date) -> Summary {
         let t = totals.entry(customer).or_insert_with(|| CustomerDay {
             erp_customer_name: customer.to_owned(),
             day,
-            figures: DayFigures {
-                on_hand: 0.0,
-                lots: 0,
-                expired_qty: 0.0,
-                expiring_qty: 0.0,
-                received_qty: 0.0,
-            },
+            figures: DayFigures::default(),
             parts: 0,
             demo: false,
         });
-        t.figures.on_hand += f.on_hand;
-        t.figures.lots += f.lots;
-        t.figures.expired_qty += f.expired_qty;
-        t.figures.expiring_qty += f.expiring_qty;
-        t.figures.received_qty += f.received_qty;
+        t.figures += f;
         t.parts += 1;
         parts.push(PartDay {
             erp_customer_name: customer.to_owned(),

@@ -115,19 +115,11 @@ impl Totals {
                 .or_insert_with(|| CustomerDay {
                     erp_customer_name: p.erp_customer_name.clone(),
                     day: p.day,
-                    figures: DayFigures {
-                        on_hand: 0.0,
-                        lots: 0,
-                        expired_qty: 0.0,
-                        expiring_qty: 0.0,
-                        received_qty: 0.0,
-                    },
+                    figures: DayFigures::default(),
                     parts: 0,
                     demo: true,
                 });
-            t.figures.on_hand += p.figures.on_hand;
-            t.figures.lots += p.figures.lots;
-            t.figures.received_qty += p.figures.received_qty;
+            t.figures += p.figures;
             t.parts += 1;
         }
     }

@@ -84,6 +84,15 @@ pub struct History {
     owner: String,
     settings: Settings,
     forecasts: Mutex<HashMap<ForecastKey, (std::time::Instant, Arc<Forecasts>)>>,
+    done: Mutex<Done>,
+}
+
+/// What this instance has finished today, so that later looks that day write nothing: the
+/// day it recorded, and the day its pruning ran to the end.
+#[derive(Debug, Default)]
+struct Done {
+    recorded: Option<Date>,
+    pruned: Option<Date>,
 }
 
 impl std::fmt::Debug for History {
@@ -112,6 +121,7 @@ impl History {
             owner,
             settings,
             forecasts: Mutex::new(HashMap::new()),
+            done: Mutex::new(Done::default()),
         }
     }
 
@@ -129,30 +139,38 @@ impl History {
         self.zone.at(self.clock.now()).date()
     }
 
-    /// Records today if its hour has come and nobody has, then prunes old rows.
+    /// Records today if its hour has come and nobody has, then prunes old rows (once a
+    /// day, in bounded batches; a pruning cut short by its bound goes on at the next look).
     pub async fn look(&self) -> Look {
         let now = self.clock.now();
         let local = self.zone.at(now);
+        let today = local.date();
         let mut look = Look::default();
-        if local.hour() >= self.settings.hour {
-            match self.capture(local.date(), now).await {
-                Ok(Some(parts)) => look.captured = Some((local.date(), parts)),
+        if local.hour() >= self.settings.hour && self.done.lock().recorded != Some(today) {
+            match self.capture(today, now).await {
+                Ok(Some(parts)) => {
+                    look.captured = Some((today, parts));
+                    self.done.lock().recorded = Some(today);
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "history: the day could not be recorded"),
             }
         }
-        let before = local.date() - time::Duration::days(i64::from(self.settings.retention_days));
-        for _ in 0..PRUNE_BATCHES {
-            match self.store.prune_history(before, PRUNE_BATCH).await {
-                Ok(n) => {
-                    look.pruned += n;
-                    if n < u64::from(PRUNE_BATCH) {
+        if self.done.lock().pruned != Some(today) {
+            let before = today - time::Duration::days(i64::from(self.settings.retention_days));
+            for _ in 0..PRUNE_BATCHES {
+                match self.store.prune_history(before, PRUNE_BATCH).await {
+                    Ok(n) => {
+                        look.pruned += n;
+                        if n < u64::from(PRUNE_BATCH) {
+                            self.done.lock().pruned = Some(today);
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "history: pruning failed");
                         break;
                     }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "history: pruning failed");
-                    break;
                 }
             }
         }

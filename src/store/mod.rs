@@ -700,8 +700,9 @@ pub trait ReportStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
-/// What one day recorded of a part, or of an ERP customer's parts together.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What one day recorded of a part, or of an ERP customer's parts together (summed with
+/// `+=`: the customer's totals, the scope's, a part held by several customers).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DayFigures {
     pub on_hand: f64,
     pub lots: i64,
@@ -711,6 +712,16 @@ pub struct DayFigures {
     pub expiring_qty: f64,
     /// On hand in lots received since the capture before (a delivery).
     pub received_qty: f64,
+}
+
+impl std::ops::AddAssign for DayFigures {
+    fn add_assign(&mut self, o: DayFigures) {
+        self.on_hand += o.on_hand;
+        self.lots += o.lots;
+        self.expired_qty += o.expired_qty;
+        self.expiring_qty += o.expiring_qty;
+        self.received_qty += o.received_qty;
+    }
 }
 
 /// One part of one ERP customer on one day (`InventoryHistory`).

@@ -671,13 +671,6 @@ async fn the_api_page_issues_shows_once_and_revokes_tokens() {
 /// The example script in `examples/` pulls what the export holds, row for row.
 #[tokio::test]
 async fn the_example_script_pulls_the_exports_rows() {
-    let Some(python) = require_tool(
-        which("python3"),
-        "python3 not found: the example script's test needs it",
-        under_ci(),
-    ) else {
-        return;
-    };
     let app = admin_app(&[("DEMO_ERP_ROWS", "12000")]).await;
     let admin = admin_browser(&app).await;
     let (secret, _) = create(
@@ -687,32 +680,13 @@ async fn the_example_script_pulls_the_exports_rows() {
     .await;
     let out = tempfile::tempdir().unwrap();
     let csv_path = out.path().join("pulled.csv");
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pull_inventory.py");
-    let mut child = std::process::Command::new(python)
-        .arg(&script)
-        .arg("--out")
-        .arg(&csv_path)
-        .env("PORTAL_URL", &app.address)
-        .env("PORTAL_TOKEN", &secret)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Bounded: a hung script is killed and the test fails.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the example script did not finish in 90 s");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(status.success(), "{stderr}");
+    let args = ["--out".as_ref(), csv_path.as_os_str()];
+    if run_example(&app, "pull_inventory.py", &secret, &args)
+        .await
+        .is_none()
+    {
+        return;
+    }
     let pulled = std::fs::read_to_string(&csv_path).unwrap();
     let export = reqwest::Client::new()
         .get(app.url("/inventory/export.csv"))

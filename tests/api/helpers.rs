@@ -331,3 +331,46 @@ pub fn outbox_in(data_dir: &std::path::Path) -> Vec<String> {
 pub fn outbox_messages(app: &TestApp) -> Vec<String> {
     outbox_in(&app.data_path)
 }
+
+/// Runs `examples/<script>` with python3 against `app` with this API token and `args`,
+/// killed after 90 s; asserts it exited 0 (its standard error in the message). `None`
+/// where python3 is missing (a loud skip; under CI a failure).
+pub async fn run_example(
+    app: &TestApp,
+    script: &str,
+    token: &str,
+    args: &[&std::ffi::OsStr],
+) -> Option<()> {
+    let python = require_tool(
+        crate::api_tokens::which("python3"),
+        "python3 not found: the example scripts' tests need it",
+        under_ci(),
+    )?;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(script);
+    let mut child = std::process::Command::new(python)
+        .arg(&path)
+        .args(args)
+        .env("PORTAL_URL", &app.address)
+        .env("PORTAL_TOKEN", token)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a hung script is killed and the test fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{script} did not finish in 90 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{script}: {stderr}");
+    Some(())
+}

@@ -385,30 +385,24 @@ async fn an_alert_names_parts_forecast_to_fall_below_their_minimum() {
             .unwrap(),
     );
     let clock = ManualClock::new(datetime!(2026-11-30 00:00 UTC));
-    let inventory = Arc::new(InventoryService::new(
-        Arc::new(StaticErp(rows())),
-        std::time::Duration::from_secs(60),
-        std::time::Duration::from_secs(10),
-        std::time::Duration::from_secs(10),
-    ));
+    // The history reads the same rows (through a cache of its own here; the portal shares
+    // one).
     let history = Arc::new(customer_portal::history::History::new(
         store.clone(),
-        inventory.clone(),
+        Arc::new(InventoryService::new(
+            Arc::new(StaticErp(rows())),
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(10),
+        )),
         Zone::utc(),
         Arc::new(clock.clone()),
         "a".into(),
         customer_portal::history::Settings::default(),
     ));
-    let scheduler = Scheduler::new(
-        store.clone(),
-        inventory,
-        mailer_for(dir.path(), &[]),
-        Zone::utc(),
-        "https://portal.example.test".into(),
-        UnsubscribeKeys::new("test secret"),
-        Arc::new(clock.clone()),
-    )
-    .with_history(history);
+    let scheduler = instance(store.clone(), mailer_for(dir.path(), &[]), &clock)
+        .scheduler
+        .with_history(history);
     // Pure Water's W-1 fell by 2 a day for two weeks, to 40 on the 29th (no delivery).
     for n in 0..14 {
         let day = time::macros::date!(2026 - 11 - 29) - Duration::days(n);

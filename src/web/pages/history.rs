@@ -17,6 +17,7 @@ use time::{Date, Duration};
 use crate::domain::{format_qty, format_us_date};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::DayFigures;
 use crate::web::assets;
 use crate::web::exec;
 use crate::web::extractors::CurrentCustomer;
@@ -77,17 +78,13 @@ pub struct DayLine {
 }
 
 /// Every day from `from` to `to`, with what was recorded on it.
-pub fn day_lines(
-    from: Date,
-    to: Date,
-    recorded: &BTreeMap<Date, (f64, i64, f64, f64, f64)>,
-) -> Vec<DayLine> {
+pub fn day_lines(from: Date, to: Date, recorded: &BTreeMap<Date, DayFigures>) -> Vec<DayLine> {
     let mut out = Vec::new();
     let mut day = from;
     let mut before: Option<f64> = None;
     while day <= to {
         let r = recorded.get(&day);
-        let on_hand = r.map(|r| r.0);
+        let on_hand = r.map(|r| r.on_hand);
         out.push(DayLine {
             day,
             on_hand,
@@ -95,10 +92,10 @@ pub fn day_lines(
                 (Some(b), Some(n)) => Some(n - b),
                 _ => None,
             },
-            lots: r.map(|r| r.1),
-            expired: r.map(|r| r.2),
-            expiring: r.map(|r| r.3),
-            received: r.map(|r| r.4),
+            lots: r.map(|r| r.lots),
+            expired: r.map(|r| r.expired_qty),
+            expiring: r.map(|r| r.expiring_qty),
+            received: r.map(|r| r.received_qty),
         });
         before = on_hand;
         day += Duration::days(1);
@@ -117,7 +114,7 @@ struct Shown {
 async fn load(state: &AppState, ctx: &PageCtx, params: &HistoryParams) -> Result<Shown, AppError> {
     let today = crate::web::pages::inventory::today(state);
     let from = today - Duration::days(params.days() - 1);
-    let mut recorded: BTreeMap<Date, (f64, i64, f64, f64, f64)> = BTreeMap::new();
+    let mut recorded: BTreeMap<Date, DayFigures> = BTreeMap::new();
     let mut demo = false;
     let mut outlook = None;
     let vars = history_totals::Variables {
@@ -133,13 +130,13 @@ async fn load(state: &AppState, ctx: &PageCtx, params: &HistoryParams) -> Result
                 demo |= t.demo;
                 recorded.insert(
                     t.day.0,
-                    (
-                        t.on_hand,
-                        t.lots,
-                        t.expired_qty,
-                        t.expiring_qty,
-                        t.received_qty,
-                    ),
+                    DayFigures {
+                        on_hand: t.on_hand,
+                        lots: t.lots,
+                        expired_qty: t.expired_qty,
+                        expiring_qty: t.expiring_qty,
+                        received_qty: t.received_qty,
+                    },
                 );
             }
         }
@@ -147,7 +144,7 @@ async fn load(state: &AppState, ctx: &PageCtx, params: &HistoryParams) -> Result
             // A day the scope was recorded without this part: none of it was on hand
             // (zero, not a gap).
             for t in &totals {
-                recorded.insert(t.day.0, (0.0, 0, 0.0, 0.0, 0.0));
+                recorded.insert(t.day.0, DayFigures::default());
             }
             let mut after = None;
             for _ in 0..MAX_PAGES {
@@ -163,12 +160,13 @@ async fn load(state: &AppState, ctx: &PageCtx, params: &HistoryParams) -> Result
                 // A part of several ERP customers: their days summed.
                 for d in page.days {
                     demo |= d.demo;
-                    let e = recorded.entry(d.day.0).or_insert((0.0, 0, 0.0, 0.0, 0.0));
-                    e.0 += d.on_hand;
-                    e.1 += d.lots;
-                    e.2 += d.expired_qty;
-                    e.3 += d.expiring_qty;
-                    e.4 += d.received_qty;
+                    *recorded.entry(d.day.0).or_default() += DayFigures {
+                        on_hand: d.on_hand,
+                        lots: d.lots,
+                        expired_qty: d.expired_qty,
+                        expiring_qty: d.expiring_qty,
+                        received_qty: d.received_qty,
+                    };
                 }
                 match page.next_cursor {
                     Some(c) => after = Some(c),
@@ -397,9 +395,33 @@ mod tests {
     #[test]
     fn every_day_is_a_line_and_a_missed_day_is_a_gap() {
         let mut rec = BTreeMap::new();
-        rec.insert(date!(2026 - 12 - 01), (10.0, 1, 0.0, 0.0, 0.0));
-        rec.insert(date!(2026 - 12 - 02), (8.0, 1, 0.0, 0.0, 0.0));
-        rec.insert(date!(2026 - 12 - 04), (20.0, 2, 0.0, 0.0, 12.0));
+        rec.insert(
+            date!(2026 - 12 - 01),
+            DayFigures {
+                on_hand: 10.0,
+                lots: 1,
+                received_qty: 0.0,
+                ..DayFigures::default()
+            },
+        );
+        rec.insert(
+            date!(2026 - 12 - 02),
+            DayFigures {
+                on_hand: 8.0,
+                lots: 1,
+                received_qty: 0.0,
+                ..DayFigures::default()
+            },
+        );
+        rec.insert(
+            date!(2026 - 12 - 04),
+            DayFigures {
+                on_hand: 20.0,
+                lots: 2,
+                received_qty: 12.0,
+                ..DayFigures::default()
+            },
+        );
         let lines = day_lines(date!(2026 - 12 - 01), date!(2026 - 12 - 04), &rec);
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[1].net_change, Some(-2.0));
