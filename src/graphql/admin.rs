@@ -112,13 +112,35 @@ impl From<AuditEntry> for AuditLogEntry {
 }
 
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct AuditLogPage {
     pub total_count: i32,
+    #[graphql(skip)]
     pub entries: Vec<AuditLogEntry>,
+    #[graphql(skip)]
     pub next_cursor: Option<String>,
-    /// Values for the filter dropdowns.
+    #[graphql(skip)]
     pub admin_usernames: Vec<String>,
+    #[graphql(skip)]
     pub action_types: Vec<String>,
+}
+
+/// The fields after `entries` are resolved here too, only to keep the schema's field order.
+#[async_graphql::ComplexObject]
+impl AuditLogPage {
+    async fn entries(&self) -> super::streamed::StreamedList<'_, AuditLogEntry> {
+        super::streamed::StreamedList(&self.entries)
+    }
+    async fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+    /// Values for the filter dropdowns.
+    async fn admin_usernames(&self) -> &[String] {
+        &self.admin_usernames
+    }
+    async fn action_types(&self) -> &[String] {
+        &self.action_types
+    }
 }
 
 /// A signed-in customer browser.

@@ -42,11 +42,22 @@ pub struct HistoryDayNode {
 }
 
 /// A page of days, ordered by customer, part and day.
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct HistoryDayPage {
     pub days: Vec<HistoryDayNode>,
-    /// Pass as `after` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// A page of days, ordered by customer, part and day.
+#[Object]
+impl HistoryDayPage {
+    async fn days(&self) -> super::streamed::StreamedList<'_, HistoryDayNode> {
+        super::streamed::StreamedList(&self.days)
+    }
+    /// Pass as `after` for the next page; null on the last page.
+    async fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
 }
 
 /// The scope's parts together on one day.

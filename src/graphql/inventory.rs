@@ -7,6 +7,7 @@ use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, SimpleO
 use time::OffsetDateTime;
 
 use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
+use super::streamed::StreamedList;
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
     CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, Forecasts, InventoryService,
@@ -476,8 +477,8 @@ impl InventoryConnection {
     ) -> async_graphql::Result<Option<&InventoryFacets>> {
         Ok((self.facets_fp()? != fingerprint).then_some(self.facets_ref()?))
     }
-    async fn rows(&self) -> &[InventoryRowNode] {
-        &self.rows
+    async fn rows(&self) -> StreamedList<'_, InventoryRowNode> {
+        StreamedList(&self.rows)
     }
     /// Lots expired, and expiring within 30 days, in the whole scope (whatever the filters).
     async fn expiry_counts(&self) -> ExpiryCounts {

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod reports;
 pub mod saved_views;
 pub mod stores;
+pub mod streamed;
 pub mod tokens;
 pub mod viewer;
 

@@ -15,6 +15,7 @@ use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::graphql::cost;
 use crate::graphql::guards::codes;
+use crate::graphql::streamed::{self, RawLists};
 use crate::state::AppState;
 
 /// The largest query text accepted; longer ones are refused before parsing.
@@ -133,7 +134,7 @@ pub async fn post(
     };
     let response = state
         .schema
-        .execute(request.data(viewer).data(client))
+        .execute(request.data(viewer).data(client).data(RawLists))
         .await;
     let resp = answer(response, &admitted.cost, admitted.budget.as_ref(), &headers);
     // The lane is held until the answer is written out (the JSON is the large part).
@@ -309,7 +310,8 @@ fn answer(
             _ => None,
         }
     });
-    let mut resp = Json(response).into_response();
+    let mut resp = json_body(&response);
+    drop(response);
     if let Some(secs) = retry_after {
         *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         resp.headers_mut()
@@ -319,6 +321,26 @@ fn answer(
         rate_limit_headers(&mut resp, b);
     }
     resp
+}
+
+/// The answer's JSON, its large lists sent as they were written (see [`streamed`]).
+fn json_body(response: &async_graphql::Response) -> Response {
+    let pieces = streamed::write_response(response);
+    let body = if pieces.len() == 1 {
+        axum::body::Body::from(pieces.into_iter().next().unwrap_or_default())
+    } else {
+        axum::body::Body::from_stream(futures_util::stream::iter(
+            pieces.into_iter().map(Ok::<_, std::convert::Infallible>),
+        ))
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// 429 with `Retry-After` and the RateLimit fields.

@@ -1,0 +1,272 @@
+//! Large lists answered as JSON text as they are resolved, for `/graphql` over HTTP.
+//!
+//! async-graphql builds a whole answer as a tree of values before it is serialised: for
+//! an inventory page of 20,000 rows that tree is about 40 MB (an ordered map per row, a
+//! value per field) for 6 MB of JSON, and several such answers at once set the process's
+//! memory. A [`StreamedList`] resolves its items one at a time with the schema's own
+//! machinery (aliases, fragments, `@skip`/`@include`, `__typename` and errors exactly as
+//! for any list), writes each item's JSON at once and lets its tree go. The list's value
+//! is then the JSON text itself, carried as a `Binary` value (no field of this schema
+//! returns binary data, so the two cannot be confused), and [`write_response`] puts it in
+//! the answer verbatim.
+//!
+//! Only a request that carries [`RawLists`] gets this: the HTTP endpoint, which writes the
+//! answer with [`write_response`]. Pages and tests that run the schema in-process read
+//! ordinary values.
+
+use std::borrow::Cow;
+
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::resolve_list;
+use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use bytes::Bytes;
+
+/// Request data that lets [`StreamedList`]s answer as JSON text.
+#[derive(Debug, Clone, Copy)]
+pub struct RawLists;
+
+/// A list field's items, answered as JSON text when the request allows it.
+pub struct StreamedList<'a, T>(pub &'a [T]);
+
+impl<T: OutputType> OutputType for StreamedList<'_, T> {
+    fn type_name() -> Cow<'static, str> {
+        <&[T] as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <&[T] as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <&[T] as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        if ctx.data_opt::<RawLists>().is_none() {
+            return resolve_list(ctx, field, self.0, Some(self.0.len())).await;
+        }
+        let mut out = JsonOut {
+            pieces: Vec::new(),
+            buf: vec![b'['],
+            split: false,
+        };
+        for (idx, item) in self.0.iter().enumerate() {
+            let ctx_idx = ctx.with_index(idx);
+            let value = OutputType::resolve(item, &ctx_idx, field)
+                .await
+                .map_err(|err| ctx_idx.set_error_path(err))?;
+            if idx > 0 {
+                out.buf.push(b',');
+            }
+            out.value(&value);
+            if idx == 0 {
+                // Items have the same fields: the first tells about how long the text gets.
+                let first = out.buf.len();
+                out.buf.reserve(first.saturating_mul(self.0.len()) / 8 * 9);
+            }
+        }
+        out.buf.push(b']');
+        out.buf.shrink_to_fit();
+        Ok(Value::Binary(Bytes::from(out.buf)))
+    }
+}
+
+/// JSON text written out: into one buffer, or (for the answer) as pieces where the large
+/// lists' text is sent as it is rather than copied.
+struct JsonOut {
+    pieces: Vec<Bytes>,
+    buf: Vec<u8>,
+    split: bool,
+}
+
+impl JsonOut {
+    fn raw(&mut self, raw: &Bytes) {
+        if self.split {
+            if !self.buf.is_empty() {
+                self.pieces.push(Bytes::from(std::mem::take(&mut self.buf)));
+            }
+            self.pieces.push(raw.clone());
+        } else {
+            self.buf.extend_from_slice(raw);
+        }
+    }
+
+    /// Writes `value` as JSON; a `Binary` value is JSON text already.
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Binary(raw) => self.raw(raw),
+            Value::List(items) => {
+                self.buf.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b',');
+                    }
+                    self.value(item);
+                }
+                self.buf.push(b']');
+            }
+            Value::Object(map) => {
+                self.buf.push(b'{');
+                for (i, (key, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b',');
+                    }
+                    self.json(key.as_str());
+                    self.buf.push(b':');
+                    self.value(item);
+                }
+                self.buf.push(b'}');
+            }
+            scalar => self.json(scalar),
+        }
+    }
+
+    /// What serde_json serialises as it is (strings, numbers, errors, extensions).
+    fn json<S: serde::Serialize + ?Sized>(&mut self, value: &S) {
+        // Writing into a Vec cannot fail, and none of these has a fallible Serialize.
+        if let Err(e) = serde_json::to_writer(&mut self.buf, value) {
+            tracing::error!(error = %e, "serialising a GraphQL value failed");
+            self.buf.extend_from_slice(b"null");
+        }
+    }
+}
+
+/// The response's JSON as pieces to send one after another: the large lists' text as it
+/// is, the rest around it. The same fields in the same order as async-graphql's own
+/// serialisation: `data`, then `extensions` and `errors` when not empty.
+pub fn write_response(response: &async_graphql::Response) -> Vec<Bytes> {
+    let mut out = JsonOut {
+        pieces: Vec::new(),
+        buf: b"{\"data\":".to_vec(),
+        split: true,
+    };
+    out.value(&response.data);
+    if !response.extensions.is_empty() {
+        out.buf.extend_from_slice(b",\"extensions\":");
+        out.json(&response.extensions);
+    }
+    if !response.errors.is_empty() {
+        out.buf.extend_from_slice(b",\"errors\":");
+        out.json(&response.errors);
+    }
+    out.buf.push(b'}');
+    let last = std::mem::take(&mut out.buf);
+    out.pieces.push(Bytes::from(last));
+    out.pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Request, Schema, SimpleObject};
+
+    use super::*;
+
+    #[derive(SimpleObject)]
+    #[graphql(complex)]
+    struct Item {
+        id: i32,
+        name: String,
+        weight: Option<f64>,
+    }
+
+    #[async_graphql::ComplexObject]
+    impl Item {
+        /// Fails on every third item, as a field that was not computed does.
+        async fn checked(&self) -> async_graphql::Result<Option<String>> {
+            if self.id % 3 == 0 {
+                Err("not computed".into())
+            } else {
+                Ok(Some(format!("ok \"{}\" ✓", self.id)))
+            }
+        }
+        async fn strict(&self) -> async_graphql::Result<i32> {
+            if self.id == 7 {
+                Err("seven".into())
+            } else {
+                Ok(self.id)
+            }
+        }
+    }
+
+    struct Query(Vec<Item>);
+
+    #[Object]
+    impl Query {
+        async fn items(&self) -> StreamedList<'_, Item> {
+            StreamedList(&self.0)
+        }
+        async fn few(&self) -> StreamedList<'_, Item> {
+            StreamedList(&self.0[..0])
+        }
+        async fn label(&self) -> &str {
+            "a \"label\"\n"
+        }
+    }
+
+    fn schema(n: i32) -> Schema<Query, EmptyMutation, EmptySubscription> {
+        let items = (1..=n)
+            .map(|id| Item {
+                id,
+                name: format!("item <{id}> é"),
+                weight: (id % 2 == 0).then_some(f64::from(id) / 4.0),
+            })
+            .collect();
+        Schema::new(Query(items), EmptyMutation, EmptySubscription)
+    }
+
+    /// The same query answered both ways gives the same bytes.
+    async fn same_both_ways(n: i32, query: &str) -> String {
+        let schema = schema(n);
+        let plain = schema.execute(Request::new(query)).await;
+        let plain = serde_json::to_string(&plain).unwrap();
+        let raw = schema.execute(Request::new(query).data(RawLists)).await;
+        let pieces = write_response(&raw);
+        let raw: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+        assert_eq!(String::from_utf8(raw).unwrap(), plain, "{query}");
+        plain
+    }
+
+    #[tokio::test]
+    async fn a_streamed_list_answers_exactly_as_a_list_does() {
+        for query in [
+            "{ items { id name weight } }",
+            "{ a: items { id } b: items { n: name n2: name } label }",
+            "{ items { ...F } } fragment F on Item { id ...G } fragment G on Item { name }",
+            "{ items { ... on Item { __typename id } } few { id } }",
+            "{ items { id weight @skip(if: true) name @include(if: false) } }",
+            "{ items { id checked } }",
+            "{ label }",
+        ] {
+            same_both_ways(1_200, query).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_field_error_is_placed_and_reported_the_same_both_ways() {
+        let answer = same_both_ways(10, "{ items { id strict } }").await;
+        assert!(answer.contains("{\"id\":7},"), "{answer}");
+        assert!(
+            answer.contains("\"path\":[\"items\",6,\"strict\"]"),
+            "{answer}"
+        );
+        let answer = same_both_ways(10, "{ items { id checked } }").await;
+        assert!(answer.contains("not computed"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn the_list_text_is_sent_as_it_was_written() {
+        let schema = schema(100);
+        let raw = schema
+            .execute(Request::new("{ a: items { id } b: items { id } }").data(RawLists))
+            .await;
+        let pieces = write_response(&raw);
+        // Before a, a, between, b, after.
+        assert_eq!(pieces.len(), 5, "{pieces:?}");
+        assert!(pieces[1].starts_with(b"[{\"id\":1}"));
+    }
+}
