@@ -86,8 +86,6 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .route("/metrics", get(metrics::show))
         .route("/graphql", post(graphql_http::post))
-        .route("/assets/{*path}", get(assets::asset))
-        .route("/htmx/{*path}", get(assets::htmx))
         .fallback(not_found)
         // Layers run bottom-up for requests: the last added is the outermost.
         // A panic in a handler costs its request alone: a 500 page with the request id.
@@ -115,7 +113,18 @@ pub fn router(state: AppState) -> Router {
             middleware::secure_cookies,
         ))
         .layer(axum::middleware::from_fn(middleware::dynamic_cache_headers));
-    with_security_headers(inner)
+    // Liveness and the versioned static files need no session, viewer or CSRF token:
+    // they skip those layers, so a load balancer's polling and a page's assets cost no
+    // database read and set no cookie (a cookie on an asset would defeat shared caches).
+    let light = Router::new()
+        .route("/healthz", get(pages::health::healthz))
+        .route("/assets/{*path}", get(assets::asset))
+        .route("/htmx/{*path}", get(assets::htmx))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ));
+    with_security_headers(inner.merge(light))
         .layer(
             CompressionLayer::new()
                 .gzip(true)

@@ -142,6 +142,54 @@ async fn assets_and_htmx_are_embedded_and_cacheable() {
     assert_eq!(app.get("/assets/nope.css").await.status(), 404);
 }
 
+/// Versioned assets are cached for a year by anyone (no cookie on them, which would keep
+/// shared caches from storing them), and liveness polling sets no cookie either.
+#[tokio::test]
+async fn assets_and_liveness_set_no_cookie_and_versioned_assets_are_immutable() {
+    let app = spawn_app().await;
+    let html = app.get("/login").await.text().await.unwrap();
+    let css = html
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|s| s.starts_with("/assets/css/portal.css?v="))
+        .unwrap()
+        .replace("&amp;", "&");
+    // A browser without any cookie yet, as a cache or a first visit is.
+    let fresh = reqwest::Client::new();
+    for path in [css.as_str(), "/healthz"] {
+        let resp = fresh.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert!(
+            resp.headers().get("set-cookie").is_none(),
+            "{path} set {:?}",
+            resp.headers().get_all("set-cookie")
+        );
+        assert_eq!(
+            resp.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}: the security headers still apply"
+        );
+    }
+    let resp = fresh.get(app.url(&css)).send().await.unwrap();
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    // An unversioned (or outdated) address is revalidated instead.
+    let resp = fresh
+        .get(app.url("/assets/css/portal.css?v=old"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=300, must-revalidate"
+    );
+    // A page still hands out the CSRF cookie its forms need.
+    let page = fresh.get(app.url("/login")).send().await.unwrap();
+    assert!(page.headers().get("set-cookie").is_some());
+}
+
 #[tokio::test]
 async fn healthz_reports_the_app_database() {
     let app = spawn_app().await;

@@ -82,7 +82,6 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// This feature's addresses.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    // `/healthz` is routed with the static files, outside the session layers (web::router).
+    Router::new().route("/readyz", get(readyz))
 }
