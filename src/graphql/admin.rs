@@ -111,6 +111,9 @@ impl From<AuditEntry> for AuditLogEntry {
     }
 }
 
+/// Written through the executor (entries are few and small).
+impl super::streamed::PlainJson for AuditLogEntry {}
+
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex)]
 pub struct AuditLogPage {

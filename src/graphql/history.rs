@@ -41,6 +41,9 @@ pub struct HistoryDayNode {
     pub demo: bool,
 }
 
+/// Written through the executor (a history pull is small beside the inventory's).
+impl super::streamed::PlainJson for HistoryDayNode {}
+
 /// A page of days, ordered by customer, part and day.
 #[derive(Debug, Clone)]
 pub struct HistoryDayPage {

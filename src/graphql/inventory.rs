@@ -7,7 +7,9 @@ use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, SimpleO
 use time::OffsetDateTime;
 
 use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
-use super::streamed::StreamedList;
+use super::streamed::{
+    FieldWriter, PlainJson, StreamedList, write_optional, write_scalar, write_text,
+};
 use crate::erp::{ErpError, InventoryRow};
 use crate::inventory::{
     CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, Forecasts, InventoryService,
@@ -255,7 +257,9 @@ pub struct ExpiryCounts {
 /// One inventory layer (a lot in a bin), with what the portal works out about it.
 #[derive(Debug, Clone)]
 pub struct InventoryRowNode {
-    pub row: InventoryRow,
+    /// The row is read from the snapshot, not copied out of it.
+    snapshot: Arc<Snapshot>,
+    index: u32,
     pub days_to_expiry: Option<i32>,
     pub minimum_qty: Option<f64>,
     pub below_minimum: bool,
@@ -324,51 +328,86 @@ const NO_HISTORY: PartForecast = PartForecast {
     below_minimum_on: None,
 };
 
+impl InventoryRowNode {
+    pub fn row(&self) -> &InventoryRow {
+        &self.snapshot.rows[self.index as usize]
+    }
+}
+
+/// The row fields a tool's pull asks for, written without the executor (the resolvers
+/// below say the same; a test compares both roads field by field).
+impl PlainJson for InventoryRowNode {
+    fn plain_field(name: &str) -> Option<FieldWriter<Self>> {
+        Some(match name {
+            "customer" => |n, out| write_text(out, &n.row().customer),
+            "part" => |n, out| write_text(out, &n.row().part),
+            "customerPart" => |n, out| write_text(out, &n.row().customer_part),
+            "description" => |n, out| write_text(out, &n.row().description),
+            "onHandQty" => |n, out| write_scalar(out, &n.row().on_hand_qty),
+            "unit" => |n, out| write_text(out, &n.row().unit),
+            "bin" => |n, out| write_text(out, &n.row().bin),
+            "reference" => |n, out| write_text(out, &n.row().reference),
+            "userLot" => |n, out| write_text(out, &n.row().user_lot),
+            "expDate" => |n, out| write_optional(out, n.row().exp_date.as_ref()),
+            "lastTransactionDate" => {
+                |n, out| write_optional(out, n.row().last_transaction_date.as_ref())
+            }
+            "lastRecDate" => |n, out| write_optional(out, n.row().last_rec_date.as_ref()),
+            "po" => |n, out| write_text(out, &n.row().po),
+            "status" => |n, out| write_text(out, &n.row().status),
+            "daysToExpiry" => |n, out| write_optional(out, n.days_to_expiry.as_ref()),
+            "minimumQty" => |n, out| write_optional(out, n.minimum_qty.as_ref()),
+            "belowMinimum" => |n, out| write_scalar(out, &n.below_minimum),
+            _ => return None,
+        })
+    }
+}
+
 #[Object(name = "InventoryRow")]
 impl InventoryRowNode {
     /// The ERP customer the row belongs to.
     async fn customer(&self) -> &str {
-        &self.row.customer
+        &self.row().customer
     }
     async fn part(&self) -> &str {
-        &self.row.part
+        &self.row().part
     }
     /// No source yet: always empty (kept for future use, as in the old portal).
     async fn customer_part(&self) -> &str {
-        &self.row.customer_part
+        &self.row().customer_part
     }
     async fn description(&self) -> &str {
-        &self.row.description
+        &self.row().description
     }
     async fn on_hand_qty(&self) -> f64 {
-        self.row.on_hand_qty
+        self.row().on_hand_qty
     }
     async fn unit(&self) -> &str {
-        &self.row.unit
+        &self.row().unit
     }
     async fn bin(&self) -> &str {
-        &self.row.bin
+        &self.row().bin
     }
     async fn reference(&self) -> &str {
-        &self.row.reference
+        &self.row().reference
     }
     async fn user_lot(&self) -> &str {
-        &self.row.user_lot
+        &self.row().user_lot
     }
     async fn exp_date(&self) -> Option<time::Date> {
-        self.row.exp_date
+        self.row().exp_date
     }
     async fn last_transaction_date(&self) -> Option<time::Date> {
-        self.row.last_transaction_date
+        self.row().last_transaction_date
     }
     async fn last_rec_date(&self) -> Option<time::Date> {
-        self.row.last_rec_date
+        self.row().last_rec_date
     }
     async fn po(&self) -> &str {
-        &self.row.po
+        &self.row().po
     }
     async fn status(&self) -> &str {
-        &self.row.status
+        &self.row().status
     }
     /// Days from today (in the portal's time zone) to `expDate`: negative once expired,
     /// null without an expiry date.
@@ -392,7 +431,7 @@ impl InventoryRowNode {
 /// The page's rows as nodes: days to expiry as of `today`, minimums from `minimums`,
 /// forecasts from `forecasts`.
 pub fn row_nodes(
-    snap: &Snapshot,
+    snap: &Arc<Snapshot>,
     rows: &[u32],
     today: time::Date,
     minimums: Option<&Minimums>,
@@ -412,7 +451,8 @@ pub fn row_nodes(
                     f.get(&row.customer, &row.part)
                         .map_or(NO_HISTORY, PartForecast::from)
                 }),
-                row: row.clone(),
+                snapshot: snap.clone(),
+                index: i,
             }
         })
         .collect()

@@ -873,3 +873,46 @@ async fn accounts_and_sessions_page_with_signed_cursors() {
     .await;
     assert_eq!(code(&forged), Some("BAD_USER_INPUT"));
 }
+
+/// A tool's pull is written straight from the rows when it asks for plain fields only; the
+/// same rows through the executor (one `@include(if: true)` sends them there) answer the
+/// very same bytes, field by field, dates, expiry days and duplicated keys included.
+#[tokio::test]
+async fn a_plain_pull_answers_the_same_bytes_as_the_executor() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "600")]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "Pull", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+    )
+    .await;
+    let fields = "customer part customerPart description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status daysToExpiry minimumQty belowMinimum __typename p: part part";
+    let plain = format!("{{ inventory(first: 600) {{ totalCount rows {{ {fields} }} }} }}");
+    let executed = format!(
+        "{{ inventory(first: 600) {{ totalCount rows {{ {fields} bin @include(if: true) }} }} }}"
+    );
+    let text = |q: String| {
+        let (app, secret) = (&app, &secret);
+        async move {
+            let resp = bearer(app, secret, &q).await;
+            assert_eq!(resp.status(), 200);
+            resp.text().await.unwrap()
+        }
+    };
+    let (a, b) = (text(plain).await, text(executed).await);
+    // The data alike to the byte (the cost extension after it tells the budget left).
+    let data = |t: &str| t.split(",\"extensions\":").next().unwrap().to_owned();
+    assert_eq!(data(&a), data(&b));
+    let answer: Value = serde_json::from_str(&a).unwrap();
+    let rows = answer["data"]["inventory"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 600, "{answer}");
+    assert!(
+        rows.iter()
+            .all(|r| r["belowMinimum"] == false && r["minimumQty"].is_null())
+    );
+    assert!(rows.iter().any(|r| r["daysToExpiry"].is_i64()));
+    assert!(
+        rows.iter()
+            .all(|r| r["__typename"] == "InventoryRow" && r["p"] == r["part"])
+    );
+}
