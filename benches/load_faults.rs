@@ -985,6 +985,8 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
         .filter(|(t, _)| t % 60 < 10)
         .map(|(t, r)| format!("{t} s: {r:.0}"))
         .collect();
+    let every: Vec<String> = samples.iter().map(|(_, r)| format!("{r:.0}")).collect();
+    println!("\nevery 10-second sample (MiB): {}", every.join(" "));
     println!(
         "\n| figure | value |\n|---|---|\n| errors | {errors} |\n| RSS at start → after 1 min → end (peak) | {rss0:.0} → {at_minute:.0} → {end:.0} MiB ({} MiB) |\n| end vs after 1 min | {:+.1}% |\n| every sample after the first minute vs after 1 min | {:+.1}% … {:+.1}% |\n| after 60 s idle vs after 1 min | {idle:.0} MiB ({:+.1}%) |\n| RSS each minute (MiB) | {} |\n| open fds start → end | {fds0} → {fds1} |",
         peak.load(Ordering::Relaxed),

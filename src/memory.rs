@@ -12,8 +12,12 @@
 
 use std::time::Duration;
 
-/// How often free memory is handed back to the operating system.
-pub const TRIM_EVERY: Duration = Duration::from_secs(15);
+/// How often free memory is handed back to the operating system. Often: between two trims
+/// the memory freed by requests and re-reads stays with the process; with a trim every
+/// 15 s a soak's 10-second samples swung up to +78% over its level, every 2 s they kept
+/// within about +8% (docs/benchmarks.md). A trim takes a few milliseconds on a blocking
+/// thread.
+pub const TRIM_EVERY: Duration = Duration::from_secs(2);
 
 /// Blocks this large or larger get a mapping of their own.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

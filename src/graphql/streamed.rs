@@ -11,8 +11,9 @@
 //! the answer verbatim.
 //!
 //! Only a request that carries [`RawLists`] gets this: the HTTP endpoint, which writes the
-//! answer with [`write_response`]. Pages and tests that run the schema in-process read
-//! ordinary values.
+//! answer with [`write_response`], and the pages' operations, which decode [`data_json`]
+//! into their generated types. Anything else that runs the schema (tests, tools in
+//! process) reads ordinary values.
 //!
 //! A tool's pull asks for plain fields only (no arguments, nothing selected below them, no
 //! directives, no fragments). For such a selection an item type that names its
@@ -263,6 +264,18 @@ impl JsonOut {
     fn json<S: serde::Serialize + ?Sized>(&mut self, value: &S) {
         json_into(&mut self.buf, value);
     }
+}
+
+/// `data` as one JSON text (the lists' text copied in), for a caller that decodes it into
+/// its own types.
+pub fn data_json(data: &Value) -> Vec<u8> {
+    let mut out = JsonOut {
+        pieces: Vec::new(),
+        buf: Vec::new(),
+        split: false,
+    };
+    out.value(data);
+    out.buf
 }
 
 /// The response's JSON as pieces to send one after another: the large lists' text as it

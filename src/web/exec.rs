@@ -4,7 +4,11 @@
 //! compile time; this module runs any of them for a viewer and turns GraphQL errors into
 //! the web layer's errors — the only place that mapping is written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use async_graphql::parser::types::ExecutableDocument;
+use parking_lot::Mutex;
 
 use async_graphql::{Request, ServerError, Variables};
 use graphql_client::GraphQLQuery;
@@ -13,6 +17,7 @@ use crate::auth::{ClientInfo, Viewer};
 use crate::error::AppError;
 use crate::graphql::PortalSchema;
 use crate::graphql::guards::codes;
+use crate::graphql::streamed::{RawLists, data_json};
 
 /// Field name → message, for re-showing a form (`_form` when the error names no field).
 pub type FieldErrors = BTreeMap<String, String>;
@@ -58,9 +63,13 @@ pub async fn run_form_from<Q: GraphQLQuery>(
     let mut request = Request::new(body.query)
         .operation_name(body.operation_name)
         .variables(Variables::from_json(vars))
-        .data(viewer.clone());
+        .data(viewer.clone())
+        .data(RawLists);
     if let Some(client) = client {
         request = request.data(client.clone());
+    }
+    if let Some(doc) = parsed(body.query) {
+        request.set_parsed_query(doc);
     }
     let response = schema.execute(request).await;
     if let Some(err) = response.errors.first() {
@@ -69,16 +78,34 @@ pub async fn run_form_from<Q: GraphQLQuery>(
             code => Err(app_error(code, err, body.operation_name)),
         };
     }
-    let json = response
-        .data
-        .into_json()
-        .map_err(|e| AppError::Internal(e.into()))?;
-    serde_json::from_value(json).map(Ok).map_err(|e| {
+    // The JSON text straight into the generated types: large lists arrive as text already
+    // (see graphql::streamed), and no intermediate JSON value is built.
+    let json = data_json(&response.data);
+    drop(response);
+    serde_json::from_slice(&json).map(Ok).map_err(|e| {
         AppError::Internal(anyhow::anyhow!(
             "decoding the result of {}: {e}",
             body.operation_name
         ))
     })
+}
+
+/// The operation's parsed document, parsed once per process: pages run the same few
+/// dozen operation texts (compiled in, so the memo cannot grow past them) again and
+/// again, and parsing one costs more than running a small one. A pure memo of constant
+/// text, not configuration, so a process-wide one is fine. `None` lets the schema parse
+/// (and report) a text that does not parse.
+fn parsed(query: &'static str) -> Option<ExecutableDocument> {
+    // Keyed by where the constant text lives (hashing the text itself would cost more).
+    static PARSED: OnceLock<Mutex<HashMap<(usize, usize), ExecutableDocument>>> = OnceLock::new();
+    let key = (query.as_ptr() as usize, query.len());
+    let memo = PARSED.get_or_init(Default::default);
+    if let Some(doc) = memo.lock().get(&key) {
+        return Some(doc.clone());
+    }
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    memo.lock().insert(key, doc.clone());
+    Some(doc)
 }
 
 fn error_code(err: &ServerError) -> String {
