@@ -934,10 +934,24 @@ async fn phase_sigterm(rows: u32) {
 async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
     let dir = tempfile::tempdir().unwrap();
     prepare_binary_dir(dir.path(), rows, sessions).await;
-    let child = spawn_binary(dir.path(), rows, &[("ERP_CACHE_SECONDS", "5")]).await;
+    // The history lines are logged too: the demo writes its history in the background at
+    // start-up, and the soak says when that ended beside the memory it samples.
+    let child = spawn_binary(
+        dir.path(),
+        rows,
+        &[
+            ("ERP_CACHE_SECONDS", "5"),
+            (
+                "RUST_LOG",
+                "warn,history=info,customer_portal::history=info",
+            ),
+        ],
+    )
+    .await;
     let pid = child.process.id().to_string();
     let rec = Arc::new(Recorder::default());
     let start = Instant::now();
+    let start_wall = time::OffsetDateTime::now_utc();
     let until = start + Duration::from_secs(seconds);
     let fds0 = open_fds(&pid);
     let rss0 = rss_mib(&pid);
@@ -987,6 +1001,11 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
         .collect();
     let every: Vec<String> = samples.iter().map(|(_, r)| format!("{r:.0}")).collect();
     println!("\nevery 10-second sample (MiB): {}", every.join(" "));
+    let log = std::fs::read_to_string(dir.path().join("portal.log")).unwrap_or_default();
+    println!("\nhistory lines of the log (the soak began at {start_wall}):");
+    for line in log.lines().filter(|l| l.contains("history")).take(20) {
+        println!("    {}", line.chars().take(200).collect::<String>());
+    }
     println!(
         "\n| figure | value |\n|---|---|\n| errors | {errors} |\n| RSS at start → after 1 min → end (peak) | {rss0:.0} → {at_minute:.0} → {end:.0} MiB ({} MiB) |\n| end vs after 1 min | {:+.1}% |\n| every sample after the first minute vs after 1 min | {:+.1}% … {:+.1}% |\n| after 60 s idle vs after 1 min | {idle:.0} MiB ({:+.1}%) |\n| RSS each minute (MiB) | {} |\n| open fds start → end | {fds0} → {fds1} |",
         peak.load(Ordering::Relaxed),
