@@ -114,23 +114,20 @@ impl From<AuditEntry> for AuditLogEntry {
 /// Written through the executor (entries are few and small).
 impl super::streamed::PlainJson for AuditLogEntry {}
 
-#[derive(SimpleObject, Debug, Clone)]
-#[graphql(complex)]
+#[derive(Debug, Clone)]
 pub struct AuditLogPage {
     pub total_count: i32,
-    #[graphql(skip)]
     pub entries: Vec<AuditLogEntry>,
-    #[graphql(skip)]
     pub next_cursor: Option<String>,
-    #[graphql(skip)]
     pub admin_usernames: Vec<String>,
-    #[graphql(skip)]
     pub action_types: Vec<String>,
 }
 
-/// The fields after `entries` are resolved here too, only to keep the schema's field order.
-#[async_graphql::ComplexObject]
+#[Object]
 impl AuditLogPage {
+    async fn total_count(&self) -> i32 {
+        self.total_count
+    }
     async fn entries(&self) -> super::streamed::StreamedList<'_, AuditLogEntry> {
         super::streamed::StreamedList(&self.entries)
     }
