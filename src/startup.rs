@@ -304,7 +304,15 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
         secret_key,
     } = built;
     let mailer = Arc::new(Mailer::from_config(&config)?);
-    let (admin_auth, auth) = sign_in_services(&config, &store, hasher, admin_password_hash)?;
+    let notices = config.new_sign_in_mail.then(|| {
+        crate::auth::notices::SignInNotices::new(
+            mailer.clone(),
+            &config.public_url(port),
+            config.portal_zone.clone(),
+        )
+    });
+    let (admin_auth, auth) =
+        sign_in_services(&config, &store, hasher, admin_password_hash, notices)?;
     let customers = Arc::new(CustomerAdmin::new(
         store.clone(),
         store.clone(),
@@ -397,6 +405,7 @@ fn sign_in_services(
     store: &Arc<dyn AppStore>,
     hasher: PasswordHasher,
     admin_password_hash: Secret,
+    notices: Option<crate::auth::notices::SignInNotices>,
 ) -> anyhow::Result<(Arc<AdminAuth>, Arc<AuthService>)> {
     let directory = match &config.ad {
         Some(ad) => Some(ActiveDirectory::new(ad.clone(), ad.tls_ca_file.as_deref())?),
@@ -413,15 +422,18 @@ fn sign_in_services(
         config.test_mode && config.mode == Mode::Demo,
         config.session_lifetime,
     ));
-    let auth = Arc::new(AuthService::new(
+    let mut auth = AuthService::new(
         store.clone(),
         store.clone(),
         store.clone(),
         store.clone(),
         hasher,
         config.session_lifetime,
-    ));
-    Ok((admin_auth, auth))
+    );
+    if let Some(notices) = notices {
+        auth = auth.with_sign_in_notices(notices);
+    }
+    Ok((admin_auth, Arc::new(auth)))
 }
 
 /// The accounts at start-up: the local admin's hash (generated and printed in the demo),

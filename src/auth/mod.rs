@@ -6,6 +6,7 @@ pub mod admin;
 pub mod csrf;
 pub mod device;
 pub mod ldap;
+pub mod notices;
 pub mod passwords;
 pub mod reset;
 pub mod service;

@@ -95,6 +95,8 @@ pub struct AuthService {
     hasher: PasswordHasher,
     session_lifetime: Duration,
     throttle: Throttle,
+    /// Mails "a new sign-in to your account" (`NEW_SIGNIN_MAIL`); `None`: off.
+    notices: Option<super::notices::SignInNotices>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -103,6 +105,13 @@ impl std::fmt::Debug for AuthService {
             .field("session_lifetime", &self.session_lifetime)
             .finish_non_exhaustive()
     }
+}
+
+/// What a customer's own session list calls a session: a digest of its id, so the page
+/// and the API never show the id itself (which authorises the browser that holds it).
+pub fn public_session_id(session_id: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(format!("public-session:{session_id}"))[..16])
 }
 
 fn new_session_id() -> String {
@@ -120,6 +129,21 @@ fn identity(customer: &Customer, session_id: &str) -> CustomerIdentity {
         last_name: customer.last_name.clone(),
         scope: crate::domain::ErpScope::parse(&customer.erp_customer_name),
         must_reset_password: customer.must_reset_password,
+    }
+}
+
+/// The audit row of a customer signing out `what` of their other browsers.
+fn own_sign_out_audit(who: &CustomerIdentity, client: &ClientInfo, what: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        timestamp: OffsetDateTime::now_utc(),
+        admin_username: SYSTEM_ACTOR.to_owned(),
+        action_type: Action::CustomerSessionRevoke.as_str().to_owned(),
+        target_customer_id: Some(who.customer_id),
+        target_customer_email: Some(who.email.clone()),
+        details: Some(
+            Action::CustomerSessionRevoke
+                .details(&json!({ "ip_address": client.ip, "signed_out": what })),
+        ),
     }
 }
 
@@ -148,7 +172,14 @@ impl AuthService {
             web_sessions,
             hasher,
             session_lifetime,
+            notices: None,
         }
+    }
+
+    /// Mails the customer when a browser the account does not know signs in.
+    pub fn with_sign_in_notices(mut self, notices: super::notices::SignInNotices) -> Self {
+        self.notices = Some(notices);
+        self
     }
 
     pub fn hasher(&self) -> &PasswordHasher {
@@ -194,7 +225,24 @@ impl AuthService {
             }
         };
         self.throttle.succeeded(attempt).await;
-        self.start_session(&customer, client).await
+        let login = self.start_session(&customer, client).await?;
+        // Not for an account's first sign-in, nor one on a temporary password: its owner
+        // was just mailed that password, and every first sign-in is from a new browser.
+        let worth_a_mail = customer.last_login_date.is_some() && !customer.must_reset_password;
+        if !known_device
+            && worth_a_mail
+            && let Some(notices) = &self.notices
+        {
+            notices.notify(
+                super::notices::SignedIn {
+                    first_name: customer.first_name.clone(),
+                    email: customer.email.clone(),
+                    at: OffsetDateTime::now_utc(),
+                },
+                client,
+            );
+        }
+        Ok(login)
     }
 
     /// A bot filled the honeypot: it counts as a failed attempt from its address.
@@ -483,6 +531,58 @@ impl AuthService {
             .map_err(|_| PasswordChangeError::Unavailable)?;
         tracing::warn!(customer_id = %customer.id, "session ended: too many wrong current passwords");
         Err(PasswordChangeError::SessionEnded)
+    }
+
+    /// The signed-in customer's own browsers, most recently seen first.
+    pub async fn own_sessions(
+        &self,
+        who: &CustomerIdentity,
+    ) -> Result<Vec<ActiveSession>, StoreError> {
+        self.sessions.customer_sessions(who.customer_id).await
+    }
+
+    /// Signs out one of the customer's other browsers, named by its public id (never the
+    /// session's secret id). `Ok(false)` when the customer has no such session (ended
+    /// meanwhile, or someone else's); the current browser signs out with "Sign out".
+    pub async fn end_own_session(
+        &self,
+        who: &CustomerIdentity,
+        public_id: &str,
+        client: &ClientInfo,
+    ) -> Result<bool, StoreError> {
+        let sessions = self.sessions.customer_sessions(who.customer_id).await?;
+        let Some(target) = sessions.iter().find(|s| {
+            s.session_id != who.session_id && public_session_id(&s.session_id) == public_id
+        }) else {
+            return Ok(false);
+        };
+        let what = format!(
+            "{} at {}",
+            crate::domain::describe_browser(target.user_agent.as_deref()),
+            target.ip_address.as_deref().unwrap_or("an unknown address")
+        );
+        let audit = own_sign_out_audit(who, client, &what);
+        let ended = self
+            .sessions
+            .end_customer_session(&target.session_id, Some(&audit))
+            .await?;
+        tracing::info!(customer_id = %who.customer_id, ended, "customer signed out one of their browsers");
+        Ok(ended)
+    }
+
+    /// Signs out every other browser of the customer; how many there were.
+    pub async fn end_other_own_sessions(
+        &self,
+        who: &CustomerIdentity,
+        client: &ClientInfo,
+    ) -> Result<u64, StoreError> {
+        let audit = own_sign_out_audit(who, client, "every other browser");
+        let n = self
+            .sessions
+            .end_other_customer_sessions(who.customer_id, &who.session_id, &audit)
+            .await?;
+        tracing::info!(customer_id = %who.customer_id, ended = n, "customer signed out their other browsers");
+        Ok(n)
     }
 
     /// Removes customer sessions past `SESSION_HOURS`, expired browser records and old

@@ -216,6 +216,12 @@ pub const KEYS: &[Key] = &[
         Some("False"),
         "a database trigger refuses changes to audit rows (off: retention jobs may delete)",
     ),
+    key(
+        "NEW_SIGNIN_MAIL",
+        Bool,
+        Some("True"),
+        "mail a customer when a browser that never signed in to the account does",
+    ),
     // App database
     key(
         "DB_SERVER",

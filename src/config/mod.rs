@@ -83,6 +83,9 @@ pub struct Config {
     pub seed_demo_accounts: bool,
     /// A database trigger refuses updates and deletes of audit rows (`AUDIT_APPEND_ONLY`).
     pub audit_append_only: bool,
+    /// Mail a customer when a browser without the account's known-device mark signs in
+    /// (`NEW_SIGNIN_MAIL`).
+    pub new_sign_in_mail: bool,
     /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
     pub app_db_zone: Zone,
     /// `HISTORY_*` and `FORECAST_*`: when the daily record is taken, how long it is kept,
@@ -330,6 +333,7 @@ impl Config {
             ad,
             seed_demo_accounts: true,
             audit_append_only: sec.audit_append_only,
+            new_sign_in_mail: sec.new_sign_in_mail,
             app_db_zone: data.app_db_zone,
             history: data.history,
             portal_zone,
@@ -407,6 +411,7 @@ struct Security {
     session_lifetime: Duration,
     test_mode: bool,
     audit_append_only: bool,
+    new_sign_in_mail: bool,
     app_base_url: Option<Url>,
     admin_username: String,
     admin_password_hash: Option<Secret>,
@@ -436,6 +441,7 @@ impl Security {
             session_lifetime: Duration::from_secs_f64(r.number("SESSION_HOURS") * 3600.0),
             test_mode,
             audit_append_only: r.bool("AUDIT_APPEND_ONLY"),
+            new_sign_in_mail: r.bool("NEW_SIGNIN_MAIL"),
             app_base_url: r.url("APP_BASE_URL"),
             // Any name the old portal accepted: compared exactly, as typed.
             admin_username: r.text("ADMIN_USERNAME").unwrap_or_default(),

@@ -53,6 +53,8 @@ actions! {
     CustomerPwResetSelf = "CUSTOMER_PW_RESET_SELF", old: false;
     /// A session ended after too many wrong current passwords in a row.
     CustomerSessionGuessing = "CUSTOMER_SESSION_GUESSING", old: false;
+    /// A customer signed out one or all of their other browsers ("Your sessions").
+    CustomerSessionRevoke = "CUSTOMER_SESSION_REVOKE", old: false;
     AdminLogin = "ADMIN_LOGIN", old: false;
     AdminLoginFailed = "ADMIN_LOGIN_FAILED", old: false;
     AdminLogout = "ADMIN_LOGOUT", old: false;
@@ -77,6 +79,7 @@ impl Action {
             Action::CustomerPasswordChange => "Customer changed password",
             Action::CustomerPwResetSelf => "Customer reset password by mail link",
             Action::CustomerSessionGuessing => "Session ended: wrong passwords",
+            Action::CustomerSessionRevoke => "Customer signed out another browser",
             Action::CustomerCreate => "Account created",
             Action::CustomerUpdate => "Account edited",
             Action::CustomerDeactivate => "Account deactivated",

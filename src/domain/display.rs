@@ -49,9 +49,81 @@ pub fn wall_clock(zone: &Zone, t: &OffsetDateTime, seconds: bool) -> String {
     )
 }
 
+/// A browser and its system in a few words ("Chrome 131 on Windows") from a `User-Agent`
+/// header, for staff looking at sessions and customers looking at their own; an agent
+/// that names no known browser is shown shortened as it is, a missing one as "Unknown
+/// browser". Order matters: Edge and Opera also claim Chrome, Chrome also claims Safari.
+pub fn describe_browser(user_agent: Option<&str>) -> String {
+    let ua = match user_agent.map(str::trim) {
+        Some(ua) if !ua.is_empty() => ua,
+        _ => return "Unknown browser".to_owned(),
+    };
+    let version = |marker: &str| {
+        ua.split(marker)
+            .nth(1)
+            .and_then(|rest| rest.split(['.', ' ', ';', ')']).next())
+            .filter(|v| !v.is_empty())
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Version/", "Safari"),
+    ]
+    .iter()
+    .find_map(|(marker, name)| {
+        version(marker).map(|v| {
+            if *name == "Safari" && !ua.contains("Safari/") {
+                String::new()
+            } else {
+                format!("{name} {v}")
+            }
+        })
+    })
+    .filter(|b| !b.is_empty());
+    let os = if ua.contains("Windows NT") {
+        Some("Windows")
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        Some("iOS")
+    } else if ua.contains("Mac OS X") {
+        Some("macOS")
+    } else if ua.contains("Android") {
+        Some("Android")
+    } else if ua.contains("Linux") {
+        Some("Linux")
+    } else {
+        None
+    };
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b,
+        (None, Some(o)) => format!("a browser on {o}"),
+        (None, None) => ua.chars().take(60).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_agents_read_as_browser_and_system() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(describe_browser(Some(chrome)), "Chrome 131 on Windows");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86";
+        assert_eq!(describe_browser(Some(edge)), "Edge 131 on Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_browser(Some(safari)), "Safari 17 on iOS");
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(describe_browser(Some(firefox)), "Firefox 133 on Linux");
+        assert_eq!(
+            describe_browser(Some("portal-tests/1.0")),
+            "portal-tests/1.0"
+        );
+        assert_eq!(describe_browser(Some("  ")), "Unknown browser");
+        assert_eq!(describe_browser(None), "Unknown browser");
+    }
 
     #[test]
     fn quantities() {

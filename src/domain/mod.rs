@@ -10,7 +10,7 @@ mod password;
 pub mod reports;
 mod zone;
 
-pub use display::{format_qty, format_us_date, wall_clock};
+pub use display::{describe_browser, format_qty, format_us_date, wall_clock};
 pub use email::Email;
 pub use erp_scope::ErpScope;
 pub use password::{NewPassword, PasswordPolicyError};

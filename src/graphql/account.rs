@@ -2,19 +2,21 @@
 //! temporary password too, as it is the one thing they may do; the current session stays
 //! signed in and every other session ends), and the self-service reset by mailed link
 //! (`requestPasswordReset`, `passwordResetLinkValid`, `resetPassword`: for browsers at the
-//! sign-in pages, signed in or not).
+//! sign-in pages, signed in or not). And "your sessions": `mySessions`, `signOutSession`,
+//! `signOutOtherSessions` (a signed-in customer's own browsers only).
 
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use time::OffsetDateTime;
 
 use super::guards::{
-    PublicGuard, coded_error, codes, field_errors, rate_limited, require_signed_in_customer,
-    store_error,
+    PublicGuard, coded_error, codes, field_errors, rate_limited, require_customer,
+    require_signed_in_customer, store_error,
 };
 use crate::auth::ClientInfo;
 use crate::auth::reset::{PasswordResets, RequestError, ResetError};
-use crate::auth::service::{AuthService, PasswordChangeError};
+use crate::auth::service::{AuthService, PasswordChangeError, public_session_id};
 
 #[derive(Default)]
 pub struct AccountMutation;
@@ -30,8 +32,44 @@ pub struct ResetPasswordInput {
     pub confirm_password: String,
 }
 
+/// One of the signed-in customer's own browsers (`mySessions`).
+#[derive(SimpleObject)]
+pub struct AccountSession {
+    /// Names the session for `signOutSession`; not the session's secret id.
+    pub id: ID,
+    /// The browser and its system in a few words ("Chrome 131 on Windows").
+    pub device: String,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    pub signed_in_at: OffsetDateTime,
+    /// Updated at most once a minute.
+    pub last_seen: OffsetDateTime,
+    /// The browser asking.
+    pub current: bool,
+}
+
 #[Object]
 impl AccountQuery {
+    /// The signed-in customer's own browsers, most recently seen first (the current one
+    /// marked `current`).
+    async fn my_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AccountSession>> {
+        let who = require_customer(ctx)?;
+        let auth = ctx.data::<Arc<AuthService>>()?;
+        let sessions = auth.own_sessions(who).await.map_err(|e| store_error(&e))?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| AccountSession {
+                id: ID(public_session_id(&s.session_id)),
+                device: crate::domain::describe_browser(s.user_agent.as_deref()),
+                current: s.session_id == who.session_id,
+                user_agent: s.user_agent,
+                ip_address: s.ip_address,
+                signed_in_at: s.created_at,
+                last_seen: s.last_seen,
+            })
+            .collect())
+    }
+
     /// Whether a mailed reset link can still be used (unused, not replaced by a newer one,
     /// under 30 minutes old, its account active).
     #[graphql(guard = "PublicGuard")]
@@ -100,6 +138,37 @@ impl AccountMutation {
                 Err(field_errors([(field, e.message().to_owned())]))
             }
         }
+    }
+
+    /// Signs out one of the caller's other browsers (an `id` from `mySessions`): it is
+    /// signed out on its next request. `NOT_FOUND` when the caller has no such other
+    /// session (already ended, the current one, or not theirs). Audited.
+    async fn sign_out_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let who = require_customer(ctx)?;
+        let auth = ctx.data::<Arc<AuthService>>()?;
+        let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
+        let id: String = id.0.chars().take(64).collect();
+        match auth.end_own_session(who, &id, &client).await {
+            Ok(true) => Ok(true),
+            Ok(false) => Err(coded_error(
+                codes::NOT_FOUND,
+                "no such session of yours: it may have ended already (sign out this browser with \"Sign out\")",
+            )),
+            Err(e) => Err(store_error(&e)),
+        }
+    }
+
+    /// Signs out every browser of the caller but this one; how many were signed out.
+    /// Audited when there were any.
+    async fn sign_out_other_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let who = require_customer(ctx)?;
+        let auth = ctx.data::<Arc<AuthService>>()?;
+        let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
+        let n = auth
+            .end_other_own_sessions(who, &client)
+            .await
+            .map_err(|e| store_error(&e))?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
     /// Mails a single-use link to choose a new password, valid 30 minutes, if an active

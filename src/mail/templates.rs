@@ -133,3 +133,58 @@ pub fn reset_link(
         ..Mail::default()
     }
 }
+
+/// What a new sign-in mail says about the browser.
+#[derive(Debug, Clone)]
+pub struct SignInFacts {
+    /// When, on the portal's wall clock (`PORTAL_TIMEZONE`).
+    pub when: String,
+    pub address: String,
+    /// The browser and system, as [`crate::domain::describe_browser`] names them.
+    pub device: String,
+}
+
+/// "A new sign-in to your account": a browser that had never signed in to the account
+/// did; `sessions_link` is the page where the customer sees and ends their sessions.
+pub fn new_sign_in(
+    first_name: &str,
+    email: &str,
+    facts: &SignInFacts,
+    sessions_link: &str,
+) -> Mail {
+    let subject = "A new sign-in to your WePackItAll Customer Portal account".to_owned();
+    let html = frame(
+        &subject,
+        html! {
+            p { "Hello " (first_name) "," }
+            p { "Your portal account " strong { (email) } " was just signed in to from a browser that had not been used with it before." }
+            table role="presentation" cellpadding="6" style="background: #eef1f5; border-radius: 6px; margin: 12px 0;" {
+                tr { td { "When:" } td { (facts.when) } }
+                tr { td { "Browser:" } td { (facts.device) } }
+                tr { td { "Address:" } td { (facts.address) } }
+            }
+            p { "If this was you, there is nothing to do." }
+            p { "If it was not, sign out that browser and change your password:" }
+            p { a href=(sessions_link) style="display: inline-block; background: #0b5cad; color: #ffffff; padding: 10px 18px; border-radius: 6px; text-decoration: none;" { "See where you are signed in" } }
+            p style="font-size: 12px; color: #5b6778; word-break: break-all;" { (sessions_link) }
+        },
+    );
+    let text = format!(
+        "Hello {first_name},\n\n\
+         Your portal account {email} was just signed in to from a browser that had not been used with it before.\n\n\
+         When: {}\n\
+         Browser: {}\n\
+         Address: {}\n\n\
+         If this was you, there is nothing to do.\n\
+         If it was not, sign out that browser and change your password:\n\n\
+         {sessions_link}\n",
+        facts.when, facts.device, facts.address
+    );
+    Mail {
+        to: email.to_owned(),
+        subject,
+        html,
+        text,
+        ..Mail::default()
+    }
+}

@@ -271,6 +271,16 @@ pub trait ActiveSessionStore: Send + Sync {
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<bool>;
     async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>>;
+    /// One account's sessions, most recently seen first.
+    async fn customer_sessions(&self, customer: CustomerId) -> StoreResult<Vec<ActiveSession>>;
+    /// Deletes every session of `customer` but `keep`; appends `audit` only if one was
+    /// deleted — all or nothing. How many were deleted.
+    async fn end_other_customer_sessions(
+        &self,
+        customer: CustomerId,
+        keep: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<u64>;
     /// Deletes sessions last seen before `idle_before` (idle past `SESSION_HOURS`) or
     /// created before `created_before` (past the absolute cap).
     async fn purge_sessions(

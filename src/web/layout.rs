@@ -123,6 +123,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                     a href="/inventory/views" { "Views & reports" }
                     a href="/inventory/minimums" { "Minimums" }
                     a href="/force-change-password" { "Change password" }
+                    a href="/account/sessions" { "Your sessions" }
                 } @else if guards::admin_access(&ctx.viewer).is_ok() {
                     a href="/admin/panel" { "Dashboard" }
                     a href="/admin/customers" { "Customers" }

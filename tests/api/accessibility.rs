@@ -161,9 +161,13 @@ async fn axe_finds_no_serious_violations_on_any_page() {
         &mut failures,
     )
     .await;
+    // A second browser, so "Your sessions" has a row with a Sign out button.
+    let other = app.other_browser();
+    other.login("new@example.com", "A-new-password-42!").await;
     for (path, name) in [
         ("/inventory/views", "saved views and reports"),
         ("/inventory/minimums", "minimums"),
+        ("/account/sessions", "your sessions"),
     ] {
         s.goto(&app.url(path)).await;
         s.wait_for(name, "document.readyState === 'complete'").await;

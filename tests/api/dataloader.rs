@@ -89,6 +89,17 @@ impl ActiveSessionStore for Counting {
     async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
         self.inner.list_active_sessions().await
     }
+    async fn customer_sessions(&self, c: CustomerId) -> StoreResult<Vec<ActiveSession>> {
+        self.inner.customer_sessions(c).await
+    }
+    async fn end_other_customer_sessions(
+        &self,
+        c: CustomerId,
+        k: &str,
+        a: &NewAuditEntry,
+    ) -> StoreResult<u64> {
+        self.inner.end_other_customer_sessions(c, k, a).await
+    }
     async fn purge_sessions(&self, i: OffsetDateTime, c: OffsetDateTime) -> StoreResult<u64> {
         self.inner.purge_sessions(i, c).await
     }

@@ -47,3 +47,4 @@ mod store_suite;
 mod switch_day;
 mod throttle;
 mod tsql;
+mod your_sessions;

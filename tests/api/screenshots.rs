@@ -134,6 +134,27 @@ async fn screenshots_of_the_grid_at_three_sizes_in_both_themes() {
             }
         }
     }
+    // Your sessions, with a second browser of the same account signed in, at desktop and
+    // phone size.
+    let other = app.other_browser();
+    assert_eq!(
+        location(&other.login("pat@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    for (w, h) in [(1366, 900), (390, 844)] {
+        s.window_size(w, h).await;
+        for t in ["light", "dark"] {
+            s.set_theme(t).await;
+            s.goto(&app.url("/account/sessions")).await;
+            s.wait_for("the list", "document.querySelector('table tbody tr')")
+                .await;
+            let sideways = s
+                .script("return document.documentElement.scrollWidth > window.innerWidth + 1;")
+                .await;
+            assert_eq!(sideways, false, "your sessions scrolls sideways at {w}x{h}");
+            shoot(&s, &dir, &format!("your-sessions-{w}x{h}-{t}")).await;
+        }
+    }
     s.window_size(1366, 900).await;
 
     // Staff: the customers page with the Add modal, both themes.

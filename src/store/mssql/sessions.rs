@@ -84,6 +84,36 @@ impl ActiveSessionStore for MssqlStore {
         .await
     }
 
+    async fn customer_sessions(&self, customer: CustomerId) -> StoreResult<Vec<ActiveSession>> {
+        self.many(
+            "customer_sessions",
+            sql::CUSTOMER_SESSIONS,
+            &[P::Int(Some(customer.0))],
+            active_session,
+        )
+        .await
+    }
+
+    async fn end_other_customer_sessions(
+        &self,
+        customer: CustomerId,
+        keep: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<u64> {
+        let mut params = vec![P::Int(Some(customer.0)), t(keep)];
+        params.extend(audit_params(audit, &self.zone));
+        Ok(self
+            .one(
+                "end_other_customer_sessions",
+                sql::END_OTHER_CUSTOMER_SESSIONS,
+                &params,
+                |r| int(r, 0),
+            )
+            .await?
+            .unwrap_or(0)
+            .max(0) as u64)
+    }
+
     async fn purge_sessions(
         &self,
         idle_before: OffsetDateTime,

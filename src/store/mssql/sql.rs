@@ -443,6 +443,21 @@ SELECT @n;";
 pub const LIST_ACTIVE_SESSIONS: &str = "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at \
      FROM dbo.ActiveSessions ORDER BY last_seen DESC";
 
+/// @P1 customer.
+pub const CUSTOMER_SESSIONS: &str = "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at \
+     FROM dbo.ActiveSessions WHERE customer_id = @P1 ORDER BY last_seen DESC";
+
+/// @P1 customer, @P2 the session kept, @P3..@P8 audit. Returns the rows deleted.
+pub const END_OTHER_CUSTOMER_SESSIONS: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+DELETE FROM dbo.ActiveSessions WHERE customer_id = @P1 AND session_id <> @P2;
+SET @n = @@ROWCOUNT;
+IF @n > 0
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P3, @P4, @P5, @P6, @P7, @P8);
+COMMIT TRANSACTION;
+SELECT @n;";
+
 pub const PURGE_SESSIONS: &str =
     "DELETE FROM dbo.ActiveSessions WHERE last_seen < @P1 OR created_at < @P2";
 
@@ -689,6 +704,11 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("TOUCH_SESSION", TOUCH_SESSION.into()),
         ("END_CUSTOMER_SESSION", END_CUSTOMER_SESSION.into()),
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.into()),
+        ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.into()),
+        (
+            "END_OTHER_CUSTOMER_SESSIONS",
+            END_OTHER_CUSTOMER_SESSIONS.into(),
+        ),
         ("PURGE_SESSIONS", PURGE_SESSIONS.into()),
         ("APPEND_AUDIT", APPEND_AUDIT.into()),
         ("AUDIT_COUNT", AUDIT_COUNT.into()),

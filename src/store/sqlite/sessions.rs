@@ -46,17 +46,7 @@ impl ActiveSessionStore for SqliteStore {
         self.with_conn("session_with_customer", move |c| {
             let zone = c.zone.clone();
             c.query_row(sql::SESSION_WITH_CUSTOMER, [sid], |r| {
-                Ok((
-                    ActiveSession {
-                        session_id: r.get(0)?,
-                        customer_id: CustomerId(r.get(1)?),
-                        last_seen: read_ts(r, 2)?,
-                        ip_address: r.get(3)?,
-                        user_agent: r.get(4)?,
-                        created_at: read_ts(r, 5)?,
-                    },
-                    customer_from_row(r, 6, &zone)?,
-                ))
+                Ok((active_session(r)?, customer_from_row(r, 6, &zone)?))
             })
             .optional()
             .map_err(backend)
@@ -89,19 +79,41 @@ impl ActiveSessionStore for SqliteStore {
     async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
         self.with_conn("list_active_sessions", |c| {
             let mut stmt = c.prepare(sql::LIST_ACTIVE_SESSIONS).map_err(backend)?;
+            let rows = stmt.query_map([], active_session).map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn customer_sessions(&self, customer: CustomerId) -> StoreResult<Vec<ActiveSession>> {
+        self.with_conn("customer_sessions", move |c| {
+            let mut stmt = c.prepare(sql::CUSTOMER_SESSIONS).map_err(backend)?;
             let rows = stmt
-                .query_map([], |r| {
-                    Ok(ActiveSession {
-                        session_id: r.get(0)?,
-                        customer_id: CustomerId(r.get(1)?),
-                        last_seen: read_ts(r, 2)?,
-                        ip_address: r.get(3)?,
-                        user_agent: r.get(4)?,
-                        created_at: read_ts(r, 5)?,
-                    })
-                })
+                .query_map([customer.0], active_session)
                 .map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn end_other_customer_sessions(
+        &self,
+        customer: CustomerId,
+        keep: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<u64> {
+        let (keep, audit) = (keep.to_owned(), audit.clone());
+        self.with_conn("end_other_customer_sessions", move |c| {
+            let zone = c.zone.clone();
+            let tx = c.transaction().map_err(backend)?;
+            let n = tx
+                .execute(sql::END_OTHER_SESSIONS, params![customer.0, keep])
+                .map_err(backend)?;
+            if n > 0 {
+                insert_audit(&tx, &audit, &zone).map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(n as u64)
         })
         .await
     }
@@ -118,6 +130,17 @@ impl ActiveSessionStore for SqliteStore {
         })
         .await
     }
+}
+
+fn active_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActiveSession> {
+    Ok(ActiveSession {
+        session_id: r.get(0)?,
+        customer_id: CustomerId(r.get(1)?),
+        last_seen: read_ts(r, 2)?,
+        ip_address: r.get(3)?,
+        user_agent: r.get(4)?,
+        created_at: read_ts(r, 5)?,
+    })
 }
 
 fn delete_with_audit(

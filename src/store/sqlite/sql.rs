@@ -212,6 +212,9 @@ pub const LIST_ACTIVE_SESSIONS: &str =
                      FROM ActiveSessions ORDER BY last_seen DESC";
 pub const PURGE_SESSIONS: &str =
     "DELETE FROM ActiveSessions WHERE last_seen < ?1 OR created_at < ?2";
+pub const CUSTOMER_SESSIONS: &str =
+    "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at
+                     FROM ActiveSessions WHERE customer_id = ?1 ORDER BY last_seen DESC";
 pub const BEGIN_ADMIN_SESSION: &str = "INSERT INTO AdminSessions (session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 pub const ADMIN_SESSION: &str = "SELECT session_id, username, display_name, auth_method, ip_address, user_agent, created_at, last_seen
@@ -472,6 +475,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("END_CUSTOMER_SESSION", END_CUSTOMER_SESSION.to_owned()),
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.to_owned()),
         ("PURGE_SESSIONS", PURGE_SESSIONS.to_owned()),
+        ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.to_owned()),
         ("BEGIN_ADMIN_SESSION", BEGIN_ADMIN_SESSION.to_owned()),
         ("ADMIN_SESSION", ADMIN_SESSION.to_owned()),
         ("TOUCH_ADMIN_SESSION", TOUCH_ADMIN_SESSION.to_owned()),

@@ -9,6 +9,7 @@ pub mod legacy;
 pub mod login;
 pub mod logout;
 pub mod minimums;
+pub mod my_sessions;
 pub mod password;
 pub mod reset;
 pub mod unsubscribe;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(login::routes())
         .merge(logout::routes())
         .merge(password::routes())
+        .merge(my_sessions::routes())
         .merge(reset::routes())
         .merge(inventory::routes())
         .merge(history::routes())

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::when;
-use crate::domain::Zone;
+use crate::domain::{Zone, describe_browser};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::exec;
@@ -24,54 +24,6 @@ pub const REFRESH_SECONDS: u32 = 5;
 
 /// A signed-in customer, as `ActiveSessions` returns it.
 type Row = active_sessions::ActiveSessionsActiveSessions;
-
-/// "Chrome 131 on Windows" from a User-Agent header; the full header stays in the cell's
-/// tooltip. Unknown agents are shown shortened as they are.
-pub fn describe_user_agent(ua: &str) -> String {
-    let version = |marker: &str| {
-        ua.split(marker)
-            .nth(1)
-            .and_then(|rest| rest.split(['.', ' ', ';', ')']).next())
-            .filter(|v| !v.is_empty())
-    };
-    let browser = [
-        ("Edg/", "Edge"),
-        ("OPR/", "Opera"),
-        ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
-        ("Version/", "Safari"),
-    ]
-    .iter()
-    .find_map(|(marker, name)| {
-        version(marker).map(|v| {
-            if *name == "Safari" && !ua.contains("Safari/") {
-                String::new()
-            } else {
-                format!("{name} {v}")
-            }
-        })
-    })
-    .filter(|b| !b.is_empty());
-    let os = if ua.contains("Windows NT") {
-        Some("Windows")
-    } else if ua.contains("iPhone") || ua.contains("iPad") {
-        Some("iOS")
-    } else if ua.contains("Mac OS X") {
-        Some("macOS")
-    } else if ua.contains("Android") {
-        Some("Android")
-    } else if ua.contains("Linux") {
-        Some("Linux")
-    } else {
-        None
-    };
-    match (browser, os) {
-        (Some(b), Some(o)) => format!("{b} on {o}"),
-        (Some(b), None) => b,
-        (None, Some(o)) => format!("a browser on {o}"),
-        (None, None) => ua.chars().take(60).collect(),
-    }
-}
 
 fn table(rows: &[Row], zone: &Zone) -> Markup {
     html! {
@@ -93,7 +45,7 @@ fn table(rows: &[Row], zone: &Zone) -> Markup {
                                 td { (name) }
                                 td { (email) }
                                 td class="mono" { (r.ip_address.clone().unwrap_or_default()) }
-                                td class="ua" title=(r.user_agent.clone().unwrap_or_default()) { (describe_user_agent(r.user_agent.as_deref().unwrap_or(""))) }
+                                td class="ua" title=(r.user_agent.clone().unwrap_or_default()) { (describe_browser(r.user_agent.as_deref())) }
                                 td class="nowrap" { (when(zone, &r.created_at.0)) }
                                 td class="nowrap" { (when(zone, &r.last_seen.0)) }
                                 td {
@@ -176,22 +128,4 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/sessions", get(show))
         .route("/admin/sessions/table", get(table_fragment))
         .route("/admin/sessions/kick", post(kick))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::describe_user_agent;
-
-    #[test]
-    fn user_agents_read_as_browser_and_system() {
-        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-        assert_eq!(describe_user_agent(chrome), "Chrome 131 on Windows");
-        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86";
-        assert_eq!(describe_user_agent(edge), "Edge 131 on Windows");
-        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-        assert_eq!(describe_user_agent(safari), "Safari 17 on iOS");
-        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-        assert_eq!(describe_user_agent(firefox), "Firefox 133 on Linux");
-        assert_eq!(describe_user_agent("portal-tests/1.0"), "portal-tests/1.0");
-    }
 }
