@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 
-use super::{ErpError, ErpSource, InventoryRow, parse_erp_date};
+use super::{ErpError, ErpSource, InventoryRow, RowSink, parse_erp_date};
 use crate::domain::ErpScope;
 use crate::sqlite_pool::{Mode, SqlitePool};
 
@@ -88,6 +88,31 @@ impl DeacomSqlite {
     }
 }
 
+/// One row of the inventory query, in its column order.
+fn decode_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InventoryRow> {
+    let date = |i: usize| -> rusqlite::Result<Option<time::Date>> {
+        Ok(r.get::<_, Option<String>>(i)?
+            .as_deref()
+            .and_then(parse_erp_date))
+    };
+    Ok(InventoryRow {
+        customer: r.get(0)?,
+        part: r.get(1)?,
+        customer_part: String::new(),
+        description: r.get(2)?,
+        on_hand_qty: r.get(3)?,
+        unit: r.get(4)?,
+        bin: r.get(5)?,
+        reference: r.get(6)?,
+        user_lot: r.get(7)?,
+        exp_date: date(8)?,
+        last_transaction_date: date(9)?,
+        last_rec_date: date(10)?,
+        po: r.get(11)?,
+        status: r.get(12)?,
+    })
+}
+
 fn query_err(e: rusqlite::Error) -> ErpError {
     ErpError::Query(e.to_string())
 }
@@ -103,32 +128,29 @@ impl ErpSource for DeacomSqlite {
         self.with_conn("inventory_rows", move |c| {
             let mut stmt = c.prepare(&sql).map_err(query_err)?;
             let rows = stmt
-                .query_map(params_from_iter(binds.iter()), |r| {
-                    let date = |i: usize| -> rusqlite::Result<Option<time::Date>> {
-                        Ok(r.get::<_, Option<String>>(i)?
-                            .as_deref()
-                            .and_then(parse_erp_date))
-                    };
-                    Ok(InventoryRow {
-                        customer: r.get(0)?,
-                        part: r.get(1)?,
-                        customer_part: String::new(),
-                        description: r.get(2)?,
-                        on_hand_qty: r.get(3)?,
-                        unit: r.get(4)?,
-                        bin: r.get(5)?,
-                        reference: r.get(6)?,
-                        user_lot: r.get(7)?,
-                        exp_date: date(8)?,
-                        last_transaction_date: date(9)?,
-                        last_rec_date: date(10)?,
-                        po: r.get(11)?,
-                        status: r.get(12)?,
-                    })
-                })
+                .query_map(params_from_iter(binds.iter()), decode_row)
                 .map_err(query_err)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(query_err)
+        })
+        .await
+    }
+
+    async fn inventory_rows_each(
+        &self,
+        scope: &ErpScope,
+        mut sink: RowSink,
+    ) -> Result<(), ErpError> {
+        let (sql, binds) = scoped_query(scope);
+        self.with_conn("inventory_rows", move |c| {
+            let mut stmt = c.prepare(&sql).map_err(query_err)?;
+            let mut rows = stmt
+                .query(params_from_iter(binds.iter()))
+                .map_err(query_err)?;
+            while let Some(r) = rows.next().map_err(query_err)? {
+                sink(decode_row(r).map_err(query_err)?);
+            }
+            Ok(())
         })
         .await
     }

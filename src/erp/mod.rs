@@ -43,6 +43,9 @@ pub enum ErpError {
     Query(String),
 }
 
+/// Receives a scope's rows one at a time ([`ErpSource::inventory_rows_each`]).
+pub type RowSink = Box<dyn FnMut(InventoryRow) + Send>;
+
 #[async_trait]
 pub trait ErpSource: Send + Sync {
     /// `demo` or `deacom-mssql`, for /healthz and logs.
@@ -50,6 +53,19 @@ pub trait ErpSource: Send + Sync {
     /// Every live inventory row (`fi_balance > 0`) of the scope; the scope is applied inside
     /// the query with bound parameters.
     async fn inventory_rows(&self, scope: &ErpScope) -> Result<Vec<InventoryRow>, ErpError>;
+    /// The same rows handed to `sink` one at a time as they are decoded, so a caller that
+    /// keeps few of them never holds them all (a re-read that finds nothing changed). By
+    /// default they are read all at once first.
+    async fn inventory_rows_each(
+        &self,
+        scope: &ErpScope,
+        mut sink: RowSink,
+    ) -> Result<(), ErpError> {
+        for row in self.inventory_rows(scope).await? {
+            sink(row);
+        }
+        Ok(())
+    }
     /// Every distinct non-empty ERP customer name, sorted.
     async fn customer_names(&self) -> Result<Vec<String>, ErpError>;
     /// Reads one row of the inventory's own tables (the readiness probe): `SELECT 1`

@@ -737,7 +737,7 @@ impl InventoryQuery {
         Ok(InventoryConnection {
             total_count: snap.total_count() as i32,
             filtered_count: page.filtered_count.map(|n| n as i32),
-            as_of: snap.as_of,
+            as_of: snap.as_of(),
             next_cursor: page.next_cursor,
             multi_customer: snap.multi_customer,
             stale: page.stale,

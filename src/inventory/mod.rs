@@ -24,7 +24,8 @@ use tokio::sync::OnceCell;
 
 use crate::auth::access::{AdminGrant, Holder, InventoryGrant};
 use crate::domain::ErpScope;
-use crate::erp::{ErpError, ErpSource};
+use crate::erp::{ErpError, ErpSource, RowSink};
+use snapshot::Reread;
 
 pub use cursor::{BUSY_RETRY as PULL_RETRY, CursorError};
 pub use forecasts::Forecasts;
@@ -396,17 +397,40 @@ impl InventoryService {
                     return Err(ErpError::Unavailable("the ERP circuit is open".into()));
                 }
                 let started = Instant::now();
-                let rows = within(self.read_timeout, self.erp.inventory_rows(scope)).await;
-                self.breaker_result(rows.is_ok());
+                // Compared with the rows read last time as they arrive: unchanged rows
+                // are neither kept nor indexed again (see `Reread`).
+                let reread = Arc::new(Mutex::new(Reread::new(previous.clone())));
+                let sink: RowSink = {
+                    let reread = reread.clone();
+                    Box::new(move |row| reread.lock().push(row))
+                };
+                let read =
+                    within(self.read_timeout, self.erp.inventory_rows_each(scope, sink)).await;
+                self.breaker_result(read.is_ok());
                 self.reads
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if rows.is_err() {
+                if read.is_err() {
                     self.read_failures
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 self.last_failed
-                    .store(rows.is_err(), std::sync::atomic::Ordering::Relaxed);
-                let rows = rows?;
+                    .store(read.is_err(), std::sync::atomic::Ordering::Relaxed);
+                read?;
+                let done = std::mem::replace(&mut *reread.lock(), Reread::Changed(Vec::new()));
+                let rows = match done.finish() {
+                    Ok(same) => {
+                        same.read_again(time::OffsetDateTime::now_utc());
+                        tracing::info!(
+                            erp = self.erp.name(),
+                            scope = ?scope,
+                            rows = same.rows.len(),
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "inventory read from ERP: unchanged, snapshot kept"
+                        );
+                        return Ok(same);
+                    }
+                    Err(rows) => rows,
+                };
                 let snap = tokio::task::spawn_blocking({
                     let multi = scope.is_multi();
                     move || Snapshot::build(rows, multi)
@@ -569,12 +593,88 @@ mod tests {
         }
     }
 
+    /// Like [`Wide`], but the last row's quantity changes with every read; `shrink` leaves
+    /// a row out every other read.
+    #[derive(Default)]
+    struct Moving {
+        reads: std::sync::atomic::AtomicU64,
+        shrink: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl ErpSource for Moving {
+        fn name(&self) -> &'static str {
+            "moving"
+        }
+        async fn inventory_rows(&self, scope: &ErpScope) -> Result<Vec<InventoryRow>, ErpError> {
+            let n = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut rows = Wide.inventory_rows(scope).await?;
+            if self.shrink {
+                rows.truncate(5_000 - (n % 2) as usize);
+            } else if let Some(last) = rows.last_mut() {
+                last.on_hand_qty = n as f64;
+            }
+            Ok(rows)
+        }
+        async fn customer_names(&self) -> Result<Vec<String>, ErpError> {
+            Ok(Vec::new())
+        }
+        async fn ping(&self) -> Result<(), ErpError> {
+            Ok(())
+        }
+    }
+
+    /// A re-read that finds the rows as they were keeps the snapshot (and moves its "as
+    /// of"); one that finds any difference, however late in the rows, builds a new one.
+    #[tokio::test]
+    async fn an_unchanged_re_read_keeps_its_snapshot_and_a_changed_one_does_not() {
+        let scope = ErpScope::parse("A");
+        let same = InventoryService::new(
+            Arc::new(Wide),
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+        );
+        let (first, _) = same.snapshot(&scope, false).await.unwrap();
+        let read_at = first.as_of();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let (again, stale) = same.snapshot(&scope, false).await.unwrap();
+        assert!(!stale);
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the same rows, the same snapshot"
+        );
+        assert!(again.as_of() > read_at, "as of the latest read");
+        assert_eq!(same.erp_counters().reads, 2, "the ERP was read both times");
+        assert_eq!(same.cache_usage().bytes, first.approx_bytes, "held once");
+
+        for shrink in [false, true] {
+            let moving = InventoryService::new(
+                Arc::new(Moving {
+                    shrink,
+                    ..Moving::default()
+                }),
+                Duration::ZERO,
+                Duration::from_secs(10),
+                Duration::from_secs(10),
+            );
+            let (a, _) = moving.snapshot(&scope, false).await.unwrap();
+            let (b, _) = moving.snapshot(&scope, false).await.unwrap();
+            assert!(
+                !Arc::ptr_eq(&a, &b),
+                "changed rows, a new snapshot (shrink {shrink})"
+            );
+            assert_ne!(a.rows, b.rows);
+            assert_eq!(b.rows.len(), if shrink { 4_999 } else { 5_000 });
+        }
+    }
+
     /// A successful re-read lets the rows before it go: a scope holds one snapshot, not
     /// two (the older was kept only for a read that fails).
     #[tokio::test]
     async fn a_successful_read_lets_the_previous_rows_go() {
         let service = InventoryService::new(
-            Arc::new(Wide),
+            Arc::new(Moving::default()),
             Duration::ZERO,
             Duration::from_secs(10),
             Duration::from_secs(10),

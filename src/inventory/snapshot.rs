@@ -378,7 +378,9 @@ pub struct Snapshot {
     /// About how many bytes this snapshot holds (rows, search text, indexes).
     pub approx_bytes: usize,
     pub rows: Vec<InventoryRow>,
-    pub as_of: OffsetDateTime,
+    /// When these rows were last read from the ERP (a re-read that found them unchanged
+    /// moves it on; see [`Reread`]).
+    as_of: Mutex<OffsetDateTime>,
     /// The scope covers more than one ERP customer (the grid shows a Customer column).
     pub multi_customer: bool,
     /// Every row's displayed text, lower-cased, rows separated by `\n`.
@@ -405,7 +407,7 @@ impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
             .field("rows", &self.rows.len())
-            .field("as_of", &self.as_of)
+            .field("as_of", &self.as_of())
             .finish()
     }
 }
@@ -457,6 +459,16 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 }
 
 impl Snapshot {
+    /// When these rows were last read from the ERP.
+    pub fn as_of(&self) -> OffsetDateTime {
+        *self.as_of.lock()
+    }
+
+    /// The ERP was read again and answered exactly these rows.
+    pub fn read_again(&self, at: OffsetDateTime) {
+        *self.as_of.lock() = at;
+    }
+
     pub fn build(rows: Vec<InventoryRow>, multi_customer: bool) -> Snapshot {
         let n = rows.len();
         let mut haystack = Vec::with_capacity(n * 160);
@@ -541,7 +553,7 @@ impl Snapshot {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             approx_bytes,
             rows,
-            as_of: OffsetDateTime::now_utc(),
+            as_of: Mutex::new(OffsetDateTime::now_utc()),
             multi_customer,
             haystack,
             row_starts,
@@ -1020,6 +1032,59 @@ fn date_ranks(column: impl Iterator<Item = Option<time::Date>> + Clone) -> Vec<u
         .collect()
 }
 
+/// A re-read of a scope, compared with the rows read before as they arrive: while they
+/// are the same, nothing is kept (one row at a time); from the first difference on, the
+/// rows are collected for a new snapshot. A scope whose rows did not change since the last
+/// read is not copied, indexed or held twice: the snapshot it had stays (its cursors,
+/// sorts and searches with it) and only its "as of" moves on.
+pub enum Reread {
+    /// The rows so far equal the first `matched` rows of `previous`.
+    Same {
+        previous: Arc<Snapshot>,
+        matched: usize,
+    },
+    /// The rows differ: every row read so far.
+    Changed(Vec<InventoryRow>),
+}
+
+impl Reread {
+    /// `previous`: the rows read last time, if any.
+    pub fn new(previous: Option<Arc<Snapshot>>) -> Reread {
+        match previous {
+            Some(previous) => Reread::Same {
+                previous,
+                matched: 0,
+            },
+            None => Reread::Changed(Vec::new()),
+        }
+    }
+
+    pub fn push(&mut self, row: InventoryRow) {
+        match self {
+            Reread::Same { previous, matched } => {
+                if previous.rows.get(*matched) == Some(&row) {
+                    *matched += 1;
+                    return;
+                }
+                let mut rows = Vec::with_capacity(previous.rows.len().max(*matched + 1));
+                rows.extend_from_slice(&previous.rows[..*matched]);
+                rows.push(row);
+                *self = Reread::Changed(rows);
+            }
+            Reread::Changed(rows) => rows.push(row),
+        }
+    }
+
+    /// The snapshot read before when the rows are exactly its rows, otherwise the rows.
+    pub fn finish(self) -> Result<Arc<Snapshot>, Vec<InventoryRow>> {
+        match self {
+            Reread::Same { previous, matched } if matched == previous.rows.len() => Ok(previous),
+            Reread::Same { previous, matched } => Err(previous.rows[..matched].to_vec()),
+            Reread::Changed(rows) => Err(rows),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1035,6 +1100,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_re_read_keeps_nothing_while_the_rows_are_the_same() {
+        let row = |p: &str, q: f64| InventoryRow {
+            customer: "Acme".into(),
+            part: p.into(),
+            on_hand_qty: q,
+            ..Default::default()
+        };
+        let before = Arc::new(Snapshot::build(
+            vec![row("A", 1.0), row("B", 2.0), row("C", 3.0)],
+            false,
+        ));
+        let read = |rows: Vec<InventoryRow>, previous: Option<Arc<Snapshot>>| {
+            let mut r = Reread::new(previous);
+            for row in rows {
+                r.push(row);
+            }
+            r.finish()
+        };
+        // The same rows: the same snapshot.
+        let same = read(
+            vec![row("A", 1.0), row("B", 2.0), row("C", 3.0)],
+            Some(before.clone()),
+        );
+        assert!(matches!(&same, Ok(s) if Arc::ptr_eq(s, &before)));
+        // A difference anywhere, fewer rows or more: the rows as read.
+        for rows in [
+            vec![row("A", 1.0), row("B", 2.5), row("C", 3.0)],
+            vec![row("A", 1.0), row("B", 2.0)],
+            vec![row("A", 1.0), row("B", 2.0), row("C", 3.0), row("D", 4.0)],
+            vec![row("Z", 1.0), row("B", 2.0), row("C", 3.0)],
+            vec![],
+        ] {
+            assert_eq!(read(rows.clone(), Some(before.clone())).err(), Some(rows));
+        }
+        // Nothing read before: the rows.
+        assert_eq!(
+            read(vec![row("A", 1.0)], None).err(),
+            Some(vec![row("A", 1.0)])
+        );
+    }
     #[test]
     fn parts_are_totalled_across_lots_and_compared_with_their_minimums() {
         let mut a = row("P-1", "A-01", "Available", "first lot");

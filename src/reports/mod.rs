@@ -547,7 +547,7 @@ impl Scheduler {
         let selection = view.selection(today, Some(minimums), forecasts);
         let (snapshot, order, stale) = self.inventory.all(&grant, &selection).await.map_err(erp)?;
         let rows = order.len();
-        let at = if stale { snapshot.as_of } else { now };
+        let at = if stale { snapshot.as_of() } else { now };
         let attachment = if rows <= MAX_ATTACHED_ROWS {
             let file_name =
                 crate::export::file_name(grant.scope(), at, stale, &self.zone, sub.format.as_str());

@@ -78,7 +78,7 @@ async fn export_rows(
     let name = ExportName {
         scope,
         at: if stale {
-            snapshot.as_of
+            snapshot.as_of()
         } else {
             OffsetDateTime::now_utc()
         },
