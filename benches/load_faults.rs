@@ -931,7 +931,10 @@ async fn phase_sigterm(rows: u32) {
     );
 }
 
-async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
+/// `moving`: stock moves in the ERP all the time (a random lot's balance changes every
+/// second), so most re-reads of the largest scope find a change and build a new snapshot;
+/// otherwise the demo's stock stands still and re-reads find the rows they had.
+async fn phase_soak(rows: u32, sessions: usize, seconds: u64, moving: bool) {
     let dir = tempfile::tempdir().unwrap();
     prepare_binary_dir(dir.path(), rows, sessions).await;
     // The history lines are logged too: the demo writes its history in the background at
@@ -943,7 +946,7 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
             ("ERP_CACHE_SECONDS", "5"),
             (
                 "RUST_LOG",
-                "warn,history=info,customer_portal::history=info",
+                "warn,history=info,customer_portal::history=info,customer_portal::inventory=info",
             ),
         ],
     )
@@ -952,6 +955,29 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
     let rec = Arc::new(Recorder::default());
     let start = Instant::now();
     let start_wall = time::OffsetDateTime::now_utc();
+    let stock = moving.then(|| {
+        let erp = dir.path().join("deacom-demo.db");
+        let until = start + Duration::from_secs(seconds);
+        tokio::task::spawn_blocking(move || {
+            let db = rusqlite::Connection::open(erp).unwrap();
+            db.busy_timeout(Duration::from_secs(5)).unwrap();
+            let lots: i64 = db
+                .query_row("SELECT MAX(fi_id) FROM dtfifo", [], |r| r.get(0))
+                .unwrap();
+            let mut moves = 0u64;
+            while Instant::now() < until {
+                std::thread::sleep(Duration::from_secs(1));
+                let lot = rand::rng().random_range(1..=lots);
+                moves += db
+                    .execute(
+                        "UPDATE dtfifo SET fi_balance = fi_balance + 1 WHERE fi_id = ?1 AND fi_balance > 0",
+                        [lot],
+                    )
+                    .unwrap() as u64;
+            }
+            moves
+        })
+    });
     let until = start + Duration::from_secs(seconds);
     let fds0 = open_fds(&pid);
     let rss0 = rss_mib(&pid);
@@ -969,15 +995,34 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
     }
     let peak = Arc::new(AtomicU64::new(0));
     let mut samples = Vec::new();
+    // Beside each RSS sample, what might explain it: the kinds of resident memory, the
+    // threads, the app database's WAL, and the portal's own gauges.
+    let mut detail = vec![SoakDetail::HEADER.to_owned()];
+    // Every second too: a 10-second sample can fall into step with the 5-second re-reads
+    // (each holds a second copy of a scope's rows for a moment) and see only their peaks,
+    // or only their troughs, for a minute at a time.
+    let mut every_second: Vec<(f64, f64)> = Vec::new();
+    let mut next_detail = start + Duration::from_secs(10);
     while Instant::now() < until {
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let rss = rss_mib(&pid);
+        every_second.push((start.elapsed().as_secs_f64(), rss));
+        if Instant::now() < next_detail {
+            continue;
+        }
+        next_detail += Duration::from_secs(10);
         peak.fetch_max(rss as u64, Ordering::Relaxed);
         samples.push((start.elapsed().as_secs(), rss));
+        let d = SoakDetail::sample(&pid, dir.path(), &child.base).await;
+        detail.push(d.row(start.elapsed().as_secs(), rss));
     }
     for t in tasks {
         t.await.unwrap();
     }
+    let moves = match stock {
+        Some(s) => s.await.unwrap(),
+        None => 0,
+    };
     let fds1 = open_fds(&pid);
     let at_minute = samples.iter().find(|(t, _)| *t >= 60).map_or(rss0, |s| s.1);
     let end = samples.last().map_or(rss0, |s| s.1);
@@ -991,7 +1036,12 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
     let idle = rss_mib(&pid);
     let (errors, table) = rec.report(None);
     println!(
-        "\n## Memory soak: the real binary, {sessions} sessions, {rows} rows, ERP_CACHE_SECONDS=5, {seconds} s\n"
+        "\n## Memory soak: the real binary, {sessions} sessions, {rows} rows, ERP_CACHE_SECONDS=5, {seconds} s, {}\n",
+        if moving {
+            format!("stock moving ({moves} lots changed, one a second)")
+        } else {
+            "stock standing still".to_owned()
+        }
     );
     print!("{table}");
     let curve: Vec<String> = samples
@@ -1001,10 +1051,85 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
         .collect();
     let every: Vec<String> = samples.iter().map(|(_, r)| format!("{r:.0}")).collect();
     println!("\nevery 10-second sample (MiB): {}", every.join(" "));
+    let first_minute: Vec<f64> = every_second
+        .iter()
+        .filter(|(t, _)| (50.0..70.0).contains(t))
+        .map(|(_, r)| *r)
+        .collect();
+    let after: Vec<f64> = every_second
+        .iter()
+        .filter(|(t, _)| *t >= 60.0)
+        .map(|(_, r)| *r)
+        .collect();
+    if !first_minute.is_empty() && !after.is_empty() {
+        let base = median(first_minute);
+        let mut sorted = after.clone();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
+        let (max_t, _) = every_second.iter().filter(|(t, _)| *t >= 60.0).fold(
+            (0.0, f64::MIN),
+            |best, &(t, r)| if r > best.1 { (t, r) } else { best },
+        );
+        let pct = |v: f64| (v / base - 1.0) * 100.0;
+        println!(
+            "\nevery second after the first minute ({} samples) vs the median of 50–70 s ({base:.0} MiB): min {:+.1}%, p5 {:+.1}%, median {:+.1}%, p95 {:+.1}%, max {:+.1}% (at {max_t:.0} s)",
+            sorted.len(),
+            pct(at(0.0)),
+            pct(at(0.05)),
+            pct(at(0.5)),
+            pct(at(0.95)),
+            pct(at(1.0))
+        );
+    }
+    println!("\nwhat each sample held:\n");
+    for line in &detail {
+        println!("{line}");
+    }
     let log = std::fs::read_to_string(dir.path().join("portal.log")).unwrap_or_default();
     println!("\nhistory lines of the log (the soak began at {start_wall}):");
     for line in log.lines().filter(|l| l.contains("history")).take(20) {
         println!("    {}", line.chars().take(200).collect::<String>());
+    }
+    // The slowest ERP reads and every warning, beside the samples above.
+    let elapsed = |l: &str| -> u64 {
+        l.split("elapsed_ms=")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut reads: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("inventory read from ERP"))
+        .collect();
+    let kept = reads.iter().filter(|l| l.contains("unchanged")).count();
+    println!(
+        "\nERP reads logged: {} ({kept} found their scope unchanged and kept its snapshot)",
+        reads.len()
+    );
+    reads.sort_by_key(|l| std::cmp::Reverse(elapsed(l)));
+    println!("the ten slowest:");
+    for line in reads.iter().take(10) {
+        println!("    {}", line.chars().take(220).collect::<String>());
+    }
+    println!("warnings and errors (first 30):");
+    for line in log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .take(30)
+    {
+        println!("    {}", line.chars().take(220).collect::<String>());
+    }
+    // The reads of each scope around the samples where the cache's bytes fell.
+    println!("reads of the largest scope (All), first and last 5 and any slower than 2 s:");
+    let all: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("inventory read from ERP") && l.contains("All"))
+        .collect();
+    for (i, line) in all.iter().enumerate() {
+        if i < 5 || i + 5 >= all.len() || elapsed(line) > 2000 {
+            println!("    {}", line.chars().take(220).collect::<String>());
+        }
     }
     println!(
         "\n| figure | value |\n|---|---|\n| errors | {errors} |\n| RSS at start → after 1 min → end (peak) | {rss0:.0} → {at_minute:.0} → {end:.0} MiB ({} MiB) |\n| end vs after 1 min | {:+.1}% |\n| every sample after the first minute vs after 1 min | {:+.1}% … {:+.1}% |\n| after 60 s idle vs after 1 min | {idle:.0} MiB ({:+.1}%) |\n| RSS each minute (MiB) | {} |\n| open fds start → end | {fds0} → {fds1} |",
@@ -1016,6 +1141,76 @@ async fn phase_soak(rows: u32, sessions: usize, seconds: u64) {
         curve.join(", ")
     );
     drop(child);
+}
+
+/// What one soak sample saw besides the resident size.
+struct SoakDetail {
+    anon: f64,
+    file: f64,
+    shmem: f64,
+    threads: f64,
+    wal_mib: f64,
+    gauges: Vec<f64>,
+}
+
+impl SoakDetail {
+    /// The portal's own series shown per sample, in this order.
+    const SERIES: [&'static str; 7] = [
+        "portal_inventory_cache_bytes",
+        "portal_inventory_cache_scopes",
+        "portal_inventory_pinned_snapshots",
+        "portal_inventory_pinned_bytes",
+        "portal_erp_reads_total",
+        "portal_app_db_pool_in_use",
+        "portal_erp_read_failures_total",
+    ];
+    const HEADER: &'static str = "| s | RSS | anon | file | shmem | threads | WAL MiB | cache MiB | scopes | pinned | pinned MiB | ERP reads | db in use | ERP failures |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+    async fn sample(pid: &str, dir: &Path, base: &str) -> Self {
+        let text = match client().get(format!("{base}/metrics")).send().await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        // A series may carry labels; the unlabelled or summed value is what is wanted.
+        let gauge = |name: &str| -> f64 {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter(|l| {
+                    l.strip_prefix(name)
+                        .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        let wal = std::fs::metadata(dir.join("portal.db-wal")).map_or(0, |m| m.len());
+        Self {
+            anon: status_kib(pid, "RssAnon:") / 1024.0,
+            file: status_kib(pid, "RssFile:") / 1024.0,
+            shmem: status_kib(pid, "RssShmem:") / 1024.0,
+            threads: status_kib(pid, "Threads:"),
+            wal_mib: wal as f64 / 1_048_576.0,
+            gauges: Self::SERIES.iter().map(|s| gauge(s)).collect(),
+        }
+    }
+
+    fn row(&self, at: u64, rss: f64) -> String {
+        let g = &self.gauges;
+        format!(
+            "| {at} | {rss:.0} | {:.0} | {:.0} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0} | {:.1} | {:.0} | {:.0} | {:.0} |",
+            self.anon,
+            self.file,
+            self.shmem,
+            self.threads,
+            self.wal_mib,
+            g[0] / 1_048_576.0,
+            g[1],
+            g[2],
+            g[3] / 1_048_576.0,
+            g[4],
+            g[5],
+            g[6]
+        )
+    }
 }
 
 /// The largest operation a token may run: 20,000 rows, every field, through a fragment.
@@ -1340,7 +1535,10 @@ async fn main() {
         phase_sigterm(rows).await;
     }
     if soak > 0 && wanted("soak") {
-        phase_soak(rows, sessions, soak).await;
+        phase_soak(rows, sessions, soak, false).await;
+    }
+    if soak > 0 && wanted("soak-moving") {
+        phase_soak(rows, sessions, soak, true).await;
     }
     if costly > 0 && wanted("costly") {
         phase_costly(rows, costly).await;

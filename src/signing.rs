@@ -19,6 +19,8 @@ pub enum Purpose {
     /// Inventory cursors: a random key per process (they name snapshots only this
     /// process holds).
     InventoryCursor,
+    /// Seals the TOTP secrets of two-step sign-in in the app database.
+    TwoFactorSecret,
 }
 
 impl Purpose {
@@ -29,6 +31,7 @@ impl Purpose {
             Purpose::Unsubscribe => b"customer-portal report unsubscribe v1",
             Purpose::ListCursor => b"customer-portal list cursors v1",
             Purpose::InventoryCursor => b"customer-portal inventory cursors v1",
+            Purpose::TwoFactorSecret => b"customer-portal two-factor secret v1",
         }
     }
 }

@@ -311,8 +311,20 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
             config.portal_zone.clone(),
         )
     });
-    let (admin_auth, auth) =
-        sign_in_services(&config, &store, hasher, admin_password_hash, notices)?;
+    let two_factor = Arc::new(crate::auth::two_factor::TwoFactor::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        secret_key.expose(),
+    ));
+    let (admin_auth, auth) = sign_in_services(
+        &config,
+        &store,
+        hasher,
+        admin_password_hash,
+        notices,
+        two_factor.clone(),
+    )?;
     let customers = Arc::new(CustomerAdmin::new(
         store.clone(),
         store.clone(),
@@ -360,6 +372,7 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
     let schema = crate::graphql::build_schema(crate::graphql::Ports {
         scheduler: scheduler.clone(),
         history: history.clone(),
+        two_factor,
         resets,
         tokens: tokens.clone(),
         cursor_key: crate::graphql::cursor::CursorKey::derive(secret_key.expose()),
@@ -406,6 +419,7 @@ fn sign_in_services(
     hasher: PasswordHasher,
     admin_password_hash: Secret,
     notices: Option<crate::auth::notices::SignInNotices>,
+    two_factor: Arc<crate::auth::two_factor::TwoFactor>,
 ) -> anyhow::Result<(Arc<AdminAuth>, Arc<AuthService>)> {
     let directory = match &config.ad {
         Some(ad) => Some(ActiveDirectory::new(ad.clone(), ad.tls_ca_file.as_deref())?),
@@ -429,7 +443,8 @@ fn sign_in_services(
         store.clone(),
         hasher,
         config.session_lifetime,
-    );
+    )
+    .with_two_factor(two_factor);
     if let Some(notices) = notices {
         auth = auth.with_sign_in_notices(notices);
     }

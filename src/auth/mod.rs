@@ -13,6 +13,8 @@ pub mod service;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod totp;
+pub mod two_factor;
 
 use crate::domain::{CustomerId, ErpScope};
 

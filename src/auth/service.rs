@@ -13,9 +13,10 @@ use time::OffsetDateTime;
 
 use super::passwords::PasswordHasher;
 use super::throttle::{self, Throttle};
+use super::two_factor::{AuditTarget, TwoFactor, TwoFactorError, customer_account};
 use super::{ClientInfo, CustomerIdentity, SYSTEM_ACTOR};
 use crate::domain::audit::Action;
-use crate::domain::{Email, NewPassword, PasswordPolicyError};
+use crate::domain::{CustomerId, Email, NewPassword, PasswordPolicyError};
 use crate::store::{
     ActiveSession, ActiveSessionStore, Customer, CustomerStore, LoginThrottleStore, NewAuditEntry,
     StoreError, WebSessionStore,
@@ -53,6 +54,25 @@ pub enum LoginError {
 pub struct CustomerLogin {
     pub session_id: String,
     pub must_reset_password: bool,
+}
+
+/// A right password: signed in, or (two-step sign-in on) a code to ask for first.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    SignedIn(CustomerLogin),
+    /// No session yet: [`AuthService::finish_with_code`] signs in with the app's code.
+    CodeNeeded {
+        customer_id: CustomerId,
+    },
+}
+
+/// Why the second step of a sign-in did not sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeError {
+    /// The code was refused (wrong, used, throttled, or the database did not answer).
+    Code(TwoFactorError),
+    /// The account is gone, inactive, or no longer has two-step sign-in: sign in again.
+    Expired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +117,8 @@ pub struct AuthService {
     throttle: Throttle,
     /// Mails "a new sign-in to your account" (`NEW_SIGNIN_MAIL`); `None`: off.
     notices: Option<super::notices::SignInNotices>,
+    /// Two-step sign-in; `None`: passwords alone (tests that build the service bare).
+    two_factor: Option<Arc<TwoFactor>>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -173,7 +195,14 @@ impl AuthService {
             hasher,
             session_lifetime,
             notices: None,
+            two_factor: None,
         }
+    }
+
+    /// Asks accounts that turned two-step sign-in on for their app's code.
+    pub fn with_two_factor(mut self, two_factor: Arc<TwoFactor>) -> Self {
+        self.two_factor = Some(two_factor);
+        self
     }
 
     /// Mails the customer when a browser the account does not know signs in.
@@ -201,7 +230,7 @@ impl AuthService {
         password: &str,
         client: &ClientInfo,
         known_device: bool,
-    ) -> Result<CustomerLogin, LoginError> {
+    ) -> Result<LoginOutcome, LoginError> {
         let key = throttle::customer_key(raw_email);
         let ip = client.throttle_ip();
         // Decided and counted in one step, before the password is checked.
@@ -225,7 +254,74 @@ impl AuthService {
             }
         };
         self.throttle.succeeded(attempt).await;
-        let login = self.start_session(&customer, client).await?;
+        if let Some(two_factor) = &self.two_factor {
+            let on = two_factor
+                .is_on(&customer_account(customer.id))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "could not read two-step sign-in");
+                    LoginError::Unavailable
+                })?;
+            if on {
+                tracing::info!(customer_id = %customer.id, "password right; two-step code asked");
+                return Ok(LoginOutcome::CodeNeeded {
+                    customer_id: customer.id,
+                });
+            }
+        }
+        self.signed_in(&customer, client, known_device)
+            .await
+            .map(LoginOutcome::SignedIn)
+    }
+
+    /// The second step of a sign-in: the app's code (or a recovery code) of the account
+    /// whose password was right a moment ago.
+    #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
+    pub async fn finish_with_code(
+        &self,
+        customer_id: CustomerId,
+        code: &str,
+        client: &ClientInfo,
+        known_device: bool,
+    ) -> Result<CustomerLogin, CodeError> {
+        let two_factor = self.two_factor.as_ref().ok_or(CodeError::Expired)?;
+        let customer = self
+            .customers
+            .customer_by_id(customer_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "customer lookup failed");
+                CodeError::Code(TwoFactorError::Unavailable)
+            })?
+            .filter(|c| c.is_active)
+            .ok_or(CodeError::Expired)?;
+        two_factor
+            .check(
+                &customer_account(customer.id),
+                code,
+                AuditTarget::customer(customer.id, &customer.email),
+                client,
+            )
+            .await
+            .map_err(|e| match e {
+                // Turned off meanwhile (or reset by an admin): sign in again.
+                TwoFactorError::NotOn => CodeError::Expired,
+                e => CodeError::Code(e),
+            })?;
+        self.signed_in(&customer, client, known_device)
+            .await
+            .map_err(|_| CodeError::Code(TwoFactorError::Unavailable))
+    }
+
+    /// Starts the session of a sign-in that passed every step, and mails the owner when
+    /// the browser was new to the account.
+    async fn signed_in(
+        &self,
+        customer: &Customer,
+        client: &ClientInfo,
+        known_device: bool,
+    ) -> Result<CustomerLogin, LoginError> {
+        let login = self.start_session(customer, client).await?;
         // Not for an account's first sign-in, nor one on a temporary password: its owner
         // was just mailed that password, and every first sign-in is from a new browser.
         let worth_a_mail = customer.last_login_date.is_some() && !customer.must_reset_password;

@@ -19,6 +19,8 @@ use crate::store::{WebSessionRecord, WebSessionStore};
 pub const AUTH_KEY: &str = "auth";
 /// Session key of pending flash messages.
 pub const FLASH_KEY: &str = "flash";
+/// Session key of a sign-in waiting for its two-step code ([`PendingCode`]).
+pub const PENDING_CODE_KEY: &str = "pending_code";
 /// Session key of the minute a signed-in browser session last moved its expiry.
 pub const SLID_KEY: &str = "slid";
 pub const COOKIE_NAME: &str = "cp_session";
@@ -31,6 +33,36 @@ pub enum SessionAuth {
     Customer { session_id: String },
     /// `AdminSessions.session_id` of the signed-in admin.
     Admin { session_id: String },
+}
+
+/// A right password whose account asks for a two-step code: kept in the browser session
+/// (not signed in) for [`PendingCode::LIFETIME_SECONDS`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingCode {
+    pub customer_id: i64,
+    /// Unix seconds after which the password must be typed again.
+    pub until: i64,
+    /// Where to go afterwards (already checked to be a relative path).
+    pub next: Option<String>,
+    /// The account's name for known-device marks (`throttle::customer_key`).
+    pub device_key: String,
+}
+
+impl PendingCode {
+    pub const LIFETIME_SECONDS: i64 = 5 * 60;
+
+    pub fn new(customer_id: i64, next: Option<String>, device_key: String) -> PendingCode {
+        PendingCode {
+            customer_id,
+            until: OffsetDateTime::now_utc().unix_timestamp() + Self::LIFETIME_SECONDS,
+            next,
+            device_key,
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        OffsetDateTime::now_utc().unix_timestamp() <= self.until
+    }
 }
 
 #[derive(Clone)]

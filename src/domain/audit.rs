@@ -55,6 +55,12 @@ actions! {
     CustomerSessionGuessing = "CUSTOMER_SESSION_GUESSING", old: false;
     /// A customer signed out one or all of their other browsers ("Your sessions").
     CustomerSessionRevoke = "CUSTOMER_SESSION_REVOKE", old: false;
+    /// Two-step sign-in turned on (an authenticator app enrolled).
+    TwoFactorEnable = "TWO_FACTOR_ENABLE", old: false;
+    /// Two-step sign-in turned off by the account itself.
+    TwoFactorDisable = "TWO_FACTOR_DISABLE", old: false;
+    /// A recovery code was used instead of the app's code.
+    TwoFactorRecoveryUsed = "TWO_FACTOR_RECOVERY_USED", old: false;
     AdminLogin = "ADMIN_LOGIN", old: false;
     AdminLoginFailed = "ADMIN_LOGIN_FAILED", old: false;
     AdminLogout = "ADMIN_LOGOUT", old: false;
@@ -80,6 +86,9 @@ impl Action {
             Action::CustomerPwResetSelf => "Customer reset password by mail link",
             Action::CustomerSessionGuessing => "Session ended: wrong passwords",
             Action::CustomerSessionRevoke => "Customer signed out another browser",
+            Action::TwoFactorEnable => "Two-step sign-in turned on",
+            Action::TwoFactorDisable => "Two-step sign-in turned off",
+            Action::TwoFactorRecoveryUsed => "Recovery code used to sign in",
             Action::CustomerCreate => "Account created",
             Action::CustomerUpdate => "Account edited",
             Action::CustomerDeactivate => "Account deactivated",

@@ -19,6 +19,7 @@ pub mod saved_views;
 pub mod stores;
 pub mod streamed;
 pub mod tokens;
+pub mod two_factor;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub struct Query(
     saved_views::SavedViewsQuery,
     reports::ReportsQuery,
     history::HistoryQuery,
+    two_factor::TwoFactorQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -51,6 +53,7 @@ pub struct Mutation(
     minimums::MinimumsMutation,
     saved_views::SavedViewsMutation,
     reports::ReportsMutation,
+    two_factor::TwoFactorMutation,
 );
 
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -81,6 +84,8 @@ pub struct Ports {
     pub scheduler: Arc<crate::reports::Scheduler>,
     /// The daily inventory record and its forecasts.
     pub history: Arc<crate::history::History>,
+    /// Two-step sign-in: enrolment and turning it off.
+    pub two_factor: Arc<crate::auth::two_factor::TwoFactor>,
     /// Signs the cursors of lists paged by key.
     pub cursor_key: cursor::CursorKey,
     /// `PORTAL_TIMEZONE`: the zone of "per day" figures.
@@ -100,6 +105,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         resets,
         scheduler,
         history,
+        two_factor,
     } = ports;
     // Without a cache the loader only batches: every operation sees fresh rows.
     let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
@@ -131,6 +137,7 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         .data(scheduler)
         .data(history)
         .data(history_store)
+        .data(two_factor)
         .finish()
 }
 

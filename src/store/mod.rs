@@ -812,6 +812,78 @@ pub trait HistoryStore: Send + Sync {
     async fn prune_history(&self, before: time::Date, batch: u32) -> StoreResult<u64>;
 }
 
+/// An account's second factor (`TwoFactor`).
+#[derive(Clone, PartialEq)]
+pub struct TwoFactorRecord {
+    /// `customer:<id>` or `staff:<username>`.
+    pub account_key: String,
+    /// The TOTP secret, sealed under `SECRET_KEY`.
+    pub secret_sealed: String,
+    /// `None` while the enrolment is not confirmed.
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// The time step of the last code accepted.
+    pub last_step: Option<i64>,
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for TwoFactorRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoFactorRecord")
+            .field("account_key", &self.account_key)
+            .field("confirmed_at", &self.confirmed_at)
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two-step sign-in: one authenticator secret per account and its recovery codes. Every
+/// "use once" is a single conditional write, so two instances can never both accept the
+/// same code.
+#[async_trait]
+pub trait TwoFactorStore: Send + Sync {
+    async fn two_factor(&self, account: &str) -> StoreResult<Option<TwoFactorRecord>>;
+    /// Begins (or begins again) an enrolment with this sealed secret, replacing one not yet
+    /// confirmed; `false`, and nothing written, when the account has a confirmed one.
+    async fn begin_two_factor(
+        &self,
+        account: &str,
+        secret_sealed: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Confirms the enrolment begun, records `step` as used, replaces the account's
+    /// recovery codes with these hashes and appends `audit` — all or nothing; `false` when
+    /// no unconfirmed enrolment is there.
+    async fn confirm_two_factor(
+        &self,
+        account: &str,
+        step: i64,
+        code_hashes: &[String],
+        at: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool>;
+    /// Records `step` as used if it is later than the last step used; whether this call
+    /// did (a code is good once, on every instance).
+    async fn use_two_factor_step(&self, account: &str, step: i64) -> StoreResult<bool>;
+    /// Marks the account's unused recovery code with this hash used; whether this call did.
+    async fn use_recovery_code(
+        &self,
+        account: &str,
+        code_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// The account's recovery codes not used yet.
+    async fn recovery_codes_left(&self, account: &str) -> StoreResult<u32>;
+    /// Replaces the account's recovery codes with these hashes.
+    async fn replace_recovery_codes(
+        &self,
+        account: &str,
+        code_hashes: &[String],
+    ) -> StoreResult<()>;
+    /// Removes the account's second factor and its recovery codes, appending `audit` if
+    /// there was one; whether there was.
+    async fn remove_two_factor(&self, account: &str, audit: &NewAuditEntry) -> StoreResult<bool>;
+}
+
 /// Everything the portal needs from its app database.
 #[async_trait]
 pub trait AppStore:
@@ -828,6 +900,7 @@ pub trait AppStore:
     + SavedViewStore
     + ReportStore
     + HistoryStore
+    + TwoFactorStore
 {
     /// `sqlite` or `mssql`, for /healthz and logs.
     fn backend_name(&self) -> &'static str;

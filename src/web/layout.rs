@@ -123,7 +123,8 @@ fn navbar(ctx: &PageCtx) -> Markup {
                     a href="/inventory/views" { "Views & reports" }
                     a href="/inventory/minimums" { "Minimums" }
                     a href="/force-change-password" { "Change password" }
-                    a href="/account/sessions" { "Your sessions" }
+                    a href="/account/sessions" { "Sessions" }
+                    a href="/account/two-step" { "Two-step sign-in" }
                 } @else if guards::admin_access(&ctx.viewer).is_ok() {
                     a href="/admin/panel" { "Dashboard" }
                     a href="/admin/customers" { "Customers" }

@@ -16,7 +16,7 @@ const ESCAPE: &str = "\u{E00C}";
 const ARROW_DOWN: &str = "\u{E015}";
 
 /// The serious and critical violations axe finds on the page as it is now.
-async fn axe_violations(s: &Session<'_>) -> Vec<String> {
+pub async fn axe_violations(s: &Session<'_>) -> Vec<String> {
     s.script(&format!("{AXE}\n;return 1;")).await;
     let found = s
         .script_async(

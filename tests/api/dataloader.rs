@@ -450,6 +450,41 @@ impl HistoryStore for Counting {
 }
 
 #[async_trait]
+impl TwoFactorStore for Counting {
+    async fn two_factor(&self, a: &str) -> StoreResult<Option<TwoFactorRecord>> {
+        self.inner.two_factor(a).await
+    }
+    async fn begin_two_factor(&self, a: &str, s: &str, at: OffsetDateTime) -> StoreResult<bool> {
+        self.inner.begin_two_factor(a, s, at).await
+    }
+    async fn confirm_two_factor(
+        &self,
+        a: &str,
+        step: i64,
+        h: &[String],
+        at: OffsetDateTime,
+        e: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        self.inner.confirm_two_factor(a, step, h, at, e).await
+    }
+    async fn use_two_factor_step(&self, a: &str, step: i64) -> StoreResult<bool> {
+        self.inner.use_two_factor_step(a, step).await
+    }
+    async fn use_recovery_code(&self, a: &str, h: &str, at: OffsetDateTime) -> StoreResult<bool> {
+        self.inner.use_recovery_code(a, h, at).await
+    }
+    async fn recovery_codes_left(&self, a: &str) -> StoreResult<u32> {
+        self.inner.recovery_codes_left(a).await
+    }
+    async fn replace_recovery_codes(&self, a: &str, h: &[String]) -> StoreResult<()> {
+        self.inner.replace_recovery_codes(a, h).await
+    }
+    async fn remove_two_factor(&self, a: &str, e: &NewAuditEntry) -> StoreResult<bool> {
+        self.inner.remove_two_factor(a, e).await
+    }
+}
+
+#[async_trait]
 impl AppStore for Counting {
     fn backend_name(&self) -> &'static str {
         "counting-sqlite"
@@ -560,6 +595,12 @@ async fn active_sessions_load_their_customers_in_one_batch() {
     ));
     let schema = customer_portal::graphql::build_schema(customer_portal::graphql::Ports {
         history,
+        two_factor: Arc::new(customer_portal::auth::two_factor::TwoFactor::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            "test secret",
+        )),
         store: store.clone(),
         inventory: inventory.clone(),
         customers,

@@ -47,4 +47,5 @@ mod store_suite;
 mod switch_day;
 mod throttle;
 mod tsql;
+mod two_step;
 mod your_sessions;

@@ -795,6 +795,7 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
     );
 
     reset_token_contract(store.as_ref(), &u).await;
+    two_factor_contract(store.as_ref(), &u).await;
     customer_tools_contract(store.as_ref(), &u).await;
 }
 
@@ -1015,6 +1016,123 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
     assert!(!store.delete_saved_view(b, v.id).await.unwrap(), "not b's");
     assert!(store.delete_saved_view(a, v.id).await.unwrap());
     assert!(store.subscription(sub.id).await.unwrap().is_none());
+}
+
+/// Two-step sign-in: an enrolment can be begun again until it is confirmed, a confirmed
+/// one is never replaced by a new beginning; a step and a recovery code are each good
+/// once; removing takes the codes with it and audits.
+async fn two_factor_contract(store: &dyn AppStore, u: &str) {
+    let account = format!("customer:2fa-{u}");
+    let now = OffsetDateTime::now_utc();
+    assert!(store.two_factor(&account).await.unwrap().is_none());
+    assert!(
+        store
+            .begin_two_factor(&account, "sealed-1", now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .begin_two_factor(&account, "sealed-2", now)
+            .await
+            .unwrap(),
+        "again, before it is confirmed"
+    );
+    let begun = store.two_factor(&account).await.unwrap().unwrap();
+    assert_eq!(begun.secret_sealed, "sealed-2");
+    assert!(begun.confirmed_at.is_none() && begun.last_step.is_none());
+    // Steps are not accepted before the enrolment is confirmed.
+    assert!(!store.use_two_factor_step(&account, 5).await.unwrap());
+    let hashes: Vec<String> = (0..10).map(|i| format!("{u}-code-{i}")).collect();
+    let confirm = audit("TWO_FACTOR_ENABLE", "SYSTEM", None, None);
+    assert!(
+        store
+            .confirm_two_factor(&account, 100, &hashes, now, &confirm)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .confirm_two_factor(&account, 101, &hashes, now, &confirm)
+            .await
+            .unwrap(),
+        "once"
+    );
+    let on = store.two_factor(&account).await.unwrap().unwrap();
+    assert!(on.confirmed_at.is_some_and(|t| close(t, now)));
+    assert_eq!(on.last_step, Some(100));
+    assert!(
+        !store
+            .begin_two_factor(&account, "sealed-3", now)
+            .await
+            .unwrap(),
+        "a confirmed one stays"
+    );
+    assert_eq!(
+        store
+            .two_factor(&account)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_sealed,
+        "sealed-2"
+    );
+    // Each step once, and never one at or before the last.
+    assert!(!store.use_two_factor_step(&account, 100).await.unwrap());
+    assert!(!store.use_two_factor_step(&account, 99).await.unwrap());
+    assert!(store.use_two_factor_step(&account, 101).await.unwrap());
+    assert!(!store.use_two_factor_step(&account, 101).await.unwrap());
+    // Recovery codes: each once, only the account's own.
+    assert_eq!(store.recovery_codes_left(&account).await.unwrap(), 10);
+    assert!(
+        store
+            .use_recovery_code(&account, &hashes[3], now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code(&account, &hashes[3], now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code("customer:someone-else", &hashes[4], now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.recovery_codes_left(&account).await.unwrap(), 9);
+    let fresh: Vec<String> = (0..10).map(|i| format!("{u}-new-{i}")).collect();
+    store
+        .replace_recovery_codes(&account, &fresh)
+        .await
+        .unwrap();
+    assert_eq!(store.recovery_codes_left(&account).await.unwrap(), 10);
+    assert!(
+        !store
+            .use_recovery_code(&account, &hashes[4], now)
+            .await
+            .unwrap(),
+        "old codes went"
+    );
+    // Removing: codes go too, audited once.
+    let before = store
+        .audit_since("TWO_FACTOR_RESET", now - time::Duration::seconds(5))
+        .await
+        .unwrap()
+        .len();
+    let removal = audit("TWO_FACTOR_RESET", "admin", None, None);
+    assert!(store.remove_two_factor(&account, &removal).await.unwrap());
+    assert!(!store.remove_two_factor(&account, &removal).await.unwrap());
+    assert!(store.two_factor(&account).await.unwrap().is_none());
+    assert_eq!(store.recovery_codes_left(&account).await.unwrap(), 0);
+    let after = store
+        .audit_since("TWO_FACTOR_RESET", now - time::Duration::seconds(5))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(after, before + 1);
 }
 
 /// Password reset links: a newer link replaces older ones, a link works once, before its

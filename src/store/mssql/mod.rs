@@ -13,6 +13,7 @@ mod resets;
 mod sessions;
 pub mod sql;
 mod tokens;
+mod two_factor;
 
 pub use inspect::inspect;
 
@@ -63,6 +64,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "inventory_history",
         include_str!("../../../db/mssql/0008_inventory_history.sql"),
+    ),
+    (
+        9,
+        "two_factor",
+        include_str!("../../../db/mssql/0009_two_factor.sql"),
     ),
 ];
 

@@ -443,6 +443,96 @@ SELECT @n;";
 pub const LIST_ACTIVE_SESSIONS: &str = "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at \
      FROM dbo.ActiveSessions ORDER BY last_seen DESC";
 
+pub const TWO_FACTOR: &str = "SELECT account_key, secret_sealed, confirmed_at, last_step, created_at \
+     FROM dbo.TwoFactor WHERE account_key = @P1";
+
+/// @P1 account, @P2 sealed secret, @P3 at. Returns 1 when written, 0 when the account has
+/// a confirmed second factor.
+pub const BEGIN_TWO_FACTOR: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+UPDATE dbo.TwoFactor WITH (UPDLOCK, HOLDLOCK)
+SET secret_sealed = @P2, last_step = NULL, created_at = @P3
+WHERE account_key = @P1 AND confirmed_at IS NULL;
+SET @n = @@ROWCOUNT;
+IF @n = 0 AND NOT EXISTS (SELECT 1 FROM dbo.TwoFactor WITH (UPDLOCK, HOLDLOCK) WHERE account_key = @P1)
+BEGIN
+    INSERT INTO dbo.TwoFactor (account_key, secret_sealed, confirmed_at, last_step, created_at)
+    VALUES (@P1, @P2, NULL, NULL, @P3);
+    SET @n = 1;
+END;
+COMMIT TRANSACTION;
+SELECT @n;";
+
+/// The recovery codes' insert for `n` codes bound from `@P<first>` on (account `@P1`).
+fn insert_codes(n: usize, first: usize) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    let rows: Vec<String> = (0..n)
+        .map(|i| format!("(@P1, @P{}, NULL)", first + i))
+        .collect();
+    format!(
+        "INSERT INTO dbo.TwoFactorRecoveryCodes (account_key, code_hash, used_at) VALUES {};",
+        rows.join(", ")
+    )
+}
+
+/// @P1 account, @P2 at, @P3 step, @P4..@P9 audit, @P10.. the `n` code hashes. Returns 1
+/// when confirmed, 0 when there was no enrolment to confirm.
+pub fn confirm_two_factor(n: usize) -> String {
+    format!(
+        "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+UPDATE dbo.TwoFactor SET confirmed_at = @P2, last_step = @P3
+WHERE account_key = @P1 AND confirmed_at IS NULL;
+SET @n = @@ROWCOUNT;
+IF @n > 0
+BEGIN
+    DELETE FROM dbo.TwoFactorRecoveryCodes WHERE account_key = @P1;
+    {}
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P4, @P5, @P6, @P7, @P8, @P9);
+END;
+COMMIT TRANSACTION;
+SELECT @n;",
+        insert_codes(n, 10)
+    )
+}
+
+/// @P1 account, @P2.. the `n` code hashes.
+pub fn replace_recovery_codes(n: usize) -> String {
+    format!(
+        "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DELETE FROM dbo.TwoFactorRecoveryCodes WHERE account_key = @P1;
+{}
+COMMIT TRANSACTION;",
+        insert_codes(n, 2)
+    )
+}
+
+/// @P1 step, @P2 account: one conditional update, so a code is accepted once.
+pub const USE_TWO_FACTOR_STEP: &str = "UPDATE dbo.TwoFactor SET last_step = @P1 \
+     WHERE account_key = @P2 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < @P1)";
+
+/// @P1 at, @P2 account, @P3 code hash.
+pub const USE_RECOVERY_CODE: &str = "UPDATE TOP (1) dbo.TwoFactorRecoveryCodes SET used_at = @P1 \
+     WHERE account_key = @P2 AND code_hash = @P3 AND used_at IS NULL";
+
+pub const RECOVERY_CODES_LEFT: &str =
+    "SELECT COUNT(*) FROM dbo.TwoFactorRecoveryCodes WHERE account_key = @P1 AND used_at IS NULL";
+
+/// @P1 account, @P2..@P7 audit. Returns the rows of `TwoFactor` deleted.
+pub const REMOVE_TWO_FACTOR: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+DELETE FROM dbo.TwoFactorRecoveryCodes WHERE account_key = @P1;
+DELETE FROM dbo.TwoFactor WHERE account_key = @P1;
+SET @n = @@ROWCOUNT;
+IF @n > 0
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P2, @P3, @P4, @P5, @P6, @P7);
+COMMIT TRANSACTION;
+SELECT @n;";
+
 /// @P1 customer.
 pub const CUSTOMER_SESSIONS: &str = "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at \
      FROM dbo.ActiveSessions WHERE customer_id = @P1 ORDER BY last_seen DESC";
@@ -705,6 +795,15 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("END_CUSTOMER_SESSION", END_CUSTOMER_SESSION.into()),
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.into()),
         ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.into()),
+        ("TWO_FACTOR", TWO_FACTOR.into()),
+        ("BEGIN_TWO_FACTOR", BEGIN_TWO_FACTOR.into()),
+        ("CONFIRM_TWO_FACTOR", confirm_two_factor(10)),
+        ("CONFIRM_TWO_FACTOR_NO_CODES", confirm_two_factor(0)),
+        ("REPLACE_RECOVERY_CODES", replace_recovery_codes(10)),
+        ("USE_TWO_FACTOR_STEP", USE_TWO_FACTOR_STEP.into()),
+        ("USE_RECOVERY_CODE", USE_RECOVERY_CODE.into()),
+        ("RECOVERY_CODES_LEFT", RECOVERY_CODES_LEFT.into()),
+        ("REMOVE_TWO_FACTOR", REMOVE_TWO_FACTOR.into()),
         (
             "END_OTHER_CUSTOMER_SESSIONS",
             END_OTHER_CUSTOMER_SESSIONS.into(),

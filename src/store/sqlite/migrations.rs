@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inventory_history",
         include_str!("../../../db/sqlite/0008_inventory_history.sql"),
     ),
+    (
+        9,
+        "two_factor",
+        include_str!("../../../db/sqlite/0009_two_factor.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

@@ -14,6 +14,7 @@ mod resets;
 mod sessions;
 pub mod sql;
 mod tokens;
+mod two_factor;
 
 pub use inspect::inspect;
 

@@ -212,6 +212,27 @@ pub const LIST_ACTIVE_SESSIONS: &str =
                      FROM ActiveSessions ORDER BY last_seen DESC";
 pub const PURGE_SESSIONS: &str =
     "DELETE FROM ActiveSessions WHERE last_seen < ?1 OR created_at < ?2";
+pub const TWO_FACTOR: &str =
+    "SELECT account_key, secret_sealed, confirmed_at, last_step, created_at
+                     FROM TwoFactor WHERE account_key = ?1";
+pub const BEGIN_TWO_FACTOR: &str = "INSERT INTO TwoFactor (account_key, secret_sealed, confirmed_at, last_step, created_at)
+                 VALUES (?1, ?2, NULL, NULL, ?3)
+                 ON CONFLICT (account_key) DO UPDATE
+                 SET secret_sealed = excluded.secret_sealed, last_step = NULL, created_at = excluded.created_at
+                 WHERE TwoFactor.confirmed_at IS NULL";
+pub const CONFIRM_TWO_FACTOR: &str = "UPDATE TwoFactor SET confirmed_at = ?1, last_step = ?2
+                 WHERE account_key = ?3 AND confirmed_at IS NULL";
+pub const USE_TWO_FACTOR_STEP: &str = "UPDATE TwoFactor SET last_step = ?1
+                 WHERE account_key = ?2 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ?1)";
+pub const DELETE_RECOVERY_CODES: &str = "DELETE FROM TwoFactorRecoveryCodes WHERE account_key = ?1";
+pub const INSERT_RECOVERY_CODE: &str =
+    "INSERT INTO TwoFactorRecoveryCodes (account_key, code_hash, used_at) VALUES (?1, ?2, NULL)";
+pub const USE_RECOVERY_CODE: &str = "UPDATE TwoFactorRecoveryCodes SET used_at = ?1
+                 WHERE code_id = (SELECT code_id FROM TwoFactorRecoveryCodes
+                                  WHERE account_key = ?2 AND code_hash = ?3 AND used_at IS NULL LIMIT 1)";
+pub const RECOVERY_CODES_LEFT: &str =
+    "SELECT COUNT(*) FROM TwoFactorRecoveryCodes WHERE account_key = ?1 AND used_at IS NULL";
+pub const REMOVE_TWO_FACTOR: &str = "DELETE FROM TwoFactor WHERE account_key = ?1";
 pub const CUSTOMER_SESSIONS: &str =
     "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at
                      FROM ActiveSessions WHERE customer_id = ?1 ORDER BY last_seen DESC";
@@ -476,6 +497,15 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.to_owned()),
         ("PURGE_SESSIONS", PURGE_SESSIONS.to_owned()),
         ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.to_owned()),
+        ("TWO_FACTOR", TWO_FACTOR.to_owned()),
+        ("BEGIN_TWO_FACTOR", BEGIN_TWO_FACTOR.to_owned()),
+        ("CONFIRM_TWO_FACTOR", CONFIRM_TWO_FACTOR.to_owned()),
+        ("USE_TWO_FACTOR_STEP", USE_TWO_FACTOR_STEP.to_owned()),
+        ("DELETE_RECOVERY_CODES", DELETE_RECOVERY_CODES.to_owned()),
+        ("INSERT_RECOVERY_CODE", INSERT_RECOVERY_CODE.to_owned()),
+        ("USE_RECOVERY_CODE", USE_RECOVERY_CODE.to_owned()),
+        ("RECOVERY_CODES_LEFT", RECOVERY_CODES_LEFT.to_owned()),
+        ("REMOVE_TWO_FACTOR", REMOVE_TWO_FACTOR.to_owned()),
         ("BEGIN_ADMIN_SESSION", BEGIN_ADMIN_SESSION.to_owned()),
         ("ADMIN_SESSION", ADMIN_SESSION.to_owned()),
         ("TOUCH_ADMIN_SESSION", TOUCH_ADMIN_SESSION.to_owned()),

@@ -82,7 +82,7 @@ operations!("src/web/ops/inventory.graphql": InventoryView, InventoryMoreRows, I
 
 // The customer's own account.
 // Forgot password: ask for a link, check it, use it.
-operations!("src/web/ops/account.graphql": ChangePassword, RequestPasswordReset, PasswordResetLinkValid, ResetPassword, MySessions, SignOutSession, SignOutOtherSessions);
+operations!("src/web/ops/account.graphql": ChangePassword, RequestPasswordReset, PasswordResetLinkValid, ResetPassword, MySessions, SignOutSession, SignOutOtherSessions, TwoFactorPage, BeginTwoFactor, ConfirmTwoFactor, TurnOffTwoFactor);
 
 // Admin: customer accounts.
 operations!("src/web/ops/customers.graphql": CustomerList, CustomerForEdit, ErpCustomerNames, CreateCustomer, UpdateCustomer, ResetCustomerPassword, SetCustomerActive);

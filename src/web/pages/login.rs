@@ -9,9 +9,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::auth::service::LoginError;
-use crate::auth::sessions::SessionAuth;
+use crate::auth::service::{CodeError, CustomerLogin, LoginError, LoginOutcome};
+use crate::auth::sessions::{PENDING_CODE_KEY, PendingCode, SessionAuth};
+use crate::auth::two_factor::TwoFactorError;
 use crate::auth::{ClientInfo, Viewer};
+use crate::domain::CustomerId;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extractors::{DeviceCookie, safe_next};
@@ -52,6 +54,10 @@ fn reason_message(reason: Option<&str>) -> Option<(&'static str, &'static str)> 
         "password_changed" => Some((
             "alert alert-success",
             "Your password was changed. Please sign in.",
+        )),
+        "code_expired" => Some((
+            "alert alert-info",
+            "Please sign in again: the code was not entered within five minutes.",
         )),
         _ => None,
     }
@@ -130,23 +136,30 @@ pub async fn submit(
         )
         .await
     {
-        Ok(login) => {
-            let auth = SessionAuth::Customer {
-                session_id: login.session_id,
-            };
-            signin::sign_in_as(&state, &session, &ctx.viewer, &client, auth).await?;
-            // The requested page survives the forced password change too.
-            let to = match (login.must_reset_password, next) {
-                (true, Some(next)) => format!(
-                    "/force-change-password?next={}",
-                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-                ),
-                (true, None) => "/force-change-password".to_owned(),
-                (false, next) => next.unwrap_or("/inventory").to_owned(),
-            };
-            let mut resp = Redirect::to(&to).into_response();
-            device.remember(&state, &throttle_key, &mut resp);
-            Ok(resp)
+        Ok(LoginOutcome::SignedIn(login)) => {
+            finish_sign_in(
+                &state,
+                &ctx,
+                &session,
+                &client,
+                &device,
+                &throttle_key,
+                login,
+                next,
+            )
+            .await
+        }
+        Ok(LoginOutcome::CodeNeeded { customer_id }) => {
+            // Not signed in yet: the browser session only remembers whose password was
+            // right, for a few minutes, and the code page finishes the sign-in.
+            session
+                .insert(
+                    PENDING_CODE_KEY,
+                    PendingCode::new(customer_id.0, next.map(str::to_owned), throttle_key),
+                )
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+            Ok(Redirect::to(CODE_PATH).into_response())
         }
         Err(LoginError::InvalidCredentials) => {
             Ok(login_page(&ctx, &email_echo, Some(LOGIN_FAILED), None, next).into_response())
@@ -165,7 +178,140 @@ pub async fn submit(
     }
 }
 
+/// Signs the browser in after every step passed, and sends it where it was going (through
+/// the forced password change when the account is on a temporary password).
+#[allow(clippy::too_many_arguments)]
+async fn finish_sign_in(
+    state: &AppState,
+    ctx: &PageCtx,
+    session: &Session,
+    client: &ClientInfo,
+    device: &DeviceCookie,
+    throttle_key: &str,
+    login: CustomerLogin,
+    next: Option<&str>,
+) -> Result<Response, AppError> {
+    let auth = SessionAuth::Customer {
+        session_id: login.session_id,
+    };
+    signin::sign_in_as(state, session, &ctx.viewer, client, auth).await?;
+    // The requested page survives the forced password change too.
+    let to = match (login.must_reset_password, next) {
+        (true, Some(next)) => format!(
+            "/force-change-password?next={}",
+            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        ),
+        (true, None) => "/force-change-password".to_owned(),
+        (false, next) => next.unwrap_or("/inventory").to_owned(),
+    };
+    let mut resp = Redirect::to(&to).into_response();
+    device.remember(state, throttle_key, &mut resp);
+    Ok(resp)
+}
+
+/// The second step of a sign-in with two-step sign-in on.
+pub const CODE_PATH: &str = "/login/code";
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+fn code_page(ctx: &PageCtx, error: Option<&str>) -> Markup {
+    layout::page(
+        ctx,
+        "Enter your code",
+        html! {
+            section class="auth-card card" {
+                h1 { "Two-step sign-in" }
+                p class="muted" { "Enter the six-digit code your authenticator app shows for the WePackItAll Customer Portal." }
+                @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
+                form method="post" action=(CODE_PATH) class="stack" autocomplete="off" {
+                    (layout::csrf_field(ctx))
+                    label for="code" { "Code" }
+                    input id="code" name="code" type="text" required autofocus inputmode="numeric"
+                        autocomplete="one-time-code" maxlength="20" aria-describedby="code-hint";
+                    p id="code-hint" class="muted small" { "Lost your phone? Enter one of your recovery codes instead (like abcd-2345); each works once." }
+                    button type="submit" class="btn btn-primary btn-block" { "Sign in" }
+                }
+                p class="muted small" { a href="/login" { "Start over" } }
+            }
+        },
+    )
+}
+
+/// The pending sign-in of this browser, if its password was right a moment ago.
+async fn pending(session: &Session) -> Option<PendingCode> {
+    session
+        .get::<PendingCode>(PENDING_CODE_KEY)
+        .await
+        .ok()
+        .flatten()
+        .filter(PendingCode::is_live)
+}
+
+pub async fn show_code(ctx: PageCtx, session: Session) -> Response {
+    match pending(&session).await {
+        Some(_) => code_page(&ctx, None).into_response(),
+        None => Redirect::to("/login?reason=code_expired").into_response(),
+    }
+}
+
+pub async fn submit_code(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    session: Session,
+    client: ClientInfo,
+    device: DeviceCookie,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let Some(waiting) = pending(&session).await else {
+        return Ok(Redirect::to("/login?reason=code_expired").into_response());
+    };
+    let customer = CustomerId(waiting.customer_id);
+    let throttle_key = waiting.device_key.clone();
+    let code: String = form.code.chars().take(64).collect();
+    match state
+        .auth
+        .finish_with_code(
+            customer,
+            &code,
+            &client,
+            device.knows(&state, &throttle_key),
+        )
+        .await
+    {
+        Ok(login) => {
+            let _ = session.remove::<PendingCode>(PENDING_CODE_KEY).await;
+            finish_sign_in(
+                &state,
+                &ctx,
+                &session,
+                &client,
+                &device,
+                &throttle_key,
+                login,
+                waiting.next.as_deref().and_then(safe_next),
+            )
+            .await
+        }
+        Err(CodeError::Expired) => {
+            let _ = session.remove::<PendingCode>(PENDING_CODE_KEY).await;
+            Ok(Redirect::to("/login?reason=code_expired").into_response())
+        }
+        Err(CodeError::Code(TwoFactorError::Throttled(wait))) => Ok(throttled_response(
+            wait,
+            code_page(&ctx, Some(&throttled_message(wait))),
+        )),
+        Err(CodeError::Code(TwoFactorError::Unavailable)) => Err(AppError::Unavailable("Sign-in")),
+        Err(CodeError::Code(e)) => Ok(code_page(&ctx, Some(e.message())).into_response()),
+    }
+}
+
 /// This feature's addresses.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/login", get(show).post(submit))
+    Router::new()
+        .route("/login", get(show).post(submit))
+        .route(CODE_PATH, get(show_code).post(submit_code))
 }

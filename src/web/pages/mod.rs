@@ -12,6 +12,7 @@ pub mod minimums;
 pub mod my_sessions;
 pub mod password;
 pub mod reset;
+pub mod two_step;
 pub mod unsubscribe;
 pub mod views;
 
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(logout::routes())
         .merge(password::routes())
         .merge(my_sessions::routes())
+        .merge(two_step::routes())
         .merge(reset::routes())
         .merge(inventory::routes())
         .merge(history::routes())

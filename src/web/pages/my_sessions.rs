@@ -37,19 +37,19 @@ fn sessions_page(ctx: &PageCtx, rows: &[Row]) -> Markup {
                 a href="/force-change-password" { "change your password" } "."
             }
             div class="table-wrap" {
-                table class="admin-table" {
+                table class="admin-table sessions-table" {
                     caption class="sr-only" { "Browsers signed in to your account" }
                     thead { tr { th scope="col" { "Browser" } th scope="col" { "Address" } th scope="col" { "Signed in" } th scope="col" { "Last seen" } th scope="col" { span class="sr-only" { "Actions" } } } }
                     tbody {
                         @for r in rows {
                             tr {
-                                td title=(r.user_agent.clone().unwrap_or_default()) {
+                                td data-label="Browser" title=(r.user_agent.clone().unwrap_or_default()) {
                                     (r.device)
                                     @if r.current { " " span class="pill pill-ok" { "This browser" } }
                                 }
-                                td class="mono" { (r.ip_address.clone().unwrap_or_else(|| "unknown".to_owned())) }
-                                td class="nowrap" { (ctx.when(&r.signed_in_at.0)) }
-                                td class="nowrap" { (ctx.when(&r.last_seen.0)) }
+                                td class="mono" data-label="Address" { (r.ip_address.clone().unwrap_or_else(|| "unknown".to_owned())) }
+                                td class="nowrap" data-label="Signed in" { (ctx.when(&r.signed_in_at.0)) }
+                                td class="nowrap" data-label="Last seen" { (ctx.when(&r.last_seen.0)) }
                                 td {
                                     @if !r.current {
                                         form method="post" action=(format!("{SESSIONS_PATH}/sign-out")) class="inline-form" {

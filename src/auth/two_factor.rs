@@ -1,0 +1,516 @@
+//! Two-step sign-in: an authenticator app's six-digit code (TOTP, see `totp`) after the
+//! password, for accounts that turned it on, with ten single-use recovery codes for a lost
+//! phone.
+//!
+//! Codes are checked like passwords: counted by the sign-in throttle under the account's
+//! own name (`2fa:<account>`) and the address (a progressive wait per account, hard limits
+//! per address), compared in constant time, accepted one 30-second step either side of
+//! now, and never twice (the step used is recorded in one conditional write, so no two
+//! instances accept the same code). Only a hash of each recovery code is kept.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::TryRngCore;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::throttle::{self, Throttle};
+use super::totp::{Sealer, TotpSecret};
+use super::{ClientInfo, SYSTEM_ACTOR};
+use crate::domain::CustomerId;
+use crate::domain::audit::Action;
+use crate::store::{AuditStore, LoginThrottleStore, NewAuditEntry, StoreError, TwoFactorStore};
+
+/// Recovery codes issued at a time.
+pub const RECOVERY_CODES: usize = 10;
+/// The name an authenticator app shows beside the account.
+pub const ISSUER: &str = "WePackItAll Customer Portal";
+
+/// The `TwoFactor.account_key` of a customer.
+pub fn customer_account(id: CustomerId) -> String {
+    format!("customer:{}", id.0)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TwoFactorError {
+    /// Not a current code of the account's app, one already used, or not a recovery code
+    /// of the account (deliberately one case).
+    WrongCode,
+    /// Too many wrong codes: wait this long.
+    Throttled(Duration),
+    /// Two-step sign-in is already on (turn it off first to enrol another app).
+    AlreadyOn,
+    /// No enrolment begun, or two-step sign-in is off.
+    NotOn,
+    /// The app database did not answer.
+    Unavailable,
+}
+
+impl TwoFactorError {
+    pub fn message(&self) -> &'static str {
+        match self {
+            TwoFactorError::WrongCode => {
+                "That code is not right. Enter the current code from your app, or one of your recovery codes."
+            }
+            TwoFactorError::Throttled(_) => {
+                "Too many wrong codes. Please wait before trying again."
+            }
+            TwoFactorError::AlreadyOn => "Two-step sign-in is already on for this account.",
+            TwoFactorError::NotOn => "Two-step sign-in is not on for this account.",
+            TwoFactorError::Unavailable => {
+                "The portal could not check the code. Please try again shortly."
+            }
+        }
+    }
+}
+
+impl From<StoreError> for TwoFactorError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "two-step sign-in: app database error");
+        TwoFactorError::Unavailable
+    }
+}
+
+/// Where an account stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Status {
+    pub on: bool,
+    /// An enrolment was begun and not confirmed.
+    pub pending: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// What an app needs to enrol: the secret (for typing), the `otpauth://` link and the QR
+/// code of that link.
+#[derive(Clone)]
+pub struct Enrolment {
+    /// Base32, in groups of four.
+    pub secret: String,
+    pub uri: String,
+    pub qr: Qr,
+}
+
+/// A QR code as square modules: `size` × `size`, dark ones listed row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qr {
+    pub size: usize,
+    pub dark: Vec<bool>,
+}
+
+impl Qr {
+    fn of(text: &str) -> Option<Qr> {
+        let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+        let size = code.width();
+        let dark = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        Some(Qr { size, dark })
+    }
+
+    /// An SVG path (`M x y h1 v1 h-1 z` per dark module, runs joined) drawing the dark
+    /// modules, offset by `quiet` modules of margin.
+    pub fn svg_path(&self, quiet: usize) -> String {
+        let mut d = String::new();
+        for y in 0..self.size {
+            let mut x = 0;
+            while x < self.size {
+                if !self.dark[y * self.size + x] {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < self.size && self.dark[y * self.size + x] {
+                    x += 1;
+                }
+                d.push_str(&format!(
+                    "M{} {}h{}v1h-{}z",
+                    start + quiet,
+                    y + quiet,
+                    x - start,
+                    x - start
+                ));
+            }
+        }
+        d
+    }
+}
+
+pub struct TwoFactor {
+    store: Arc<dyn TwoFactorStore>,
+    audit: Arc<dyn AuditStore>,
+    sealer: Sealer,
+    throttle: Throttle,
+}
+
+impl std::fmt::Debug for TwoFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoFactor").finish_non_exhaustive()
+    }
+}
+
+/// A recovery code: eight characters of base32 in two groups of four (40 bits; guessing is
+/// throttled like a password).
+fn new_recovery_code() -> String {
+    let mut bytes = [0u8; 5];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's random generator works");
+    let code = super::totp::base32_encode(&bytes).to_lowercase();
+    format!("{}-{}", &code[..4], &code[4..])
+}
+
+/// How a recovery code is stored: the hash of what was typed, case and dashes aside.
+fn recovery_hash(typed: &str) -> String {
+    let normal: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    super::tokens::hash_secret(&normal)
+}
+
+fn looks_like_recovery_code(typed: &str) -> bool {
+    typed.chars().filter(|c| c.is_ascii_alphanumeric()).count() == 8
+        && typed.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+fn now_unix() -> u64 {
+    OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+}
+
+impl TwoFactor {
+    pub fn new(
+        store: Arc<dyn TwoFactorStore>,
+        audit: Arc<dyn AuditStore>,
+        counts: Arc<dyn LoginThrottleStore>,
+        secret_key: &str,
+    ) -> TwoFactor {
+        TwoFactor {
+            store,
+            audit,
+            sealer: Sealer::new(secret_key),
+            throttle: Throttle::new(counts),
+        }
+    }
+
+    pub async fn status(&self, account: &str) -> Result<Status, StoreError> {
+        let Some(record) = self.store.two_factor(account).await? else {
+            return Ok(Status::default());
+        };
+        let on = record.confirmed_at.is_some();
+        Ok(Status {
+            on,
+            pending: !on,
+            recovery_codes_left: if on {
+                self.store.recovery_codes_left(account).await?
+            } else {
+                0
+            },
+        })
+    }
+
+    /// Begins an enrolment (or begins it again with a new secret): the app is set up from
+    /// what this returns, and [`TwoFactor::confirm`] turns it on with the app's first code.
+    pub async fn begin(&self, account: &str, label: &str) -> Result<Enrolment, TwoFactorError> {
+        let secret = TotpSecret::generate();
+        if !self
+            .store
+            .begin_two_factor(
+                account,
+                &self.sealer.seal(&secret),
+                OffsetDateTime::now_utc(),
+            )
+            .await?
+        {
+            return Err(TwoFactorError::AlreadyOn);
+        }
+        Ok(self.enrolment(&secret, label))
+    }
+
+    /// The enrolment begun and not yet confirmed, shown again (a reload of the page).
+    pub async fn pending(
+        &self,
+        account: &str,
+        label: &str,
+    ) -> Result<Option<Enrolment>, TwoFactorError> {
+        let Some(record) = self.store.two_factor(account).await? else {
+            return Ok(None);
+        };
+        if record.confirmed_at.is_some() {
+            return Ok(None);
+        }
+        Ok(self
+            .sealer
+            .open(&record.secret_sealed)
+            .map(|s| self.enrolment(&s, label)))
+    }
+
+    fn enrolment(&self, secret: &TotpSecret, label: &str) -> Enrolment {
+        let uri = secret.otpauth_uri(ISSUER, label);
+        let b32 = secret.base32();
+        let grouped = b32
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let qr = Qr::of(&uri).unwrap_or(Qr {
+            size: 0,
+            dark: Vec::new(),
+        });
+        Enrolment {
+            secret: grouped,
+            uri,
+            qr,
+        }
+    }
+
+    /// Turns two-step sign-in on with the app's current code; returns the recovery codes
+    /// (shown once; only their hashes are kept).
+    pub async fn confirm(
+        &self,
+        account: &str,
+        code: &str,
+        audit: AuditTarget<'_>,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, TwoFactorError> {
+        let record = self
+            .store
+            .two_factor(account)
+            .await?
+            .ok_or(TwoFactorError::NotOn)?;
+        if record.confirmed_at.is_some() {
+            return Err(TwoFactorError::AlreadyOn);
+        }
+        let secret = self
+            .sealer
+            .open(&record.secret_sealed)
+            .ok_or(TwoFactorError::NotOn)?;
+        let step = self
+            .counted(account, client, || async {
+                Ok(secret.verify(code, now_unix(), None))
+            })
+            .await?;
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
+        let entry = audit.entry(Action::TwoFactorEnable, json!({ "ip_address": client.ip }));
+        if !self
+            .store
+            .confirm_two_factor(
+                account,
+                step as i64,
+                &hashes,
+                OffsetDateTime::now_utc(),
+                &entry,
+            )
+            .await?
+        {
+            return Err(TwoFactorError::NotOn);
+        }
+        tracing::info!(account, "two-step sign-in turned on");
+        Ok(codes)
+    }
+
+    /// Whether the account has two-step sign-in on.
+    pub async fn is_on(&self, account: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .two_factor(account)
+            .await?
+            .is_some_and(|r| r.confirmed_at.is_some()))
+    }
+
+    /// Checks a code at sign-in: the app's current code (used up) or a recovery code
+    /// (used up, audited).
+    pub async fn check(
+        &self,
+        account: &str,
+        code: &str,
+        audit: AuditTarget<'_>,
+        client: &ClientInfo,
+    ) -> Result<(), TwoFactorError> {
+        let record = self
+            .store
+            .two_factor(account)
+            .await?
+            .filter(|r| r.confirmed_at.is_some())
+            .ok_or(TwoFactorError::NotOn)?;
+        let secret = self.sealer.open(&record.secret_sealed);
+        if secret.is_none() {
+            // Sealed under another SECRET_KEY: only recovery codes can pass now.
+            tracing::warn!(
+                account,
+                "two-step secret cannot be opened with this SECRET_KEY"
+            );
+        }
+        let store = self.store.clone();
+        let recovery = looks_like_recovery_code(code);
+        self.counted(account, client, || async {
+            if recovery {
+                let used = store
+                    .use_recovery_code(account, &recovery_hash(code), OffsetDateTime::now_utc())
+                    .await?;
+                return Ok(used.then_some(0));
+            }
+            let Some(step) = secret.as_ref().and_then(|s| {
+                s.verify(code, now_unix(), record.last_step.map(|l| l.max(0) as u64))
+            }) else {
+                return Ok(None);
+            };
+            // One conditional write: the same code on another instance, or twice at once
+            // here, is accepted once.
+            Ok(store
+                .use_two_factor_step(account, step as i64)
+                .await?
+                .then_some(step))
+        })
+        .await?;
+        if recovery {
+            let left = self.store.recovery_codes_left(account).await.unwrap_or(0);
+            let entry = audit.entry(
+                Action::TwoFactorRecoveryUsed,
+                json!({ "ip_address": client.ip, "recovery_codes_left": left }),
+            );
+            // The code is used up either way; a lost audit row is logged, not fatal.
+            if let Err(e) = self.audit.append_audit(&entry).await {
+                tracing::warn!(error = %e, "could not audit a recovery code's use");
+            }
+            tracing::info!(account, left, "two-step sign-in: a recovery code was used");
+        }
+        Ok(())
+    }
+
+    /// Turns two-step sign-in off after a current code (or a recovery code).
+    pub async fn turn_off(
+        &self,
+        account: &str,
+        code: &str,
+        audit: AuditTarget<'_>,
+        client: &ClientInfo,
+    ) -> Result<(), TwoFactorError> {
+        self.check(account, code, audit, client).await?;
+        let entry = audit.entry(Action::TwoFactorDisable, json!({ "ip_address": client.ip }));
+        if !self.store.remove_two_factor(account, &entry).await? {
+            return Err(TwoFactorError::NotOn);
+        }
+        tracing::info!(account, "two-step sign-in turned off");
+        Ok(())
+    }
+
+    /// Counts a code check like a password: refused unchecked when the account or the
+    /// address had too many wrong ones; `check` answers the accepted step, or `None`.
+    async fn counted<F, Fut>(
+        &self,
+        account: &str,
+        client: &ClientInfo,
+        check: F,
+    ) -> Result<u64, TwoFactorError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<u64>, StoreError>>,
+    {
+        let key = throttle::fit(format!("2fa:{account}"));
+        let attempt = self
+            .throttle
+            .begin(&key, client.throttle_ip(), false)
+            .await
+            .map_err(|r| match r {
+                throttle::Refusal::TooMany { retry_after } => {
+                    TwoFactorError::Throttled(retry_after)
+                }
+                throttle::Refusal::Unavailable => TwoFactorError::Unavailable,
+            })?;
+        match check().await {
+            Ok(Some(step)) => {
+                self.throttle.succeeded(attempt).await;
+                Ok(step)
+            }
+            Ok(None) => {
+                self.throttle.failed_attempt(attempt).await;
+                tracing::info!(account, "wrong two-step code");
+                Err(TwoFactorError::WrongCode)
+            }
+            Err(e) => {
+                self.throttle.abandoned(attempt).await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Whose account an audit row of two-step sign-in names.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditTarget<'a> {
+    pub customer_id: Option<CustomerId>,
+    pub email: Option<&'a str>,
+    /// `SYSTEM` for the customer's own actions, the admin's name for theirs.
+    pub actor: &'a str,
+}
+
+impl AuditTarget<'_> {
+    pub fn customer(id: CustomerId, email: &str) -> AuditTarget<'_> {
+        AuditTarget {
+            customer_id: Some(id),
+            email: Some(email),
+            actor: SYSTEM_ACTOR,
+        }
+    }
+
+    fn entry(&self, action: Action, data: serde_json::Value) -> NewAuditEntry {
+        NewAuditEntry {
+            timestamp: OffsetDateTime::now_utc(),
+            admin_username: self.actor.to_owned(),
+            action_type: action.as_str().to_owned(),
+            target_customer_id: self.customer_id,
+            target_customer_email: self.email.map(str::to_owned),
+            details: Some(action.details(&data)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_read_as_people_type_them() {
+        let code = new_recovery_code();
+        assert_eq!(code.len(), 9);
+        assert_eq!(&code[4..5], "-");
+        assert_eq!(
+            recovery_hash(&code),
+            recovery_hash(&code.to_uppercase().replace('-', " "))
+        );
+        assert_ne!(recovery_hash(&code), recovery_hash(&new_recovery_code()));
+        assert!(looks_like_recovery_code("abcd-2345") && looks_like_recovery_code("ABCD2345"));
+        assert!(!looks_like_recovery_code("123456") && !looks_like_recovery_code("12345678"));
+    }
+
+    #[test]
+    fn the_qr_code_draws_its_dark_modules() {
+        let qr = Qr::of("otpauth://totp/WePackItAll:jane%40example.com?secret=JBSWY3DPEHPK3PXP")
+            .unwrap();
+        assert!(qr.size >= 21 && qr.dark.len() == qr.size * qr.size);
+        let path = qr.svg_path(4);
+        // Every dark module is inside one run, and the finder pattern's corner is dark.
+        let runs: usize = path
+            .split('M')
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                r.split('h')
+                    .nth(1)
+                    .unwrap()
+                    .split('v')
+                    .next()
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(runs, qr.dark.iter().filter(|d| **d).count());
+        assert!(path.starts_with("M4 4h7v1h-7z"), "{}", &path[..20]);
+    }
+}

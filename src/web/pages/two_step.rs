@@ -1,0 +1,195 @@
+//! `/account/two-step`: a customer turns two-step sign-in on (scan a QR code drawn by the
+//! portal itself, confirm with the app's first code, keep the recovery codes shown once)
+//! or off (with a current code).
+
+use axum::Form;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::auth::ClientInfo;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::exec;
+use crate::web::extractors::CurrentCustomer;
+use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
+use crate::web::ops::{
+    BeginTwoFactor, ConfirmTwoFactor, TurnOffTwoFactor, TwoFactorPage, begin_two_factor,
+    confirm_two_factor, turn_off_two_factor, two_factor_page,
+};
+
+pub const PATH: &str = "/account/two-step";
+
+type Pending = two_factor_page::TwoFactorPagePendingTwoFactor;
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+fn code_field(ctx: &PageCtx, label: &str) -> Markup {
+    html! {
+        (layout::csrf_field(ctx))
+        label for="code" { (label) }
+        input id="code" name="code" type="text" required inputmode="numeric"
+            autocomplete="one-time-code" maxlength="20";
+    }
+}
+
+/// The QR code, drawn from its modules (no image service, no script).
+fn qr(p: &Pending) -> Markup {
+    let side = p.qr_size + 8;
+    html! {
+        svg class="qr" xmlns="http://www.w3.org/2000/svg" role="img"
+            aria-label="QR code to scan with your authenticator app"
+            viewBox=(format!("0 0 {side} {side}")) width="220" height="220" shape-rendering="crispEdges" {
+            // Closed explicitly: in SVG a `<path>` left open would swallow what follows.
+            // The white tile behind it is the element's own background (portal.css).
+            path d=(p.qr_path) fill="#000000" {}
+        }
+    }
+}
+
+fn page(ctx: &PageCtx, data: &two_factor_page::ResponseData, error: Option<&str>) -> Markup {
+    let status = &data.two_factor_status;
+    layout::page(
+        ctx,
+        "Two-step sign-in",
+        html! {
+            section class="auth-card card" {
+                h1 { "Two-step sign-in" }
+                @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
+                @if status.on {
+                    p { span class="pill pill-ok" { "On" } " Signing in asks for a code from your authenticator app after your password." }
+                    p class="muted" { (status.recovery_codes_left) " of 10 recovery codes left." }
+                    form method="post" action=(format!("{PATH}/off")) class="stack" {
+                        (code_field(ctx, "A current code (or a recovery code) to turn it off"))
+                        button type="submit" class="btn btn-danger" { "Turn two-step sign-in off" }
+                    }
+                } @else if let Some(p) = &data.pending_two_factor {
+                    p { "Open an authenticator app (Microsoft Authenticator, Google Authenticator, 1Password, …) and add an account by scanning this code:" }
+                    div class="qr-box" { (qr(p)) }
+                    p class="muted small" { "Cannot scan? Type this key into the app instead: " code class="mono" { (p.secret) } }
+                    form method="post" action=(format!("{PATH}/confirm")) class="stack" {
+                        (code_field(ctx, "Then enter the six-digit code the app shows"))
+                        button type="submit" class="btn btn-primary" { "Turn on" }
+                    }
+                } @else {
+                    p { "Protect your account with a second step: after your password, the portal asks for a six-digit code from an app on your phone." }
+                    form method="post" action=(format!("{PATH}/begin")) class="stack" {
+                        (layout::csrf_field(ctx))
+                        button type="submit" class="btn btn-primary" { "Set up two-step sign-in" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn codes_page(ctx: &PageCtx, codes: &[String]) -> Markup {
+    layout::page(
+        ctx,
+        "Your recovery codes",
+        html! {
+            section class="auth-card card" {
+                h1 { "Two-step sign-in is on" }
+                div class="alert alert-info" role="status" {
+                    "Keep these recovery codes somewhere safe. Each signs you in once if you lose your phone. They are shown only now."
+                }
+                ul class="recovery-codes mono" {
+                    @for c in codes { li { (c) } }
+                }
+                a class="btn btn-primary" href="/inventory" { "I have kept them" }
+            }
+        },
+    )
+}
+
+async fn load(state: &AppState, ctx: &PageCtx) -> Result<two_factor_page::ResponseData, AppError> {
+    exec::run::<TwoFactorPage>(&state.schema, &ctx.viewer, two_factor_page::Variables).await
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    ctx: PageCtx,
+) -> Result<Markup, AppError> {
+    Ok(page(&ctx, &load(&state, &ctx).await?, None))
+}
+
+pub async fn begin(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    ctx: PageCtx,
+    session: Session,
+) -> Result<Response, AppError> {
+    match exec::run_form::<BeginTwoFactor>(&state.schema, &ctx.viewer, begin_two_factor::Variables)
+        .await?
+    {
+        Ok(_) => Ok(Redirect::to(PATH).into_response()),
+        Err(errors) => Ok(redirect_with_flash(
+            &session,
+            PATH,
+            Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
+        )
+        .await),
+    }
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    ctx: PageCtx,
+    client: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let vars = confirm_two_factor::Variables { code: form.code };
+    match exec::run_form_from::<ConfirmTwoFactor>(&state.schema, &ctx.viewer, Some(&client), vars)
+        .await?
+    {
+        Ok(data) => Ok(codes_page(&ctx, &data.confirm_two_factor).into_response()),
+        Err(errors) => {
+            let message = errors.into_values().collect::<Vec<_>>().join(" ");
+            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message)).into_response())
+        }
+    }
+}
+
+pub async fn turn_off(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    ctx: PageCtx,
+    session: Session,
+    client: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let vars = turn_off_two_factor::Variables { code: form.code };
+    match exec::run_form_from::<TurnOffTwoFactor>(&state.schema, &ctx.viewer, Some(&client), vars)
+        .await?
+    {
+        Ok(_) => Ok(redirect_with_flash(
+            &session,
+            PATH,
+            Flash::success("Two-step sign-in is off. Signing in asks for your password only."),
+        )
+        .await),
+        Err(errors) => {
+            let message = errors.into_values().collect::<Vec<_>>().join(" ");
+            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message)).into_response())
+        }
+    }
+}
+
+/// This feature's addresses.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(PATH, get(show))
+        .route("/account/two-step/begin", post(begin))
+        .route("/account/two-step/confirm", post(confirm))
+        .route("/account/two-step/off", post(turn_off))
+}

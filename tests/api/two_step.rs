@@ -1,0 +1,326 @@
+//! Two-step sign-in for customers: enrolment with the portal's own QR code, sign-in with a
+//! code (once), recovery codes (once each), throttling like passwords, turning it off.
+
+use customer_portal::auth::totp::{STEP_SECONDS, TotpSecret, base32_decode};
+use customer_portal::auth::two_factor::ISSUER;
+
+use crate::helpers::*;
+
+fn now() -> u64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() as u64
+}
+
+/// A six-digit code that is none of the app's codes around now.
+fn wrong_code(secret: &TotpSecret) -> String {
+    let t = now();
+    let taken: Vec<String> = (0..5)
+        .map(|i| secret.code_at(t + i * STEP_SECONDS - 2 * STEP_SECONDS))
+        .collect();
+    (0..10)
+        .map(|d| d.to_string().repeat(6))
+        .find(|c| !taken.contains(c))
+        .unwrap()
+}
+
+fn recovery_codes(html: &str) -> Vec<String> {
+    let list = html
+        .split("class=\"recovery-codes mono\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no recovery codes in {html}"));
+    let list = &list[..list.find("</ul>").unwrap()];
+    list.split("<li>")
+        .skip(1)
+        .map(|li| li[..li.find("</li>").unwrap()].trim().to_owned())
+        .collect()
+}
+
+async fn enrol(app: &TestApp) -> (TotpSecret, Vec<String>) {
+    let page = app.get("/account/two-step").await.text().await.unwrap();
+    assert!(page.contains("Set up two-step sign-in"), "{page}");
+    let begun = app.post_form("/account/two-step/begin", &[]).await;
+    assert_eq!(location(&begun), "/account/two-step");
+    let page = app.get("/account/two-step").await.text().await.unwrap();
+    assert!(
+        page.contains("<svg class=\"qr\""),
+        "the QR code is drawn in the page"
+    );
+    let pending = app
+        .graphql("{ pendingTwoFactor { secret otpauthUri qrSize qrPath } }")
+        .await;
+    let p = &pending["data"]["pendingTwoFactor"];
+    let secret = TotpSecret::from_bytes(base32_decode(p["secret"].as_str().unwrap()).unwrap());
+    assert!(
+        page.contains(p["secret"].as_str().unwrap()),
+        "the key is shown for typing"
+    );
+    assert!(
+        p["otpauthUri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/WePackItAll%20Customer%20Portal:"),
+        "{p}"
+    );
+    assert!(p["qrSize"].as_i64().unwrap() >= 21);
+    // A wrong code does not turn it on.
+    let refused = app
+        .post_form(
+            "/account/two-step/confirm",
+            &[("code", &wrong_code(&secret))],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("That code is not right"), "{refused}");
+    let done = app
+        .post_form(
+            "/account/two-step/confirm",
+            &[("code", &secret.code_at(now()))],
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    let codes = recovery_codes(&done.text().await.unwrap());
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
+
+async fn password_step(app: &TestApp, email: &str) -> TestApp {
+    let b = app.other_browser();
+    let resp = b.login(email, PASSWORD).await;
+    assert_eq!(location(&resp), "/login/code");
+    // Not signed in yet.
+    assert_eq!(b.get("/inventory").await.status(), 303);
+    let page = b.get("/login/code").await.text().await.unwrap();
+    assert!(page.contains("Two-step sign-in"));
+    b
+}
+
+#[tokio::test]
+async fn a_customer_turns_two_step_on_and_signs_in_with_each_code_once() {
+    let app = spawn_app().await;
+    app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    assert_eq!(
+        location(&app.login("jane@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    let (secret, codes) = enrol(&app).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'TWO_FACTOR_ENABLE'"),
+        1
+    );
+    let status = app
+        .graphql("{ twoFactorStatus { on pending recoveryCodesLeft } }")
+        .await;
+    assert_eq!(status["data"]["twoFactorStatus"]["on"], true, "{status}");
+    assert_eq!(status["data"]["twoFactorStatus"]["recoveryCodesLeft"], 10);
+    // Only hashes are stored.
+    for c in &codes {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM TwoFactorRecoveryCodes WHERE code_hash LIKE '%{c}%'"
+            )),
+            0
+        );
+    }
+    // The secret is sealed, not stored as the app knows it.
+    let sealed: String = app
+        .db()
+        .query_row("SELECT secret_sealed FROM TwoFactor", [], |r| r.get(0))
+        .unwrap();
+    assert!(!sealed.contains(&secret.base32()) && !sealed.is_empty());
+
+    // The password alone no longer signs in; the code used to confirm does not either.
+    let b = password_step(&app, "jane@example.com").await;
+    let used = b
+        .post_form("/login/code", &[("code", &secret.code_at(now()))])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(used.contains("That code is not right"), "a code works once");
+    assert_eq!(b.get("/inventory").await.status(), 303);
+    // The next step's code (the app shows it within 30 s) signs in.
+    let next = secret.code_at(now() + STEP_SECONDS);
+    let signed = b.post_form("/login/code", &[("code", &next)]).await;
+    assert_eq!(location(&signed), "/inventory");
+    assert_eq!(b.get("/inventory").await.status(), 200);
+
+    // Another browser: that code again is refused, a recovery code works, once.
+    let c = password_step(&app, "jane@example.com").await;
+    let again = c.post_form("/login/code", &[("code", &next)]).await;
+    assert_eq!(again.status(), 200, "the form again, not a sign-in");
+    let signed = c
+        .post_form("/login/code", &[("code", &codes[0].to_uppercase())])
+        .await;
+    assert_eq!(location(&signed), "/inventory");
+    let d = password_step(&app, "jane@example.com").await;
+    let reused = d.post_form("/login/code", &[("code", &codes[0])]).await;
+    assert_eq!(reused.status(), 200);
+    assert_eq!(d.get("/inventory").await.status(), 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'TWO_FACTOR_RECOVERY_USED'"),
+        1
+    );
+    let status = app
+        .graphql("{ twoFactorStatus { recoveryCodesLeft } }")
+        .await;
+    assert_eq!(status["data"]["twoFactorStatus"]["recoveryCodesLeft"], 9);
+
+    // Off, with a recovery code: the password alone signs in again.
+    let off = app
+        .post_form("/account/two-step/off", &[("code", &codes[1])])
+        .await;
+    assert_eq!(location(&off), "/account/two-step");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'TWO_FACTOR_DISABLE'"),
+        1
+    );
+    let e = app.other_browser();
+    assert_eq!(
+        location(&e.login("jane@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    // A browser that was waiting for its code starts over.
+    let late = d.post_form("/login/code", &[("code", &codes[2])]).await;
+    assert_eq!(location(&late), "/login?reason=code_expired");
+}
+
+#[tokio::test]
+async fn wrong_codes_are_throttled_like_passwords_and_tokens_cannot_enrol() {
+    let app = spawn_app().await;
+    app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    app.login("jane@example.com", PASSWORD).await;
+    let (secret, _) = enrol(&app).await;
+    let b = password_step(&app, "jane@example.com").await;
+    let wrong = wrong_code(&secret);
+    let mut last = None;
+    for _ in 0..12 {
+        let r = b.post_form("/login/code", &[("code", &wrong)]).await;
+        last = Some(r.status());
+        if r.status() == 429 {
+            assert!(r.headers().get("retry-after").is_some());
+            break;
+        }
+    }
+    assert_eq!(last, Some(reqwest::StatusCode::TOO_MANY_REQUESTS));
+    // While throttled, even the right code is not checked.
+    let r = b
+        .post_form(
+            "/login/code",
+            &[("code", &secret.code_at(now() + STEP_SECONDS))],
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(b.get("/inventory").await.status(), 303);
+
+    // Not a field for tools, nor for visitors.
+    let visitor = app.other_browser();
+    let v = visitor
+        .graphql("mutation { beginTwoFactor { secret } }")
+        .await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{v}"
+    );
+    // Nobody can begin a second enrolment over a confirmed one.
+    let again = app.graphql("mutation { beginTwoFactor { secret } }").await;
+    assert_eq!(
+        again["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{again}"
+    );
+}
+
+/// In Chromium: enrol from the account menu (the key read off the page, as a person would
+/// type it into an app), keep the recovery codes, sign out, sign in with the password and
+/// the app's code; axe finds nothing serious on any of these pages. With
+/// `SCREENSHOTS_DIR` set, the pages are kept as screenshots.
+#[tokio::test]
+async fn in_the_browser_a_customer_enrols_and_signs_in_with_a_code() {
+    use crate::webdriver::Browser;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app_with(&[("DEMO_ERP_ROWS", "300")], false).await;
+    app.add_customer("pat@example.com", PASSWORD, "All", false)
+        .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var("SCREENSHOTS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().to_owned());
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = browser.session().await;
+    s.window_size(1366, 900).await;
+    s.set_theme("light").await;
+    s.sign_in_customer(&app.url("/login"), "pat@example.com", PASSWORD)
+        .await;
+    let mut failures = Vec::new();
+    s.click("a[href='/account/two-step']").await;
+    s.wait_for(
+        "the two-step page",
+        "location.pathname === '/account/two-step'",
+    )
+    .await;
+    failures.extend(crate::accessibility::axe_violations(&s).await);
+    s.click("form[action='/account/two-step/begin'] button")
+        .await;
+    // Drawn: the path is the SVG's own child and has the QR code's size.
+    s.wait_for(
+        "the QR code",
+        "(() => { const p = document.querySelector('svg.qr > path'); return p && p.getBBox().width > 20; })()",
+    )
+        .await;
+    failures.extend(crate::accessibility::axe_violations(&s).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    s.screenshot(&dir.join("two-step-enrol-1366x900-light.png"))
+        .await;
+    let key = s
+        .script("return document.querySelector('code.mono').textContent;")
+        .await;
+    let secret = TotpSecret::from_bytes(base32_decode(key.as_str().unwrap()).unwrap());
+    // What a phone's camera reads from the screen is the app's link with this very key.
+    let shot = dir.join("two-step-enrol-1366x900-light.png");
+    if let Some(zbar) = require_tool(
+        crate::webdriver::find_program(&["/usr/bin/zbarimg", "/usr/local/bin/zbarimg"]),
+        "zbarimg is not installed (apt-get install zbar-tools): the QR code was not read back",
+        under_ci(),
+    ) {
+        let out = std::process::Command::new(zbar)
+            .args(["-q", "--raw"])
+            .arg(&shot)
+            .output()
+            .unwrap();
+        let read = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(read, secret.otpauth_uri(ISSUER, "pat@example.com"));
+    }
+    s.type_into("#code", &secret.code_at(now())).await;
+    s.click("form[action='/account/two-step/confirm'] button")
+        .await;
+    s.wait_for(
+        "the recovery codes",
+        "document.querySelectorAll('.recovery-codes li').length === 10",
+    )
+    .await;
+    failures.extend(crate::accessibility::axe_violations(&s).await);
+    s.screenshot(&dir.join("two-step-recovery-codes-1366x900-light.png"))
+        .await;
+
+    // Sign out; the password leads to the code page; the app's next code signs in.
+    s.click("form[action='/logout'] button").await;
+    s.wait_for("signed out", "location.pathname === '/login'")
+        .await;
+    s.submit_sign_in("pat@example.com", PASSWORD).await;
+    s.wait_for("the code page", "location.pathname === '/login/code'")
+        .await;
+    failures.extend(crate::accessibility::axe_violations(&s).await);
+    s.screenshot(&dir.join("two-step-sign-in-1366x900-light.png"))
+        .await;
+    s.type_into("#code", &secret.code_at(now() + STEP_SECONDS))
+        .await;
+    s.click("form[action='/login/code'] button").await;
+    s.wait_for("the grid", "document.querySelector('#inv-count')")
+        .await;
+    s.close().await;
+    assert!(failures.is_empty(), "axe: {failures:#?}");
+}
