@@ -21,6 +21,8 @@ pub enum Purpose {
     InventoryCursor,
     /// Seals the TOTP secrets of two-step sign-in in the app database.
     TwoFactorSecret,
+    /// "Trust this browser": the mark that skips the two-step code for 30 days.
+    TrustedBrowser,
 }
 
 impl Purpose {
@@ -32,6 +34,7 @@ impl Purpose {
             Purpose::ListCursor => b"customer-portal list cursors v1",
             Purpose::InventoryCursor => b"customer-portal inventory cursors v1",
             Purpose::TwoFactorSecret => b"customer-portal two-factor secret v1",
+            Purpose::TrustedBrowser => b"customer-portal trusted browser v1",
         }
     }
 }

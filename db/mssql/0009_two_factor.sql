@@ -8,7 +8,8 @@ BEGIN
         secret_sealed  NVARCHAR(200) NOT NULL,
         confirmed_at   DATETIME2 NULL,
         last_step      BIGINT NULL,
-        created_at     DATETIME2 NOT NULL
+        created_at     DATETIME2 NOT NULL,
+        trusted_since  DATETIME2 NULL
     );
 END;
 GO

@@ -7,12 +7,14 @@
 -- secret sealed under a key derived from SECRET_KEY (it must be read back to check a
 -- code, so it cannot be hashed). `confirmed_at` NULL: enrolment begun, not confirmed.
 -- `last_step`: the 30-second step of the last code accepted (no code works twice).
+-- `trusted_since`: "trust this browser" marks issued before it no longer skip the code.
 CREATE TABLE IF NOT EXISTS TwoFactor (
     account_key    TEXT PRIMARY KEY,
     secret_sealed  TEXT NOT NULL,
     confirmed_at   TEXT NULL,
     last_step      INTEGER NULL,
-    created_at     TEXT NOT NULL
+    created_at     TEXT NOT NULL,
+    trusted_since  TEXT NULL
 );
 
 -- Only a SHA-256 of each code is kept; `used_at` set once it has been used.

@@ -222,7 +222,8 @@ impl AuthService {
     /// Checks the credentials and, on success, records a brand-new session. Failures are
     /// counted; too many for this email or from this address are refused unchecked.
     /// `known_device`: the browser has signed in to this account before (no per-account
-    /// delay; see `throttle`).
+    /// delay; see `throttle`). `trust_mark`: the browser's "trust this browser" cookie,
+    /// which skips the two-step code while it is live.
     #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
     pub async fn login_customer(
         &self,
@@ -230,6 +231,7 @@ impl AuthService {
         password: &str,
         client: &ClientInfo,
         known_device: bool,
+        trust_mark: Option<&str>,
     ) -> Result<LoginOutcome, LoginError> {
         let key = throttle::customer_key(raw_email);
         let ip = client.throttle_ip();
@@ -256,7 +258,7 @@ impl AuthService {
         self.throttle.succeeded(attempt).await;
         if let Some(two_factor) = &self.two_factor {
             let on = two_factor
-                .is_on(&customer_account(customer.id))
+                .needs_code(&customer_account(customer.id), trust_mark)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "could not read two-step sign-in");
@@ -311,6 +313,13 @@ impl AuthService {
         self.signed_in(&customer, client, known_device)
             .await
             .map_err(|_| CodeError::Code(TwoFactorError::Unavailable))
+    }
+
+    /// A "trust this browser" mark for the account (after its code was right).
+    pub fn trust_mark(&self, customer_id: CustomerId) -> Option<String> {
+        self.two_factor
+            .as_ref()
+            .map(|t| t.trust_mark(&customer_account(customer_id)))
     }
 
     /// Starts the session of a sign-in that passed every step, and mails the owner when

@@ -312,6 +312,10 @@ mod tests {
         let secret = TotpSecret::generate();
         let sealed = sealer.seal(&secret);
         assert_eq!(sealer.open(&sealed), Some(secret.clone()));
+        assert!(
+            crate::store::fits::TWO_FACTOR_SECRET.holds(&sealed),
+            "fits its column"
+        );
         assert!(!sealed.contains(&secret.base32()));
         // A fresh nonce each time: the same secret never seals the same way twice.
         assert_ne!(sealer.seal(&secret), sealed);

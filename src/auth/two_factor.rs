@@ -11,6 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::TryRngCore;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -20,7 +22,15 @@ use super::totp::{Sealer, TotpSecret};
 use super::{ClientInfo, SYSTEM_ACTOR};
 use crate::domain::CustomerId;
 use crate::domain::audit::Action;
+use crate::signing::{Purpose, Signer};
 use crate::store::{AuditStore, LoginThrottleStore, NewAuditEntry, StoreError, TwoFactorStore};
+
+/// How long "trust this browser" skips the code.
+pub const TRUST_DAYS: i64 = 30;
+/// The cookie that carries a browser's trust mark.
+pub const TRUST_COOKIE: &str = "cp_trust";
+/// Longer cookie values are ignored (not parsed).
+const MAX_TRUST_COOKIE: usize = 256;
 
 /// Recovery codes issued at a time.
 pub const RECOVERY_CODES: usize = 10;
@@ -138,10 +148,84 @@ impl Qr {
     }
 }
 
+/// "Trust this browser" marks: `account|issued` (milliseconds) and its HMAC, base64url.
+/// A mark is worth nothing for another account or another portal, runs out after
+/// [`TRUST_DAYS`], and stops counting when the account forgets its trusted browsers.
+#[derive(Clone)]
+pub struct TrustMarks {
+    signer: Signer,
+}
+
+impl std::fmt::Debug for TrustMarks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrustMarks([redacted])")
+    }
+}
+
+fn millis(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos() / 1_000_000
+}
+
+impl TrustMarks {
+    pub fn new(secret_key: &str) -> TrustMarks {
+        TrustMarks {
+            signer: Signer::new(secret_key.as_bytes(), Purpose::TrustedBrowser),
+        }
+    }
+
+    /// A mark for `account`, issued `at`.
+    pub fn mark(&self, account: &str, at: OffsetDateTime) -> String {
+        let payload = format!("{account}|{}", millis(at));
+        let tag = self.signer.tag(payload.as_bytes(), 16);
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
+    }
+
+    /// Whether `cookie` is a mark for `account`, issued after `trusted_since` and less
+    /// than [`TRUST_DAYS`] before `now`.
+    pub fn trusts(
+        &self,
+        cookie: Option<&str>,
+        account: &str,
+        trusted_since: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> bool {
+        let Some((payload, tag)) = cookie
+            .filter(|c| c.len() <= MAX_TRUST_COOKIE)
+            .and_then(|c| c.split_once('.'))
+        else {
+            return false;
+        };
+        let (Ok(payload), Ok(tag)) = (URL_SAFE_NO_PAD.decode(payload), URL_SAFE_NO_PAD.decode(tag))
+        else {
+            return false;
+        };
+        if !self.signer.verify(&payload, &tag) {
+            return false;
+        }
+        let Some((for_account, issued)) = std::str::from_utf8(&payload)
+            .ok()
+            .and_then(|p| p.rsplit_once('|'))
+        else {
+            return false;
+        };
+        let Ok(issued) = issued.parse::<i128>() else {
+            return false;
+        };
+        let fresh = millis(now) - issued < i128::from(TRUST_DAYS) * 24 * 3600 * 1000;
+        let not_forgotten = trusted_since.is_none_or(|since| issued > millis(since));
+        for_account == account && fresh && not_forgotten
+    }
+}
+
 pub struct TwoFactor {
     store: Arc<dyn TwoFactorStore>,
     audit: Arc<dyn AuditStore>,
     sealer: Sealer,
+    trust: TrustMarks,
     throttle: Throttle,
 }
 
@@ -192,6 +276,7 @@ impl TwoFactor {
             store,
             audit,
             sealer: Sealer::new(secret_key),
+            trust: TrustMarks::new(secret_key),
             throttle: Throttle::new(counts),
         }
     }
@@ -314,13 +399,58 @@ impl TwoFactor {
         Ok(codes)
     }
 
-    /// Whether the account has two-step sign-in on.
-    pub async fn is_on(&self, account: &str) -> Result<bool, StoreError> {
-        Ok(self
+    /// Whether a sign-in to the account must give a code: two-step sign-in is on and the
+    /// browser carries no live trust mark for it (`trust_cookie`).
+    pub async fn needs_code(
+        &self,
+        account: &str,
+        trust_cookie: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let Some(record) = self
             .store
             .two_factor(account)
             .await?
-            .is_some_and(|r| r.confirmed_at.is_some()))
+            .filter(|r| r.confirmed_at.is_some())
+        else {
+            return Ok(false);
+        };
+        let trusted = self.trust.trusts(
+            trust_cookie,
+            account,
+            record.trusted_since,
+            OffsetDateTime::now_utc(),
+        );
+        if trusted {
+            tracing::info!(account, "two-step code skipped: a trusted browser");
+        }
+        Ok(!trusted)
+    }
+
+    /// A mark that lets this browser skip the code of `account` for [`TRUST_DAYS`].
+    pub fn trust_mark(&self, account: &str) -> String {
+        self.trust.mark(account, OffsetDateTime::now_utc())
+    }
+
+    /// Every browser trusted so far must give a code again. Audited.
+    pub async fn forget_browsers(
+        &self,
+        account: &str,
+        audit: AuditTarget<'_>,
+        client: &ClientInfo,
+    ) -> Result<(), TwoFactorError> {
+        let entry = audit.entry(
+            Action::TwoFactorTrustReset,
+            json!({ "ip_address": client.ip }),
+        );
+        if !self
+            .store
+            .forget_trusted_browsers(account, OffsetDateTime::now_utc(), &entry)
+            .await?
+        {
+            return Err(TwoFactorError::NotOn);
+        }
+        tracing::info!(account, "trusted browsers forgotten");
+        Ok(())
     }
 
     /// Checks a code at sign-in: the app's current code (used up) or a recovery code
@@ -381,6 +511,24 @@ impl TwoFactor {
             tracing::info!(account, left, "two-step sign-in: a recovery code was used");
         }
         Ok(())
+    }
+
+    /// Turns two-step sign-in off for an account without its code (an admin's reset of a
+    /// lost phone); whether it was on. Audited under `audit`'s actor.
+    pub async fn reset(
+        &self,
+        account: &str,
+        audit: AuditTarget<'_>,
+    ) -> Result<bool, TwoFactorError> {
+        let entry = audit.entry(Action::TwoFactorReset, json!({}));
+        let was_on = self.store.remove_two_factor(account, &entry).await?;
+        tracing::info!(
+            account,
+            was_on,
+            actor = audit.actor,
+            "two-step sign-in reset"
+        );
+        Ok(was_on)
     }
 
     /// Turns two-step sign-in off after a current code (or a recovery code).
@@ -476,6 +624,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_trust_mark_is_for_one_account_until_forgotten_or_thirty_days_old() {
+        let tf = TrustMarks::new("a secret key of some length");
+        let now = OffsetDateTime::now_utc();
+        let mark = tf.mark("customer:7", now);
+        assert!(tf.trusts(Some(&mark), "customer:7", None, now));
+        assert!(
+            !tf.trusts(Some(&mark), "customer:8", None, now),
+            "another account"
+        );
+        assert!(!tf.trusts(None, "customer:7", None, now));
+        // Forgotten: marks issued before the reset no longer count.
+        assert!(
+            !tf.trusts(Some(&mark), "customer:7", Some(now), now),
+            "issued at the reset"
+        );
+        assert!(!tf.trusts(
+            Some(&mark),
+            "customer:7",
+            Some(now + time::Duration::seconds(1)),
+            now
+        ));
+        assert!(tf.trusts(
+            Some(&mark),
+            "customer:7",
+            Some(now - time::Duration::seconds(5)),
+            now
+        ));
+        // Thirty days on, it has run out.
+        let later = now + time::Duration::days(TRUST_DAYS) + time::Duration::seconds(1);
+        assert!(!tf.trusts(Some(&mark), "customer:7", None, later));
+        // Another portal's key, a changed account or a made-up value is no mark.
+        let other = TrustMarks::new("another secret key entirely");
+        assert!(!other.trusts(Some(&mark), "customer:7", None, now));
+        let (payload, tag) = mark.split_once('.').unwrap();
+        let swapped = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap())
+            .unwrap()
+            .replace("customer:7", "customer:8");
+        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(swapped));
+        assert!(!tf.trusts(Some(&forged), "customer:8", None, now));
+        assert!(!tf.trusts(Some("x.y"), "customer:7", None, now));
+        assert!(!tf.trusts(Some(&"a".repeat(1000)), "customer:7", None, now));
+    }
+
+    #[test]
     fn recovery_codes_are_read_as_people_type_them() {
         let code = new_recovery_code();
         assert_eq!(code.len(), 9);
@@ -485,6 +677,10 @@ mod tests {
             recovery_hash(&code.to_uppercase().replace('-', " "))
         );
         assert_ne!(recovery_hash(&code), recovery_hash(&new_recovery_code()));
+        assert!(crate::store::fits::RECOVERY_CODE_HASH.holds(&recovery_hash(&code)));
+        assert!(
+            crate::store::fits::TWO_FACTOR_ACCOUNT.holds(&customer_account(CustomerId(i64::MIN)))
+        );
         assert!(looks_like_recovery_code("abcd-2345") && looks_like_recovery_code("ABCD2345"));
         assert!(!looks_like_recovery_code("123456") && !looks_like_recovery_code("12345678"));
     }

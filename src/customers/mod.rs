@@ -492,6 +492,47 @@ impl CustomerAdmin {
         })
     }
 
+    /// Turns the account's two-step sign-in off without its code (a lost phone): audited
+    /// under the admin's name and mailed to the customer. Whether it was on (nothing is
+    /// mailed when it was not).
+    pub async fn reset_two_factor(
+        &self,
+        grant: &AdminGrant<'_>,
+        id: CustomerId,
+        two_factor: &crate::auth::two_factor::TwoFactor,
+    ) -> Result<(Customer, bool), CustomerError> {
+        let actor = grant.admin();
+        let customer = self
+            .store
+            .customer_by_id(id)
+            .await?
+            .ok_or(CustomerError::NotFound)?;
+        let target = crate::auth::two_factor::AuditTarget {
+            customer_id: Some(id),
+            email: Some(&customer.email),
+            actor: &actor.username,
+        };
+        let was_on = two_factor
+            .reset(&crate::auth::two_factor::customer_account(id), target)
+            .await
+            .map_err(|_| {
+                CustomerError::Store(crate::store::StoreError::Unavailable(
+                    "two-step sign-in could not be reset".into(),
+                ))
+            })?;
+        if was_on {
+            let mail = crate::mail::templates::two_factor_reset(
+                &customer.first_name,
+                &customer.email,
+                &self.login_url,
+            );
+            if let Err(e) = self.mailer.send(&mail).await {
+                tracing::warn!(error = %e, customer_id = %id, "two-step reset mail not sent");
+            }
+        }
+        Ok((customer, was_on))
+    }
+
     /// Ends one customer session; `false` if it was already gone.
     pub async fn kick(
         &self,

@@ -61,6 +61,10 @@ actions! {
     TwoFactorDisable = "TWO_FACTOR_DISABLE", old: false;
     /// A recovery code was used instead of the app's code.
     TwoFactorRecoveryUsed = "TWO_FACTOR_RECOVERY_USED", old: false;
+    /// Every "trusted" browser of the account must give a code again.
+    TwoFactorTrustReset = "TWO_FACTOR_TRUST_RESET", old: false;
+    /// An admin turned an account's two-step sign-in off (a lost phone).
+    TwoFactorReset = "TWO_FACTOR_RESET", old: false;
     AdminLogin = "ADMIN_LOGIN", old: false;
     AdminLoginFailed = "ADMIN_LOGIN_FAILED", old: false;
     AdminLogout = "ADMIN_LOGOUT", old: false;
@@ -89,6 +93,8 @@ impl Action {
             Action::TwoFactorEnable => "Two-step sign-in turned on",
             Action::TwoFactorDisable => "Two-step sign-in turned off",
             Action::TwoFactorRecoveryUsed => "Recovery code used to sign in",
+            Action::TwoFactorTrustReset => "Trusted browsers forgotten",
+            Action::TwoFactorReset => "Two-step sign-in reset by admin",
             Action::CustomerCreate => "Account created",
             Action::CustomerUpdate => "Account edited",
             Action::CustomerDeactivate => "Account deactivated",

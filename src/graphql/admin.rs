@@ -543,6 +543,25 @@ impl AdminMutation {
             .map_err(customer_error)
     }
 
+    /// Turns a customer's two-step sign-in off without their code (a lost phone): their
+    /// next sign-in asks for the password only. Audited under the admin's name
+    /// (`TWO_FACTOR_RESET`) and mailed to the customer. Whether it was on (`false`: nothing
+    /// changed, nothing mailed).
+    #[graphql(guard = "AdminGuard")]
+    async fn reset_customer_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<bool> {
+        let (actor, service) = acting_admin(ctx, None)?;
+        let two_factor = ctx.data::<Arc<crate::auth::two_factor::TwoFactor>>()?;
+        service
+            .reset_two_factor(&actor, parse_id(&id)?, two_factor)
+            .await
+            .map(|(_, was_on)| was_on)
+            .map_err(customer_error)
+    }
+
     /// Ends a customer session; the customer is signed out on their next request.
     #[graphql(guard = "AdminGuard")]
     async fn kick_session(

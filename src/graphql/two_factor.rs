@@ -138,6 +138,22 @@ impl TwoFactorMutation {
             .map_err(refusal)
     }
 
+    /// Every browser trusted so far ("trust this browser for 30 days") must give a code at
+    /// its next sign-in. A `code` field error when two-step sign-in is off. Audited.
+    async fn forget_trusted_browsers(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let who = require_customer(ctx)?;
+        let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
+        ctx.data::<Arc<TwoFactor>>()?
+            .forget_browsers(
+                &customer_account(who.customer_id),
+                AuditTarget::customer(who.customer_id, &who.email),
+                &client,
+            )
+            .await
+            .map(|()| true)
+            .map_err(refusal)
+    }
+
     /// Turns two-step sign-in off with a current code (or a recovery code). Audited.
     async fn turn_off_two_factor(
         &self,

@@ -188,3 +188,30 @@ pub fn new_sign_in(
         ..Mail::default()
     }
 }
+
+/// An admin turned the account's two-step sign-in off (a lost phone, most likely).
+pub fn two_factor_reset(first_name: &str, email: &str, login_url: &str) -> Mail {
+    let subject = "Two-step sign-in was turned off for your portal account".to_owned();
+    let html = frame(
+        &subject,
+        html! {
+            p { "Hello " (first_name) "," }
+            p { "A WePackItAll administrator turned off two-step sign-in for the portal account " strong { (email) } ". Signing in now asks for your password only." }
+            p { "To protect your account again, sign in and turn two-step sign-in back on under \"Two-step sign-in\": " a href=(login_url) { (login_url) } }
+            p { "If you did not ask for this, contact your account manager." }
+        },
+    );
+    let text = format!(
+        "Hello {first_name},\n\n\
+         A WePackItAll administrator turned off two-step sign-in for the portal account {email}. Signing in now asks for your password only.\n\n\
+         To protect your account again, sign in and turn two-step sign-in back on under \"Two-step sign-in\": {login_url}\n\n\
+         If you did not ask for this, contact your account manager.\n"
+    );
+    Mail {
+        to: email.to_owned(),
+        subject,
+        html,
+        text,
+        ..Mail::default()
+    }
+}

@@ -56,6 +56,13 @@ pub const TOKEN_REVOKED_BY: Fit = fit("ApiTokens", "revoked_by", 100);
 pub const MINIMUM_CUSTOMER: Fit = fit("PartMinimums", "erp_customer_name", 255);
 pub const MINIMUM_PART: Fit = fit("PartMinimums", "part", 100);
 pub const MINIMUM_UPDATED_BY: Fit = fit("PartMinimums", "updated_by", 255);
+/// `customer:<id>` or `staff:<username>` (a username holds 255).
+pub const TWO_FACTOR_ACCOUNT: Fit = fit("TwoFactor", "account_key", 300);
+/// A sealed secret: 52 bytes in base64 (70 characters).
+pub const TWO_FACTOR_SECRET: Fit = fit("TwoFactor", "secret_sealed", 200);
+pub const RECOVERY_ACCOUNT: Fit = fit("TwoFactorRecoveryCodes", "account_key", 300);
+/// Hex SHA-256.
+pub const RECOVERY_CODE_HASH: Fit = fit("TwoFactorRecoveryCodes", "code_hash", 64);
 /// History keeps a part only while its customer and part numbers fit (they are never cut:
 /// a cut name would merge two parts).
 pub const HISTORY_CUSTOMER: Fit = fit("HistoryParts", "erp_customer_name", 255);
@@ -109,6 +116,10 @@ pub const ALL: &[Fit] = &[
     HISTORY_TOTALS_CUSTOMER,
     HISTORY_OWNER,
     MINIMUM_UPDATED_BY,
+    TWO_FACTOR_ACCOUNT,
+    TWO_FACTOR_SECRET,
+    RECOVERY_ACCOUNT,
+    RECOVERY_CODE_HASH,
     VIEW_NAME,
     VIEW_QUERY,
     REPORT_KIND,

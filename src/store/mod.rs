@@ -824,6 +824,8 @@ pub struct TwoFactorRecord {
     /// The time step of the last code accepted.
     pub last_step: Option<i64>,
     pub created_at: OffsetDateTime,
+    /// "Trust this browser" marks issued before this no longer skip the code.
+    pub trusted_since: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for TwoFactorRecord {
@@ -850,9 +852,9 @@ pub trait TwoFactorStore: Send + Sync {
         secret_sealed: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Confirms the enrolment begun, records `step` as used, replaces the account's
-    /// recovery codes with these hashes and appends `audit` — all or nothing; `false` when
-    /// no unconfirmed enrolment is there.
+    /// Confirms the enrolment begun (browsers trusted from `at` on), records `step` as
+    /// used, replaces the account's recovery codes with these hashes and appends `audit` —
+    /// all or nothing; `false` when no unconfirmed enrolment is there.
     async fn confirm_two_factor(
         &self,
         account: &str,
@@ -879,6 +881,14 @@ pub trait TwoFactorStore: Send + Sync {
         account: &str,
         code_hashes: &[String],
     ) -> StoreResult<()>;
+    /// Browsers trusted before `at` must give a code again; appends `audit`; `false` (and
+    /// nothing written) when two-step sign-in is not on.
+    async fn forget_trusted_browsers(
+        &self,
+        account: &str,
+        at: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool>;
     /// Removes the account's second factor and its recovery codes, appending `audit` if
     /// there was one; whether there was.
     async fn remove_two_factor(&self, account: &str, audit: &NewAuditEntry) -> StoreResult<bool>;

@@ -321,6 +321,31 @@ impl DeviceCookie {
     }
 }
 
+/// The browser's "trust this browser" mark (`cp_trust`), which skips the two-step code
+/// of the account it was issued for while it is live.
+#[derive(Debug, Clone)]
+pub struct TrustCookie(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for TrustCookie {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = super::cookies::value(&parts.headers, crate::auth::two_factor::TRUST_COOKIE);
+        Ok(TrustCookie(value))
+    }
+}
+
+impl TrustCookie {
+    /// Sets `mark` on the response of a sign-in whose code was right.
+    pub fn grant(mark: &str, resp: &mut Response) {
+        super::cookies::set(
+            resp.headers_mut(),
+            crate::auth::two_factor::TRUST_COOKIE,
+            mark,
+            Some(crate::auth::two_factor::TRUST_DAYS as u64 * 24 * 3600),
+        );
+    }
+}
+
 impl FromRequestParts<AppState> for PageCtx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(

@@ -479,6 +479,14 @@ impl TwoFactorStore for Counting {
     async fn replace_recovery_codes(&self, a: &str, h: &[String]) -> StoreResult<()> {
         self.inner.replace_recovery_codes(a, h).await
     }
+    async fn forget_trusted_browsers(
+        &self,
+        a: &str,
+        at: OffsetDateTime,
+        e: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        self.inner.forget_trusted_browsers(a, at, e).await
+    }
     async fn remove_two_factor(&self, a: &str, e: &NewAuditEntry) -> StoreResult<bool> {
         self.inner.remove_two_factor(a, e).await
     }

@@ -1060,7 +1060,34 @@ async fn two_factor_contract(store: &dyn AppStore, u: &str) {
     );
     let on = store.two_factor(&account).await.unwrap().unwrap();
     assert!(on.confirmed_at.is_some_and(|t| close(t, now)));
+    assert!(
+        on.trusted_since.is_some_and(|t| close(t, now)),
+        "trusted from the confirmation on"
+    );
     assert_eq!(on.last_step, Some(100));
+    let later = now + time::Duration::minutes(5);
+    let forget = audit("TWO_FACTOR_TRUST_RESET", "SYSTEM", None, None);
+    assert!(
+        store
+            .forget_trusted_browsers(&account, later, &forget)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .two_factor(&account)
+            .await
+            .unwrap()
+            .unwrap()
+            .trusted_since
+            .is_some_and(|t| close(t, later))
+    );
+    assert!(
+        !store
+            .forget_trusted_browsers("customer:nobody-at-all", later, &forget)
+            .await
+            .unwrap()
+    );
     assert!(
         !store
             .begin_two_factor(&account, "sealed-3", now)

@@ -324,3 +324,135 @@ async fn in_the_browser_a_customer_enrols_and_signs_in_with_a_code() {
     s.close().await;
     assert!(failures.is_empty(), "axe: {failures:#?}");
 }
+
+#[tokio::test]
+async fn a_trusted_browser_skips_the_code_until_the_account_forgets_it() {
+    let app = spawn_app().await;
+    app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    app.login("jane@example.com", PASSWORD).await;
+    let (secret, codes) = enrol(&app).await;
+
+    // Ticked: the browser gets a mark, and its next sign-in needs the password only.
+    let b = password_step(&app, "jane@example.com").await;
+    let page = b.get("/login/code").await.text().await.unwrap();
+    assert!(page.contains("Trust this browser for 30 days"));
+    let r = b
+        .post_form(
+            "/login/code",
+            &[
+                ("code", &secret.code_at(now() + STEP_SECONDS)),
+                ("trust", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/inventory");
+    assert!(set_cookie_named(r.headers(), "cp_trust").is_some_and(|c| c.contains("HttpOnly")));
+    b.post_form("/logout", &[]).await;
+    assert_eq!(
+        location(&b.login("jane@example.com", PASSWORD).await),
+        "/inventory"
+    );
+
+    // Not ticked: no mark, and the next sign-in asks again.
+    let c = password_step(&app, "jane@example.com").await;
+    let r = c.post_form("/login/code", &[("code", &codes[0])]).await;
+    assert_eq!(location(&r), "/inventory");
+    assert!(set_cookie_named(r.headers(), "cp_trust").is_none());
+    c.post_form("/logout", &[]).await;
+    assert_eq!(
+        location(&c.login("jane@example.com", PASSWORD).await),
+        "/login/code"
+    );
+
+    // The account forgets its trusted browsers: the trusted one asks for the code again.
+    let done = app
+        .post_form("/account/two-step/forget-browsers", &[])
+        .await;
+    assert_eq!(location(&done), "/account/two-step");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'TWO_FACTOR_TRUST_RESET'"),
+        1
+    );
+    b.post_form("/logout", &[]).await;
+    assert_eq!(
+        location(&b.login("jane@example.com", PASSWORD).await),
+        "/login/code"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_resets_a_lost_phone_audited_and_mailed() {
+    let hash = cheap_hash(crate::admin::ADMIN_PW);
+    let app = spawn_app_with(
+        &[
+            ("ADMIN_USERNAME", "cp_admin"),
+            ("ADMIN_PASSWORD_HASH", &hash),
+        ],
+        false,
+    )
+    .await;
+    let id = app
+        .add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    app.login("jane@example.com", PASSWORD).await;
+    enrol(&app).await;
+    password_step(&app, "jane@example.com").await;
+
+    let admin = app.other_browser();
+    let r = admin
+        .post_form(
+            "/admin-login",
+            &[
+                ("username", "cp_admin"),
+                ("password", crate::admin::ADMIN_PW),
+                ("hp_email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/panel");
+    let done = admin
+        .post_form(&format!("/admin/customers/{}/reset-two-step", id.0), &[])
+        .await;
+    assert_eq!(done.status(), 200);
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("Two-step sign-in turned off")
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'TWO_FACTOR_RESET' AND admin_username = 'cp_admin' AND target_customer_email = 'jane@example.com'"),
+        1
+    );
+    let subject = "Two-step sign-in was turned off for your portal account";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !outbox_messages(&app).iter().any(|m| m.contains(subject)) {
+        assert!(std::time::Instant::now() < deadline, "no reset mail");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The next sign-in asks for the password only; a second reset changes nothing.
+    let b = app.other_browser();
+    assert_eq!(
+        location(&b.login("jane@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    let again = admin
+        .graphql(&format!(
+            r#"mutation {{ resetCustomerTwoFactor(id: "{}") }}"#,
+            id.0
+        ))
+        .await;
+    assert_eq!(again["data"]["resetCustomerTwoFactor"], false, "{again}");
+    // Customers cannot reset anyone's.
+    let denied = b
+        .graphql(&format!(
+            r#"mutation {{ resetCustomerTwoFactor(id: "{}") }}"#,
+            id.0
+        ))
+        .await;
+    assert_eq!(
+        denied["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{denied}"
+    );
+}

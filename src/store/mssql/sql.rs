@@ -443,8 +443,19 @@ SELECT @n;";
 pub const LIST_ACTIVE_SESSIONS: &str = "SELECT session_id, customer_id, last_seen, ip_address, user_agent, created_at \
      FROM dbo.ActiveSessions ORDER BY last_seen DESC";
 
-pub const TWO_FACTOR: &str = "SELECT account_key, secret_sealed, confirmed_at, last_step, created_at \
+pub const TWO_FACTOR: &str = "SELECT account_key, secret_sealed, confirmed_at, last_step, created_at, trusted_since \
      FROM dbo.TwoFactor WHERE account_key = @P1";
+
+/// @P1 account, @P2 at, @P3..@P8 audit. Returns 1 when two-step sign-in was on.
+pub const FORGET_TRUSTED_BROWSERS: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+UPDATE dbo.TwoFactor SET trusted_since = @P2 WHERE account_key = @P1 AND confirmed_at IS NOT NULL;
+SET @n = @@ROWCOUNT;
+IF @n > 0
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P3, @P4, @P5, @P6, @P7, @P8);
+COMMIT TRANSACTION;
+SELECT @n;";
 
 /// @P1 account, @P2 sealed secret, @P3 at. Returns 1 when written, 0 when the account has
 /// a confirmed second factor.
@@ -483,7 +494,7 @@ pub fn confirm_two_factor(n: usize) -> String {
     format!(
         "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
 DECLARE @n INT;
-UPDATE dbo.TwoFactor SET confirmed_at = @P2, last_step = @P3
+UPDATE dbo.TwoFactor SET confirmed_at = @P2, trusted_since = @P2, last_step = @P3
 WHERE account_key = @P1 AND confirmed_at IS NULL;
 SET @n = @@ROWCOUNT;
 IF @n > 0
@@ -796,6 +807,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.into()),
         ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.into()),
         ("TWO_FACTOR", TWO_FACTOR.into()),
+        ("FORGET_TRUSTED_BROWSERS", FORGET_TRUSTED_BROWSERS.into()),
         ("BEGIN_TWO_FACTOR", BEGIN_TWO_FACTOR.into()),
         ("CONFIRM_TWO_FACTOR", confirm_two_factor(10)),
         ("CONFIRM_TWO_FACTOR_NO_CODES", confirm_two_factor(0)),

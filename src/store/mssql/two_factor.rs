@@ -9,6 +9,7 @@ fn two_factor(row: &Row) -> StoreResult<TwoFactorRecord> {
         confirmed_at: read_utc(row, 2)?,
         last_step: opt_int(row, 3)?,
         created_at: req_utc(row, 4)?,
+        trusted_since: read_utc(row, 5)?,
     })
 }
 
@@ -105,6 +106,26 @@ impl TwoFactorStore for MssqlStore {
         self.exec("replace_recovery_codes", &statement, &params)
             .await
             .map(|_| ())
+    }
+
+    async fn forget_trusted_browsers(
+        &self,
+        account: &str,
+        at: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        let mut params = vec![t(account), P::Time(utc(at))];
+        params.extend(audit_params(audit, &self.zone));
+        Ok(self
+            .one(
+                "forget_trusted_browsers",
+                sql::FORGET_TRUSTED_BROWSERS,
+                &params,
+                |r| int(r, 0),
+            )
+            .await?
+            .unwrap_or(0)
+            > 0)
     }
 
     async fn remove_two_factor(&self, account: &str, audit: &NewAuditEntry) -> StoreResult<bool> {

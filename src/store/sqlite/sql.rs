@@ -213,15 +213,18 @@ pub const LIST_ACTIVE_SESSIONS: &str =
 pub const PURGE_SESSIONS: &str =
     "DELETE FROM ActiveSessions WHERE last_seen < ?1 OR created_at < ?2";
 pub const TWO_FACTOR: &str =
-    "SELECT account_key, secret_sealed, confirmed_at, last_step, created_at
+    "SELECT account_key, secret_sealed, confirmed_at, last_step, created_at, trusted_since
                      FROM TwoFactor WHERE account_key = ?1";
 pub const BEGIN_TWO_FACTOR: &str = "INSERT INTO TwoFactor (account_key, secret_sealed, confirmed_at, last_step, created_at)
                  VALUES (?1, ?2, NULL, NULL, ?3)
                  ON CONFLICT (account_key) DO UPDATE
                  SET secret_sealed = excluded.secret_sealed, last_step = NULL, created_at = excluded.created_at
                  WHERE TwoFactor.confirmed_at IS NULL";
-pub const CONFIRM_TWO_FACTOR: &str = "UPDATE TwoFactor SET confirmed_at = ?1, last_step = ?2
+pub const CONFIRM_TWO_FACTOR: &str =
+    "UPDATE TwoFactor SET confirmed_at = ?1, trusted_since = ?1, last_step = ?2
                  WHERE account_key = ?3 AND confirmed_at IS NULL";
+pub const FORGET_TRUSTED_BROWSERS: &str = "UPDATE TwoFactor SET trusted_since = ?1
+                 WHERE account_key = ?2 AND confirmed_at IS NOT NULL";
 pub const USE_TWO_FACTOR_STEP: &str = "UPDATE TwoFactor SET last_step = ?1
                  WHERE account_key = ?2 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ?1)";
 pub const DELETE_RECOVERY_CODES: &str = "DELETE FROM TwoFactorRecoveryCodes WHERE account_key = ?1";
@@ -500,6 +503,10 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("TWO_FACTOR", TWO_FACTOR.to_owned()),
         ("BEGIN_TWO_FACTOR", BEGIN_TWO_FACTOR.to_owned()),
         ("CONFIRM_TWO_FACTOR", CONFIRM_TWO_FACTOR.to_owned()),
+        (
+            "FORGET_TRUSTED_BROWSERS",
+            FORGET_TRUSTED_BROWSERS.to_owned(),
+        ),
         ("USE_TWO_FACTOR_STEP", USE_TWO_FACTOR_STEP.to_owned()),
         ("DELETE_RECOVERY_CODES", DELETE_RECOVERY_CODES.to_owned()),
         ("INSERT_RECOVERY_CODE", INSERT_RECOVERY_CODE.to_owned()),

@@ -3,13 +3,17 @@
 use super::*;
 
 fn two_factor_from_row(r: &Row<'_>) -> rusqlite::Result<TwoFactorRecord> {
-    let confirmed: Option<String> = r.get(2)?;
+    let opt_ts = |idx: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
+        let s: Option<String> = r.get(idx)?;
+        Ok(s.as_deref().and_then(parse_ts))
+    };
     Ok(TwoFactorRecord {
         account_key: r.get(0)?,
         secret_sealed: r.get(1)?,
-        confirmed_at: confirmed.as_deref().and_then(parse_ts),
+        confirmed_at: opt_ts(2)?,
         last_step: r.get(3)?,
         created_at: read_ts(r, 4)?,
+        trusted_since: opt_ts(5)?,
     })
 }
 
@@ -123,6 +127,28 @@ impl TwoFactorStore for SqliteStore {
             let tx = c.transaction().map_err(backend)?;
             replace_codes(&tx, &account, &hashes).map_err(backend)?;
             tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn forget_trusted_browsers(
+        &self,
+        account: &str,
+        at: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        let (account, audit) = (account.to_owned(), audit.clone());
+        self.with_conn("forget_trusted_browsers", move |c| {
+            let zone = c.zone.clone();
+            let tx = c.transaction().map_err(backend)?;
+            let n = tx
+                .execute(sql::FORGET_TRUSTED_BROWSERS, params![ts(at), account])
+                .map_err(backend)?;
+            if n > 0 {
+                insert_audit(&tx, &audit, &zone).map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(n > 0)
         })
         .await
     }

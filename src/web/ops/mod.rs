@@ -82,10 +82,10 @@ operations!("src/web/ops/inventory.graphql": InventoryView, InventoryMoreRows, I
 
 // The customer's own account.
 // Forgot password: ask for a link, check it, use it.
-operations!("src/web/ops/account.graphql": ChangePassword, RequestPasswordReset, PasswordResetLinkValid, ResetPassword, MySessions, SignOutSession, SignOutOtherSessions, TwoFactorPage, BeginTwoFactor, ConfirmTwoFactor, TurnOffTwoFactor);
+operations!("src/web/ops/account.graphql": ChangePassword, RequestPasswordReset, PasswordResetLinkValid, ResetPassword, MySessions, SignOutSession, SignOutOtherSessions, TwoFactorPage, BeginTwoFactor, ConfirmTwoFactor, TurnOffTwoFactor, ForgetTrustedBrowsers);
 
 // Admin: customer accounts.
-operations!("src/web/ops/customers.graphql": CustomerList, CustomerForEdit, ErpCustomerNames, CreateCustomer, UpdateCustomer, ResetCustomerPassword, SetCustomerActive);
+operations!("src/web/ops/customers.graphql": CustomerList, CustomerForEdit, ErpCustomerNames, CreateCustomer, UpdateCustomer, ResetCustomerPassword, SetCustomerActive, ResetCustomerTwoFactor);
 
 // Admin: everything else.
 operations!("src/web/ops/admin.graphql": AuditLog, ActiveSessions, KickSession, Analytics, PanelCounts, Outbox, OutboxMessage);

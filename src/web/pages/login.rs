@@ -11,12 +11,12 @@ use tower_sessions::Session;
 
 use crate::auth::service::{CodeError, CustomerLogin, LoginError, LoginOutcome};
 use crate::auth::sessions::{PENDING_CODE_KEY, PendingCode, SessionAuth};
-use crate::auth::two_factor::TwoFactorError;
+use crate::auth::two_factor::{TRUST_DAYS, TwoFactorError};
 use crate::auth::{ClientInfo, Viewer};
 use crate::domain::CustomerId;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::extractors::{DeviceCookie, safe_next};
+use crate::web::extractors::{DeviceCookie, TrustCookie, safe_next};
 use crate::web::layout::{self, PageCtx};
 use crate::web::signin::{self, throttled_message, throttled_response};
 
@@ -113,6 +113,7 @@ pub async fn submit(
     session: Session,
     client: ClientInfo,
     device: DeviceCookie,
+    trust: TrustCookie,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let throttle_key = crate::auth::throttle::customer_key(&form.email);
@@ -133,6 +134,7 @@ pub async fn submit(
             &form.password,
             &client,
             device.knows(&state, &throttle_key),
+            trust.0.as_deref(),
         )
         .await
     {
@@ -216,6 +218,9 @@ pub const CODE_PATH: &str = "/login/code";
 pub struct CodeForm {
     #[serde(default)]
     code: String,
+    /// "Trust this browser for 30 days" (a checkbox: `on` when ticked).
+    #[serde(default)]
+    trust: String,
 }
 
 fn code_page(ctx: &PageCtx, error: Option<&str>) -> Markup {
@@ -233,6 +238,10 @@ fn code_page(ctx: &PageCtx, error: Option<&str>) -> Markup {
                     input id="code" name="code" type="text" required autofocus inputmode="numeric"
                         autocomplete="one-time-code" maxlength="20" aria-describedby="code-hint";
                     p id="code-hint" class="muted small" { "Lost your phone? Enter one of your recovery codes instead (like abcd-2345); each works once." }
+                    label class="check" {
+                        input type="checkbox" name="trust" value="on";
+                        " Trust this browser for " (TRUST_DAYS) " days (not on a shared computer)"
+                    }
                     button type="submit" class="btn btn-primary btn-block" { "Sign in" }
                 }
                 p class="muted small" { a href="/login" { "Start over" } }
@@ -284,7 +293,10 @@ pub async fn submit_code(
     {
         Ok(login) => {
             let _ = session.remove::<PendingCode>(PENDING_CODE_KEY).await;
-            finish_sign_in(
+            let mark = (form.trust == "on")
+                .then(|| state.auth.trust_mark(customer))
+                .flatten();
+            let mut resp = finish_sign_in(
                 &state,
                 &ctx,
                 &session,
@@ -294,7 +306,11 @@ pub async fn submit_code(
                 login,
                 waiting.next.as_deref().and_then(safe_next),
             )
-            .await
+            .await?;
+            if let Some(mark) = mark {
+                TrustCookie::grant(&mark, &mut resp);
+            }
+            Ok(resp)
         }
         Err(CodeError::Expired) => {
             let _ = session.remove::<PendingCode>(PENDING_CODE_KEY).await;

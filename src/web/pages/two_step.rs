@@ -18,8 +18,9 @@ use crate::web::exec;
 use crate::web::extractors::CurrentCustomer;
 use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
-    BeginTwoFactor, ConfirmTwoFactor, TurnOffTwoFactor, TwoFactorPage, begin_two_factor,
-    confirm_two_factor, turn_off_two_factor, two_factor_page,
+    BeginTwoFactor, ConfirmTwoFactor, ForgetTrustedBrowsers, TurnOffTwoFactor, TwoFactorPage,
+    begin_two_factor, confirm_two_factor, forget_trusted_browsers, turn_off_two_factor,
+    two_factor_page,
 };
 
 pub const PATH: &str = "/account/two-step";
@@ -67,6 +68,11 @@ fn page(ctx: &PageCtx, data: &two_factor_page::ResponseData, error: Option<&str>
                 @if status.on {
                     p { span class="pill pill-ok" { "On" } " Signing in asks for a code from your authenticator app after your password." }
                     p class="muted" { (status.recovery_codes_left) " of 10 recovery codes left." }
+                    form method="post" action=(format!("{PATH}/forget-browsers")) class="stack" {
+                        (layout::csrf_field(ctx))
+                        p class="muted small" { "Browsers you told to trust you for 30 days skip the code. To make every one of them ask again:" }
+                        button type="submit" class="btn" { "Forget trusted browsers" }
+                    }
                     form method="post" action=(format!("{PATH}/off")) class="stack" {
                         (code_field(ctx, "A current code (or a recovery code) to turn it off"))
                         button type="submit" class="btn btn-danger" { "Turn two-step sign-in off" }
@@ -160,6 +166,27 @@ pub async fn confirm(
     }
 }
 
+pub async fn forget_browsers(
+    State(state): State<AppState>,
+    CurrentCustomer(_who): CurrentCustomer,
+    ctx: PageCtx,
+    session: Session,
+    client: ClientInfo,
+) -> Result<Response, AppError> {
+    let flash = match exec::run_form_from::<ForgetTrustedBrowsers>(
+        &state.schema,
+        &ctx.viewer,
+        Some(&client),
+        forget_trusted_browsers::Variables,
+    )
+    .await?
+    {
+        Ok(_) => Flash::success("Every browser will ask for a code at its next sign-in."),
+        Err(errors) => Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
+    };
+    Ok(redirect_with_flash(&session, PATH, flash).await)
+}
+
 pub async fn turn_off(
     State(state): State<AppState>,
     CurrentCustomer(_who): CurrentCustomer,
@@ -192,4 +219,5 @@ pub fn routes() -> Router<AppState> {
         .route("/account/two-step/begin", post(begin))
         .route("/account/two-step/confirm", post(confirm))
         .route("/account/two-step/off", post(turn_off))
+        .route("/account/two-step/forget-browsers", post(forget_browsers))
 }

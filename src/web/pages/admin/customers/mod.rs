@@ -22,8 +22,9 @@ use crate::web::extractors::CurrentAdmin;
 use crate::web::layout::{self, Flash, PageCtx};
 use crate::web::ops::{
     CreateCustomer, CustomerForEdit, CustomerList, ErpCustomerNames, ResetCustomerPassword,
-    SetCustomerActive, UpdateCustomer, create_customer, customer_for_edit, customer_list,
-    erp_customer_names, reset_customer_password, set_customer_active, update_customer,
+    ResetCustomerTwoFactor, SetCustomerActive, UpdateCustomer, create_customer, customer_for_edit,
+    customer_list, erp_customer_names, reset_customer_password, reset_customer_two_factor,
+    set_customer_active, update_customer,
 };
 use modal::{FormValues, modal, parse_pairs};
 
@@ -110,6 +111,9 @@ fn table(rows: &[CustomerRow], status: Status, oob: bool, zone: &Zone) -> Markup
                                     button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/reset-password", c.id))
                                         hx-confirm=(format!("Reset the password of {}? A new temporary password is emailed and their sessions end.", c.email))
                                         hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Reset PW" }
+                                    button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/reset-two-step", c.id))
+                                        hx-confirm=(format!("Turn off two-step sign-in for {}? Their next sign-in asks for the password only, and they are told by mail.", c.email))
+                                        hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Reset 2-step" }
                                     @if c.is_active {
                                         button type="button" class="btn btn-small btn-danger" hx-post=(format!("/admin/customers/{}/active", c.id)) hx-vals=r#"{"active":"false"}"#
                                             hx-confirm=(format!("Deactivate {}? They are signed out at once.", c.email))
@@ -361,6 +365,25 @@ pub async fn reset_password(
     refreshed(&state, &ctx, flash, status_from_headers(&headers), false).await
 }
 
+pub async fn reset_two_step(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let vars = reset_customer_two_factor::Variables { id };
+    let was_on = exec::run::<ResetCustomerTwoFactor>(&state.schema, &ctx.viewer, vars)
+        .await?
+        .reset_customer_two_factor;
+    let flash = if was_on {
+        Flash::success("Two-step sign-in turned off; the customer was told by mail.")
+    } else {
+        Flash::info("That account did not have two-step sign-in on; nothing changed.")
+    };
+    refreshed(&state, &ctx, flash, status_from_headers(&headers), false).await
+}
+
 #[derive(Deserialize)]
 pub struct ActiveForm {
     active: String,
@@ -403,5 +426,6 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/customers/{id}", post(update))
         .route("/admin/customers/{id}/edit", get(edit_modal))
         .route("/admin/customers/{id}/reset-password", post(reset_password))
+        .route("/admin/customers/{id}/reset-two-step", post(reset_two_step))
         .route("/admin/customers/{id}/active", post(set_active))
 }
