@@ -444,7 +444,8 @@ fn sign_in_services(
         hasher,
         config.session_lifetime,
     )
-    .with_two_factor(two_factor);
+    .with_two_factor(two_factor)
+    .requiring_two_factor(config.require_two_factor_customers);
     if let Some(notices) = notices {
         auth = auth.with_sign_in_notices(notices);
     }

@@ -30,10 +30,25 @@ pub enum Denied {
     PasswordChangeRequired,
     /// Signed in, but as the other kind of user.
     Forbidden,
+    /// A customer whose sign-in requires two-step sign-in (`REQUIRE_2FA`) and who has not
+    /// turned it on: only enrolling is open.
+    TwoFactorEnrolmentRequired,
 }
 
 /// The rule for customer data: a signed-in customer not on a temporary password.
 pub fn customer_access(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
+    match viewer {
+        Viewer::Customer(c) if c.must_reset_password => Err(Denied::PasswordChangeRequired),
+        Viewer::Customer(c) if c.must_enrol_two_factor => Err(Denied::TwoFactorEnrolmentRequired),
+        Viewer::Customer(c) => Ok(c),
+        Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
+        Viewer::Anonymous => Err(Denied::Unauthenticated),
+    }
+}
+
+/// The rule for a customer's own two-step sign-in: a signed-in customer not on a temporary
+/// password, whether or not enrolling is still required of them.
+pub fn enrolling_customer(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> {
     match viewer {
         Viewer::Customer(c) if c.must_reset_password => Err(Denied::PasswordChangeRequired),
         Viewer::Customer(c) => Ok(c),

@@ -43,6 +43,9 @@ pub struct CustomerIdentity {
     /// resolved; everything that scopes rows reads it from here.
     pub scope: ErpScope,
     pub must_reset_password: bool,
+    /// Two-step sign-in is required of customers (`REQUIRE_2FA`) and this account has not
+    /// turned it on: until it does, only enrolling is open.
+    pub must_enrol_two_factor: bool,
 }
 
 impl CustomerIdentity {

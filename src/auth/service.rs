@@ -119,6 +119,9 @@ pub struct AuthService {
     notices: Option<super::notices::SignInNotices>,
     /// Two-step sign-in; `None`: passwords alone (tests that build the service bare).
     two_factor: Option<Arc<TwoFactor>>,
+    /// `REQUIRE_2FA` covers customers: an account without it signs in once (the grace
+    /// sign-in) and can reach nothing but enrolment until it is on.
+    require_two_factor: bool,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -151,6 +154,7 @@ fn identity(customer: &Customer, session_id: &str) -> CustomerIdentity {
         last_name: customer.last_name.clone(),
         scope: crate::domain::ErpScope::parse(&customer.erp_customer_name),
         must_reset_password: customer.must_reset_password,
+        must_enrol_two_factor: false,
     }
 }
 
@@ -196,7 +200,14 @@ impl AuthService {
             session_lifetime,
             notices: None,
             two_factor: None,
+            require_two_factor: false,
         }
+    }
+
+    /// Requires customers to turn two-step sign-in on (`REQUIRE_2FA`).
+    pub fn requiring_two_factor(mut self, required: bool) -> Self {
+        self.require_two_factor = required;
+        self
     }
 
     /// Asks accounts that turned two-step sign-in on for their app's code.
@@ -496,7 +507,15 @@ impl AuthService {
         if now - session.last_seen >= LAST_SEEN_GRANULARITY {
             self.sessions.touch_session(session_id, now).await?;
         }
-        Ok(Some(identity(&customer, session_id)))
+        let mut who = identity(&customer, session_id);
+        // Read on every request while required, so enrolling in one browser opens every
+        // other browser of the account at once.
+        if self.require_two_factor
+            && let Some(two_factor) = &self.two_factor
+        {
+            who.must_enrol_two_factor = !two_factor.is_on(&customer_account(customer.id)).await?;
+        }
+        Ok(Some(who))
     }
 
     pub async fn logout_customer(

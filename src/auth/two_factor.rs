@@ -426,6 +426,15 @@ impl TwoFactor {
         Ok(!trusted)
     }
 
+    /// Whether the account has two-step sign-in on.
+    pub async fn is_on(&self, account: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .two_factor(account)
+            .await?
+            .is_some_and(|r| r.confirmed_at.is_some()))
+    }
+
     /// A mark that lets this browser skip the code of `account` for [`TRUST_DAYS`].
     pub fn trust_mark(&self, account: &str) -> String {
         self.trust.mark(account, OffsetDateTime::now_utc())

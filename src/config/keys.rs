@@ -217,6 +217,12 @@ pub const KEYS: &[Key] = &[
         "a database trigger refuses changes to audit rows (off: retention jobs may delete)",
     ),
     key(
+        "REQUIRE_2FA",
+        Choice(&["none", "customers", "staff", "both"]),
+        Some("none"),
+        "whose accounts must turn two-step sign-in on (customers sign in once, then only enrolment is open)",
+    ),
+    key(
         "NEW_SIGNIN_MAIL",
         Bool,
         Some("True"),

@@ -86,6 +86,8 @@ pub struct Config {
     /// Mail a customer when a browser without the account's known-device mark signs in
     /// (`NEW_SIGNIN_MAIL`).
     pub new_sign_in_mail: bool,
+    /// Customers must turn two-step sign-in on (`REQUIRE_2FA=customers`).
+    pub require_two_factor_customers: bool,
     /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
     pub app_db_zone: Zone,
     /// `HISTORY_*` and `FORECAST_*`: when the daily record is taken, how long it is kept,
@@ -334,6 +336,7 @@ impl Config {
             seed_demo_accounts: true,
             audit_append_only: sec.audit_append_only,
             new_sign_in_mail: sec.new_sign_in_mail,
+            require_two_factor_customers: sec.require_two_factor_customers,
             app_db_zone: data.app_db_zone,
             history: data.history,
             portal_zone,
@@ -412,6 +415,7 @@ struct Security {
     test_mode: bool,
     audit_append_only: bool,
     new_sign_in_mail: bool,
+    require_two_factor_customers: bool,
     app_base_url: Option<Url>,
     admin_username: String,
     admin_password_hash: Option<Secret>,
@@ -424,6 +428,12 @@ impl Security {
         if production && r.raw("SECRET_KEY").is_none() {
             r.problem(format!(
                 "SECRET_KEY is required {IN_PRODUCTION}: a random string of at least {MIN_SECRET_KEY_LEN} characters"
+            ));
+        }
+        let require_2fa = r.choice("REQUIRE_2FA");
+        if matches!(require_2fa, "staff" | "both") {
+            r.problem(format!(
+                "REQUIRE_2FA={require_2fa} is refused: two-step sign-in for staff is not available in this version (use customers or none)"
             ));
         }
         let test_mode = r.bool("TEST_MODE");
@@ -442,6 +452,7 @@ impl Security {
             test_mode,
             audit_append_only: r.bool("AUDIT_APPEND_ONLY"),
             new_sign_in_mail: r.bool("NEW_SIGNIN_MAIL"),
+            require_two_factor_customers: require_2fa == "customers",
             app_base_url: r.url("APP_BASE_URL"),
             // Any name the old portal accepted: compared exactly, as typed.
             admin_username: r.text("ADMIN_USERNAME").unwrap_or_default(),

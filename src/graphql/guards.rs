@@ -12,6 +12,8 @@ pub mod codes {
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const PASSWORD_CHANGE_REQUIRED: &str = "PASSWORD_CHANGE_REQUIRED";
+    /// Two-step sign-in is required (`REQUIRE_2FA`) and not on yet: only enrolling is open.
+    pub const TWO_FACTOR_REQUIRED: &str = "TWO_FACTOR_REQUIRED";
     pub const INTERNAL: &str = "INTERNAL";
     pub const ERP_UNAVAILABLE: &str = "ERP_UNAVAILABLE";
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
@@ -81,6 +83,7 @@ impl Denied {
             Denied::Unauthenticated => codes::UNAUTHENTICATED,
             Denied::PasswordChangeRequired => codes::PASSWORD_CHANGE_REQUIRED,
             Denied::Forbidden => codes::FORBIDDEN,
+            Denied::TwoFactorEnrolmentRequired => codes::TWO_FACTOR_REQUIRED,
         }
     }
 
@@ -89,6 +92,7 @@ impl Denied {
             Denied::Unauthenticated => "sign in first",
             Denied::PasswordChangeRequired => "change your temporary password first",
             Denied::Forbidden => "not allowed for this account",
+            Denied::TwoFactorEnrolmentRequired => "turn two-step sign-in on first",
         };
         coded_error(self.code(), message)
     }
@@ -111,6 +115,13 @@ pub fn require_inventory(
     narrow: Option<&[String]>,
 ) -> async_graphql::Result<InventoryGrant> {
     inventory_grant(viewer(ctx), narrow).map_err(Denied::into_graphql)
+}
+
+/// [`enrolling_customer`] for a resolver.
+pub fn require_enrolling_customer<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<&'a CustomerIdentity> {
+    enrolling_customer(viewer(ctx)).map_err(Denied::into_graphql)
 }
 
 /// [`signed_in_customer`] for a resolver.
@@ -197,6 +208,7 @@ mod tests {
             last_name: None,
             scope: ErpScope::All,
             must_reset_password: must_reset,
+            must_enrol_two_factor: false,
         })
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::guards::{
-    coded_error, codes, field_errors, rate_limited, require_customer, store_error,
+    coded_error, codes, field_errors, rate_limited, require_enrolling_customer, store_error,
 };
 use crate::auth::ClientInfo;
 use crate::auth::two_factor::{
@@ -72,7 +72,7 @@ fn refusal(e: TwoFactorError) -> async_graphql::Error {
 impl TwoFactorQuery {
     /// Whether signing in to the caller's account asks for an app's code.
     async fn two_factor_status(&self, ctx: &Context<'_>) -> async_graphql::Result<TwoFactorStatus> {
-        let who = require_customer(ctx)?;
+        let who = require_enrolling_customer(ctx)?;
         let status = ctx
             .data::<Arc<TwoFactor>>()?
             .status(&customer_account(who.customer_id))
@@ -90,7 +90,7 @@ impl TwoFactorQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<TwoFactorEnrolment>> {
-        let who = require_customer(ctx)?;
+        let who = require_enrolling_customer(ctx)?;
         ctx.data::<Arc<TwoFactor>>()?
             .pending(&customer_account(who.customer_id), &who.email)
             .await
@@ -108,7 +108,7 @@ impl TwoFactorMutation {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<TwoFactorEnrolment> {
-        let who = require_customer(ctx)?;
+        let who = require_enrolling_customer(ctx)?;
         ctx.data::<Arc<TwoFactor>>()?
             .begin(&customer_account(who.customer_id), &who.email)
             .await
@@ -124,7 +124,7 @@ impl TwoFactorMutation {
         ctx: &Context<'_>,
         code: String,
     ) -> async_graphql::Result<Vec<String>> {
-        let who = require_customer(ctx)?;
+        let who = require_enrolling_customer(ctx)?;
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         let code: String = code.chars().take(64).collect();
         ctx.data::<Arc<TwoFactor>>()?
@@ -141,7 +141,7 @@ impl TwoFactorMutation {
     /// Every browser trusted so far ("trust this browser for 30 days") must give a code at
     /// its next sign-in. A `code` field error when two-step sign-in is off. Audited.
     async fn forget_trusted_browsers(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let who = require_customer(ctx)?;
+        let who = require_enrolling_customer(ctx)?;
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         ctx.data::<Arc<TwoFactor>>()?
             .forget_browsers(
@@ -160,7 +160,7 @@ impl TwoFactorMutation {
         ctx: &Context<'_>,
         code: String,
     ) -> async_graphql::Result<bool> {
-        let who = require_customer(ctx)?;
+        let who = require_enrolling_customer(ctx)?;
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         let code: String = code.chars().take(64).collect();
         ctx.data::<Arc<TwoFactor>>()?

@@ -140,6 +140,8 @@ fn app_error(code: &str, err: &ServerError, operation: &str) -> AppError {
         codes::UNAUTHENTICATED => AppError::Unauthenticated,
         codes::FORBIDDEN => AppError::Forbidden,
         codes::PASSWORD_CHANGE_REQUIRED => AppError::PasswordChangeRequired,
+        // Pages send such a customer to enrolment before any operation runs.
+        codes::TWO_FACTOR_REQUIRED => AppError::Forbidden,
         codes::ERP_UNAVAILABLE => AppError::ErpUnavailable,
         codes::NOT_FOUND => AppError::NotFound,
         codes::APP_DB_UNAVAILABLE => AppError::Unavailable("The portal database"),

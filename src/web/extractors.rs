@@ -152,6 +152,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentCustomer {
                 to: "/force-change-password".to_owned(),
                 htmx: is_htmx(parts),
             }),
+            Err(Denied::TwoFactorEnrolmentRequired) => Err(AuthRedirect {
+                to: "/account/two-step".to_owned(),
+                htmx: is_htmx(parts),
+            }),
             Err(_) => Err(login_redirect(parts)),
         }
     }
@@ -193,6 +197,29 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
             .unwrap_or(&Viewer::Anonymous);
         match guards::signed_in_customer(viewer) {
             Ok(c) => Ok(SignedInCustomer(c.clone())),
+            Err(_) => Err(login_redirect(parts)),
+        }
+    }
+}
+
+/// A signed-in customer who may manage their own two-step sign-in: as [`CurrentCustomer`],
+/// but also one who must still turn it on (`REQUIRE_2FA`), for whom it is the only page.
+#[derive(Debug, Clone)]
+pub struct EnrollingCustomer(pub CustomerIdentity);
+
+impl<S: Send + Sync> FromRequestParts<S> for EnrollingCustomer {
+    type Rejection = AuthRedirect;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .unwrap_or(&Viewer::Anonymous);
+        match guards::enrolling_customer(viewer) {
+            Ok(c) => Ok(EnrollingCustomer(c.clone())),
+            Err(Denied::PasswordChangeRequired) => Err(AuthRedirect {
+                to: "/force-change-password".to_owned(),
+                htmx: is_htmx(parts),
+            }),
             Err(_) => Err(login_redirect(parts)),
         }
     }

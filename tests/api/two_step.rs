@@ -456,3 +456,51 @@ async fn an_admin_resets_a_lost_phone_audited_and_mailed() {
         "{denied}"
     );
 }
+
+#[tokio::test]
+async fn when_required_a_customer_signs_in_once_and_can_only_enrol() {
+    let app = spawn_app_with(&[("REQUIRE_2FA", "customers")], false).await;
+    app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    // The grace sign-in: the password alone, then only enrolment is open.
+    assert_eq!(
+        location(&app.login("jane@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    for path in ["/inventory", "/account/sessions", "/inventory/minimums"] {
+        let r = app.get(path).await;
+        assert_eq!(location(&r), "/account/two-step", "{path}");
+    }
+    let q = app.graphql("{ inventory(first: 1) { totalCount } }").await;
+    assert_eq!(
+        q["errors"][0]["extensions"]["code"], "TWO_FACTOR_REQUIRED",
+        "{q}"
+    );
+    let page = app.get("/account/two-step").await.text().await.unwrap();
+    assert!(page.contains("requires two-step sign-in"), "{page}");
+    enrol(&app).await;
+    // On: everything opens, and every later sign-in asks for the code.
+    assert_eq!(app.get("/inventory").await.status(), 200);
+    password_step(&app, "jane@example.com").await;
+}
+
+#[test]
+fn requiring_two_step_sign_in_of_staff_is_refused_until_it_exists() {
+    for (value, ok) in [
+        ("none", true),
+        ("customers", true),
+        ("staff", false),
+        ("both", false),
+    ] {
+        let v = vars(&[("PORT", "0"), ("REQUIRE_2FA", value)]);
+        let result = customer_portal::config::Config::from_vars(&v);
+        assert_eq!(result.is_ok(), ok, "REQUIRE_2FA={value}");
+        if let Err(e) = result {
+            assert!(
+                e.to_string()
+                    .contains("two-step sign-in for staff is not available"),
+                "{e}"
+            );
+        }
+    }
+}

@@ -15,7 +15,7 @@ use crate::auth::ClientInfo;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::exec;
-use crate::web::extractors::CurrentCustomer;
+use crate::web::extractors::EnrollingCustomer;
 use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
     BeginTwoFactor, ConfirmTwoFactor, ForgetTrustedBrowsers, TurnOffTwoFactor, TwoFactorPage,
@@ -56,7 +56,12 @@ fn qr(p: &Pending) -> Markup {
     }
 }
 
-fn page(ctx: &PageCtx, data: &two_factor_page::ResponseData, error: Option<&str>) -> Markup {
+fn page(
+    ctx: &PageCtx,
+    data: &two_factor_page::ResponseData,
+    error: Option<&str>,
+    required: bool,
+) -> Markup {
     let status = &data.two_factor_status;
     layout::page(
         ctx,
@@ -64,6 +69,9 @@ fn page(ctx: &PageCtx, data: &two_factor_page::ResponseData, error: Option<&str>
         html! {
             section class="auth-card card" {
                 h1 { "Two-step sign-in" }
+                @if required && !status.on {
+                    div class="alert alert-info" role="status" { "WePackItAll requires two-step sign-in for customer accounts. Set it up to continue to your inventory." }
+                }
                 @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
                 @if status.on {
                     p { span class="pill pill-ok" { "On" } " Signing in asks for a code from your authenticator app after your password." }
@@ -122,15 +130,20 @@ async fn load(state: &AppState, ctx: &PageCtx) -> Result<two_factor_page::Respon
 
 pub async fn show(
     State(state): State<AppState>,
-    CurrentCustomer(_who): CurrentCustomer,
+    EnrollingCustomer(who): EnrollingCustomer,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    Ok(page(&ctx, &load(&state, &ctx).await?, None))
+    Ok(page(
+        &ctx,
+        &load(&state, &ctx).await?,
+        None,
+        who.must_enrol_two_factor,
+    ))
 }
 
 pub async fn begin(
     State(state): State<AppState>,
-    CurrentCustomer(_who): CurrentCustomer,
+    EnrollingCustomer(_who): EnrollingCustomer,
     ctx: PageCtx,
     session: Session,
 ) -> Result<Response, AppError> {
@@ -149,7 +162,7 @@ pub async fn begin(
 
 pub async fn confirm(
     State(state): State<AppState>,
-    CurrentCustomer(_who): CurrentCustomer,
+    EnrollingCustomer(_who): EnrollingCustomer,
     ctx: PageCtx,
     client: ClientInfo,
     Form(form): Form<CodeForm>,
@@ -161,14 +174,14 @@ pub async fn confirm(
         Ok(data) => Ok(codes_page(&ctx, &data.confirm_two_factor).into_response()),
         Err(errors) => {
             let message = errors.into_values().collect::<Vec<_>>().join(" ");
-            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message)).into_response())
+            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message), false).into_response())
         }
     }
 }
 
 pub async fn forget_browsers(
     State(state): State<AppState>,
-    CurrentCustomer(_who): CurrentCustomer,
+    EnrollingCustomer(_who): EnrollingCustomer,
     ctx: PageCtx,
     session: Session,
     client: ClientInfo,
@@ -189,7 +202,7 @@ pub async fn forget_browsers(
 
 pub async fn turn_off(
     State(state): State<AppState>,
-    CurrentCustomer(_who): CurrentCustomer,
+    EnrollingCustomer(_who): EnrollingCustomer,
     ctx: PageCtx,
     session: Session,
     client: ClientInfo,
@@ -207,7 +220,7 @@ pub async fn turn_off(
         .await),
         Err(errors) => {
             let message = errors.into_values().collect::<Vec<_>>().join(" ");
-            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message)).into_response())
+            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message), false).into_response())
         }
     }
 }
