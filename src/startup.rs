@@ -314,7 +314,6 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
     let two_factor = Arc::new(crate::auth::two_factor::TwoFactor::new(
         store.clone(),
         store.clone(),
-        store.clone(),
         secret_key.expose(),
     ));
     let (admin_auth, auth) = sign_in_services(
@@ -444,8 +443,7 @@ fn sign_in_services(
         hasher,
         config.session_lifetime,
     )
-    .with_two_factor(two_factor)
-    .requiring_two_factor(config.require_two_factor_customers);
+    .with_two_factor(two_factor, config.require_two_factor_customers);
     if let Some(notices) = notices {
         auth = auth.with_sign_in_notices(notices);
     }

@@ -204,15 +204,11 @@ impl AuthService {
         }
     }
 
-    /// Requires customers to turn two-step sign-in on (`REQUIRE_2FA`).
-    pub fn requiring_two_factor(mut self, required: bool) -> Self {
-        self.require_two_factor = required;
-        self
-    }
-
-    /// Asks accounts that turned two-step sign-in on for their app's code.
-    pub fn with_two_factor(mut self, two_factor: Arc<TwoFactor>) -> Self {
+    /// Asks accounts that turned two-step sign-in on for their app's code; `required`
+    /// (`REQUIRE_2FA=customers`): accounts without it reach nothing but enrolment.
+    pub fn with_two_factor(mut self, two_factor: Arc<TwoFactor>, required: bool) -> Self {
         self.two_factor = Some(two_factor);
+        self.require_two_factor = required;
         self
     }
 

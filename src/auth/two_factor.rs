@@ -23,7 +23,9 @@ use super::{ClientInfo, SYSTEM_ACTOR};
 use crate::domain::CustomerId;
 use crate::domain::audit::Action;
 use crate::signing::{Purpose, Signer};
-use crate::store::{AuditStore, LoginThrottleStore, NewAuditEntry, StoreError, TwoFactorStore};
+use crate::store::{
+    LoginThrottleStore, NewAuditEntry, StoreError, TwoFactorRecord, TwoFactorStore,
+};
 
 /// How long "trust this browser" skips the code.
 pub const TRUST_DAYS: i64 = 30;
@@ -223,7 +225,6 @@ impl TrustMarks {
 
 pub struct TwoFactor {
     store: Arc<dyn TwoFactorStore>,
-    audit: Arc<dyn AuditStore>,
     sealer: Sealer,
     trust: TrustMarks,
     throttle: Throttle,
@@ -268,17 +269,24 @@ fn now_unix() -> u64 {
 impl TwoFactor {
     pub fn new(
         store: Arc<dyn TwoFactorStore>,
-        audit: Arc<dyn AuditStore>,
         counts: Arc<dyn LoginThrottleStore>,
         secret_key: &str,
     ) -> TwoFactor {
         TwoFactor {
             store,
-            audit,
             sealer: Sealer::new(secret_key),
             trust: TrustMarks::new(secret_key),
             throttle: Throttle::new(counts),
         }
+    }
+
+    /// The account's second factor, if it is on (confirmed).
+    async fn confirmed(&self, account: &str) -> Result<Option<TwoFactorRecord>, StoreError> {
+        Ok(self
+            .store
+            .two_factor(account)
+            .await?
+            .filter(|r| r.confirmed_at.is_some()))
     }
 
     pub async fn status(&self, account: &str) -> Result<Status, StoreError> {
@@ -342,9 +350,14 @@ impl TwoFactor {
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect::<Vec<_>>()
             .join(" ");
-        let qr = Qr::of(&uri).unwrap_or(Qr {
-            size: 0,
-            dark: Vec::new(),
+        // A link of this length always fits a QR code; should it not, the page still
+        // shows the key for typing.
+        let qr = Qr::of(&uri).unwrap_or_else(|| {
+            tracing::error!("the enrolment link did not fit a QR code");
+            Qr {
+                size: 0,
+                dark: Vec::new(),
+            }
         });
         Enrolment {
             secret: grouped,
@@ -406,12 +419,7 @@ impl TwoFactor {
         account: &str,
         trust_cookie: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let Some(record) = self
-            .store
-            .two_factor(account)
-            .await?
-            .filter(|r| r.confirmed_at.is_some())
-        else {
+        let Some(record) = self.confirmed(account).await? else {
             return Ok(false);
         };
         let trusted = self.trust.trusts(
@@ -428,11 +436,7 @@ impl TwoFactor {
 
     /// Whether the account has two-step sign-in on.
     pub async fn is_on(&self, account: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .two_factor(account)
-            .await?
-            .is_some_and(|r| r.confirmed_at.is_some()))
+        Ok(self.confirmed(account).await?.is_some())
     }
 
     /// A mark that lets this browser skip the code of `account` for [`TRUST_DAYS`].
@@ -472,10 +476,8 @@ impl TwoFactor {
         client: &ClientInfo,
     ) -> Result<(), TwoFactorError> {
         let record = self
-            .store
-            .two_factor(account)
+            .confirmed(account)
             .await?
-            .filter(|r| r.confirmed_at.is_some())
             .ok_or(TwoFactorError::NotOn)?;
         let secret = self.sealer.open(&record.secret_sealed);
         if secret.is_none() {
@@ -489,9 +491,22 @@ impl TwoFactor {
         let recovery = looks_like_recovery_code(code);
         self.counted(account, client, || async {
             if recovery {
+                // Used up and audited in one step.
+                let entry = audit.entry(
+                    Action::TwoFactorRecoveryUsed,
+                    json!({ "ip_address": client.ip }),
+                );
                 let used = store
-                    .use_recovery_code(account, &recovery_hash(code), OffsetDateTime::now_utc())
+                    .use_recovery_code(
+                        account,
+                        &recovery_hash(code),
+                        OffsetDateTime::now_utc(),
+                        &entry,
+                    )
                     .await?;
+                if used {
+                    tracing::info!(account, "two-step sign-in: a recovery code was used");
+                }
                 return Ok(used.then_some(0));
             }
             let Some(step) = secret.as_ref().and_then(|s| {
@@ -507,18 +522,6 @@ impl TwoFactor {
                 .then_some(step))
         })
         .await?;
-        if recovery {
-            let left = self.store.recovery_codes_left(account).await.unwrap_or(0);
-            let entry = audit.entry(
-                Action::TwoFactorRecoveryUsed,
-                json!({ "ip_address": client.ip, "recovery_codes_left": left }),
-            );
-            // The code is used up either way; a lost audit row is logged, not fatal.
-            if let Err(e) = self.audit.append_audit(&entry).await {
-                tracing::warn!(error = %e, "could not audit a recovery code's use");
-            }
-            tracing::info!(account, left, "two-step sign-in: a recovery code was used");
-        }
         Ok(())
     }
 

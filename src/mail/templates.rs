@@ -31,6 +31,17 @@ pub(crate) fn frame(title: &str, body: Markup) -> String {
     .into_string()
 }
 
+/// A message to one address, without attachments.
+fn to_one(email: &str, subject: String, html: String, text: String) -> Mail {
+    Mail {
+        to: email.to_owned(),
+        subject,
+        html,
+        text,
+        ..Mail::default()
+    }
+}
+
 fn credentials_block(email: &str, password: &str, login_url: &str) -> Markup {
     html! {
         table role="presentation" cellpadding="6" style="background: #eef1f5; border-radius: 6px; margin: 12px 0;" {
@@ -61,13 +72,7 @@ pub fn welcome(first_name: &str, email: &str, password: &str, login_url: &str) -
          Temporary password: {password}\n\n\
          You will be asked to choose your own password when you first sign in.\n"
     );
-    Mail {
-        to: email.to_owned(),
-        subject,
-        html,
-        text,
-        ..Mail::default()
-    }
+    to_one(email, subject, html, text)
 }
 
 pub fn password_reset(first_name: &str, email: &str, password: &str, login_url: &str) -> Mail {
@@ -89,13 +94,7 @@ pub fn password_reset(first_name: &str, email: &str, password: &str, login_url: 
          Temporary password: {password}\n\n\
          You will be asked to choose your own password when you first sign in.\n"
     );
-    Mail {
-        to: email.to_owned(),
-        subject,
-        html,
-        text,
-        ..Mail::default()
-    }
+    to_one(email, subject, html, text)
 }
 
 /// A self-service reset link (asked for on "Forgot password?") that works for `lifetime`.
@@ -125,13 +124,7 @@ pub fn reset_link(
          The link works once, for {minutes} minutes. Choosing a new password signs out every open session of your account.\n\n\
          If you did not ask for this, ignore this email: your password stays as it is.\n"
     );
-    Mail {
-        to: email.to_owned(),
-        subject,
-        html,
-        text,
-        ..Mail::default()
-    }
+    to_one(email, subject, html, text)
 }
 
 /// What a new sign-in mail says about the browser.
@@ -180,13 +173,7 @@ pub fn new_sign_in(
          {sessions_link}\n",
         facts.when, facts.device, facts.address
     );
-    Mail {
-        to: email.to_owned(),
-        subject,
-        html,
-        text,
-        ..Mail::default()
-    }
+    to_one(email, subject, html, text)
 }
 
 /// An admin turned the account's two-step sign-in off (a lost phone, most likely).
@@ -207,11 +194,5 @@ pub fn two_factor_reset(first_name: &str, email: &str, login_url: &str) -> Mail 
          To protect your account again, sign in and turn two-step sign-in back on under \"Two-step sign-in\": {login_url}\n\n\
          If you did not ask for this, contact your account manager.\n"
     );
-    Mail {
-        to: email.to_owned(),
-        subject,
-        html,
-        text,
-        ..Mail::default()
-    }
+    to_one(email, subject, html, text)
 }

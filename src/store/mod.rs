@@ -866,12 +866,14 @@ pub trait TwoFactorStore: Send + Sync {
     /// Records `step` as used if it is later than the last step used; whether this call
     /// did (a code is good once, on every instance).
     async fn use_two_factor_step(&self, account: &str, step: i64) -> StoreResult<bool>;
-    /// Marks the account's unused recovery code with this hash used; whether this call did.
+    /// Marks the account's unused recovery code with this hash used and appends `audit` —
+    /// all or nothing; whether this call used it.
     async fn use_recovery_code(
         &self,
         account: &str,
         code_hash: &str,
         at: OffsetDateTime,
+        audit: &NewAuditEntry,
     ) -> StoreResult<bool>;
     /// The account's recovery codes not used yet.
     async fn recovery_codes_left(&self, account: &str) -> StoreResult<u32>;

@@ -134,6 +134,20 @@ fn login_redirect(parts: &Parts) -> AuthRedirect {
     }
 }
 
+/// Where a browser the customer rule refused goes: to change its temporary password, to
+/// turn two-step sign-in on, or to sign in.
+fn refused(parts: &Parts, denied: Denied) -> AuthRedirect {
+    let to = match denied {
+        Denied::PasswordChangeRequired => "/force-change-password",
+        Denied::TwoFactorEnrolmentRequired => "/account/two-step",
+        Denied::Unauthenticated | Denied::Forbidden => return login_redirect(parts),
+    };
+    AuthRedirect {
+        to: to.to_owned(),
+        htmx: is_htmx(parts),
+    }
+}
+
 /// A signed-in customer who may see data. Anyone else is sent to sign in, and a customer
 /// on a temporary password is sent to change it.
 #[derive(Debug, Clone)]
@@ -146,18 +160,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentCustomer {
             .extensions
             .get::<Viewer>()
             .unwrap_or(&Viewer::Anonymous);
-        match guards::customer_access(viewer) {
-            Ok(c) => Ok(CurrentCustomer(c.clone())),
-            Err(Denied::PasswordChangeRequired) => Err(AuthRedirect {
-                to: "/force-change-password".to_owned(),
-                htmx: is_htmx(parts),
-            }),
-            Err(Denied::TwoFactorEnrolmentRequired) => Err(AuthRedirect {
-                to: "/account/two-step".to_owned(),
-                htmx: is_htmx(parts),
-            }),
-            Err(_) => Err(login_redirect(parts)),
-        }
+        guards::customer_access(viewer)
+            .map(|c| CurrentCustomer(c.clone()))
+            .map_err(|d| refused(parts, d))
     }
 }
 
@@ -195,10 +200,9 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
             .extensions
             .get::<Viewer>()
             .unwrap_or(&Viewer::Anonymous);
-        match guards::signed_in_customer(viewer) {
-            Ok(c) => Ok(SignedInCustomer(c.clone())),
-            Err(_) => Err(login_redirect(parts)),
-        }
+        guards::signed_in_customer(viewer)
+            .map(|c| SignedInCustomer(c.clone()))
+            .map_err(|d| refused(parts, d))
     }
 }
 
@@ -214,14 +218,9 @@ impl<S: Send + Sync> FromRequestParts<S> for EnrollingCustomer {
             .extensions
             .get::<Viewer>()
             .unwrap_or(&Viewer::Anonymous);
-        match guards::enrolling_customer(viewer) {
-            Ok(c) => Ok(EnrollingCustomer(c.clone())),
-            Err(Denied::PasswordChangeRequired) => Err(AuthRedirect {
-                to: "/force-change-password".to_owned(),
-                htmx: is_htmx(parts),
-            }),
-            Err(_) => Err(login_redirect(parts)),
-        }
+        guards::enrolling_customer(viewer)
+            .map(|c| EnrollingCustomer(c.clone()))
+            .map_err(|d| refused(parts, d))
     }
 }
 

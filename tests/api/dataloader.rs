@@ -470,8 +470,14 @@ impl TwoFactorStore for Counting {
     async fn use_two_factor_step(&self, a: &str, step: i64) -> StoreResult<bool> {
         self.inner.use_two_factor_step(a, step).await
     }
-    async fn use_recovery_code(&self, a: &str, h: &str, at: OffsetDateTime) -> StoreResult<bool> {
-        self.inner.use_recovery_code(a, h, at).await
+    async fn use_recovery_code(
+        &self,
+        a: &str,
+        h: &str,
+        at: OffsetDateTime,
+        e: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        self.inner.use_recovery_code(a, h, at, e).await
     }
     async fn recovery_codes_left(&self, a: &str) -> StoreResult<u32> {
         self.inner.recovery_codes_left(a).await
@@ -604,7 +610,6 @@ async fn active_sessions_load_their_customers_in_one_batch() {
     let schema = customer_portal::graphql::build_schema(customer_portal::graphql::Ports {
         history,
         two_factor: Arc::new(customer_portal::auth::two_factor::TwoFactor::new(
-            store.clone(),
             store.clone(),
             store.clone(),
             "test secret",

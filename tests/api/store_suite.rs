@@ -1109,27 +1109,37 @@ async fn two_factor_contract(store: &dyn AppStore, u: &str) {
     assert!(!store.use_two_factor_step(&account, 99).await.unwrap());
     assert!(store.use_two_factor_step(&account, 101).await.unwrap());
     assert!(!store.use_two_factor_step(&account, 101).await.unwrap());
-    // Recovery codes: each once, only the account's own.
+    // Recovery codes: each once, only the account's own, audited with the use.
     assert_eq!(store.recovery_codes_left(&account).await.unwrap(), 10);
+    let used = audit("TWO_FACTOR_RECOVERY_USED", "SYSTEM", None, None);
+    let audited = || async {
+        store
+            .audit_since("TWO_FACTOR_RECOVERY_USED", now - time::Duration::seconds(5))
+            .await
+            .unwrap()
+            .len()
+    };
+    let uses_before = audited().await;
     assert!(
         store
-            .use_recovery_code(&account, &hashes[3], now)
+            .use_recovery_code(&account, &hashes[3], now, &used)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .use_recovery_code(&account, &hashes[3], now)
+            .use_recovery_code(&account, &hashes[3], now, &used)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .use_recovery_code("customer:someone-else", &hashes[4], now)
+            .use_recovery_code("customer:someone-else", &hashes[4], now, &used)
             .await
             .unwrap()
     );
     assert_eq!(store.recovery_codes_left(&account).await.unwrap(), 9);
+    assert_eq!(audited().await, uses_before + 1, "one row, for the one use");
     let fresh: Vec<String> = (0..10).map(|i| format!("{u}-new-{i}")).collect();
     store
         .replace_recovery_codes(&account, &fresh)
@@ -1138,7 +1148,7 @@ async fn two_factor_contract(store: &dyn AppStore, u: &str) {
     assert_eq!(store.recovery_codes_left(&account).await.unwrap(), 10);
     assert!(
         !store
-            .use_recovery_code(&account, &hashes[4], now)
+            .use_recovery_code(&account, &hashes[4], now, &used)
             .await
             .unwrap(),
         "old codes went"

@@ -188,7 +188,7 @@ async fn a_customer_turns_two_step_on_and_signs_in_with_each_code_once() {
 
 #[tokio::test]
 async fn wrong_codes_are_throttled_like_passwords_and_tokens_cannot_enrol() {
-    let app = spawn_app().await;
+    let app = crate::admin::admin_app(&[]).await;
     app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
         .await;
     app.login("jane@example.com", PASSWORD).await;
@@ -216,6 +216,24 @@ async fn wrong_codes_are_throttled_like_passwords_and_tokens_cannot_enrol() {
     assert_eq!(b.get("/inventory").await.status(), 303);
 
     // Not a field for tools, nor for visitors.
+    let admin = crate::admin::admin_browser(&app).await;
+    let (token, _) = crate::api_tokens::create(
+        &admin,
+        serde_json::json!({ "name": "tool", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+    )
+    .await;
+    for field in [
+        "mutation { beginTwoFactor { secret } }",
+        "{ twoFactorStatus { on } }",
+        "{ mySessions { id } }",
+    ] {
+        let t = crate::api_tokens::bearer_json(&app, &token, field).await;
+        assert_eq!(
+            crate::api_tokens::code(&t),
+            Some("FORBIDDEN"),
+            "{field}: {t}"
+        );
+    }
     let visitor = app.other_browser();
     let v = visitor
         .graphql("mutation { beginTwoFactor { secret } }")
@@ -459,7 +477,7 @@ async fn an_admin_resets_a_lost_phone_audited_and_mailed() {
 
 #[tokio::test]
 async fn when_required_a_customer_signs_in_once_and_can_only_enrol() {
-    let app = spawn_app_with(&[("REQUIRE_2FA", "customers")], false).await;
+    let app = crate::admin::admin_app(&[("REQUIRE_2FA", "customers")]).await;
     app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
         .await;
     // The grace sign-in: the password alone, then only enrolment is open.
@@ -482,6 +500,16 @@ async fn when_required_a_customer_signs_in_once_and_can_only_enrol() {
     // On: everything opens, and every later sign-in asks for the code.
     assert_eq!(app.get("/inventory").await.status(), 200);
     password_step(&app, "jane@example.com").await;
+    // Tokens are not accounts: the requirement does not touch them.
+    let admin = crate::admin::admin_browser(&app).await;
+    let (token, _) = crate::api_tokens::create(
+        &admin,
+        serde_json::json!({ "name": "tool", "scopes": ["inventory:read"], "erpCustomerNames": ["Acme Foods"] }),
+    )
+    .await;
+    let t = crate::api_tokens::bearer_json(&app, &token, "{ inventory(first: 1) { totalCount } }")
+        .await;
+    assert!(t["errors"].is_null(), "{t}");
 }
 
 #[test]

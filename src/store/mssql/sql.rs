@@ -525,9 +525,17 @@ COMMIT TRANSACTION;",
 pub const USE_TWO_FACTOR_STEP: &str = "UPDATE dbo.TwoFactor SET last_step = @P1 \
      WHERE account_key = @P2 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < @P1)";
 
-/// @P1 at, @P2 account, @P3 code hash.
-pub const USE_RECOVERY_CODE: &str = "UPDATE TOP (1) dbo.TwoFactorRecoveryCodes SET used_at = @P1 \
-     WHERE account_key = @P2 AND code_hash = @P3 AND used_at IS NULL";
+/// @P1 at, @P2 account, @P3 code hash, @P4..@P9 audit. Returns 1 when the code was used now.
+pub const USE_RECOVERY_CODE: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+UPDATE TOP (1) dbo.TwoFactorRecoveryCodes SET used_at = @P1
+WHERE account_key = @P2 AND code_hash = @P3 AND used_at IS NULL;
+SET @n = @@ROWCOUNT;
+IF @n > 0
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P4, @P5, @P6, @P7, @P8, @P9);
+COMMIT TRANSACTION;
+SELECT @n;";
 
 pub const RECOVERY_CODES_LEFT: &str =
     "SELECT COUNT(*) FROM dbo.TwoFactorRecoveryCodes WHERE account_key = @P1 AND used_at IS NULL";

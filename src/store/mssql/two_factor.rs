@@ -71,14 +71,16 @@ impl TwoFactorStore for MssqlStore {
         account: &str,
         code_hash: &str,
         at: OffsetDateTime,
+        audit: &NewAuditEntry,
     ) -> StoreResult<bool> {
+        let mut params = vec![P::Time(utc(at)), t(account), t(code_hash)];
+        params.extend(audit_params(audit, &self.zone));
         Ok(self
-            .exec(
-                "use_recovery_code",
-                sql::USE_RECOVERY_CODE,
-                &[P::Time(utc(at)), t(account), t(code_hash)],
-            )
+            .one("use_recovery_code", sql::USE_RECOVERY_CODE, &params, |r| {
+                int(r, 0)
+            })
             .await?
+            .unwrap_or(0)
             > 0)
     }
 

@@ -7,11 +7,6 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
-fn opt_ts(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
-    let s: Option<String> = r.get(idx)?;
-    Ok(s.as_deref().and_then(parse_ts))
-}
-
 fn minimum_from_row(r: &Row<'_>) -> rusqlite::Result<PartMinimum> {
     Ok(PartMinimum {
         erp_customer_name: r.get(0)?,

@@ -230,6 +230,30 @@ fn read_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<OffsetDateTime> {
     })
 }
 
+fn opt_ts(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
+    let s: Option<String> = r.get(idx)?;
+    Ok(s.as_deref().and_then(parse_ts))
+}
+
+/// Runs `write` in a transaction and appends `audit` in it when `write` changed a row:
+/// all or nothing. How many rows `write` changed.
+fn write_with_audit(
+    c: &mut Db,
+    audit: Option<&NewAuditEntry>,
+    write: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<usize>,
+) -> StoreResult<usize> {
+    let zone = c.zone.clone();
+    let tx = c.transaction().map_err(backend)?;
+    let n = write(&tx).map_err(backend)?;
+    if n > 0
+        && let Some(a) = audit
+    {
+        insert_audit(&tx, a, &zone).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)?;
+    Ok(n)
+}
+
 /// An instant as the old portal's local-time columns hold it (wall clock in `zone`).
 fn local_ts(t: OffsetDateTime, zone: &Zone) -> String {
     format_local(t, zone)

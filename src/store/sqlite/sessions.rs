@@ -104,16 +104,10 @@ impl ActiveSessionStore for SqliteStore {
     ) -> StoreResult<u64> {
         let (keep, audit) = (keep.to_owned(), audit.clone());
         self.with_conn("end_other_customer_sessions", move |c| {
-            let zone = c.zone.clone();
-            let tx = c.transaction().map_err(backend)?;
-            let n = tx
-                .execute(sql::END_OTHER_SESSIONS, params![customer.0, keep])
-                .map_err(backend)?;
-            if n > 0 {
-                insert_audit(&tx, &audit, &zone).map_err(backend)?;
-            }
-            tx.commit().map_err(backend)?;
-            Ok(n as u64)
+            write_with_audit(c, Some(&audit), |tx| {
+                tx.execute(sql::END_OTHER_SESSIONS, params![customer.0, keep])
+            })
+            .map(|n| n as u64)
         })
         .await
     }
@@ -149,16 +143,7 @@ fn delete_with_audit(
     id: &str,
     audit: Option<&NewAuditEntry>,
 ) -> StoreResult<bool> {
-    let zone = c.zone.clone();
-    let tx = c.transaction().map_err(backend)?;
-    let n = tx.execute(delete, [id]).map_err(backend)?;
-    if n > 0
-        && let Some(a) = audit
-    {
-        insert_audit(&tx, a, &zone).map_err(backend)?;
-    }
-    tx.commit().map_err(backend)?;
-    Ok(n > 0)
+    write_with_audit(c, audit, |tx| tx.execute(delete, [id])).map(|n| n > 0)
 }
 
 fn admin_session_from_row(r: &Row<'_>) -> rusqlite::Result<AdminSession> {

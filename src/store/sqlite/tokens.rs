@@ -3,10 +3,6 @@
 use super::*;
 
 fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiTokenRecord> {
-    let opt_ts = |idx: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
-        let s: Option<String> = r.get(idx)?;
-        Ok(s.as_deref().and_then(parse_ts))
-    };
     Ok(ApiTokenRecord {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -16,8 +12,8 @@ fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiTokenRecord> {
         created_by: r.get(5)?,
         created_at: read_ts(r, 6)?,
         expires_at: read_ts(r, 7)?,
-        last_used_at: opt_ts(8)?,
-        revoked_at: opt_ts(9)?,
+        last_used_at: opt_ts(r, 8)?,
+        revoked_at: opt_ts(r, 9)?,
         revoked_by: r.get(10)?,
         rows_per_minute: r.get(11)?,
     })

@@ -3,17 +3,13 @@
 use super::*;
 
 fn two_factor_from_row(r: &Row<'_>) -> rusqlite::Result<TwoFactorRecord> {
-    let opt_ts = |idx: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
-        let s: Option<String> = r.get(idx)?;
-        Ok(s.as_deref().and_then(parse_ts))
-    };
     Ok(TwoFactorRecord {
         account_key: r.get(0)?,
         secret_sealed: r.get(1)?,
-        confirmed_at: opt_ts(2)?,
+        confirmed_at: opt_ts(r, 2)?,
         last_step: r.get(3)?,
         created_at: read_ts(r, 4)?,
-        trusted_since: opt_ts(5)?,
+        trusted_since: opt_ts(r, 5)?,
     })
 }
 
@@ -66,18 +62,14 @@ impl TwoFactorStore for SqliteStore {
     ) -> StoreResult<bool> {
         let (account, hashes, audit) = (account.to_owned(), code_hashes.to_vec(), audit.clone());
         self.with_conn("confirm_two_factor", move |c| {
-            let zone = c.zone.clone();
-            let tx = c.transaction().map_err(backend)?;
-            let n = tx
-                .execute(sql::CONFIRM_TWO_FACTOR, params![ts(at), step, account])
-                .map_err(backend)?;
-            if n == 0 {
-                return Ok(false);
-            }
-            replace_codes(&tx, &account, &hashes).map_err(backend)?;
-            insert_audit(&tx, &audit, &zone).map_err(backend)?;
-            tx.commit().map_err(backend)?;
-            Ok(true)
+            write_with_audit(c, Some(&audit), |tx| {
+                let n = tx.execute(sql::CONFIRM_TWO_FACTOR, params![ts(at), step, account])?;
+                if n > 0 {
+                    replace_codes(tx, &account, &hashes)?;
+                }
+                Ok(n)
+            })
+            .map(|n| n > 0)
         })
         .await
     }
@@ -97,12 +89,14 @@ impl TwoFactorStore for SqliteStore {
         account: &str,
         code_hash: &str,
         at: OffsetDateTime,
+        audit: &NewAuditEntry,
     ) -> StoreResult<bool> {
-        let (account, hash) = (account.to_owned(), code_hash.to_owned());
+        let (account, hash, audit) = (account.to_owned(), code_hash.to_owned(), audit.clone());
         self.with_conn("use_recovery_code", move |c| {
-            c.execute(sql::USE_RECOVERY_CODE, params![ts(at), account, hash])
-                .map(|n| n > 0)
-                .map_err(backend)
+            write_with_audit(c, Some(&audit), |tx| {
+                tx.execute(sql::USE_RECOVERY_CODE, params![ts(at), account, hash])
+            })
+            .map(|n| n > 0)
         })
         .await
     }
@@ -139,16 +133,10 @@ impl TwoFactorStore for SqliteStore {
     ) -> StoreResult<bool> {
         let (account, audit) = (account.to_owned(), audit.clone());
         self.with_conn("forget_trusted_browsers", move |c| {
-            let zone = c.zone.clone();
-            let tx = c.transaction().map_err(backend)?;
-            let n = tx
-                .execute(sql::FORGET_TRUSTED_BROWSERS, params![ts(at), account])
-                .map_err(backend)?;
-            if n > 0 {
-                insert_audit(&tx, &audit, &zone).map_err(backend)?;
-            }
-            tx.commit().map_err(backend)?;
-            Ok(n > 0)
+            write_with_audit(c, Some(&audit), |tx| {
+                tx.execute(sql::FORGET_TRUSTED_BROWSERS, params![ts(at), account])
+            })
+            .map(|n| n > 0)
         })
         .await
     }
@@ -156,18 +144,11 @@ impl TwoFactorStore for SqliteStore {
     async fn remove_two_factor(&self, account: &str, audit: &NewAuditEntry) -> StoreResult<bool> {
         let (account, audit) = (account.to_owned(), audit.clone());
         self.with_conn("remove_two_factor", move |c| {
-            let zone = c.zone.clone();
-            let tx = c.transaction().map_err(backend)?;
-            tx.execute(sql::DELETE_RECOVERY_CODES, [&account])
-                .map_err(backend)?;
-            let n = tx
-                .execute(sql::REMOVE_TWO_FACTOR, [&account])
-                .map_err(backend)?;
-            if n > 0 {
-                insert_audit(&tx, &audit, &zone).map_err(backend)?;
-            }
-            tx.commit().map_err(backend)?;
-            Ok(n > 0)
+            write_with_audit(c, Some(&audit), |tx| {
+                tx.execute(sql::DELETE_RECOVERY_CODES, [&account])?;
+                tx.execute(sql::REMOVE_TWO_FACTOR, [&account])
+            })
+            .map(|n| n > 0)
         })
         .await
     }
