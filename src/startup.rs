@@ -324,15 +324,18 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
         notices,
         two_factor.clone(),
     )?;
-    let customers = Arc::new(CustomerAdmin::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        admin_auth.hasher().clone(),
-        mailer.clone(),
-        erp,
-        format!("{}/login", config.public_url(port)),
-    ));
+    let customers = Arc::new(
+        CustomerAdmin::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            admin_auth.hasher().clone(),
+            mailer.clone(),
+            erp,
+            format!("{}/login", config.public_url(port)),
+        )
+        .with_teams(store.clone(), config.public_url(port)),
+    );
     let tokens = Arc::new(crate::auth::tokens::ApiTokens::new(
         store.clone(),
         store.clone(),
@@ -424,17 +427,20 @@ fn sign_in_services(
         Some(ad) => Some(ActiveDirectory::new(ad.clone(), ad.tls_ca_file.as_deref())?),
         None => None,
     };
-    let admin_auth = Arc::new(AdminAuth::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        hasher.clone(),
-        config.admin_username.clone(),
-        Arc::new(admin_password_hash),
-        directory,
-        config.test_mode && config.mode == Mode::Demo,
-        config.session_lifetime,
-    ));
+    let admin_auth = Arc::new(
+        AdminAuth::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            hasher.clone(),
+            config.admin_username.clone(),
+            Arc::new(admin_password_hash),
+            directory,
+            config.test_mode && config.mode == Mode::Demo,
+            config.session_lifetime,
+        )
+        .with_two_factor(two_factor.clone(), config.require_two_factor_staff),
+    );
     let mut auth = AuthService::new(
         store.clone(),
         store.clone(),
@@ -443,7 +449,8 @@ fn sign_in_services(
         hasher,
         config.session_lifetime,
     )
-    .with_two_factor(two_factor, config.require_two_factor_customers);
+    .with_two_factor(two_factor, config.require_two_factor_customers)
+    .with_teams(store.clone());
     if let Some(notices) = notices {
         auth = auth.with_sign_in_notices(notices);
     }

@@ -40,6 +40,7 @@ pub async fn inventory_token(
                 display_name: "bench".into(),
                 session_id: String::new(),
                 auth_method: "local".into(),
+                must_enrol_two_factor: false,
             },
             NewToken {
                 name: name.into(),

@@ -3,7 +3,7 @@
 -- codes. Additive: the old portal does not know these tables (switching back signs in
 -- with the password alone).
 
--- `account_key`: `customer:<customer_id>` or `staff:<username>`. `secret_sealed`: the TOTP
+-- `account_key`: `customer:<customer_id>` or `staff-<method>:<username>` (local, ad). `secret_sealed`: the TOTP
 -- secret sealed under a key derived from SECRET_KEY (it must be read back to check a
 -- code, so it cannot be hashed). `confirmed_at` NULL: enrolment begun, not confirmed.
 -- `last_step`: the 30-second step of the last code accepted (no code works twice).

@@ -30,8 +30,8 @@ pub enum Denied {
     PasswordChangeRequired,
     /// Signed in, but as the other kind of user.
     Forbidden,
-    /// A customer whose sign-in requires two-step sign-in (`REQUIRE_2FA`) and who has not
-    /// turned it on: only enrolling is open.
+    /// A customer or admin whose sign-in requires two-step sign-in (`REQUIRE_2FA`) and who
+    /// has not turned it on: only enrolling is open.
     TwoFactorEnrolmentRequired,
 }
 
@@ -53,6 +53,32 @@ pub fn enrolling_customer(viewer: &Viewer) -> Result<&CustomerIdentity, Denied> 
         Viewer::Customer(c) if c.must_reset_password => Err(Denied::PasswordChangeRequired),
         Viewer::Customer(c) => Ok(c),
         Viewer::Admin(_) | Viewer::Token(_) => Err(Denied::Forbidden),
+        Viewer::Anonymous => Err(Denied::Unauthenticated),
+    }
+}
+
+/// Whose two-step sign-in a request may manage: the signed-in person's own.
+#[derive(Debug, Clone, Copy)]
+pub enum Enroller<'a> {
+    Customer(&'a CustomerIdentity),
+    Staff(&'a AdminIdentity),
+}
+
+/// The rule for managing one's own two-step sign-in: a signed-in customer not on a
+/// temporary password, or an admin session, whether or not enrolling is still required of
+/// them. Tokens never (they are no person's account).
+pub fn enroller(viewer: &Viewer) -> Result<Enroller<'_>, Denied> {
+    match viewer {
+        Viewer::Admin(a) => Ok(Enroller::Staff(a)),
+        _ => enrolling_customer(viewer).map(Enroller::Customer),
+    }
+}
+
+/// An admin session, whether or not enrolling in two-step sign-in is still required of it.
+pub fn enrolling_admin(viewer: &Viewer) -> Result<&AdminIdentity, Denied> {
+    match viewer {
+        Viewer::Admin(a) => Ok(a),
+        Viewer::Customer(_) | Viewer::Token(_) => Err(Denied::Forbidden),
         Viewer::Anonymous => Err(Denied::Unauthenticated),
     }
 }
@@ -80,6 +106,7 @@ pub fn public_visitor(viewer: &Viewer) -> Result<(), Denied> {
 /// session, managing tokens): a live admin session. Tokens never.
 pub fn admin_access(viewer: &Viewer) -> Result<&AdminIdentity, Denied> {
     match viewer {
+        Viewer::Admin(a) if a.must_enrol_two_factor => Err(Denied::TwoFactorEnrolmentRequired),
         Viewer::Admin(a) => Ok(a),
         Viewer::Customer(_) | Viewer::Token(_) => Err(Denied::Forbidden),
         Viewer::Anonymous => Err(Denied::Unauthenticated),
@@ -91,7 +118,7 @@ pub fn admin_access(viewer: &Viewer) -> Result<&AdminIdentity, Denied> {
 /// token acts as `api:<name>`).
 pub fn staff_access(viewer: &Viewer, scope: Scope) -> Result<&AdminIdentity, Denied> {
     match viewer {
-        Viewer::Admin(a) => Ok(a),
+        Viewer::Admin(_) => admin_access(viewer),
         Viewer::Token(t) if t.scopes.contains(scope) => Ok(&t.actor),
         Viewer::Customer(_) | Viewer::Token(_) => Err(Denied::Forbidden),
         Viewer::Anonymous => Err(Denied::Unauthenticated),
@@ -139,7 +166,10 @@ pub fn inventory_grant(
         Viewer::Token(t) if t.scopes.contains(Scope::InventoryRead) => {
             (&t.erp_scope, Holder::Tool(t.token_id))
         }
-        Viewer::Admin(a) => (&ErpScope::All, Holder::Browser(a.session_id.clone())),
+        Viewer::Admin(_) => {
+            let a = admin_access(viewer)?;
+            (&ErpScope::All, Holder::Browser(a.session_id.clone()))
+        }
         _ => {
             let c = customer_access(viewer)?;
             (&c.scope, Holder::Browser(c.session_id.clone()))
@@ -153,10 +183,19 @@ pub fn inventory_grant(
 
 /// The rule for a scheduled report or alert, made when it is sent: the subscriber's own
 /// account, active and not on a temporary password (as for a signed-in customer), with
-/// the scope parsed from that account as it is now. `None`: nothing may be sent.
-pub fn report_grant(customer: &crate::store::Customer) -> Option<InventoryGrant> {
-    (customer.is_active && !customer.must_reset_password).then(|| InventoryGrant {
-        scope: ErpScope::parse(&customer.erp_customer_name),
+/// the scope parsed from that account as it is now, cut to its team manager's
+/// (`manager_scope`, stored form) when it is a colleague. `None`: nothing may be sent.
+pub fn report_grant(
+    customer: &crate::store::Customer,
+    manager_scope: Option<&str>,
+) -> Option<InventoryGrant> {
+    let own = ErpScope::parse(&customer.erp_customer_name);
+    let scope = match manager_scope {
+        Some(outer) => own.intersection(&ErpScope::parse(outer)),
+        None => own,
+    };
+    (customer.is_active && !customer.must_reset_password).then_some(InventoryGrant {
+        scope,
         holder: Holder::Portal,
     })
 }
@@ -168,6 +207,36 @@ pub fn capture_grant() -> InventoryGrant {
     InventoryGrant {
         scope: ErpScope::All,
         holder: Holder::Portal,
+    }
+}
+
+/// Proof that the rule admitted a team manager: a customer viewer (as for customer data)
+/// whose account staff made its scope's team manager. Team services take it, and act
+/// only within the manager's own scope.
+#[derive(Debug, Clone, Copy)]
+pub struct TeamGrant<'a> {
+    manager: &'a CustomerIdentity,
+}
+
+impl<'a> TeamGrant<'a> {
+    pub fn manager(&self) -> &'a CustomerIdentity {
+        self.manager
+    }
+
+    /// The widest scope the manager may give a colleague: their own.
+    pub fn scope(&self) -> &'a ErpScope {
+        &self.manager.scope
+    }
+}
+
+/// The rule for a customer's own team: the signed-in customer manages one. Anyone else
+/// (a colleague included) is refused.
+pub fn team_grant(viewer: &Viewer) -> Result<TeamGrant<'_>, Denied> {
+    let c = customer_access(viewer)?;
+    if c.team == super::TeamRole::Manager {
+        Ok(TeamGrant { manager: c })
+    } else {
+        Err(Denied::Forbidden)
     }
 }
 

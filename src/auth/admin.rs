@@ -13,8 +13,11 @@ use time::OffsetDateTime;
 
 use super::ldap::{ActiveDirectory, AdOutcome};
 use super::passwords::PasswordHasher;
+use super::service::CodeError;
 use super::service::LAST_SEEN_GRANULARITY;
+use super::sessions::PendingStaffCode;
 use super::throttle::{self, Throttle};
+use super::two_factor::{AuditTarget, TwoFactor, TwoFactorError, staff_account};
 use super::{AdminIdentity, ClientInfo};
 use crate::domain::audit::Action;
 use crate::store::fits;
@@ -53,6 +56,21 @@ pub struct AdminLogin {
     pub display_name: String,
 }
 
+/// A right password: signed in, or (two-step sign-in on, browser not trusted) waiting for
+/// the app's code, with no session yet.
+#[derive(Debug, Clone)]
+pub enum AdminLoginOutcome {
+    SignedIn(AdminLogin),
+    CodeNeeded(PendingStaffCode),
+}
+
+/// Who passed the password step, and how.
+struct Admitted {
+    username: String,
+    display_name: String,
+    method: &'static str,
+}
+
 pub struct AdminAuth {
     sessions: Arc<dyn AdminSessionStore>,
     audit_log: Arc<dyn AuditStore>,
@@ -65,6 +83,11 @@ pub struct AdminAuth {
     test_mode: bool,
     session_lifetime: Duration,
     throttle: Throttle,
+    /// Two-step sign-in for staff; `None`: passwords alone (tests that build it bare).
+    two_factor: Option<Arc<TwoFactor>>,
+    /// `REQUIRE_2FA` covers staff: an admin without it signs in once (the grace sign-in)
+    /// and can reach nothing but enrolment until it is on.
+    require_two_factor: bool,
 }
 
 impl std::fmt::Debug for AdminAuth {
@@ -111,7 +134,17 @@ impl AdminAuth {
             directory,
             test_mode,
             session_lifetime,
+            two_factor: None,
+            require_two_factor: false,
         }
+    }
+
+    /// Asks staff who turned two-step sign-in on for their app's code; `required`
+    /// (`REQUIRE_2FA=staff` or `both`): staff without it reach nothing but enrolment.
+    pub fn with_two_factor(mut self, two_factor: Arc<TwoFactor>, required: bool) -> Self {
+        self.two_factor = Some(two_factor);
+        self.require_two_factor = required;
+        self
     }
 
     pub fn hasher(&self) -> &PasswordHasher {
@@ -169,7 +202,8 @@ impl AdminAuth {
         password: &str,
         client: &ClientInfo,
         known_device: bool,
-    ) -> Result<AdminLogin, AdminLoginError> {
+        trust_mark: Option<&str>,
+    ) -> Result<AdminLoginOutcome, AdminLoginError> {
         let key = throttle::admin_key(raw_username);
         let ip = client.throttle_ip();
         let throttle = &self.throttle;
@@ -183,9 +217,10 @@ impl AdminAuth {
                 throttle::Refusal::Unavailable => AdminLoginError::Unavailable,
             })?;
         match self.attempt(raw_username, password, client).await {
-            Ok(login) => {
+            Ok(admitted) => {
                 throttle.succeeded(attempt).await;
-                Ok(login)
+                self.after_password(admitted, client, &key, trust_mark)
+                    .await
             }
             Err(AdminLoginError::Refused) => {
                 throttle.failed_attempt(attempt).await;
@@ -203,7 +238,7 @@ impl AdminAuth {
         raw_username: &str,
         password: &str,
         client: &ClientInfo,
-    ) -> Result<AdminLogin, AdminLoginError> {
+    ) -> Result<Admitted, AdminLoginError> {
         // The local admin's name is matched exactly, as typed, whatever it holds (the old
         // portal accepted any name): no case folding and no `@domain` trimming, which are
         // for directory names.
@@ -257,11 +292,107 @@ impl AdminAuth {
                 .refuse(Some(&username), client, "bad credentials")
                 .await);
         };
+        Ok(Admitted {
+            username,
+            display_name,
+            method,
+        })
+    }
+
+    /// The password was right: asks for the code when the account has two-step sign-in on
+    /// and this browser is not trusted for it, and signs in otherwise.
+    async fn after_password(
+        &self,
+        admitted: Admitted,
+        client: &ClientInfo,
+        device_key: &str,
+        trust_mark: Option<&str>,
+    ) -> Result<AdminLoginOutcome, AdminLoginError> {
+        if let Some(two_factor) = &self.two_factor {
+            let account = staff_account(admitted.method, &admitted.username);
+            let needs = two_factor
+                .needs_code(&account, trust_mark)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "could not read two-step sign-in");
+                    AdminLoginError::Unavailable
+                })?;
+            if needs {
+                tracing::info!(username = %admitted.username, "staff password right; two-step code asked");
+                return Ok(AdminLoginOutcome::CodeNeeded(PendingStaffCode::new(
+                    admitted.username,
+                    admitted.display_name,
+                    admitted.method.to_owned(),
+                    device_key.to_owned(),
+                )));
+            }
+        }
+        self.start_session(
+            &admitted.username,
+            &admitted.display_name,
+            admitted.method,
+            client,
+        )
+        .await
+        .map(AdminLoginOutcome::SignedIn)
+    }
+
+    /// The second step of a staff sign-in: the app's code (or a recovery code) of the
+    /// account whose password was right a moment ago.
+    #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
+    pub async fn finish_with_code(
+        &self,
+        pending: &PendingStaffCode,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<AdminLogin, CodeError> {
+        let two_factor = self.two_factor.as_ref().ok_or(CodeError::Expired)?;
+        // Only the methods a password step can yield; the record is the portal's own
+        // (kept server-side), so anything else means it was not made here.
+        let method = match pending.auth_method.as_str() {
+            "local" => "local",
+            "ad" => "ad",
+            "test_mode" => "test_mode",
+            _ => return Err(CodeError::Expired),
+        };
+        two_factor
+            .check(
+                &staff_account(method, &pending.username),
+                code,
+                AuditTarget::staff(&pending.username),
+                client,
+            )
+            .await
+            .map_err(|e| match e {
+                TwoFactorError::NotOn => CodeError::Expired,
+                e => CodeError::Code(e),
+            })?;
+        self.start_session(&pending.username, &pending.display_name, method, client)
+            .await
+            .map_err(|_| CodeError::Code(TwoFactorError::Unavailable))
+    }
+
+    /// A "trust this browser" mark for the staff account (after its code was right).
+    pub fn trust_mark(&self, pending: &PendingStaffCode) -> Option<String> {
+        self.two_factor
+            .as_ref()
+            .map(|t| t.trust_mark(&staff_account(&pending.auth_method, &pending.username)))
+    }
+
+    /// Records the session of a sign-in that passed every step, audited as the old portal
+    /// did (`ADMIN_LOGIN` with the method and address).
+    async fn start_session(
+        &self,
+        username: &str,
+        display_name: &str,
+        method: &str,
+        client: &ClientInfo,
+    ) -> Result<AdminLogin, AdminLoginError> {
         let now = OffsetDateTime::now_utc();
         let session = AdminSession {
             session_id: new_session_id(),
-            username: fits::ADMIN_USERNAME.cut(&username),
-            display_name: fits::ADMIN_DISPLAY_NAME.cut(&display_name),
+            username: fits::ADMIN_USERNAME.cut(username),
+            display_name: fits::ADMIN_DISPLAY_NAME.cut(display_name),
             auth_method: method.to_owned(),
             ip_address: fits::ADMIN_IP.cut_opt(client.ip.as_deref()),
             user_agent: fits::ADMIN_USER_AGENT.cut_opt(client.user_agent.as_deref()),
@@ -270,7 +401,7 @@ impl AdminAuth {
         };
         let entry = self.audit(
             Action::AdminLogin,
-            &username,
+            username,
             json!({ "method": method, "ip_address": client.ip }),
         );
         self.sessions
@@ -283,7 +414,7 @@ impl AdminAuth {
         tracing::info!(%username, method, "admin signed in");
         Ok(AdminLogin {
             session_id: session.session_id,
-            display_name,
+            display_name: display_name.to_owned(),
         })
     }
 
@@ -302,11 +433,22 @@ impl AdminAuth {
         if now - s.last_seen >= LAST_SEEN_GRANULARITY {
             self.sessions.touch_admin_session(session_id, now).await?;
         }
+        // Read on every request while required, so enrolling in one browser opens every
+        // other browser of the account at once.
+        let must_enrol_two_factor = match (&self.two_factor, self.require_two_factor) {
+            (Some(two_factor), true) => {
+                !two_factor
+                    .is_on(&staff_account(&s.auth_method, &s.username))
+                    .await?
+            }
+            _ => false,
+        };
         Ok(Some(AdminIdentity {
             username: s.username,
             display_name: s.display_name,
             session_id: s.session_id,
             auth_method: s.auth_method,
+            must_enrol_two_factor,
         }))
     }
 

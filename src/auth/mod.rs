@@ -46,6 +46,20 @@ pub struct CustomerIdentity {
     /// Two-step sign-in is required of customers (`REQUIRE_2FA`) and this account has not
     /// turned it on: until it does, only enrolling is open.
     pub must_enrol_two_factor: bool,
+    /// The account's place in a customer's own team, read with the session.
+    pub team: TeamRole,
+}
+
+/// Where a signed-in customer stands in their company's own team.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TeamRole {
+    #[default]
+    None,
+    /// Staff made this account its scope's team manager: it may invite and manage
+    /// colleagues within its own scope.
+    Manager,
+    /// A colleague of this manager: the account's scope is already cut to the manager's.
+    Colleague { manager: CustomerId },
 }
 
 impl CustomerIdentity {
@@ -65,6 +79,9 @@ pub struct AdminIdentity {
     pub session_id: String,
     /// `local`, `ad` or `test_mode`.
     pub auth_method: String,
+    /// Two-step sign-in is required of staff (`REQUIRE_2FA`) and this admin has not turned
+    /// it on: until they do, only enrolling is open.
+    pub must_enrol_two_factor: bool,
 }
 
 impl Viewer {

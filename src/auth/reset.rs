@@ -88,7 +88,7 @@ impl std::fmt::Debug for PasswordResets {
 }
 
 /// A link's secret: 32 random bytes (256 bits), hex.
-fn new_secret() -> String {
+pub fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng
         .try_fill_bytes(&mut bytes)
@@ -211,13 +211,27 @@ impl PasswordResets {
     }
 
     /// Sets a new password through the link `secret`.
-    #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
     pub async fn complete(
         &self,
         secret: &str,
         new: &str,
         confirm: &str,
         client: &ClientInfo,
+    ) -> Result<(), ResetError> {
+        self.complete_as(secret, new, confirm, client, Action::CustomerPwResetSelf)
+            .await
+    }
+
+    /// Sets a new password through the link `secret`, audited as `action` (a reset, or a
+    /// colleague accepting a team invitation: the same kind of link).
+    #[tracing::instrument(skip_all, fields(ip = client.ip.as_deref()))]
+    pub async fn complete_as(
+        &self,
+        secret: &str,
+        new: &str,
+        confirm: &str,
+        client: &ClientInfo,
+        action: Action,
     ) -> Result<(), ResetError> {
         if !plausible_secret(secret) {
             return Err(ResetError::InvalidLink);
@@ -246,12 +260,11 @@ impl PasswordResets {
         let audit = NewAuditEntry {
             timestamp: now,
             admin_username: SYSTEM_ACTOR.to_owned(),
-            action_type: Action::CustomerPwResetSelf.as_str().to_owned(),
+            action_type: action.as_str().to_owned(),
             target_customer_id: Some(customer.id),
             target_customer_email: Some(customer.email.clone()),
             details: Some(
-                Action::CustomerPwResetSelf
-                    .details(&json!({ "ip_address": client.ip, "sessions_ended": true })),
+                action.details(&json!({ "ip_address": client.ip, "sessions_ended": true })),
             ),
         };
         let used = self

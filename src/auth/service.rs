@@ -122,6 +122,9 @@ pub struct AuthService {
     /// `REQUIRE_2FA` covers customers: an account without it signs in once (the grace
     /// sign-in) and can reach nothing but enrolment until it is on.
     require_two_factor: bool,
+    /// Customers' own teams: a colleague's scope is cut to their manager's on every
+    /// request. `None`: no teams (tests that build the service bare).
+    teams: Option<Arc<dyn crate::store::TeamStore>>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -155,6 +158,7 @@ fn identity(customer: &Customer, session_id: &str) -> CustomerIdentity {
         scope: crate::domain::ErpScope::parse(&customer.erp_customer_name),
         must_reset_password: customer.must_reset_password,
         must_enrol_two_factor: false,
+        team: Default::default(),
     }
 }
 
@@ -201,7 +205,15 @@ impl AuthService {
             notices: None,
             two_factor: None,
             require_two_factor: false,
+            teams: None,
         }
+    }
+
+    /// Reads each signed-in customer's place in a team with the session, and cuts a
+    /// colleague's scope to their manager's.
+    pub fn with_teams(mut self, teams: Arc<dyn crate::store::TeamStore>) -> Self {
+        self.teams = Some(teams);
+        self
     }
 
     /// Asks accounts that turned two-step sign-in on for their app's code; `required`
@@ -504,6 +516,19 @@ impl AuthService {
             self.sessions.touch_session(session_id, now).await?;
         }
         let mut who = identity(&customer, session_id);
+        if let Some(teams) = &self.teams {
+            let place = teams.team_place(customer.id).await?;
+            // Never wider than the manager's scope as it is now, whatever is stored (the
+            // manager's own scope may have been narrowed since, by any road).
+            if let Some(lead) = &place.managed_by {
+                who.scope = who
+                    .scope
+                    .intersection(&crate::domain::ErpScope::parse(&lead.erp_customer_name));
+                who.team = super::TeamRole::Colleague { manager: lead.id };
+            } else if place.manager {
+                who.team = super::TeamRole::Manager;
+            }
+        }
         // Read on every request while required, so enrolling in one browser opens every
         // other browser of the account at once.
         if self.require_two_factor

@@ -21,6 +21,8 @@ pub const AUTH_KEY: &str = "auth";
 pub const FLASH_KEY: &str = "flash";
 /// Session key of a sign-in waiting for its two-step code ([`PendingCode`]).
 pub const PENDING_CODE_KEY: &str = "pending_code";
+/// Session key of a staff sign-in waiting for its two-step code ([`PendingStaffCode`]).
+pub const PENDING_STAFF_CODE_KEY: &str = "pending_staff_code";
 /// Session key of the minute a signed-in browser session last moved its expiry.
 pub const SLID_KEY: &str = "slid";
 pub const COOKIE_NAME: &str = "cp_session";
@@ -56,6 +58,42 @@ impl PendingCode {
             customer_id,
             until: OffsetDateTime::now_utc().unix_timestamp() + Self::LIFETIME_SECONDS,
             next,
+            device_key,
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        OffsetDateTime::now_utc().unix_timestamp() <= self.until
+    }
+}
+
+/// A staff member whose password (local or directory) was right and whose account asks
+/// for a two-step code: kept in the browser session, server-side, for
+/// [`PendingCode::LIFETIME_SECONDS`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingStaffCode {
+    pub username: String,
+    pub display_name: String,
+    /// `local`, `ad` or `test_mode`: how the password was checked.
+    pub auth_method: String,
+    /// Unix seconds after which the password must be typed again.
+    pub until: i64,
+    /// The account's name for known-device marks (`throttle::admin_key`).
+    pub device_key: String,
+}
+
+impl PendingStaffCode {
+    pub fn new(
+        username: String,
+        display_name: String,
+        auth_method: String,
+        device_key: String,
+    ) -> PendingStaffCode {
+        PendingStaffCode {
+            username,
+            display_name,
+            auth_method,
+            until: OffsetDateTime::now_utc().unix_timestamp() + PendingCode::LIFETIME_SECONDS,
             device_key,
         }
     }

@@ -369,6 +369,7 @@ impl ApiTokens {
                 display_name: record.name.clone(),
                 session_id: String::new(),
                 auth_method: "token".to_owned(),
+                must_enrol_two_factor: false,
             },
             name: record.name,
             scopes,
@@ -446,6 +447,7 @@ mod tests {
             display_name: "Admin".into(),
             session_id: "s".into(),
             auth_method: "local".into(),
+            must_enrol_two_factor: false,
         };
         let issued = tokens
             .create(

@@ -44,6 +44,38 @@ pub fn customer_account(id: CustomerId) -> String {
     format!("customer:{}", id.0)
 }
 
+/// The `TwoFactor.account_key` of a staff member: by how they sign in and their name, so
+/// the local admin and a directory account of the same name are two accounts.
+pub fn staff_account(auth_method: &str, username: &str) -> String {
+    format!("staff-{auth_method}:{username}")
+}
+
+impl<'a> super::access::Enroller<'a> {
+    /// The `TwoFactor.account_key` of the signed-in person.
+    pub fn account(&self) -> String {
+        match self {
+            Self::Customer(c) => customer_account(c.customer_id),
+            Self::Staff(a) => staff_account(&a.auth_method, &a.username),
+        }
+    }
+
+    /// The name an authenticator app shows for the account.
+    pub fn label(&self) -> &'a str {
+        match self {
+            Self::Customer(c) => &c.email,
+            Self::Staff(a) => &a.username,
+        }
+    }
+
+    /// Whose audit rows their own two-step actions make.
+    pub fn audit(&self) -> AuditTarget<'a> {
+        match self {
+            Self::Customer(c) => AuditTarget::customer(c.customer_id, &c.email),
+            Self::Staff(a) => AuditTarget::staff(&a.username),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TwoFactorError {
     /// Not a current code of the account's app, one already used, or not a recovery code
@@ -616,6 +648,15 @@ impl AuditTarget<'_> {
             customer_id: Some(id),
             email: Some(email),
             actor: SYSTEM_ACTOR,
+        }
+    }
+
+    /// A staff member's own action: the audit log names them, and no customer.
+    pub fn staff(username: &str) -> AuditTarget<'_> {
+        AuditTarget {
+            customer_id: None,
+            email: None,
+            actor: username,
         }
     }
 

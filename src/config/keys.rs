@@ -220,7 +220,7 @@ pub const KEYS: &[Key] = &[
         "REQUIRE_2FA",
         Choice(&["none", "customers", "staff", "both"]),
         Some("none"),
-        "whose accounts must turn two-step sign-in on (customers sign in once, then only enrolment is open)",
+        "whose accounts must turn two-step sign-in on: none, customers, staff or both (an account without it signs in once, then only enrolment is open)",
     ),
     key(
         "NEW_SIGNIN_MAIL",

@@ -86,8 +86,11 @@ pub struct Config {
     /// Mail a customer when a browser without the account's known-device mark signs in
     /// (`NEW_SIGNIN_MAIL`).
     pub new_sign_in_mail: bool,
-    /// Customers must turn two-step sign-in on (`REQUIRE_2FA=customers`).
+    /// Customers must turn two-step sign-in on (`REQUIRE_2FA=customers` or `both`).
     pub require_two_factor_customers: bool,
+    /// Staff (the local admin and directory admins) must turn it on (`REQUIRE_2FA=staff`
+    /// or `both`).
+    pub require_two_factor_staff: bool,
     /// The zone of the old portal's local-time columns (`APP_DB_TIME_ZONE`).
     pub app_db_zone: Zone,
     /// `HISTORY_*` and `FORECAST_*`: when the daily record is taken, how long it is kept,
@@ -337,6 +340,7 @@ impl Config {
             audit_append_only: sec.audit_append_only,
             new_sign_in_mail: sec.new_sign_in_mail,
             require_two_factor_customers: sec.require_two_factor_customers,
+            require_two_factor_staff: sec.require_two_factor_staff,
             app_db_zone: data.app_db_zone,
             history: data.history,
             portal_zone,
@@ -416,6 +420,7 @@ struct Security {
     audit_append_only: bool,
     new_sign_in_mail: bool,
     require_two_factor_customers: bool,
+    require_two_factor_staff: bool,
     app_base_url: Option<Url>,
     admin_username: String,
     admin_password_hash: Option<Secret>,
@@ -431,11 +436,6 @@ impl Security {
             ));
         }
         let require_2fa = r.choice("REQUIRE_2FA");
-        if matches!(require_2fa, "staff" | "both") {
-            r.problem(format!(
-                "REQUIRE_2FA={require_2fa} is refused: two-step sign-in for staff is not available in this version (use customers or none)"
-            ));
-        }
         let test_mode = r.bool("TEST_MODE");
         if test_mode && production {
             r.problem("TEST_MODE=True is refused in production mode: it bypasses Active Directory");
@@ -452,7 +452,8 @@ impl Security {
             test_mode,
             audit_append_only: r.bool("AUDIT_APPEND_ONLY"),
             new_sign_in_mail: r.bool("NEW_SIGNIN_MAIL"),
-            require_two_factor_customers: require_2fa == "customers",
+            require_two_factor_customers: matches!(require_2fa, "customers" | "both"),
+            require_two_factor_staff: matches!(require_2fa, "staff" | "both"),
             app_base_url: r.url("APP_BASE_URL"),
             // Any name the old portal accepted: compared exactly, as typed.
             admin_username: r.text("ADMIN_USERNAME").unwrap_or_default(),

@@ -16,6 +16,9 @@ use crate::domain::audit::Action;
 use crate::domain::{CustomerId, Email, ErpScope};
 use crate::erp::ErpSource;
 use crate::mail::{Mailer, templates};
+mod team;
+pub use team::{Colleague, ColleagueInput, INVITATION_LIFETIME, InviteOutcome};
+
 use crate::store::{
     ActiveSessionStore, AuditStore, Customer, CustomerChanges, CustomerStore, NewAuditEntry,
     NewCustomer, StoreError,
@@ -97,6 +100,9 @@ pub struct CustomerAdmin {
     mailer: Arc<Mailer>,
     erp: Arc<dyn ErpSource>,
     login_url: String,
+    /// Customers' own teams and where invitation links lead (`APP_BASE_URL`); `None`:
+    /// no teams (tests that build the service bare).
+    teams: Option<(Arc<dyn crate::store::TeamStore>, String)>,
 }
 
 impl std::fmt::Debug for CustomerAdmin {
@@ -147,7 +153,15 @@ impl CustomerAdmin {
             mailer,
             erp,
             login_url,
+            teams: None,
         }
+    }
+
+    /// Lets staff make team managers and managers run their team; invitation links lead
+    /// to `base_url`.
+    pub fn with_teams(mut self, teams: Arc<dyn crate::store::TeamStore>, base_url: String) -> Self {
+        self.teams = Some((teams, base_url.trim_end_matches('/').to_owned()));
+        self
     }
 
     pub fn mailer(&self) -> &Mailer {
@@ -407,10 +421,15 @@ impl CustomerAdmin {
                 action.details(&names(&changes.first_name, changes.last_name.as_deref())),
             ));
         }
-        Ok(self
+        let updated = self
             .store
             .update_customer(id, &changes, deactivating, &audits)
-            .await?)
+            .await?;
+        if updated.erp_customer_name != before.erp_customer_name {
+            // A narrower manager: their colleagues' stored scopes follow.
+            self.narrow_team_to(actor, &updated).await?;
+        }
+        Ok(updated)
     }
 
     /// Deactivating ends the account's sessions at once.

@@ -65,6 +65,21 @@ actions! {
     TwoFactorTrustReset = "TWO_FACTOR_TRUST_RESET", old: false;
     /// An admin turned an account's two-step sign-in off (a lost phone).
     TwoFactorReset = "TWO_FACTOR_RESET", old: false;
+    /// Staff made an account the team manager of its scope, or stopped it.
+    TeamManagerOn = "TEAM_MANAGER_ON", old: false;
+    TeamManagerOff = "TEAM_MANAGER_OFF", old: false;
+    /// A team manager invited a colleague (a new account) or mailed them a new link.
+    TeamInvite = "TEAM_INVITE", old: false;
+    TeamInviteResend = "TEAM_INVITE_RESEND", old: false;
+    /// A colleague set their password through their invitation.
+    TeamInviteAccept = "TEAM_INVITE_ACCEPT", old: false;
+    /// A team manager changed a colleague's scope.
+    TeamScopeChange = "TEAM_SCOPE_CHANGE", old: false;
+    /// A colleague's scope was cut down to their manager's, narrowed by staff.
+    TeamScopeNarrowed = "TEAM_SCOPE_NARROWED", old: false;
+    /// A team manager deactivated or reactivated a colleague.
+    TeamMemberDeactivate = "TEAM_MEMBER_DEACTIVATE", old: false;
+    TeamMemberReactivate = "TEAM_MEMBER_REACTIVATE", old: false;
     AdminLogin = "ADMIN_LOGIN", old: false;
     AdminLoginFailed = "ADMIN_LOGIN_FAILED", old: false;
     AdminLogout = "ADMIN_LOGOUT", old: false;
@@ -95,6 +110,15 @@ impl Action {
             Action::TwoFactorRecoveryUsed => "Recovery code used to sign in",
             Action::TwoFactorTrustReset => "Trusted browsers forgotten",
             Action::TwoFactorReset => "Two-step sign-in reset by admin",
+            Action::TeamManagerOn => "Made team manager",
+            Action::TeamManagerOff => "No longer team manager",
+            Action::TeamInvite => "Colleague invited",
+            Action::TeamInviteResend => "Invitation sent again",
+            Action::TeamInviteAccept => "Invitation accepted",
+            Action::TeamScopeChange => "Colleague's ERP customers changed",
+            Action::TeamScopeNarrowed => "Colleague's ERP customers cut to the manager's",
+            Action::TeamMemberDeactivate => "Colleague deactivated",
+            Action::TeamMemberReactivate => "Colleague reactivated",
             Action::CustomerCreate => "Account created",
             Action::CustomerUpdate => "Account edited",
             Action::CustomerDeactivate => "Account deactivated",

@@ -76,6 +76,35 @@ impl ErpScope {
         }
     }
 
+    /// Whether every ERP customer this scope names is one `outer` names too: `Nothing` is
+    /// within anything, `All` only within `All`. Names compare exactly.
+    pub fn within(&self, outer: &ErpScope) -> bool {
+        match (self, outer) {
+            (ErpScope::Nothing, _) | (_, ErpScope::All) => true,
+            (ErpScope::All, _) | (ErpScope::Customers(_), ErpScope::Nothing) => false,
+            (ErpScope::Customers(mine), ErpScope::Customers(theirs)) => {
+                mine.iter().all(|n| theirs.contains(n))
+            }
+        }
+    }
+
+    /// The ERP customers both scopes name.
+    pub fn intersection(&self, other: &ErpScope) -> ErpScope {
+        match (self, other) {
+            (ErpScope::All, o) => o.clone(),
+            (s, ErpScope::All) => s.clone(),
+            (ErpScope::Customers(a), ErpScope::Customers(b)) => {
+                let both: Vec<String> = a.iter().filter(|n| b.contains(n)).cloned().collect();
+                if both.is_empty() {
+                    ErpScope::Nothing
+                } else {
+                    ErpScope::Customers(both)
+                }
+            }
+            _ => ErpScope::Nothing,
+        }
+    }
+
     /// More than one ERP customer can appear in the rows (the grid then shows a Customer column).
     pub fn is_multi(&self) -> bool {
         match self {
@@ -180,5 +209,23 @@ mod tests {
             ErpScope::Nothing.narrowed(Some(&names(&["Acme"]))),
             ErpScope::Nothing
         );
+    }
+
+    #[test]
+    fn within_and_intersection_never_widen() {
+        let p = ErpScope::parse;
+        assert!(p("Acme").within(&p("Acme|Beta")));
+        assert!(p("Acme|Beta").within(&p("All")));
+        assert!(p("All").within(&p("All")));
+        assert!(!p("All").within(&p("Acme|Beta")));
+        assert!(!p("Acme|Gamma").within(&p("Acme|Beta")));
+        assert!(!p("acme").within(&p("Acme")), "names compare exactly");
+        assert!(ErpScope::Nothing.within(&p("Acme")));
+        assert!(!p("Acme").within(&ErpScope::Nothing));
+        assert_eq!(p("Acme|Gamma").intersection(&p("Acme|Beta")), p("Acme"));
+        assert_eq!(p("All").intersection(&p("Beta")), p("Beta"));
+        assert_eq!(p("Beta").intersection(&p("All")), p("Beta"));
+        assert_eq!(p("Gamma").intersection(&p("Beta")), ErpScope::Nothing);
+        assert_eq!(ErpScope::Nothing.intersection(&p("All")), ErpScope::Nothing);
     }
 }

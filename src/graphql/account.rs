@@ -208,27 +208,33 @@ impl AccountMutation {
     ) -> async_graphql::Result<bool> {
         let resets = ctx.data::<Arc<PasswordResets>>()?;
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
-        match resets
+        let result = resets
             .complete(
                 &input.token,
                 &input.new_password,
                 &input.confirm_password,
                 &client,
             )
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(ResetError::Unavailable) => Err(coded_error(
-                codes::APP_DB_UNAVAILABLE,
-                "the portal database is temporarily unavailable; nothing was changed",
-            )),
-            Err(e) => {
-                let field = match e {
-                    ResetError::InvalidLink => "token",
-                    _ => "new_password",
-                };
-                Err(field_errors([(field, e.message().to_owned())]))
-            }
+            .await;
+        link_answer(result)
+    }
+}
+
+/// What a password set through a mailed link (a reset, or a team invitation) answers:
+/// `true`, or the field errors (`token` for a used, replaced or expired link).
+pub(super) fn link_answer(result: Result<(), ResetError>) -> async_graphql::Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(ResetError::Unavailable) => Err(coded_error(
+            codes::APP_DB_UNAVAILABLE,
+            "the portal database is temporarily unavailable; nothing was changed",
+        )),
+        Err(e) => {
+            let field = match e {
+                ResetError::InvalidLink => "token",
+                _ => "new_password",
+            };
+            Err(field_errors([(field, e.message().to_owned())]))
         }
     }
 }

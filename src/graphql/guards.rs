@@ -117,11 +117,14 @@ pub fn require_inventory(
     inventory_grant(viewer(ctx), narrow).map_err(Denied::into_graphql)
 }
 
-/// [`enrolling_customer`] for a resolver.
-pub fn require_enrolling_customer<'a>(
-    ctx: &Context<'a>,
-) -> async_graphql::Result<&'a CustomerIdentity> {
-    enrolling_customer(viewer(ctx)).map_err(Denied::into_graphql)
+/// [`enroller`] for a resolver.
+pub fn require_enroller<'a>(ctx: &Context<'a>) -> async_graphql::Result<Enroller<'a>> {
+    enroller(viewer(ctx)).map_err(Denied::into_graphql)
+}
+
+/// [`team_grant`] for a resolver.
+pub fn require_team_manager<'a>(ctx: &Context<'a>) -> async_graphql::Result<TeamGrant<'a>> {
+    team_grant(viewer(ctx)).map_err(Denied::into_graphql)
 }
 
 /// [`signed_in_customer`] for a resolver.
@@ -209,6 +212,7 @@ mod tests {
             scope: ErpScope::All,
             must_reset_password: must_reset,
             must_enrol_two_factor: false,
+            team: Default::default(),
         })
     }
 
@@ -253,6 +257,7 @@ mod tests {
             display_name: "Admin".into(),
             session_id: "a".into(),
             auth_method: "local".into(),
+            must_enrol_two_factor: false,
         });
         assert_eq!(codes_for(admin).await, (Some("FORBIDDEN".into()), None));
     }

@@ -18,6 +18,7 @@ pub mod reports;
 pub mod saved_views;
 pub mod stores;
 pub mod streamed;
+pub mod team;
 pub mod tokens;
 pub mod two_factor;
 pub mod viewer;
@@ -43,6 +44,7 @@ pub struct Query(
     reports::ReportsQuery,
     history::HistoryQuery,
     two_factor::TwoFactorQuery,
+    team::TeamQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct Mutation(
     saved_views::SavedViewsMutation,
     reports::ReportsMutation,
     two_factor::TwoFactorMutation,
+    team::TeamMutation,
 );
 
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;

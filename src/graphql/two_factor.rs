@@ -1,20 +1,19 @@
-//! Two-step sign-in for the signed-in customer's own account: where it stands
+//! Two-step sign-in for the signed-in person's own account (a customer's, or a staff
+//! member's in an admin session): where it stands
 //! (`twoFactorStatus`, `pendingTwoFactor`), enrolling an authenticator app
 //! (`beginTwoFactor`, `confirmTwoFactor`, which answers the recovery codes once) and
 //! turning it off with a current code (`turnOffTwoFactor`). Browsers only: a token is no
-//! customer, and answers `UNAUTHENTICATED`.
+//! person's account, and answers `FORBIDDEN`.
 
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::guards::{
-    coded_error, codes, field_errors, rate_limited, require_enrolling_customer, store_error,
+    coded_error, codes, field_errors, rate_limited, require_enroller, store_error,
 };
 use crate::auth::ClientInfo;
-use crate::auth::two_factor::{
-    AuditTarget, Enrolment, TwoFactor, TwoFactorError, customer_account,
-};
+use crate::auth::two_factor::{Enrolment, TwoFactor, TwoFactorError};
 
 #[derive(Default)]
 pub struct TwoFactorQuery;
@@ -72,10 +71,10 @@ fn refusal(e: TwoFactorError) -> async_graphql::Error {
 impl TwoFactorQuery {
     /// Whether signing in to the caller's account asks for an app's code.
     async fn two_factor_status(&self, ctx: &Context<'_>) -> async_graphql::Result<TwoFactorStatus> {
-        let who = require_enrolling_customer(ctx)?;
+        let who = require_enroller(ctx)?;
         let status = ctx
             .data::<Arc<TwoFactor>>()?
-            .status(&customer_account(who.customer_id))
+            .status(&who.account())
             .await
             .map_err(|e| store_error(&e))?;
         Ok(TwoFactorStatus {
@@ -90,9 +89,9 @@ impl TwoFactorQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<TwoFactorEnrolment>> {
-        let who = require_enrolling_customer(ctx)?;
+        let who = require_enroller(ctx)?;
         ctx.data::<Arc<TwoFactor>>()?
-            .pending(&customer_account(who.customer_id), &who.email)
+            .pending(&who.account(), who.label())
             .await
             .map(|e| e.map(TwoFactorEnrolment::from))
             .map_err(refusal)
@@ -108,9 +107,9 @@ impl TwoFactorMutation {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<TwoFactorEnrolment> {
-        let who = require_enrolling_customer(ctx)?;
+        let who = require_enroller(ctx)?;
         ctx.data::<Arc<TwoFactor>>()?
-            .begin(&customer_account(who.customer_id), &who.email)
+            .begin(&who.account(), who.label())
             .await
             .map(TwoFactorEnrolment::from)
             .map_err(refusal)
@@ -124,16 +123,11 @@ impl TwoFactorMutation {
         ctx: &Context<'_>,
         code: String,
     ) -> async_graphql::Result<Vec<String>> {
-        let who = require_enrolling_customer(ctx)?;
+        let who = require_enroller(ctx)?;
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         let code: String = code.chars().take(64).collect();
         ctx.data::<Arc<TwoFactor>>()?
-            .confirm(
-                &customer_account(who.customer_id),
-                &code,
-                AuditTarget::customer(who.customer_id, &who.email),
-                &client,
-            )
+            .confirm(&who.account(), &code, who.audit(), &client)
             .await
             .map_err(refusal)
     }
@@ -141,14 +135,10 @@ impl TwoFactorMutation {
     /// Every browser trusted so far ("trust this browser for 30 days") must give a code at
     /// its next sign-in. A `code` field error when two-step sign-in is off. Audited.
     async fn forget_trusted_browsers(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let who = require_enrolling_customer(ctx)?;
+        let who = require_enroller(ctx)?;
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         ctx.data::<Arc<TwoFactor>>()?
-            .forget_browsers(
-                &customer_account(who.customer_id),
-                AuditTarget::customer(who.customer_id, &who.email),
-                &client,
-            )
+            .forget_browsers(&who.account(), who.audit(), &client)
             .await
             .map(|()| true)
             .map_err(refusal)
@@ -160,16 +150,11 @@ impl TwoFactorMutation {
         ctx: &Context<'_>,
         code: String,
     ) -> async_graphql::Result<bool> {
-        let who = require_enrolling_customer(ctx)?;
+        let who = require_enroller(ctx)?;
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         let code: String = code.chars().take(64).collect();
         ctx.data::<Arc<TwoFactor>>()?
-            .turn_off(
-                &customer_account(who.customer_id),
-                &code,
-                AuditTarget::customer(who.customer_id, &who.email),
-                &client,
-            )
+            .turn_off(&who.account(), &code, who.audit(), &client)
             .await
             .map(|()| true)
             .map_err(refusal)

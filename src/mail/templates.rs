@@ -196,3 +196,35 @@ pub fn two_factor_reset(first_name: &str, email: &str, login_url: &str) -> Mail 
     );
     to_one(email, subject, html, text)
 }
+
+/// A team manager invited a colleague: the link (a single-use password link that works
+/// for `lifetime`) sets their password and opens the account.
+pub fn team_invitation(
+    first_name: &str,
+    email: &str,
+    manager: &str,
+    link: &str,
+    lifetime: std::time::Duration,
+) -> Mail {
+    let subject = "You are invited to the WePackItAll Customer Portal".to_owned();
+    let hours = lifetime.as_secs() / 3600;
+    let html = frame(
+        &subject,
+        html! {
+            p { "Hello " (first_name) "," }
+            p { (manager) " invited you to see your company's inventory at WePackItAll in the Customer Portal, as " strong { (email) } ". To choose your password and start, open this link:" }
+            p { a href=(link) style="display: inline-block; background: #0b5cad; color: #ffffff; padding: 10px 18px; border-radius: 6px; text-decoration: none;" { "Accept the invitation" } }
+            p style="font-size: 12px; color: #5b6778; word-break: break-all;" { (link) }
+            p { "The link works once, for " (hours) " hours. If it has run out, ask " (manager) " to send the invitation again." }
+            p { "If you did not expect this, ignore this email." }
+        },
+    );
+    let text = format!(
+        "Hello {first_name},\n\n\
+         {manager} invited you to see your company's inventory at WePackItAll in the Customer Portal, as {email}. To choose your password and start, open this link:\n\n\
+         {link}\n\n\
+         The link works once, for {hours} hours. If it has run out, ask {manager} to send the invitation again.\n\n\
+         If you did not expect this, ignore this email.\n"
+    );
+    to_one(email, subject, html, text)
+}

@@ -506,7 +506,16 @@ impl Scheduler {
         customer: &Customer,
         now: OffsetDateTime,
     ) -> Result<Composed, String> {
-        let Some(grant) = report_grant(customer) else {
+        let place = self
+            .store
+            .team_place(customer.id)
+            .await
+            .map_err(|e| format!("app database: {e}"))?;
+        let manager_scope = place
+            .managed_by
+            .as_ref()
+            .map(|l| l.erp_customer_name.as_str());
+        let Some(grant) = report_grant(customer, manager_scope) else {
             return Ok(Composed::Nothing(
                 "the account is inactive or on a temporary password",
             ));

@@ -61,6 +61,8 @@ pub const TWO_FACTOR_ACCOUNT: Fit = fit("TwoFactor", "account_key", 300);
 /// A sealed secret: 52 bytes in base64 (70 characters).
 pub const TWO_FACTOR_SECRET: Fit = fit("TwoFactor", "secret_sealed", 200);
 pub const RECOVERY_ACCOUNT: Fit = fit("TwoFactorRecoveryCodes", "account_key", 300);
+/// The admin who made an account a team manager.
+pub const TEAM_MADE_BY: Fit = fit("TeamManagers", "made_by", 255);
 /// Hex SHA-256.
 pub const RECOVERY_CODE_HASH: Fit = fit("TwoFactorRecoveryCodes", "code_hash", 64);
 /// History keeps a part only while its customer and part numbers fit (they are never cut:
@@ -119,6 +121,7 @@ pub const ALL: &[Fit] = &[
     TWO_FACTOR_ACCOUNT,
     TWO_FACTOR_SECRET,
     RECOVERY_ACCOUNT,
+    TEAM_MADE_BY,
     RECOVERY_CODE_HASH,
     VIEW_NAME,
     VIEW_QUERY,

@@ -68,6 +68,7 @@ impl std::fmt::Debug for Customer {
     }
 }
 
+#[derive(Clone)]
 pub struct NewCustomer {
     pub first_name: String,
     pub last_name: Option<String>,
@@ -815,7 +816,7 @@ pub trait HistoryStore: Send + Sync {
 /// An account's second factor (`TwoFactor`).
 #[derive(Clone, PartialEq)]
 pub struct TwoFactorRecord {
-    /// `customer:<id>` or `staff:<username>`.
+    /// `customer:<id>`, or `staff-<method>:<username>` (`local`, `ad`).
     pub account_key: String,
     /// The TOTP secret, sealed under `SECRET_KEY`.
     pub secret_sealed: String,
@@ -896,6 +897,79 @@ pub trait TwoFactorStore: Send + Sync {
     async fn remove_two_factor(&self, account: &str, audit: &NewAuditEntry) -> StoreResult<bool>;
 }
 
+/// Where an account stands in a customer's own team.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamPlace {
+    /// The account is a team manager: it may invite and manage colleagues within its
+    /// own scope.
+    pub manager: bool,
+    /// The account is a colleague of this manager.
+    pub managed_by: Option<TeamLead>,
+}
+
+/// A colleague's manager as the colleague's scope is checked against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamLead {
+    pub id: CustomerId,
+    pub email: String,
+    /// The manager's own stored scope (`Customers.erp_customer_name`).
+    pub erp_customer_name: String,
+}
+
+/// Every team, for staff: who manages and who is managed by whom.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamLinks {
+    pub managers: Vec<CustomerId>,
+    /// (colleague, manager).
+    pub members: Vec<(CustomerId, CustomerId)>,
+}
+
+/// A customer's own team (`TeamManagers`, `TeamMembers`): which accounts manage a team
+/// and which accounts are whose colleagues. The colleagues themselves are ordinary
+/// `Customers` rows; invitations are `PasswordResetTokens` links.
+#[async_trait]
+pub trait TeamStore: Send + Sync {
+    /// Where the account stands (one read).
+    async fn team_place(&self, id: CustomerId) -> StoreResult<TeamPlace>;
+    /// Makes the account a team manager (`on`) or stops it, then its colleagues are
+    /// nobody's; appends `audit` — all or nothing, and only when something changed.
+    /// Returns whether it did.
+    async fn set_team_manager(
+        &self,
+        id: CustomerId,
+        on: bool,
+        by: &str,
+        at: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool>;
+    /// Inserts the colleague's account, its place under `manager`, its invitation link
+    /// (as a reset link: `token_hash`, `expiry`) and `audit` (its target id filled in) —
+    /// one transaction. `DuplicateEmail` when the email has an account.
+    async fn invite_colleague(
+        &self,
+        manager: CustomerId,
+        new: &NewCustomer,
+        token_hash: &str,
+        expiry: OffsetDateTime,
+        now: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<Customer>;
+    /// A new invitation link for the colleague (earlier links stop working) and `audit`,
+    /// in one transaction.
+    async fn reissue_invitation(
+        &self,
+        colleague: CustomerId,
+        token_hash: &str,
+        expiry: OffsetDateTime,
+        now: OffsetDateTime,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// The manager's colleagues, by last name, first name, email.
+    async fn colleagues(&self, manager: CustomerId) -> StoreResult<Vec<Customer>>;
+    /// Every team.
+    async fn team_links(&self) -> StoreResult<TeamLinks>;
+}
+
 /// Everything the portal needs from its app database.
 #[async_trait]
 pub trait AppStore:
@@ -913,6 +987,7 @@ pub trait AppStore:
     + ReportStore
     + HistoryStore
     + TwoFactorStore
+    + TeamStore
 {
     /// `sqlite` or `mssql`, for /healthz and logs.
     fn backend_name(&self) -> &'static str;

@@ -224,6 +224,28 @@ impl<S: Send + Sync> FromRequestParts<S> for EnrollingCustomer {
     }
 }
 
+/// A signed-in customer who manages their company's team (the rule's team grant). A
+/// customer who does not is answered 403; anyone else is sent to sign in.
+#[derive(Debug, Clone)]
+pub struct TeamManager(pub CustomerIdentity);
+
+impl<S: Send + Sync> FromRequestParts<S> for TeamManager {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .unwrap_or(&Viewer::Anonymous);
+        match guards::team_grant(viewer) {
+            Ok(grant) => Ok(TeamManager(grant.manager().clone())),
+            Err(Denied::Forbidden) if matches!(viewer, Viewer::Customer(_)) => {
+                Err(crate::error::AppError::Forbidden.into_response())
+            }
+            Err(d) => Err(refused(parts, d).into_response()),
+        }
+    }
+}
+
 /// The client's address: the socket's peer, or — when the peer is one of
 /// `TRUSTED_PROXIES` — the address in the one header `CLIENT_IP_HEADER` names (for
 /// `X-Forwarded-For`, the rightmost address that is not a trusted proxy). No other header
@@ -425,13 +447,40 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentAdmin {
             .extensions
             .get::<Viewer>()
             .unwrap_or(&Viewer::Anonymous);
-        match guards::admin_access(viewer) {
-            Ok(a) => Ok(CurrentAdmin(a.clone())),
-            Err(_) => Err(AuthRedirect {
-                to: "/admin-login".to_owned(),
-                htmx: is_htmx(parts),
-            }),
-        }
+        guards::admin_access(viewer)
+            .map(|a| CurrentAdmin(a.clone()))
+            .map_err(|d| admin_refused(parts, d))
+    }
+}
+
+/// Where a refused admin page sends the browser: to enrol in two-step sign-in when that
+/// is what is missing (`REQUIRE_2FA`), to the staff sign-in otherwise.
+fn admin_refused(parts: &Parts, denied: Denied) -> AuthRedirect {
+    let to = match denied {
+        Denied::TwoFactorEnrolmentRequired => "/admin/two-step",
+        _ => "/admin-login",
+    };
+    AuthRedirect {
+        to: to.to_owned(),
+        htmx: is_htmx(parts),
+    }
+}
+
+/// An admin session that may manage its own two-step sign-in: as [`CurrentAdmin`], but
+/// also one that must still turn it on (`REQUIRE_2FA`), for whom it is the only page.
+#[derive(Debug, Clone)]
+pub struct EnrollingAdmin(pub crate::auth::AdminIdentity);
+
+impl<S: Send + Sync> FromRequestParts<S> for EnrollingAdmin {
+    type Rejection = AuthRedirect;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let viewer = parts
+            .extensions
+            .get::<Viewer>()
+            .unwrap_or(&Viewer::Anonymous);
+        guards::enrolling_admin(viewer)
+            .map(|a| EnrollingAdmin(a.clone()))
+            .map_err(|d| admin_refused(parts, d))
     }
 }
 

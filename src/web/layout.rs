@@ -125,6 +125,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                     a href="/force-change-password" { "Change password" }
                     a href="/account/sessions" { "Sessions" }
                     a href="/account/two-step" { "Two-step sign-in" }
+                    @if guards::team_grant(&ctx.viewer).is_ok() { a href="/account/team" { "Team" } }
                 } @else if guards::admin_access(&ctx.viewer).is_ok() {
                     a href="/admin/panel" { "Dashboard" }
                     a href="/admin/customers" { "Customers" }
@@ -134,6 +135,7 @@ fn navbar(ctx: &PageCtx) -> Markup {
                     a href="/admin/reports" { "Reports" }
                     a href="/admin/api" { "API" }
                     @if ctx.outbox { a href="/admin/outbox" { "Outbox" } }
+                    a href="/admin/two-step" { "Two-step sign-in" }
                 }
             }
             div class="nav-right" {

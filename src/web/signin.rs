@@ -1,8 +1,13 @@
 //! What both sign-in pages (customers' `/login`, staff's `/admin-login`) share: a browser
-//! holds one identity at a time, and a refused attempt says how long to wait.
+//! holds one identity at a time, a refused attempt says how long to wait, and the
+//! two-step code page.
 
 use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
 use tower_sessions::Session;
+
+use crate::auth::two_factor::TRUST_DAYS;
+use crate::web::layout::{self, PageCtx};
 
 use crate::auth::sessions::{SessionAuth, begin_browser_session};
 use crate::auth::{ClientInfo, Viewer};
@@ -49,4 +54,39 @@ pub fn throttled_response(wait: std::time::Duration, page: maud::Markup) -> Resp
         page,
     )
         .into_response()
+}
+
+/// The second step of a sign-in with two-step sign-in on: the code form posting to
+/// `action`, `intro` saying whose code, and a way back to `start_over`.
+pub fn code_page(
+    ctx: &PageCtx,
+    action: &str,
+    intro: &str,
+    start_over: &str,
+    error: Option<&str>,
+) -> Markup {
+    layout::page(
+        ctx,
+        "Enter your code",
+        html! {
+            section class="auth-card card" {
+                h1 { "Two-step sign-in" }
+                p class="muted" { (intro) }
+                @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
+                form method="post" action=(action) class="stack" autocomplete="off" {
+                    (layout::csrf_field(ctx))
+                    label for="code" { "Code" }
+                    input id="code" name="code" type="text" required autofocus inputmode="numeric"
+                        autocomplete="one-time-code" maxlength="20" aria-describedby="code-hint";
+                    p id="code-hint" class="muted small" { "Lost your phone? Enter one of your recovery codes instead (like abcd-2345); each works once." }
+                    label class="check" {
+                        input type="checkbox" name="trust" value="on";
+                        " Trust this browser for " (TRUST_DAYS) " days (not on a shared computer)"
+                    }
+                    button type="submit" class="btn btn-primary btn-block" { "Sign in" }
+                }
+                p class="muted small" { a href=(start_over) { "Start over" } }
+            }
+        },
+    )
 }

@@ -450,6 +450,54 @@ impl HistoryStore for Counting {
 }
 
 #[async_trait]
+impl TeamStore for Counting {
+    async fn team_place(&self, id: CustomerId) -> StoreResult<TeamPlace> {
+        self.inner.team_place(id).await
+    }
+    async fn set_team_manager(
+        &self,
+        id: CustomerId,
+        on: bool,
+        by: &str,
+        at: OffsetDateTime,
+        e: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        self.inner.set_team_manager(id, on, by, at, e).await
+    }
+    async fn invite_colleague(
+        &self,
+        manager: CustomerId,
+        new: &NewCustomer,
+        hash: &str,
+        expiry: OffsetDateTime,
+        now: OffsetDateTime,
+        e: &NewAuditEntry,
+    ) -> StoreResult<Customer> {
+        self.inner
+            .invite_colleague(manager, new, hash, expiry, now, e)
+            .await
+    }
+    async fn reissue_invitation(
+        &self,
+        id: CustomerId,
+        hash: &str,
+        expiry: OffsetDateTime,
+        now: OffsetDateTime,
+        e: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        self.inner
+            .reissue_invitation(id, hash, expiry, now, e)
+            .await
+    }
+    async fn colleagues(&self, manager: CustomerId) -> StoreResult<Vec<Customer>> {
+        self.inner.colleagues(manager).await
+    }
+    async fn team_links(&self) -> StoreResult<TeamLinks> {
+        self.inner.team_links().await
+    }
+}
+
+#[async_trait]
 impl TwoFactorStore for Counting {
     async fn two_factor(&self, a: &str) -> StoreResult<Option<TwoFactorRecord>> {
         self.inner.two_factor(a).await
@@ -649,6 +697,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         display_name: "cp_admin".into(),
         session_id: "a".into(),
         auth_method: "local".into(),
+        must_enrol_two_factor: false,
     });
     let resp = schema
         .execute(

@@ -121,6 +121,61 @@ async fn directory_members_are_admitted_and_everyone_else_refused() {
 }
 
 #[tokio::test]
+async fn a_directory_admin_with_two_step_sign_in_gives_a_code_after_the_directory_password() {
+    let Some(bin) = slapd::slapd_binary() else {
+        return;
+    };
+    let mut dir = Slapd::start(&bin, false).await.unwrap();
+    let app = app_for(&dir, dir.port, false).await;
+    let alice = app.other_browser();
+    assert_eq!(
+        location(&admin_login(&alice, "alice", ALICE_PW).await),
+        "/admin/panel"
+    );
+    let (secret, _) = crate::two_step::enrol_at(&alice, "/admin/two-step").await;
+    let key: String = app
+        .db()
+        .query_row("SELECT account_key FROM TwoFactor", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        key, "staff-ad:alice",
+        "by method and name, apart from the local admin"
+    );
+    // The directory password alone no longer signs in; with the code, the session is the
+    // directory's (display name, method) as before.
+    let b = app.other_browser();
+    assert_eq!(
+        location(&admin_login(&b, "alice@example.local", ALICE_PW).await),
+        "/admin-login/code"
+    );
+    assert_eq!(location(&b.get("/admin/panel").await), "/admin-login");
+    let code = secret.code_at(crate::two_step::now() + customer_portal::auth::totp::STEP_SECONDS);
+    let r = b.post_form("/admin-login/code", &[("code", &code)]).await;
+    assert_eq!(location(&r), "/admin/panel");
+    let panel = b.get("/admin/panel").await.text().await.unwrap();
+    assert!(panel.contains("Welcome, Alice Admin"), "{panel}");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM AdminSessions WHERE username = 'alice' AND auth_method = 'ad'"
+        ),
+        2
+    );
+    // A wrong directory password never reaches the code step.
+    let c = app.other_browser();
+    assert_eq!(
+        admin_login(&c, "alice", "not-her-password").await.status(),
+        200
+    );
+    // The local admin's account is another: not asked for a code.
+    let local = app.other_browser();
+    assert_eq!(
+        location(&admin_login(&local, "cp_admin", ADMIN_PW).await),
+        "/admin/panel"
+    );
+    dir.stop();
+}
+
+#[tokio::test]
 async fn starttls_and_ldaps_with_a_private_ca() {
     let Some(bin) = slapd::slapd_binary() else {
         return;

@@ -45,6 +45,7 @@ mod slapd;
 mod smtp;
 mod store_suite;
 mod switch_day;
+mod teams;
 mod throttle;
 mod tsql;
 mod two_step;

@@ -73,6 +73,77 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<Delivery>>>) {
 }
 
 #[tokio::test]
+async fn a_team_invitation_goes_out_like_the_old_portals_mails() {
+    let (port, got) = smtp_server().await;
+    let port = port.to_string();
+    let app = admin_app(&[
+        ("SMTP_SERVER", "127.0.0.1"),
+        ("SMTP_PORT", &port),
+        ("SMTP_USE_TLS", "False"),
+        (
+            "EMAIL_FROM",
+            "WePackItAll Portal <portal@wepackitall.example>",
+        ),
+        ("EMAIL_BCC", "audit@wepackitall.example"),
+        ("APP_BASE_URL", "https://portal.wepackitall.example"),
+    ])
+    .await;
+    let lead = app
+        .add_customer(
+            "lead@example.com",
+            crate::helpers::PASSWORD,
+            "Acme Foods",
+            false,
+        )
+        .await;
+    let admin = admin_browser(&app).await;
+    let r = admin
+        .graphql(&format!(
+            r#"mutation {{ setTeamManager(customerId: "{}", manager: true) {{ email }} }}"#,
+            lead.0
+        ))
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let manager = app.other_browser();
+    manager
+        .login("lead@example.com", crate::helpers::PASSWORD)
+        .await;
+    let sent = manager
+        .graphql(
+            r#"mutation { inviteColleague(input: { firstName: "Mate", email: "mate@example.com", erpCustomerNames: ["Acme Foods"] }) { emailSent } }"#,
+        )
+        .await;
+    assert_eq!(sent["data"]["inviteColleague"]["emailSent"], true, "{sent}");
+    let deliveries = got.lock().unwrap().clone();
+    let d = deliveries
+        .iter()
+        .find(|d| {
+            d.data
+                .contains("Subject: You are invited to the WePackItAll Customer Portal")
+        })
+        .expect("the invitation was delivered");
+    assert_eq!(d.mail_from, "<portal@wepackitall.example>");
+    assert!(
+        d.rcpt_to
+            .contains(&"<mail@example.com>".replace("mail@", "mate@"))
+    );
+    assert!(
+        d.rcpt_to
+            .contains(&"<audit@wepackitall.example>".to_owned())
+    );
+    assert!(!d.data.contains("Bcc:"));
+    let text = customer_portal::mail::plain_text_part(&d.data);
+    assert!(
+        text.contains("https://portal.wepackitall.example/invitation?token="),
+        "{text}"
+    );
+    assert!(
+        text.contains("72 hours") && text.contains("lead@example.com"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn the_welcome_mail_goes_out_over_smtp_with_bcc() {
     let (port, got) = smtp_server().await;
     let port = port.to_string();

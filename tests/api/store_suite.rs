@@ -796,6 +796,7 @@ pub async fn store_contract(store: Arc<dyn AppStore>) {
 
     reset_token_contract(store.as_ref(), &u).await;
     two_factor_contract(store.as_ref(), &u).await;
+    team_contract(store.as_ref(), &u).await;
     customer_tools_contract(store.as_ref(), &u).await;
 }
 
@@ -1021,6 +1022,175 @@ async fn customer_tools_contract(store: &dyn AppStore, u: &str) {
 /// Two-step sign-in: an enrolment can be begun again until it is confirmed, a confirmed
 /// one is never replaced by a new beginning; a step and a recovery code are each good
 /// once; removing takes the codes with it and audits.
+async fn team_contract(store: &dyn AppStore, u: &str) {
+    let admin = format!("teamadmin_{u}");
+    let now = OffsetDateTime::now_utc();
+    let account = |who: &str, erp: &str| NewCustomer {
+        first_name: who.into(),
+        last_name: None,
+        email: Email::parse(&format!("{who}.{u}@example.com")).unwrap(),
+        password_hash: "pbkdf2:sha256:1000$salt$00".into(),
+        erp_customer_name: erp.into(),
+        must_reset_password: false,
+    };
+    let lead = store
+        .insert_customer(
+            &account("lead", "Acme Foods|Beta"),
+            &audit("CUSTOMER_CREATE", &admin, None, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.team_place(lead.id).await.unwrap(),
+        TeamPlace::default()
+    );
+    let made = audit("TEAM_MANAGER_ON", &admin, Some(lead.id), None);
+    assert!(
+        store
+            .set_team_manager(lead.id, true, &admin, now, &made)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_team_manager(lead.id, true, &admin, now, &made)
+            .await
+            .unwrap(),
+        "already one: nothing written"
+    );
+    assert!(store.team_place(lead.id).await.unwrap().manager);
+
+    // An invitation: the account, its place, its link and its audit row, at once.
+    let mut invited = account("mate", "Acme Foods");
+    invited.must_reset_password = true;
+    let expiry = now + time::Duration::hours(72);
+    let hash = format!("{u}-invite-1");
+    let actor = format!("lead.{u}@example.com");
+    let mate = store
+        .invite_colleague(
+            lead.id,
+            &invited,
+            &hash,
+            expiry,
+            now,
+            &audit("TEAM_INVITE", &actor, None, Some("x")),
+        )
+        .await
+        .unwrap();
+    assert!(mate.must_reset_password && mate.is_active);
+    let place = store.team_place(mate.id).await.unwrap();
+    assert!(!place.manager);
+    let by = place.managed_by.unwrap();
+    assert_eq!(
+        (by.id, by.erp_customer_name.as_str()),
+        (lead.id, "Acme Foods|Beta")
+    );
+    assert_eq!(
+        store
+            .reset_token_customer(&hash, now)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(mate.id),
+        "the invitation is a link to the account"
+    );
+    let filter = AuditFilter::parse(Some(&actor), Some("TEAM_INVITE"), None);
+    let (n, rows) = store.audit_page(&filter, None, 5).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(
+        rows[0].target_customer_id,
+        Some(mate.id),
+        "the new account is the target"
+    );
+    // The same email again: refused, and nothing of it is left behind.
+    let again = store
+        .invite_colleague(
+            lead.id,
+            &invited,
+            &format!("{u}-invite-x"),
+            expiry,
+            now,
+            &audit("TEAM_INVITE", &actor, None, None),
+        )
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::DuplicateEmail)),
+        "{again:?}"
+    );
+    assert_eq!(store.colleagues(lead.id).await.unwrap().len(), 1);
+    assert_eq!(store.audit_page(&filter, None, 5).await.unwrap().0, 1);
+
+    // A new link replaces the old one.
+    let hash2 = format!("{u}-invite-2");
+    store
+        .reissue_invitation(
+            mate.id,
+            &hash2,
+            expiry,
+            now,
+            &audit("TEAM_INVITE_RESEND", &actor, Some(mate.id), None),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .reset_token_customer(&hash, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .reset_token_customer(&hash2, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let resent = AuditFilter::parse(Some(&actor), Some("TEAM_INVITE_RESEND"), None);
+    assert_eq!(store.audit_page(&resent, None, 5).await.unwrap().0, 1);
+
+    let links = store.team_links().await.unwrap();
+    assert!(links.managers.contains(&lead.id));
+    assert!(links.members.contains(&(mate.id, lead.id)));
+    assert_eq!(
+        store
+            .colleagues(lead.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        vec![mate.id]
+    );
+
+    // Stopping the manager frees the team: colleagues keep their accounts.
+    let stop = audit("TEAM_MANAGER_OFF", &admin, Some(lead.id), None);
+    assert!(
+        store
+            .set_team_manager(lead.id, false, &admin, now, &stop)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_team_manager(lead.id, false, &admin, now, &stop)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.team_place(mate.id).await.unwrap(),
+        TeamPlace::default()
+    );
+    assert!(store.colleagues(lead.id).await.unwrap().is_empty());
+    assert!(store.customer_by_id(mate.id).await.unwrap().is_some());
+    let offs = AuditFilter::parse(Some(&admin), Some("TEAM_MANAGER_OFF"), None);
+    assert_eq!(
+        store.audit_page(&offs, None, 5).await.unwrap().0,
+        1,
+        "audited once"
+    );
+}
+
 async fn two_factor_contract(store: &dyn AppStore, u: &str) {
     let account = format!("customer:2fa-{u}");
     let now = OffsetDateTime::now_utc();

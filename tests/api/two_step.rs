@@ -6,7 +6,7 @@ use customer_portal::auth::two_factor::ISSUER;
 
 use crate::helpers::*;
 
-fn now() -> u64 {
+pub fn now() -> u64 {
     time::OffsetDateTime::now_utc().unix_timestamp() as u64
 }
 
@@ -35,11 +35,16 @@ fn recovery_codes(html: &str) -> Vec<String> {
 }
 
 async fn enrol(app: &TestApp) -> (TotpSecret, Vec<String>) {
-    let page = app.get("/account/two-step").await.text().await.unwrap();
+    enrol_at(app, "/account/two-step").await
+}
+
+/// Enrols the signed-in person of `app` at their page `base` (customers' or staff's).
+pub async fn enrol_at(app: &TestApp, base: &str) -> (TotpSecret, Vec<String>) {
+    let page = app.get(base).await.text().await.unwrap();
     assert!(page.contains("Set up two-step sign-in"), "{page}");
-    let begun = app.post_form("/account/two-step/begin", &[]).await;
-    assert_eq!(location(&begun), "/account/two-step");
-    let page = app.get("/account/two-step").await.text().await.unwrap();
+    let begun = app.post_form(&format!("{base}/begin"), &[]).await;
+    assert_eq!(location(&begun), base);
+    let page = app.get(base).await.text().await.unwrap();
     assert!(
         page.contains("<svg class=\"qr\""),
         "the QR code is drawn in the page"
@@ -64,7 +69,7 @@ async fn enrol(app: &TestApp) -> (TotpSecret, Vec<String>) {
     // A wrong code does not turn it on.
     let refused = app
         .post_form(
-            "/account/two-step/confirm",
+            &format!("{base}/confirm"),
             &[("code", &wrong_code(&secret))],
         )
         .await
@@ -74,7 +79,7 @@ async fn enrol(app: &TestApp) -> (TotpSecret, Vec<String>) {
     assert!(refused.contains("That code is not right"), "{refused}");
     let done = app
         .post_form(
-            "/account/two-step/confirm",
+            &format!("{base}/confirm"),
             &[("code", &secret.code_at(now()))],
         )
         .await;
@@ -513,22 +518,335 @@ async fn when_required_a_customer_signs_in_once_and_can_only_enrol() {
 }
 
 #[test]
-fn requiring_two_step_sign_in_of_staff_is_refused_until_it_exists() {
+fn every_choice_of_require_2fa_is_accepted_and_others_are_refused() {
     for (value, ok) in [
         ("none", true),
         ("customers", true),
-        ("staff", false),
-        ("both", false),
+        ("staff", true),
+        ("both", true),
+        ("admins", false),
     ] {
         let v = vars(&[("PORT", "0"), ("REQUIRE_2FA", value)]);
         let result = customer_portal::config::Config::from_vars(&v);
         assert_eq!(result.is_ok(), ok, "REQUIRE_2FA={value}");
-        if let Err(e) = result {
-            assert!(
-                e.to_string()
-                    .contains("two-step sign-in for staff is not available"),
-                "{e}"
+        if let Ok(c) = result {
+            assert_eq!(
+                c.require_two_factor_customers,
+                matches!(value, "customers" | "both")
+            );
+            assert_eq!(
+                c.require_two_factor_staff,
+                matches!(value, "staff" | "both")
             );
         }
     }
+}
+
+/// The staff password step of a new browser, which then waits for the code.
+async fn staff_password_step(app: &TestApp) -> TestApp {
+    let b = app.other_browser();
+    let resp = crate::admin::admin_login(&b, "cp_admin", crate::admin::ADMIN_PW).await;
+    assert_eq!(location(&resp), "/admin-login/code");
+    // Not signed in yet: no admin page, no admin field.
+    assert_eq!(location(&b.get("/admin/panel").await), "/admin-login");
+    let q = b.graphql("{ auditLog(first: 1) { totalCount } }").await;
+    assert_eq!(
+        q["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{q}"
+    );
+    let page = b.get("/admin-login/code").await.text().await.unwrap();
+    assert!(page.contains("Two-step sign-in"), "{page}");
+    b
+}
+
+#[tokio::test]
+async fn staff_turn_two_step_on_and_sign_in_with_a_code_a_recovery_code_or_a_trusted_browser() {
+    let app = crate::admin::admin_app(&[]).await;
+    let admin = crate::admin::admin_browser(&app).await;
+    let nav = admin.get("/admin/panel").await.text().await.unwrap();
+    assert!(
+        nav.contains("href=\"/admin/two-step\""),
+        "the staff menu links it"
+    );
+    let (secret, codes) = enrol_at(&admin, "/admin/two-step").await;
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM AuditLog WHERE action_type = 'TWO_FACTOR_ENABLE' \
+             AND admin_username = 'cp_admin' AND target_customer_id IS NULL"
+        ),
+        1,
+        "audited under the admin's own name"
+    );
+    let key: String = app
+        .db()
+        .query_row("SELECT account_key FROM TwoFactor", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(key, "staff-local:cp_admin");
+    // A customer's page is not staff's: the admin is sent to the customer sign-in.
+    assert_eq!(admin.get("/account/two-step").await.status(), 303);
+
+    // The password alone no longer signs in.
+    let b = staff_password_step(&app).await;
+    let wrong = b
+        .post_form("/admin-login/code", &[("code", &wrong_code(&secret))])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(wrong.contains("That code is not right"), "{wrong}");
+    let next = secret.code_at(now() + STEP_SECONDS);
+    let signed = b
+        .post_form("/admin-login/code", &[("code", &next), ("trust", "on")])
+        .await;
+    assert_eq!(location(&signed), "/admin/panel");
+    assert!(
+        set_cookie_named(signed.headers(), "cp_trust").is_some(),
+        "a trust mark was given"
+    );
+    assert_eq!(b.get("/admin/panel").await.status(), 200);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM AuditLog WHERE action_type = 'ADMIN_LOGIN'"),
+        2,
+        "the session began after the code, audited as before"
+    );
+
+    // The same code in another browser: refused. A recovery code: once.
+    let c = staff_password_step(&app).await;
+    let again = c.post_form("/admin-login/code", &[("code", &next)]).await;
+    assert_eq!(again.status(), 200);
+    let rec = c
+        .post_form("/admin-login/code", &[("code", &codes[0])])
+        .await;
+    assert_eq!(location(&rec), "/admin/panel");
+    let d = staff_password_step(&app).await;
+    let reused = d
+        .post_form("/admin-login/code", &[("code", &codes[0])])
+        .await;
+    assert_eq!(reused.status(), 200);
+    assert_eq!(location(&d.get("/admin/panel").await), "/admin-login");
+
+    // The trusted browser skips the code, until the admin forgets trusted browsers.
+    b.post_form("/admin-logout", &[]).await;
+    assert_eq!(
+        location(&crate::admin::admin_login(&b, "cp_admin", crate::admin::ADMIN_PW).await),
+        "/admin/panel"
+    );
+    let forgot = admin
+        .post_form("/admin/two-step/forget-browsers", &[])
+        .await;
+    assert_eq!(location(&forgot), "/admin/two-step");
+    b.post_form("/admin-logout", &[]).await;
+    assert_eq!(
+        location(&crate::admin::admin_login(&b, "cp_admin", crate::admin::ADMIN_PW).await),
+        "/admin-login/code"
+    );
+    let f = b;
+    let status = admin
+        .graphql("{ twoFactorStatus { on recoveryCodesLeft } }")
+        .await;
+    assert_eq!(status["data"]["twoFactorStatus"]["on"], true, "{status}");
+    assert_eq!(status["data"]["twoFactorStatus"]["recoveryCodesLeft"], 9);
+
+    // Off (the app's codes around now are used up, so with a recovery code): the password
+    // alone signs in again.
+    let off = admin
+        .post_form("/admin/two-step/off", &[("code", &codes[1])])
+        .await;
+    assert_eq!(location(&off), "/admin/two-step");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM AuditLog WHERE action_type = 'TWO_FACTOR_DISABLE' \
+             AND admin_username = 'cp_admin'"
+        ),
+        1
+    );
+    crate::admin::admin_browser(&app).await;
+    // A browser that was waiting for its code starts over.
+    let late = f
+        .post_form("/admin-login/code", &[("code", &codes[2])])
+        .await;
+    assert_eq!(location(&late), "/admin-login?reason=code_expired");
+    let page = f
+        .get("/admin-login?reason=code_expired")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("within five minutes"), "{page}");
+}
+
+#[tokio::test]
+async fn staff_codes_are_throttled_and_a_customer_cannot_use_the_staff_code_page() {
+    let app = crate::admin::admin_app(&[]).await;
+    let admin = crate::admin::admin_browser(&app).await;
+    let (secret, _) = enrol_at(&admin, "/admin/two-step").await;
+    let b = staff_password_step(&app).await;
+    let wrong = wrong_code(&secret);
+    let mut throttled = None;
+    for _ in 0..12 {
+        let r = b.post_form("/admin-login/code", &[("code", &wrong)]).await;
+        if r.status() == 429 {
+            throttled = Some(r);
+            break;
+        }
+    }
+    let r = throttled.expect("wrong staff codes are throttled");
+    assert!(r.headers().get("retry-after").is_some());
+    // Throttled: even the right code waits.
+    let right = b
+        .post_form("/admin-login/code", &[("code", &secret.code_at(now()))])
+        .await;
+    assert_eq!(right.status(), 429);
+    // A customer with a pending customer sign-in cannot finish a staff one.
+    app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    let c = app.other_browser();
+    c.login("jane@example.com", PASSWORD).await;
+    let r = c
+        .post_form("/admin-login/code", &[("code", &secret.code_at(now()))])
+        .await;
+    assert_eq!(location(&r), "/admin-login?reason=code_expired");
+}
+
+#[tokio::test]
+async fn when_required_of_staff_an_admin_signs_in_once_and_can_only_enrol() {
+    let app = crate::admin::admin_app(&[("REQUIRE_2FA", "staff")]).await;
+    app.add_customer("jane@example.com", PASSWORD, "Acme Foods", false)
+        .await;
+    // Customers are not asked.
+    let cust = app.other_browser();
+    assert_eq!(
+        location(&cust.login("jane@example.com", PASSWORD).await),
+        "/inventory"
+    );
+    assert_eq!(cust.get("/inventory").await.status(), 200);
+    // The grace sign-in: the password alone, then only enrolment is open.
+    let admin = app.other_browser();
+    assert_eq!(
+        location(&crate::admin::admin_login(&admin, "cp_admin", crate::admin::ADMIN_PW).await),
+        "/admin/panel"
+    );
+    for path in [
+        "/admin/panel",
+        "/admin/customers",
+        "/admin/audit",
+        "/admin/api",
+    ] {
+        assert_eq!(
+            location(&admin.get(path).await),
+            "/admin/two-step",
+            "{path}"
+        );
+    }
+    for q in [
+        "{ auditLog(first: 1) { totalCount } }",
+        "{ inventory(first: 1) { totalCount } }",
+        "{ customers { id } }",
+    ] {
+        let r = admin.graphql(q).await;
+        assert_eq!(
+            r["errors"][0]["extensions"]["code"], "TWO_FACTOR_REQUIRED",
+            "{q}: {r}"
+        );
+    }
+    let page = admin.get("/admin/two-step").await.text().await.unwrap();
+    assert!(page.contains("required for staff accounts"), "{page}");
+    assert!(
+        !page.contains("href=\"/admin/customers\""),
+        "no menu before enrolling"
+    );
+    enrol_at(&admin, "/admin/two-step").await;
+    assert_eq!(admin.get("/admin/panel").await.status(), 200);
+    let r = admin.graphql("{ auditLog(first: 1) { totalCount } }").await;
+    assert!(r["errors"].is_null(), "{r}");
+    // Every later staff sign-in asks for the code.
+    staff_password_step(&app).await;
+}
+
+#[tokio::test]
+async fn in_the_browser_staff_required_to_enrol_do_so_and_then_sign_in_with_a_code() {
+    use crate::webdriver::Browser;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = crate::admin::admin_app(&[("REQUIRE_2FA", "both"), ("DEMO_ERP_ROWS", "300")]).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var("SCREENSHOTS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().to_owned());
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = browser.session().await;
+    s.window_size(1366, 900).await;
+    let mut failures = Vec::new();
+    // The grace sign-in lands on the panel's address and is sent to enrol.
+    s.goto(&app.url("/admin-login")).await;
+    s.set_theme("dark").await;
+    s.type_into("#username", "cp_admin").await;
+    s.type_into("#password", crate::admin::ADMIN_PW).await;
+    s.click("form[action='/admin-login'] button[type=submit]")
+        .await;
+    s.wait_for(
+        "the staff two-step page",
+        "location.pathname === '/admin/two-step'",
+    )
+    .await;
+    failures.extend(crate::accessibility::axe_violations(&s).await);
+    s.click("form[action='/admin/two-step/begin'] button").await;
+    s.wait_for(
+        "the QR code",
+        "(() => { const p = document.querySelector('svg.qr > path'); return p && p.getBBox().width > 20; })()",
+    )
+    .await;
+    failures.extend(crate::accessibility::axe_violations(&s).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let shot = dir.join("two-step-staff-enrol-1366x900-dark.png");
+    s.screenshot(&shot).await;
+    let key = s
+        .script("return document.querySelector('code.mono').textContent;")
+        .await;
+    let secret = TotpSecret::from_bytes(base32_decode(key.as_str().unwrap()).unwrap());
+    if let Some(zbar) = require_tool(
+        crate::webdriver::find_program(&["/usr/bin/zbarimg", "/usr/local/bin/zbarimg"]),
+        "zbarimg is not installed (apt-get install zbar-tools): the QR code was not read back",
+        under_ci(),
+    ) {
+        let out = std::process::Command::new(zbar)
+            .args(["-q", "--raw"])
+            .arg(&shot)
+            .output()
+            .unwrap();
+        let read = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(read, secret.otpauth_uri(ISSUER, "cp_admin"));
+    }
+    s.type_into("#code", &secret.code_at(now())).await;
+    s.click("form[action='/admin/two-step/confirm'] button")
+        .await;
+    s.wait_for(
+        "the recovery codes",
+        "document.querySelectorAll('.recovery-codes li').length === 10",
+    )
+    .await;
+    s.click("a.btn-primary").await;
+    s.wait_for("the admin panel", "location.pathname === '/admin/panel'")
+        .await;
+    // Sign out; the password leads to the code page; the next code signs in.
+    s.click("form[action='/admin-logout'] button").await;
+    s.wait_for("signed out", "location.pathname === '/admin-login'")
+        .await;
+    s.type_into("#username", "cp_admin").await;
+    s.type_into("#password", crate::admin::ADMIN_PW).await;
+    s.click("form[action='/admin-login'] button[type=submit]")
+        .await;
+    s.wait_for("the code page", "location.pathname === '/admin-login/code'")
+        .await;
+    failures.extend(crate::accessibility::axe_violations(&s).await);
+    s.screenshot(&dir.join("two-step-staff-sign-in-1366x900-dark.png"))
+        .await;
+    s.type_into("#code", &secret.code_at(now() + STEP_SECONDS))
+        .await;
+    s.click("form[action='/admin-login/code'] button").await;
+    s.wait_for("the admin panel", "location.pathname === '/admin/panel'")
+        .await;
+    s.close().await;
+    assert!(failures.is_empty(), "axe: {failures:#?}");
 }

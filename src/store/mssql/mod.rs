@@ -12,6 +12,7 @@ mod records;
 mod resets;
 mod sessions;
 pub mod sql;
+mod teams;
 mod tokens;
 mod two_factor;
 
@@ -69,6 +70,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "two_factor",
         include_str!("../../../db/mssql/0009_two_factor.sql"),
+    ),
+    (
+        10,
+        "teams",
+        include_str!("../../../db/mssql/0010_teams.sql"),
     ),
 ];
 

@@ -783,6 +783,82 @@ pub const AUDIT_APPEND_ONLY_OFF: &str =
     "IF OBJECT_ID(N'dbo.AuditLog_append_only', N'TR') IS NOT NULL
     DROP TRIGGER dbo.AuditLog_append_only;";
 
+// A customer's own team.
+
+/// @P1 customer. Whether it manages a team, and its manager (id, email, scope) if any.
+pub const TEAM_PLACE: &str =
+    "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM dbo.TeamManagers WHERE customer_id = @P1) \
+     THEN 1 ELSE 0 END AS BIT), m.customer_id, m.email, m.erp_customer_name
+FROM (SELECT 1 AS one) AS o
+LEFT JOIN dbo.TeamMembers AS tm ON tm.customer_id = @P1
+LEFT JOIN dbo.Customers AS m ON m.customer_id = tm.manager_id";
+
+/// @P1 customer, @P2 made by, @P3 at, @P4..@P9 audit. Returns 1 when it became a
+/// manager, 0 when it was one already (nothing written).
+pub const MAKE_TEAM_MANAGER: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT = 0;
+IF NOT EXISTS (SELECT 1 FROM dbo.TeamManagers WITH (UPDLOCK, HOLDLOCK) WHERE customer_id = @P1)
+BEGIN
+    INSERT INTO dbo.TeamManagers (customer_id, made_by, made_at) VALUES (@P1, @P2, @P3);
+    SET @n = 1;
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P4, @P5, @P6, @P7, @P8, @P9);
+END;
+COMMIT TRANSACTION;
+SELECT @n;";
+
+/// @P1 customer, @P2..@P7 audit. Returns 1 when it stopped being a manager (its
+/// colleagues are then nobody's), 0 when it was none.
+pub const STOP_TEAM_MANAGER: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @n INT;
+DELETE FROM dbo.TeamManagers WHERE customer_id = @P1;
+SET @n = @@ROWCOUNT;
+DELETE FROM dbo.TeamMembers WHERE manager_id = @P1;
+IF @n > 0
+    INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+    VALUES (@P2, @P3, @P4, @P5, @P6, @P7);
+COMMIT TRANSACTION;
+SELECT @n;";
+
+/// @P1..@P6 the new account (as INSERT_CUSTOMER), @P7 manager, @P8 token hash, @P9 expiry,
+/// @P10 now (UTC), @P11..@P15 audit (its target is the new account).
+pub const INVITE_COLLEAGUE: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DECLARE @id INT;
+INSERT INTO dbo.Customers (first_name, last_name, email, password_hash, erp_customer_name, is_active, must_reset_password)
+VALUES (@P1, @P2, @P3, @P4, @P5, 1, @P6);
+SET @id = CAST(SCOPE_IDENTITY() AS INT);
+INSERT INTO dbo.TeamMembers (customer_id, manager_id, invited_at) VALUES (@id, @P7, @P10);
+DELETE FROM dbo.PasswordResetTokens WHERE expiry_date <= @P10;
+INSERT INTO dbo.PasswordResetTokens (customer_id, token_hash, expiry_date, is_used) VALUES (@id, @P8, @P9, 0);
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P11, @P12, @P13, @id, @P14, @P15);
+COMMIT TRANSACTION;
+SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active,
+       c.last_login_date, c.must_reset_password, c.created_date
+FROM dbo.Customers AS c WHERE c.customer_id = @id;";
+
+/// @P1 colleague, @P2 token hash, @P3 expiry, @P4 now (UTC), @P5..@P10 audit.
+pub const REISSUE_INVITATION: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
+DELETE FROM dbo.PasswordResetTokens WHERE expiry_date <= @P4;
+UPDATE dbo.PasswordResetTokens SET is_used = 1 WHERE customer_id = @P1 AND is_used = 0;
+INSERT INTO dbo.PasswordResetTokens (customer_id, token_hash, expiry_date, is_used) VALUES (@P1, @P2, @P3, 0);
+INSERT INTO dbo.AuditLog (timestamp, admin_username, action_type, target_customer_id, target_customer_email, details)
+VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
+COMMIT TRANSACTION;";
+
+/// @P1 manager.
+pub const COLLEAGUES: &str =
+    "SELECT c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, \
+     c.erp_customer_name, c.is_active, c.last_login_date, c.must_reset_password, c.created_date
+FROM dbo.TeamMembers AS tm JOIN dbo.Customers AS c ON c.customer_id = tm.customer_id
+WHERE tm.manager_id = @P1
+ORDER BY LOWER(COALESCE(c.last_name, N'')), LOWER(c.first_name), c.email";
+
+pub const TEAM_MANAGERS: &str = "SELECT customer_id FROM dbo.TeamManagers ORDER BY customer_id";
+
+pub const TEAM_MEMBERS: &str =
+    "SELECT customer_id, manager_id FROM dbo.TeamMembers ORDER BY manager_id, customer_id";
+
 /// Every statement above with the template parts filled as the code fills them, for the
 /// static T-SQL check.
 pub fn all_for_parsing() -> Vec<(&'static str, String)> {
@@ -815,6 +891,14 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.into()),
         ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.into()),
         ("TWO_FACTOR", TWO_FACTOR.into()),
+        ("TEAM_PLACE", TEAM_PLACE.into()),
+        ("MAKE_TEAM_MANAGER", MAKE_TEAM_MANAGER.into()),
+        ("STOP_TEAM_MANAGER", STOP_TEAM_MANAGER.into()),
+        ("INVITE_COLLEAGUE", INVITE_COLLEAGUE.into()),
+        ("REISSUE_INVITATION", REISSUE_INVITATION.into()),
+        ("COLLEAGUES", COLLEAGUES.into()),
+        ("TEAM_MANAGERS", TEAM_MANAGERS.into()),
+        ("TEAM_MEMBERS", TEAM_MEMBERS.into()),
         ("FORGET_TRUSTED_BROWSERS", FORGET_TRUSTED_BROWSERS.into()),
         ("BEGIN_TWO_FACTOR", BEGIN_TWO_FACTOR.into()),
         ("CONFIRM_TWO_FACTOR", confirm_two_factor(10)),

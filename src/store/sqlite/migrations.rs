@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "two_factor",
         include_str!("../../../db/sqlite/0009_two_factor.sql"),
     ),
+    (
+        10,
+        "teams",
+        include_str!("../../../db/sqlite/0010_teams.sql"),
+    ),
 ];
 
 /// Applies every migration not yet recorded in `SchemaMigrations`; returns the versions applied.

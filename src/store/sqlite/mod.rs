@@ -13,6 +13,7 @@ use records::like_escape;
 mod resets;
 mod sessions;
 pub mod sql;
+mod teams;
 mod tokens;
 mod two_factor;
 
@@ -275,6 +276,43 @@ fn read_opt_local(
     Ok(s.as_deref().and_then(|s| parse_local(s, zone)))
 }
 
+/// Inserts an account and its audit row (`audit`'s target filled in) inside `tx`.
+/// `DuplicateEmail` when the email has an account.
+fn insert_customer_in(
+    tx: &rusqlite::Transaction<'_>,
+    new: &NewCustomer,
+    mut audit: NewAuditEntry,
+    zone: &Zone,
+) -> StoreResult<Customer> {
+    let inserted = tx.execute(
+        sql::INSERT_CUSTOMER,
+        params![
+            new.first_name,
+            // The old portal's column is NOT NULL: no last name is ''.
+            new.last_name.clone().unwrap_or_default(),
+            new.email.as_str(),
+            new.password_hash,
+            new.erp_customer_name,
+            new.must_reset_password as i64,
+            local_ts(OffsetDateTime::now_utc(), zone)
+        ],
+    );
+    match inserted {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Err(StoreError::DuplicateEmail);
+        }
+        Err(e) => return Err(backend(e)),
+        Ok(_) => {}
+    }
+    let id = tx.last_insert_rowid();
+    audit.target_customer_id = Some(CustomerId(id));
+    insert_audit(tx, &audit, zone).map_err(backend)?;
+    tx.query_row(sql::CUSTOMER_BY_ID, [id], |r| customer_from_row(r, 0, zone))
+        .map_err(backend)
+}
+
 /// Reads the ten customer columns starting at `at`.
 fn customer_from_row(row: &Row<'_>, at: usize, zone: &Zone) -> rusqlite::Result<Customer> {
     Ok(Customer {
@@ -340,49 +378,11 @@ impl CustomerStore for SqliteStore {
         new: &NewCustomer,
         audit: &NewAuditEntry,
     ) -> StoreResult<Customer> {
-        let (first, last, email, hash, erp, reset) = (
-            new.first_name.clone(),
-            // The old portal's column is NOT NULL: no last name is ''.
-            new.last_name.clone().unwrap_or_default(),
-            new.email.as_str().to_owned(),
-            new.password_hash.clone(),
-            new.erp_customer_name.clone(),
-            new.must_reset_password,
-        );
-        let audit = audit.clone();
+        let (new, audit) = (new.clone(), audit.clone());
         self.with_conn("insert_customer", move |c| {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
-            let inserted = tx.execute(
-                sql::INSERT_CUSTOMER,
-                params![
-                    first,
-                    last,
-                    email,
-                    hash,
-                    erp,
-                    reset as i64,
-                    local_ts(OffsetDateTime::now_utc(), &zone)
-                ],
-            );
-            match inserted {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    return Err(StoreError::DuplicateEmail);
-                }
-                Err(e) => return Err(backend(e)),
-                Ok(_) => {}
-            }
-            let id = tx.last_insert_rowid();
-            let mut audit = audit;
-            audit.target_customer_id = Some(CustomerId(id));
-            insert_audit(&tx, &audit, &zone).map_err(backend)?;
-            let customer = tx
-                .query_row(sql::CUSTOMER_BY_ID, [id], |r| {
-                    customer_from_row(r, 0, &zone)
-                })
-                .map_err(backend)?;
+            let customer = insert_customer_in(&tx, &new, audit, &zone)?;
             tx.commit().map_err(backend)?;
             Ok(customer)
         })

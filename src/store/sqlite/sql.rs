@@ -398,6 +398,31 @@ pub fn customer_history(customers: Option<usize>) -> String {
     )
 }
 
+// A customer's own team.
+/// Whether ?1 manages a team, and its manager (id, email, scope) if it is a colleague.
+pub const TEAM_PLACE: &str = "SELECT EXISTS (SELECT 1 FROM TeamManagers WHERE customer_id = ?1),
+                m.customer_id, m.email, m.erp_customer_name
+         FROM (SELECT 1) AS one
+         LEFT JOIN TeamMembers tm ON tm.customer_id = ?1
+         LEFT JOIN Customers m ON m.customer_id = tm.manager_id";
+pub const INSERT_TEAM_MANAGER: &str =
+    "INSERT OR IGNORE INTO TeamManagers (customer_id, made_by, made_at) VALUES (?1, ?2, ?3)";
+pub const DELETE_TEAM_MANAGER: &str = "DELETE FROM TeamManagers WHERE customer_id = ?1";
+pub const RELEASE_TEAM: &str = "DELETE FROM TeamMembers WHERE manager_id = ?1";
+pub const INSERT_TEAM_MEMBER: &str =
+    "INSERT INTO TeamMembers (customer_id, manager_id, invited_at) VALUES (?1, ?2, ?3)";
+pub const COLLEAGUES: &str = concat!(
+    "SELECT ",
+    customer_columns!(),
+    " FROM TeamMembers tm
+                     JOIN Customers c ON c.customer_id = tm.customer_id
+                     WHERE tm.manager_id = ?1
+                     ORDER BY lower(COALESCE(c.last_name, '')), lower(c.first_name), c.email"
+);
+pub const TEAM_MANAGERS: &str = "SELECT customer_id FROM TeamManagers ORDER BY customer_id";
+pub const TEAM_MEMBERS: &str =
+    "SELECT customer_id, manager_id FROM TeamMembers ORDER BY manager_id, customer_id";
+
 /// Every statement, filled as the code fills it, for preparing without running.
 pub fn all_for_parsing() -> Vec<(&'static str, String)> {
     let mut all: Vec<(&'static str, String)> = vec![
@@ -500,6 +525,14 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("LIST_ACTIVE_SESSIONS", LIST_ACTIVE_SESSIONS.to_owned()),
         ("PURGE_SESSIONS", PURGE_SESSIONS.to_owned()),
         ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.to_owned()),
+        ("TEAM_PLACE", TEAM_PLACE.to_owned()),
+        ("INSERT_TEAM_MANAGER", INSERT_TEAM_MANAGER.to_owned()),
+        ("DELETE_TEAM_MANAGER", DELETE_TEAM_MANAGER.to_owned()),
+        ("RELEASE_TEAM", RELEASE_TEAM.to_owned()),
+        ("INSERT_TEAM_MEMBER", INSERT_TEAM_MEMBER.to_owned()),
+        ("COLLEAGUES", COLLEAGUES.to_owned()),
+        ("TEAM_MANAGERS", TEAM_MANAGERS.to_owned()),
+        ("TEAM_MEMBERS", TEAM_MEMBERS.to_owned()),
         ("TWO_FACTOR", TWO_FACTOR.to_owned()),
         ("BEGIN_TWO_FACTOR", BEGIN_TWO_FACTOR.to_owned()),
         ("CONFIRM_TWO_FACTOR", CONFIRM_TWO_FACTOR.to_owned()),

@@ -98,6 +98,9 @@ operations!("src/web/ops/history.graphql": HistoryTotals, PartHistory, PartOutlo
 // Minimums, saved views, scheduled reports (src/web/ops/tools.graphql).
 operations!("src/web/ops/tools.graphql": PartMinimums, SetPartMinimum, RemovePartMinimum, SavedViewsMenu, ViewsAndReports, SaveView, RenameSavedView, DeleteSavedView, SubscribeReport, UnsubscribeReport, SetReportPaused, UnsubscribeByLink, AllReportSubscriptions);
 
+// A customer's own team (src/web/ops/team.graphql).
+operations!("src/web/ops/team.graphql": TeamPage, InviteColleague, SetColleagueScope, SetColleagueActive, ResendInvitation, AcceptInvitation, Teams, SetTeamManager);
+
 #[cfg(test)]
 mod tests {
     use super::*;

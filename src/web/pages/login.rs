@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use crate::auth::service::{CodeError, CustomerLogin, LoginError, LoginOutcome};
 use crate::auth::sessions::{PENDING_CODE_KEY, PendingCode, SessionAuth};
-use crate::auth::two_factor::{TRUST_DAYS, TwoFactorError};
+use crate::auth::two_factor::TwoFactorError;
 use crate::auth::{ClientInfo, Viewer};
 use crate::domain::CustomerId;
 use crate::error::AppError;
@@ -54,6 +54,10 @@ fn reason_message(reason: Option<&str>) -> Option<(&'static str, &'static str)> 
         "password_changed" => Some((
             "alert alert-success",
             "Your password was changed. Please sign in.",
+        )),
+        "invitation_accepted" => Some((
+            "alert alert-success",
+            "Your password is set. Please sign in.",
         )),
         "code_expired" => Some((
             "alert alert-info",
@@ -224,29 +228,12 @@ pub struct CodeForm {
 }
 
 fn code_page(ctx: &PageCtx, error: Option<&str>) -> Markup {
-    layout::page(
+    crate::web::signin::code_page(
         ctx,
-        "Enter your code",
-        html! {
-            section class="auth-card card" {
-                h1 { "Two-step sign-in" }
-                p class="muted" { "Enter the six-digit code your authenticator app shows for the WePackItAll Customer Portal." }
-                @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
-                form method="post" action=(CODE_PATH) class="stack" autocomplete="off" {
-                    (layout::csrf_field(ctx))
-                    label for="code" { "Code" }
-                    input id="code" name="code" type="text" required autofocus inputmode="numeric"
-                        autocomplete="one-time-code" maxlength="20" aria-describedby="code-hint";
-                    p id="code-hint" class="muted small" { "Lost your phone? Enter one of your recovery codes instead (like abcd-2345); each works once." }
-                    label class="check" {
-                        input type="checkbox" name="trust" value="on";
-                        " Trust this browser for " (TRUST_DAYS) " days (not on a shared computer)"
-                    }
-                    button type="submit" class="btn btn-primary btn-block" { "Sign in" }
-                }
-                p class="muted small" { a href="/login" { "Start over" } }
-            }
-        },
+        CODE_PATH,
+        "Enter the six-digit code your authenticator app shows for the WePackItAll Customer Portal.",
+        "/login",
+        error,
     )
 }
 

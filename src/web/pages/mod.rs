@@ -12,6 +12,7 @@ pub mod minimums;
 pub mod my_sessions;
 pub mod password;
 pub mod reset;
+pub mod team;
 pub mod two_step;
 pub mod unsubscribe;
 pub mod views;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(password::routes())
         .merge(my_sessions::routes())
         .merge(two_step::routes())
+        .merge(team::routes())
         .merge(reset::routes())
         .merge(inventory::routes())
         .merge(history::routes())

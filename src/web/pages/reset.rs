@@ -81,17 +81,58 @@ fn reset_page(ctx: &PageCtx, error: Option<&str>) -> Markup {
                 @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
                 form method="post" action="/reset-password" class="stack" {
                     (layout::csrf_field(ctx))
-                    label for="new_password" { "New password" }
-                    input id="new_password" name="new_password" type="password" required autocomplete="new-password"
-                        minlength=(NewPassword::MIN_CHARS) maxlength=(NewPassword::MAX_CHARS) aria-describedby="pw-hint";
-                    p id="pw-hint" class="muted small" { "Between 12 and 128 characters. A few unrelated words make a strong, memorable password." }
-                    label for="confirm_password" { "Confirm new password" }
-                    input id="confirm_password" name="confirm_password" type="password" required autocomplete="new-password"
-                        minlength=(NewPassword::MIN_CHARS) maxlength=(NewPassword::MAX_CHARS);
+                    (password_fields("New password", "Confirm new password"))
                     button type="submit" class="btn btn-primary btn-block" { "Save password" }
                 }
             }
         },
+    )
+}
+
+/// The two fields of a password chosen through a mailed link (a reset or an invitation).
+pub fn password_fields(label: &str, confirm_label: &str) -> Markup {
+    html! {
+        label for="new_password" { (label) }
+        input id="new_password" name="new_password" type="password" required autocomplete="new-password"
+            minlength=(NewPassword::MIN_CHARS) maxlength=(NewPassword::MAX_CHARS) aria-describedby="pw-hint";
+        p id="pw-hint" class="muted small" { "Between 12 and 128 characters. A few unrelated words make a strong, memorable password." }
+        label for="confirm_password" { (confirm_label) }
+        input id="confirm_password" name="confirm_password" type="password" required autocomplete="new-password"
+            minlength=(NewPassword::MIN_CHARS) maxlength=(NewPassword::MAX_CHARS);
+    }
+}
+
+/// A mailed link was opened: its secret is kept in the browser session under `key` and
+/// the browser comes back to `path` without it in the address.
+pub async fn keep_link(
+    session: &Session,
+    key: &str,
+    token: String,
+    path: &str,
+) -> Result<Response, AppError> {
+    let token: String = token.chars().take(128).collect();
+    session
+        .insert(key, token)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    Ok(Redirect::to(path).into_response())
+}
+
+/// Whether the link secret kept under `key` can still be used.
+pub async fn kept_link_valid(
+    state: &AppState,
+    ctx: &PageCtx,
+    session: &Session,
+    key: &str,
+) -> Result<bool, AppError> {
+    let Some(token) = session.get::<String>(key).await.ok().flatten() else {
+        return Ok(false);
+    };
+    let vars = password_reset_link_valid::Variables { token };
+    Ok(
+        exec::run::<PasswordResetLinkValid>(&state.schema, &ctx.viewer, vars)
+            .await?
+            .password_reset_link_valid,
     )
 }
 
@@ -158,25 +199,9 @@ pub async fn show_reset(
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, AppError> {
     if let Some(token) = q.token {
-        let token: String = token.chars().take(128).collect();
-        session
-            .insert(LINK_KEY, token)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-        return Ok(Redirect::to("/reset-password").into_response());
+        return keep_link(&session, LINK_KEY, token, "/reset-password").await;
     }
-    let token = link_secret(&session).await;
-    let valid = match &token {
-        Some(token) => {
-            let vars = password_reset_link_valid::Variables {
-                token: token.clone(),
-            };
-            exec::run::<PasswordResetLinkValid>(&state.schema, &ctx.viewer, vars)
-                .await?
-                .password_reset_link_valid
-        }
-        None => false,
-    };
+    let valid = kept_link_valid(&state, &ctx, &session, LINK_KEY).await?;
     Ok(if valid {
         reset_page(&ctx, None).into_response()
     } else {

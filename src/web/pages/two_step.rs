@@ -1,6 +1,7 @@
-//! `/account/two-step`: a customer turns two-step sign-in on (scan a QR code drawn by the
-//! portal itself, confirm with the app's first code, keep the recovery codes shown once)
-//! or off (with a current code).
+//! `/account/two-step` (customers) and `/admin/two-step` (staff): the signed-in person
+//! turns two-step sign-in on (scan a QR code drawn by the portal itself, confirm with the
+//! app's first code, keep the recovery codes shown once) or off (with a current code).
+//! One page for both; the GraphQL fields act on whoever is signed in.
 
 use axum::Form;
 use axum::Router;
@@ -15,7 +16,7 @@ use crate::auth::ClientInfo;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::exec;
-use crate::web::extractors::EnrollingCustomer;
+use crate::web::extractors::{EnrollingAdmin, EnrollingCustomer};
 use crate::web::layout::{self, Flash, PageCtx, redirect_with_flash};
 use crate::web::ops::{
     BeginTwoFactor, ConfirmTwoFactor, ForgetTrustedBrowsers, TurnOffTwoFactor, TwoFactorPage,
@@ -24,6 +25,29 @@ use crate::web::ops::{
 };
 
 pub const PATH: &str = "/account/two-step";
+/// Staff's own page.
+pub const STAFF_PATH: &str = "/admin/two-step";
+
+/// Where the page lives for one kind of account: its address, where "done" leads, and
+/// what it says when enrolling is required.
+#[derive(Clone, Copy)]
+struct Place {
+    base: &'static str,
+    home: &'static str,
+    required: &'static str,
+}
+
+const CUSTOMERS: Place = Place {
+    base: PATH,
+    home: "/inventory",
+    required: "WePackItAll requires two-step sign-in for customer accounts. Set it up to continue to your inventory.",
+};
+
+const STAFF: Place = Place {
+    base: STAFF_PATH,
+    home: "/admin/panel",
+    required: "Two-step sign-in is required for staff accounts. Set it up to continue to the admin pages.",
+};
 
 type Pending = two_factor_page::TwoFactorPagePendingTwoFactor;
 
@@ -58,11 +82,13 @@ fn qr(p: &Pending) -> Markup {
 
 fn page(
     ctx: &PageCtx,
+    at: Place,
     data: &two_factor_page::ResponseData,
     error: Option<&str>,
     required: bool,
 ) -> Markup {
     let status = &data.two_factor_status;
+    let path = at.base;
     layout::page(
         ctx,
         "Two-step sign-in",
@@ -70,18 +96,18 @@ fn page(
             section class="auth-card card" {
                 h1 { "Two-step sign-in" }
                 @if required && !status.on {
-                    div class="alert alert-info" role="status" { "WePackItAll requires two-step sign-in for customer accounts. Set it up to continue to your inventory." }
+                    div class="alert alert-info" role="status" { (at.required) }
                 }
                 @if let Some(e) = error { div class="alert alert-error" role="alert" { (e) } }
                 @if status.on {
                     p { span class="pill pill-ok" { "On" } " Signing in asks for a code from your authenticator app after your password." }
                     p class="muted" { (status.recovery_codes_left) " of 10 recovery codes left." }
-                    form method="post" action=(format!("{PATH}/forget-browsers")) class="stack" {
+                    form method="post" action=(format!("{path}/forget-browsers")) class="stack" {
                         (layout::csrf_field(ctx))
                         p class="muted small" { "Browsers you told to trust you for 30 days skip the code. To make every one of them ask again:" }
                         button type="submit" class="btn" { "Forget trusted browsers" }
                     }
-                    form method="post" action=(format!("{PATH}/off")) class="stack" {
+                    form method="post" action=(format!("{path}/off")) class="stack" {
                         (code_field(ctx, "A current code (or a recovery code) to turn it off"))
                         button type="submit" class="btn btn-danger" { "Turn two-step sign-in off" }
                     }
@@ -89,13 +115,13 @@ fn page(
                     p { "Open an authenticator app (Microsoft Authenticator, Google Authenticator, 1Password, …) and add an account by scanning this code:" }
                     div class="qr-box" { (qr(p)) }
                     p class="muted small" { "Cannot scan? Type this key into the app instead: " code class="mono" { (p.secret) } }
-                    form method="post" action=(format!("{PATH}/confirm")) class="stack" {
+                    form method="post" action=(format!("{path}/confirm")) class="stack" {
                         (code_field(ctx, "Then enter the six-digit code the app shows"))
                         button type="submit" class="btn btn-primary" { "Turn on" }
                     }
                 } @else {
                     p { "Protect your account with a second step: after your password, the portal asks for a six-digit code from an app on your phone." }
-                    form method="post" action=(format!("{PATH}/begin")) class="stack" {
+                    form method="post" action=(format!("{path}/begin")) class="stack" {
                         (layout::csrf_field(ctx))
                         button type="submit" class="btn btn-primary" { "Set up two-step sign-in" }
                     }
@@ -105,7 +131,7 @@ fn page(
     )
 }
 
-fn codes_page(ctx: &PageCtx, codes: &[String]) -> Markup {
+fn codes_page(ctx: &PageCtx, at: Place, codes: &[String]) -> Markup {
     layout::page(
         ctx,
         "Your recovery codes",
@@ -118,7 +144,7 @@ fn codes_page(ctx: &PageCtx, codes: &[String]) -> Markup {
                 ul class="recovery-codes mono" {
                     @for c in codes { li { (c) } }
                 }
-                a class="btn btn-primary" href="/inventory" { "I have kept them" }
+                a class="btn btn-primary" href=(at.home) { "I have kept them" }
             }
         },
     )
@@ -128,17 +154,107 @@ async fn load(state: &AppState, ctx: &PageCtx) -> Result<two_factor_page::Respon
     exec::run::<TwoFactorPage>(&state.schema, &ctx.viewer, two_factor_page::Variables).await
 }
 
+async fn show_at(
+    state: &AppState,
+    ctx: &PageCtx,
+    at: Place,
+    required: bool,
+) -> Result<Markup, AppError> {
+    Ok(page(ctx, at, &load(state, ctx).await?, None, required))
+}
+
+async fn begin_at(
+    state: &AppState,
+    ctx: &PageCtx,
+    at: Place,
+    session: &Session,
+) -> Result<Response, AppError> {
+    match exec::run_form::<BeginTwoFactor>(&state.schema, &ctx.viewer, begin_two_factor::Variables)
+        .await?
+    {
+        Ok(_) => Ok(Redirect::to(at.base).into_response()),
+        Err(errors) => Ok(redirect_with_flash(
+            session,
+            at.base,
+            Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
+        )
+        .await),
+    }
+}
+
+async fn confirm_at(
+    state: &AppState,
+    ctx: &PageCtx,
+    at: Place,
+    client: &ClientInfo,
+    form: CodeForm,
+) -> Result<Response, AppError> {
+    let vars = confirm_two_factor::Variables { code: form.code };
+    match exec::run_form_from::<ConfirmTwoFactor>(&state.schema, &ctx.viewer, Some(client), vars)
+        .await?
+    {
+        Ok(data) => Ok(codes_page(ctx, at, &data.confirm_two_factor).into_response()),
+        Err(errors) => {
+            let message = errors.into_values().collect::<Vec<_>>().join(" ");
+            Ok(page(ctx, at, &load(state, ctx).await?, Some(&message), false).into_response())
+        }
+    }
+}
+
+async fn forget_browsers_at(
+    state: &AppState,
+    ctx: &PageCtx,
+    at: Place,
+    session: &Session,
+    client: &ClientInfo,
+) -> Result<Response, AppError> {
+    let flash = match exec::run_form_from::<ForgetTrustedBrowsers>(
+        &state.schema,
+        &ctx.viewer,
+        Some(client),
+        forget_trusted_browsers::Variables,
+    )
+    .await?
+    {
+        Ok(_) => Flash::success("Every browser will ask for a code at its next sign-in."),
+        Err(errors) => Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
+    };
+    Ok(redirect_with_flash(session, at.base, flash).await)
+}
+
+async fn turn_off_at(
+    state: &AppState,
+    ctx: &PageCtx,
+    at: Place,
+    session: &Session,
+    client: &ClientInfo,
+    form: CodeForm,
+) -> Result<Response, AppError> {
+    let vars = turn_off_two_factor::Variables { code: form.code };
+    match exec::run_form_from::<TurnOffTwoFactor>(&state.schema, &ctx.viewer, Some(client), vars)
+        .await?
+    {
+        Ok(_) => Ok(redirect_with_flash(
+            session,
+            at.base,
+            Flash::success("Two-step sign-in is off. Signing in asks for your password only."),
+        )
+        .await),
+        Err(errors) => {
+            let message = errors.into_values().collect::<Vec<_>>().join(" ");
+            Ok(page(ctx, at, &load(state, ctx).await?, Some(&message), false).into_response())
+        }
+    }
+}
+
+// The customer's page: only a customer (who may still have to enrol) reaches these.
+
 pub async fn show(
     State(state): State<AppState>,
     EnrollingCustomer(who): EnrollingCustomer,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    Ok(page(
-        &ctx,
-        &load(&state, &ctx).await?,
-        None,
-        who.must_enrol_two_factor,
-    ))
+    show_at(&state, &ctx, CUSTOMERS, who.must_enrol_two_factor).await
 }
 
 pub async fn begin(
@@ -147,17 +263,7 @@ pub async fn begin(
     ctx: PageCtx,
     session: Session,
 ) -> Result<Response, AppError> {
-    match exec::run_form::<BeginTwoFactor>(&state.schema, &ctx.viewer, begin_two_factor::Variables)
-        .await?
-    {
-        Ok(_) => Ok(Redirect::to(PATH).into_response()),
-        Err(errors) => Ok(redirect_with_flash(
-            &session,
-            PATH,
-            Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
-        )
-        .await),
-    }
+    begin_at(&state, &ctx, CUSTOMERS, &session).await
 }
 
 pub async fn confirm(
@@ -167,16 +273,7 @@ pub async fn confirm(
     client: ClientInfo,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let vars = confirm_two_factor::Variables { code: form.code };
-    match exec::run_form_from::<ConfirmTwoFactor>(&state.schema, &ctx.viewer, Some(&client), vars)
-        .await?
-    {
-        Ok(data) => Ok(codes_page(&ctx, &data.confirm_two_factor).into_response()),
-        Err(errors) => {
-            let message = errors.into_values().collect::<Vec<_>>().join(" ");
-            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message), false).into_response())
-        }
-    }
+    confirm_at(&state, &ctx, CUSTOMERS, &client, form).await
 }
 
 pub async fn forget_browsers(
@@ -186,18 +283,7 @@ pub async fn forget_browsers(
     session: Session,
     client: ClientInfo,
 ) -> Result<Response, AppError> {
-    let flash = match exec::run_form_from::<ForgetTrustedBrowsers>(
-        &state.schema,
-        &ctx.viewer,
-        Some(&client),
-        forget_trusted_browsers::Variables,
-    )
-    .await?
-    {
-        Ok(_) => Flash::success("Every browser will ask for a code at its next sign-in."),
-        Err(errors) => Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
-    };
-    Ok(redirect_with_flash(&session, PATH, flash).await)
+    forget_browsers_at(&state, &ctx, CUSTOMERS, &session, &client).await
 }
 
 pub async fn turn_off(
@@ -208,21 +294,57 @@ pub async fn turn_off(
     client: ClientInfo,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let vars = turn_off_two_factor::Variables { code: form.code };
-    match exec::run_form_from::<TurnOffTwoFactor>(&state.schema, &ctx.viewer, Some(&client), vars)
-        .await?
-    {
-        Ok(_) => Ok(redirect_with_flash(
-            &session,
-            PATH,
-            Flash::success("Two-step sign-in is off. Signing in asks for your password only."),
-        )
-        .await),
-        Err(errors) => {
-            let message = errors.into_values().collect::<Vec<_>>().join(" ");
-            Ok(page(&ctx, &load(&state, &ctx).await?, Some(&message), false).into_response())
-        }
-    }
+    turn_off_at(&state, &ctx, CUSTOMERS, &session, &client, form).await
+}
+
+// Staff's page: only an admin session (which may still have to enrol) reaches these.
+
+pub async fn staff_show(
+    State(state): State<AppState>,
+    EnrollingAdmin(who): EnrollingAdmin,
+    ctx: PageCtx,
+) -> Result<Markup, AppError> {
+    show_at(&state, &ctx, STAFF, who.must_enrol_two_factor).await
+}
+
+pub async fn staff_begin(
+    State(state): State<AppState>,
+    EnrollingAdmin(_who): EnrollingAdmin,
+    ctx: PageCtx,
+    session: Session,
+) -> Result<Response, AppError> {
+    begin_at(&state, &ctx, STAFF, &session).await
+}
+
+pub async fn staff_confirm(
+    State(state): State<AppState>,
+    EnrollingAdmin(_who): EnrollingAdmin,
+    ctx: PageCtx,
+    client: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    confirm_at(&state, &ctx, STAFF, &client, form).await
+}
+
+pub async fn staff_forget_browsers(
+    State(state): State<AppState>,
+    EnrollingAdmin(_who): EnrollingAdmin,
+    ctx: PageCtx,
+    session: Session,
+    client: ClientInfo,
+) -> Result<Response, AppError> {
+    forget_browsers_at(&state, &ctx, STAFF, &session, &client).await
+}
+
+pub async fn staff_turn_off(
+    State(state): State<AppState>,
+    EnrollingAdmin(_who): EnrollingAdmin,
+    ctx: PageCtx,
+    session: Session,
+    client: ClientInfo,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    turn_off_at(&state, &ctx, STAFF, &session, &client, form).await
 }
 
 /// This feature's addresses.
@@ -233,4 +355,12 @@ pub fn routes() -> Router<AppState> {
         .route("/account/two-step/confirm", post(confirm))
         .route("/account/two-step/off", post(turn_off))
         .route("/account/two-step/forget-browsers", post(forget_browsers))
+        .route(STAFF_PATH, get(staff_show))
+        .route("/admin/two-step/begin", post(staff_begin))
+        .route("/admin/two-step/confirm", post(staff_confirm))
+        .route("/admin/two-step/off", post(staff_turn_off))
+        .route(
+            "/admin/two-step/forget-browsers",
+            post(staff_forget_browsers),
+        )
 }

@@ -26,6 +26,7 @@ use crate::web::ops::{
     customer_list, erp_customer_names, reset_customer_password, reset_customer_two_factor,
     set_customer_active, update_customer,
 };
+use crate::web::ops::{SetTeamManager, Teams, set_team_manager, teams};
 use modal::{FormValues, modal, parse_pairs};
 
 /// A row of the accounts table, as `CustomerList` returns it.
@@ -74,20 +75,49 @@ pub struct ListParams {
     status: Option<String>,
 }
 
+/// Who manages whom, for the accounts table: manager ids, and each colleague's manager.
+#[derive(Debug, Default)]
+struct TeamMarks {
+    managers: std::collections::HashSet<String>,
+    /// Colleague id → their manager's email.
+    managed_by: std::collections::HashMap<String, String>,
+}
+
 async fn list(
     state: &AppState,
     viewer: &Viewer,
     status: Status,
-) -> Result<Vec<CustomerRow>, AppError> {
+) -> Result<(Vec<CustomerRow>, TeamMarks), AppError> {
     let vars = customer_list::Variables {
         status: Some(status.gql()),
     };
-    Ok(exec::run::<CustomerList>(&state.schema, viewer, vars)
+    let rows = exec::run::<CustomerList>(&state.schema, viewer, vars)
         .await?
-        .customers)
+        .customers;
+    let mut marks = TeamMarks::default();
+    for t in exec::run::<Teams>(&state.schema, viewer, teams::Variables)
+        .await?
+        .teams
+    {
+        match t.managed_by {
+            Some(m) => {
+                marks.managed_by.insert(t.account.id, m.email);
+            }
+            None if t.is_manager => {
+                marks.managers.insert(t.account.id);
+            }
+            None => {}
+        }
+    }
+    Ok((rows, marks))
 }
 
-fn table(rows: &[CustomerRow], status: Status, oob: bool, zone: &Zone) -> Markup {
+fn table(
+    (rows, marks): &(Vec<CustomerRow>, TeamMarks),
+    status: Status,
+    oob: bool,
+    zone: &Zone,
+) -> Markup {
     html! {
         div id="customers-table-wrap" hx-swap-oob=[oob.then_some("true")] data-status=(status.param()) {
             div class="table-wrap admin-table-wrap" {
@@ -99,7 +129,11 @@ fn table(rows: &[CustomerRow], status: Status, oob: bool, zone: &Zone) -> Markup
                         @for c in rows {
                             @let search = format!("{} {} {}", name(c), c.email, c.erp_customer_names.join(" ")).to_lowercase();
                             tr data-search=(search) id=(format!("customer-{}", c.id)) {
-                                td { (name(c)) }
+                                td {
+                                    (name(c))
+                                    @if marks.managers.contains(&c.id) { " " span class="pill pill-info" { "Team manager" } }
+                                    @if let Some(m) = marks.managed_by.get(&c.id) { br; span class="muted small" { "Colleague of " (m) } }
+                                }
                                 td { (c.email) }
                                 td class="erp-names" { (c.erp_customer_names.join(" | ")) }
                                 td { @if c.is_active { span class="pill pill-ok" { "Active" } } @else { span class="pill pill-bad" { "Inactive" } } }
@@ -114,6 +148,15 @@ fn table(rows: &[CustomerRow], status: Status, oob: bool, zone: &Zone) -> Markup
                                     button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/reset-two-step", c.id))
                                         hx-confirm=(format!("Turn off two-step sign-in for {}? Their next sign-in asks for the password only, and they are told by mail.", c.email))
                                         hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Reset 2-step" }
+                                    @if marks.managers.contains(&c.id) {
+                                        button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/team-manager", c.id)) hx-vals=r#"{"manager":"false"}"#
+                                            hx-confirm=(format!("Stop {} managing their team? Their colleagues keep their accounts and ERP customers.", c.email))
+                                            hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Stop team manager" }
+                                    } @else if !marks.managed_by.contains_key(&c.id) {
+                                        button type="button" class="btn btn-small" hx-post=(format!("/admin/customers/{}/team-manager", c.id)) hx-vals=r#"{"manager":"true"}"#
+                                            hx-confirm=(format!("Make {} the team manager of their ERP customers? They can then invite colleagues and give them all or part of what they see.", c.email))
+                                            hx-target="#customers-table-wrap" hx-swap="outerHTML" { "Make team manager" }
+                                    }
                                     @if c.is_active {
                                         button type="button" class="btn btn-small btn-danger" hx-post=(format!("/admin/customers/{}/active", c.id)) hx-vals=r#"{"active":"false"}"#
                                             hx-confirm=(format!("Deactivate {}? They are signed out at once.", c.email))
@@ -418,6 +461,35 @@ pub async fn set_active(
     .await
 }
 
+#[derive(Deserialize)]
+pub struct TeamManagerForm {
+    manager: String,
+}
+
+pub async fn set_team_manager(
+    State(state): State<AppState>,
+    CurrentAdmin(_a): CurrentAdmin,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<TeamManagerForm>,
+) -> Result<Response, AppError> {
+    let manager = form.manager == "true";
+    let vars = set_team_manager::Variables { id, manager };
+    let flash = match exec::run_form::<SetTeamManager>(&state.schema, &ctx.viewer, vars).await? {
+        Ok(d) if manager => Flash::success(format!(
+            "{} is now the team manager of their ERP customers: \"Team\" in their menu.",
+            d.set_team_manager.email
+        )),
+        Ok(d) => Flash::success(format!(
+            "{} no longer manages a team; their colleagues keep their accounts.",
+            d.set_team_manager.email
+        )),
+        Err(errors) => Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
+    };
+    refreshed(&state, &ctx, flash, status_from_headers(&headers), false).await
+}
+
 /// This feature's addresses.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -428,4 +500,5 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/customers/{id}/reset-password", post(reset_password))
         .route("/admin/customers/{id}/reset-two-step", post(reset_two_step))
         .route("/admin/customers/{id}/active", post(set_active))
+        .route("/admin/customers/{id}/team-manager", post(set_team_manager))
 }
