@@ -55,6 +55,8 @@ fn reset_peak_rss() {
 }
 
 struct Portal {
+    /// The cache's own gauge of what it holds.
+    inventory: Arc<customer_portal::inventory::InventoryService>,
     base: String,
     client: reqwest::Client,
     csrf: String,
@@ -95,11 +97,13 @@ async fn start(rows: u32) -> (Portal, Duration) {
     // The abusive clients' token has the default budget.
     let abuser = common::inventory_token(app.state(), "abuser", None).await;
     let prober = common::inventory_token(app.state(), "prober", None).await;
+    let inventory = app.state().inventory.clone();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let (client, csrf) = common::signed_in_browser(&base, "bench@example.com", PASSWORD).await;
     (
         Portal {
+            inventory,
             base,
             client,
             csrf,
@@ -231,15 +235,52 @@ async fn main() {
     let _ = portal.csrf.len();
 
     // Cold: the first request reads the ERP and indexes the rows.
+    customer_portal::memory::release_free_memory();
+    let rss_before = rss_mib();
     let (cold, _) = portal.get("/inventory", false).await;
     println!(
         "| first /inventory, cold (ERP read + index) | {} |",
         ms(cold)
     );
+    // What the rows cost: the growth of RSS over the read (after the allocator returned
+    // what the read itself used), and the cache's own gauge.
+    customer_portal::memory::release_free_memory();
+    let rss_after = rss_mib();
+    let gauge = portal.inventory.cache_usage().bytes as f64;
+    let n = f64::from(rows.max(1));
     println!(
-        "| process RSS with {rows} rows cached | {:.0} MiB |",
-        rss_mib()
+        "| process RSS with {rows} rows cached | {rss_after:.0} MiB ({rss_before:.0} before the read) |"
     );
+    println!(
+        "| memory a row: RSS growth / cache gauge | {:.0} / {:.0} bytes (RSS growth {:.0}% of the gauge) |",
+        (rss_after - rss_before) * 1024.0 * 1024.0 / n,
+        gauge / n,
+        (rss_after - rss_before) * 1024.0 * 1024.0 / gauge.max(1.0) * 100.0
+    );
+
+    // The first sort of each column on the fresh snapshot, then the other direction.
+    for field in [
+        "description",
+        "onHandQty",
+        "expDate",
+        "userLot",
+        "part",
+        "bin",
+        "reference",
+    ] {
+        let q = |dir: &str| {
+            format!(
+                "{{ inventory(first: 30, sort: [{{ field: {field}, direction: {dir} }}]) {{ rows {{ part }} }} }}"
+            )
+        };
+        let asc = portal.graphql(&q("ASC")).await;
+        let desc = portal.graphql(&q("DESC")).await;
+        println!(
+            "| first sort by {field}: ascending / then descending | {} / {} |",
+            ms(asc),
+            ms(desc)
+        );
+    }
 
     // Warm first page: sequential, 30 times.
     let mut first = Vec::new();

@@ -3,7 +3,7 @@
 
 use super::{Kind, columns};
 use crate::domain::format_us_date;
-use crate::erp::InventoryRow;
+use crate::inventory::rows::Rows;
 
 /// Quotes a field when it needs it; neutralises spreadsheet formulas (`=`, `+`, `-`, `@`
 /// at the start of text), since these files are opened in Excel.
@@ -36,16 +36,11 @@ pub fn header(multi_customer: bool) -> String {
 }
 
 /// `today`: the day days to expiry count from (the portal's, in its time zone).
-pub fn rows(
-    rows: &[InventoryRow],
-    order: &[u32],
-    multi_customer: bool,
-    today: time::Date,
-) -> String {
+pub fn rows(rows: &Rows, order: &[u32], multi_customer: bool, today: time::Date) -> String {
     let cols = columns(multi_customer);
     let mut out = String::with_capacity(order.len() * 160);
     for &idx in order {
-        let r = &rows[idx as usize];
+        let r = &rows.get(idx as usize);
         for (i, c) in cols.iter().enumerate() {
             if i > 0 {
                 out.push(',');

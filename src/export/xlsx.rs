@@ -7,14 +7,14 @@ use std::io::Write;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 
 use super::{Kind, columns};
-use crate::erp::InventoryRow;
+use crate::inventory::rows::Rows;
 
 /// The worksheet's name, as the old portal's export named it.
 pub const SHEET_NAME: &str = "Inventory Export";
 
 /// Writes the rows (`order` indexes `rows`) as a workbook to `out`.
 pub fn write<W: Write + Send>(
-    rows: &[InventoryRow],
+    rows: &Rows,
     order: &[u32],
     multi_customer: bool,
     today: time::Date,
@@ -42,7 +42,7 @@ pub fn write<W: Write + Send>(
     let last_row = order.len() as u32;
     sheet.autofilter(0, 0, last_row.max(1), cols.len() as u16 - 1)?;
     for (i, &idx) in order.iter().enumerate() {
-        let r = &rows[idx as usize];
+        let r = &rows.get(idx as usize);
         let row = i as u32 + 1;
         for (c, col) in cols.iter().enumerate() {
             let c = c as u16;

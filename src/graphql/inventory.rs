@@ -10,7 +10,8 @@ use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, 
 use super::streamed::{
     FieldWriter, PlainJson, StreamedList, write_optional, write_scalar, write_text,
 };
-use crate::erp::{ErpError, InventoryRow};
+use crate::erp::ErpError;
+use crate::inventory::rows::RowRef;
 use crate::inventory::{
     CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, Forecasts, InventoryService,
     Minimums, PageError, RunsOut, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
@@ -329,8 +330,8 @@ const NO_HISTORY: PartForecast = PartForecast {
 };
 
 impl InventoryRowNode {
-    pub fn row(&self) -> &InventoryRow {
-        &self.snapshot.rows[self.index as usize]
+    pub fn row(&self) -> RowRef<'_> {
+        self.snapshot.rows.get(self.index as usize)
     }
 }
 
@@ -339,22 +340,22 @@ impl InventoryRowNode {
 impl PlainJson for InventoryRowNode {
     fn plain_field(name: &str) -> Option<FieldWriter<Self>> {
         Some(match name {
-            "customer" => |n, out| write_text(out, &n.row().customer),
-            "part" => |n, out| write_text(out, &n.row().part),
-            "customerPart" => |n, out| write_text(out, &n.row().customer_part),
-            "description" => |n, out| write_text(out, &n.row().description),
+            "customer" => |n, out| write_text(out, n.row().customer),
+            "part" => |n, out| write_text(out, n.row().part),
+            "customerPart" => |n, out| write_text(out, n.row().customer_part),
+            "description" => |n, out| write_text(out, n.row().description),
             "onHandQty" => |n, out| write_scalar(out, &n.row().on_hand_qty),
-            "unit" => |n, out| write_text(out, &n.row().unit),
-            "bin" => |n, out| write_text(out, &n.row().bin),
-            "reference" => |n, out| write_text(out, &n.row().reference),
-            "userLot" => |n, out| write_text(out, &n.row().user_lot),
+            "unit" => |n, out| write_text(out, n.row().unit),
+            "bin" => |n, out| write_text(out, n.row().bin),
+            "reference" => |n, out| write_text(out, n.row().reference),
+            "userLot" => |n, out| write_text(out, n.row().user_lot),
             "expDate" => |n, out| write_optional(out, n.row().exp_date.as_ref()),
             "lastTransactionDate" => {
                 |n, out| write_optional(out, n.row().last_transaction_date.as_ref())
             }
             "lastRecDate" => |n, out| write_optional(out, n.row().last_rec_date.as_ref()),
-            "po" => |n, out| write_text(out, &n.row().po),
-            "status" => |n, out| write_text(out, &n.row().status),
+            "po" => |n, out| write_text(out, n.row().po),
+            "status" => |n, out| write_text(out, n.row().status),
             "daysToExpiry" => |n, out| write_optional(out, n.days_to_expiry.as_ref()),
             "minimumQty" => |n, out| write_optional(out, n.minimum_qty.as_ref()),
             "belowMinimum" => |n, out| write_scalar(out, &n.below_minimum),
@@ -367,32 +368,32 @@ impl PlainJson for InventoryRowNode {
 impl InventoryRowNode {
     /// The ERP customer the row belongs to.
     async fn customer(&self) -> &str {
-        &self.row().customer
+        self.row().customer
     }
     async fn part(&self) -> &str {
-        &self.row().part
+        self.row().part
     }
     /// No source yet: always empty (kept for future use, as in the old portal).
     async fn customer_part(&self) -> &str {
-        &self.row().customer_part
+        self.row().customer_part
     }
     async fn description(&self) -> &str {
-        &self.row().description
+        self.row().description
     }
     async fn on_hand_qty(&self) -> f64 {
         self.row().on_hand_qty
     }
     async fn unit(&self) -> &str {
-        &self.row().unit
+        self.row().unit
     }
     async fn bin(&self) -> &str {
-        &self.row().bin
+        self.row().bin
     }
     async fn reference(&self) -> &str {
-        &self.row().reference
+        self.row().reference
     }
     async fn user_lot(&self) -> &str {
-        &self.row().user_lot
+        self.row().user_lot
     }
     async fn exp_date(&self) -> Option<time::Date> {
         self.row().exp_date
@@ -404,10 +405,10 @@ impl InventoryRowNode {
         self.row().last_rec_date
     }
     async fn po(&self) -> &str {
-        &self.row().po
+        self.row().po
     }
     async fn status(&self) -> &str {
-        &self.row().status
+        self.row().status
     }
     /// Days from today (in the portal's time zone) to `expDate`: negative once expired,
     /// null without an expiry date.
@@ -439,8 +440,8 @@ pub fn row_nodes(
 ) -> Vec<InventoryRowNode> {
     rows.iter()
         .map(|&i| {
-            let row = &snap.rows[i as usize];
-            let minimum_qty = minimums.and_then(|m| m.get(&row.customer, &row.part));
+            let row = snap.rows.get(i as usize);
+            let minimum_qty = minimums.and_then(|m| m.get(row.customer, row.part));
             InventoryRowNode {
                 days_to_expiry: row.exp_date.map(|d| {
                     days_to_expiry(d, today).clamp(i32::MIN as i64, i32::MAX as i64) as i32
@@ -448,7 +449,7 @@ pub fn row_nodes(
                 minimum_qty,
                 below_minimum: minimums.is_some_and(|m| snap.row_below_minimum(i as usize, m)),
                 forecast: forecasts.map(|f| {
-                    f.get(&row.customer, &row.part)
+                    f.get(row.customer, row.part)
                         .map_or(NO_HISTORY, PartForecast::from)
                 }),
                 snapshot: snap.clone(),

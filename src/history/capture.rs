@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use time::{Date, Duration};
 
-use crate::erp::InventoryRow;
+use crate::inventory::rows::Rows;
 use crate::store::{CustomerDay, DayFigures, PartDay, fits};
 
 /// Days ahead that count as "expiring".
@@ -21,7 +21,7 @@ pub struct Summary {
 }
 
 /// Sums `rows` into one day's record for `day`.
-pub fn summarize(rows: &[InventoryRow], day: Date) -> Summary {
+pub fn summarize(rows: &Rows, day: Date) -> Summary {
     struct Acc<'r> {
         figures: DayFigures,
         lots: HashSet<&'r str>,
@@ -29,20 +29,18 @@ pub fn summarize(rows: &[InventoryRow], day: Date) -> Summary {
     let since = day - Duration::days(1);
     let mut by_part: BTreeMap<(&str, &str), Acc> = BTreeMap::new();
     let mut left_out = HashSet::new();
-    for r in rows {
-        if !fits::HISTORY_CUSTOMER.holds(&r.customer) || !fits::HISTORY_PART.holds(&r.part) {
-            left_out.insert((&r.customer, &r.part));
+    for r in rows.iter() {
+        if !fits::HISTORY_CUSTOMER.holds(r.customer) || !fits::HISTORY_PART.holds(r.part) {
+            left_out.insert((r.customer, r.part));
             continue;
         }
-        let acc = by_part
-            .entry((r.customer.as_str(), r.part.as_str()))
-            .or_insert_with(|| Acc {
-                figures: DayFigures::default(),
-                lots: HashSet::new(),
-            });
+        let acc = by_part.entry((r.customer, r.part)).or_insert_with(|| Acc {
+            figures: DayFigures::default(),
+            lots: HashSet::new(),
+        });
         let f = &mut acc.figures;
         f.on_hand += r.on_hand_qty;
-        acc.lots.insert(r.user_lot.as_str());
+        acc.lots.insert(r.user_lot);
         if let Some(exp) = r.exp_date {
             if exp < day {
                 f.expired_qty += r.on_hand_qty;
@@ -86,6 +84,7 @@ pub fn summarize(rows: &[InventoryRow], day: Date) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::erp::InventoryRow;
     use time::macros::date;
 
     fn row(
@@ -134,7 +133,7 @@ mod tests {
             row("Pure", "W-1", "L5", 3.0, Some(date!(2027 - 06 - 01)), None),
             row("Pure", &"x".repeat(101), "L6", 3.0, None, None),
         ];
-        let s = summarize(&rows, day);
+        let s = summarize(&Rows::from_rows(&rows), day);
         assert_eq!(s.left_out, 1, "a part number longer than the column holds");
         assert_eq!(s.parts.len(), 3);
         let a1 = &s.parts[0];

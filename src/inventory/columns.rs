@@ -6,7 +6,7 @@
 use time::Date;
 
 use super::SortField;
-use crate::erp::InventoryRow;
+use super::rows::RowRef;
 
 /// How a column's value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,24 +174,24 @@ pub const OLD_EXPORT_COLUMNS: usize = 12;
 
 impl Column {
     /// The value of a text column.
-    pub fn text<'r>(&self, r: &'r InventoryRow) -> Option<&'r str> {
+    pub fn text<'r>(&self, r: &RowRef<'r>) -> Option<&'r str> {
         Some(match self.field {
-            SortField::Customer => &r.customer,
-            SortField::Part => &r.part,
-            SortField::CustomerPart => &r.customer_part,
-            SortField::Description => &r.description,
-            SortField::Unit => &r.unit,
-            SortField::Bin => &r.bin,
-            SortField::Reference => &r.reference,
-            SortField::UserLot => &r.user_lot,
-            SortField::Po => &r.po,
-            SortField::Status => &r.status,
+            SortField::Customer => r.customer,
+            SortField::Part => r.part,
+            SortField::CustomerPart => r.customer_part,
+            SortField::Description => r.description,
+            SortField::Unit => r.unit,
+            SortField::Bin => r.bin,
+            SortField::Reference => r.reference,
+            SortField::UserLot => r.user_lot,
+            SortField::Po => r.po,
+            SortField::Status => r.status,
             _ => return None,
         })
     }
 
     /// The value of a date column.
-    pub fn date(&self, r: &InventoryRow) -> Option<Date> {
+    pub fn date(&self, r: &RowRef<'_>) -> Option<Date> {
         match self.field {
             SortField::ExpDate => r.exp_date,
             SortField::LastRecDate => r.last_rec_date,
@@ -201,7 +201,7 @@ impl Column {
     }
 
     /// The value of a whole-days column, counted from `today`.
-    pub fn days(&self, r: &InventoryRow, today: Date) -> Option<i64> {
+    pub fn days(&self, r: &RowRef<'_>, today: Date) -> Option<i64> {
         match self.field {
             SortField::DaysToExpiry => r.exp_date.map(|d| super::days_to_expiry(d, today)),
             _ => None,

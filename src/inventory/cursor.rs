@@ -256,7 +256,7 @@ mod tests {
     use crate::inventory::snapshot::Filter;
 
     fn snap() -> Arc<Snapshot> {
-        Arc::new(Snapshot::build(Vec::new(), false))
+        Arc::new(Snapshot::from_rows(&[], false))
     }
 
     fn none(_: u64) -> Option<Arc<Snapshot>> {
@@ -265,7 +265,7 @@ mod tests {
 
     /// A snapshot of `n` rows with `bytes` of memory.
     fn sized(bytes: usize) -> Arc<Snapshot> {
-        let mut s = Snapshot::build(Vec::new(), false);
+        let mut s = Snapshot::from_rows(&[], false);
         s.approx_bytes = bytes;
         Arc::new(s)
     }

@@ -9,6 +9,7 @@ mod by_part;
 pub mod columns;
 mod cursor;
 mod forecasts;
+pub mod rows;
 mod snapshot;
 pub mod view;
 
@@ -416,7 +417,7 @@ impl InventoryService {
                 self.last_failed
                     .store(read.is_err(), std::sync::atomic::Ordering::Relaxed);
                 read?;
-                let done = std::mem::replace(&mut *reread.lock(), Reread::Changed(Vec::new()));
+                let done = std::mem::replace(&mut *reread.lock(), Reread::new(None));
                 let rows = match done.finish() {
                     Ok(same) => {
                         same.read_again(time::OffsetDateTime::now_utc());
@@ -433,7 +434,7 @@ impl InventoryService {
                 };
                 let snap = tokio::task::spawn_blocking({
                     let multi = scope.is_multi();
-                    move || Snapshot::build(rows, multi)
+                    move || Snapshot::build(*rows, multi)
                 })
                 .await
                 .map_err(|e| ErpError::Query(format!("indexing failed: {e}")))?;

@@ -3,7 +3,6 @@
 //! copying rows; sort orders and recent search results are memoised on it.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -13,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::by_part::ByPart;
 use super::forecasts::Forecasts;
+use super::rows::{DateCol, NO_DATE, RowRef, Rows, RowsBuilder, TextCol};
 use crate::domain::{format_qty, format_us_date};
 use crate::erp::InventoryRow;
 
@@ -324,23 +324,34 @@ struct Dict {
 }
 
 impl Dict {
-    fn build<'a>(column: impl Iterator<Item = &'a str> + Clone) -> Dict {
-        // Distinct values first: a column of 200,000 rows has a few thousand of them.
-        let mut distinct: Vec<&str> = column
-            .clone()
-            .collect::<std::collections::HashSet<&str>>()
-            .into_iter()
-            .collect();
-        distinct.sort_by(|a, b| text_cmp(a, b));
-        let index: HashMap<&str, u32> = distinct
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (*v, i as u32))
-            .collect();
-        let ids = column.map(|v| index[v]).collect();
+    fn heap_bytes(&self) -> usize {
+        self.values.capacity() * std::mem::size_of::<String>()
+            + self.values.iter().map(String::capacity).sum::<usize>()
+            + self.ids.capacity() * 4
+    }
+
+    /// A column's distinct values in text order (`rank`: the pool's order) and each
+    /// row's index into them.
+    fn of(rows: &Rows, col: TextCol, rank: &[u32]) -> Dict {
+        let ids = rows.text_ids(col);
+        let mut used = vec![u32::MAX; rows.distinct_texts()];
+        let mut distinct: Vec<u32> = Vec::new();
+        for &id in ids {
+            if used[id as usize] == u32::MAX {
+                used[id as usize] = 0;
+                distinct.push(id);
+            }
+        }
+        distinct.sort_unstable_by_key(|&id| rank[id as usize]);
+        for (i, &id) in distinct.iter().enumerate() {
+            used[id as usize] = i as u32;
+        }
         Dict {
-            values: distinct.into_iter().map(str::to_owned).collect(),
-            ids,
+            values: distinct
+                .iter()
+                .map(|&id| rows.text_of(id).to_owned())
+                .collect(),
+            ids: ids.iter().map(|&id| used[id as usize]).collect(),
         }
     }
 
@@ -354,9 +365,30 @@ impl Dict {
 
 /// Text order: case-insensitive, then exact, so the order is total and stable.
 fn text_cmp(a: &str, b: &str) -> Ordering {
-    let la = a.chars().flat_map(char::to_lowercase);
-    let lb = b.chars().flat_map(char::to_lowercase);
-    la.cmp(lb).then_with(|| a.cmp(b))
+    // Most ERP text is ASCII: compare bytes folded to lower case without decoding.
+    let folded = if a.is_ascii() && b.is_ascii() {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    } else {
+        let la = a.chars().flat_map(char::to_lowercase);
+        let lb = b.chars().flat_map(char::to_lowercase);
+        la.cmp(lb)
+    };
+    folded.then_with(|| a.cmp(b))
+}
+
+/// Every distinct text of the rows in text order, as a rank per pool id: sorted once per
+/// snapshot, then every text column's order is a lookup (no string compared again).
+fn pool_ranks(rows: &Rows) -> Vec<u32> {
+    let n = rows.distinct_texts();
+    let mut ids: Vec<u32> = (0..n as u32).collect();
+    ids.sort_unstable_by(|&a, &b| text_cmp(rows.text_of(a), rows.text_of(b)));
+    let mut rank = vec![0u32; n];
+    for (r, &id) in ids.iter().enumerate() {
+        rank[id as usize] = r as u32;
+    }
+    rank
 }
 
 /// Row indices into `Snapshot::rows`, shared between requests.
@@ -377,7 +409,8 @@ pub struct Snapshot {
     pub id: u64,
     /// About how many bytes this snapshot holds (rows, search text, indexes).
     pub approx_bytes: usize,
-    pub rows: Vec<InventoryRow>,
+    /// Column-wise (see [`Rows`]): `rows.get(i)` is row `i`.
+    pub rows: Rows,
     /// When these rows were last read from the ERP (a re-read that found them unchanged
     /// moves it on; see [`Reread`]).
     as_of: Mutex<OffsetDateTime>,
@@ -389,6 +422,8 @@ pub struct Snapshot {
     parts: Dict,
     bins: Dict,
     statuses: Dict,
+    /// Each pooled text's rank in text order (see `pool_ranks`).
+    text_rank: Vec<u32>,
     /// Each row's position in the default order (the final tie-breaker of every sort).
     default_pos: Vec<u32>,
     default_order: Arc<Vec<u32>>,
@@ -469,29 +504,34 @@ impl Snapshot {
         *self.as_of.lock() = at;
     }
 
-    pub fn build(rows: Vec<InventoryRow>, multi_customer: bool) -> Snapshot {
+    /// A snapshot of owned rows (tests, fixtures, tools).
+    pub fn from_rows(rows: &[InventoryRow], multi_customer: bool) -> Snapshot {
+        Snapshot::build(Rows::from_rows(rows), multi_customer)
+    }
+
+    pub fn build(rows: Rows, multi_customer: bool) -> Snapshot {
         let n = rows.len();
         let mut haystack = Vec::with_capacity(n * 160);
         let mut row_starts = Vec::with_capacity(n + 1);
-        for r in &rows {
+        for r in rows.iter() {
             row_starts.push(haystack.len() as u32);
             let date = |d: Option<time::Date>| d.map(format_us_date).unwrap_or_default();
             // The text a person sees in each column (plus the raw quantity), as the old
             // page's search matched what was on screen.
             let fields = [
-                r.customer.as_str(),
-                &r.part,
-                &r.customer_part,
-                &r.description,
+                r.customer,
+                r.part,
+                r.customer_part,
+                r.description,
                 &format_qty(r.on_hand_qty),
                 &r.on_hand_qty.to_string(),
-                &r.unit,
-                &r.bin,
-                &r.user_lot,
+                r.unit,
+                r.bin,
+                r.user_lot,
                 &date(r.exp_date),
-                &r.reference,
-                &r.po,
-                &r.status,
+                r.reference,
+                r.po,
+                r.status,
                 &date(r.last_rec_date),
                 &date(r.last_transaction_date),
             ];
@@ -508,14 +548,16 @@ impl Snapshot {
         }
         row_starts.push(haystack.len() as u32);
 
-        let parts = Dict::build(rows.iter().map(|r| r.part.as_str()));
-        let bins = Dict::build(rows.iter().map(|r| r.bin.as_str()));
-        let statuses = Dict::build(rows.iter().map(|r| r.status.as_str()));
+        haystack.shrink_to_fit();
+        let text_rank = pool_ranks(&rows);
+        let parts = Dict::of(&rows, TextCol::Part, &text_rank);
+        let bins = Dict::of(&rows, TextCol::Bin, &text_rank);
+        let statuses = Dict::of(&rows, TextCol::Status, &text_rank);
 
         // docs/deacom.md: one customer by part then user lot; several by customer, part, user lot.
-        let customer_rank = text_ranks(rows.iter().map(|r| r.customer.as_str()));
-        let part_rank = text_ranks(rows.iter().map(|r| r.part.as_str()));
-        let lot_rank = text_ranks(rows.iter().map(|r| r.user_lot.as_str()));
+        let customer_rank = text_ranks(&rows, TextCol::Customer, &text_rank);
+        let part_rank = text_ranks(&rows, TextCol::Part, &text_rank);
+        let lot_rank = text_ranks(&rows, TextCol::UserLot, &text_rank);
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_by_key(|&i| {
             let i = i as usize;
@@ -532,23 +574,19 @@ impl Snapshot {
         }
 
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let row_bytes: usize = rows
-            .iter()
-            .map(|r| {
-                std::mem::size_of::<InventoryRow>()
-                    + r.customer.len()
-                    + r.part.len()
-                    + r.customer_part.len()
-                    + r.description.len()
-                    + r.unit.len()
-                    + r.bin.len()
-                    + r.reference.len()
-                    + r.user_lot.len()
-                    + r.po.len()
-                    + r.status.len()
-            })
-            .sum();
-        let approx_bytes = row_bytes + haystack.capacity() + row_starts.capacity() * 4 + n * 16;
+        // What the process holds for this snapshot: the rows, the search text and the
+        // indexes, by capacity (the memoised sorts, searches and views are counted as
+        // they are made: see `memo_bytes`).
+        let approx_bytes = rows.heap_bytes()
+            + haystack.capacity()
+            + row_starts.capacity() * 4
+            + default_pos.capacity() * 4
+            + order.capacity() * 4
+            + text_rank.capacity() * 4
+            + parts.heap_bytes()
+            + bins.heap_bytes()
+            + statuses.heap_bytes()
+            + std::mem::size_of::<Snapshot>();
         Snapshot {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             approx_bytes,
@@ -560,6 +598,7 @@ impl Snapshot {
             parts,
             bins,
             statuses,
+            text_rank,
             default_pos,
             default_order: Arc::new(order),
             sorts: Mutex::new(Vec::new()),
@@ -581,7 +620,7 @@ impl Snapshot {
     pub fn part_description(&self, customer: &str, part: &str) -> Option<&str> {
         self.part_totals()
             .get(customer, part)
-            .map(|p| self.rows[p.first_row as usize].description.as_str())
+            .map(|p| self.rows.get(p.first_row as usize).description)
     }
 
     fn part_totals(&self) -> &ByPart<PartSummary> {
@@ -589,7 +628,7 @@ impl Snapshot {
             let mut totals: ByPart<PartSummary> = ByPart::default();
             for (i, r) in self.rows.iter().enumerate() {
                 totals
-                    .entry(&r.customer, &r.part)
+                    .entry(r.customer, r.part)
                     .or_insert(PartSummary {
                         total: 0.0,
                         first_row: i as u32,
@@ -602,10 +641,10 @@ impl Snapshot {
 
     /// Whether row `i`'s part is below its minimum (none set: not below).
     pub fn row_below_minimum(&self, i: usize, minimums: &Minimums) -> bool {
-        let r = &self.rows[i];
+        let r = self.rows.get(i);
         minimums
-            .get(&r.customer, &r.part)
-            .is_some_and(|min| self.part_total(&r.customer, &r.part) < min)
+            .get(r.customer, r.part)
+            .is_some_and(|min| self.part_total(r.customer, r.part) < min)
     }
 
     /// Expired and soon-expiring lots in the whole scope, as of `today` (memoised per day).
@@ -622,8 +661,12 @@ impl Snapshot {
 
     fn count_expiry(&self, today: time::Date) -> ExpiryCounts {
         let mut counts = ExpiryCounts::default();
-        for d in self.rows.iter().filter_map(|r| r.exp_date) {
-            let days = days_to_expiry(d, today);
+        let today = today.to_julian_day();
+        for &d in self.rows.days(DateCol::Exp) {
+            if d == NO_DATE {
+                continue;
+            }
+            let days = i64::from(d) - i64::from(today);
             if ExpiryWindow::Expired.contains(days) {
                 counts.expired += 1;
             } else if ExpiryWindow::Within30.contains(days) {
@@ -705,6 +748,28 @@ impl Snapshot {
         if let Some((_, order)) = self.sorts.lock().iter().find(|(k, _)| *k == key) {
             return order.clone();
         }
+        // One column the other way round: its order read backwards, run by run.
+        if let [one] = sort {
+            let flipped = SortKey {
+                field: one.field,
+                dir: match one.dir {
+                    SortDir::Asc => SortDir::Desc,
+                    SortDir::Desc => SortDir::Asc,
+                },
+            };
+            let other = (vec![flipped], key.1);
+            let known = self
+                .sorts
+                .lock()
+                .iter()
+                .find(|(k, _)| *k == other)
+                .map(|(_, o)| o.clone());
+            if let Some(known) = known {
+                let order = Arc::new(self.reversed(&known, one.field, cover));
+                self.remember_sort(key, order.clone());
+                return order;
+            }
+        }
         let ranks: Vec<(Vec<u32>, SortDir)> = sort
             .iter()
             .map(|k| (self.ranks(k.field, cover), k.dir))
@@ -728,62 +793,70 @@ impl Snapshot {
             self.default_pos[a as usize].cmp(&self.default_pos[b as usize])
         });
         let order = Arc::new(order);
+        self.remember_sort(key, order.clone());
+        order
+    }
+
+    fn remember_sort(&self, key: SortMemoKey, order: RowList) {
         let mut cache = self.sorts.lock();
         if cache.len() >= SORT_CACHE {
             cache.remove(0);
         }
-        cache.push((key, order.clone()));
-        order
+        cache.push((key, order));
+    }
+
+    /// `order` (sorted by `field` one way) sorted the other way: runs of equal values in
+    /// reverse, each run keeping its rows in the default order (as a fresh sort would tie
+    /// them), and rows without a value still last. One pass, no comparison of values.
+    fn reversed(&self, order: &[u32], field: SortField, cover: Option<&Forecasts>) -> Vec<u32> {
+        let rank = self.ranks(field, cover);
+        let missing = order
+            .iter()
+            .rposition(|&i| rank[i as usize] != u32::MAX)
+            .map_or(0, |p| p + 1);
+        let (valued, tail) = order.split_at(missing);
+        let mut out = Vec::with_capacity(order.len());
+        let mut end = valued.len();
+        while end > 0 {
+            let r = rank[valued[end - 1] as usize];
+            let mut start = end - 1;
+            while start > 0 && rank[valued[start - 1] as usize] == r {
+                start -= 1;
+            }
+            out.extend_from_slice(&valued[start..end]);
+            end = start;
+        }
+        out.extend_from_slice(tail);
+        out
     }
 
     /// Each row's rank in `field`'s natural order (text, number or date); `u32::MAX` = missing.
     fn ranks(&self, field: SortField, cover: Option<&Forecasts>) -> Vec<u32> {
         let rows = &self.rows;
-        let text = |f: fn(&InventoryRow) -> &str| text_ranks(rows.iter().map(f));
+        let text = |c: TextCol| text_ranks(rows, c, &self.text_rank);
         match field {
-            SortField::Customer => text(|r| &r.customer),
-            SortField::Part => text(|r| &r.part),
-            SortField::CustomerPart => text(|r| &r.customer_part),
-            SortField::Description => text(|r| &r.description),
-            SortField::Unit => text(|r| &r.unit),
-            SortField::Bin => text(|r| &r.bin),
-            SortField::Reference => text(|r| &r.reference),
-            SortField::UserLot => text(|r| &r.user_lot),
-            SortField::Po => text(|r| &r.po),
-            SortField::Status => text(|r| &r.status),
-            SortField::OnHandQty => {
-                let mut values: Vec<f64> = rows.iter().map(|r| r.on_hand_qty).collect();
-                values.sort_by(f64::total_cmp);
-                values.dedup();
-                rows.iter()
-                    .map(|r| {
-                        values
-                            .binary_search_by(|v| v.total_cmp(&r.on_hand_qty))
-                            .unwrap_or(0) as u32
-                    })
-                    .collect()
-            }
-            SortField::ExpDate | SortField::DaysToExpiry => {
-                date_ranks(rows.iter().map(|r| r.exp_date))
-            }
-            SortField::LastTransactionDate => {
-                date_ranks(rows.iter().map(|r| r.last_transaction_date))
-            }
-            SortField::LastRecDate => date_ranks(rows.iter().map(|r| r.last_rec_date)),
+            SortField::Customer => text(TextCol::Customer),
+            SortField::Part => text(TextCol::Part),
+            SortField::CustomerPart => text(TextCol::CustomerPart),
+            SortField::Description => text(TextCol::Description),
+            SortField::Unit => text(TextCol::Unit),
+            SortField::Bin => text(TextCol::Bin),
+            SortField::Reference => text(TextCol::Reference),
+            SortField::UserLot => text(TextCol::UserLot),
+            SortField::Po => text(TextCol::Po),
+            SortField::Status => text(TextCol::Status),
+            SortField::OnHandQty => number_ranks(rows.quantities().iter().map(|&q| Some(q))),
+            SortField::ExpDate | SortField::DaysToExpiry => date_ranks(rows.days(DateCol::Exp)),
+            SortField::LastTransactionDate => date_ranks(rows.days(DateCol::LastTransaction)),
+            SortField::LastRecDate => date_ranks(rows.days(DateCol::LastRec)),
             SortField::DaysOfCover => {
-                let of = |r: &InventoryRow| {
-                    cover.and_then(|c| c.get(&r.customer, &r.part)?.days_of_cover())
-                };
-                let mut values: Vec<f64> = rows.iter().filter_map(of).collect();
-                values.sort_by(f64::total_cmp);
-                values.dedup();
-                rows.iter()
-                    .map(|r| {
-                        of(r).map_or(u32::MAX, |d| {
-                            values.binary_search_by(|v| v.total_cmp(&d)).unwrap_or(0) as u32
-                        })
-                    })
-                    .collect()
+                let customers = rows.texts(TextCol::Customer);
+                let parts = rows.texts(TextCol::Part);
+                number_ranks(
+                    customers
+                        .zip(parts)
+                        .map(|(c, p)| cover.and_then(|f| f.get(c, p)?.days_of_cover())),
+                )
             }
         }
     }
@@ -811,11 +884,10 @@ impl Snapshot {
             None => vec![true; self.rows.len()],
         };
         if let Some(e) = filter.expiry {
-            for (i, r) in self.rows.iter().enumerate() {
-                if mask[i] {
-                    mask[i] = r
-                        .exp_date
-                        .is_some_and(|d| e.window.contains(days_to_expiry(d, e.today)));
+            let today = i64::from(e.today.to_julian_day());
+            for (m, &d) in mask.iter_mut().zip(self.rows.days(DateCol::Exp)) {
+                if *m {
+                    *m = d != NO_DATE && e.window.contains(i64::from(d) - today);
                 }
             }
         }
@@ -830,10 +902,10 @@ impl Snapshot {
             let today = r.forecasts.today;
             for (i, m) in mask.iter_mut().enumerate() {
                 if *m {
-                    let row = &self.rows[i];
+                    let row = self.rows.get(i);
                     *m = today.is_some_and(|today| {
                         r.forecasts
-                            .get(&row.customer, &row.part)
+                            .get(row.customer, row.part)
                             .is_some_and(|f| f.runs_out_within(today, r.within_days))
                     });
                 }
@@ -1019,17 +1091,53 @@ impl Snapshot {
     }
 }
 
-fn text_ranks<'a>(column: impl Iterator<Item = &'a str> + Clone) -> Vec<u32> {
-    Dict::build(column).ids
+/// Each row's rank in a text column's order: the pool's rank of its text.
+fn text_ranks(rows: &Rows, col: TextCol, rank: &[u32]) -> Vec<u32> {
+    rows.text_ids(col)
+        .iter()
+        .map(|&id| rank[id as usize])
+        .collect()
 }
 
-fn date_ranks(column: impl Iterator<Item = Option<time::Date>> + Clone) -> Vec<u32> {
-    let mut values: Vec<time::Date> = column.clone().flatten().collect();
-    values.sort();
-    values.dedup();
-    column
-        .map(|d| d.map_or(u32::MAX, |d| values.binary_search(&d).unwrap_or(0) as u32))
+/// Each row's rank by a date column: days since the earliest (dates are dense, so no
+/// sort is needed); `u32::MAX` where missing.
+fn date_ranks(days: &[i32]) -> Vec<u32> {
+    let first = days.iter().copied().filter(|&d| d != NO_DATE).min();
+    days.iter()
+        .map(|&d| match first {
+            Some(first) if d != NO_DATE => (i64::from(d) - i64::from(first)) as u32,
+            _ => u32::MAX,
+        })
         .collect()
+}
+
+/// Each row's rank by a number (equal numbers, equal ranks); `u32::MAX` where missing.
+/// One sort of (number, row) pairs.
+fn number_ranks(values: impl Iterator<Item = Option<f64>>) -> Vec<u32> {
+    // The bits of an f64 turned so that unsigned order is `total_cmp`'s order.
+    let key = |v: f64| {
+        let b = v.to_bits();
+        if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    };
+    let mut pairs: Vec<(u64, u32)> = Vec::new();
+    let mut n = 0u32;
+    for (i, v) in values.enumerate() {
+        if let Some(v) = v {
+            pairs.push((key(v), i as u32));
+        }
+        n = i as u32 + 1;
+    }
+    pairs.sort_unstable();
+    let mut rank = vec![u32::MAX; n as usize];
+    let (mut r, mut last) = (0u32, None);
+    for (k, i) in pairs {
+        if last.is_some_and(|l| l != k) {
+            r += 1;
+        }
+        last = Some(k);
+        rank[i as usize] = r;
+    }
+    rank
 }
 
 /// A re-read of a scope, compared with the rows read before as they arrive: while they
@@ -1043,8 +1151,8 @@ pub enum Reread {
         previous: Arc<Snapshot>,
         matched: usize,
     },
-    /// The rows differ: every row read so far.
-    Changed(Vec<InventoryRow>),
+    /// The rows differ: every row read so far, compacted as they arrive.
+    Changed(Box<RowsBuilder>),
 }
 
 impl Reread {
@@ -1055,32 +1163,41 @@ impl Reread {
                 previous,
                 matched: 0,
             },
-            None => Reread::Changed(Vec::new()),
+            None => Reread::Changed(Box::new(RowsBuilder::with_capacity(0))),
         }
     }
 
     pub fn push(&mut self, row: InventoryRow) {
         match self {
             Reread::Same { previous, matched } => {
-                if previous.rows.get(*matched) == Some(&row) {
+                let new = RowRef::of(&row);
+                if *matched < previous.rows.len() && previous.rows.get(*matched) == new {
                     *matched += 1;
                     return;
                 }
-                let mut rows = Vec::with_capacity(previous.rows.len().max(*matched + 1));
-                rows.extend_from_slice(&previous.rows[..*matched]);
-                rows.push(row);
-                *self = Reread::Changed(rows);
+                let mut rows = RowsBuilder::with_capacity(previous.rows.len().max(*matched + 1));
+                for i in 0..*matched {
+                    rows.push(previous.rows.get(i));
+                }
+                rows.push(new);
+                *self = Reread::Changed(Box::new(rows));
             }
-            Reread::Changed(rows) => rows.push(row),
+            Reread::Changed(rows) => rows.push(RowRef::of(&row)),
         }
     }
 
     /// The snapshot read before when the rows are exactly its rows, otherwise the rows.
-    pub fn finish(self) -> Result<Arc<Snapshot>, Vec<InventoryRow>> {
+    pub fn finish(self) -> Result<Arc<Snapshot>, Box<Rows>> {
         match self {
             Reread::Same { previous, matched } if matched == previous.rows.len() => Ok(previous),
-            Reread::Same { previous, matched } => Err(previous.rows[..matched].to_vec()),
-            Reread::Changed(rows) => Err(rows),
+            Reread::Same { previous, matched } => {
+                let mut rows = RowsBuilder::with_capacity(matched);
+                for i in 0..matched {
+                    rows.push(previous.rows.get(i));
+                }
+                Err(Box::new(rows.finish()))
+            }
+            Reread::Changed(rows) => Err(Box::new(rows.finish())),
         }
     }
 }
@@ -1088,6 +1205,10 @@ impl Reread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn owned(rows: Box<Rows>) -> Vec<InventoryRow> {
+        rows.iter().map(|r| r.to_row()).collect()
+    }
 
     fn row(part: &str, bin: &str, status: &str, description: &str) -> InventoryRow {
         InventoryRow {
@@ -1101,6 +1222,41 @@ mod tests {
     }
 
     #[test]
+    fn the_other_direction_read_from_a_sorted_order_is_the_fresh_sort() {
+        use time::macros::date;
+        let rows: Vec<InventoryRow> = (0..60u32)
+            .map(|i| InventoryRow {
+                customer: ["Acme", "Beta"][(i % 2) as usize].into(),
+                part: format!("P-{}", i % 7),
+                description: ["b", "A", "a", "B", ""][(i % 5) as usize].into(),
+                on_hand_qty: f64::from(i % 4),
+                user_lot: format!("L{}", i % 9),
+                exp_date: (i % 3 != 0)
+                    .then(|| date!(2026 - 01 - 01) + time::Duration::days(i64::from(i % 5))),
+                ..Default::default()
+            })
+            .collect();
+        for field in SortField::ALL {
+            if field == SortField::DaysOfCover {
+                continue;
+            }
+            for first in [SortDir::Asc, SortDir::Desc] {
+                let other = if first == SortDir::Asc {
+                    SortDir::Desc
+                } else {
+                    SortDir::Asc
+                };
+                let warm = Snapshot::from_rows(&rows, true);
+                warm.sorted(&[SortKey { field, dir: first }], None);
+                let derived = warm.sorted(&[SortKey { field, dir: other }], None);
+                let fresh =
+                    Snapshot::from_rows(&rows, true).sorted(&[SortKey { field, dir: other }], None);
+                assert_eq!(derived, fresh, "{field:?} {other:?} after {first:?}");
+            }
+        }
+    }
+
+    #[test]
     fn a_re_read_keeps_nothing_while_the_rows_are_the_same() {
         let row = |p: &str, q: f64| InventoryRow {
             customer: "Acme".into(),
@@ -1108,8 +1264,8 @@ mod tests {
             on_hand_qty: q,
             ..Default::default()
         };
-        let before = Arc::new(Snapshot::build(
-            vec![row("A", 1.0), row("B", 2.0), row("C", 3.0)],
+        let before = Arc::new(Snapshot::from_rows(
+            &[row("A", 1.0), row("B", 2.0), row("C", 3.0)],
             false,
         ));
         let read = |rows: Vec<InventoryRow>, previous: Option<Arc<Snapshot>>| {
@@ -1133,11 +1289,14 @@ mod tests {
             vec![row("Z", 1.0), row("B", 2.0), row("C", 3.0)],
             vec![],
         ] {
-            assert_eq!(read(rows.clone(), Some(before.clone())).err(), Some(rows));
+            assert_eq!(
+                read(rows.clone(), Some(before.clone())).err().map(owned),
+                Some(rows)
+            );
         }
         // Nothing read before: the rows.
         assert_eq!(
-            read(vec![row("A", 1.0)], None).err(),
+            read(vec![row("A", 1.0)], None).err().map(owned),
             Some(vec![row("A", 1.0)])
         );
     }
@@ -1149,7 +1308,7 @@ mod tests {
         b.on_hand_qty = 6.0;
         let mut c = row("P-2", "A-01", "Available", "other");
         c.on_hand_qty = 1.0;
-        let snap = Snapshot::build(vec![a, b, c], false);
+        let snap = Snapshot::from_rows(&[a, b, c], false);
         assert_eq!(snap.part_total("Acme", "P-1"), 10.0);
         assert_eq!(snap.part_total("Acme", "P-9"), 0.0, "not in stock");
         assert_eq!(snap.part_description("Acme", "P-1"), Some("first lot"));
@@ -1183,8 +1342,8 @@ mod tests {
 
     #[test]
     fn a_filter_asked_again_reuses_its_rows_and_facets() {
-        let snap = Snapshot::build(
-            vec![
+        let snap = Snapshot::from_rows(
+            &[
                 row("AC-1", "A-01", "Available", "gift box"),
                 row("AC-2", "B-02", "Quarantined", "gift bag"),
                 row("AC-3", "A-01", "Available", "soap"),

@@ -137,15 +137,15 @@ impl AlertLines {
         forecasts: Option<(&Forecasts, u32)>,
     ) -> AlertLines {
         let mut out = AlertLines::default();
-        for r in &snapshot.rows {
+        for r in snapshot.rows.iter() {
             let Some(exp) = r.exp_date else { continue };
             let days = crate::inventory::days_to_expiry(exp, today);
             let line = || LotLine {
-                customer: r.customer.clone(),
-                part: r.part.clone(),
-                description: r.description.clone(),
-                lot: r.user_lot.clone(),
-                bin: r.bin.clone(),
+                customer: r.customer.to_owned(),
+                part: r.part.to_owned(),
+                description: r.description.to_owned(),
+                lot: r.user_lot.to_owned(),
+                bin: r.bin.to_owned(),
                 qty: r.on_hand_qty,
                 exp,
                 days,

@@ -12,6 +12,7 @@ use customer_portal::domain::{ErpScope, Zone};
 use customer_portal::erp::{ErpError, ErpSource, InventoryRow};
 use customer_portal::history::{History, Settings, capture};
 use customer_portal::inventory::InventoryService;
+use customer_portal::inventory::rows::Rows;
 use customer_portal::reports::ManualClock;
 use customer_portal::store::sqlite::SqliteStore;
 use customer_portal::store::*;
@@ -299,7 +300,7 @@ async fn old_days_are_pruned_in_batches_and_recent_ones_kept() {
         let rows: Vec<InventoryRow> = (0..150)
             .map(|p| lot("Acme Foods", &format!("P-{p:03}"), "L", 10.0, None))
             .collect();
-        let s = capture::summarize(&rows, day);
+        let s = capture::summarize(&Rows::from_rows(&rows), day);
         parts.extend(s.parts);
         totals.extend(s.totals);
     }
@@ -331,7 +332,7 @@ async fn old_days_are_pruned_in_batches_and_recent_ones_kept() {
     // appears later the same day waits for the next day's look.
     assert_eq!(h.look().await.pruned, 0);
     let late = capture::summarize(
-        &[lot("Acme Foods", "LATE", "L", 1.0, None)],
+        &Rows::from_rows(&[lot("Acme Foods", "LATE", "L", 1.0, None)]),
         today - Duration::days(100),
     );
     store.insert_demo_history(&late.parts, &[]).await.unwrap();
@@ -353,7 +354,7 @@ pub async fn record(store: &dyn AppStore, day: Date, rows: &[InventoryRow]) {
             .await
             .unwrap()
     );
-    let s = capture::summarize(rows, day);
+    let s = capture::summarize(&Rows::from_rows(rows), day);
     assert!(
         store
             .finish_history_day(day, "test", &s.parts, &s.totals, now)

@@ -13,6 +13,7 @@ use crate::erp::InventoryRow;
 use crate::inventory::SortField;
 use crate::inventory::View;
 use crate::inventory::columns::{Column, GRID, Kind, column};
+use crate::inventory::rows::RowRef;
 use crate::web::assets;
 use crate::web::layout::{self, PageCtx};
 
@@ -191,8 +192,8 @@ fn cell(g: &GridRow, c: &Column, exp_state: &str) -> Markup {
         },
         SortField::Status => html! { span class=(status_class(&r.status)) { (r.status) } },
         _ => match c.kind {
-            Kind::Date => html! { (us_date(&c.date(r))) },
-            _ => html! { (c.text(r).unwrap_or_default()) },
+            Kind::Date => html! { (us_date(&c.date(&RowRef::of(r)))) },
+            _ => html! { (c.text(&RowRef::of(r)).unwrap_or_default()) },
         },
     }
 }

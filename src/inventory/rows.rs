@@ -1,0 +1,411 @@
+//! A snapshot's rows, column by column. The text columns repeat heavily (a scope has a
+//! few customers, units and statuses, thousands of parts and bins, one description per
+//! part), so every distinct text is kept once, in one pool, and each row holds a 4-byte id
+//! per text column; quantities are plain numbers and dates plain day numbers. At a million
+//! rows this is a fraction of a `Vec<InventoryRow>` (ten heap strings a row), and its size
+//! is what the capacities say, so the cache's gauge can count it exactly.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use time::Date;
+
+use crate::erp::InventoryRow;
+
+/// One row, borrowed from [`Rows`] (or from an [`InventoryRow`]): the same field names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowRef<'a> {
+    pub customer: &'a str,
+    pub part: &'a str,
+    pub customer_part: &'a str,
+    pub description: &'a str,
+    pub on_hand_qty: f64,
+    pub unit: &'a str,
+    pub bin: &'a str,
+    pub reference: &'a str,
+    pub user_lot: &'a str,
+    pub exp_date: Option<Date>,
+    pub last_transaction_date: Option<Date>,
+    pub last_rec_date: Option<Date>,
+    pub po: &'a str,
+    pub status: &'a str,
+}
+
+impl<'a> RowRef<'a> {
+    pub fn of(r: &'a InventoryRow) -> RowRef<'a> {
+        RowRef {
+            customer: &r.customer,
+            part: &r.part,
+            customer_part: &r.customer_part,
+            description: &r.description,
+            on_hand_qty: r.on_hand_qty,
+            unit: &r.unit,
+            bin: &r.bin,
+            reference: &r.reference,
+            user_lot: &r.user_lot,
+            exp_date: r.exp_date,
+            last_transaction_date: r.last_transaction_date,
+            last_rec_date: r.last_rec_date,
+            po: &r.po,
+            status: &r.status,
+        }
+    }
+
+    pub fn to_row(&self) -> InventoryRow {
+        InventoryRow {
+            customer: self.customer.to_owned(),
+            part: self.part.to_owned(),
+            customer_part: self.customer_part.to_owned(),
+            description: self.description.to_owned(),
+            on_hand_qty: self.on_hand_qty,
+            unit: self.unit.to_owned(),
+            bin: self.bin.to_owned(),
+            reference: self.reference.to_owned(),
+            user_lot: self.user_lot.to_owned(),
+            exp_date: self.exp_date,
+            last_transaction_date: self.last_transaction_date,
+            last_rec_date: self.last_rec_date,
+            po: self.po.to_owned(),
+            status: self.status.to_owned(),
+        }
+    }
+}
+
+/// The text columns, in the order their ids are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextCol {
+    Customer,
+    Part,
+    CustomerPart,
+    Description,
+    Unit,
+    Bin,
+    Reference,
+    UserLot,
+    Po,
+    Status,
+}
+
+const TEXT_COLS: usize = 10;
+
+/// The date columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateCol {
+    Exp,
+    LastTransaction,
+    LastRec,
+}
+
+/// A missing date in [`Rows::days`].
+pub const NO_DATE: i32 = i32::MIN;
+
+fn day(d: Option<Date>) -> i32 {
+    d.map_or(NO_DATE, Date::to_julian_day)
+}
+
+fn date(n: i32) -> Option<Date> {
+    (n != NO_DATE)
+        .then(|| Date::from_julian_day(n).ok())
+        .flatten()
+}
+
+/// Every distinct text once, back to back; `starts[id]..starts[id + 1]` is text `id`.
+#[derive(Default)]
+struct Pool {
+    text: String,
+    starts: Vec<u32>,
+}
+
+impl Pool {
+    fn get(&self, id: u32) -> &str {
+        let (a, b) = (
+            self.starts[id as usize] as usize,
+            self.starts[id as usize + 1] as usize,
+        );
+        &self.text[a..b]
+    }
+}
+
+pub struct Rows {
+    pool: Pool,
+    /// `ids[c][i]`: row `i`'s text in column `c`.
+    ids: [Vec<u32>; TEXT_COLS],
+    on_hand: Vec<f64>,
+    exp: Vec<i32>,
+    last_tx: Vec<i32>,
+    last_rec: Vec<i32>,
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("len", &self.len())
+            .field("distinct_texts", &self.pool.starts.len().saturating_sub(1))
+            .finish()
+    }
+}
+
+/// Equal when they hold the same rows in the same order (whatever the ids).
+impl PartialEq for Rows {
+    fn eq(&self, other: &Rows) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.on_hand.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.on_hand.is_empty()
+    }
+
+    /// Row `i` (panics past the end, as slice indexing does).
+    pub fn get(&self, i: usize) -> RowRef<'_> {
+        let t = |c: TextCol| self.pool.get(self.ids[c as usize][i]);
+        RowRef {
+            customer: t(TextCol::Customer),
+            part: t(TextCol::Part),
+            customer_part: t(TextCol::CustomerPart),
+            description: t(TextCol::Description),
+            on_hand_qty: self.on_hand[i],
+            unit: t(TextCol::Unit),
+            bin: t(TextCol::Bin),
+            reference: t(TextCol::Reference),
+            user_lot: t(TextCol::UserLot),
+            exp_date: date(self.exp[i]),
+            last_transaction_date: date(self.last_tx[i]),
+            last_rec_date: date(self.last_rec[i]),
+            po: t(TextCol::Po),
+            status: t(TextCol::Status),
+        }
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = RowRef<'_>> + Clone + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// One text column, row by row.
+    pub fn texts(&self, col: TextCol) -> impl Iterator<Item = &str> + Clone + '_ {
+        self.ids[col as usize].iter().map(|&id| self.pool.get(id))
+    }
+
+    /// One text column's ids, row by row: equal texts have equal ids.
+    pub fn text_ids(&self, col: TextCol) -> &[u32] {
+        &self.ids[col as usize]
+    }
+
+    /// How many distinct texts the pool holds (ids are below this).
+    pub fn distinct_texts(&self) -> usize {
+        self.pool.starts.len().saturating_sub(1)
+    }
+
+    /// The text of a pool id.
+    pub fn text_of(&self, id: u32) -> &str {
+        self.pool.get(id)
+    }
+
+    pub fn quantities(&self) -> &[f64] {
+        &self.on_hand
+    }
+
+    /// One date column as Julian day numbers, row by row ([`NO_DATE`] where missing).
+    pub fn days(&self, col: DateCol) -> &[i32] {
+        match col {
+            DateCol::Exp => &self.exp,
+            DateCol::LastTransaction => &self.last_tx,
+            DateCol::LastRec => &self.last_rec,
+        }
+    }
+
+    /// Bytes held (capacities, not lengths: what the allocator gave).
+    pub fn heap_bytes(&self) -> usize {
+        self.pool.text.capacity()
+            + self.pool.starts.capacity() * 4
+            + self.ids.iter().map(|c| c.capacity() * 4).sum::<usize>()
+            + self.on_hand.capacity() * 8
+            + (self.exp.capacity() + self.last_tx.capacity() + self.last_rec.capacity()) * 4
+    }
+
+    /// Rows from owned rows (tests, fixtures).
+    pub fn from_rows(rows: &[InventoryRow]) -> Rows {
+        let mut b = RowsBuilder::with_capacity(rows.len());
+        for r in rows {
+            b.push(RowRef::of(r));
+        }
+        b.finish()
+    }
+}
+
+/// Builds [`Rows`] one row at a time (as the ERP hands them over), keeping each distinct
+/// text once. The lookup table of distinct texts lives only while building.
+pub struct RowsBuilder {
+    rows: Rows,
+    /// Hash of a text → its id. Texts whose hashes collide with a different text go to
+    /// `clashes`.
+    seen: HashMap<u64, u32>,
+    clashes: HashMap<String, u32>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl RowsBuilder {
+    pub fn with_capacity(n: usize) -> RowsBuilder {
+        RowsBuilder {
+            rows: Rows {
+                pool: Pool {
+                    text: String::new(),
+                    starts: vec![0],
+                },
+                ids: std::array::from_fn(|_| Vec::with_capacity(n)),
+                on_hand: Vec::with_capacity(n),
+                exp: Vec::with_capacity(n),
+                last_tx: Vec::with_capacity(n),
+                last_rec: Vec::with_capacity(n),
+            },
+            seen: HashMap::new(),
+            clashes: HashMap::new(),
+            hasher: Default::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        let key = self.hasher.hash_one(s);
+        let pool = &mut self.rows.pool;
+        match self.seen.get(&key) {
+            Some(&id) if pool.get(id) == s => return id,
+            Some(_) => {
+                if let Some(&id) = self.clashes.get(s) {
+                    return id;
+                }
+            }
+            None => {}
+        }
+        let id = (pool.starts.len() - 1) as u32;
+        pool.text.push_str(s);
+        pool.starts.push(pool.text.len() as u32);
+        match self.seen.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.clashes.insert(s.to_owned(), id);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+            }
+        }
+        id
+    }
+
+    pub fn push(&mut self, r: RowRef<'_>) {
+        let texts = [
+            r.customer,
+            r.part,
+            r.customer_part,
+            r.description,
+            r.unit,
+            r.bin,
+            r.reference,
+            r.user_lot,
+            r.po,
+            r.status,
+        ];
+        for (c, s) in texts.into_iter().enumerate() {
+            let id = self.intern(s);
+            self.rows.ids[c].push(id);
+        }
+        self.rows.on_hand.push(r.on_hand_qty);
+        self.rows.exp.push(day(r.exp_date));
+        self.rows.last_tx.push(day(r.last_transaction_date));
+        self.rows.last_rec.push(day(r.last_rec_date));
+    }
+
+    /// The rows, their columns trimmed to what they hold.
+    pub fn finish(self) -> Rows {
+        let mut rows = self.rows;
+        rows.pool.text.shrink_to_fit();
+        rows.pool.starts.shrink_to_fit();
+        for c in &mut rows.ids {
+            c.shrink_to_fit();
+        }
+        rows.on_hand.shrink_to_fit();
+        rows.exp.shrink_to_fit();
+        rows.last_tx.shrink_to_fit();
+        rows.last_rec.shrink_to_fit();
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn row(part: &str, lot: &str, exp: Option<Date>) -> InventoryRow {
+        InventoryRow {
+            customer: "Acme Foods".into(),
+            part: part.into(),
+            customer_part: String::new(),
+            description: format!("{part} description"),
+            on_hand_qty: 12.5,
+            unit: "EA".into(),
+            bin: "A-01".into(),
+            reference: "REF".into(),
+            user_lot: lot.into(),
+            exp_date: exp,
+            last_transaction_date: Some(date!(2026 - 01 - 02)),
+            last_rec_date: None,
+            po: String::new(),
+            status: "Available".into(),
+        }
+    }
+
+    #[test]
+    fn rows_read_back_as_they_went_in_and_texts_are_kept_once() {
+        let input = vec![
+            row("P-1", "L1", Some(date!(2027 - 03 - 08))),
+            row("P-1", "L2", None),
+            row("P-2", "L1", Some(date!(1999 - 12 - 31))),
+            row("P-ü", "", None),
+        ];
+        let rows = Rows::from_rows(&input);
+        assert_eq!(rows.len(), 4);
+        for (i, r) in input.iter().enumerate() {
+            assert_eq!(rows.get(i), RowRef::of(r), "row {i}");
+            assert_eq!(&rows.get(i).to_row(), r);
+        }
+        // Acme Foods, P-1, "", P-1 description, EA, A-01, REF, L1, Available, L2, P-2,
+        // P-2 description, P-ü, P-ü description.
+        assert_eq!(rows.distinct_texts(), 14);
+        assert_eq!(
+            rows.text_ids(TextCol::Customer),
+            &[0, 0, 0, 0],
+            "one id for one text"
+        );
+        assert_eq!(
+            rows.texts(TextCol::Part).collect::<Vec<_>>(),
+            ["P-1", "P-1", "P-2", "P-ü"]
+        );
+        assert!(rows.heap_bytes() > 0);
+    }
+
+    #[test]
+    fn rows_take_a_few_dozen_bytes_each_besides_their_distinct_texts() {
+        let mut b = RowsBuilder::with_capacity(100_000);
+        for i in 0..100_000u32 {
+            let r = row(&format!("P-{}", i % 2_000), &format!("LOT{i:07}"), None);
+            b.push(RowRef::of(&r));
+        }
+        let rows = b.finish();
+        // 10 ids, a quantity and 3 dates: 60 bytes; the unique lots add their text and
+        // offset (about 14 bytes).
+        let per_row = rows.heap_bytes() as f64 / rows.len() as f64;
+        assert!(per_row < 90.0, "{per_row} bytes a row");
+    }
+}
