@@ -809,18 +809,38 @@ impl Snapshot {
     /// reverse, each run keeping its rows in the default order (as a fresh sort would tie
     /// them), and rows without a value still last. One pass, no comparison of values.
     fn reversed(&self, order: &[u32], field: SortField, cover: Option<&Forecasts>) -> Vec<u32> {
-        let rank = self.ranks(field, cover);
+        // Equal values are told apart by what the columns already hold (a text's pool id,
+        // a day number, a number's bits): nothing is ranked again.
+        let rows = &self.rows;
+        let text = |c: TextCol| ValueKey::Ids(rows.text_ids(c));
+        let key = match field {
+            SortField::Customer => text(TextCol::Customer),
+            SortField::Part => text(TextCol::Part),
+            SortField::CustomerPart => text(TextCol::CustomerPart),
+            SortField::Description => text(TextCol::Description),
+            SortField::Unit => text(TextCol::Unit),
+            SortField::Bin => text(TextCol::Bin),
+            SortField::Reference => text(TextCol::Reference),
+            SortField::UserLot => text(TextCol::UserLot),
+            SortField::Po => text(TextCol::Po),
+            SortField::Status => text(TextCol::Status),
+            SortField::OnHandQty => ValueKey::Numbers(rows.quantities()),
+            SortField::ExpDate | SortField::DaysToExpiry => ValueKey::Days(rows.days(DateCol::Exp)),
+            SortField::LastTransactionDate => ValueKey::Days(rows.days(DateCol::LastTransaction)),
+            SortField::LastRecDate => ValueKey::Days(rows.days(DateCol::LastRec)),
+            SortField::DaysOfCover => ValueKey::Ranks(self.ranks(field, cover)),
+        };
         let missing = order
             .iter()
-            .rposition(|&i| rank[i as usize] != u32::MAX)
+            .rposition(|&i| !key.missing(i))
             .map_or(0, |p| p + 1);
         let (valued, tail) = order.split_at(missing);
         let mut out = Vec::with_capacity(order.len());
         let mut end = valued.len();
         while end > 0 {
-            let r = rank[valued[end - 1] as usize];
+            let last = valued[end - 1];
             let mut start = end - 1;
-            while start > 0 && rank[valued[start - 1] as usize] == r {
+            while start > 0 && key.same(valued[start - 1], last) {
                 start -= 1;
             }
             out.extend_from_slice(&valued[start..end]);
@@ -1097,6 +1117,37 @@ fn text_ranks(rows: &Rows, col: TextCol, rank: &[u32]) -> Vec<u32> {
         .iter()
         .map(|&id| rank[id as usize])
         .collect()
+}
+
+/// What tells two rows' values of a column apart, as the columns hold them.
+enum ValueKey<'a> {
+    /// Pool ids: equal texts, equal ids.
+    Ids(&'a [u32]),
+    Days(&'a [i32]),
+    Numbers(&'a [f64]),
+    /// Ranks worked out (`u32::MAX`: missing).
+    Ranks(Vec<u32>),
+}
+
+impl ValueKey<'_> {
+    fn same(&self, a: u32, b: u32) -> bool {
+        let (a, b) = (a as usize, b as usize);
+        match self {
+            ValueKey::Ids(v) => v[a] == v[b],
+            ValueKey::Days(v) => v[a] == v[b],
+            ValueKey::Numbers(v) => v[a].total_cmp(&v[b]).is_eq(),
+            ValueKey::Ranks(v) => v[a] == v[b],
+        }
+    }
+
+    fn missing(&self, i: u32) -> bool {
+        let i = i as usize;
+        match self {
+            ValueKey::Ids(_) | ValueKey::Numbers(_) => false,
+            ValueKey::Days(v) => v[i] == NO_DATE,
+            ValueKey::Ranks(v) => v[i] == u32::MAX,
+        }
+    }
 }
 
 /// Each row's rank by a date column: days since the earliest (dates are dense, so no
