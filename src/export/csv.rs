@@ -1,8 +1,9 @@
 //! CSV export (RFC 4180): the same columns and rows as the XLSX, values as shown on screen
 //! except quantities, which stay plain numbers so spreadsheets read them as such.
 
+use std::fmt::Write;
+
 use super::{Kind, columns};
-use crate::domain::format_us_date;
 use crate::inventory::rows::Rows;
 
 /// Quotes a field when it needs it; neutralises spreadsheet formulas (`=`, `+`, `-`, `@`
@@ -15,7 +16,12 @@ fn field(out: &mut String, value: &str) {
         if formula {
             out.push('\'');
         }
-        out.push_str(&value.replace('"', "\"\""));
+        for ch in value.chars() {
+            if ch == '"' {
+                out.push('"');
+            }
+            out.push(ch);
+        }
         out.push('"');
     } else {
         out.push_str(value);
@@ -45,14 +51,21 @@ pub fn rows(rows: &Rows, order: &[u32], multi_customer: bool, today: time::Date)
             if i > 0 {
                 out.push(',');
             }
+            // Written in place: no string is made per value.
             if c.kind == Kind::Quantity {
-                out.push_str(&r.on_hand_qty.to_string());
+                let _ = write!(out, "{}", r.on_hand_qty);
             } else if let Some(t) = c.text(r) {
                 field(&mut out, t);
             } else if let Some(d) = c.date(r) {
-                out.push_str(&format_us_date(d));
+                let _ = write!(
+                    out,
+                    "{:02}/{:02}/{:04}",
+                    u8::from(d.month()),
+                    d.day(),
+                    d.year()
+                );
             } else if let Some(n) = c.days(r, today) {
-                out.push_str(&n.to_string());
+                let _ = write!(out, "{n}");
             }
         }
         out.push_str("\r\n");

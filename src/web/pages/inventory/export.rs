@@ -147,6 +147,8 @@ pub async fn export_xlsx(
 
 /// Rows per streamed CSV chunk.
 const CSV_CHUNK: usize = 2_000;
+/// CSV chunks written ahead of the client at most.
+const CSV_AHEAD: usize = 4;
 
 pub async fn export_csv(
     State(state): State<AppState>,
@@ -158,29 +160,41 @@ pub async fn export_csv(
     let today = super::today(&state);
     let order = std::sync::Arc::new(order);
     let header = export::csv::header(snapshot.multi_customer);
-    // Chunks are produced as the client reads: memory holds one chunk, not the file.
-    let stream = futures_util::stream::unfold(0usize, move |start| {
-        let (snapshot, order) = (snapshot.clone(), order.clone());
-        let header = header.clone();
-        async move {
-            if start > order.len() {
-                return None;
-            }
+    // Chunks are written on a blocking thread a few ahead of the client (the channel holds
+    // at most CSV_AHEAD), so writing the next chunk overlaps compressing and sending this
+    // one; memory holds those chunks, not the file. The producer waits for room without
+    // holding a thread, and stops when the client goes.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CSV_AHEAD);
+    tokio::spawn(async move {
+        let mut start = 0usize;
+        loop {
             let end = (start + CSV_CHUNK).min(order.len());
-            let mut chunk = if start == 0 { header } else { String::new() };
-            chunk.push_str(&export::csv::rows(
-                &snapshot.rows,
-                &order[start..end],
-                snapshot.multi_customer,
-                today,
-            ));
-            let next = if end == order.len() {
-                order.len() + 1
-            } else {
-                end
+            let (snapshot, rows, header) = (snapshot.clone(), order.clone(), header.clone());
+            let written = tokio::task::spawn_blocking(move || {
+                let mut chunk = if start == 0 { header } else { String::new() };
+                chunk.push_str(&export::csv::rows(
+                    &snapshot.rows,
+                    &rows[start..end],
+                    snapshot.multi_customer,
+                    today,
+                ));
+                Bytes::from(chunk)
+            })
+            .await;
+            let Ok(chunk) = written else {
+                tracing::error!("a CSV chunk could not be written");
+                return;
             };
-            Some((Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), next))
+            if tx.send(chunk).await.is_err() || end == order.len() {
+                return;
+            }
+            start = end;
         }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
     });
     // Fused: the compression layer may poll once more after the end.
     let mut resp = Body::from_stream(futures_util::StreamExt::fuse(stream)).into_response();
