@@ -45,13 +45,13 @@ impl Loader<CustomerId> for CustomerLoader {
     }
 }
 
-fn parse_id(id: &ID) -> async_graphql::Result<CustomerId> {
+pub(super) fn parse_id(id: &ID) -> async_graphql::Result<CustomerId> {
     id.parse::<i64>()
         .map(CustomerId)
         .map_err(|_| coded_error(codes::BAD_USER_INPUT, "invalid customer id"))
 }
 
-fn customer_error(e: CustomerError) -> async_graphql::Error {
+pub(super) fn customer_error(e: CustomerError) -> async_graphql::Error {
     match e {
         CustomerError::Invalid(fields) => field_errors(fields),
         CustomerError::NotFound => coded_error(codes::NOT_FOUND, "no such customer"),

@@ -12,12 +12,11 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use time::OffsetDateTime;
 
 use super::account::ResetPasswordInput;
-use super::admin::CustomerLoader;
+use super::admin::{CustomerLoader, customer_error, parse_id};
 use super::customer::CustomerNode;
 use super::guards::{
-    AdminGuard, PublicGuard, coded_error, codes, field_errors, require_admin, require_team_manager,
+    AdminGuard, PublicGuard, coded_error, codes, require_admin, require_team_manager,
 };
-use super::stores::internal;
 use crate::auth::ClientInfo;
 use crate::auth::reset::PasswordResets;
 use crate::customers::{Colleague, ColleagueInput, CustomerAdmin, CustomerError, InviteOutcome};
@@ -97,17 +96,11 @@ pub struct TeamMember {
     pub managed_by: Option<CustomerNode>,
 }
 
-fn parse_id(id: &ID) -> async_graphql::Result<CustomerId> {
-    id.parse::<i64>()
-        .map(CustomerId)
-        .map_err(|_| coded_error(codes::BAD_USER_INPUT, "invalid colleague id"))
-}
-
+/// As the account fields answer, but "not found" means not one of the caller's colleagues.
 fn team_error(e: CustomerError) -> async_graphql::Error {
     match e {
-        CustomerError::Invalid(fields) => field_errors(fields),
         CustomerError::NotFound => coded_error(codes::NOT_FOUND, "no such colleague in your team"),
-        CustomerError::Store(e) => internal(e),
+        e => customer_error(e),
     }
 }
 
@@ -258,18 +251,11 @@ impl TeamMutation {
         manager: bool,
     ) -> async_graphql::Result<CustomerNode> {
         let grant = require_admin(ctx)?;
-        let id = customer_id
-            .parse::<i64>()
-            .map(CustomerId)
-            .map_err(|_| coded_error(codes::BAD_USER_INPUT, "invalid customer id"))?;
         ctx.data::<Arc<CustomerAdmin>>()?
-            .set_team_manager(&grant, id, manager)
+            .set_team_manager(&grant, parse_id(&customer_id)?, manager)
             .await
             .map(Into::into)
-            .map_err(|e| match e {
-                CustomerError::NotFound => coded_error(codes::NOT_FOUND, "no such customer"),
-                e => team_error(e),
-            })
+            .map_err(customer_error)
     }
 
     /// Sets the invited colleague's password through their mailed link (12–128

@@ -269,6 +269,15 @@ impl RowsBuilder {
         }
     }
 
+    /// A builder that starts with the first `n` rows of `rows`, with room for `capacity`.
+    pub fn with_prefix(rows: &Rows, n: usize, capacity: usize) -> RowsBuilder {
+        let mut b = RowsBuilder::with_capacity(capacity.max(n));
+        for i in 0..n {
+            b.push(rows.get(i));
+        }
+        b
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }

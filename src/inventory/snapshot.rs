@@ -1226,10 +1226,8 @@ impl Reread {
                     *matched += 1;
                     return;
                 }
-                let mut rows = RowsBuilder::with_capacity(previous.rows.len().max(*matched + 1));
-                for i in 0..*matched {
-                    rows.push(previous.rows.get(i));
-                }
+                let mut rows =
+                    RowsBuilder::with_prefix(&previous.rows, *matched, previous.rows.len() + 1);
                 rows.push(new);
                 *self = Reread::Changed(Box::new(rows));
             }
@@ -1241,13 +1239,9 @@ impl Reread {
     pub fn finish(self) -> Result<Arc<Snapshot>, Box<Rows>> {
         match self {
             Reread::Same { previous, matched } if matched == previous.rows.len() => Ok(previous),
-            Reread::Same { previous, matched } => {
-                let mut rows = RowsBuilder::with_capacity(matched);
-                for i in 0..matched {
-                    rows.push(previous.rows.get(i));
-                }
-                Err(Box::new(rows.finish()))
-            }
+            Reread::Same { previous, matched } => Err(Box::new(
+                RowsBuilder::with_prefix(&previous.rows, matched, matched).finish(),
+            )),
             Reread::Changed(rows) => Err(Box::new(rows.finish())),
         }
     }

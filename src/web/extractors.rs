@@ -148,6 +148,14 @@ fn refused(parts: &Parts, denied: Denied) -> AuthRedirect {
     }
 }
 
+/// Who the request is from, as the middleware resolved it (anonymous when nobody is).
+fn viewer_of(parts: &Parts) -> &Viewer {
+    parts
+        .extensions
+        .get::<Viewer>()
+        .unwrap_or(&Viewer::Anonymous)
+}
+
 /// A signed-in customer who may see data. Anyone else is sent to sign in, and a customer
 /// on a temporary password is sent to change it.
 #[derive(Debug, Clone)]
@@ -156,10 +164,7 @@ pub struct CurrentCustomer(pub CustomerIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for CurrentCustomer {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let viewer = parts
-            .extensions
-            .get::<Viewer>()
-            .unwrap_or(&Viewer::Anonymous);
+        let viewer = viewer_of(parts);
         guards::customer_access(viewer)
             .map(|c| CurrentCustomer(c.clone()))
             .map_err(|d| refused(parts, d))
@@ -196,10 +201,7 @@ pub struct SignedInCustomer(pub CustomerIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for SignedInCustomer {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let viewer = parts
-            .extensions
-            .get::<Viewer>()
-            .unwrap_or(&Viewer::Anonymous);
+        let viewer = viewer_of(parts);
         guards::signed_in_customer(viewer)
             .map(|c| SignedInCustomer(c.clone()))
             .map_err(|d| refused(parts, d))
@@ -214,10 +216,7 @@ pub struct EnrollingCustomer(pub CustomerIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for EnrollingCustomer {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let viewer = parts
-            .extensions
-            .get::<Viewer>()
-            .unwrap_or(&Viewer::Anonymous);
+        let viewer = viewer_of(parts);
         guards::enrolling_customer(viewer)
             .map(|c| EnrollingCustomer(c.clone()))
             .map_err(|d| refused(parts, d))
@@ -232,10 +231,7 @@ pub struct TeamManager(pub CustomerIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for TeamManager {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let viewer = parts
-            .extensions
-            .get::<Viewer>()
-            .unwrap_or(&Viewer::Anonymous);
+        let viewer = viewer_of(parts);
         match guards::team_grant(viewer) {
             Ok(grant) => Ok(TeamManager(grant.manager().clone())),
             Err(Denied::Forbidden) if matches!(viewer, Viewer::Customer(_)) => {
@@ -443,10 +439,7 @@ pub struct CurrentAdmin(pub crate::auth::AdminIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for CurrentAdmin {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let viewer = parts
-            .extensions
-            .get::<Viewer>()
-            .unwrap_or(&Viewer::Anonymous);
+        let viewer = viewer_of(parts);
         guards::admin_access(viewer)
             .map(|a| CurrentAdmin(a.clone()))
             .map_err(|d| admin_refused(parts, d))
@@ -474,10 +467,7 @@ pub struct EnrollingAdmin(pub crate::auth::AdminIdentity);
 impl<S: Send + Sync> FromRequestParts<S> for EnrollingAdmin {
     type Rejection = AuthRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let viewer = parts
-            .extensions
-            .get::<Viewer>()
-            .unwrap_or(&Viewer::Anonymous);
+        let viewer = viewer_of(parts);
         guards::enrolling_admin(viewer)
             .map(|a| EnrollingAdmin(a.clone()))
             .map_err(|d| admin_refused(parts, d))

@@ -89,6 +89,34 @@ pub async fn enrol_at(app: &TestApp, base: &str) -> (TotpSecret, Vec<String>) {
     (secret, codes)
 }
 
+/// The key the enrolment page shows for typing; and, where zbarimg is installed (always
+/// under CI), the QR code in the screenshot `shot` read back as the app's link with that
+/// key for `label`.
+async fn shown_secret_read_back(
+    s: &crate::webdriver::Session<'_>,
+    shot: &std::path::Path,
+    label: &str,
+) -> TotpSecret {
+    let key = s
+        .script("return document.querySelector('code.mono').textContent;")
+        .await;
+    let secret = TotpSecret::from_bytes(base32_decode(key.as_str().unwrap()).unwrap());
+    if let Some(zbar) = require_tool(
+        crate::webdriver::find_program(&["/usr/bin/zbarimg", "/usr/local/bin/zbarimg"]),
+        "zbarimg is not installed (apt-get install zbar-tools): the QR code was not read back",
+        under_ci(),
+    ) {
+        let out = std::process::Command::new(zbar)
+            .args(["-q", "--raw"])
+            .arg(shot)
+            .output()
+            .unwrap();
+        let read = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(read, secret.otpauth_uri(ISSUER, label));
+    }
+    secret
+}
+
 async fn password_step(app: &TestApp, email: &str) -> TestApp {
     let b = app.other_browser();
     let resp = b.login(email, PASSWORD).await;
@@ -298,25 +326,9 @@ async fn in_the_browser_a_customer_enrols_and_signs_in_with_a_code() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     s.screenshot(&dir.join("two-step-enrol-1366x900-light.png"))
         .await;
-    let key = s
-        .script("return document.querySelector('code.mono').textContent;")
-        .await;
-    let secret = TotpSecret::from_bytes(base32_decode(key.as_str().unwrap()).unwrap());
     // What a phone's camera reads from the screen is the app's link with this very key.
     let shot = dir.join("two-step-enrol-1366x900-light.png");
-    if let Some(zbar) = require_tool(
-        crate::webdriver::find_program(&["/usr/bin/zbarimg", "/usr/local/bin/zbarimg"]),
-        "zbarimg is not installed (apt-get install zbar-tools): the QR code was not read back",
-        under_ci(),
-    ) {
-        let out = std::process::Command::new(zbar)
-            .args(["-q", "--raw"])
-            .arg(&shot)
-            .output()
-            .unwrap();
-        let read = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert_eq!(read, secret.otpauth_uri(ISSUER, "pat@example.com"));
-    }
+    let secret = shown_secret_read_back(&s, &shot, "pat@example.com").await;
     s.type_into("#code", &secret.code_at(now())).await;
     s.click("form[action='/account/two-step/confirm'] button")
         .await;
@@ -801,23 +813,7 @@ async fn in_the_browser_staff_required_to_enrol_do_so_and_then_sign_in_with_a_co
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let shot = dir.join("two-step-staff-enrol-1366x900-dark.png");
     s.screenshot(&shot).await;
-    let key = s
-        .script("return document.querySelector('code.mono').textContent;")
-        .await;
-    let secret = TotpSecret::from_bytes(base32_decode(key.as_str().unwrap()).unwrap());
-    if let Some(zbar) = require_tool(
-        crate::webdriver::find_program(&["/usr/bin/zbarimg", "/usr/local/bin/zbarimg"]),
-        "zbarimg is not installed (apt-get install zbar-tools): the QR code was not read back",
-        under_ci(),
-    ) {
-        let out = std::process::Command::new(zbar)
-            .args(["-q", "--raw"])
-            .arg(&shot)
-            .output()
-            .unwrap();
-        let read = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert_eq!(read, secret.otpauth_uri(ISSUER, "cp_admin"));
-    }
+    let secret = shown_secret_read_back(&s, &shot, "cp_admin").await;
     s.type_into("#code", &secret.code_at(now())).await;
     s.click("form[action='/admin/two-step/confirm'] button")
         .await;
