@@ -189,6 +189,25 @@ impl Portal {
         let bytes = resp.bytes().await.unwrap();
         (started.elapsed(), bytes.len())
     }
+
+    /// GET as a download: time to the first body bytes, time to the last, bytes.
+    async fn download(&self, path: &str) -> (Duration, Duration, usize) {
+        let started = Instant::now();
+        let mut resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        let (mut first, mut bytes) = (None, 0);
+        while let Some(chunk) = resp.chunk().await.unwrap() {
+            first.get_or_insert_with(|| started.elapsed());
+            bytes += chunk.len();
+        }
+        (first.unwrap_or_default(), started.elapsed(), bytes)
+    }
 }
 
 async fn load(
@@ -625,10 +644,11 @@ async fn main() {
     ] {
         reset_peak_rss();
         let before = rss_mib();
-        let (t, b) = portal.get(&path, false).await;
+        let (first, t, b) = portal.download(&path).await;
         println!(
-            "| {label} ({rows}) | {} , {:.1} MiB file, peak RSS {:.0} MiB (+{:.0} MiB over {:.0} MiB before) |",
+            "| {label} ({rows}) | {} (first bytes {}), {:.1} MiB sent, peak RSS {:.0} MiB (+{:.0} MiB over {:.0} MiB before) |",
             ms(t),
+            ms(first),
             b as f64 / 1048576.0,
             peak_rss_mib(),
             peak_rss_mib() - before,

@@ -1,6 +1,6 @@
-//! Exports of an inventory view: XLSX (rust_xlsxwriter in constant-memory mode, written to
-//! a temporary file and streamed) and CSV (generated chunk by chunk while it streams, at
-//! most a few chunks ahead of the client).
+//! Exports of an inventory view: XLSX (a zip written as a stream, its sheet compressed as
+//! the rows are written) and CSV, both generated chunk by chunk while they stream, at most
+//! a few chunks ahead of the client.
 //! Both take the rows the inventory service selected, never rows sent by a browser.
 
 pub mod csv;

@@ -6,7 +6,7 @@
 use time::Date;
 
 use super::SortField;
-use super::rows::RowRef;
+use super::rows::{DateCol, RowRef, TextCol};
 
 /// How a column's value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +196,33 @@ impl Column {
             SortField::ExpDate => r.exp_date,
             SortField::LastRecDate => r.last_rec_date,
             SortField::LastTransactionDate => r.last_transaction_date,
+            _ => None,
+        }
+    }
+
+    /// The snapshot's text column this column reads, where it is a text column.
+    pub fn text_col(&self) -> Option<TextCol> {
+        Some(match self.field {
+            SortField::Customer => TextCol::Customer,
+            SortField::Part => TextCol::Part,
+            SortField::CustomerPart => TextCol::CustomerPart,
+            SortField::Description => TextCol::Description,
+            SortField::Unit => TextCol::Unit,
+            SortField::Bin => TextCol::Bin,
+            SortField::Reference => TextCol::Reference,
+            SortField::UserLot => TextCol::UserLot,
+            SortField::Po => TextCol::Po,
+            SortField::Status => TextCol::Status,
+            _ => return None,
+        })
+    }
+
+    /// The snapshot's date column a date or whole-days column is read from.
+    pub fn date_col(&self) -> Option<DateCol> {
+        match self.field {
+            SortField::ExpDate | SortField::DaysToExpiry => Some(DateCol::Exp),
+            SortField::LastRecDate => Some(DateCol::LastRec),
+            SortField::LastTransactionDate => Some(DateCol::LastTransaction),
             _ => None,
         }
     }

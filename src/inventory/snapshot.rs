@@ -812,23 +812,15 @@ impl Snapshot {
         // Equal values are told apart by what the columns already hold (a text's pool id,
         // a day number, a number's bits): nothing is ranked again.
         let rows = &self.rows;
-        let text = |c: TextCol| ValueKey::Ids(rows.text_ids(c));
-        let key = match field {
-            SortField::Customer => text(TextCol::Customer),
-            SortField::Part => text(TextCol::Part),
-            SortField::CustomerPart => text(TextCol::CustomerPart),
-            SortField::Description => text(TextCol::Description),
-            SortField::Unit => text(TextCol::Unit),
-            SortField::Bin => text(TextCol::Bin),
-            SortField::Reference => text(TextCol::Reference),
-            SortField::UserLot => text(TextCol::UserLot),
-            SortField::Po => text(TextCol::Po),
-            SortField::Status => text(TextCol::Status),
-            SortField::OnHandQty => ValueKey::Numbers(rows.quantities()),
-            SortField::ExpDate | SortField::DaysToExpiry => ValueKey::Days(rows.days(DateCol::Exp)),
-            SortField::LastTransactionDate => ValueKey::Days(rows.days(DateCol::LastTransaction)),
-            SortField::LastRecDate => ValueKey::Days(rows.days(DateCol::LastRec)),
-            SortField::DaysOfCover => ValueKey::Ranks(self.ranks(field, cover)),
+        let column = super::columns::column(field);
+        let key = if let Some(c) = column.text_col() {
+            ValueKey::Ids(rows.text_ids(c))
+        } else if let Some(c) = column.date_col() {
+            ValueKey::Days(rows.days(c))
+        } else if field == SortField::OnHandQty {
+            ValueKey::Numbers(rows.quantities())
+        } else {
+            ValueKey::Ranks(self.ranks(field, cover))
         };
         let missing = order
             .iter()

@@ -637,16 +637,8 @@ pub fn report_file(
         ));
         Ok(out.into_bytes())
     } else {
-        let mut buf = std::io::Cursor::new(Vec::new());
-        crate::export::xlsx::write(
-            &snapshot.rows,
-            order,
-            snapshot.multi_customer,
-            today,
-            &mut buf,
-        )
-        .map_err(|e| format!("building the workbook: {e}"))?;
-        Ok(buf.into_inner())
+        crate::export::xlsx::write(&snapshot.rows, order, snapshot.multi_customer, today)
+            .map_err(|e| format!("building the workbook: {e}"))
     }
 }
 

@@ -1,8 +1,6 @@
 //! `/inventory/export.xlsx` and `.csv`: exactly the rows the view selects, in its order,
 //! from the inventory service with a grant from the same access rule as the grid.
 
-use std::io::{BufWriter, Seek, SeekFrom};
-
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
@@ -96,59 +94,166 @@ fn attachment(resp: &mut Response, content_type: &'static str, file_name: &str) 
     }
 }
 
+/// What one blocking step of a streamed export wrote.
+enum Step {
+    More(Bytes),
+    Last(Bytes),
+}
+
+/// Chunks written ahead of the client at most.
+const AHEAD: usize = 4;
+
+/// A body of what `step` writes, one blocking call per chunk, at most [`AHEAD`] chunks
+/// ahead of the client: writing the next chunk overlaps compressing and sending this
+/// one, and memory holds those chunks, not the file. The writer waits for room without
+/// holding a thread and stops when the client goes. A failure ends the body with an
+/// error, so the client sees a broken download rather than a short file.
+fn streamed<S, F>(what: &'static str, state: S, step: F) -> Body
+where
+    S: Send + 'static,
+    F: Fn(&mut S) -> std::io::Result<Step> + Copy + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(AHEAD);
+    let started = std::time::Instant::now();
+    tokio::spawn(async move {
+        let mut state = state;
+        loop {
+            let written = tokio::task::spawn_blocking(move || {
+                let r = step(&mut state);
+                (state, r)
+            })
+            .await;
+            let (back, result) = match written {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!(error = %e, export = what, "an export chunk could not be written");
+                    return;
+                }
+            };
+            state = back;
+            let (chunk, last) = match result {
+                Ok(Step::More(b)) => (b, false),
+                Ok(Step::Last(b)) => (b, true),
+                Err(e) => {
+                    tracing::error!(error = %e, export = what, "an export chunk could not be written");
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            if (!chunk.is_empty() || last) && tx.send(Ok(chunk)).await.is_err() {
+                tracing::info!(export = what, "the client left before the end");
+                return;
+            }
+            if last {
+                tracing::info!(
+                    export = what,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "export written"
+                );
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    // Fused: the compression layer may poll once more after the end.
+    Body::from_stream(futures_util::StreamExt::fuse(stream))
+}
+
+/// Rows per XLSX step.
+const XLSX_CHUNK: usize = 5_000;
+
+/// An XLSX export under way.
+struct XlsxJob {
+    snapshot: std::sync::Arc<crate::inventory::Snapshot>,
+    order: Vec<u32>,
+    today: time::Date,
+    done: usize,
+    writer: Option<export::xlsx::XlsxStream>,
+}
+
+fn xlsx_step(job: &mut XlsxJob) -> std::io::Result<Step> {
+    let rows = &job.snapshot.rows;
+    let mut writer = match job.writer.take() {
+        Some(w) => w,
+        None => export::xlsx::XlsxStream::start(
+            rows,
+            job.order.len(),
+            job.snapshot.multi_customer,
+            job.today,
+        )?,
+    };
+    let end = (job.done + XLSX_CHUNK).min(job.order.len());
+    writer.write_rows(rows, &job.order[job.done..end])?;
+    job.done = end;
+    if end == job.order.len() {
+        let mut last = writer.take();
+        last.extend(writer.finish(rows)?);
+        Ok(Step::Last(Bytes::from(last)))
+    } else {
+        let chunk = writer.take();
+        job.writer = Some(writer);
+        Ok(Step::More(Bytes::from(chunk)))
+    }
+}
+
 pub async fn export_xlsx(
     State(state): State<AppState>,
     InventoryReader(viewer): InventoryReader,
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();
-    let started = std::time::Instant::now();
     let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
-    let today = super::today(&state);
-    let count = order.len();
-    // Written to an anonymous temporary file (constant memory), then streamed from disk.
-    let file = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
-        let mut file = tempfile::tempfile()?;
-        {
-            let writer = BufWriter::with_capacity(256 * 1024, &file);
-            export::xlsx::write(
-                &snapshot.rows,
-                &order,
-                snapshot.multi_customer,
-                today,
-                writer,
-            )?;
-        }
-        file.seek(SeekFrom::Start(0))?;
-        Ok(file)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))??;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    tracing::info!(
-        rows = count,
-        bytes = len,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "XLSX export"
-    );
-    let stream =
-        tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 64 * 1024);
-    let mut resp = Body::from_stream(stream).into_response();
+    tracing::info!(rows = order.len(), "XLSX export");
+    let job = XlsxJob {
+        snapshot,
+        order,
+        today: super::today(&state),
+        done: 0,
+        writer: None,
+    };
+    let mut resp = streamed("xlsx", job, xlsx_step).into_response();
     attachment(
         &mut resp,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         &name.with_ext("xlsx"),
     );
-    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
-        resp.headers_mut().insert(header::CONTENT_LENGTH, v);
-    }
     Ok(resp)
 }
 
-/// Rows per streamed CSV chunk.
+/// Rows per CSV step.
 const CSV_CHUNK: usize = 2_000;
-/// CSV chunks written ahead of the client at most.
-const CSV_AHEAD: usize = 4;
+
+/// A CSV export under way.
+struct CsvJob {
+    snapshot: std::sync::Arc<crate::inventory::Snapshot>,
+    order: Vec<u32>,
+    today: time::Date,
+    done: usize,
+}
+
+fn csv_step(job: &mut CsvJob) -> std::io::Result<Step> {
+    let end = (job.done + CSV_CHUNK).min(job.order.len());
+    let mut chunk = if job.done == 0 {
+        export::csv::header(job.snapshot.multi_customer)
+    } else {
+        String::new()
+    };
+    chunk.push_str(&export::csv::rows(
+        &job.snapshot.rows,
+        &job.order[job.done..end],
+        job.snapshot.multi_customer,
+        job.today,
+    ));
+    job.done = end;
+    let chunk = Bytes::from(chunk);
+    Ok(if end == job.order.len() {
+        Step::Last(chunk)
+    } else {
+        Step::More(chunk)
+    })
+}
 
 pub async fn export_csv(
     State(state): State<AppState>,
@@ -157,47 +262,13 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     let view = view.normalised();
     let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
-    let today = super::today(&state);
-    let order = std::sync::Arc::new(order);
-    let header = export::csv::header(snapshot.multi_customer);
-    // Chunks are written on a blocking thread a few ahead of the client (the channel holds
-    // at most CSV_AHEAD), so writing the next chunk overlaps compressing and sending this
-    // one; memory holds those chunks, not the file. The producer waits for room without
-    // holding a thread, and stops when the client goes.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CSV_AHEAD);
-    tokio::spawn(async move {
-        let mut start = 0usize;
-        loop {
-            let end = (start + CSV_CHUNK).min(order.len());
-            let (snapshot, rows, header) = (snapshot.clone(), order.clone(), header.clone());
-            let written = tokio::task::spawn_blocking(move || {
-                let mut chunk = if start == 0 { header } else { String::new() };
-                chunk.push_str(&export::csv::rows(
-                    &snapshot.rows,
-                    &rows[start..end],
-                    snapshot.multi_customer,
-                    today,
-                ));
-                Bytes::from(chunk)
-            })
-            .await;
-            let Ok(chunk) = written else {
-                tracing::error!("a CSV chunk could not be written");
-                return;
-            };
-            if tx.send(chunk).await.is_err() || end == order.len() {
-                return;
-            }
-            start = end;
-        }
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
-    });
-    // Fused: the compression layer may poll once more after the end.
-    let mut resp = Body::from_stream(futures_util::StreamExt::fuse(stream)).into_response();
+    let job = CsvJob {
+        snapshot,
+        order,
+        today: super::today(&state),
+        done: 0,
+    };
+    let mut resp = streamed("csv", job, csv_step).into_response();
     attachment(&mut resp, "text/csv; charset=utf-8", &name.with_ext("csv"));
     Ok(resp)
 }
