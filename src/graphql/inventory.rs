@@ -8,10 +8,11 @@ use time::OffsetDateTime;
 
 use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
 use super::streamed::{
-    FieldWriter, PlainJson, StreamedList, write_optional, write_scalar, write_text,
+    FieldWriter, PlainJson, StreamedList, write_date, write_float, write_optional, write_scalar,
+    write_text,
 };
 use crate::erp::ErpError;
-use crate::inventory::rows::RowRef;
+use crate::inventory::rows::{DateCol, TextCol};
 use crate::inventory::{
     CursorError, DEFAULT_PAGE, ExpiryFilter, ExpiryWindow, Filter, Forecasts, InventoryService,
     Minimums, PageError, RunsOut, Selection, Snapshot, SortDir, SortField, SortKey, Wanted,
@@ -329,33 +330,28 @@ const NO_HISTORY: PartForecast = PartForecast {
     below_minimum_on: None,
 };
 
-impl InventoryRowNode {
-    pub fn row(&self) -> RowRef<'_> {
-        self.snapshot.rows.get(self.index as usize)
-    }
-}
-
 /// The row fields a tool's pull asks for, written without the executor (the resolvers
 /// below say the same; a test compares both roads field by field).
 impl PlainJson for InventoryRowNode {
     fn plain_field(name: &str) -> Option<FieldWriter<Self>> {
+        // Each writer reads its own column only.
         Some(match name {
-            "customer" => |n, out| write_text(out, n.row().customer),
-            "part" => |n, out| write_text(out, n.row().part),
-            "customerPart" => |n, out| write_text(out, n.row().customer_part),
-            "description" => |n, out| write_text(out, n.row().description),
-            "onHandQty" => |n, out| write_scalar(out, &n.row().on_hand_qty),
-            "unit" => |n, out| write_text(out, n.row().unit),
-            "bin" => |n, out| write_text(out, n.row().bin),
-            "reference" => |n, out| write_text(out, n.row().reference),
-            "userLot" => |n, out| write_text(out, n.row().user_lot),
-            "expDate" => |n, out| write_optional(out, n.row().exp_date.as_ref()),
-            "lastTransactionDate" => {
-                |n, out| write_optional(out, n.row().last_transaction_date.as_ref())
-            }
-            "lastRecDate" => |n, out| write_optional(out, n.row().last_rec_date.as_ref()),
-            "po" => |n, out| write_text(out, n.row().po),
-            "status" => |n, out| write_text(out, n.row().status),
+            "customer" => |n, out| n.text(out, TextCol::Customer),
+            "part" => |n, out| n.text(out, TextCol::Part),
+            "customerPart" => |n, out| n.text(out, TextCol::CustomerPart),
+            "description" => |n, out| n.text(out, TextCol::Description),
+            "onHandQty" => |n, out| {
+                write_float(out, n.snapshot.rows.quantities()[n.index as usize]);
+            },
+            "unit" => |n, out| n.text(out, TextCol::Unit),
+            "bin" => |n, out| n.text(out, TextCol::Bin),
+            "reference" => |n, out| n.text(out, TextCol::Reference),
+            "userLot" => |n, out| n.text(out, TextCol::UserLot),
+            "expDate" => |n, out| n.date(out, DateCol::Exp),
+            "lastTransactionDate" => |n, out| n.date(out, DateCol::LastTransaction),
+            "lastRecDate" => |n, out| n.date(out, DateCol::LastRec),
+            "po" => |n, out| n.text(out, TextCol::Po),
+            "status" => |n, out| n.text(out, TextCol::Status),
             "daysToExpiry" => |n, out| write_optional(out, n.days_to_expiry.as_ref()),
             "minimumQty" => |n, out| write_optional(out, n.minimum_qty.as_ref()),
             "belowMinimum" => |n, out| write_scalar(out, &n.below_minimum),
@@ -364,51 +360,80 @@ impl PlainJson for InventoryRowNode {
     }
 }
 
+impl InventoryRowNode {
+    fn text(&self, out: &mut Vec<u8>, col: TextCol) {
+        write_text(out, self.snapshot.rows.text(col, self.index as usize));
+    }
+
+    fn date(&self, out: &mut Vec<u8>, col: DateCol) {
+        match self.snapshot.rows.date(col, self.index as usize) {
+            Some(d) => write_date(out, d),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
 #[Object(name = "InventoryRow")]
 impl InventoryRowNode {
     /// The ERP customer the row belongs to.
     async fn customer(&self) -> &str {
-        self.row().customer
+        self.snapshot
+            .rows
+            .text(TextCol::Customer, self.index as usize)
     }
     async fn part(&self) -> &str {
-        self.row().part
+        self.snapshot.rows.text(TextCol::Part, self.index as usize)
     }
     /// No source yet: always empty (kept for future use, as in the old portal).
     async fn customer_part(&self) -> &str {
-        self.row().customer_part
+        self.snapshot
+            .rows
+            .text(TextCol::CustomerPart, self.index as usize)
     }
     async fn description(&self) -> &str {
-        self.row().description
+        self.snapshot
+            .rows
+            .text(TextCol::Description, self.index as usize)
     }
     async fn on_hand_qty(&self) -> f64 {
-        self.row().on_hand_qty
+        self.snapshot.rows.quantities()[self.index as usize]
     }
     async fn unit(&self) -> &str {
-        self.row().unit
+        self.snapshot.rows.text(TextCol::Unit, self.index as usize)
     }
     async fn bin(&self) -> &str {
-        self.row().bin
+        self.snapshot.rows.text(TextCol::Bin, self.index as usize)
     }
     async fn reference(&self) -> &str {
-        self.row().reference
+        self.snapshot
+            .rows
+            .text(TextCol::Reference, self.index as usize)
     }
     async fn user_lot(&self) -> &str {
-        self.row().user_lot
+        self.snapshot
+            .rows
+            .text(TextCol::UserLot, self.index as usize)
     }
     async fn exp_date(&self) -> Option<time::Date> {
-        self.row().exp_date
+        self.snapshot.rows.date(DateCol::Exp, self.index as usize)
     }
     async fn last_transaction_date(&self) -> Option<time::Date> {
-        self.row().last_transaction_date
+        self.snapshot
+            .rows
+            .date(DateCol::LastTransaction, self.index as usize)
     }
     async fn last_rec_date(&self) -> Option<time::Date> {
-        self.row().last_rec_date
+        self.snapshot
+            .rows
+            .date(DateCol::LastRec, self.index as usize)
     }
     async fn po(&self) -> &str {
-        self.row().po
+        self.snapshot.rows.text(TextCol::Po, self.index as usize)
     }
     async fn status(&self) -> &str {
-        self.row().status
+        self.snapshot
+            .rows
+            .text(TextCol::Status, self.index as usize)
     }
     /// Days from today (in the portal's time zone) to `expDate`: negative once expired,
     /// null without an expiry date.

@@ -108,6 +108,34 @@ pub fn write_scalar<S: async_graphql::ScalarType>(out: &mut Vec<u8>, value: &S) 
     json_into(out, &value.to_value());
 }
 
+/// A float as the executor writes it (null when not finite), without a value between.
+pub fn write_float(out: &mut Vec<u8>, value: f64) {
+    if value.is_finite() {
+        json_into(out, &value);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// A date as the `Date` scalar writes it (`"YYYY-MM-DD"`), without a value between.
+pub fn write_date(out: &mut Vec<u8>, date: time::Date) {
+    if !(0..=9999).contains(&date.year()) {
+        return write_scalar(out, &date);
+    }
+    let digits = |out: &mut Vec<u8>, n: u32, width: u32| {
+        for p in (0..width).rev() {
+            out.push(b'0' + (n / 10u32.pow(p) % 10) as u8);
+        }
+    };
+    out.push(b'"');
+    digits(out, date.year() as u32, 4);
+    out.push(b'-');
+    digits(out, u32::from(u8::from(date.month())), 2);
+    out.push(b'-');
+    digits(out, u32::from(date.day()), 2);
+    out.push(b'"');
+}
+
 /// [`write_scalar`], or null.
 pub fn write_optional<S: async_graphql::ScalarType>(out: &mut Vec<u8>, value: Option<&S>) {
     match value {
@@ -370,6 +398,40 @@ mod tests {
             })
             .collect();
         Schema::new(Query(items), EmptyMutation, EmptySubscription)
+    }
+
+    /// The direct writers of floats and dates write what the scalars write.
+    #[test]
+    fn direct_floats_and_dates_match_the_scalars() {
+        for v in [
+            0.0,
+            -0.0,
+            12.5,
+            -3.25,
+            1e21,
+            1e-7,
+            123456789.123,
+            f64::MAX,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            write_float(&mut a, v);
+            write_scalar(&mut b, &v);
+            assert_eq!(a, b, "{v}");
+        }
+        for d in [
+            time::macros::date!(2027 - 01 - 02),
+            time::macros::date!(0001 - 12 - 31),
+            time::macros::date!(9999 - 12 - 31),
+            time::Date::MIN,
+            time::Date::MAX,
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            write_date(&mut a, d);
+            write_scalar(&mut b, &d);
+            assert_eq!(a, b, "{d}");
+        }
     }
 
     /// The same query answered both ways gives the same bytes.

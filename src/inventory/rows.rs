@@ -191,6 +191,16 @@ impl Rows {
         self.ids[col as usize].iter().map(|&id| self.pool.get(id))
     }
 
+    /// Row `i`'s text in one column (what [`Rows::get`] reads, one column only).
+    pub fn text(&self, col: TextCol, i: usize) -> &str {
+        self.pool.get(self.ids[col as usize][i])
+    }
+
+    /// Row `i`'s date in one column.
+    pub fn date(&self, col: DateCol, i: usize) -> Option<Date> {
+        date(self.days(col)[i])
+    }
+
     /// One text column's ids, row by row: equal texts have equal ids.
     pub fn text_ids(&self, col: TextCol) -> &[u32] {
         &self.ids[col as usize]
