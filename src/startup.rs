@@ -371,7 +371,7 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
         },
     ));
     let scheduler = Arc::new(scheduler.with_history(history.clone()));
-    let schema = crate::graphql::build_schema(crate::graphql::Ports {
+    let schemas = crate::graphql::build_schemas(crate::graphql::Ports {
         scheduler: scheduler.clone(),
         history: history.clone(),
         two_factor,
@@ -399,7 +399,8 @@ async fn assemble(config: Config, built: Built, port: u16) -> anyhow::Result<App
         config: Arc::new(config),
         store,
         auth,
-        schema,
+        schema: schemas.api,
+        page_schema: schemas.pages,
         inventory,
         customers,
         mailer,

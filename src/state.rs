@@ -16,7 +16,10 @@ pub struct AppState {
     pub store: Arc<dyn AppStore>,
     pub auth: Arc<AuthService>,
     pub admin_auth: Arc<crate::auth::admin::AdminAuth>,
+    /// The schema as `/graphql` runs it (every operation validated).
     pub schema: PortalSchema,
+    /// The same schema as pages run their compiled-in operations (`graphql::Schemas`).
+    pub page_schema: PortalSchema,
     /// Scoped, cached inventory; the GraphQL resolver and the exports share it.
     pub inventory: Arc<InventoryService>,
     pub customers: Arc<crate::customers::CustomerAdmin>,

@@ -95,7 +95,22 @@ pub struct Ports {
     pub zone: crate::domain::Zone,
 }
 
+/// The schema twice over the same resolvers and the same ports: `api` for `/graphql`,
+/// which validates every operation it is sent against every rule; `pages` for the
+/// operations the pages run in-process, which are fixed texts checked against
+/// `schema.graphql` when the portal is compiled, so validating them again on every request
+/// (a tenth of a page's time) is skipped: the fast mode keeps only the depth, complexity
+/// and fragment-cycle checks. Every cache the resolvers keep is shared by both.
+pub struct Schemas {
+    pub api: PortalSchema,
+    pub pages: PortalSchema,
+}
+
 pub fn build_schema(ports: Ports) -> PortalSchema {
+    build_schemas(ports).api
+}
+
+pub fn build_schemas(ports: Ports) -> Schemas {
     let Ports {
         store,
         inventory,
@@ -110,8 +125,6 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
         history,
         two_factor,
     } = ports;
-    // Without a cache the loader only batches: every operation sees fresh rows.
-    let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
     // Resolvers see only the narrow store traits they use.
     let customer_store: Arc<dyn CustomerStore> = store.clone();
     let audit_store: Arc<dyn AuditStore> = store.clone();
@@ -119,29 +132,37 @@ pub fn build_schema(ports: Ports) -> PortalSchema {
     let view_store: Arc<dyn crate::store::SavedViewStore> = store.clone();
     let report_store: Arc<dyn crate::store::ReportStore> = store.clone();
     let history_store: Arc<dyn crate::store::HistoryStore> = store.clone();
-    let session_store: Arc<dyn ActiveSessionStore> = store;
-    builder()
-        .data(customer_store)
-        .data(audit_store)
-        .data(session_store)
-        .data(minimum_store)
-        .data(Arc::new(minimums::MinimumsCache::default()))
-        .data(view_store)
-        .data(report_store)
-        .data(inventory)
-        .data(customers)
-        .data(auth)
-        .data(mailer)
-        .data(loader)
-        .data(zone)
-        .data(tokens)
-        .data(cursor_key)
-        .data(resets)
-        .data(scheduler)
-        .data(history)
-        .data(history_store)
-        .data(two_factor)
-        .finish()
+    let session_store: Arc<dyn ActiveSessionStore> = store.clone();
+    let minimums_cache = Arc::new(minimums::MinimumsCache::default());
+    let with_ports = |b: SchemaBuilder<Query, Mutation, EmptySubscription>| {
+        // Without a cache the loader only batches: every operation sees fresh rows.
+        let loader = DataLoader::new(admin::CustomerLoader(store.clone()), tokio::spawn);
+        b.data(customer_store.clone())
+            .data(audit_store.clone())
+            .data(session_store.clone())
+            .data(minimum_store.clone())
+            .data(minimums_cache.clone())
+            .data(view_store.clone())
+            .data(report_store.clone())
+            .data(inventory.clone())
+            .data(customers.clone())
+            .data(auth.clone())
+            .data(mailer.clone())
+            .data(loader)
+            .data(zone.clone())
+            .data(tokens.clone())
+            .data(cursor_key.clone())
+            .data(resets.clone())
+            .data(scheduler.clone())
+            .data(history.clone())
+            .data(history_store.clone())
+            .data(two_factor.clone())
+            .finish()
+    };
+    Schemas {
+        api: with_ports(builder()),
+        pages: with_ports(builder().validation_mode(async_graphql::ValidationMode::Fast)),
+    }
 }
 
 /// The names of every query and mutation field (what a root selection may name). Derived

@@ -428,6 +428,11 @@ pub struct Snapshot {
     default_pos: Vec<u32>,
     default_order: Arc<Vec<u32>>,
     sorts: Mutex<Vec<(SortMemoKey, RowList)>>,
+    /// Sorts being worked out now: another request for one of them waits for it rather
+    /// than sorting the same rows again (a first sort of a million rows keeps a core busy
+    /// for a tenth of a second, and a whole office may click the same header).
+    sorting: Mutex<Vec<SortMemoKey>>,
+    sorted_one: parking_lot::Condvar,
     searches: Mutex<Vec<(String, RowList)>>,
     views: Mutex<Vec<(Filter, Arc<Selected>)>>,
     /// Each (customer, part)'s total on hand in the scope and its first row, computed
@@ -491,6 +496,20 @@ pub fn normalise_search(term: &str) -> Option<String> {
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
+}
+
+/// A sort being worked out (see `Snapshot::sorting`); dropping it, also on a panic, lets
+/// whoever waits for it look again.
+struct Sorting<'a> {
+    snapshot: &'a Snapshot,
+    key: SortMemoKey,
+}
+
+impl Drop for Sorting<'_> {
+    fn drop(&mut self) {
+        self.snapshot.sorting.lock().retain(|k| *k != self.key);
+        self.snapshot.sorted_one.notify_all();
+    }
 }
 
 impl Snapshot {
@@ -602,6 +621,8 @@ impl Snapshot {
             default_pos,
             default_order: Arc::new(order),
             sorts: Mutex::new(Vec::new()),
+            sorting: Mutex::new(Vec::new()),
+            sorted_one: parking_lot::Condvar::new(),
             searches: Mutex::new(Vec::new()),
             views: Mutex::new(Vec::new()),
             part_totals: std::sync::OnceLock::new(),
@@ -745,9 +766,35 @@ impl Snapshot {
         }
         // A sort by days of cover is another order on another day's forecasts.
         let key = (sort.to_vec(), cover.map_or(0, Forecasts::fingerprint));
-        if let Some((_, order)) = self.sorts.lock().iter().find(|(k, _)| *k == key) {
-            return order.clone();
+        let known = |key: &SortMemoKey| {
+            self.sorts
+                .lock()
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, o)| o.clone())
+        };
+        if let Some(order) = known(&key) {
+            return order;
         }
+        {
+            // An order is remembered before its key leaves `sorting`, so under this lock
+            // a key that is not being sorted is either known or nobody's yet.
+            let mut sorting = self.sorting.lock();
+            loop {
+                if let Some(order) = known(&key) {
+                    return order;
+                }
+                if !sorting.contains(&key) {
+                    sorting.push(key.clone());
+                    break;
+                }
+                self.sorted_one.wait(&mut sorting);
+            }
+        }
+        let _sorting = Sorting {
+            snapshot: self,
+            key: key.clone(),
+        };
         // One column the other way round: its order read backwards, run by run.
         if let [one] = sort {
             let flipped = SortKey {
@@ -795,6 +842,50 @@ impl Snapshot {
         let order = Arc::new(order);
         self.remember_sort(key, order.clone());
         order
+    }
+
+    /// What the snapshot holds now: its rows and indexes ([`Snapshot::approx_bytes`]) and
+    /// the orders, searches and filters it has memoised since (sorts made ahead
+    /// included), so the cache's gauge follows what the process really holds.
+    pub fn held_bytes(&self) -> usize {
+        let list = |l: &RowList| l.capacity() * 4;
+        let strings = |v: &[String]| v.iter().map(|s| s.capacity() + 24).sum::<usize>();
+        let sorts: usize = self.sorts.lock().iter().map(|(_, o)| list(o)).sum();
+        let searches: usize = self
+            .searches
+            .lock()
+            .iter()
+            .map(|(t, o)| t.capacity() + list(o))
+            .sum();
+        let views: usize = self
+            .views
+            .lock()
+            .iter()
+            .map(|(_, v)| {
+                v.matched.as_ref().map_or(0, Vec::capacity)
+                    + v.facets.as_ref().map_or(0, |f| {
+                        strings(&f.parts) + strings(&f.bins) + strings(&f.statuses)
+                    })
+            })
+            .sum();
+        self.approx_bytes + sorts + searches + views
+    }
+
+    /// Works out, ahead of any request, the ascending orders of `fields` (after a read,
+    /// for the columns people sort most), so a first click on one of their headers finds
+    /// its order made. Days of cover is left out: its order depends on the day's forecasts.
+    pub fn warm_sorts(&self, fields: &[SortField]) {
+        for &field in fields {
+            if field != SortField::DaysOfCover {
+                self.sorted(
+                    &[SortKey {
+                        field,
+                        dir: SortDir::Asc,
+                    }],
+                    None,
+                );
+            }
+        }
     }
 
     fn remember_sort(&self, key: SortMemoKey, order: RowList) {
@@ -1256,6 +1347,65 @@ mod tests {
             description: description.into(),
             ..Default::default()
         }
+    }
+
+    fn many(n: u32) -> Snapshot {
+        let rows: Vec<InventoryRow> = (0..n)
+            .map(|i| InventoryRow {
+                on_hand_qty: f64::from((i * 7919) % 1000),
+                ..row(&format!("P-{}", (i * 31) % 977), "A", "Available", "d")
+            })
+            .collect();
+        Snapshot::from_rows(&rows, false)
+    }
+
+    fn asc(field: SortField) -> Vec<SortKey> {
+        vec![SortKey {
+            field,
+            dir: SortDir::Asc,
+        }]
+    }
+
+    #[test]
+    fn warmed_sorts_are_made_before_anyone_asks() {
+        let snap = many(500);
+        snap.warm_sorts(&[SortField::OnHandQty, SortField::DaysOfCover]);
+        let made: Vec<SortMemoKey> = snap.sorts.lock().iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(
+            made,
+            [(asc(SortField::OnHandQty), 0)],
+            "days of cover needs forecasts"
+        );
+        let warmed = snap.sorts.lock()[0].1.clone();
+        assert!(Arc::ptr_eq(
+            &snap.sorted(&asc(SortField::OnHandQty), None),
+            &warmed
+        ));
+    }
+
+    #[test]
+    fn one_sort_asked_for_at_once_is_made_once() {
+        // Large enough that a sort takes a while: two threads asking together would each
+        // make their own order (two allocations) if the second did not wait for the first.
+        let snap = Arc::new(many(300_000));
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let orders: Vec<RowList> = (0..4)
+            .map(|_| {
+                let (snap, barrier) = (snap.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    snap.sorted(&asc(SortField::Part), None)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert!(orders.iter().all(|o| Arc::ptr_eq(o, &orders[0])));
+        assert!(
+            snap.sorting.lock().is_empty(),
+            "nothing left marked as sorting"
+        );
     }
 
     #[test]

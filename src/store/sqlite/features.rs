@@ -75,7 +75,7 @@ impl PartMinimumStore for SqliteStore {
         let names = customers.map(<[String]>::to_vec);
         self.with_conn("part_minimums", move |c| match names {
             None => {
-                let mut stmt = c.prepare(sql::PART_MINIMUMS_ALL).map_err(backend)?;
+                let mut stmt = c.prepare_cached(sql::PART_MINIMUMS_ALL).map_err(backend)?;
                 let rows = stmt.query_map([], minimum_from_row).map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
             }
@@ -96,7 +96,7 @@ impl PartMinimumStore for SqliteStore {
     async fn set_part_minimum(&self, m: &PartMinimum) -> StoreResult<()> {
         let m = m.clone();
         self.with_conn("set_part_minimum", move |c| {
-            c.execute(
+            c.execute_cached(
                 sql::SET_PART_MINIMUM,
                 params![
                     m.erp_customer_name,
@@ -115,7 +115,7 @@ impl PartMinimumStore for SqliteStore {
     async fn remove_part_minimum(&self, customer: &str, part: &str) -> StoreResult<bool> {
         let (customer, part) = (customer.to_owned(), part.to_owned());
         self.with_conn("remove_part_minimum", move |c| {
-            c.execute(sql::REMOVE_PART_MINIMUM, params![customer, part])
+            c.execute_cached(sql::REMOVE_PART_MINIMUM, params![customer, part])
                 .map(|n| n > 0)
                 .map_err(backend)
         })
@@ -127,7 +127,7 @@ impl PartMinimumStore for SqliteStore {
 impl SavedViewStore for SqliteStore {
     async fn saved_views(&self, customer: CustomerId) -> StoreResult<Vec<SavedView>> {
         self.with_conn("saved_views", move |c| {
-            let mut stmt = c.prepare(sql::SAVED_VIEWS).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::SAVED_VIEWS).map_err(backend)?;
             let rows = stmt
                 .query_map([customer.0], view_from_row)
                 .map_err(backend)?;
@@ -138,7 +138,7 @@ impl SavedViewStore for SqliteStore {
 
     async fn saved_view(&self, customer: CustomerId, id: i64) -> StoreResult<Option<SavedView>> {
         self.with_conn("saved_view", move |c| {
-            c.query_row(sql::SAVED_VIEW, params![id, customer.0], view_from_row)
+            c.query_row_cached(sql::SAVED_VIEW, params![id, customer.0], view_from_row)
                 .optional()
                 .map_err(backend)
         })
@@ -160,12 +160,12 @@ impl SavedViewStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
             let n: i64 = c
-                .query_row(sql::COUNT_SAVED_VIEWS, [customer.0], |r| r.get(0))
+                .query_row_cached(sql::COUNT_SAVED_VIEWS, [customer.0], |r| r.get(0))
                 .map_err(backend)?;
             if n >= i64::from(max) {
                 return Err(StoreError::LimitReached(max));
             }
-            let inserted = c.execute(
+            let inserted = c.execute_cached(
                 sql::INSERT_SAVED_VIEW,
                 params![customer.0, name, query, ts(at)],
             );
@@ -176,7 +176,7 @@ impl SavedViewStore for SqliteStore {
             }
             let id = c.last_insert_rowid();
             let view = c
-                .query_row(sql::SAVED_VIEW_BY_ID, [id], view_from_row)
+                .query_row_cached(sql::SAVED_VIEW_BY_ID, [id], view_from_row)
                 .map_err(backend)?;
             c.commit().map_err(backend)?;
             Ok(view)
@@ -193,7 +193,7 @@ impl SavedViewStore for SqliteStore {
     ) -> StoreResult<SavedView> {
         let name = name.to_owned();
         self.with_conn("rename_saved_view", move |c| {
-            let updated = c.execute(
+            let updated = c.execute_cached(
                 sql::RENAME_SAVED_VIEW,
                 params![name, ts(at), id, customer.0],
             );
@@ -203,7 +203,7 @@ impl SavedViewStore for SqliteStore {
                 Ok(0) => return Err(StoreError::NotFound),
                 Ok(_) => {}
             }
-            c.query_row(sql::SAVED_VIEW_BY_ID, [id], view_from_row)
+            c.query_row_cached(sql::SAVED_VIEW_BY_ID, [id], view_from_row)
                 .map_err(backend)
         })
         .await
@@ -213,11 +213,11 @@ impl SavedViewStore for SqliteStore {
         self.with_conn("delete_saved_view", move |c| {
             let tx = c.transaction().map_err(backend)?;
             let n = tx
-                .execute(sql::DELETE_SAVED_VIEW, params![id, customer.0])
+                .execute_cached(sql::DELETE_SAVED_VIEW, params![id, customer.0])
                 .map_err(backend)?;
             if n > 0 {
                 // Also done by the foreign key; said here so both backends read alike.
-                tx.execute(sql::DELETE_VIEW_SUBSCRIPTIONS, [id])
+                tx.execute_cached(sql::DELETE_VIEW_SUBSCRIPTIONS, [id])
                     .map_err(backend)?;
             }
             tx.commit().map_err(backend)?;
@@ -241,12 +241,12 @@ impl ReportStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
             let have: i64 = c
-                .query_row(sql::COUNT_SUBSCRIPTIONS, [n.customer_id.0], |r| r.get(0))
+                .query_row_cached(sql::COUNT_SUBSCRIPTIONS, [n.customer_id.0], |r| r.get(0))
                 .map_err(backend)?;
             if have >= i64::from(max) {
                 return Err(StoreError::LimitReached(max));
             }
-            c.execute(
+            c.execute_cached(
                 sql::INSERT_SUBSCRIPTION,
                 params![
                     n.customer_id.0,
@@ -263,7 +263,7 @@ impl ReportStore for SqliteStore {
             .map_err(backend)?;
             let id = c.last_insert_rowid();
             let sub = c
-                .query_row(sql::SUBSCRIPTION, [id], sub_from_row)
+                .query_row_cached(sql::SUBSCRIPTION, [id], sub_from_row)
                 .map_err(backend)?;
             c.commit().map_err(backend)?;
             Ok(sub)
@@ -276,7 +276,7 @@ impl ReportStore for SqliteStore {
         customer: Option<CustomerId>,
     ) -> StoreResult<Vec<ReportSubscription>> {
         self.with_conn("subscriptions", move |c| {
-            let mut stmt = c.prepare(sql::SUBSCRIPTIONS).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::SUBSCRIPTIONS).map_err(backend)?;
             let rows = stmt
                 .query_map([customer.map(|c| c.0)], sub_from_row)
                 .map_err(backend)?;
@@ -287,7 +287,7 @@ impl ReportStore for SqliteStore {
 
     async fn subscription(&self, id: i64) -> StoreResult<Option<ReportSubscription>> {
         self.with_conn("subscription", move |c| {
-            c.query_row(sql::SUBSCRIPTION, [id], sub_from_row)
+            c.query_row_cached(sql::SUBSCRIPTION, [id], sub_from_row)
                 .optional()
                 .map_err(backend)
         })
@@ -300,7 +300,7 @@ impl ReportStore for SqliteStore {
         customer: Option<CustomerId>,
     ) -> StoreResult<bool> {
         self.with_conn("delete_subscription", move |c| {
-            c.execute(sql::DELETE_SUBSCRIPTION, params![id, customer.map(|c| c.0)])
+            c.execute_cached(sql::DELETE_SUBSCRIPTION, params![id, customer.map(|c| c.0)])
                 .map(|n| n > 0)
                 .map_err(backend)
         })
@@ -316,7 +316,7 @@ impl ReportStore for SqliteStore {
     ) -> StoreResult<bool> {
         let by = by.map(str::to_owned);
         self.with_conn("set_subscription_paused", move |c| {
-            c.execute(
+            c.execute_cached(
                 sql::SET_SUBSCRIPTION_PAUSED,
                 params![
                     paused as i64,
@@ -334,7 +334,7 @@ impl ReportStore for SqliteStore {
     async fn due_subscriptions(&self, now: OffsetDateTime, limit: u32) -> StoreResult<Vec<i64>> {
         self.with_conn("due_subscriptions", move |c| {
             let now = ts(now);
-            let mut stmt = c.prepare(sql::DUE_SUBSCRIPTIONS).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::DUE_SUBSCRIPTIONS).map_err(backend)?;
             let rows = stmt
                 .query_map(params![now, limit], |r| r.get(0))
                 .map_err(backend)?;
@@ -353,7 +353,7 @@ impl ReportStore for SqliteStore {
     ) -> StoreResult<bool> {
         let owner = owner.to_owned();
         self.with_conn("claim_subscription", move |c| {
-            c.execute(
+            c.execute_cached(
                 sql::CLAIM_SUBSCRIPTION,
                 params![owner, ts(until), id, ts(now)],
             )
@@ -371,7 +371,7 @@ impl ReportStore for SqliteStore {
     ) -> StoreResult<bool> {
         let owner = owner.to_owned();
         self.with_conn("renew_subscription_lease", move |c| {
-            c.execute(sql::RENEW_SUBSCRIPTION_LEASE, params![ts(until), id, owner])
+            c.execute_cached(sql::RENEW_SUBSCRIPTION_LEASE, params![ts(until), id, owner])
                 .map(|n| n == 1)
                 .map_err(backend)
         })
@@ -392,7 +392,7 @@ impl ReportStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let n = tx
-                .execute(
+                .execute_cached(
                     sql::FINISH_SUBSCRIPTION,
                     params![
                         ts(o.next_run_at),

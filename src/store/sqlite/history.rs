@@ -101,7 +101,7 @@ impl HistoryStore for SqliteStore {
     ) -> StoreResult<bool> {
         let owner = fits::HISTORY_OWNER.cut(owner);
         self.with_conn("claim_history_day", move |c| {
-            c.execute(
+            c.execute_cached(
                 sql::CLAIM_HISTORY_DAY,
                 params![day_text(day), owner, ts(until), ts(now)],
             )
@@ -126,7 +126,7 @@ impl HistoryStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
             let held: i64 = tx
-                .query_row(sql::HISTORY_DAY_HELD, params![day_text(day), owner], |r| {
+                .query_row_cached(sql::HISTORY_DAY_HELD, params![day_text(day), owner], |r| {
                     r.get(0)
                 })
                 .map_err(backend)?;
@@ -134,7 +134,7 @@ impl HistoryStore for SqliteStore {
                 return Ok(false);
             }
             write_days(&tx, &parts, &totals).map_err(backend)?;
-            tx.execute(
+            tx.execute_cached(
                 sql::FINISH_HISTORY_DAY,
                 params![day_text(day), owner, ts(now), parts.len() as i64],
             )
@@ -163,7 +163,7 @@ impl HistoryStore for SqliteStore {
 
     async fn has_history(&self) -> StoreResult<bool> {
         self.with_conn("has_history", |c| {
-            c.query_row(sql::HAS_HISTORY, [], |r| r.get::<_, i64>(0))
+            c.query_row_cached(sql::HAS_HISTORY, [], |r| r.get::<_, i64>(0))
                 .map(|n| n != 0)
                 .map_err(backend)
         })
@@ -246,11 +246,11 @@ impl HistoryStore for SqliteStore {
         self.with_conn("prune_history", move |c| {
             let cutoff = day_text(before);
             let parts = c
-                .execute(sql::PRUNE_HISTORY, params![cutoff, i64::from(batch)])
+                .execute_cached(sql::PRUNE_HISTORY, params![cutoff, i64::from(batch)])
                 .map_err(backend)?;
-            c.execute(sql::PRUNE_HISTORY_TOTALS, params![cutoff, i64::from(batch)])
+            c.execute_cached(sql::PRUNE_HISTORY_TOTALS, params![cutoff, i64::from(batch)])
                 .map_err(backend)?;
-            c.execute(sql::PRUNE_HISTORY_CAPTURES, params![cutoff])
+            c.execute_cached(sql::PRUNE_HISTORY_CAPTURES, params![cutoff])
                 .map_err(backend)?;
             Ok(parts as u64)
         })

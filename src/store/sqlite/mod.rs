@@ -86,12 +86,42 @@ fn open_with(path: &Path, extra: OpenFlags) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra,
     )?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Room for every statement of the store: each is parsed once per connection.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;",
     )?;
     Ok(conn)
+}
+
+/// Prepared statements kept per connection (the store has about this many).
+const STATEMENT_CACHE: usize = 256;
+
+/// The store's fixed statements run through the connection's cache of prepared
+/// statements: a page's few queries are parsed once per connection, not per request
+/// (parsing was most of a small query's cost).
+trait Cached {
+    fn query_row_cached<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&Row<'_>) -> rusqlite::Result<T>;
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn query_row_cached<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
 }
 
 /// A full disk, a read-only or vanished file, an I/O error or a lock held past the busy
@@ -284,7 +314,7 @@ fn insert_customer_in(
     mut audit: NewAuditEntry,
     zone: &Zone,
 ) -> StoreResult<Customer> {
-    let inserted = tx.execute(
+    let inserted = tx.execute_cached(
         sql::INSERT_CUSTOMER,
         params![
             new.first_name,
@@ -309,7 +339,7 @@ fn insert_customer_in(
     let id = tx.last_insert_rowid();
     audit.target_customer_id = Some(CustomerId(id));
     insert_audit(tx, &audit, zone).map_err(backend)?;
-    tx.query_row(sql::CUSTOMER_BY_ID, [id], |r| customer_from_row(r, 0, zone))
+    tx.query_row_cached(sql::CUSTOMER_BY_ID, [id], |r| customer_from_row(r, 0, zone))
         .map_err(backend)
 }
 
@@ -332,7 +362,7 @@ fn customer_from_row(row: &Row<'_>, at: usize, zone: &Zone) -> rusqlite::Result<
 }
 
 fn insert_audit(conn: &Connection, e: &NewAuditEntry, zone: &Zone) -> rusqlite::Result<i64> {
-    conn.execute(
+    conn.execute_cached(
         sql::INSERT_AUDIT,
         params![
             local_ts(e.timestamp, zone),
@@ -352,7 +382,7 @@ impl CustomerStore for SqliteStore {
         let email = email.as_str().to_owned();
         self.with_conn("customer_by_email", move |c| {
             let zone = c.zone.clone();
-            c.query_row(sql::CUSTOMER_BY_EMAIL, [email], |r| {
+            c.query_row_cached(sql::CUSTOMER_BY_EMAIL, [email], |r| {
                 customer_from_row(r, 0, &zone)
             })
             .optional()
@@ -364,7 +394,7 @@ impl CustomerStore for SqliteStore {
     async fn customer_by_id(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
         self.with_conn("customer_by_id", move |c| {
             let zone = c.zone.clone();
-            c.query_row(sql::CUSTOMER_BY_ID, [id.0], |r| {
+            c.query_row_cached(sql::CUSTOMER_BY_ID, [id.0], |r| {
                 customer_from_row(r, 0, &zone)
             })
             .optional()
@@ -391,7 +421,7 @@ impl CustomerStore for SqliteStore {
 
     async fn count_customers_by_status(&self) -> StoreResult<(u64, u64)> {
         self.with_conn("count_customers_by_status", |c| {
-            c.query_row(sql::COUNT_CUSTOMERS_BY_STATUS, [], |r| {
+            c.query_row_cached(sql::COUNT_CUSTOMERS_BY_STATUS, [], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
             })
             .map_err(backend)
@@ -415,7 +445,7 @@ impl CustomerStore for SqliteStore {
         };
         self.with_conn("list_customers", move |c| {
             let zone = c.zone.clone();
-            let mut stmt = c.prepare(sql::LIST_CUSTOMERS).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::LIST_CUSTOMERS).map_err(backend)?;
             let rows = stmt
                 .query_map(params![active, pattern], |r| customer_from_row(r, 0, &zone))
                 .map_err(backend)?;
@@ -456,7 +486,7 @@ impl CustomerStore for SqliteStore {
         self.with_conn("update_customer", move |c| {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
-            let updated = tx.execute(
+            let updated = tx.execute_cached(
                 sql::UPDATE_CUSTOMER,
                 params![
                     ch.first_name,
@@ -478,14 +508,14 @@ impl CustomerStore for SqliteStore {
                 Ok(_) => {}
             }
             if end_sessions {
-                tx.execute(sql::END_CUSTOMER_SESSIONS, [id.0])
+                tx.execute_cached(sql::END_CUSTOMER_SESSIONS, [id.0])
                     .map_err(backend)?;
             }
             for a in &audits {
                 insert_audit(&tx, a, &zone).map_err(backend)?;
             }
             let customer = tx
-                .query_row(sql::CUSTOMER_BY_ID, [id.0], |r| {
+                .query_row_cached(sql::CUSTOMER_BY_ID, [id.0], |r| {
                     customer_from_row(r, 0, &zone)
                 })
                 .map_err(backend)?;
@@ -498,7 +528,7 @@ impl CustomerStore for SqliteStore {
     async fn upgrade_password_hash(&self, id: CustomerId, password_hash: &str) -> StoreResult<()> {
         let hash = password_hash.to_owned();
         self.with_conn("upgrade_password_hash", move |c| {
-            c.execute(sql::UPGRADE_PASSWORD_HASH, params![hash, id.0])
+            c.execute_cached(sql::UPGRADE_PASSWORD_HASH, params![hash, id.0])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -520,7 +550,7 @@ impl CustomerStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let changed = tx
-                .execute(
+                .execute_cached(
                     sql::SET_PASSWORD,
                     params![hash, must_reset_password as i64, id.0],
                 )
@@ -529,10 +559,10 @@ impl CustomerStore for SqliteStore {
                 // Dropping the transaction rolls it back: nothing written, nothing audited.
                 return Err(StoreError::NotFound);
             }
-            tx.execute(sql::END_OTHER_SESSIONS, params![id.0, keep])
+            tx.execute_cached(sql::END_OTHER_SESSIONS, params![id.0, keep])
                 .map_err(backend)?;
             // A reset link mailed before the change must not undo it.
-            tx.execute(sql::USE_UP_RESET_TOKENS, [id.0])
+            tx.execute_cached(sql::USE_UP_RESET_TOKENS, [id.0])
                 .map_err(backend)?;
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)
@@ -549,7 +579,8 @@ impl AppStore for SqliteStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.with_conn("ping", |c| {
-            c.query_row(sql::PING, [], |_| Ok(())).map_err(backend)
+            c.query_row_cached(sql::PING, [], |_| Ok(()))
+                .map_err(backend)
         })
         .await
     }

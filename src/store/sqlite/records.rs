@@ -40,13 +40,13 @@ impl AuditStore for SqliteStore {
         self.with_conn("audit_page", move |c| {
             let zone = c.zone.clone();
             let total: i64 = c
-                .query_row(
+                .query_row_cached(
                     sql::AUDIT_COUNT,
                     params![admin, action, pattern, search_id],
                     |r| r.get(0),
                 )
                 .map_err(backend)?;
-            let mut stmt = c.prepare(sql::AUDIT_PAGE).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::AUDIT_PAGE).map_err(backend)?;
             let rows = stmt
                 .query_map(
                     params![admin, action, pattern, search_id, limit, before_id],
@@ -84,7 +84,7 @@ impl AuditStore for SqliteStore {
         let action = action_type.to_owned();
         self.with_conn("audit_since", move |c| {
             let zone = c.zone.clone();
-            let mut stmt = c.prepare(sql::AUDIT_SINCE).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::AUDIT_SINCE).map_err(backend)?;
             let rows = stmt
                 .query_map(params![action, local_ts(since, &zone)], |r| {
                     audit_from_row(r, &zone)
@@ -102,7 +102,7 @@ impl AuditStore for SqliteStore {
     ) -> StoreResult<Vec<(String, u64)>> {
         let action = action_type.to_owned();
         self.with_conn("top_audit_targets", move |c| {
-            let mut stmt = c.prepare(sql::TOP_AUDIT_TARGETS).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::TOP_AUDIT_TARGETS).map_err(backend)?;
             let rows = stmt
                 .query_map(params![action, limit], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
@@ -117,7 +117,7 @@ impl AuditStore for SqliteStore {
         let action = action_type.to_owned();
         self.with_conn("latest_audit", move |c| {
             let zone = c.zone.clone();
-            let mut stmt = c.prepare(sql::LATEST_AUDIT).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::LATEST_AUDIT).map_err(backend)?;
             let rows = stmt
                 .query_map(params![action, limit], |r| audit_from_row(r, &zone))
                 .map_err(backend)?;
@@ -156,7 +156,7 @@ impl LoginThrottleStore for SqliteStore {
     ) -> StoreResult<()> {
         let (name, ip) = (login_name.to_owned(), ip.map(str::to_owned));
         self.with_conn("record_login_failure", move |c| {
-            c.execute(sql::RECORD_LOGIN_FAILURE, params![ts(at), name, ip])
+            c.execute_cached(sql::RECORD_LOGIN_FAILURE, params![ts(at), name, ip])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -177,7 +177,7 @@ impl LoginThrottleStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
             let counts = tx
-                .query_row(
+                .query_row_cached(
                     sql::LOGIN_FAILURE_COUNTS,
                     params![name, ip, ts(w.since), ts(w.settled_before)],
                     |r| {
@@ -194,7 +194,7 @@ impl LoginThrottleStore for SqliteStore {
                     },
                 )
                 .map_err(backend)?;
-            tx.execute(sql::INSERT_LOGIN_ATTEMPT, params![ts(w.now), name, ip])
+            tx.execute_cached(sql::INSERT_LOGIN_ATTEMPT, params![ts(w.now), name, ip])
                 .map_err(backend)?;
             let id = tx.last_insert_rowid();
             tx.commit().map_err(backend)?;
@@ -212,10 +212,10 @@ impl LoginThrottleStore for SqliteStore {
         let name = login_name.to_owned();
         self.with_conn("end_login_attempt", move |c| {
             match end {
-                AttemptEnd::Refused => c.execute(sql::REFUSED_LOGIN_ATTEMPT, [attempt]),
-                AttemptEnd::Failed => c.execute(sql::FAILED_LOGIN_ATTEMPT, [attempt]),
+                AttemptEnd::Refused => c.execute_cached(sql::REFUSED_LOGIN_ATTEMPT, [attempt]),
+                AttemptEnd::Failed => c.execute_cached(sql::FAILED_LOGIN_ATTEMPT, [attempt]),
                 AttemptEnd::Succeeded => {
-                    c.execute(sql::SUCCEEDED_LOGIN_ATTEMPT, params![attempt, name])
+                    c.execute_cached(sql::SUCCEEDED_LOGIN_ATTEMPT, params![attempt, name])
                 }
             }
             .map(|_| ())
@@ -237,10 +237,10 @@ impl LoginThrottleStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
             let before: i64 = tx
-                .query_row(sql::COUNT_EVENTS, params![name, ts(since)], |r| r.get(0))
+                .query_row_cached(sql::COUNT_EVENTS, params![name, ts(since)], |r| r.get(0))
                 .map_err(backend)?;
             if (before as u64) < limit {
-                tx.execute(sql::INSERT_EVENT, params![ts(now), name])
+                tx.execute_cached(sql::INSERT_EVENT, params![ts(now), name])
                     .map_err(backend)?;
             }
             tx.commit().map_err(backend)?;
@@ -252,7 +252,7 @@ impl LoginThrottleStore for SqliteStore {
     async fn clear_login_failures(&self, login_name: &str) -> StoreResult<()> {
         let name = login_name.to_owned();
         self.with_conn("clear_login_failures", move |c| {
-            c.execute(sql::CLEAR_LOGIN_FAILURES, [name])
+            c.execute_cached(sql::CLEAR_LOGIN_FAILURES, [name])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -261,7 +261,7 @@ impl LoginThrottleStore for SqliteStore {
 
     async fn purge_login_failures_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
         self.with_conn("purge_login_failures", move |c| {
-            c.execute(sql::PURGE_LOGIN_FAILURES_BEFORE, [ts(cutoff)])
+            c.execute_cached(sql::PURGE_LOGIN_FAILURES_BEFORE, [ts(cutoff)])
                 .map(|n| n as u64)
                 .map_err(backend)
         })
@@ -274,7 +274,7 @@ impl SettingsStore for SqliteStore {
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
         let key = key.to_owned();
         self.with_conn("setting", move |c| {
-            c.query_row(sql::SETTING, [key], |r| r.get(0))
+            c.query_row_cached(sql::SETTING, [key], |r| r.get(0))
                 .optional()
                 .map_err(backend)
         })
@@ -284,9 +284,9 @@ impl SettingsStore for SqliteStore {
     async fn setting_insert_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.with_conn("setting_insert_if_absent", move |c| {
-            c.execute(sql::INSERT_SETTING_IF_ABSENT, params![key, value])
+            c.execute_cached(sql::INSERT_SETTING_IF_ABSENT, params![key, value])
                 .map_err(backend)?;
-            c.query_row(sql::SETTING, [key], |r| r.get(0))
+            c.query_row_cached(sql::SETTING, [key], |r| r.get(0))
                 .map_err(backend)
         })
         .await
@@ -295,7 +295,7 @@ impl SettingsStore for SqliteStore {
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.with_conn("set_setting", move |c| {
-            c.execute(sql::SET_SETTING, params![key, value])
+            c.execute_cached(sql::SET_SETTING, params![key, value])
                 .map(|_| ())
                 .map_err(backend)
         })

@@ -14,11 +14,11 @@ impl ResetTokenStore for SqliteStore {
         let hash = token_hash.to_owned();
         self.with_conn("issue_reset_token", move |c| {
             let tx = c.transaction().map_err(backend)?;
-            tx.execute(sql::DELETE_EXPIRED_RESET_TOKENS, [ts(now)])
+            tx.execute_cached(sql::DELETE_EXPIRED_RESET_TOKENS, [ts(now)])
                 .map_err(backend)?;
-            tx.execute(sql::USE_UP_RESET_TOKENS, [customer.0])
+            tx.execute_cached(sql::USE_UP_RESET_TOKENS, [customer.0])
                 .map_err(backend)?;
-            tx.execute(
+            tx.execute_cached(
                 sql::INSERT_RESET_TOKEN,
                 params![customer.0, hash, ts(expiry)],
             )
@@ -36,7 +36,7 @@ impl ResetTokenStore for SqliteStore {
         let hash = token_hash.to_owned();
         self.with_conn("reset_token_customer", move |c| {
             let zone = c.zone.clone();
-            c.query_row(sql::RESET_TOKEN_CUSTOMER, params![hash, ts(now)], |r| {
+            c.query_row_cached(sql::RESET_TOKEN_CUSTOMER, params![hash, ts(now)], |r| {
                 customer_from_row(r, 0, &zone)
             })
             .optional()
@@ -60,17 +60,17 @@ impl ResetTokenStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let used = tx
-                .execute(sql::USE_RESET_TOKEN, params![hash, customer.0, ts(now)])
+                .execute_cached(sql::USE_RESET_TOKEN, params![hash, customer.0, ts(now)])
                 .map_err(backend)?;
             if used == 0 {
                 return Ok(false);
             }
-            tx.execute(
+            tx.execute_cached(
                 sql::SET_PASSWORD_FROM_RESET,
                 params![password_hash, customer.0],
             )
             .map_err(backend)?;
-            tx.execute(sql::END_CUSTOMER_SESSIONS, [customer.0])
+            tx.execute_cached(sql::END_CUSTOMER_SESSIONS, [customer.0])
                 .map_err(backend)?;
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             tx.commit().map_err(backend)?;

@@ -15,12 +15,12 @@ impl ActiveSessionStore for SqliteStore {
             let zone = c.zone.clone();
             // The same order as every backend's transactions: Customers, then sessions.
             let tx = c.transaction().map_err(backend)?;
-            tx.execute(
+            tx.execute_cached(
                 sql::RECORD_LAST_LOGIN,
                 params![local_ts(s.created_at, &zone), s.customer_id.0],
             )
             .map_err(backend)?;
-            tx.execute(
+            tx.execute_cached(
                 sql::INSERT_ACTIVE_SESSION,
                 params![
                     s.session_id,
@@ -45,7 +45,7 @@ impl ActiveSessionStore for SqliteStore {
         let sid = session_id.to_owned();
         self.with_conn("session_with_customer", move |c| {
             let zone = c.zone.clone();
-            c.query_row(sql::SESSION_WITH_CUSTOMER, [sid], |r| {
+            c.query_row_cached(sql::SESSION_WITH_CUSTOMER, [sid], |r| {
                 Ok((active_session(r)?, customer_from_row(r, 6, &zone)?))
             })
             .optional()
@@ -57,7 +57,7 @@ impl ActiveSessionStore for SqliteStore {
     async fn touch_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let sid = session_id.to_owned();
         self.with_conn("touch_session", move |c| {
-            c.execute(sql::TOUCH_SESSION, params![ts(at), sid])
+            c.execute_cached(sql::TOUCH_SESSION, params![ts(at), sid])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -78,7 +78,9 @@ impl ActiveSessionStore for SqliteStore {
 
     async fn list_active_sessions(&self) -> StoreResult<Vec<ActiveSession>> {
         self.with_conn("list_active_sessions", |c| {
-            let mut stmt = c.prepare(sql::LIST_ACTIVE_SESSIONS).map_err(backend)?;
+            let mut stmt = c
+                .prepare_cached(sql::LIST_ACTIVE_SESSIONS)
+                .map_err(backend)?;
             let rows = stmt.query_map([], active_session).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
@@ -87,7 +89,7 @@ impl ActiveSessionStore for SqliteStore {
 
     async fn customer_sessions(&self, customer: CustomerId) -> StoreResult<Vec<ActiveSession>> {
         self.with_conn("customer_sessions", move |c| {
-            let mut stmt = c.prepare(sql::CUSTOMER_SESSIONS).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::CUSTOMER_SESSIONS).map_err(backend)?;
             let rows = stmt
                 .query_map([customer.0], active_session)
                 .map_err(backend)?;
@@ -105,7 +107,7 @@ impl ActiveSessionStore for SqliteStore {
         let (keep, audit) = (keep.to_owned(), audit.clone());
         self.with_conn("end_other_customer_sessions", move |c| {
             write_with_audit(c, Some(&audit), |tx| {
-                tx.execute(sql::END_OTHER_SESSIONS, params![customer.0, keep])
+                tx.execute_cached(sql::END_OTHER_SESSIONS, params![customer.0, keep])
             })
             .map(|n| n as u64)
         })
@@ -118,7 +120,7 @@ impl ActiveSessionStore for SqliteStore {
         created_before: OffsetDateTime,
     ) -> StoreResult<u64> {
         self.with_conn("purge_sessions", move |c| {
-            c.execute(sql::PURGE_SESSIONS, [ts(idle_before), ts(created_before)])
+            c.execute_cached(sql::PURGE_SESSIONS, [ts(idle_before), ts(created_before)])
                 .map(|n| n as u64)
                 .map_err(backend)
         })
@@ -171,7 +173,7 @@ impl AdminSessionStore for SqliteStore {
         self.with_conn("begin_admin_session", move |c| {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
-            tx.execute(
+            tx.execute_cached(
                 sql::BEGIN_ADMIN_SESSION,
                 params![
                     s.session_id,
@@ -194,7 +196,7 @@ impl AdminSessionStore for SqliteStore {
     async fn admin_session(&self, session_id: &str) -> StoreResult<Option<AdminSession>> {
         let sid = session_id.to_owned();
         self.with_conn("admin_session", move |c| {
-            c.query_row(sql::ADMIN_SESSION, [sid], admin_session_from_row)
+            c.query_row_cached(sql::ADMIN_SESSION, [sid], admin_session_from_row)
                 .optional()
                 .map_err(backend)
         })
@@ -204,7 +206,7 @@ impl AdminSessionStore for SqliteStore {
     async fn touch_admin_session(&self, session_id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let sid = session_id.to_owned();
         self.with_conn("touch_admin_session", move |c| {
-            c.execute(sql::TOUCH_ADMIN_SESSION, params![ts(at), sid])
+            c.execute_cached(sql::TOUCH_ADMIN_SESSION, params![ts(at), sid])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -229,7 +231,7 @@ impl AdminSessionStore for SqliteStore {
         created_before: OffsetDateTime,
     ) -> StoreResult<u64> {
         self.with_conn("purge_admin_sessions", move |c| {
-            c.execute(
+            c.execute_cached(
                 sql::PURGE_ADMIN_SESSIONS,
                 [ts(idle_before), ts(created_before)],
             )
@@ -245,7 +247,7 @@ impl WebSessionStore for SqliteStore {
     async fn create_web_session(&self, record: &WebSessionRecord) -> StoreResult<bool> {
         let r = record.clone();
         self.with_conn("create_web_session", move |c| {
-            c.execute(
+            c.execute_cached(
                 sql::CREATE_WEB_SESSION,
                 params![r.id, r.data, ts(r.expiry_date)],
             )
@@ -258,7 +260,7 @@ impl WebSessionStore for SqliteStore {
     async fn save_web_session(&self, record: &WebSessionRecord) -> StoreResult<()> {
         let r = record.clone();
         self.with_conn("save_web_session", move |c| {
-            c.execute(
+            c.execute_cached(
                 sql::SAVE_WEB_SESSION,
                 params![r.id, r.data, ts(r.expiry_date)],
             )
@@ -275,7 +277,7 @@ impl WebSessionStore for SqliteStore {
     ) -> StoreResult<Option<WebSessionRecord>> {
         let id = id.to_owned();
         self.with_conn("load_web_session", move |c| {
-            c.query_row(sql::LOAD_WEB_SESSION, params![id, ts(now)], |r| {
+            c.query_row_cached(sql::LOAD_WEB_SESSION, params![id, ts(now)], |r| {
                 Ok(WebSessionRecord {
                     id: r.get(0)?,
                     data: r.get(1)?,
@@ -291,7 +293,7 @@ impl WebSessionStore for SqliteStore {
     async fn delete_web_session(&self, id: &str) -> StoreResult<()> {
         let id = id.to_owned();
         self.with_conn("delete_web_session", move |c| {
-            c.execute(sql::DELETE_WEB_SESSION, [id])
+            c.execute_cached(sql::DELETE_WEB_SESSION, [id])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -300,7 +302,7 @@ impl WebSessionStore for SqliteStore {
 
     async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
         self.with_conn("purge_web_sessions", move |c| {
-            c.execute(sql::PURGE_EXPIRED_WEB_SESSIONS, [ts(now)])
+            c.execute_cached(sql::PURGE_EXPIRED_WEB_SESSIONS, [ts(now)])
                 .map(|n| n as u64)
                 .map_err(backend)
         })

@@ -11,9 +11,9 @@ fn issue_link(
     expiry: OffsetDateTime,
     now: OffsetDateTime,
 ) -> rusqlite::Result<()> {
-    tx.execute(sql::DELETE_EXPIRED_RESET_TOKENS, [ts(now)])?;
-    tx.execute(sql::USE_UP_RESET_TOKENS, [colleague.0])?;
-    tx.execute(
+    tx.execute_cached(sql::DELETE_EXPIRED_RESET_TOKENS, [ts(now)])?;
+    tx.execute_cached(sql::USE_UP_RESET_TOKENS, [colleague.0])?;
+    tx.execute_cached(
         sql::INSERT_RESET_TOKEN,
         params![colleague.0, token_hash, ts(expiry)],
     )?;
@@ -24,7 +24,7 @@ fn issue_link(
 impl TeamStore for SqliteStore {
     async fn team_place(&self, id: CustomerId) -> StoreResult<TeamPlace> {
         self.with_conn("team_place", move |c| {
-            c.query_row(sql::TEAM_PLACE, [id.0], |r| {
+            c.query_row_cached(sql::TEAM_PLACE, [id.0], |r| {
                 let manager: bool = r.get(0)?;
                 let lead: Option<i64> = r.get(1)?;
                 let managed_by = match lead {
@@ -57,13 +57,13 @@ impl TeamStore for SqliteStore {
         self.with_conn("set_team_manager", move |c| {
             write_with_audit(c, Some(&audit), |tx| {
                 if on {
-                    tx.execute(
+                    tx.execute_cached(
                         sql::INSERT_TEAM_MANAGER,
                         params![id.0, fits::TEAM_MADE_BY.cut(&by), ts(at)],
                     )
                 } else {
-                    let n = tx.execute(sql::DELETE_TEAM_MANAGER, [id.0])?;
-                    tx.execute(sql::RELEASE_TEAM, [id.0])?;
+                    let n = tx.execute_cached(sql::DELETE_TEAM_MANAGER, [id.0])?;
+                    tx.execute_cached(sql::RELEASE_TEAM, [id.0])?;
                     Ok(n)
                 }
             })
@@ -86,7 +86,7 @@ impl TeamStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let customer = insert_customer_in(&tx, &new, audit, &zone)?;
-            tx.execute(
+            tx.execute_cached(
                 sql::INSERT_TEAM_MEMBER,
                 params![customer.id.0, manager.0, ts(now)],
             )
@@ -119,7 +119,7 @@ impl TeamStore for SqliteStore {
     async fn colleagues(&self, manager: CustomerId) -> StoreResult<Vec<Customer>> {
         self.with_conn("colleagues", move |c| {
             let zone = c.zone.clone();
-            let mut stmt = c.prepare(sql::COLLEAGUES).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::COLLEAGUES).map_err(backend)?;
             let rows = stmt
                 .query_map([manager.0], |r| customer_from_row(r, 0, &zone))
                 .map_err(backend)?;
@@ -131,14 +131,14 @@ impl TeamStore for SqliteStore {
     async fn team_links(&self) -> StoreResult<TeamLinks> {
         self.with_conn("team_links", move |c| {
             let managers = c
-                .prepare(sql::TEAM_MANAGERS)
+                .prepare_cached(sql::TEAM_MANAGERS)
                 .and_then(|mut s| {
                     s.query_map([], |r| Ok(CustomerId(r.get(0)?)))?
                         .collect::<rusqlite::Result<Vec<_>>>()
                 })
                 .map_err(backend)?;
             let members = c
-                .prepare(sql::TEAM_MEMBERS)
+                .prepare_cached(sql::TEAM_MEMBERS)
                 .and_then(|mut s| {
                     s.query_map([], |r| Ok((CustomerId(r.get(0)?), CustomerId(r.get(1)?))))?
                         .collect::<rusqlite::Result<Vec<_>>>()

@@ -31,7 +31,7 @@ impl ApiTokenStore for SqliteStore {
         self.with_conn("insert_api_token", move |c| {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
-            tx.execute(
+            tx.execute_cached(
                 sql::INSERT_API_TOKEN,
                 params![
                     t.name,
@@ -48,7 +48,7 @@ impl ApiTokenStore for SqliteStore {
             let id = tx.last_insert_rowid();
             insert_audit(&tx, &audit, &zone).map_err(backend)?;
             let row = tx
-                .query_row(sql::API_TOKEN_BY_ID, [id], token_from_row)
+                .query_row_cached(sql::API_TOKEN_BY_ID, [id], token_from_row)
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(row)
@@ -58,7 +58,7 @@ impl ApiTokenStore for SqliteStore {
 
     async fn list_api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {
         self.with_conn("list_api_tokens", |c| {
-            let mut stmt = c.prepare(sql::LIST_API_TOKENS).map_err(backend)?;
+            let mut stmt = c.prepare_cached(sql::LIST_API_TOKENS).map_err(backend)?;
             let rows = stmt.query_map([], token_from_row).map_err(backend)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
         })
@@ -68,7 +68,7 @@ impl ApiTokenStore for SqliteStore {
     async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiTokenRecord>> {
         let hash = token_hash.to_owned();
         self.with_conn("api_token_by_hash", move |c| {
-            c.query_row(sql::API_TOKEN_BY_HASH, [hash], token_from_row)
+            c.query_row_cached(sql::API_TOKEN_BY_HASH, [hash], token_from_row)
                 .optional()
                 .map_err(backend)
         })
@@ -77,7 +77,7 @@ impl ApiTokenStore for SqliteStore {
 
     async fn touch_api_token(&self, id: i64, at: OffsetDateTime) -> StoreResult<()> {
         self.with_conn("touch_api_token", move |c| {
-            c.execute(sql::TOUCH_API_TOKEN, params![ts(at), id])
+            c.execute_cached(sql::TOUCH_API_TOKEN, params![ts(at), id])
                 .map(|_| ())
                 .map_err(backend)
         })
@@ -96,13 +96,13 @@ impl ApiTokenStore for SqliteStore {
             let zone = c.zone.clone();
             let tx = c.transaction().map_err(backend)?;
             let exists: bool = tx
-                .query_row(sql::API_TOKEN_EXISTS, [id], |r| r.get(0))
+                .query_row_cached(sql::API_TOKEN_EXISTS, [id], |r| r.get(0))
                 .map_err(backend)?;
             if !exists {
                 return Err(StoreError::NotFound);
             }
             let n = tx
-                .execute(sql::REVOKE_API_TOKEN, params![ts(at), by, id])
+                .execute_cached(sql::REVOKE_API_TOKEN, params![ts(at), by, id])
                 .map_err(backend)?;
             if n > 0 {
                 insert_audit(&tx, &audit, &zone).map_err(backend)?;

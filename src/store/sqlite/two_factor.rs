@@ -18,9 +18,9 @@ fn replace_codes(
     account: &str,
     hashes: &[String],
 ) -> rusqlite::Result<()> {
-    tx.execute(sql::DELETE_RECOVERY_CODES, [account])?;
+    tx.execute_cached(sql::DELETE_RECOVERY_CODES, [account])?;
     for h in hashes {
-        tx.execute(sql::INSERT_RECOVERY_CODE, params![account, h])?;
+        tx.execute_cached(sql::INSERT_RECOVERY_CODE, params![account, h])?;
     }
     Ok(())
 }
@@ -30,7 +30,7 @@ impl TwoFactorStore for SqliteStore {
     async fn two_factor(&self, account: &str) -> StoreResult<Option<TwoFactorRecord>> {
         let account = account.to_owned();
         self.with_conn("two_factor", move |c| {
-            c.query_row(sql::TWO_FACTOR, [account], two_factor_from_row)
+            c.query_row_cached(sql::TWO_FACTOR, [account], two_factor_from_row)
                 .optional()
                 .map_err(backend)
         })
@@ -45,7 +45,7 @@ impl TwoFactorStore for SqliteStore {
     ) -> StoreResult<bool> {
         let (account, sealed) = (account.to_owned(), secret_sealed.to_owned());
         self.with_conn("begin_two_factor", move |c| {
-            c.execute(sql::BEGIN_TWO_FACTOR, params![account, sealed, ts(at)])
+            c.execute_cached(sql::BEGIN_TWO_FACTOR, params![account, sealed, ts(at)])
                 .map(|n| n > 0)
                 .map_err(backend)
         })
@@ -63,7 +63,8 @@ impl TwoFactorStore for SqliteStore {
         let (account, hashes, audit) = (account.to_owned(), code_hashes.to_vec(), audit.clone());
         self.with_conn("confirm_two_factor", move |c| {
             write_with_audit(c, Some(&audit), |tx| {
-                let n = tx.execute(sql::CONFIRM_TWO_FACTOR, params![ts(at), step, account])?;
+                let n =
+                    tx.execute_cached(sql::CONFIRM_TWO_FACTOR, params![ts(at), step, account])?;
                 if n > 0 {
                     replace_codes(tx, &account, &hashes)?;
                 }
@@ -77,7 +78,7 @@ impl TwoFactorStore for SqliteStore {
     async fn use_two_factor_step(&self, account: &str, step: i64) -> StoreResult<bool> {
         let account = account.to_owned();
         self.with_conn("use_two_factor_step", move |c| {
-            c.execute(sql::USE_TWO_FACTOR_STEP, params![step, account])
+            c.execute_cached(sql::USE_TWO_FACTOR_STEP, params![step, account])
                 .map(|n| n > 0)
                 .map_err(backend)
         })
@@ -94,7 +95,7 @@ impl TwoFactorStore for SqliteStore {
         let (account, hash, audit) = (account.to_owned(), code_hash.to_owned(), audit.clone());
         self.with_conn("use_recovery_code", move |c| {
             write_with_audit(c, Some(&audit), |tx| {
-                tx.execute(sql::USE_RECOVERY_CODE, params![ts(at), account, hash])
+                tx.execute_cached(sql::USE_RECOVERY_CODE, params![ts(at), account, hash])
             })
             .map(|n| n > 0)
         })
@@ -104,7 +105,7 @@ impl TwoFactorStore for SqliteStore {
     async fn recovery_codes_left(&self, account: &str) -> StoreResult<u32> {
         let account = account.to_owned();
         self.with_conn("recovery_codes_left", move |c| {
-            c.query_row(sql::RECOVERY_CODES_LEFT, [account], |r| r.get::<_, i64>(0))
+            c.query_row_cached(sql::RECOVERY_CODES_LEFT, [account], |r| r.get::<_, i64>(0))
                 .map(|n| n.max(0) as u32)
                 .map_err(backend)
         })
@@ -134,7 +135,7 @@ impl TwoFactorStore for SqliteStore {
         let (account, audit) = (account.to_owned(), audit.clone());
         self.with_conn("forget_trusted_browsers", move |c| {
             write_with_audit(c, Some(&audit), |tx| {
-                tx.execute(sql::FORGET_TRUSTED_BROWSERS, params![ts(at), account])
+                tx.execute_cached(sql::FORGET_TRUSTED_BROWSERS, params![ts(at), account])
             })
             .map(|n| n > 0)
         })
@@ -145,8 +146,8 @@ impl TwoFactorStore for SqliteStore {
         let (account, audit) = (account.to_owned(), audit.clone());
         self.with_conn("remove_two_factor", move |c| {
             write_with_audit(c, Some(&audit), |tx| {
-                tx.execute(sql::DELETE_RECOVERY_CODES, [&account])?;
-                tx.execute(sql::REMOVE_TWO_FACTOR, [&account])
+                tx.execute_cached(sql::DELETE_RECOVERY_CODES, [&account])?;
+                tx.execute_cached(sql::REMOVE_TWO_FACTOR, [&account])
             })
             .map(|n| n > 0)
         })

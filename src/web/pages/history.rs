@@ -121,7 +121,7 @@ async fn load(state: &AppState, ctx: &PageCtx, params: &HistoryParams) -> Result
         from: Some(OpDate(from)),
         to: Some(OpDate(today)),
     };
-    let totals = exec::run::<HistoryTotals>(&state.schema, &ctx.viewer, vars)
+    let totals = exec::run::<HistoryTotals>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .inventory_history_totals;
     match params.part() {
@@ -154,7 +154,7 @@ async fn load(state: &AppState, ctx: &PageCtx, params: &HistoryParams) -> Result
                     to: Some(OpDate(today)),
                     after: after.take(),
                 };
-                let page = exec::run::<PartHistory>(&state.schema, &ctx.viewer, vars)
+                let page = exec::run::<PartHistory>(&state.page_schema, &ctx.viewer, vars)
                     .await?
                     .inventory_history;
                 // A part of several ERP customers: their days summed.
@@ -176,7 +176,7 @@ async fn load(state: &AppState, ctx: &PageCtx, params: &HistoryParams) -> Result
             let vars = part_outlook::Variables {
                 part: part.to_owned(),
             };
-            outlook = exec::run::<PartOutlook>(&state.schema, &ctx.viewer, vars)
+            outlook = exec::run::<PartOutlook>(&state.page_schema, &ctx.viewer, vars)
                 .await?
                 .inventory
                 .rows

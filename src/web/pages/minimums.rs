@@ -147,7 +147,7 @@ async fn list(
     ctx: &PageCtx,
 ) -> Result<Vec<part_minimums::PartMinimumsPartMinimums>, AppError> {
     Ok(
-        exec::run::<PartMinimums>(&state.schema, &ctx.viewer, part_minimums::Variables {})
+        exec::run::<PartMinimums>(&state.page_schema, &ctx.viewer, part_minimums::Variables {})
             .await?
             .part_minimums,
     )
@@ -193,7 +193,7 @@ pub async fn submit(
             minimum_qty,
         },
     };
-    match exec::run_form::<SetPartMinimum>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<SetPartMinimum>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(done) => Ok(redirect_with_flash(
             &session,
             "/inventory/minimums",
@@ -218,7 +218,7 @@ pub async fn remove(
         customer: (!form.erp_customer_name.is_empty()).then(|| form.erp_customer_name.clone()),
         part: form.part.clone(),
     };
-    let flash = match exec::run::<RemovePartMinimum>(&state.schema, &ctx.viewer, vars).await {
+    let flash = match exec::run::<RemovePartMinimum>(&state.page_schema, &ctx.viewer, vars).await {
         Ok(_) => Flash::success(format!("Minimum of {} removed.", form.part)),
         Err(AppError::NotFound) => Flash::info("That minimum was already removed."),
         Err(e) => return Err(e),

@@ -84,7 +84,7 @@ pub async fn show(
     CurrentCustomer(_who): CurrentCustomer,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    let rows = exec::run::<MySessions>(&state.schema, &ctx.viewer, my_sessions::Variables)
+    let rows = exec::run::<MySessions>(&state.page_schema, &ctx.viewer, my_sessions::Variables)
         .await?
         .my_sessions;
     Ok(sessions_page(&ctx, &rows))
@@ -107,7 +107,7 @@ pub async fn sign_out(
 ) -> Result<Response, AppError> {
     let vars = sign_out_session::Variables { id: form.session };
     let flash = match exec::run_form_from::<SignOutSession>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         Some(&client),
         vars,
@@ -133,7 +133,7 @@ pub async fn sign_out_others(
     client: ClientInfo,
 ) -> Result<Response, AppError> {
     let n = exec::run_form_from::<SignOutOtherSessions>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         Some(&client),
         sign_out_other_sessions::Variables,

@@ -98,7 +98,7 @@ pub async fn submit(
             confirm_password: form.confirm_password,
         },
     };
-    match exec::run_form::<ChangePassword>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<ChangePassword>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(_) => Ok(redirect_with_flash(
             &session,
             next.as_deref().unwrap_or("/inventory"),

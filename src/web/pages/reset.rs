@@ -130,7 +130,7 @@ pub async fn kept_link_valid(
     };
     let vars = password_reset_link_valid::Variables { token };
     Ok(
-        exec::run::<PasswordResetLinkValid>(&state.schema, &ctx.viewer, vars)
+        exec::run::<PasswordResetLinkValid>(&state.page_schema, &ctx.viewer, vars)
             .await?
             .password_reset_link_valid,
     )
@@ -168,7 +168,7 @@ pub async fn submit_forgot(
         email: email.clone(),
     };
     match exec::run_form_from::<RequestPasswordReset>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         Some(&client),
         vars,
@@ -226,7 +226,7 @@ pub async fn submit_reset(
             confirm_password: form.confirm_password,
         },
     };
-    match exec::run_form_from::<ResetPassword>(&state.schema, &ctx.viewer, Some(&client), vars)
+    match exec::run_form_from::<ResetPassword>(&state.page_schema, &ctx.viewer, Some(&client), vars)
         .await?
     {
         Ok(_) => {

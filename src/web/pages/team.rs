@@ -193,7 +193,7 @@ fn page(
 }
 
 async fn load(state: &AppState, ctx: &PageCtx) -> Result<team_page::ResponseData, AppError> {
-    exec::run::<TeamPage>(&state.schema, &ctx.viewer, team_page::Variables).await
+    exec::run::<TeamPage>(&state.page_schema, &ctx.viewer, team_page::Variables).await
 }
 
 pub async fn show(
@@ -242,8 +242,13 @@ pub async fn invite(
             erp_customer_names: typed.names.clone(),
         },
     };
-    match exec::run_form_from::<InviteColleague>(&state.schema, &ctx.viewer, Some(&client), vars)
-        .await?
+    match exec::run_form_from::<InviteColleague>(
+        &state.page_schema,
+        &ctx.viewer,
+        Some(&client),
+        vars,
+    )
+    .await?
     {
         Ok(data) => {
             let out = data.invite_colleague;
@@ -275,7 +280,7 @@ pub async fn set_scope(
         names: names_of(&pairs(&body)),
     };
     let flash = match exec::run_form_from::<SetColleagueScope>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         Some(&client),
         vars,
@@ -311,7 +316,7 @@ pub async fn set_active(
         active: form.active == "true",
     };
     let flash = match exec::run_form_from::<SetColleagueActive>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         Some(&client),
         vars,
@@ -340,7 +345,7 @@ pub async fn resend(
 ) -> Result<Response, AppError> {
     let vars = resend_invitation::Variables { id: id.to_string() };
     let flash = match exec::run_form_from::<ResendInvitation>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         Some(&client),
         vars,
@@ -445,8 +450,13 @@ pub async fn submit_accept(
             confirm_password: form.confirm_password,
         },
     };
-    match exec::run_form_from::<AcceptInvitation>(&state.schema, &ctx.viewer, Some(&client), vars)
-        .await?
+    match exec::run_form_from::<AcceptInvitation>(
+        &state.page_schema,
+        &ctx.viewer,
+        Some(&client),
+        vars,
+    )
+    .await?
     {
         Ok(_) => {
             if let Err(e) = session.remove::<String>(LINK_KEY).await {

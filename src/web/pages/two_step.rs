@@ -151,7 +151,7 @@ fn codes_page(ctx: &PageCtx, at: Place, codes: &[String]) -> Markup {
 }
 
 async fn load(state: &AppState, ctx: &PageCtx) -> Result<two_factor_page::ResponseData, AppError> {
-    exec::run::<TwoFactorPage>(&state.schema, &ctx.viewer, two_factor_page::Variables).await
+    exec::run::<TwoFactorPage>(&state.page_schema, &ctx.viewer, two_factor_page::Variables).await
 }
 
 async fn show_at(
@@ -169,8 +169,12 @@ async fn begin_at(
     at: Place,
     session: &Session,
 ) -> Result<Response, AppError> {
-    match exec::run_form::<BeginTwoFactor>(&state.schema, &ctx.viewer, begin_two_factor::Variables)
-        .await?
+    match exec::run_form::<BeginTwoFactor>(
+        &state.page_schema,
+        &ctx.viewer,
+        begin_two_factor::Variables,
+    )
+    .await?
     {
         Ok(_) => Ok(Redirect::to(at.base).into_response()),
         Err(errors) => Ok(redirect_with_flash(
@@ -190,8 +194,13 @@ async fn confirm_at(
     form: CodeForm,
 ) -> Result<Response, AppError> {
     let vars = confirm_two_factor::Variables { code: form.code };
-    match exec::run_form_from::<ConfirmTwoFactor>(&state.schema, &ctx.viewer, Some(client), vars)
-        .await?
+    match exec::run_form_from::<ConfirmTwoFactor>(
+        &state.page_schema,
+        &ctx.viewer,
+        Some(client),
+        vars,
+    )
+    .await?
     {
         Ok(data) => Ok(codes_page(ctx, at, &data.confirm_two_factor).into_response()),
         Err(errors) => {
@@ -209,7 +218,7 @@ async fn forget_browsers_at(
     client: &ClientInfo,
 ) -> Result<Response, AppError> {
     let flash = match exec::run_form_from::<ForgetTrustedBrowsers>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         Some(client),
         forget_trusted_browsers::Variables,
@@ -231,8 +240,13 @@ async fn turn_off_at(
     form: CodeForm,
 ) -> Result<Response, AppError> {
     let vars = turn_off_two_factor::Variables { code: form.code };
-    match exec::run_form_from::<TurnOffTwoFactor>(&state.schema, &ctx.viewer, Some(client), vars)
-        .await?
+    match exec::run_form_from::<TurnOffTwoFactor>(
+        &state.page_schema,
+        &ctx.viewer,
+        Some(client),
+        vars,
+    )
+    .await?
     {
         Ok(_) => Ok(redirect_with_flash(
             session,

@@ -79,7 +79,7 @@ pub async fn submit(
         id: p.s.clone(),
         signature: p.t.chars().take(64).collect(),
     };
-    match exec::run::<UnsubscribeByLink>(&state.schema, &ctx.viewer, vars).await {
+    match exec::run::<UnsubscribeByLink>(&state.page_schema, &ctx.viewer, vars).await {
         Ok(_) => Ok(card(
             &ctx,
             "Unsubscribed",

@@ -238,9 +238,12 @@ pub fn describe(query: &str) -> String {
 }
 
 async fn load(state: &AppState, ctx: &PageCtx) -> Result<(Vec<SavedViewRow>, Vec<Sub>), AppError> {
-    let data =
-        exec::run::<ViewsAndReports>(&state.schema, &ctx.viewer, views_and_reports::Variables {})
-            .await?;
+    let data = exec::run::<ViewsAndReports>(
+        &state.page_schema,
+        &ctx.viewer,
+        views_and_reports::Variables {},
+    )
+    .await?;
     Ok((data.saved_views, data.report_subscriptions))
 }
 
@@ -278,7 +281,7 @@ pub async fn save(
         name: form.name.clone(),
         query: form.query.clone(),
     };
-    match exec::run_form::<SaveView>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<SaveView>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(saved) => Ok(redirect_with_flash(
             &session,
             &saved.save_view.url,
@@ -305,7 +308,7 @@ pub async fn rename(
         id,
         name: form.name.clone(),
     };
-    match exec::run_form::<RenameSavedView>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<RenameSavedView>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(_) => Ok(redirect_with_flash(
             &session,
             "/inventory/views",
@@ -324,7 +327,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     exec::run::<DeleteSavedView>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         delete_saved_view::Variables { id },
     )
@@ -379,7 +382,7 @@ pub async fn subscribe(
         },
     };
     let vars = subscribe_report::Variables { input };
-    match exec::run_form::<SubscribeReport>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<SubscribeReport>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(_) => Ok(redirect_with_flash(
             &session,
             "/inventory/views",
@@ -402,7 +405,7 @@ pub async fn unsubscribe(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     exec::run::<UnsubscribeReport>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         unsubscribe_report::Variables { id },
     )
@@ -439,7 +442,7 @@ pub async fn set_paused(
 ) -> Result<Response, AppError> {
     let paused = form.paused == "1";
     exec::run::<SetReportPaused>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         set_report_paused::Variables { id, paused },
     )

@@ -20,7 +20,7 @@ pub async fn show(
     CurrentAdmin(_a): CurrentAdmin,
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
-    let a = exec::run::<Analytics>(&state.schema, &ctx.viewer, analytics::Variables)
+    let a = exec::run::<Analytics>(&state.page_schema, &ctx.viewer, analytics::Variables)
         .await?
         .analytics;
     // The chart's data travels in data attributes: no inline script under the CSP.

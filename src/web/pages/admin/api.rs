@@ -242,7 +242,8 @@ async fn show_page(
     secret: Option<(&str, &str)>,
 ) -> Result<Markup, AppError> {
     let data =
-        exec::run::<ApiTokenList>(&state.schema, &ctx.viewer, api_token_list::Variables).await?;
+        exec::run::<ApiTokenList>(&state.page_schema, &ctx.viewer, api_token_list::Variables)
+            .await?;
     let base = base_url(state, headers);
     Ok(layout::page_with_scripts(
         ctx,
@@ -343,7 +344,7 @@ pub async fn create(
             rows_per_minute,
         },
     };
-    match exec::run_form::<CreateApiToken>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<CreateApiToken>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(data) => {
             let created = data.create_api_token;
             let mut resp = show_page(
@@ -377,7 +378,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let done = exec::run::<RevokeApiToken>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         revoke_api_token::Variables { id },
     )

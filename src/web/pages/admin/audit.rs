@@ -153,7 +153,7 @@ pub async fn show(
         first: Some(PAGE_SIZE),
         after: opt(&p.after),
     };
-    let page = exec::run::<AuditLog>(&state.schema, &ctx.viewer, vars)
+    let page = exec::run::<AuditLog>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .audit_log;
     if htmx {

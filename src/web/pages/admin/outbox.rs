@@ -28,9 +28,10 @@ pub async fn list(
     ctx: PageCtx,
     Query(q): Query<ListQuery>,
 ) -> Result<Markup, AppError> {
-    let enabled = exec::run::<PanelCounts>(&state.schema, &ctx.viewer, panel_counts::Variables)
-        .await?
-        .outbox_enabled;
+    let enabled =
+        exec::run::<PanelCounts>(&state.page_schema, &ctx.viewer, panel_counts::Variables)
+            .await?
+            .outbox_enabled;
     if !enabled {
         return Ok(layout::page(
             &ctx,
@@ -42,7 +43,7 @@ pub async fn list(
         first: PER_PAGE + 1,
         after: q.after.clone(),
     };
-    let mut entries = exec::run::<Outbox>(&state.schema, &ctx.viewer, vars)
+    let mut entries = exec::run::<Outbox>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .outbox;
     let more = entries.len() > PER_PAGE as usize;
@@ -88,7 +89,7 @@ pub async fn show(
     Path(file): Path<String>,
 ) -> Result<Markup, AppError> {
     let vars = outbox_message::Variables { file };
-    let message = exec::run::<OutboxMessage>(&state.schema, &ctx.viewer, vars)
+    let message = exec::run::<OutboxMessage>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .outbox_message
         .ok_or(AppError::NotFound)?;

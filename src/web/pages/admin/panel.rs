@@ -18,7 +18,7 @@ pub async fn show(
     ctx: PageCtx,
 ) -> Result<Markup, AppError> {
     let data =
-        exec::run::<PanelCounts>(&state.schema, &ctx.viewer, panel_counts::Variables).await?;
+        exec::run::<PanelCounts>(&state.page_schema, &ctx.viewer, panel_counts::Variables).await?;
     let c = data.analytics;
     let outbox = data.outbox_enabled;
     let card = |href: &str, title: &str, figure: String, note: &str| {

@@ -35,7 +35,7 @@ pub async fn show(
         .customer
         .filter(|c| !c.is_empty() && c.len() <= 20 && c.bytes().all(|b| b.is_ascii_digit()));
     let subs = exec::run::<AllReportSubscriptions>(
-        &state.schema,
+        &state.page_schema,
         &ctx.viewer,
         all_report_subscriptions::Variables {
             customer: customer.clone(),

@@ -65,7 +65,7 @@ fn table(rows: &[Row], zone: &Zone) -> Markup {
 
 async fn load(state: &AppState, ctx: &PageCtx) -> Result<Vec<Row>, AppError> {
     Ok(
-        exec::run::<ActiveSessions>(&state.schema, &ctx.viewer, active_sessions::Variables)
+        exec::run::<ActiveSessions>(&state.page_schema, &ctx.viewer, active_sessions::Variables)
             .await?
             .active_sessions,
     )
@@ -106,7 +106,7 @@ pub async fn kick(
     let vars = kick_session::Variables {
         session_id: form.session_id,
     };
-    let kicked = exec::run::<KickSession>(&state.schema, &ctx.viewer, vars)
+    let kicked = exec::run::<KickSession>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .kick_session;
     let flash = if kicked {

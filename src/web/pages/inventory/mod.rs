@@ -177,7 +177,7 @@ async fn view_grid(
         refresh: Some(refresh),
         fh: fh.to_owned(),
     };
-    let inv = exec::run::<InventoryView>(&state.schema, viewer, vars)
+    let inv = exec::run::<InventoryView>(&state.page_schema, viewer, vars)
         .await?
         .inventory;
     Ok(Grid {
@@ -210,7 +210,7 @@ async fn more_rows(
         sort: inventory_more_rows::InventorySort::of(view),
         after,
     };
-    let inv = exec::run::<InventoryMoreRows>(&state.schema, viewer, vars)
+    let inv = exec::run::<InventoryMoreRows>(&state.page_schema, viewer, vars)
         .await?
         .inventory;
     Ok(More {
@@ -236,16 +236,19 @@ pub async fn show(
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let view = view.normalised();
-    let views: Vec<markup::SavedViewLink> =
-        exec::run::<SavedViewsMenu>(&state.schema, &ctx.viewer, saved_views_menu::Variables {})
-            .await?
-            .saved_views
-            .into_iter()
-            .map(|v| markup::SavedViewLink {
-                name: v.name,
-                url: v.url,
-            })
-            .collect();
+    let views: Vec<markup::SavedViewLink> = exec::run::<SavedViewsMenu>(
+        &state.page_schema,
+        &ctx.viewer,
+        saved_views_menu::Variables {},
+    )
+    .await?
+    .saved_views
+    .into_iter()
+    .map(|v| markup::SavedViewLink {
+        name: v.name,
+        url: v.url,
+    })
+    .collect();
     if who.scope == ErpScope::Nothing {
         return Ok(markup::page(&ctx, &view, Err(Problem::NoScope), &views).into_response());
     }
@@ -374,7 +377,7 @@ pub async fn options_fragment(
         field,
         contains: term.chars().take(200).collect(),
     };
-    match exec::run::<InventoryOptions>(&state.schema, &viewer, vars).await {
+    match exec::run::<InventoryOptions>(&state.page_schema, &viewer, vars).await {
         Ok(data) => {
             let m = data.inventory.facets.matching;
             Ok(markup::options_list(name, all, current, &m.values, m.total_count).into_response())

@@ -91,11 +91,11 @@ async fn list(
     let vars = customer_list::Variables {
         status: Some(status.gql()),
     };
-    let rows = exec::run::<CustomerList>(&state.schema, viewer, vars)
+    let rows = exec::run::<CustomerList>(&state.page_schema, viewer, vars)
         .await?
         .customers;
     let mut marks = TeamMarks::default();
-    for t in exec::run::<Teams>(&state.schema, viewer, teams::Variables)
+    for t in exec::run::<Teams>(&state.page_schema, viewer, teams::Variables)
         .await?
         .teams
     {
@@ -215,7 +215,8 @@ pub async fn show(
 
 /// The ERP checklist comes live from `erpCustomerNames`.
 async fn erp_names(state: &AppState, viewer: &Viewer) -> Result<Vec<String>, String> {
-    match exec::run::<ErpCustomerNames>(&state.schema, viewer, erp_customer_names::Variables).await
+    match exec::run::<ErpCustomerNames>(&state.page_schema, viewer, erp_customer_names::Variables)
+        .await
     {
         Ok(d) => Ok(d.erp_customer_names),
         Err(AppError::ErpUnavailable) => {
@@ -247,7 +248,7 @@ pub async fn edit_modal(
     Path(id): Path<String>,
 ) -> Result<Markup, AppError> {
     let vars = customer_for_edit::Variables { id };
-    let c = exec::run::<CustomerForEdit>(&state.schema, &ctx.viewer, vars)
+    let c = exec::run::<CustomerForEdit>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .customer
         .ok_or(AppError::NotFound)?;
@@ -337,7 +338,7 @@ pub async fn create(
             erp_customer_names: values.erp.clone(),
         },
     };
-    match exec::run_form::<CreateCustomer>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<CreateCustomer>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(data) => {
             let p = data.create_customer;
             let flash = issued_flash(
@@ -375,7 +376,7 @@ pub async fn update(
             is_active: Some(values.is_active),
         },
     };
-    match exec::run_form::<UpdateCustomer>(&state.schema, &ctx.viewer, vars).await? {
+    match exec::run_form::<UpdateCustomer>(&state.page_schema, &ctx.viewer, vars).await? {
         Ok(data) => {
             let flash = Flash::success(format!("Saved {}.", data.update_customer.email));
             refreshed(&state, &ctx, flash, status_from_headers(&headers), true).await
@@ -395,7 +396,7 @@ pub async fn reset_password(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let vars = reset_customer_password::Variables { id };
-    let p = exec::run::<ResetCustomerPassword>(&state.schema, &ctx.viewer, vars)
+    let p = exec::run::<ResetCustomerPassword>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .reset_customer_password;
     let flash = issued_flash(
@@ -416,7 +417,7 @@ pub async fn reset_two_step(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let vars = reset_customer_two_factor::Variables { id };
-    let was_on = exec::run::<ResetCustomerTwoFactor>(&state.schema, &ctx.viewer, vars)
+    let was_on = exec::run::<ResetCustomerTwoFactor>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .reset_customer_two_factor;
     let flash = if was_on {
@@ -442,7 +443,7 @@ pub async fn set_active(
 ) -> Result<Response, AppError> {
     let active = form.active == "true";
     let vars = set_customer_active::Variables { id, active };
-    let email = exec::run::<SetCustomerActive>(&state.schema, &ctx.viewer, vars)
+    let email = exec::run::<SetCustomerActive>(&state.page_schema, &ctx.viewer, vars)
         .await?
         .set_customer_active
         .email;
@@ -476,17 +477,18 @@ pub async fn set_team_manager(
 ) -> Result<Response, AppError> {
     let manager = form.manager == "true";
     let vars = set_team_manager::Variables { id, manager };
-    let flash = match exec::run_form::<SetTeamManager>(&state.schema, &ctx.viewer, vars).await? {
-        Ok(d) if manager => Flash::success(format!(
-            "{} is now the team manager of their ERP customers: \"Team\" in their menu.",
-            d.set_team_manager.email
-        )),
-        Ok(d) => Flash::success(format!(
-            "{} no longer manages a team; their colleagues keep their accounts.",
-            d.set_team_manager.email
-        )),
-        Err(errors) => Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
-    };
+    let flash =
+        match exec::run_form::<SetTeamManager>(&state.page_schema, &ctx.viewer, vars).await? {
+            Ok(d) if manager => Flash::success(format!(
+                "{} is now the team manager of their ERP customers: \"Team\" in their menu.",
+                d.set_team_manager.email
+            )),
+            Ok(d) => Flash::success(format!(
+                "{} no longer manages a team; their colleagues keep their accounts.",
+                d.set_team_manager.email
+            )),
+            Err(errors) => Flash::error(errors.into_values().collect::<Vec<_>>().join(" ")),
+        };
     refreshed(&state, &ctx, flash, status_from_headers(&headers), false).await
 }
 
