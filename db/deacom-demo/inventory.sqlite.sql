@@ -43,8 +43,13 @@ SELECT
         WHEN f.fi_qc IS NULL OR f.fi_qc = '' THEN 'Approved QC'
         ELSE 'Available'
     END                            AS status
+-- CROSS JOIN is SQLite's inner join in the order written: one pass over the lots, each
+-- looking up its part, bin and customer by key. Left to itself the planner walks the
+-- parts and reaches each part's lots through an index (1.8x slower at a million rows).
+-- For named customers the planner's order is kept (it starts from their parts): the
+-- adapter writes a plain JOIN there.
 FROM dtfifo f
-JOIN dmprod p ON p.pr_id = f.fi_prid
+CROSS JOIN dmprod p ON p.pr_id = f.fi_prid
 LEFT JOIN dmpr1 c ON c.p1_id = p.pr_user5
 LEFT JOIN dmunit u ON u.un_id = p.pr_unid
 JOIN dmloc l ON l.lo_id = f.fi_loid

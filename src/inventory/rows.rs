@@ -12,64 +12,7 @@ use time::Date;
 
 use crate::erp::InventoryRow;
 
-/// One row, borrowed from [`Rows`] (or from an [`InventoryRow`]): the same field names.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RowRef<'a> {
-    pub customer: &'a str,
-    pub part: &'a str,
-    pub customer_part: &'a str,
-    pub description: &'a str,
-    pub on_hand_qty: f64,
-    pub unit: &'a str,
-    pub bin: &'a str,
-    pub reference: &'a str,
-    pub user_lot: &'a str,
-    pub exp_date: Option<Date>,
-    pub last_transaction_date: Option<Date>,
-    pub last_rec_date: Option<Date>,
-    pub po: &'a str,
-    pub status: &'a str,
-}
-
-impl<'a> RowRef<'a> {
-    pub fn of(r: &'a InventoryRow) -> RowRef<'a> {
-        RowRef {
-            customer: &r.customer,
-            part: &r.part,
-            customer_part: &r.customer_part,
-            description: &r.description,
-            on_hand_qty: r.on_hand_qty,
-            unit: &r.unit,
-            bin: &r.bin,
-            reference: &r.reference,
-            user_lot: &r.user_lot,
-            exp_date: r.exp_date,
-            last_transaction_date: r.last_transaction_date,
-            last_rec_date: r.last_rec_date,
-            po: &r.po,
-            status: &r.status,
-        }
-    }
-
-    pub fn to_row(&self) -> InventoryRow {
-        InventoryRow {
-            customer: self.customer.to_owned(),
-            part: self.part.to_owned(),
-            customer_part: self.customer_part.to_owned(),
-            description: self.description.to_owned(),
-            on_hand_qty: self.on_hand_qty,
-            unit: self.unit.to_owned(),
-            bin: self.bin.to_owned(),
-            reference: self.reference.to_owned(),
-            user_lot: self.user_lot.to_owned(),
-            exp_date: self.exp_date,
-            last_transaction_date: self.last_transaction_date,
-            last_rec_date: self.last_rec_date,
-            po: self.po.to_owned(),
-            status: self.status.to_owned(),
-        }
-    }
-}
+pub use crate::erp::RowRef;
 
 /// The text columns, in the order their ids are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

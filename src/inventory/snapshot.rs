@@ -512,6 +512,113 @@ impl Drop for Sorting<'_> {
     }
 }
 
+/// Every row's displayed text, lower-cased, fields separated by 0x1f and rows by `\n`,
+/// with where each row starts: what a search looks through. The text a person sees in
+/// each column (plus the raw quantity), as the old page's search matched what was on
+/// screen. Each distinct text is lower-cased once, then copied per row.
+fn search_text(rows: &Rows) -> (Vec<u8>, Vec<u32>) {
+    let lower = |out: &mut Vec<u8>, text: &str| {
+        for c in text.chars().filter(|c| *c != '\n') {
+            for l in c.to_lowercase() {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    };
+    let mut lowered = Vec::new();
+    let mut spans = Vec::with_capacity(rows.distinct_texts() + 1);
+    for id in 0..rows.distinct_texts() as u32 {
+        spans.push(lowered.len());
+        lower(&mut lowered, rows.text_of(id));
+    }
+    spans.push(lowered.len());
+    let n = rows.len();
+    let mut haystack = Vec::with_capacity(n * 160);
+    let mut row_starts = Vec::with_capacity(n + 1);
+    let ids = |c: TextCol| rows.text_ids(c);
+    let (customer, part, customer_part, description) = (
+        ids(TextCol::Customer),
+        ids(TextCol::Part),
+        ids(TextCol::CustomerPart),
+        ids(TextCol::Description),
+    );
+    let (unit, bin, user_lot, reference, po, status) = (
+        ids(TextCol::Unit),
+        ids(TextCol::Bin),
+        ids(TextCol::UserLot),
+        ids(TextCol::Reference),
+        ids(TextCol::Po),
+        ids(TextCol::Status),
+    );
+    let (exp, last_rec, last_tx) = (
+        rows.days(DateCol::Exp),
+        rows.days(DateCol::LastRec),
+        rows.days(DateCol::LastTransaction),
+    );
+    let qty = rows.quantities();
+    let mut scratch = String::new();
+    for i in 0..n {
+        row_starts.push(haystack.len() as u32);
+        let text = |h: &mut Vec<u8>, id: u32| {
+            h.extend_from_slice(&lowered[spans[id as usize]..spans[id as usize + 1]]);
+            h.push(0x1f);
+        };
+        // Quantities and dates are digits and punctuation: nothing to lower-case.
+        let plain = |h: &mut Vec<u8>, s: &str| {
+            h.extend_from_slice(s.as_bytes());
+            h.push(0x1f);
+        };
+        let day = |d: i32| {
+            (d != NO_DATE)
+                .then(|| time::Date::from_julian_day(d).ok())
+                .flatten()
+                .map(format_us_date)
+                .unwrap_or_default()
+        };
+        let h = &mut haystack;
+        text(h, customer[i]);
+        text(h, part[i]);
+        text(h, customer_part[i]);
+        text(h, description[i]);
+        plain(h, &format_qty(qty[i]));
+        scratch.clear();
+        let _ = std::fmt::Write::write_fmt(&mut scratch, format_args!("{}", qty[i]));
+        plain(h, &scratch);
+        text(h, unit[i]);
+        text(h, bin[i]);
+        text(h, user_lot[i]);
+        plain(h, &day(exp[i]));
+        text(h, reference[i]);
+        text(h, po[i]);
+        text(h, status[i]);
+        plain(h, &day(last_rec[i]));
+        plain(h, &day(last_tx[i]));
+        h.push(b'\n');
+    }
+    row_starts.push(haystack.len() as u32);
+    haystack.shrink_to_fit();
+    (haystack, row_starts)
+}
+
+/// The default order (docs/deacom.md): one customer by part then user lot; several by
+/// customer, part, user lot.
+fn default_order(rows: &Rows, text_rank: &[u32], multi_customer: bool) -> Vec<u32> {
+    let customer_rank = text_ranks(rows, TextCol::Customer, text_rank);
+    let part_rank = text_ranks(rows, TextCol::Part, text_rank);
+    let lot_rank = text_ranks(rows, TextCol::UserLot, text_rank);
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.sort_by_key(|&i| {
+        let i = i as usize;
+        (
+            if multi_customer { customer_rank[i] } else { 0 },
+            part_rank[i],
+            lot_rank[i],
+            i,
+        )
+    });
+    order
+}
+
 impl Snapshot {
     /// When these rows were last read from the ERP.
     pub fn as_of(&self) -> OffsetDateTime {
@@ -530,63 +637,22 @@ impl Snapshot {
 
     pub fn build(rows: Rows, multi_customer: bool) -> Snapshot {
         let n = rows.len();
-        let mut haystack = Vec::with_capacity(n * 160);
-        let mut row_starts = Vec::with_capacity(n + 1);
-        for r in rows.iter() {
-            row_starts.push(haystack.len() as u32);
-            let date = |d: Option<time::Date>| d.map(format_us_date).unwrap_or_default();
-            // The text a person sees in each column (plus the raw quantity), as the old
-            // page's search matched what was on screen.
-            let fields = [
-                r.customer,
-                r.part,
-                r.customer_part,
-                r.description,
-                &format_qty(r.on_hand_qty),
-                &r.on_hand_qty.to_string(),
-                r.unit,
-                r.bin,
-                r.user_lot,
-                &date(r.exp_date),
-                r.reference,
-                r.po,
-                r.status,
-                &date(r.last_rec_date),
-                &date(r.last_transaction_date),
-            ];
-            for f in fields {
-                for c in f.chars().filter(|c| *c != '\n') {
-                    for l in c.to_lowercase() {
-                        let mut buf = [0u8; 4];
-                        haystack.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
-                    }
-                }
-                haystack.push(0x1f);
-            }
-            haystack.push(b'\n');
-        }
-        row_starts.push(haystack.len() as u32);
-
-        haystack.shrink_to_fit();
-        let text_rank = pool_ranks(&rows);
-        let parts = Dict::of(&rows, TextCol::Part, &text_rank);
-        let bins = Dict::of(&rows, TextCol::Bin, &text_rank);
-        let statuses = Dict::of(&rows, TextCol::Status, &text_rank);
-
-        // docs/deacom.md: one customer by part then user lot; several by customer, part, user lot.
-        let customer_rank = text_ranks(&rows, TextCol::Customer, &text_rank);
-        let part_rank = text_ranks(&rows, TextCol::Part, &text_rank);
-        let lot_rank = text_ranks(&rows, TextCol::UserLot, &text_rank);
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_by_key(|&i| {
-            let i = i as usize;
-            (
-                if multi_customer { customer_rank[i] } else { 0 },
-                part_rank[i],
-                lot_rank[i],
-                i,
-            )
-        });
+        // The search text on one core while the orders and dropdowns are made on the other.
+        let (haystack, row_starts, text_rank, parts, bins, statuses, order) =
+            std::thread::scope(|s| {
+                let search = s.spawn(|| search_text(&rows));
+                let text_rank = pool_ranks(&rows);
+                let parts = Dict::of(&rows, TextCol::Part, &text_rank);
+                let bins = Dict::of(&rows, TextCol::Bin, &text_rank);
+                let statuses = Dict::of(&rows, TextCol::Status, &text_rank);
+                let order = default_order(&rows, &text_rank, multi_customer);
+                let (haystack, row_starts) = search
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (
+                    haystack, row_starts, text_rank, parts, bins, statuses, order,
+                )
+            });
         let mut default_pos = vec![0u32; n];
         for (pos, &i) in order.iter().enumerate() {
             default_pos[i as usize] = pos as u32;
@@ -595,7 +661,7 @@ impl Snapshot {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         // What the process holds for this snapshot: the rows, the search text and the
         // indexes, by capacity (the memoised sorts, searches and views are counted as
-        // they are made: see `memo_bytes`).
+        // they are made: see `held_bytes`).
         let approx_bytes = rows.heap_bytes()
             + haystack.capacity()
             + row_starts.capacity() * 4
@@ -1301,10 +1367,9 @@ impl Reread {
         }
     }
 
-    pub fn push(&mut self, row: InventoryRow) {
+    pub fn push(&mut self, new: RowRef<'_>) {
         match self {
             Reread::Same { previous, matched } => {
-                let new = RowRef::of(&row);
                 if *matched < previous.rows.len() && previous.rows.get(*matched) == new {
                     *matched += 1;
                     return;
@@ -1314,7 +1379,7 @@ impl Reread {
                 rows.push(new);
                 *self = Reread::Changed(Box::new(rows));
             }
-            Reread::Changed(rows) => rows.push(RowRef::of(&row)),
+            Reread::Changed(rows) => rows.push(new),
         }
     }
 
@@ -1364,6 +1429,70 @@ mod tests {
             field,
             dir: SortDir::Asc,
         }]
+    }
+
+    /// The search text as it was first written: every field of every row formatted and
+    /// lower-cased row by row.
+    fn search_text_row_by_row(rows: &Rows) -> (Vec<u8>, Vec<u32>) {
+        let mut haystack = Vec::new();
+        let mut row_starts = Vec::new();
+        for r in rows.iter() {
+            row_starts.push(haystack.len() as u32);
+            let date = |d: Option<time::Date>| d.map(format_us_date).unwrap_or_default();
+            let fields = [
+                r.customer,
+                r.part,
+                r.customer_part,
+                r.description,
+                &format_qty(r.on_hand_qty),
+                &r.on_hand_qty.to_string(),
+                r.unit,
+                r.bin,
+                r.user_lot,
+                &date(r.exp_date),
+                r.reference,
+                r.po,
+                r.status,
+                &date(r.last_rec_date),
+                &date(r.last_transaction_date),
+            ];
+            for f in fields {
+                for c in f.chars().filter(|c| *c != '\n') {
+                    for l in c.to_lowercase() {
+                        let mut buf = [0u8; 4];
+                        haystack.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+                    }
+                }
+                haystack.push(0x1f);
+            }
+            haystack.push(b'\n');
+        }
+        row_starts.push(haystack.len() as u32);
+        (haystack, row_starts)
+    }
+
+    #[test]
+    fn the_search_text_is_each_rows_text_lower_cased() {
+        use time::macros::date;
+        let rows: Vec<InventoryRow> = (0..40u32)
+            .map(|i| InventoryRow {
+                customer: ["Café Münster GmbH", "ACME", "İstanbul Ltd"][(i % 3) as usize].into(),
+                part: format!("P-{}", i % 7),
+                description: format!("Line one\nLINE TWO ΣΑΣ {i}"),
+                on_hand_qty: f64::from(i) * 1234.5,
+                unit: "KG".into(),
+                bin: format!("B{}", i % 5),
+                user_lot: format!("Lot{i}"),
+                exp_date: (i % 2 == 0).then_some(date!(2027 - 01 - 02)),
+                last_rec_date: Some(date!(2026 - 03 - 04)),
+                status: "Available".into(),
+                po: "N/A".into(),
+                reference: String::new(),
+                ..Default::default()
+            })
+            .collect();
+        let rows = Rows::from_rows(&rows);
+        assert_eq!(search_text(&rows), search_text_row_by_row(&rows));
     }
 
     #[test]
@@ -1457,8 +1586,8 @@ mod tests {
         ));
         let read = |rows: Vec<InventoryRow>, previous: Option<Arc<Snapshot>>| {
             let mut r = Reread::new(previous);
-            for row in rows {
-                r.push(row);
+            for row in &rows {
+                r.push(RowRef::of(row));
             }
             r.finish()
         };
