@@ -197,9 +197,34 @@ pub struct RowsBuilder {
     rows: Rows,
     /// Hash of a text → its id. Texts whose hashes collide with a different text go to
     /// `clashes`.
-    seen: HashMap<u64, u32>,
+    /// A text's hash → its id (the hash is the key as it is: see [`Prehashed`]).
+    seen: HashMap<u64, u32, std::hash::BuildHasherDefault<Prehashed>>,
     clashes: HashMap<String, u32>,
-    hasher: std::collections::hash_map::RandomState,
+    /// Fast and seeded per builder: texts come from the ERP, not from a visitor, but a
+    /// seed costs nothing.
+    hasher: foldhash::fast::RandomState,
+    /// Each text column's id in the row before: neighbouring rows often repeat a column
+    /// (a part's lots come together), and comparing with it skips the hash.
+    last: [u32; TEXT_COLS],
+}
+
+/// The hasher of keys that are hashes already: passes the `u64` through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with it; anything else is folded in plainly.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl RowsBuilder {
@@ -216,9 +241,10 @@ impl RowsBuilder {
                 last_tx: Vec::with_capacity(n),
                 last_rec: Vec::with_capacity(n),
             },
-            seen: HashMap::new(),
+            seen: HashMap::default(),
             clashes: HashMap::new(),
             hasher: Default::default(),
+            last: [u32::MAX; TEXT_COLS],
         }
     }
 
@@ -279,7 +305,13 @@ impl RowsBuilder {
             r.status,
         ];
         for (c, s) in texts.into_iter().enumerate() {
-            let id = self.intern(s);
+            let last = self.last[c];
+            let id = if last != u32::MAX && self.rows.pool.get(last) == s {
+                last
+            } else {
+                self.intern(s)
+            };
+            self.last[c] = id;
             self.rows.ids[c].push(id);
         }
         self.rows.on_hand.push(r.on_hand_qty);
