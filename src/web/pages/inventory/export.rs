@@ -126,7 +126,9 @@ where
             let (back, result) = match written {
                 Ok(w) => w,
                 Err(e) => {
+                    // A panic while writing: the body ends in an error, not quietly short.
                     tracing::error!(error = %e, export = what, "an export chunk could not be written");
+                    let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
                     return;
                 }
             };
@@ -271,4 +273,53 @@ pub async fn export_csv(
     let mut resp = streamed("csv", job, csv_step).into_response();
     attachment(&mut resp, "text/csv; charset=utf-8", &name.with_ext("csv"));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_streamed_body_carries_every_chunk_then_ends() {
+        let body = streamed("test", 0u8, |n: &mut u8| {
+            *n += 1;
+            let chunk = Bytes::from(format!("chunk {n};"));
+            Ok(if *n < 3 {
+                Step::More(chunk)
+            } else {
+                Step::Last(chunk)
+            })
+        });
+        let all = body.collect().await.unwrap().to_bytes();
+        assert_eq!(all, "chunk 1;chunk 2;chunk 3;");
+    }
+
+    /// A download cut short by a failure must not look whole: the body ends in an error
+    /// (hyper then breaks the connection) after what was written.
+    #[tokio::test]
+    async fn a_failing_or_panicking_step_ends_the_body_in_an_error() {
+        let failing = streamed("test", 0u8, |n: &mut u8| {
+            *n += 1;
+            if *n == 1 {
+                Ok(Step::More(Bytes::from_static(b"first")))
+            } else {
+                Err(std::io::Error::other("the disk is full"))
+            }
+        });
+        let panicking = streamed("test", 0u8, |n: &mut u8| {
+            *n += 1;
+            if *n == 1 {
+                Ok(Step::More(Bytes::from_static(b"first")))
+            } else {
+                panic!("a bug while writing")
+            }
+        });
+        for mut body in [failing, panicking] {
+            let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+            assert_eq!(first, "first");
+            assert!(body.frame().await.unwrap().is_err());
+        }
+    }
 }
