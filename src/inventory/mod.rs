@@ -26,6 +26,7 @@ use tokio::sync::OnceCell;
 use crate::auth::access::{AdminGrant, Holder, InventoryGrant};
 use crate::domain::ErpScope;
 use crate::erp::{ErpError, ErpSource, RowSink};
+use rows::RowBatch;
 use snapshot::Reread;
 
 pub use cursor::{BUSY_RETRY as PULL_RETRY, CursorError};
@@ -98,6 +99,37 @@ pub struct InventoryService {
     /// How often each column was asked to sort by (`SortField::ALL`'s order): after a read
     /// the most asked are sorted in the background (see [`SortUse`]).
     sort_use: SortUse,
+}
+
+/// Rows a batch carries from the ERP's reading thread to the compacting one, and batches
+/// that may wait between them.
+const BATCH_ROWS: usize = 4_096;
+const BATCHES_AHEAD: usize = 4;
+
+/// Fills batches of rows and sends each full one; the last, partial one when dropped (the
+/// read is over), which also shuts the channel.
+struct Batcher {
+    batch: RowBatch,
+    tx: std::sync::mpsc::SyncSender<RowBatch>,
+}
+
+impl Batcher {
+    fn push(&mut self, row: crate::erp::RowRef<'_>) {
+        self.batch.push(row);
+        if self.batch.len() >= BATCH_ROWS {
+            // A closed channel means the compacting side is gone (it panicked): the
+            // read's result is then an error anyway.
+            let _ = self.tx.send(std::mem::take(&mut self.batch));
+        }
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        if !self.batch.is_empty() {
+            let _ = self.tx.send(std::mem::take(&mut self.batch));
+        }
+    }
 }
 
 /// Columns sorted ahead after a read, at most.
@@ -442,10 +474,28 @@ impl InventoryService {
                 let started = Instant::now();
                 // Compared with the rows read last time as they arrive: unchanged rows
                 // are neither kept nor indexed again (see `Reread`).
-                let reread = Arc::new(Mutex::new(Reread::new(previous.clone())));
+                // The rows go over in batches to a second blocking thread, which compacts
+                // them while the ERP's answer is still being decoded (at most BATCHES_AHEAD
+                // batches wait; the reading thread waits for room).
+                let (tx, rx) = std::sync::mpsc::sync_channel::<RowBatch>(BATCHES_AHEAD);
+                let compacting = tokio::task::spawn_blocking({
+                    let previous = previous.clone();
+                    move || {
+                        let mut reread = Reread::new(previous);
+                        for batch in rx {
+                            for row in batch.rows() {
+                                reread.push(row);
+                            }
+                        }
+                        reread
+                    }
+                });
                 let sink: RowSink = {
-                    let reread = reread.clone();
-                    Box::new(move |row| reread.lock().push(row))
+                    let mut batcher = Batcher {
+                        batch: RowBatch::default(),
+                        tx,
+                    };
+                    Box::new(move |row| batcher.push(row))
                 };
                 let read =
                     within(self.read_timeout, self.erp.inventory_rows_each(scope, sink)).await;
@@ -459,7 +509,10 @@ impl InventoryService {
                 self.last_failed
                     .store(read.is_err(), std::sync::atomic::Ordering::Relaxed);
                 read?;
-                let done = std::mem::replace(&mut *reread.lock(), Reread::new(None));
+                // The sink went with the read: its last batch is sent and the channel shut.
+                let done = compacting
+                    .await
+                    .map_err(|e| ErpError::Query(format!("compacting failed: {e}")))?;
                 let rows = match done.finish() {
                     Ok(same) => {
                         same.read_again(time::OffsetDateTime::now_utc());

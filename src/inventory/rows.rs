@@ -336,6 +336,84 @@ impl RowsBuilder {
     }
 }
 
+/// Rows copied out of the ERP's answer a batch at a time (one buffer of text, no string
+/// per field), so they can be handed to another thread: a read's rows are compacted on one
+/// core while the ERP's answer is decoded on the other.
+#[derive(Default)]
+pub struct RowBatch {
+    text: String,
+    /// Where each text ends in `text`, ten a row in `TextCol` order.
+    ends: Vec<u32>,
+    numbers: Vec<(f64, [Option<Date>; 3])>,
+}
+
+impl RowBatch {
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty()
+    }
+
+    pub fn push(&mut self, r: RowRef<'_>) {
+        for t in [
+            r.customer,
+            r.part,
+            r.customer_part,
+            r.description,
+            r.unit,
+            r.bin,
+            r.reference,
+            r.user_lot,
+            r.po,
+            r.status,
+        ] {
+            self.text.push_str(t);
+            self.ends.push(self.text.len() as u32);
+        }
+        self.numbers.push((
+            r.on_hand_qty,
+            [r.exp_date, r.last_transaction_date, r.last_rec_date],
+        ));
+    }
+
+    /// Each row, in the order pushed.
+    pub fn rows(&self) -> impl Iterator<Item = RowRef<'_>> + '_ {
+        self.numbers
+            .iter()
+            .enumerate()
+            .map(move |(i, (qty, dates))| {
+                let ends = &self.ends[i * TEXT_COLS..(i + 1) * TEXT_COLS];
+                let start = if i == 0 {
+                    0
+                } else {
+                    self.ends[i * TEXT_COLS - 1] as usize
+                };
+                let t = |c: usize| {
+                    let from = if c == 0 { start } else { ends[c - 1] as usize };
+                    &self.text[from..ends[c] as usize]
+                };
+                RowRef {
+                    customer: t(0),
+                    part: t(1),
+                    customer_part: t(2),
+                    description: t(3),
+                    on_hand_qty: *qty,
+                    unit: t(4),
+                    bin: t(5),
+                    reference: t(6),
+                    user_lot: t(7),
+                    exp_date: dates[0],
+                    last_transaction_date: dates[1],
+                    last_rec_date: dates[2],
+                    po: t(8),
+                    status: t(9),
+                }
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +436,22 @@ mod tests {
             po: String::new(),
             status: "Available".into(),
         }
+    }
+
+    #[test]
+    fn a_batch_gives_back_the_rows_pushed() {
+        let input = vec![
+            row("P1", "L1", Some(date!(2027 - 01 - 02))),
+            row("", "", None),
+            row("Ünïcode ✓", "L3", None),
+        ];
+        let mut batch = RowBatch::default();
+        for r in &input {
+            batch.push(RowRef::of(r));
+        }
+        assert_eq!(batch.len(), 3);
+        let back: Vec<InventoryRow> = batch.rows().map(|r| r.to_row()).collect();
+        assert_eq!(back, input);
     }
 
     #[test]
