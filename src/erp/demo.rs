@@ -49,8 +49,9 @@ pub const CUSTOMER_NAMES: &[&str] = &[
 
 const SCHEMA: &str = include_str!("../../db/deacom-demo/sqlite.sql");
 const SEED: u64 = 0x5EED_0FDE_AC0A;
-/// Bump when the generated content changes, so existing demo files are regenerated.
-const GENERATOR_VERSION: &str = "3";
+/// Bump when the generated content or its indexes change, so existing demo files are
+/// regenerated.
+const GENERATOR_VERSION: &str = "4";
 
 /// SplitMix64: tiny, fast, and stable forever (unlike a library's default generator).
 struct Prng(u64);
