@@ -916,3 +916,39 @@ async fn a_plain_pull_answers_the_same_bytes_as_the_executor() {
             .all(|r| r["__typename"] == "InventoryRow" && r["p"] == r["part"])
     );
 }
+
+/// `/graphql` validates every operation by every rule (the pages' own operations, checked
+/// when the portal is compiled, skip that on a second instance of the schema): an unused
+/// variable and a field asked twice with different arguments under one name are refused.
+#[tokio::test]
+async fn the_api_validates_every_operation_by_every_rule() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "50")]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "Strict", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+    )
+    .await;
+    for (query, says) in [
+        (
+            "query($unused: Int) { inventory(first: 1) { totalCount } }",
+            "unused",
+        ),
+        (
+            "{ inventory(first: 1) { totalCount } inventory(first: 2) { totalCount } }",
+            "differing arguments",
+        ),
+    ] {
+        let resp = bearer(&app, &secret, query).await;
+        let body: Value = resp.json().await.unwrap();
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            body["data"].is_null() && message.contains(says),
+            "{query}: {body}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{body}"
+        );
+    }
+}
