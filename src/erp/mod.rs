@@ -43,6 +43,9 @@ pub enum ErpError {
     Query(String),
 }
 
+/// How many text fields a row has ([`RowRef::texts`]).
+pub const TEXT_FIELDS: usize = 10;
+
 /// One row, borrowed: from the ERP's answer as it is decoded, from an [`InventoryRow`], or
 /// from a snapshot's rows (`inventory::rows::Rows`). The same field names.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,6 +84,69 @@ impl<'a> RowRef<'a> {
             po: &r.po,
             status: &r.status,
         }
+    }
+
+    /// The text fields, in this order: customer, part, customer part, description, unit,
+    /// bin, reference, user lot, PO, status (a snapshot keeps its text columns so).
+    pub fn texts(&self) -> [&'a str; TEXT_FIELDS] {
+        [
+            self.customer,
+            self.part,
+            self.customer_part,
+            self.description,
+            self.unit,
+            self.bin,
+            self.reference,
+            self.user_lot,
+            self.po,
+            self.status,
+        ]
+    }
+
+    /// A row from its texts (in [`RowRef::texts`]' order), its quantity and its dates
+    /// (expiry, last transaction, last receipt).
+    pub fn from_parts(
+        texts: [&'a str; TEXT_FIELDS],
+        on_hand_qty: f64,
+        [exp_date, last_transaction_date, last_rec_date]: [Option<Date>; 3],
+    ) -> RowRef<'a> {
+        let [
+            customer,
+            part,
+            customer_part,
+            description,
+            unit,
+            bin,
+            reference,
+            user_lot,
+            po,
+            status,
+        ] = texts;
+        RowRef {
+            customer,
+            part,
+            customer_part,
+            description,
+            on_hand_qty,
+            unit,
+            bin,
+            reference,
+            user_lot,
+            exp_date,
+            last_transaction_date,
+            last_rec_date,
+            po,
+            status,
+        }
+    }
+
+    /// The dates, in [`RowRef::from_parts`]' order.
+    pub fn dates(&self) -> [Option<Date>; 3] {
+        [
+            self.exp_date,
+            self.last_transaction_date,
+            self.last_rec_date,
+        ]
     }
 
     pub fn to_row(&self) -> InventoryRow {

@@ -17,6 +17,7 @@ use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipWriter};
 
 use super::{Kind, columns};
+use crate::domain::format_us_date;
 use crate::inventory::columns::Column;
 use crate::inventory::rows::{NO_DATE, Rows, TextCol};
 
@@ -432,13 +433,20 @@ impl XlsxStream {
                         b.extend_from_slice(b"</v></c>");
                     }
                 }
-                Kind::Date => {
-                    let Some(col) = c.date_col() else { continue };
-                    let day = rows.days(col)[idx];
-                    if day == NO_DATE {
+                Kind::Date | Kind::Days => {
+                    let Some(day) = c
+                        .date_col()
+                        .map(|col| rows.days(col)[idx])
+                        .filter(|&d| d != NO_DATE)
+                    else {
                         continue;
-                    }
-                    if let Some(serial) = excel_serial(day) {
+                    };
+                    if c.kind == Kind::Days {
+                        cell(b, None, None);
+                        b.extend_from_slice(b"<v>");
+                        push_i64(b, i64::from(day) - i64::from(self.today_julian));
+                        b.extend_from_slice(b"</v></c>");
+                    } else if let Some(serial) = excel_serial(day) {
                         cell(b, Some(STYLE_DATE), None);
                         b.extend_from_slice(b"<v>");
                         push_i64(b, serial);
@@ -447,26 +455,9 @@ impl XlsxStream {
                         // Before 1900 Excel has no date: the text, as the CSV writes it.
                         cell(b, None, Some(b"inlineStr"));
                         b.extend_from_slice(b"<is><t>");
-                        let _ = write!(
-                            b,
-                            "{:02}/{:02}/{:04}",
-                            u8::from(d.month()),
-                            d.day(),
-                            d.year()
-                        );
+                        b.extend_from_slice(format_us_date(d).as_bytes());
                         b.extend_from_slice(b"</t></is></c>");
                     }
-                }
-                Kind::Days => {
-                    let Some(col) = c.date_col() else { continue };
-                    let day = rows.days(col)[idx];
-                    if day == NO_DATE {
-                        continue;
-                    }
-                    cell(b, None, None);
-                    b.extend_from_slice(b"<v>");
-                    push_i64(b, i64::from(day) - i64::from(self.today_julian));
-                    b.extend_from_slice(b"</v></c>");
                 }
                 Kind::Text => {}
             }

@@ -175,29 +175,15 @@ pub const OLD_EXPORT_COLUMNS: usize = 12;
 impl Column {
     /// The value of a text column.
     pub fn text<'r>(&self, r: &RowRef<'r>) -> Option<&'r str> {
-        Some(match self.field {
-            SortField::Customer => r.customer,
-            SortField::Part => r.part,
-            SortField::CustomerPart => r.customer_part,
-            SortField::Description => r.description,
-            SortField::Unit => r.unit,
-            SortField::Bin => r.bin,
-            SortField::Reference => r.reference,
-            SortField::UserLot => r.user_lot,
-            SortField::Po => r.po,
-            SortField::Status => r.status,
-            _ => return None,
-        })
+        self.text_col().map(|c| r.texts()[c as usize])
     }
 
-    /// The value of a date column.
+    /// The value of a date column (not of days to expiry, which reads a date too).
     pub fn date(&self, r: &RowRef<'_>) -> Option<Date> {
-        match self.field {
-            SortField::ExpDate => r.exp_date,
-            SortField::LastRecDate => r.last_rec_date,
-            SortField::LastTransactionDate => r.last_transaction_date,
-            _ => None,
-        }
+        (self.kind == Kind::Date)
+            .then(|| self.date_col())
+            .flatten()
+            .and_then(|c| r.dates()[c as usize])
     }
 
     /// The snapshot's text column this column reads, where it is a text column.
@@ -239,6 +225,40 @@ impl Column {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_column_reads_its_own_value() {
+        use time::macros::date;
+        let row = crate::erp::InventoryRow {
+            part: "P-1".into(),
+            user_lot: "L-1".into(),
+            exp_date: Some(date!(2027 - 01 - 02)),
+            last_transaction_date: Some(date!(2026 - 02 - 03)),
+            last_rec_date: Some(date!(2025 - 03 - 04)),
+            ..Default::default()
+        };
+        let r = RowRef::of(&row);
+        let c = |f| column(f);
+        assert_eq!(c(SortField::Part).text(&r), Some("P-1"));
+        assert_eq!(c(SortField::UserLot).text(&r), Some("L-1"));
+        assert_eq!(c(SortField::OnHandQty).text(&r), None);
+        assert_eq!(c(SortField::ExpDate).date(&r), row.exp_date);
+        assert_eq!(
+            c(SortField::LastTransactionDate).date(&r),
+            row.last_transaction_date
+        );
+        assert_eq!(c(SortField::LastRecDate).date(&r), row.last_rec_date);
+        assert_eq!(
+            c(SortField::DaysToExpiry).date(&r),
+            None,
+            "a number of days"
+        );
+        assert_eq!(c(SortField::Part).date(&r), None);
+        assert_eq!(
+            c(SortField::DaysToExpiry).days(&r, date!(2027 - 01 - 01)),
+            Some(1)
+        );
+    }
 
     #[test]
     fn every_sort_field_has_one_column_and_every_list_names_known_columns() {

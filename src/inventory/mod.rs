@@ -541,11 +541,18 @@ impl InventoryService {
                     "inventory read from ERP"
                 );
                 let snap = Arc::new(snap);
-                // The columns people sort by most, sorted now on a blocking thread so
-                // that a first click on their headers finds the order made. One task per
-                // new snapshot (reads are bounded by the cache); a request for an order
-                // being made waits for it rather than making it again.
-                let (warm, fields) = (snap.clone(), self.sort_use.most(WARM_SORTS));
+                // The columns people sort by, sorted now on a blocking thread so that a
+                // first click on their headers finds the order made: those asked of this
+                // scope's rows before (none asked, none made: a scope re-read every few
+                // seconds pays only for what its users sort), or for a scope's first
+                // rows the ones sorted most anywhere. One task per new snapshot (reads
+                // are bounded by the cache); a request for an order being made waits for
+                // it rather than making it again.
+                let fields = match &previous {
+                    Some(p) => p.asked_sorts().into_iter().take(WARM_SORTS).collect(),
+                    None => self.sort_use.most(WARM_SORTS),
+                };
+                let warm = snap.clone();
                 tokio::task::spawn_blocking(move || warm.warm_sorts(&fields));
                 Ok::<_, ErpError>(snap)
             })
@@ -672,6 +679,55 @@ impl InventoryService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scope's first rows get the columns sorted most anywhere sorted ahead; its next
+    /// rows get the columns its users sorted the rows before by, and only those (a scope
+    /// nobody sorts is re-read without sorting anything ahead).
+    #[tokio::test]
+    async fn the_next_rows_are_sorted_ahead_as_the_last_ones_were_asked() {
+        async fn made(snap: &Snapshot, want: usize) -> Vec<SortKey> {
+            for _ in 0..500 {
+                if snap.sorts_made().len() >= want {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            snap.sorts_made()
+        }
+        let asc = |field| SortKey {
+            field,
+            dir: SortDir::Asc,
+        };
+        let service = InventoryService::new(
+            Arc::new(Moving::default()),
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+        );
+        let scope = ErpScope::parse("A");
+        let (first, _) = service.snapshot(&scope, false).await.unwrap();
+        assert_eq!(
+            made(&first, 3).await,
+            [
+                asc(SortField::ExpDate),
+                asc(SortField::OnHandQty),
+                asc(SortField::Description)
+            ]
+        );
+        let by_bin = Selection {
+            filter: Filter::default(),
+            sort: vec![asc(SortField::Bin)],
+            cover: None,
+        };
+        first.select_page(&by_bin, 0, 10, Wanted::EVERYTHING);
+        let (second, _) = service.snapshot(&scope, false).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(made(&second, 1).await, [asc(SortField::Bin)]);
+        // Nobody sorted the second rows: the third are sorted by nothing ahead.
+        let (third, _) = service.snapshot(&scope, false).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(third.sorts_made().is_empty());
+    }
 
     #[test]
     fn the_columns_sorted_most_are_warmed_first() {

@@ -14,7 +14,7 @@ use crate::erp::InventoryRow;
 
 pub use crate::erp::RowRef;
 
-/// The text columns, in the order their ids are kept.
+/// The text columns, in the order their ids are kept: [`RowRef::texts`]' order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextCol {
     Customer,
@@ -29,9 +29,9 @@ pub enum TextCol {
     Status,
 }
 
-const TEXT_COLS: usize = 10;
+const TEXT_COLS: usize = crate::erp::TEXT_FIELDS;
 
-/// The date columns.
+/// The date columns, in [`RowRef::dates`]' order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateCol {
     Exp,
@@ -106,23 +106,15 @@ impl Rows {
 
     /// Row `i` (panics past the end, as slice indexing does).
     pub fn get(&self, i: usize) -> RowRef<'_> {
-        let t = |c: TextCol| self.pool.get(self.ids[c as usize][i]);
-        RowRef {
-            customer: t(TextCol::Customer),
-            part: t(TextCol::Part),
-            customer_part: t(TextCol::CustomerPart),
-            description: t(TextCol::Description),
-            on_hand_qty: self.on_hand[i],
-            unit: t(TextCol::Unit),
-            bin: t(TextCol::Bin),
-            reference: t(TextCol::Reference),
-            user_lot: t(TextCol::UserLot),
-            exp_date: date(self.exp[i]),
-            last_transaction_date: date(self.last_tx[i]),
-            last_rec_date: date(self.last_rec[i]),
-            po: t(TextCol::Po),
-            status: t(TextCol::Status),
-        }
+        RowRef::from_parts(
+            std::array::from_fn(|c| self.pool.get(self.ids[c][i])),
+            self.on_hand[i],
+            [
+                date(self.exp[i]),
+                date(self.last_tx[i]),
+                date(self.last_rec[i]),
+            ],
+        )
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = RowRef<'_>> + Clone + '_ {
@@ -292,19 +284,7 @@ impl RowsBuilder {
     }
 
     pub fn push(&mut self, r: RowRef<'_>) {
-        let texts = [
-            r.customer,
-            r.part,
-            r.customer_part,
-            r.description,
-            r.unit,
-            r.bin,
-            r.reference,
-            r.user_lot,
-            r.po,
-            r.status,
-        ];
-        for (c, s) in texts.into_iter().enumerate() {
+        for (c, s) in r.texts().into_iter().enumerate() {
             let last = self.last[c];
             let id = if last != u32::MAX && self.rows.pool.get(last) == s {
                 last
@@ -357,25 +337,11 @@ impl RowBatch {
     }
 
     pub fn push(&mut self, r: RowRef<'_>) {
-        for t in [
-            r.customer,
-            r.part,
-            r.customer_part,
-            r.description,
-            r.unit,
-            r.bin,
-            r.reference,
-            r.user_lot,
-            r.po,
-            r.status,
-        ] {
+        for t in r.texts() {
             self.text.push_str(t);
             self.ends.push(self.text.len() as u32);
         }
-        self.numbers.push((
-            r.on_hand_qty,
-            [r.exp_date, r.last_transaction_date, r.last_rec_date],
-        ));
+        self.numbers.push((r.on_hand_qty, r.dates()));
     }
 
     /// Each row, in the order pushed.
@@ -383,33 +349,13 @@ impl RowBatch {
         self.numbers
             .iter()
             .enumerate()
-            .map(move |(i, (qty, dates))| {
-                let ends = &self.ends[i * TEXT_COLS..(i + 1) * TEXT_COLS];
-                let start = if i == 0 {
-                    0
-                } else {
-                    self.ends[i * TEXT_COLS - 1] as usize
-                };
-                let t = |c: usize| {
-                    let from = if c == 0 { start } else { ends[c - 1] as usize };
-                    &self.text[from..ends[c] as usize]
-                };
-                RowRef {
-                    customer: t(0),
-                    part: t(1),
-                    customer_part: t(2),
-                    description: t(3),
-                    on_hand_qty: *qty,
-                    unit: t(4),
-                    bin: t(5),
-                    reference: t(6),
-                    user_lot: t(7),
-                    exp_date: dates[0],
-                    last_transaction_date: dates[1],
-                    last_rec_date: dates[2],
-                    po: t(8),
-                    status: t(9),
-                }
+            .map(move |(i, &(qty, dates))| {
+                let end = |k: usize| self.ends[k] as usize;
+                let texts = std::array::from_fn(|c| {
+                    let k = i * TEXT_COLS + c;
+                    &self.text[if k == 0 { 0 } else { end(k - 1) }..end(k)]
+                });
+                RowRef::from_parts(texts, qty, dates)
             })
     }
 }
@@ -436,6 +382,40 @@ mod tests {
             po: String::new(),
             status: "Available".into(),
         }
+    }
+
+    /// A row's texts come in the text columns' order (the ids of `Rows` are kept so).
+    #[test]
+    fn a_rows_texts_are_in_the_text_columns_order() {
+        let r = InventoryRow {
+            customer: "customer".into(),
+            part: "part".into(),
+            customer_part: "customer part".into(),
+            description: "description".into(),
+            unit: "unit".into(),
+            bin: "bin".into(),
+            reference: "reference".into(),
+            user_lot: "user lot".into(),
+            po: "po".into(),
+            status: "status".into(),
+            ..Default::default()
+        };
+        let texts = RowRef::of(&r).texts();
+        for (col, want) in [
+            (TextCol::Customer, "customer"),
+            (TextCol::Part, "part"),
+            (TextCol::CustomerPart, "customer part"),
+            (TextCol::Description, "description"),
+            (TextCol::Unit, "unit"),
+            (TextCol::Bin, "bin"),
+            (TextCol::Reference, "reference"),
+            (TextCol::UserLot, "user lot"),
+            (TextCol::Po, "po"),
+            (TextCol::Status, "status"),
+        ] {
+            assert_eq!(texts[col as usize], want);
+        }
+        assert_eq!(RowRef::from_parts(texts, 0.0, [None; 3]), RowRef::of(&r));
     }
 
     #[test]

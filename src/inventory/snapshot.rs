@@ -433,6 +433,9 @@ pub struct Snapshot {
     /// for a tenth of a second, and a whole office may click the same header).
     sorting: Mutex<Vec<SortMemoKey>>,
     sorted_one: parking_lot::Condvar,
+    /// The columns people sorted these rows by (first key), first asked first: the next
+    /// snapshot of the scope sorts them ahead.
+    asked: Mutex<Vec<SortField>>,
     searches: Mutex<Vec<(String, RowList)>>,
     views: Mutex<Vec<(Filter, Arc<Selected>)>>,
     /// Each (customer, part)'s total on hand in the scope and its first row, computed
@@ -690,6 +693,7 @@ impl Snapshot {
             sorts: Mutex::new(Vec::new()),
             sorting: Mutex::new(Vec::new()),
             sorted_one: parking_lot::Condvar::new(),
+            asked: Mutex::new(Vec::new()),
             searches: Mutex::new(Vec::new()),
             views: Mutex::new(Vec::new()),
             part_totals: std::sync::OnceLock::new(),
@@ -911,6 +915,35 @@ impl Snapshot {
         order
     }
 
+    /// The order a selection asks for, noting its first sort column as asked.
+    fn sorted_as_asked(&self, sel: &Selection) -> Arc<Vec<u32>> {
+        if let Some(key) = sel.sort.first() {
+            let mut asked = self.asked.lock();
+            if !asked.contains(&key.field) {
+                asked.push(key.field);
+            }
+        }
+        self.sorted(&sel.sort, sel.cover.as_deref())
+    }
+
+    /// The single-column orders made so far (tests: which sorts were made ahead).
+    #[cfg(test)]
+    pub(crate) fn sorts_made(&self) -> Vec<SortKey> {
+        self.sorts
+            .lock()
+            .iter()
+            .filter_map(|((keys, _), _)| match keys.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The columns these rows were sorted by on request (not ahead), first asked first.
+    pub fn asked_sorts(&self) -> Vec<SortField> {
+        self.asked.lock().clone()
+    }
+
     /// What the snapshot holds now: its rows and indexes ([`Snapshot::approx_bytes`]) and
     /// the orders, searches and filters it has memoised since (sorts made ahead
     /// included), so the cache's gauge follows what the process really holds.
@@ -1093,7 +1126,7 @@ impl Snapshot {
         want: Wanted,
     ) -> PageSelection {
         let selected = self.selected(&sel.filter, want.facets);
-        let order = self.sorted(&sel.sort, sel.cover.as_deref());
+        let order = self.sorted_as_asked(sel);
         let mut page = Vec::with_capacity(first);
         let more = match &selected.matched {
             // Every row: the page is a slice of the order.
@@ -1136,7 +1169,7 @@ impl Snapshot {
     /// Every selected row, in order.
     pub fn select_all(&self, sel: &Selection) -> Vec<u32> {
         let selected = self.selected(&sel.filter, false);
-        let order = self.sorted(&sel.sort, sel.cover.as_deref());
+        let order = self.sorted_as_asked(sel);
         order
             .iter()
             .copied()
@@ -1511,6 +1544,15 @@ mod tests {
             &snap.sorted(&asc(SortField::OnHandQty), None),
             &warmed
         ));
+    }
+
+    /// The gauge counts what a snapshot memoises after it is built, sorts made ahead too.
+    #[test]
+    fn what_a_snapshot_memoises_is_counted_as_held() {
+        let snap = many(2_000);
+        assert_eq!(snap.held_bytes(), snap.approx_bytes);
+        snap.warm_sorts(&[SortField::OnHandQty]);
+        assert!(snap.held_bytes() >= snap.approx_bytes + 2_000 * 4);
     }
 
     #[test]

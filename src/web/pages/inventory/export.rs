@@ -163,41 +163,102 @@ where
     Body::from_stream(futures_util::StreamExt::fuse(stream))
 }
 
-/// Rows per XLSX step.
-const XLSX_CHUNK: usize = 5_000;
-
-/// An XLSX export under way.
-struct XlsxJob {
+/// An export under way: the view's rows, how many are written, and the format's own
+/// writer state (`W`) between steps.
+struct Job<W> {
     snapshot: std::sync::Arc<crate::inventory::Snapshot>,
     order: Vec<u32>,
     today: time::Date,
     done: usize,
-    writer: Option<export::xlsx::XlsxStream>,
+    writer: Option<W>,
 }
 
-fn xlsx_step(job: &mut XlsxJob) -> std::io::Result<Step> {
-    let rows = &job.snapshot.rows;
+impl<W> Job<W> {
+    /// The next `rows` rows to write (fewer at the end), counted as written.
+    fn next(&mut self, rows: usize) -> std::ops::Range<usize> {
+        let range = self.done..(self.done + rows).min(self.order.len());
+        self.done = range.end;
+        range
+    }
+
+    fn finished(&self) -> bool {
+        self.done == self.order.len()
+    }
+}
+
+/// A step's chunk: the last one once every row is written.
+fn step_of<W>(job: &Job<W>, chunk: Vec<u8>) -> Step {
+    if job.finished() {
+        Step::Last(Bytes::from(chunk))
+    } else {
+        Step::More(Bytes::from(chunk))
+    }
+}
+
+/// Rows per XLSX step.
+const XLSX_CHUNK: usize = 5_000;
+
+fn xlsx_step(job: &mut Job<export::xlsx::XlsxStream>) -> std::io::Result<Step> {
     let mut writer = match job.writer.take() {
         Some(w) => w,
         None => export::xlsx::XlsxStream::start(
-            rows,
+            &job.snapshot.rows,
             job.order.len(),
             job.snapshot.multi_customer,
             job.today,
         )?,
     };
-    let end = (job.done + XLSX_CHUNK).min(job.order.len());
-    writer.write_rows(rows, &job.order[job.done..end])?;
-    job.done = end;
-    if end == job.order.len() {
-        let mut last = writer.take();
-        last.extend(writer.finish(rows)?);
-        Ok(Step::Last(Bytes::from(last)))
+    let range = job.next(XLSX_CHUNK);
+    writer.write_rows(&job.snapshot.rows, &job.order[range])?;
+    let mut chunk = writer.take();
+    if job.finished() {
+        chunk.extend(writer.finish(&job.snapshot.rows)?);
     } else {
-        let chunk = writer.take();
         job.writer = Some(writer);
-        Ok(Step::More(Bytes::from(chunk)))
     }
+    Ok(step_of(job, chunk))
+}
+
+/// Rows per CSV step.
+const CSV_CHUNK: usize = 2_000;
+
+fn csv_step(job: &mut Job<()>) -> std::io::Result<Step> {
+    let mut chunk = if job.done == 0 {
+        export::csv::header(job.snapshot.multi_customer)
+    } else {
+        String::new()
+    };
+    let range = job.next(CSV_CHUNK);
+    chunk.push_str(&export::csv::rows(
+        &job.snapshot.rows,
+        &job.order[range],
+        job.snapshot.multi_customer,
+        job.today,
+    ));
+    Ok(step_of(job, chunk.into_bytes()))
+}
+
+/// The view's rows as a download written by `step`, named `Inventory_…<ext>`.
+async fn download<W: Send + 'static>(
+    state: &AppState,
+    viewer: &Viewer,
+    view: View,
+    (ext, content_type): (&'static str, &'static str),
+    step: fn(&mut Job<W>) -> std::io::Result<Step>,
+) -> Result<Response, AppError> {
+    let view = view.normalised();
+    let (snapshot, order, name) = export_rows(state, viewer, &view).await?;
+    tracing::info!(rows = order.len(), format = ext, "export");
+    let job = Job {
+        snapshot,
+        order,
+        today: super::today(state),
+        done: 0,
+        writer: None,
+    };
+    let mut resp = streamed(ext, job, step).into_response();
+    attachment(&mut resp, content_type, &name.with_ext(ext));
+    Ok(resp)
 }
 
 pub async fn export_xlsx(
@@ -205,56 +266,11 @@ pub async fn export_xlsx(
     InventoryReader(viewer): InventoryReader,
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
-    let view = view.normalised();
-    let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
-    tracing::info!(rows = order.len(), "XLSX export");
-    let job = XlsxJob {
-        snapshot,
-        order,
-        today: super::today(&state),
-        done: 0,
-        writer: None,
-    };
-    let mut resp = streamed("xlsx", job, xlsx_step).into_response();
-    attachment(
-        &mut resp,
+    let xlsx = (
+        "xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        &name.with_ext("xlsx"),
     );
-    Ok(resp)
-}
-
-/// Rows per CSV step.
-const CSV_CHUNK: usize = 2_000;
-
-/// A CSV export under way.
-struct CsvJob {
-    snapshot: std::sync::Arc<crate::inventory::Snapshot>,
-    order: Vec<u32>,
-    today: time::Date,
-    done: usize,
-}
-
-fn csv_step(job: &mut CsvJob) -> std::io::Result<Step> {
-    let end = (job.done + CSV_CHUNK).min(job.order.len());
-    let mut chunk = if job.done == 0 {
-        export::csv::header(job.snapshot.multi_customer)
-    } else {
-        String::new()
-    };
-    chunk.push_str(&export::csv::rows(
-        &job.snapshot.rows,
-        &job.order[job.done..end],
-        job.snapshot.multi_customer,
-        job.today,
-    ));
-    job.done = end;
-    let chunk = Bytes::from(chunk);
-    Ok(if end == job.order.len() {
-        Step::Last(chunk)
-    } else {
-        Step::More(chunk)
-    })
+    download(&state, &viewer, view, xlsx, xlsx_step).await
 }
 
 pub async fn export_csv(
@@ -262,17 +278,14 @@ pub async fn export_csv(
     InventoryReader(viewer): InventoryReader,
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
-    let view = view.normalised();
-    let (snapshot, order, name) = export_rows(&state, &viewer, &view).await?;
-    let job = CsvJob {
-        snapshot,
-        order,
-        today: super::today(&state),
-        done: 0,
-    };
-    let mut resp = streamed("csv", job, csv_step).into_response();
-    attachment(&mut resp, "text/csv; charset=utf-8", &name.with_ext("csv"));
-    Ok(resp)
+    download(
+        &state,
+        &viewer,
+        view,
+        ("csv", "text/csv; charset=utf-8"),
+        csv_step,
+    )
+    .await
 }
 
 #[cfg(test)]
