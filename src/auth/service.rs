@@ -500,8 +500,16 @@ impl AuthService {
         &self,
         session_id: &str,
     ) -> Result<Option<CustomerIdentity>, StoreError> {
-        let Some((session, customer)) = self.sessions.session_with_customer(session_id).await?
-        else {
+        // With teams, the team place comes in the same read as the session.
+        let found = match &self.teams {
+            Some(teams) => teams.session_in_team(session_id).await?,
+            None => self
+                .sessions
+                .session_with_customer(session_id)
+                .await?
+                .map(|(s, c)| (s, c, crate::store::TeamPlace::default())),
+        };
+        let Some((session, customer, place)) = found else {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
@@ -516,18 +524,15 @@ impl AuthService {
             self.sessions.touch_session(session_id, now).await?;
         }
         let mut who = identity(&customer, session_id);
-        if let Some(teams) = &self.teams {
-            let place = teams.team_place(customer.id).await?;
-            // Never wider than the manager's scope as it is now, whatever is stored (the
-            // manager's own scope may have been narrowed since, by any road).
-            if let Some(lead) = &place.managed_by {
-                who.scope = who
-                    .scope
-                    .intersection(&crate::domain::ErpScope::parse(&lead.erp_customer_name));
-                who.team = super::TeamRole::Colleague { manager: lead.id };
-            } else if place.manager {
-                who.team = super::TeamRole::Manager;
-            }
+        // Never wider than the manager's scope as it is now, whatever is stored (the
+        // manager's own scope may have been narrowed since, by any road).
+        if let Some(lead) = &place.managed_by {
+            who.scope = who
+                .scope
+                .intersection(&crate::domain::ErpScope::parse(&lead.erp_customer_name));
+            who.team = super::TeamRole::Colleague { manager: lead.id };
+        } else if place.manager {
+            who.team = super::TeamRole::Manager;
         }
         // Read on every request while required, so enrolling in one browser opens every
         // other browser of the account at once.

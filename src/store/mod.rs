@@ -931,6 +931,12 @@ pub struct TeamLinks {
 pub trait TeamStore: Send + Sync {
     /// Where the account stands (one read).
     async fn team_place(&self, id: CustomerId) -> StoreResult<TeamPlace>;
+    /// A session, its customer and the customer's place in a team, in one read: what
+    /// every signed-in request checks.
+    async fn session_in_team(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<(ActiveSession, Customer, TeamPlace)>>;
     /// Makes the account a team manager (`on`) or stops it, then its colleagues are
     /// nobody's; appends `audit` — all or nothing, and only when something changed.
     /// Returns whether it did.

@@ -5,6 +5,7 @@ pub mod cookies;
 pub mod exec;
 pub mod extractors;
 pub mod graphql_http;
+pub mod gzip;
 pub mod layout;
 pub mod metrics;
 pub mod middleware;
@@ -125,6 +126,9 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ));
     with_security_headers(inner.merge(light))
+        // Whole answers are compressed here with a kept compressor; streamed ones (the
+        // CSV export) by tower-http's layer around it, which skips what is compressed.
+        .layer(axum::middleware::from_fn(gzip::compress_whole))
         .layer(
             CompressionLayer::new()
                 .gzip(true)

@@ -454,6 +454,12 @@ impl TeamStore for Counting {
     async fn team_place(&self, id: CustomerId) -> StoreResult<TeamPlace> {
         self.inner.team_place(id).await
     }
+    async fn session_in_team(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<(ActiveSession, Customer, TeamPlace)>> {
+        self.inner.session_in_team(session_id).await
+    }
     async fn set_team_manager(
         &self,
         id: CustomerId,

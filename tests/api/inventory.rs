@@ -940,6 +940,55 @@ async fn exports_stream_through_gzip_compression() {
 }
 
 #[tokio::test]
+async fn whole_pages_are_gzipped_with_their_length() {
+    use std::io::Read;
+    let f = fixture().await;
+    let acme = f.app.customer_browser(ACME).await;
+    let get = |encoding: &'static str| {
+        acme.client
+            .get(acme.url("/inventory"))
+            .header("Accept-Encoding", encoding)
+            .send()
+    };
+    let plain = get("identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.text().await.unwrap();
+    let packed = get("br, gzip").await.unwrap();
+    assert_eq!(packed.status(), 200);
+    let h = packed.headers().clone();
+    assert_eq!(h.get("content-encoding").unwrap(), "gzip");
+    assert!(
+        h.get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap().eq_ignore_ascii_case("accept-encoding")),
+        "{h:?}"
+    );
+    let body = packed.bytes().await.unwrap();
+    assert_eq!(
+        h.get("content-length").unwrap().to_str().unwrap(),
+        body.len().to_string(),
+        "a whole answer says its length"
+    );
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, plain, "the same page, compressed");
+    assert!(body.len() < plain.len() / 3);
+    // Twice more: the kept compressor starts each answer afresh.
+    for _ in 0..2 {
+        let again = get("gzip").await.unwrap().bytes().await.unwrap();
+        let mut t = String::new();
+        flate2::read::GzDecoder::new(&again[..])
+            .read_to_string(&mut t)
+            .unwrap();
+        assert_eq!(t, plain);
+    }
+    let refused = get("gzip;q=0").await.unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+}
+
+#[tokio::test]
 async fn facets_come_back_only_when_they_changed() {
     let f = fixture().await;
     let acme = f.app.customer_browser(ACME).await;

@@ -1080,7 +1080,7 @@ async fn team_contract(store: &dyn AppStore, u: &str) {
     assert!(mate.must_reset_password && mate.is_active);
     let place = store.team_place(mate.id).await.unwrap();
     assert!(!place.manager);
-    let by = place.managed_by.unwrap();
+    let by = place.managed_by.clone().unwrap();
     assert_eq!(
         (by.id, by.erp_customer_name.as_str()),
         (lead.id, "Acme Foods|Beta")
@@ -1102,6 +1102,53 @@ async fn team_contract(store: &dyn AppStore, u: &str) {
         Some(mate.id),
         "the new account is the target"
     );
+    // Every signed-in request reads the session, its account and its team place at once:
+    // the same as the three reads apart, for a manager and for a colleague.
+    for (who, place) in [
+        (&lead, store.team_place(lead.id).await.unwrap()),
+        (&mate, place),
+    ] {
+        let sid = format!("team-sess-{}-{u}", who.id.0);
+        let session = ActiveSession {
+            session_id: sid.clone(),
+            customer_id: who.id,
+            last_seen: now,
+            ip_address: None,
+            user_agent: None,
+            created_at: now,
+        };
+        store
+            .begin_customer_session(
+                &session,
+                &audit("CUSTOMER_LOGIN", "SYSTEM", Some(who.id), None),
+            )
+            .await
+            .unwrap();
+        let (s, c) = store.session_with_customer(&sid).await.unwrap().unwrap();
+        let (s2, c2, p2) = store.session_in_team(&sid).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                s2.session_id,
+                s2.customer_id,
+                c2.id,
+                c2.email,
+                c2.erp_customer_name
+            ),
+            (
+                s.session_id,
+                s.customer_id,
+                c.id,
+                c.email,
+                c.erp_customer_name
+            )
+        );
+        assert_eq!(p2, place, "{who:?}");
+        store.end_customer_session(&sid, None).await.unwrap();
+        assert!(
+            store.session_in_team(&sid).await.unwrap().is_none(),
+            "an ended session is gone"
+        );
+    }
     // The same email again: refused, and nothing of it is left behind.
     let again = store
         .invite_colleague(

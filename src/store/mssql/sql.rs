@@ -793,6 +793,18 @@ FROM (SELECT 1 AS one) AS o
 LEFT JOIN dbo.TeamMembers AS tm ON tm.customer_id = @P1
 LEFT JOIN dbo.Customers AS m ON m.customer_id = tm.manager_id";
 
+/// A session, its customer and the customer's team place (TEAM_PLACE's columns after
+/// SESSION_WITH_CUSTOMER's).
+pub const SESSION_IN_TEAM: &str = "SELECT s.session_id, s.customer_id, s.last_seen, s.ip_address, s.user_agent, s.created_at, \
+     c.customer_id, c.first_name, c.last_name, c.email, c.password_hash, c.erp_customer_name, c.is_active, \
+     c.last_login_date, c.must_reset_password, c.created_date, \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM dbo.TeamManagers AS tmg WHERE tmg.customer_id = s.customer_id) \
+     THEN 1 ELSE 0 END AS BIT), m.customer_id, m.email, m.erp_customer_name
+FROM dbo.ActiveSessions AS s JOIN dbo.Customers AS c ON c.customer_id = s.customer_id
+LEFT JOIN dbo.TeamMembers AS tm ON tm.customer_id = s.customer_id
+LEFT JOIN dbo.Customers AS m ON m.customer_id = tm.manager_id
+WHERE s.session_id = @P1";
+
 /// @P1 customer, @P2 made by, @P3 at, @P4..@P9 audit. Returns 1 when it became a
 /// manager, 0 when it was one already (nothing written).
 pub const MAKE_TEAM_MANAGER: &str = "SET NOCOUNT ON; SET XACT_ABORT ON; BEGIN TRANSACTION;
@@ -892,6 +904,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.into()),
         ("TWO_FACTOR", TWO_FACTOR.into()),
         ("TEAM_PLACE", TEAM_PLACE.into()),
+        ("SESSION_IN_TEAM", SESSION_IN_TEAM.into()),
         ("MAKE_TEAM_MANAGER", MAKE_TEAM_MANAGER.into()),
         ("STOP_TEAM_MANAGER", STOP_TEAM_MANAGER.into()),
         ("INVITE_COLLEAGUE", INVITE_COLLEAGUE.into()),

@@ -3,26 +3,51 @@
 
 use super::*;
 
+/// A team place read from `at`: is-manager, then the manager's id, email and ERP name
+/// (null when the account is nobody's colleague).
+fn team_place(r: &Row, at: usize) -> StoreResult<TeamPlace> {
+    let managed_by = match opt_int(r, at + 1)? {
+        Some(lead) => Some(TeamLead {
+            id: CustomerId(lead),
+            email: req_text(r, at + 2)?,
+            erp_customer_name: text(r, at + 3)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(TeamPlace {
+        manager: bit(r, at)?,
+        managed_by,
+    })
+}
+
 #[async_trait]
 impl TeamStore for MssqlStore {
     async fn team_place(&self, id: CustomerId) -> StoreResult<TeamPlace> {
         Ok(self
             .one("team_place", sql::TEAM_PLACE, &[P::Int(Some(id.0))], |r| {
-                let managed_by = match opt_int(r, 1)? {
-                    Some(lead) => Some(TeamLead {
-                        id: CustomerId(lead),
-                        email: req_text(r, 2)?,
-                        erp_customer_name: text(r, 3)?.unwrap_or_default(),
-                    }),
-                    None => None,
-                };
-                Ok(TeamPlace {
-                    manager: bit(r, 0)?,
-                    managed_by,
-                })
+                team_place(r, 0)
             })
             .await?
             .unwrap_or_default())
+    }
+
+    async fn session_in_team(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<(ActiveSession, Customer, TeamPlace)>> {
+        self.one(
+            "session_in_team",
+            sql::SESSION_IN_TEAM,
+            &[t(session_id)],
+            |r| {
+                Ok((
+                    active_session(r)?,
+                    customer(r, 6, &self.zone)?,
+                    team_place(r, 16)?,
+                ))
+            },
+        )
+        .await
     }
 
     async fn set_team_manager(

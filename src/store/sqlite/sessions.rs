@@ -128,7 +128,7 @@ impl ActiveSessionStore for SqliteStore {
     }
 }
 
-fn active_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActiveSession> {
+pub(super) fn active_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActiveSession> {
     Ok(ActiveSession {
         session_id: r.get(0)?,
         customer_id: CustomerId(r.get(1)?),

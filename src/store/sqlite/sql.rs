@@ -405,6 +405,16 @@ pub const TEAM_PLACE: &str = "SELECT EXISTS (SELECT 1 FROM TeamManagers WHERE cu
          FROM (SELECT 1) AS one
          LEFT JOIN TeamMembers tm ON tm.customer_id = ?1
          LEFT JOIN Customers m ON m.customer_id = tm.manager_id";
+pub const SESSION_IN_TEAM: &str = concat!(
+    "SELECT s.session_id, s.customer_id, s.last_seen, s.ip_address, s.user_agent, s.created_at, ",
+    customer_columns!(),
+    ", EXISTS (SELECT 1 FROM TeamManagers WHERE customer_id = s.customer_id),
+                m.customer_id, m.email, m.erp_customer_name
+         FROM ActiveSessions s JOIN Customers c ON c.customer_id = s.customer_id
+         LEFT JOIN TeamMembers tm ON tm.customer_id = s.customer_id
+         LEFT JOIN Customers m ON m.customer_id = tm.manager_id
+         WHERE s.session_id = ?1"
+);
 pub const INSERT_TEAM_MANAGER: &str =
     "INSERT OR IGNORE INTO TeamManagers (customer_id, made_by, made_at) VALUES (?1, ?2, ?3)";
 pub const DELETE_TEAM_MANAGER: &str = "DELETE FROM TeamManagers WHERE customer_id = ?1";
@@ -526,6 +536,7 @@ pub fn all_for_parsing() -> Vec<(&'static str, String)> {
         ("PURGE_SESSIONS", PURGE_SESSIONS.to_owned()),
         ("CUSTOMER_SESSIONS", CUSTOMER_SESSIONS.to_owned()),
         ("TEAM_PLACE", TEAM_PLACE.to_owned()),
+        ("SESSION_IN_TEAM", SESSION_IN_TEAM.to_owned()),
         ("INSERT_TEAM_MANAGER", INSERT_TEAM_MANAGER.to_owned()),
         ("DELETE_TEAM_MANAGER", DELETE_TEAM_MANAGER.to_owned()),
         ("RELEASE_TEAM", RELEASE_TEAM.to_owned()),

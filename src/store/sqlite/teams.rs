@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// A team place read from `at`: is-manager, then the manager's id, email and ERP name
+/// (null when the account is nobody's colleague).
+fn team_place(r: &Row<'_>, at: usize) -> rusqlite::Result<TeamPlace> {
+    let managed_by = match r.get::<_, Option<i64>>(at + 1)? {
+        Some(lead) => Some(TeamLead {
+            id: CustomerId(lead),
+            email: r.get(at + 2)?,
+            erp_customer_name: r.get(at + 3)?,
+        }),
+        None => None,
+    };
+    Ok(TeamPlace {
+        manager: r.get(at)?,
+        managed_by,
+    })
+}
+
 /// Stores a new link for the colleague, earlier unused ones used up, inside `tx`.
 fn issue_link(
     tx: &rusqlite::Transaction<'_>,
@@ -24,22 +41,27 @@ fn issue_link(
 impl TeamStore for SqliteStore {
     async fn team_place(&self, id: CustomerId) -> StoreResult<TeamPlace> {
         self.with_conn("team_place", move |c| {
-            c.query_row_cached(sql::TEAM_PLACE, [id.0], |r| {
-                let manager: bool = r.get(0)?;
-                let lead: Option<i64> = r.get(1)?;
-                let managed_by = match lead {
-                    Some(lead) => Some(TeamLead {
-                        id: CustomerId(lead),
-                        email: r.get(2)?,
-                        erp_customer_name: r.get(3)?,
-                    }),
-                    None => None,
-                };
-                Ok(TeamPlace {
-                    manager,
-                    managed_by,
-                })
+            c.query_row_cached(sql::TEAM_PLACE, [id.0], |r| team_place(r, 0))
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn session_in_team(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<(ActiveSession, Customer, TeamPlace)>> {
+        let sid = session_id.to_owned();
+        self.with_conn("session_in_team", move |c| {
+            let zone = c.zone.clone();
+            c.query_row_cached(sql::SESSION_IN_TEAM, [sid], |r| {
+                Ok((
+                    sessions::active_session(r)?,
+                    customer_from_row(r, 6, &zone)?,
+                    team_place(r, 16)?,
+                ))
             })
+            .optional()
             .map_err(backend)
         })
         .await
