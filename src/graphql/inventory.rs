@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
 use super::streamed::{
-    FieldWriter, PlainJson, StreamedList, write_date, write_float, write_optional, write_scalar,
-    write_text,
+    Below, FieldWriter, ObjectWriter, PlainJson, StreamedList, write_date, write_enum, write_float,
+    write_object, write_optional, write_scalar, write_text,
 };
 use crate::erp::ErpError;
 use crate::inventory::rows::{DateCol, TextCol};
@@ -355,6 +355,33 @@ impl PlainJson for InventoryRowNode {
             "daysToExpiry" => |n, out| write_optional(out, n.days_to_expiry.as_ref()),
             "minimumQty" => |n, out| write_optional(out, n.minimum_qty.as_ref()),
             "belowMinimum" => |n, out| write_scalar(out, &n.below_minimum),
+            _ => return None,
+        })
+    }
+
+    fn plain_object(name: &str, below: &Below<'_>) -> Option<ObjectWriter<Self>> {
+        if name != "forecast" {
+            return None;
+        }
+        let keys = below.keys::<PartForecast>()?;
+        // A row without its forecast answers an error through the executor.
+        Some(Box::new(move |n, out| {
+            n.forecast
+                .as_ref()
+                .is_some_and(|f| write_object(f, &keys, out))
+        }))
+    }
+}
+
+impl PlainJson for PartForecast {
+    fn plain_field(name: &str) -> Option<FieldWriter<Self>> {
+        Some(match name {
+            "status" => |f, out| write_enum(out, f.status),
+            "historyDays" => |f, out| write_scalar(out, &f.history_days),
+            "dailyUse" => |f, out| write_optional(out, f.daily_use.as_ref()),
+            "daysOfCover" => |f, out| write_optional(out, f.days_of_cover.as_ref()),
+            "runsOutOn" => |f, out| write_optional(out, f.runs_out_on.as_ref()),
+            "belowMinimumOn" => |f, out| write_optional(out, f.below_minimum_on.as_ref()),
             _ => return None,
         })
     }
@@ -810,13 +837,8 @@ mod tests {
         }
     }
 
-    /// Every field of `InventoryRow` but `forecast` (an object) is written without the
-    /// executor when a pull asks for it plainly: a field added later without a writer
-    /// would quietly send every pull back through the executor.
-    #[test]
-    fn every_plain_row_field_has_a_writer() {
-        use super::super::streamed::PlainJson;
-        use super::InventoryRowNode;
+    /// The field names of `type_name` in the schema's SDL.
+    fn sdl_fields(type_name: &str) -> Vec<String> {
         let sdl = crate::graphql::PortalSchema::build(
             crate::graphql::Query::default(),
             crate::graphql::Mutation::default(),
@@ -825,10 +847,10 @@ mod tests {
         .finish()
         .sdl();
         let body = sdl
-            .split("type InventoryRow {")
+            .split(&format!("type {type_name} {{"))
             .nth(1)
             .and_then(|rest| rest.split("\n}").next())
-            .expect("InventoryRow in the schema");
+            .expect("the type in the schema");
         let mut in_description = false;
         let mut fields = Vec::new();
         for line in body.lines().map(str::trim) {
@@ -841,10 +863,27 @@ mod tests {
             }
             fields.push(line.split(':').next().unwrap().to_owned());
         }
+        fields
+    }
+
+    /// Every field of `InventoryRow` but `forecast` (an object) is written without the
+    /// executor when a pull asks for it plainly, and so is every field of the forecast
+    /// below it: a field added later without a writer would quietly send every pull and
+    /// every grid back through the executor.
+    #[test]
+    fn every_plain_row_field_has_a_writer() {
+        use super::super::streamed::PlainJson;
+        use super::{InventoryRowNode, PartForecast};
+        let fields = sdl_fields("InventoryRow");
         assert!(fields.len() >= 18, "{fields:?}");
         for field in &fields {
             let plain = InventoryRowNode::plain_field(field).is_some();
             assert_eq!(plain, field != "forecast", "{field}");
+        }
+        let fields = sdl_fields("PartForecast");
+        assert!(fields.len() >= 6, "{fields:?}");
+        for field in &fields {
+            assert!(PartForecast::plain_field(field).is_some(), "{field}");
         }
     }
 

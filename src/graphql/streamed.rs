@@ -15,18 +15,21 @@
 //! into their generated types. Anything else that runs the schema (tests, tools in
 //! process) reads ordinary values.
 //!
-//! A tool's pull asks for plain fields only (no arguments, nothing selected below them, no
-//! directives, no fragments). For such a selection an item type that names its
-//! [`PlainJson`] fields is written without the executor at all (no future, no value per
-//! field); any other selection takes the executor's road above. Both roads give the same bytes
-//! (the tests compare them).
+//! A tool's pull and the pages' grid ask for plain selections: fields without arguments or
+//! directives, fragments on the item's own type, and objects below (a row's forecast)
+//! selected the same way. For such a selection an item type that names its [`PlainJson`]
+//! fields is written without the executor at all (no future, no value per field); any
+//! other selection, or an item whose object below is missing (the executor answers an
+//! error there), takes the executor's road above. Both roads give the same bytes (the
+//! tests compare them).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
-use async_graphql::parser::types::Field;
+use async_graphql::parser::types::{Field, FragmentDefinition, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_list;
-use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 use bytes::Bytes;
 
 /// Request data that lets [`StreamedList`]s answer as JSON text.
@@ -39,6 +42,12 @@ pub struct StreamedList<'a, T>(pub &'a [T]);
 /// Writes one field's JSON value.
 pub type FieldWriter<T> = fn(&T, &mut Vec<u8>);
 
+/// Writes an object-valued field from the plain selection below it; `false` when this
+/// item cannot be written that way (the executor then answers the whole list).
+pub type ObjectWriter<T> = Box<dyn Fn(&T, &mut Vec<u8>) -> bool + Send + Sync>;
+
+type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
+
 /// The fields of a list item that can be written without the executor.
 pub trait PlainJson: OutputType {
     /// The writer of field `name` when it takes no arguments and has no fields below it;
@@ -49,46 +58,134 @@ pub trait PlainJson: OutputType {
     {
         None
     }
+
+    /// The writer of object field `name` (no arguments) for the selection `below` it;
+    /// `None` sends the selection through the executor.
+    fn plain_object(_name: &str, _below: &Below<'_>) -> Option<ObjectWriter<Self>>
+    where
+        Self: Sized,
+    {
+        None
+    }
+}
+
+/// The selection below an object field, for [`PlainJson::plain_object`].
+pub struct Below<'a> {
+    set: &'a SelectionSet,
+    fragments: &'a Fragments,
+}
+
+impl Below<'_> {
+    /// The plain keys of the object's type for this selection, if it is plain.
+    pub fn keys<U: PlainJson>(&self) -> Option<Keys<U>> {
+        plain_keys(self.set, self.fragments)
+    }
 }
 
 /// One response key of a plain selection: the key's JSON text and how to write its value.
 enum Plain<T> {
     Field(Vec<u8>, FieldWriter<T>),
     TypeName(Vec<u8>, Vec<u8>),
+    Object(Vec<u8>, ObjectWriter<T>),
 }
 
-/// The plain selection's keys in order (a repeated key written once, as the executor
-/// merges it), or `None` when the selection needs the executor.
-fn plain_selection<T: PlainJson>(field: &Positioned<Field>) -> Option<Vec<Plain<T>>> {
+/// A plain selection's keys in the order the executor answers them.
+pub struct Keys<T>(Vec<Plain<T>>);
+
+/// The plain selection of a list field's items, or `None` when it needs the executor.
+fn plain_selection<T: PlainJson>(
+    field: &Positioned<Field>,
+    fragments: &Fragments,
+) -> Option<Keys<T>> {
+    plain_keys(&field.node.selection_set.node, fragments)
+}
+
+/// The keys of `set` on type `T`, fragments on `T` taken in where they stand, a repeated
+/// key written once at its first place (as the executor merges it); `None` when anything
+/// needs the executor: arguments, directives, a fragment on another type, a field without
+/// a writer, an object field asked twice under one key.
+fn plain_keys<T: PlainJson>(set: &SelectionSet, fragments: &Fragments) -> Option<Keys<T>> {
+    let mut keys = Vec::new();
+    let mut seen = Vec::new();
+    collect(set, fragments, &mut keys, &mut seen, 0)?;
+    Some(Keys(keys))
+}
+
+/// Fragments nested deeper than this are left to the executor (validation refuses
+/// cycles; this only bounds the walk).
+const FRAGMENT_DEPTH: usize = 8;
+
+fn collect<'a, T: PlainJson>(
+    set: &'a SelectionSet,
+    fragments: &'a Fragments,
+    keys: &mut Vec<Plain<T>>,
+    seen: &mut Vec<(&'a str, bool)>,
+    depth: usize,
+) -> Option<()> {
     use async_graphql::parser::types::Selection;
-    let mut keys: Vec<Plain<T>> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for item in &field.node.selection_set.node.items {
-        let Selection::Field(f) = &item.node else {
-            return None;
-        };
-        let f = &f.node;
-        if !f.directives.is_empty()
-            || !f.arguments.is_empty()
-            || !f.selection_set.node.items.is_empty()
-        {
-            return None;
-        }
-        let key = f.response_key().node.as_str();
-        let name = f.name.node.as_str();
-        let plain = if name == "__typename" {
-            let mut type_name = Vec::new();
-            json_into(&mut type_name, T::type_name().as_ref());
-            Plain::TypeName(json_key(key), type_name)
-        } else {
-            Plain::Field(json_key(key), T::plain_field(name)?)
-        };
-        if !seen.contains(&key) {
-            seen.push(key);
-            keys.push(plain);
+    if depth > FRAGMENT_DEPTH {
+        return None;
+    }
+    let on_this_type = |name: &str| name == T::type_name();
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => {
+                let f = &f.node;
+                if !f.directives.is_empty() || !f.arguments.is_empty() {
+                    return None;
+                }
+                let key = f.response_key().node.as_str();
+                let name = f.name.node.as_str();
+                let below = &f.selection_set.node;
+                let object = !below.items.is_empty();
+                if let Some((_, was_object)) = seen.iter().find(|(k, _)| *k == key) {
+                    // The executor merges an object's selections; that is left to it.
+                    if object || *was_object {
+                        return None;
+                    }
+                    continue;
+                }
+                let plain = if name == "__typename" {
+                    let mut type_name = Vec::new();
+                    json_into(&mut type_name, T::type_name().as_ref());
+                    Plain::TypeName(json_key(key), type_name)
+                } else if object {
+                    let below = Below {
+                        set: below,
+                        fragments,
+                    };
+                    Plain::Object(json_key(key), T::plain_object(name, &below)?)
+                } else {
+                    Plain::Field(json_key(key), T::plain_field(name)?)
+                };
+                seen.push((key, object));
+                keys.push(plain);
+            }
+            Selection::FragmentSpread(spread) => {
+                if !spread.node.directives.is_empty() {
+                    return None;
+                }
+                let def = &fragments.get(&spread.node.fragment_name.node)?.node;
+                if !def.directives.is_empty() || !on_this_type(&def.type_condition.node.on.node) {
+                    return None;
+                }
+                collect(&def.selection_set.node, fragments, keys, seen, depth + 1)?;
+            }
+            Selection::InlineFragment(inline) => {
+                let inline = &inline.node;
+                if !inline.directives.is_empty()
+                    || inline
+                        .type_condition
+                        .as_ref()
+                        .is_some_and(|t| !on_this_type(&t.node.on.node))
+                {
+                    return None;
+                }
+                collect(&inline.selection_set.node, fragments, keys, seen, depth + 1)?;
+            }
         }
     }
-    Some(keys)
+    Some(())
 }
 
 fn json_key(key: &str) -> Vec<u8> {
@@ -136,6 +233,11 @@ pub fn write_date(out: &mut Vec<u8>, date: time::Date) {
     out.push(b'"');
 }
 
+/// An enum's value as the executor writes it (its GraphQL name).
+pub fn write_enum<E: async_graphql::resolver_utils::EnumType>(out: &mut Vec<u8>, value: E) {
+    json_into(out, &async_graphql::resolver_utils::enum_value(value));
+}
+
 /// [`write_scalar`], or null.
 pub fn write_optional<S: async_graphql::ScalarType>(out: &mut Vec<u8>, value: Option<&S>) {
     match value {
@@ -152,30 +254,46 @@ fn json_into<S: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &S) {
     }
 }
 
-/// The items written straight from a plain selection.
-fn write_plain<T>(items: &[T], keys: &[Plain<T>]) -> Vec<u8> {
+/// Writes `item` as an object of `keys`; `false` when one of its object fields cannot be
+/// written without the executor.
+pub fn write_object<T>(item: &T, keys: &Keys<T>, out: &mut Vec<u8>) -> bool {
+    out.push(b'{');
+    for (i, key) in keys.0.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match key {
+            Plain::Field(k, write) => {
+                out.extend_from_slice(k);
+                write(item, out);
+            }
+            Plain::TypeName(k, v) => {
+                out.extend_from_slice(k);
+                out.extend_from_slice(v);
+            }
+            Plain::Object(k, write) => {
+                out.extend_from_slice(k);
+                if !write(item, out) {
+                    return false;
+                }
+            }
+        }
+    }
+    out.push(b'}');
+    true
+}
+
+/// The items written straight from a plain selection, or `None` when one of them needs
+/// the executor.
+fn write_plain<T>(items: &[T], keys: &Keys<T>) -> Option<Vec<u8>> {
     let mut out = vec![b'['];
     for (idx, item) in items.iter().enumerate() {
         if idx > 0 {
             out.push(b',');
         }
-        out.push(b'{');
-        for (i, key) in keys.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            match key {
-                Plain::Field(k, write) => {
-                    out.extend_from_slice(k);
-                    write(item, &mut out);
-                }
-                Plain::TypeName(k, v) => {
-                    out.extend_from_slice(k);
-                    out.extend_from_slice(v);
-                }
-            }
+        if !write_object(item, keys, &mut out) {
+            return None;
         }
-        out.push(b'}');
         if idx == 0 {
             let first = out.len();
             out.reserve(first.saturating_mul(items.len()) / 8 * 9);
@@ -183,7 +301,7 @@ fn write_plain<T>(items: &[T], keys: &[Plain<T>]) -> Vec<u8> {
     }
     out.push(b']');
     out.shrink_to_fit();
-    out
+    Some(out)
 }
 
 impl<T: PlainJson> OutputType for StreamedList<'_, T> {
@@ -208,9 +326,10 @@ impl<T: PlainJson> OutputType for StreamedList<'_, T> {
             return resolve_list(ctx, field, self.0, Some(self.0.len())).await;
         }
         if !self.0.is_empty()
-            && let Some(keys) = plain_selection::<T>(field)
+            && let Some(keys) = plain_selection::<T>(field, &ctx.query_env.fragments)
+            && let Some(text) = write_plain(self.0, &keys)
         {
-            return Ok(Value::Binary(Bytes::from(write_plain(self.0, &keys))));
+            return Ok(Value::Binary(Bytes::from(text)));
         }
         let mut out = JsonOut {
             pieces: Vec::new(),
@@ -342,6 +461,25 @@ mod tests {
         id: i32,
         name: String,
         weight: Option<f64>,
+        #[graphql(skip)]
+        tag: Option<Tag>,
+    }
+
+    /// An object below an item, missing on some items (as a forecast not computed).
+    #[derive(SimpleObject, Clone)]
+    struct Tag {
+        code: i32,
+        label: String,
+    }
+
+    impl PlainJson for Tag {
+        fn plain_field(name: &str) -> Option<FieldWriter<Self>> {
+            Some(match name {
+                "code" => |t, out| write_scalar(out, &t.code),
+                "label" => |t, out| write_text(out, &t.label),
+                _ => return None,
+            })
+        }
     }
 
     #[async_graphql::ComplexObject]
@@ -353,6 +491,9 @@ mod tests {
             } else {
                 Ok(Some(format!("ok \"{}\" ✓", self.id)))
             }
+        }
+        async fn tag(&self) -> async_graphql::Result<&Tag> {
+            self.tag.as_ref().ok_or_else(|| "no tag".into())
         }
         async fn strict(&self) -> async_graphql::Result<i32> {
             if self.id == 7 {
@@ -372,6 +513,16 @@ mod tests {
                 _ => return None,
             })
         }
+
+        fn plain_object(name: &str, below: &Below<'_>) -> Option<ObjectWriter<Self>> {
+            if name != "tag" {
+                return None;
+            }
+            let keys = below.keys::<Tag>()?;
+            Some(Box::new(move |i, out| {
+                i.tag.as_ref().is_some_and(|t| write_object(t, &keys, out))
+            }))
+        }
     }
 
     struct Query(Vec<Item>);
@@ -390,11 +541,23 @@ mod tests {
     }
 
     fn schema(n: i32) -> Schema<Query, EmptyMutation, EmptySubscription> {
+        schema_tagged(n, |_| true)
+    }
+
+    /// Items 1..=n, those `tagged` says with a tag.
+    fn schema_tagged(
+        n: i32,
+        tagged: impl Fn(i32) -> bool,
+    ) -> Schema<Query, EmptyMutation, EmptySubscription> {
         let items = (1..=n)
             .map(|id| Item {
                 id,
                 name: format!("item <{id}> é"),
                 weight: (id % 2 == 0).then_some(f64::from(id) / 4.0),
+                tag: tagged(id).then(|| Tag {
+                    code: id * 10,
+                    label: format!("t\"{id}"),
+                }),
             })
             .collect();
         Schema::new(Query(items), EmptyMutation, EmptySubscription)
@@ -436,7 +599,13 @@ mod tests {
 
     /// The same query answered both ways gives the same bytes.
     async fn same_both_ways(n: i32, query: &str) -> String {
-        let schema = schema(n);
+        same_both_ways_on(schema(n), query).await
+    }
+
+    async fn same_both_ways_on(
+        schema: Schema<Query, EmptyMutation, EmptySubscription>,
+        query: &str,
+    ) -> String {
         let plain = schema.execute(Request::new(query)).await;
         let plain = serde_json::to_string(&plain).unwrap();
         let raw = schema.execute(Request::new(query).data(RawLists)).await;
@@ -460,9 +629,31 @@ mod tests {
             "{ items { id id name weight } }",
             "{ items { __typename t: __typename w: weight id } }",
             "{ a: items { x: id y: name } b: items { name } }",
+            // Fragments and objects below, written without the executor too.
+            "{ items { ...F name } } fragment F on Item { id name tag { label code } }",
+            "{ items { ... { id } ... on Item { t: tag { ...T __typename } id } } } fragment T on Tag { code }",
+            "{ items { tag { code } tag { label } } }",
+            "{ items { id ...F @skip(if: false) } } fragment F on Item { name }",
         ] {
             same_both_ways(1_200, query).await;
         }
+    }
+
+    /// An item without its object answers the executor's error, in its place, both ways.
+    #[tokio::test]
+    async fn an_item_missing_its_object_goes_through_the_executor() {
+        let query = "{ items { id tag { code } } }";
+        let answer = same_both_ways_on(schema_tagged(9, |id| id != 4), query).await;
+        assert!(answer.contains("no tag"), "{answer}");
+        assert!(
+            answer.contains("\"path\":[\"items\",3,\"tag\"]"),
+            "{answer}"
+        );
+        let complete = same_both_ways_on(schema_tagged(9, |_| true), query).await;
+        assert!(
+            complete.contains("{\"id\":4,\"tag\":{\"code\":40}}"),
+            "{complete}"
+        );
     }
 
     #[tokio::test]
@@ -499,14 +690,25 @@ mod tests {
             else {
                 panic!()
             };
-            plain_selection::<Item>(f).is_some()
+            let fragments: Fragments = doc.fragments.clone();
+            plain_selection::<Item>(f, &fragments).is_some()
         };
-        assert!(plain("{ items { id name __typename n: weight } }"));
+        for q in [
+            "{ items { id name __typename n: weight } }",
+            "{ items { ...F } } fragment F on Item { id }",
+            "{ items { ... on Item { id } tag { code } } }",
+            "{ items { id id tag { ...T } } } fragment T on Tag { label }",
+        ] {
+            assert!(plain(q), "{q}");
+        }
         for q in [
             "{ items { id checked } }",
             "{ items { id @include(if: true) } }",
-            "{ items { ...F } } fragment F on Item { id }",
-            "{ items { ... on Item { id } } }",
+            "{ items { ...F @include(if: true) } } fragment F on Item { id }",
+            "{ items { ... @skip(if: false) { id } } }",
+            "{ items { ...F } } fragment F on Item @deprecated { id }",
+            "{ items { tag { code checked: label @skip(if: false) } } }",
+            "{ items { tag { code } tag { label } } }",
         ] {
             assert!(!plain(q), "{q}");
         }

@@ -917,6 +917,43 @@ async fn a_plain_pull_answers_the_same_bytes_as_the_executor() {
     );
 }
 
+/// The grid's own selection (a fragment, the forecast below each row) is written straight
+/// from the rows as well, the same bytes as the executor's.
+#[tokio::test]
+async fn a_grid_selection_with_fragments_and_forecasts_answers_the_same_bytes() {
+    let app = admin_app(&[("DEMO_ERP_ROWS", "400")]).await;
+    let admin = admin_browser(&app).await;
+    let (secret, _) = create(
+        &admin,
+        json!({ "name": "Grid", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+    )
+    .await;
+    let fragment = "fragment R on InventoryRow { part onHandQty expDate daysToExpiry minimumQty belowMinimum forecast { status historyDays dailyUse daysOfCover runsOutOn belowMinimumOn } }";
+    let plain = format!("{{ inventory(first: 400) {{ rows {{ ...R customer }} }} }} {fragment}");
+    let executed = format!(
+        "{{ inventory(first: 400) {{ rows {{ ...R customer customer @include(if: true) }} }} }} {fragment}"
+    );
+    let text = |q: String| {
+        let (app, secret) = (&app, &secret);
+        async move {
+            let resp = bearer(app, secret, &q).await;
+            assert_eq!(resp.status(), 200);
+            resp.text().await.unwrap()
+        }
+    };
+    let (a, b) = (text(plain).await, text(executed).await);
+    let data = |t: &str| t.split(",\"extensions\":").next().unwrap().to_owned();
+    assert_eq!(data(&a), data(&b));
+    let answer: Value = serde_json::from_str(&a).unwrap();
+    let rows = answer["data"]["inventory"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 400, "{answer}");
+    assert!(
+        rows.iter()
+            .all(|r| r["forecast"]["status"].is_string() && r["forecast"]["historyDays"].is_i64()),
+        "{answer}"
+    );
+}
+
 /// `/graphql` validates every operation by every rule (the pages' own operations, checked
 /// when the portal is compiled, skip that on a second instance of the schema): an unused
 /// variable and a field asked twice with different arguments under one name are refused.
