@@ -509,6 +509,31 @@ impl AuthService {
                 .await?
                 .map(|(s, c)| (s, c, crate::store::TeamPlace::default())),
         };
+        self.judge_customer_session(session_id, found).await
+    }
+
+    /// [`resolve_customer_session`](Self::resolve_customer_session) for a sign-in read
+    /// already (with the browser session, in the same trip to the database).
+    pub async fn resolve_read_customer_session(
+        &self,
+        session_id: &str,
+        found: Option<(ActiveSession, Customer, crate::store::TeamPlace)>,
+    ) -> Result<Option<CustomerIdentity>, StoreError> {
+        // Without teams (a bare service in tests) nobody has a place in one.
+        let found = match self.teams {
+            Some(_) => found,
+            None => found.map(|(s, c, _)| (s, c, crate::store::TeamPlace::default())),
+        };
+        self.judge_customer_session(session_id, found).await
+    }
+
+    /// The identity behind a sign-in as read, or `None` when it is gone, expired or its
+    /// account deactivated (the row is then removed).
+    async fn judge_customer_session(
+        &self,
+        session_id: &str,
+        found: Option<(ActiveSession, Customer, crate::store::TeamPlace)>,
+    ) -> Result<Option<CustomerIdentity>, StoreError> {
         let Some((session, customer, place)) = found else {
             return Ok(None);
         };

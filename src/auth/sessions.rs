@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::store::{WebSessionRecord, WebSessionStore};
+use crate::store::{ReadSignIn, WebSessionRecord, WebSessionStore};
 
 /// Session key of [`SessionAuth`].
 pub const AUTH_KEY: &str = "auth";
@@ -159,21 +159,15 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some(row) = self
+        if let Some(read) = take_preloaded(id) {
+            return decode(id, read);
+        }
+        let row = self
             .store
             .load_web_session(&id.to_string(), OffsetDateTime::now_utc())
             .await
-            .map_err(backend_err)?
-        else {
-            return Ok(None);
-        };
-        let data = serde_json::from_str(&row.data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
-            id: *id,
-            data,
-            expiry_date: row.expiry_date,
-        }))
+            .map_err(backend_err)?;
+        decode(id, row)
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -181,6 +175,90 @@ impl SessionStore for DbSessionStore {
             .delete_web_session(&id.to_string())
             .await
             .map_err(backend_err)
+    }
+}
+
+fn decode(id: &Id, row: Option<WebSessionRecord>) -> session_store::Result<Option<Record>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let data =
+        serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+    Ok(Some(Record {
+        id: *id,
+        data,
+        expiry_date: row.expiry_date,
+    }))
+}
+
+tokio::task_local! {
+    /// A browser session's record read by [`preload`] for the request this task serves,
+    /// until the session layer asks for it.
+    static PRELOADED: std::cell::RefCell<Option<(Id, Option<WebSessionRecord>)>>;
+}
+
+/// The record [`preload`] read for `id`, once.
+fn take_preloaded(id: &Id) -> Option<Option<WebSessionRecord>> {
+    PRELOADED
+        .try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            match slot.as_ref() {
+                Some((for_id, _)) if for_id == id => slot.take().map(|(_, record)| record),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// The `ActiveSessions` id of a customer's sign-in in a record's data, if it holds one.
+fn customer_session_of(data: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Data {
+        #[serde(rename = "auth")]
+        auth: Option<SessionAuth>,
+    }
+    const _: () = assert!(matches!(AUTH_KEY.as_bytes(), b"auth"));
+    match serde_json::from_str::<Data>(data).ok()?.auth? {
+        SessionAuth::Customer { session_id } => Some(session_id),
+        SessionAuth::Admin { .. } => None,
+    }
+}
+
+/// A browser session read ahead with the customer sign-in it names (one trip to the app
+/// database instead of two on every signed-in request).
+pub struct Preloaded {
+    id: Id,
+    record: Option<WebSessionRecord>,
+    /// The customer sign-in the record names, as read with it; `None` when none was read.
+    pub sign_in: Option<ReadSignIn>,
+}
+
+/// Reads browser session `id` and the customer sign-in it names together.
+pub async fn preload(
+    store: &dyn WebSessionStore,
+    id: Id,
+) -> Result<Preloaded, crate::store::StoreError> {
+    let (record, sign_in) = store
+        .load_web_session_signed_in(
+            &id.to_string(),
+            OffsetDateTime::now_utc(),
+            customer_session_of,
+        )
+        .await?;
+    Ok(Preloaded {
+        id,
+        record,
+        sign_in,
+    })
+}
+
+impl Preloaded {
+    /// Runs `first_read` (the request's first read of its session) with the record read
+    /// ahead handed to the session layer instead of read again.
+    pub async fn hand_over<T>(&mut self, first_read: impl std::future::Future<Output = T>) -> T {
+        let slot = std::cell::RefCell::new(Some((self.id, self.record.take())));
+        PRELOADED.scope(slot, first_read).await
     }
 }
 
@@ -196,4 +274,125 @@ pub async fn begin_browser_session(
         .insert(SLID_KEY, OffsetDateTime::now_utc().unix_timestamp() / 60)
         .await?;
     session.insert(AUTH_KEY, auth).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::StoreResult;
+
+    /// A store of one record that counts how it is read.
+    struct OneRecord {
+        data: String,
+        loads: AtomicUsize,
+        combined: AtomicUsize,
+    }
+
+    impl OneRecord {
+        fn record(&self, id: &str) -> WebSessionRecord {
+            WebSessionRecord {
+                id: id.to_owned(),
+                data: self.data.clone(),
+                expiry_date: OffsetDateTime::now_utc() + time::Duration::hours(1),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl WebSessionStore for OneRecord {
+        async fn create_web_session(&self, _: &WebSessionRecord) -> StoreResult<bool> {
+            Ok(true)
+        }
+        async fn save_web_session(&self, _: &WebSessionRecord) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn load_web_session(
+            &self,
+            id: &str,
+            _: OffsetDateTime,
+        ) -> StoreResult<Option<WebSessionRecord>> {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            Ok(Some(self.record(id)))
+        }
+        async fn delete_web_session(&self, _: &str) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn purge_expired_web_sessions(&self, _: OffsetDateTime) -> StoreResult<u64> {
+            Ok(0)
+        }
+        async fn load_web_session_signed_in(
+            &self,
+            id: &str,
+            _: OffsetDateTime,
+            customer_session: for<'a> fn(&'a str) -> Option<String>,
+        ) -> StoreResult<(Option<WebSessionRecord>, Option<ReadSignIn>)> {
+            self.combined.fetch_add(1, Ordering::SeqCst);
+            Ok((
+                Some(self.record(id)),
+                customer_session(&self.data).map(|sid| (sid, None)),
+            ))
+        }
+    }
+
+    fn data(auth: Option<SessionAuth>) -> String {
+        let mut map: HashMap<&str, serde_json::Value> = HashMap::new();
+        map.insert(SLID_KEY, serde_json::json!(29_000_000));
+        if let Some(auth) = auth {
+            map.insert(AUTH_KEY, serde_json::to_value(auth).unwrap());
+        }
+        serde_json::to_string(&map).unwrap()
+    }
+
+    /// The record read ahead with its sign-in is what the session layer gets: the store is
+    /// not read again for it, and is read as before for anything else.
+    #[tokio::test]
+    async fn a_record_read_ahead_is_not_read_again() {
+        let customer = SessionAuth::Customer {
+            session_id: "abc".into(),
+        };
+        let fake = Arc::new(OneRecord {
+            data: data(Some(customer.clone())),
+            loads: AtomicUsize::new(0),
+            combined: AtomicUsize::new(0),
+        });
+        let layer = DbSessionStore::new(fake.clone());
+        let id = Id::default();
+        let mut pre = preload(fake.as_ref(), id).await.unwrap();
+        assert_eq!(pre.sign_in.as_ref().map(|s| s.0.as_str()), Some("abc"));
+        let record = pre.hand_over(layer.load(&id)).await.unwrap().unwrap();
+        let auth: SessionAuth = serde_json::from_value(record.data[AUTH_KEY].clone()).unwrap();
+        assert_eq!(auth, customer);
+        assert_eq!(
+            fake.loads.load(Ordering::SeqCst),
+            0,
+            "handed over, not read"
+        );
+        assert_eq!(fake.combined.load(Ordering::SeqCst), 1);
+        // Outside a hand-over, and for another id within one, the store is read.
+        layer.load(&id).await.unwrap().unwrap();
+        assert_eq!(fake.loads.load(Ordering::SeqCst), 1);
+        let mut pre = preload(fake.as_ref(), id).await.unwrap();
+        pre.hand_over(layer.load(&Id::default())).await.unwrap();
+        assert_eq!(fake.loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn only_a_customer_sign_in_is_read_ahead() {
+        let customer = SessionAuth::Customer {
+            session_id: "s-1".into(),
+        };
+        assert_eq!(
+            customer_session_of(&data(Some(customer))).as_deref(),
+            Some("s-1")
+        );
+        let admin = SessionAuth::Admin {
+            session_id: "a-1".into(),
+        };
+        assert_eq!(customer_session_of(&data(Some(admin))), None);
+        assert_eq!(customer_session_of(&data(None)), None);
+        assert_eq!(customer_session_of("not json"), None);
+    }
 }

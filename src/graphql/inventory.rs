@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use super::guards::{Scope, coded_error, codes, rate_limited, require_inventory, require_staff};
 use super::streamed::{
-    Below, FieldWriter, ObjectWriter, PlainJson, StreamedList, write_date, write_enum, write_float,
-    write_object, write_optional, write_scalar, write_text,
+    Below, FieldWriter, ObjectWriter, PlainJson, StreamedList, TextList, write_date, write_enum,
+    write_float, write_object, write_optional, write_scalar, write_text,
 };
 use crate::erp::ErpError;
 use crate::inventory::rows::{DateCol, TextCol};
@@ -137,7 +137,7 @@ pub enum FacetField {
 /// A few options of one list, and how many match in all.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct FacetMatches {
-    pub values: Vec<String>,
+    pub values: TextList<'static>,
     pub total_count: i32,
 }
 
@@ -183,14 +183,14 @@ pub fn matching(options: &[String], term: &str, first: usize) -> (Vec<String>, u
 
 #[Object]
 impl InventoryFacets {
-    async fn parts(&self) -> &[String] {
-        &self.0.parts
+    async fn parts(&self) -> TextList<'_> {
+        TextList(self.0.parts.as_slice().into())
     }
-    async fn bins(&self) -> &[String] {
-        &self.0.bins
+    async fn bins(&self) -> TextList<'_> {
+        TextList(self.0.bins.as_slice().into())
     }
-    async fn statuses(&self) -> &[String] {
-        &self.0.statuses
+    async fn statuses(&self) -> TextList<'_> {
+        TextList(self.0.statuses.as_slice().into())
     }
     /// How many parts `parts` holds (a client can choose a picker without fetching them).
     async fn part_count(&self) -> i32 {
@@ -226,7 +226,7 @@ impl InventoryFacets {
             (first as usize).min(MAX_MATCHES),
         );
         Ok(FacetMatches {
-            values,
+            values: TextList(values.into()),
             total_count: total as i32,
         })
     }

@@ -357,6 +357,45 @@ impl<T: PlainJson> OutputType for StreamedList<'_, T> {
     }
 }
 
+/// A list of texts (`[String!]!`), answered as JSON text when the request allows it: a
+/// grid's dropdowns are a hundred texts, each otherwise a future and a value.
+#[derive(Debug, Clone)]
+pub struct TextList<'a>(pub Cow<'a, [String]>);
+
+impl OutputType for TextList<'_> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<String> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<String> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<String> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        if ctx.data_opt::<RawLists>().is_none() {
+            return OutputType::resolve(&self.0.as_ref(), ctx, field).await;
+        }
+        let mut out = Vec::with_capacity(2 + self.0.iter().map(|t| t.len() + 3).sum::<usize>());
+        out.push(b'[');
+        for (i, text) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_into(&mut out, text);
+        }
+        out.push(b']');
+        Ok(Value::Binary(Bytes::from(out)))
+    }
+}
+
 /// JSON text written out: into one buffer, or (for the answer) as pieces where the large
 /// lists' text is sent as it is rather than copied.
 struct JsonOut {
@@ -538,6 +577,16 @@ mod tests {
         async fn label(&self) -> &str {
             "a \"label\"\n"
         }
+        async fn texts(&self) -> TextList<'_> {
+            TextList(Cow::Owned(vec![
+                "plain".into(),
+                "quote \" and \\ é ✓\u{1}".into(),
+                String::new(),
+            ]))
+        }
+        async fn no_texts(&self) -> TextList<'_> {
+            TextList(Cow::Borrowed(&[]))
+        }
     }
 
     fn schema(n: i32) -> Schema<Query, EmptyMutation, EmptySubscription> {
@@ -634,6 +683,8 @@ mod tests {
             "{ items { ... { id } ... on Item { t: tag { ...T __typename } id } } } fragment T on Tag { code }",
             "{ items { tag { code } tag { label } } }",
             "{ items { id ...F @skip(if: false) } } fragment F on Item { name }",
+            // Lists of texts.
+            "{ texts t: texts noTexts x: texts @skip(if: true) }",
         ] {
             same_both_ways(1_200, query).await;
         }
@@ -678,6 +729,16 @@ mod tests {
         // Before a, a, between, b, after.
         assert_eq!(pieces.len(), 5, "{pieces:?}");
         assert!(pieces[1].starts_with(b"[{\"id\":1}"));
+        let texts = schema
+            .execute(Request::new("{ texts }").data(RawLists))
+            .await;
+        let Value::Object(data) = &texts.data else {
+            panic!("{texts:?}")
+        };
+        assert!(
+            matches!(data.get("texts"), Some(Value::Binary(_))),
+            "a list of texts is written as text: {data:?}"
+        );
     }
 
     #[test]

@@ -444,7 +444,25 @@ pub trait WebSessionStore: Send + Sync {
     ) -> StoreResult<Option<WebSessionRecord>>;
     async fn delete_web_session(&self, id: &str) -> StoreResult<()>;
     async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+    /// The record as [`load_web_session`](Self::load_web_session) reads it and, when
+    /// `customer_session` finds a customer's sign-in in its data, that sign-in as
+    /// [`TeamStore::session_in_team`] reads it — in one trip where the backend can: every
+    /// signed-in request reads both. The second part is `None` when it was not read here
+    /// (no sign-in in the record, or a backend that reads it separately).
+    async fn load_web_session_signed_in(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        customer_session: for<'a> fn(&'a str) -> Option<String>,
+    ) -> StoreResult<(Option<WebSessionRecord>, Option<ReadSignIn>)> {
+        let _ = customer_session;
+        Ok((self.load_web_session(id, now).await?, None))
+    }
 }
+
+/// A customer sign-in read with its browser session: the `ActiveSessions` id the record
+/// names, and what [`TeamStore::session_in_team`] found for it (`None`: the row is gone).
+pub type ReadSignIn = (String, Option<(ActiveSession, Customer, TeamPlace)>);
 
 #[async_trait]
 pub trait SettingsStore: Send + Sync {

@@ -12,7 +12,7 @@ use super::extractors::SessionEnded;
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::auth::csrf::{self, CsrfToken};
-use crate::auth::sessions::{AUTH_KEY, SLID_KEY, SessionAuth};
+use crate::auth::sessions::{self, AUTH_KEY, SLID_KEY, SessionAuth};
 use crate::auth::tokens::TokenRejected;
 use crate::error::{AppError, ErrorPage};
 use crate::state::AppState;
@@ -148,7 +148,25 @@ pub async fn resolve_viewer(
             Err(_) => invalid_token(&req),
         };
     }
-    let auth = match session.get::<SessionAuth>(AUTH_KEY).await {
+    // A browser that sends a session cookie: its record and the customer sign-in it names
+    // are read in one trip, and the record is handed to the session layer.
+    let mut read_sign_in = None;
+    let auth = match session.id() {
+        Some(id) => match sessions::preload(state.store.as_ref(), id).await {
+            Ok(mut preloaded) => {
+                read_sign_in = preloaded.sign_in.take();
+                preloaded
+                    .hand_over(session.get::<SessionAuth>(AUTH_KEY))
+                    .await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "session store failed");
+                return render(&req, &AppError::Unavailable("The portal database"), &state);
+            }
+        },
+        None => session.get::<SessionAuth>(AUTH_KEY).await,
+    };
+    let auth = match auth {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "session store failed");
@@ -158,11 +176,16 @@ pub async fn resolve_viewer(
     let mut viewer = Viewer::Anonymous;
     let resolved = match &auth {
         None => Ok(None),
-        Some(SessionAuth::Customer { session_id }) => state
-            .auth
-            .resolve_customer_session(session_id)
-            .await
-            .map(|o| o.map(Viewer::Customer)),
+        Some(SessionAuth::Customer { session_id }) => match read_sign_in {
+            Some((read_for, found)) if read_for == *session_id => {
+                state
+                    .auth
+                    .resolve_read_customer_session(session_id, found)
+                    .await
+            }
+            _ => state.auth.resolve_customer_session(session_id).await,
+        }
+        .map(|o| o.map(Viewer::Customer)),
         Some(SessionAuth::Admin { session_id }) => state
             .admin_auth
             .resolve(session_id)

@@ -172,6 +172,16 @@ impl WebSessionStore for Counting {
     async fn delete_web_session(&self, id: &str) -> StoreResult<()> {
         self.inner.delete_web_session(id).await
     }
+    async fn load_web_session_signed_in(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        customer_session: for<'a> fn(&'a str) -> Option<String>,
+    ) -> StoreResult<(Option<WebSessionRecord>, Option<ReadSignIn>)> {
+        self.inner
+            .load_web_session_signed_in(id, now, customer_session)
+            .await
+    }
     async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
         self.inner.purge_expired_web_sessions(now).await
     }

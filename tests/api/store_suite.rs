@@ -1143,11 +1143,60 @@ async fn team_contract(store: &dyn AppStore, u: &str) {
             )
         );
         assert_eq!(p2, place, "{who:?}");
+        // With the browser session that names it: read together, or (a backend that
+        // reads them apart) the record alone.
+        let wid = format!("team-web-{}-{u}", who.id.0);
+        store
+            .create_web_session(&WebSessionRecord {
+                id: wid.clone(),
+                data: format!("sid:{sid}"),
+                expiry_date: now + time::Duration::hours(1),
+            })
+            .await
+            .unwrap();
+        let named = |data: &str| data.strip_prefix("sid:").map(str::to_owned);
+        let (record, read) = store
+            .load_web_session_signed_in(&wid, now, named)
+            .await
+            .unwrap();
+        assert_eq!(record.unwrap().data, format!("sid:{sid}"));
+        if let Some((read_for, found)) = read {
+            assert_eq!(read_for, sid);
+            let (s3, c3, p3) = found.unwrap();
+            assert_eq!((s3.session_id, c3.id, &p3), (sid.clone(), who.id, &place));
+        }
         store.end_customer_session(&sid, None).await.unwrap();
         assert!(
             store.session_in_team(&sid).await.unwrap().is_none(),
             "an ended session is gone"
         );
+        let (record, read) = store
+            .load_web_session_signed_in(&wid, now, named)
+            .await
+            .unwrap();
+        assert!(record.is_some());
+        if let Some((_, found)) = read {
+            assert!(found.is_none(), "a kicked sign-in is read as gone");
+        }
+        let none = |_: &str| None;
+        assert!(
+            store
+                .load_web_session_signed_in(&wid, now, none)
+                .await
+                .unwrap()
+                .1
+                .is_none(),
+            "no sign-in named: none read"
+        );
+        let (record, read) = store
+            .load_web_session_signed_in(&wid, now + time::Duration::hours(2), named)
+            .await
+            .unwrap();
+        assert!(
+            record.is_none() && read.is_none(),
+            "an expired record reads nothing"
+        );
+        store.delete_web_session(&wid).await.unwrap();
     }
     // The same email again: refused, and nothing of it is left behind.
     let again = store
@@ -1551,6 +1600,62 @@ async fn store_contract_on_sqlite() {
         .await
         .unwrap();
     store_contract(Arc::new(store)).await;
+}
+
+/// SQLite reads a browser session and the sign-in it names in one trip (the contract lets
+/// a backend read them apart): both come back.
+#[tokio::test]
+async fn sqlite_reads_a_browser_session_with_its_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("portal.db"), suite_zone())
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let c = store
+        .insert_customer(
+            &NewCustomer {
+                first_name: "One".into(),
+                last_name: None,
+                email: Email::parse("one.trip@example.com").unwrap(),
+                password_hash: "pbkdf2:sha256:1000$salt$00".into(),
+                erp_customer_name: "Acme Foods".into(),
+                must_reset_password: false,
+            },
+            &audit("CUSTOMER_CREATE", "suite", None, None),
+        )
+        .await
+        .unwrap();
+    let session = ActiveSession {
+        session_id: "one-trip".into(),
+        customer_id: c.id,
+        last_seen: now,
+        ip_address: None,
+        user_agent: None,
+        created_at: now,
+    };
+    store
+        .begin_customer_session(
+            &session,
+            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(c.id), None),
+        )
+        .await
+        .unwrap();
+    store
+        .create_web_session(&WebSessionRecord {
+            id: "web-one-trip".into(),
+            data: "one-trip".into(),
+            expiry_date: now + time::Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    let (record, read) = store
+        .load_web_session_signed_in("web-one-trip", now, |d| Some(d.to_owned()))
+        .await
+        .unwrap();
+    assert!(record.is_some());
+    let (sid, found) = read.expect("read in the same trip");
+    assert_eq!(sid, "one-trip");
+    assert_eq!(found.unwrap().1.id, c.id);
 }
 
 /// The server `key` names (an ADO connection string), or a loud skip where none is set

@@ -128,6 +128,14 @@ impl ActiveSessionStore for SqliteStore {
     }
 }
 
+fn web_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebSessionRecord> {
+    Ok(WebSessionRecord {
+        id: r.get(0)?,
+        data: r.get(1)?,
+        expiry_date: read_ts(r, 2)?,
+    })
+}
+
 pub(super) fn active_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActiveSession> {
     Ok(ActiveSession {
         session_id: r.get(0)?,
@@ -277,15 +285,36 @@ impl WebSessionStore for SqliteStore {
     ) -> StoreResult<Option<WebSessionRecord>> {
         let id = id.to_owned();
         self.with_conn("load_web_session", move |c| {
-            c.query_row_cached(sql::LOAD_WEB_SESSION, params![id, ts(now)], |r| {
-                Ok(WebSessionRecord {
-                    id: r.get(0)?,
-                    data: r.get(1)?,
-                    expiry_date: read_ts(r, 2)?,
+            c.query_row_cached(sql::LOAD_WEB_SESSION, params![id, ts(now)], web_session)
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn load_web_session_signed_in(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        customer_session: for<'a> fn(&'a str) -> Option<String>,
+    ) -> StoreResult<(Option<WebSessionRecord>, Option<ReadSignIn>)> {
+        let id = id.to_owned();
+        self.with_conn("load_web_session_signed_in", move |c| {
+            let record = c
+                .query_row_cached(sql::LOAD_WEB_SESSION, params![id, ts(now)], web_session)
+                .optional()
+                .map_err(backend)?;
+            let Some(sid) = record.as_ref().and_then(|r| customer_session(&r.data)) else {
+                return Ok((record, None));
+            };
+            let zone = c.zone.clone();
+            let signed_in = c
+                .query_row_cached(sql::SESSION_IN_TEAM, [&sid], |r| {
+                    super::teams::session_in_team_row(r, &zone)
                 })
-            })
-            .optional()
-            .map_err(backend)
+                .optional()
+                .map_err(backend)?;
+            Ok((record, Some((sid, signed_in))))
         })
         .await
     }

@@ -20,6 +20,18 @@ fn team_place(r: &Row<'_>, at: usize) -> rusqlite::Result<TeamPlace> {
     })
 }
 
+/// A row of `SESSION_IN_TEAM`.
+pub(super) fn session_in_team_row(
+    r: &Row<'_>,
+    zone: &Zone,
+) -> rusqlite::Result<(ActiveSession, Customer, TeamPlace)> {
+    Ok((
+        sessions::active_session(r)?,
+        customer_from_row(r, 6, zone)?,
+        team_place(r, 16)?,
+    ))
+}
+
 /// Stores a new link for the colleague, earlier unused ones used up, inside `tx`.
 fn issue_link(
     tx: &rusqlite::Transaction<'_>,
@@ -55,11 +67,7 @@ impl TeamStore for SqliteStore {
         self.with_conn("session_in_team", move |c| {
             let zone = c.zone.clone();
             c.query_row_cached(sql::SESSION_IN_TEAM, [sid], |r| {
-                Ok((
-                    sessions::active_session(r)?,
-                    customer_from_row(r, 6, &zone)?,
-                    team_place(r, 16)?,
-                ))
+                session_in_team_row(r, &zone)
             })
             .optional()
             .map_err(backend)
