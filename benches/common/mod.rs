@@ -62,8 +62,29 @@ pub async fn signed_in_browser(
     email: &str,
     password: &str,
 ) -> (reqwest::Client, String) {
+    let (client, csrf, _) = signed_in_with_jar(base, email, password).await;
+    (client, csrf)
+}
+
+/// The `Cookie` header of a browser signed in as this customer at `base` (for a load
+/// generator outside the process).
+pub async fn signed_in_cookie_header(base: &str, email: &str, password: &str) -> String {
+    use reqwest::cookie::CookieStore;
+    let (_, _, jar) = signed_in_with_jar(base, email, password).await;
+    let url = base.parse().unwrap();
+    jar.cookies(&url)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+async fn signed_in_with_jar(
+    base: &str,
+    email: &str,
+    password: &str,
+) -> (reqwest::Client, String, Arc<reqwest::cookie::Jar>) {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
-        .cookie_store(true)
+        .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -88,5 +109,5 @@ pub async fn signed_in_browser(
         .await
         .unwrap();
     assert_eq!(resp.status(), 303, "the bench customer signs in");
-    (client, csrf)
+    (client, csrf, jar)
 }

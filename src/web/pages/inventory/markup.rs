@@ -134,21 +134,25 @@ fn header_cell(view: &View, field: SortField, label: &str, numeric: bool) -> Mar
 }
 
 /// A grid cell's classes (alignment, fonts, which cells a narrow screen leaves out).
-fn cell_class(field: SortField, exp_state: &str) -> String {
-    match field {
-        SortField::Customer => "cust".into(),
-        SortField::Part => "mono part".into(),
-        SortField::Description => "desc".into(),
-        SortField::OnHandQty => "num qty".into(),
-        SortField::Unit => "unit".into(),
-        SortField::Bin | SortField::UserLot | SortField::CustomerPart => "mono".into(),
-        SortField::ExpDate => format!("date exp-{exp_state}"),
-        SortField::DaysToExpiry => format!("num days exp-{exp_state}"),
-        SortField::Reference => "extra".into(),
-        SortField::Po => "mono extra".into(),
-        SortField::Status => "status".into(),
-        SortField::LastRecDate | SortField::LastTransactionDate => "date extra".into(),
-        SortField::DaysOfCover => "num cover".into(),
+fn cell_class(field: SortField, exp_state: &str) -> &'static str {
+    match (field, exp_state) {
+        (SortField::Customer, _) => "cust",
+        (SortField::Part, _) => "mono part",
+        (SortField::Description, _) => "desc",
+        (SortField::OnHandQty, _) => "num qty",
+        (SortField::Unit, _) => "unit",
+        (SortField::Bin | SortField::UserLot | SortField::CustomerPart, _) => "mono",
+        (SortField::ExpDate, "expired") => "date exp-expired",
+        (SortField::ExpDate, "soon") => "date exp-soon",
+        (SortField::ExpDate, _) => "date exp-",
+        (SortField::DaysToExpiry, "expired") => "num days exp-expired",
+        (SortField::DaysToExpiry, "soon") => "num days exp-soon",
+        (SortField::DaysToExpiry, _) => "num days exp-",
+        (SortField::Reference, _) => "extra",
+        (SortField::Po, _) => "mono extra",
+        (SortField::Status, _) => "status",
+        (SortField::LastRecDate | SortField::LastTransactionDate, _) => "date extra",
+        (SortField::DaysOfCover, _) => "num cover",
     }
 }
 
