@@ -332,7 +332,11 @@ mod tests {
             self.combined.fetch_add(1, Ordering::SeqCst);
             Ok((
                 Some(self.record(id)),
-                customer_session(&self.data).map(|sid| (sid, None)),
+                customer_session(&self.data).map(|session_id| ReadSignIn {
+                    session_id,
+                    found: None,
+                    saved_views: None,
+                }),
             ))
         }
     }
@@ -361,7 +365,10 @@ mod tests {
         let layer = DbSessionStore::new(fake.clone());
         let id = Id::default();
         let mut pre = preload(fake.as_ref(), id).await.unwrap();
-        assert_eq!(pre.sign_in.as_ref().map(|s| s.0.as_str()), Some("abc"));
+        assert_eq!(
+            pre.sign_in.as_ref().map(|s| s.session_id.as_str()),
+            Some("abc")
+        );
         let record = pre.hand_over(layer.load(&id)).await.unwrap().unwrap();
         let auth: SessionAuth = serde_json::from_value(record.data[AUTH_KEY].clone()).unwrap();
         assert_eq!(auth, customer);

@@ -446,8 +446,8 @@ pub trait WebSessionStore: Send + Sync {
     async fn purge_expired_web_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
     /// The record as [`load_web_session`](Self::load_web_session) reads it and, when
     /// `customer_session` finds a customer's sign-in in its data, that sign-in as
-    /// [`TeamStore::session_in_team`] reads it — in one trip where the backend can: every
-    /// signed-in request reads both. The second part is `None` when it was not read here
+    /// [`TeamStore::session_in_team`] reads it, with the account's saved views — in one
+    /// trip where the backend can: every signed-in request reads the first two. The second part is `None` when it was not read here
     /// (no sign-in in the record, or a backend that reads it separately).
     async fn load_web_session_signed_in(
         &self,
@@ -460,9 +460,17 @@ pub trait WebSessionStore: Send + Sync {
     }
 }
 
-/// A customer sign-in read with its browser session: the `ActiveSessions` id the record
-/// names, and what [`TeamStore::session_in_team`] found for it (`None`: the row is gone).
-pub type ReadSignIn = (String, Option<(ActiveSession, Customer, TeamPlace)>);
+/// A customer sign-in read with its browser session.
+#[derive(Debug, Clone)]
+pub struct ReadSignIn {
+    /// The `ActiveSessions` id the record names.
+    pub session_id: String,
+    /// What [`TeamStore::session_in_team`] found for it (`None`: the row is gone).
+    pub found: Option<(ActiveSession, Customer, TeamPlace)>,
+    /// The account's saved views as [`SavedViewStore::saved_views`] reads them (the
+    /// inventory page's menu), when the sign-in was found and they were read with it.
+    pub saved_views: Option<Vec<SavedView>>,
+}
 
 #[async_trait]
 pub trait SettingsStore: Send + Sync {

@@ -39,6 +39,26 @@ pub async fn run<Q: GraphQLQuery>(
     }
 }
 
+/// [`run`] with request data the resolvers may answer from (what the request read ahead,
+/// such as [`ViewsReadAhead`](crate::graphql::saved_views::ViewsReadAhead)).
+pub async fn run_with<Q: GraphQLQuery, D: std::any::Any + Send + Sync>(
+    schema: &PortalSchema,
+    viewer: &Viewer,
+    data: Option<D>,
+    variables: Q::Variables,
+) -> Result<Q::ResponseData, AppError> {
+    let with = |request: Request| match data {
+        Some(d) => request.data(d),
+        None => request,
+    };
+    match execute::<Q>(schema, viewer, with, variables).await? {
+        Ok(data) => Ok(data),
+        Err(fields) => Err(AppError::BadRequest(
+            fields.into_values().collect::<Vec<_>>().join(" "),
+        )),
+    }
+}
+
 /// Runs `Q` as `viewer`; `BAD_USER_INPUT` comes back as field errors for the form, every
 /// other error as the matching `AppError`.
 pub async fn run_form<Q: GraphQLQuery>(
@@ -57,6 +77,20 @@ pub async fn run_form_from<Q: GraphQLQuery>(
     client: Option<&ClientInfo>,
     variables: Q::Variables,
 ) -> Result<Result<Q::ResponseData, FieldErrors>, AppError> {
+    let with = |request: Request| match client {
+        Some(client) => request.data(client.clone()),
+        None => request,
+    };
+    execute::<Q>(schema, viewer, with, variables).await
+}
+
+/// Runs `Q` as `viewer` with what `with` adds to the request.
+async fn execute<Q: GraphQLQuery>(
+    schema: &PortalSchema,
+    viewer: &Viewer,
+    with: impl FnOnce(Request) -> Request,
+    variables: Q::Variables,
+) -> Result<Result<Q::ResponseData, FieldErrors>, AppError> {
     let body = Q::build_query(variables);
     let vars = serde_json::to_value(&body.variables)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("encoding variables: {e}")))?;
@@ -65,9 +99,7 @@ pub async fn run_form_from<Q: GraphQLQuery>(
         .variables(Variables::from_json(vars))
         .data(viewer.clone())
         .data(RawLists);
-    if let Some(client) = client {
-        request = request.data(client.clone());
-    }
+    request = with(request);
     if let Some(doc) = parsed(body.query) {
         request.set_parsed_query(doc);
     }

@@ -1,6 +1,8 @@
 //! Request pipeline pieces: who is asking (re-validated against the app database on every
 //! request), CSRF, error rendering and security headers.
 
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
@@ -15,6 +17,7 @@ use crate::auth::csrf::{self, CsrfToken};
 use crate::auth::sessions::{self, AUTH_KEY, SLID_KEY, SessionAuth};
 use crate::auth::tokens::TokenRejected;
 use crate::error::{AppError, ErrorPage};
+use crate::graphql::saved_views::ViewsReadAhead;
 use crate::state::AppState;
 
 /// Gives every request an id (a proxy's `X-Request-Id` when it is a sane token, else a
@@ -177,11 +180,19 @@ pub async fn resolve_viewer(
     let resolved = match &auth {
         None => Ok(None),
         Some(SessionAuth::Customer { session_id }) => match read_sign_in {
-            Some((read_for, found)) if read_for == *session_id => {
-                state
+            Some(read) if read.session_id == *session_id => {
+                let resolved = state
                     .auth
-                    .resolve_read_customer_session(session_id, found)
-                    .await
+                    .resolve_read_customer_session(session_id, read.found)
+                    .await;
+                // The account's saved views came with it: the page's menu reads them.
+                if let (Ok(Some(who)), Some(views)) = (&resolved, read.saved_views) {
+                    req.extensions_mut().insert(ViewsReadAhead {
+                        customer: who.customer_id,
+                        views: Arc::new(views),
+                    });
+                }
+                resolved
             }
             _ => state.auth.resolve_customer_session(session_id).await,
         }

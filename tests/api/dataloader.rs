@@ -17,6 +17,8 @@ struct Counting {
     inner: SqliteStore,
     by_id: AtomicUsize,
     by_ids: AtomicUsize,
+    /// Reads of an account's saved views.
+    views: AtomicUsize,
 }
 
 #[async_trait]
@@ -313,6 +315,7 @@ impl PartMinimumStore for Counting {
 #[async_trait]
 impl SavedViewStore for Counting {
     async fn saved_views(&self, c: CustomerId) -> StoreResult<Vec<SavedView>> {
+        self.views.fetch_add(1, Ordering::SeqCst);
         self.inner.saved_views(c).await
     }
     async fn saved_view(&self, c: CustomerId, id: i64) -> StoreResult<Option<SavedView>> {
@@ -588,6 +591,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         inner: sqlite,
         by_id: AtomicUsize::new(0),
         by_ids: AtomicUsize::new(0),
+        views: AtomicUsize::new(0),
     });
     let store: Arc<dyn AppStore> = counting.clone();
     let now = OffsetDateTime::now_utc();
@@ -599,6 +603,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         target_customer_email: None,
         details: None,
     };
+    let mut ids = Vec::new();
     for i in 0..8 {
         let c = store
             .insert_customer(
@@ -614,6 +619,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
             )
             .await
             .unwrap();
+        ids.push(c.id);
         for s in 0..2 {
             let session = ActiveSession {
                 session_id: format!("s{i}-{s}"),
@@ -743,4 +749,54 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         0,
         "no per-row lookups"
     );
+
+    // An account's saved views read with its sign-in are what `savedViews` answers,
+    // without reading them again; read for another account, they are not used.
+    let customer = |id: CustomerId| {
+        Viewer::Customer(customer_portal::auth::CustomerIdentity {
+            customer_id: id,
+            session_id: format!("s-{}", id.0),
+            email: "c@example.com".into(),
+            first_name: "C".into(),
+            last_name: None,
+            scope: customer_portal::domain::ErpScope::parse("All"),
+            must_reset_password: false,
+            must_enrol_two_factor: false,
+            team: Default::default(),
+        })
+    };
+    let read_ahead = |id: CustomerId| customer_portal::graphql::saved_views::ViewsReadAhead {
+        customer: id,
+        views: Arc::new(vec![SavedView {
+            id: 77,
+            customer_id: id,
+            name: "Read ahead".into(),
+            query: "q=gift".into(),
+            created_at: now,
+            updated_at: now,
+        }]),
+    };
+    let views = |viewer: Viewer, read| {
+        let schema = &schema;
+        async move {
+            let resp = schema
+                .execute(
+                    async_graphql::Request::new("{ savedViews { name url } }")
+                        .data(viewer)
+                        .data(read),
+                )
+                .await;
+            assert!(resp.errors.is_empty(), "{:?}", resp.errors);
+            resp.data.into_json().unwrap()["savedViews"].clone()
+        }
+    };
+    let answer = views(customer(ids[0]), read_ahead(ids[0])).await;
+    assert_eq!(
+        answer,
+        serde_json::json!([{ "name": "Read ahead", "url": "/inventory?q=gift" }])
+    );
+    assert_eq!(counting.views.load(Ordering::SeqCst), 0, "not read again");
+    let answer = views(customer(ids[1]), read_ahead(ids[0])).await;
+    assert_eq!(answer, serde_json::json!([]), "another account's: not used");
+    assert_eq!(counting.views.load(Ordering::SeqCst), 1);
 }

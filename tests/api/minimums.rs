@@ -259,3 +259,48 @@ async fn saved_views_are_named_renamed_deleted_and_kept_per_account() {
     let body = acme.graphql("{ savedViews { id } }").await;
     assert_eq!(body["data"]["savedViews"], json!([]));
 }
+
+/// The inventory page's saved-views menu is read with the sign-in (one trip to the
+/// database): a view another instance saved, renamed or deleted (written straight into the
+/// database here) shows in the very next page.
+#[tokio::test]
+async fn the_views_menu_shows_what_any_instance_wrote_at_once() {
+    let app = app().await;
+    let browser = app.other_browser();
+    let email = format!("menu{}@example.com", rand_suffix());
+    let id = browser
+        .add_customer(&email, PASSWORD, "Acme Foods", false)
+        .await;
+    assert_eq!(
+        location(&browser.login(&email, PASSWORD).await),
+        "/inventory"
+    );
+    let menu = || async {
+        let page = browser.get("/inventory").await.text().await.unwrap();
+        let at = page.find("class=\"views-menu\"").expect("the menu");
+        page[at..at + page[at..].find("</details>").unwrap()].to_owned()
+    };
+    assert!(menu().await.contains("No saved views yet."));
+    let store = app.store();
+    let now = time::OffsetDateTime::now_utc();
+    let view = store
+        .insert_saved_view(id, "From elsewhere", "q=A", now, 50)
+        .await
+        .unwrap();
+    let shown = menu().await;
+    assert!(
+        shown.contains(r#"<a href="/inventory?q=A">From elsewhere</a>"#),
+        "{shown}"
+    );
+    store
+        .rename_saved_view(id, view.id, "Renamed elsewhere", now)
+        .await
+        .unwrap();
+    let shown = menu().await;
+    assert!(
+        shown.contains("Renamed elsewhere") && !shown.contains("From elsewhere"),
+        "{shown}"
+    );
+    store.delete_saved_view(id, view.id).await.unwrap();
+    assert!(menu().await.contains("No saved views yet."));
+}

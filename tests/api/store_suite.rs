@@ -1160,10 +1160,17 @@ async fn team_contract(store: &dyn AppStore, u: &str) {
             .await
             .unwrap();
         assert_eq!(record.unwrap().data, format!("sid:{sid}"));
-        if let Some((read_for, found)) = read {
-            assert_eq!(read_for, sid);
-            let (s3, c3, p3) = found.unwrap();
+        if let Some(read) = read {
+            assert_eq!(read.session_id, sid);
+            let (s3, c3, p3) = read.found.unwrap();
             assert_eq!((s3.session_id, c3.id, &p3), (sid.clone(), who.id, &place));
+            let views = store.saved_views(who.id).await.unwrap();
+            assert_eq!(
+                read.saved_views
+                    .map(|v| v.iter().map(|v| v.id).collect::<Vec<_>>()),
+                Some(views.iter().map(|v| v.id).collect::<Vec<_>>()),
+                "the account's views, as saved_views reads them"
+            );
         }
         store.end_customer_session(&sid, None).await.unwrap();
         assert!(
@@ -1175,8 +1182,9 @@ async fn team_contract(store: &dyn AppStore, u: &str) {
             .await
             .unwrap();
         assert!(record.is_some());
-        if let Some((_, found)) = read {
-            assert!(found.is_none(), "a kicked sign-in is read as gone");
+        if let Some(read) = read {
+            assert!(read.found.is_none(), "a kicked sign-in is read as gone");
+            assert!(read.saved_views.is_none(), "nothing of the account is read");
         }
         let none = |_: &str| None;
         assert!(
@@ -1653,9 +1661,27 @@ async fn sqlite_reads_a_browser_session_with_its_sign_in() {
         .await
         .unwrap();
     assert!(record.is_some());
-    let (sid, found) = read.expect("read in the same trip");
-    assert_eq!(sid, "one-trip");
-    assert_eq!(found.unwrap().1.id, c.id);
+    let read = read.expect("read in the same trip");
+    assert_eq!(read.session_id, "one-trip");
+    assert_eq!(read.found.unwrap().1.id, c.id);
+    assert_eq!(read.saved_views.map(|v| v.len()), Some(0));
+    // A view saved (by any instance) is in the next read.
+    store
+        .insert_saved_view(c.id, "Mine", "q=gift", now, 50)
+        .await
+        .unwrap();
+    let (_, read) = store
+        .load_web_session_signed_in("web-one-trip", now, |d| Some(d.to_owned()))
+        .await
+        .unwrap();
+    let views = read.unwrap().saved_views.unwrap();
+    assert_eq!(
+        views
+            .iter()
+            .map(|v| (v.name.as_str(), v.query.as_str()))
+            .collect::<Vec<_>>(),
+        [("Mine", "q=gift")]
+    );
 }
 
 /// The server `key` names (an ADO connection string), or a loud skip where none is set

@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// An account's saved views, by name (also read with a sign-in, in the same trip).
+pub(super) fn saved_views_of(
+    c: &Connection,
+    customer: CustomerId,
+) -> rusqlite::Result<Vec<SavedView>> {
+    let mut stmt = c.prepare_cached(sql::SAVED_VIEWS)?;
+    let rows = stmt.query_map([customer.0], view_from_row)?;
+    rows.collect()
+}
+
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
@@ -127,11 +137,7 @@ impl PartMinimumStore for SqliteStore {
 impl SavedViewStore for SqliteStore {
     async fn saved_views(&self, customer: CustomerId) -> StoreResult<Vec<SavedView>> {
         self.with_conn("saved_views", move |c| {
-            let mut stmt = c.prepare_cached(sql::SAVED_VIEWS).map_err(backend)?;
-            let rows = stmt
-                .query_map([customer.0], view_from_row)
-                .map_err(backend)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            saved_views_of(c, customer).map_err(backend)
         })
         .await
     }

@@ -308,13 +308,26 @@ impl WebSessionStore for SqliteStore {
                 return Ok((record, None));
             };
             let zone = c.zone.clone();
-            let signed_in = c
+            let found = c
                 .query_row_cached(sql::SESSION_IN_TEAM, [&sid], |r| {
                     super::teams::session_in_team_row(r, &zone)
                 })
                 .optional()
                 .map_err(backend)?;
-            Ok((record, Some((sid, signed_in))))
+            let saved_views = match &found {
+                Some((_, customer, _)) => {
+                    Some(super::features::saved_views_of(c, customer.id).map_err(backend)?)
+                }
+                None => None,
+            };
+            Ok((
+                record,
+                Some(ReadSignIn {
+                    session_id: sid,
+                    found,
+                    saved_views,
+                }),
+            ))
         })
         .await
     }
