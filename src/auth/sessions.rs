@@ -3,7 +3,9 @@
 //! The cookie carries only a random id; the record lives in `WebSessions`. What makes a
 //! customer signed in, though, is the `ActiveSessions` row the record points to: it is
 //! checked on every request, so deleting it (an admin "kick", expiry, a password change
-//! elsewhere) signs the browser out on its very next request.
+//! elsewhere) signs the browser out on its very next request. The record and that row are
+//! read in one trip ([`preload`]); the record then reaches the session layer through a
+//! task-local ([`Preloaded::hand_over`]) instead of being read a second time.
 
 use std::sync::Arc;
 
@@ -213,6 +215,8 @@ fn take_preloaded(id: &Id) -> Option<Option<WebSessionRecord>> {
 
 /// The `ActiveSessions` id of a customer's sign-in in a record's data, if it holds one.
 fn customer_session_of(data: &str) -> Option<String> {
+    // The record's `AUTH_KEY` entry (serde needs the key as a literal; the assertion keeps
+    // the two the same).
     #[derive(Deserialize)]
     struct Data {
         #[serde(rename = "auth")]

@@ -31,12 +31,7 @@ pub async fn run<Q: GraphQLQuery>(
     viewer: &Viewer,
     variables: Q::Variables,
 ) -> Result<Q::ResponseData, AppError> {
-    match run_form::<Q>(schema, viewer, variables).await? {
-        Ok(data) => Ok(data),
-        Err(fields) => Err(AppError::BadRequest(
-            fields.into_values().collect::<Vec<_>>().join(" "),
-        )),
-    }
+    run_with::<Q, ()>(schema, viewer, None, variables).await
 }
 
 /// [`run`] with request data the resolvers may answer from (what the request read ahead,
