@@ -245,27 +245,67 @@ async fn load(
 }
 
 /// Signed-in `/inventory` pages a second from `wrk -t2 -c32 -d10s` (gzip), three runs, for
-/// one ERP customer's account: the million-rows issue's measure. `wrk` runs outside this
-/// process on the same cores, as it did there; without it the line says so.
-async fn page_rate(base: &str) {
+/// one ERP customer's account, and GraphQL `inventory(first: 100)` with `token` the same
+/// way: the million-rows issue's measures. `wrk` runs outside this process on the same
+/// cores, as it did there; without it the lines say so.
+async fn page_rate(base: &str, token: &str) {
     let cookie = common::signed_in_cookie_header(base, "acme@example.com", PASSWORD).await;
-    let url = format!("{base}/inventory");
+    wrk_runs(
+        vec![
+            "-H".into(),
+            format!("Cookie: {cookie}"),
+            "-H".into(),
+            "Accept-Encoding: gzip".into(),
+            format!("{base}/inventory"),
+        ],
+        "signed-in /inventory, one ERP customer's account (Acme Foods)",
+    )
+    .await;
+    // A POST needs wrk's Lua: the body and headers in a script file.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("graphql.lua");
+    let query = r#"{\"query\":\"{ inventory(first: 100) { totalCount nextCursor rows { customer part description onHandQty unit bin userLot expDate status daysToExpiry } } }\"}"#;
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = \"{query}\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\nwrk.headers[\"Accept-Encoding\"] = \"gzip\"\n"
+        ),
+    )
+    .unwrap();
+    wrk_runs(
+        vec![
+            "-s".into(),
+            script.display().to_string(),
+            format!("{base}/graphql"),
+        ],
+        "GraphQL inventory(first: 100), 10 fields, a token on All",
+    )
+    .await;
+}
+
+/// Three `wrk -t2 -c32 -d10s --latency` runs with `args`, printed as one line (non-2xx
+/// answers counted: a run that is refused is no measure).
+async fn wrk_runs(args: Vec<String>, label: &str) {
     let runs = tokio::task::spawn_blocking(move || {
         (0..3)
             .map(|_| {
                 let out = std::process::Command::new("wrk")
-                    .args(["-t2", "-c32", "-d10s", "--latency", "-H"])
-                    .arg(format!("Cookie: {cookie}"))
-                    .args(["-H", "Accept-Encoding: gzip", &url])
+                    .args(["-t2", "-c32", "-d10s", "--latency"])
+                    .args(&args)
                     .output()
                     .ok()?;
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();
                 let field = |label: &str| {
                     text.lines()
                         .find(|l| l.trim_start().starts_with(label))
-                        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+                        .and_then(|l| l.split_whitespace().last().map(str::to_owned))
                 };
-                Some((field("Requests/sec:")?, field("50%")?, field("99%")?))
+                Some((
+                    field("Requests/sec:")?,
+                    field("50%")?,
+                    field("99%")?,
+                    field("Non-2xx or 3xx responses:").unwrap_or_else(|| "0".into()),
+                ))
             })
             .collect::<Option<Vec<_>>>()
     })
@@ -275,15 +315,17 @@ async fn page_rate(base: &str) {
         Some(runs) => {
             let shown: Vec<String> = runs
                 .iter()
-                .map(|(rate, p50, p99)| format!("{rate}/s (p50 {p50}, p99 {p99})"))
+                .map(|(rate, p50, p99, refused)| {
+                    format!("{rate}/s (p50 {p50}, p99 {p99}, {refused} not 2xx)")
+                })
                 .collect();
             println!(
-                "| signed-in /inventory, one ERP customer's account (Acme Foods), wrk -t2 -c32 -d10s, three runs | {} |",
+                "| {label}, wrk -t2 -c32 -d10s, three runs | {} |",
                 shown.join("; ")
             );
         }
         None => println!(
-            "| signed-in /inventory under wrk | skipped: `wrk` is not installed (apt-get install wrk) |"
+            "| {label} under wrk | skipped: `wrk` is not installed (apt-get install wrk) |"
         ),
     }
 }
@@ -388,7 +430,7 @@ async fn main() {
         raw as f64 / 1024.0
     );
 
-    page_rate(&portal.base).await;
+    page_rate(&portal.base, &portal.token).await;
 
     // The dropdown fingerprint a browser sends back with each refresh (see inventory.rs).
     let html = portal
