@@ -1384,7 +1384,12 @@ impl Runs {
         let mut end = self.valued;
         while end > 0 {
             let start = self.start_before(end);
-            out.extend_from_slice(&order[start..end]);
+            // Most runs of a column of distinct values hold one row: no copy call for it.
+            if start + 1 == end {
+                out.push(order[start]);
+            } else {
+                out.extend_from_slice(&order[start..end]);
+            }
             end = start;
         }
         out.extend_from_slice(&order[self.valued..]);
