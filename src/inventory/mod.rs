@@ -698,12 +698,7 @@ mod tests {
             field,
             dir: SortDir::Asc,
         };
-        let service = InventoryService::new(
-            Arc::new(Moving::default()),
-            Duration::ZERO,
-            Duration::from_secs(10),
-            Duration::from_secs(10),
-        );
+        let service = moving_service();
         let scope = ErpScope::parse("A");
         let (first, _) = service.snapshot(&scope, false).await.unwrap();
         assert_eq!(
@@ -774,6 +769,16 @@ mod tests {
         async fn ping(&self) -> Result<(), ErpError> {
             Ok(())
         }
+    }
+
+    /// A service over [`Moving`] rows that re-reads on every request.
+    fn moving_service() -> InventoryService {
+        InventoryService::new(
+            Arc::new(Moving::default()),
+            Duration::ZERO,
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+        )
     }
 
     /// Like [`Wide`], but the last row's quantity changes with every read; `shrink` leaves
@@ -862,12 +867,7 @@ mod tests {
     /// two (the older was kept only for a read that fails).
     #[tokio::test]
     async fn a_successful_read_lets_the_previous_rows_go() {
-        let service = InventoryService::new(
-            Arc::new(Moving::default()),
-            Duration::ZERO,
-            Duration::from_secs(10),
-            Duration::from_secs(10),
-        );
+        let service = moving_service();
         let scope = ErpScope::parse("A");
         // The sorts made ahead after each read hold their snapshot until they are done.
         async fn held_by(snap: &Arc<Snapshot>, n: usize) -> usize {

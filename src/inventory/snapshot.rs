@@ -427,10 +427,7 @@ pub struct Snapshot {
     /// Each row's position in the default order (the final tie-breaker of every sort).
     default_pos: Vec<u32>,
     default_order: Arc<Vec<u32>>,
-    sorts: Mutex<Vec<(SortMemoKey, RowList)>>,
-    /// Where the runs of equal values start in the one-column orders sorted so far: the
-    /// other direction of such an order is read from them (see [`Runs`]).
-    runs: Mutex<Vec<(SortMemoKey, Arc<Runs>)>>,
+    sorts: Mutex<Vec<Sorted>>,
     /// Sorts being worked out now: another request for one of them waits for it rather
     /// than sorting the same rows again (a first sort of a million rows keeps a core busy
     /// for a tenth of a second, and a whole office may click the same header).
@@ -694,7 +691,6 @@ impl Snapshot {
             default_pos,
             default_order: Arc::new(order),
             sorts: Mutex::new(Vec::new()),
-            runs: Mutex::new(Vec::new()),
             sorting: Mutex::new(Vec::new()),
             sorted_one: parking_lot::Condvar::new(),
             asked: Mutex::new(Vec::new()),
@@ -845,8 +841,8 @@ impl Snapshot {
             self.sorts
                 .lock()
                 .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, o)| o.clone())
+                .find(|s| s.key == *key)
+                .map(|s| s.order.clone())
         };
         if let Some(order) = known(&key) {
             return order;
@@ -884,20 +880,12 @@ impl Snapshot {
                 .sorts
                 .lock()
                 .iter()
-                .find(|(k, _)| *k == other)
-                .map(|(_, o)| o.clone());
-            if let Some(known) = known {
-                let runs = self
-                    .runs
-                    .lock()
-                    .iter()
-                    .find(|(k, _)| *k == other)
-                    .map(|(_, r)| r.clone());
-                let order = Arc::new(match runs {
-                    Some(runs) => runs.reverse(&known),
-                    None => self.reversed(&known, one.field, cover),
-                });
-                self.remember_sort(key, order.clone());
+                .find(|s| s.key == other)
+                .and_then(|s| Some((s.order.clone(), s.runs.clone()?)));
+            if let Some((known, runs)) = known {
+                let (order, runs) = runs.reverse(&known);
+                let order = Arc::new(order);
+                self.remember_sort(key, order.clone(), Some(Arc::new(runs)));
                 return order;
             }
         }
@@ -923,16 +911,12 @@ impl Snapshot {
             }
             self.default_pos[a as usize].cmp(&self.default_pos[b as usize])
         });
-        if let [(rank, _)] = ranks.as_slice() {
-            let runs = Arc::new(Runs::of(&order, rank));
-            let mut known = self.runs.lock();
-            if known.len() >= SORT_CACHE {
-                known.remove(0);
-            }
-            known.push((key.clone(), runs));
-        }
+        let runs = match ranks.as_slice() {
+            [(rank, _)] => Some(Arc::new(Runs::of(&order, rank))),
+            _ => None,
+        };
         let order = Arc::new(order);
-        self.remember_sort(key, order.clone());
+        self.remember_sort(key, order.clone(), runs);
         order
     }
 
@@ -953,7 +937,7 @@ impl Snapshot {
         self.sorts
             .lock()
             .iter()
-            .filter_map(|((keys, _), _)| match keys.as_slice() {
+            .filter_map(|s| match s.key.0.as_slice() {
                 [one] => Some(*one),
                 _ => None,
             })
@@ -975,14 +959,8 @@ impl Snapshot {
             .sorts
             .lock()
             .iter()
-            .map(|(_, o)| list(o))
-            .sum::<usize>()
-            + self
-                .runs
-                .lock()
-                .iter()
-                .map(|(_, r)| r.bytes())
-                .sum::<usize>();
+            .map(|s| list(&s.order) + s.runs.as_ref().map_or(0, |r| r.bytes()))
+            .sum();
         let searches: usize = self
             .searches
             .lock()
@@ -1020,49 +998,12 @@ impl Snapshot {
         }
     }
 
-    fn remember_sort(&self, key: SortMemoKey, order: RowList) {
+    fn remember_sort(&self, key: SortMemoKey, order: RowList, runs: Option<Arc<Runs>>) {
         let mut cache = self.sorts.lock();
         if cache.len() >= SORT_CACHE {
             cache.remove(0);
         }
-        cache.push((key, order));
-    }
-
-    /// `order` (sorted by `field` one way) sorted the other way: runs of equal values in
-    /// reverse, each run keeping its rows in the default order (as a fresh sort would tie
-    /// them), and rows without a value still last. One pass, no comparison of values.
-    fn reversed(&self, order: &[u32], field: SortField, cover: Option<&Forecasts>) -> Vec<u32> {
-        // Equal values are told apart by what the columns already hold (a text's pool id,
-        // a day number, a number's bits): nothing is ranked again.
-        let rows = &self.rows;
-        let column = super::columns::column(field);
-        let key = if let Some(c) = column.text_col() {
-            ValueKey::Ids(rows.text_ids(c))
-        } else if let Some(c) = column.date_col() {
-            ValueKey::Days(rows.days(c))
-        } else if field == SortField::OnHandQty {
-            ValueKey::Numbers(rows.quantities())
-        } else {
-            ValueKey::Ranks(self.ranks(field, cover))
-        };
-        let missing = order
-            .iter()
-            .rposition(|&i| !key.missing(i))
-            .map_or(0, |p| p + 1);
-        let (valued, tail) = order.split_at(missing);
-        let mut out = Vec::with_capacity(order.len());
-        let mut end = valued.len();
-        while end > 0 {
-            let last = valued[end - 1];
-            let mut start = end - 1;
-            while start > 0 && key.same(valued[start - 1], last) {
-                start -= 1;
-            }
-            out.extend_from_slice(&valued[start..end]);
-            end = start;
-        }
-        out.extend_from_slice(tail);
-        out
+        cache.push(Sorted { key, order, runs });
     }
 
     /// Each row's rank in `field`'s natural order (text, number or date); `u32::MAX` = missing.
@@ -1334,6 +1275,14 @@ fn text_ranks(rows: &Rows, col: TextCol, rank: &[u32]) -> Vec<u32> {
         .collect()
 }
 
+/// A memoised order: its sort, the rows in that order, and its runs when it is one
+/// column's (the other direction is read from them).
+struct Sorted {
+    key: SortMemoKey,
+    order: RowList,
+    runs: Option<Arc<Runs>>,
+}
+
 /// The runs of equal values in an order sorted by one column: a bit where each run starts,
 /// and how many rows have a value (the rows without one are last, in either direction).
 /// Made in one pass after the sort, they let the other direction be the runs read
@@ -1378,12 +1327,15 @@ impl Runs {
         word * 64 + 63 - bits.leading_zeros() as usize
     }
 
-    /// `order` the other way round.
-    fn reverse(&self, order: &[u32]) -> Vec<u32> {
+    /// `order` the other way round, and its runs (the same runs, in reverse), so it can be
+    /// turned back again.
+    fn reverse(&self, order: &[u32]) -> (Vec<u32>, Runs) {
         let mut out = Vec::with_capacity(order.len());
+        let mut starts = vec![0u64; self.starts.len()];
         let mut end = self.valued;
         while end > 0 {
             let start = self.start_before(end);
+            starts[out.len() / 64] |= 1 << (out.len() % 64);
             // Most runs of a column of distinct values hold one row: no copy call for it.
             if start + 1 == end {
                 out.push(order[start]);
@@ -1393,42 +1345,12 @@ impl Runs {
             end = start;
         }
         out.extend_from_slice(&order[self.valued..]);
-        out
+        let valued = self.valued;
+        (out, Runs { starts, valued })
     }
 
     fn bytes(&self) -> usize {
         self.starts.capacity() * 8
-    }
-}
-
-/// What tells two rows' values of a column apart, as the columns hold them.
-enum ValueKey<'a> {
-    /// Pool ids: equal texts, equal ids.
-    Ids(&'a [u32]),
-    Days(&'a [i32]),
-    Numbers(&'a [f64]),
-    /// Ranks worked out (`u32::MAX`: missing).
-    Ranks(Vec<u32>),
-}
-
-impl ValueKey<'_> {
-    fn same(&self, a: u32, b: u32) -> bool {
-        let (a, b) = (a as usize, b as usize);
-        match self {
-            ValueKey::Ids(v) => v[a] == v[b],
-            ValueKey::Days(v) => v[a] == v[b],
-            ValueKey::Numbers(v) => v[a].total_cmp(&v[b]).is_eq(),
-            ValueKey::Ranks(v) => v[a] == v[b],
-        }
-    }
-
-    fn missing(&self, i: u32) -> bool {
-        let i = i as usize;
-        match self {
-            ValueKey::Ids(_) | ValueKey::Numbers(_) => false,
-            ValueKey::Days(v) => v[i] == NO_DATE,
-            ValueKey::Ranks(v) => v[i] == u32::MAX,
-        }
     }
 }
 
@@ -1632,13 +1554,13 @@ mod tests {
     fn warmed_sorts_are_made_before_anyone_asks() {
         let snap = many(500);
         snap.warm_sorts(&[SortField::OnHandQty, SortField::DaysOfCover]);
-        let made: Vec<SortMemoKey> = snap.sorts.lock().iter().map(|(k, _)| k.clone()).collect();
+        let made: Vec<SortMemoKey> = snap.sorts.lock().iter().map(|s| s.key.clone()).collect();
         assert_eq!(
             made,
             [(asc(SortField::OnHandQty), 0)],
             "days of cover needs forecasts"
         );
-        let warmed = snap.sorts.lock()[0].1.clone();
+        let warmed = snap.sorts.lock()[0].order.clone();
         assert!(Arc::ptr_eq(
             &snap.sorted(&asc(SortField::OnHandQty), None),
             &warmed
@@ -1711,12 +1633,18 @@ mod tests {
                 let fresh =
                     Snapshot::from_rows(&rows, true).sorted(&[SortKey { field, dir: other }], None);
                 assert_eq!(derived, fresh, "{field:?} {other:?} after {first:?}");
-                // Read from the runs, and by looking at the values again: the same.
-                assert_eq!(warm.runs.lock().len(), 1, "{field:?}: the runs kept");
+                // The order read backwards keeps its runs: turned back, it is the first.
+                let runs = warm
+                    .sorts
+                    .lock()
+                    .iter()
+                    .find(|s| s.key.0 == [SortKey { field, dir: other }])
+                    .and_then(|s| s.runs.clone())
+                    .expect("the runs kept");
                 assert_eq!(
-                    *derived,
-                    warm.reversed(&sorted, field, None),
-                    "{field:?} {other:?}"
+                    runs.reverse(&derived).0,
+                    *sorted,
+                    "{field:?} {first:?} again"
                 );
             }
         }

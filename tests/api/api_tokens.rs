@@ -874,38 +874,50 @@ async fn accounts_and_sessions_page_with_signed_cursors() {
     assert_eq!(code(&forged), Some("BAD_USER_INPUT"));
 }
 
-/// A tool's pull is written straight from the rows when it asks for plain fields only; the
-/// same rows through the executor (one `@include(if: true)` sends them there) answer the
-/// very same bytes, field by field, dates, expiry days and duplicated keys included.
-#[tokio::test]
-async fn a_plain_pull_answers_the_same_bytes_as_the_executor() {
-    let app = admin_app(&[("DEMO_ERP_ROWS", "600")]).await;
+/// Asks for `rows { selection }` of the first `n` demo rows with a token twice — as written,
+/// and with `again @include(if: true)` added (a field already selected: the directive sends
+/// the rows through the executor) — asserts the data alike to the byte, and gives back the
+/// rows.
+async fn rows_both_roads(n: u32, selection: &str, again: &str, fragments: &str) -> Vec<Value> {
+    let app = admin_app(&[("DEMO_ERP_ROWS", &n.to_string())]).await;
     let admin = admin_browser(&app).await;
     let (secret, _) = create(
         &admin,
-        json!({ "name": "Pull", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
+        json!({ "name": "Roads", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
     )
     .await;
-    let fields = "customer part customerPart description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status daysToExpiry minimumQty belowMinimum __typename p: part part";
-    let plain = format!("{{ inventory(first: 600) {{ totalCount rows {{ {fields} }} }} }}");
-    let executed = format!(
-        "{{ inventory(first: 600) {{ totalCount rows {{ {fields} bin @include(if: true) }} }} }}"
-    );
-    let text = |q: String| {
+    let text = |rows: String| {
         let (app, secret) = (&app, &secret);
         async move {
+            let q = format!(
+                "{{ inventory(first: {n}) {{ totalCount rows {{ {rows} }} }} }} {fragments}"
+            );
             let resp = bearer(app, secret, &q).await;
             assert_eq!(resp.status(), 200);
             resp.text().await.unwrap()
         }
     };
-    let (a, b) = (text(plain).await, text(executed).await);
+    let plain = text(selection.to_owned()).await;
+    let executed = text(format!("{selection} {again} @include(if: true)")).await;
     // The data alike to the byte (the cost extension after it tells the budget left).
     let data = |t: &str| t.split(",\"extensions\":").next().unwrap().to_owned();
-    assert_eq!(data(&a), data(&b));
-    let answer: Value = serde_json::from_str(&a).unwrap();
-    let rows = answer["data"]["inventory"]["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 600, "{answer}");
+    assert_eq!(data(&plain), data(&executed));
+    let answer: Value = serde_json::from_str(&plain).unwrap();
+    let rows = answer["data"]["inventory"]["rows"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(rows.len(), n as usize, "{answer}");
+    rows
+}
+
+/// A tool's pull is written straight from the rows when it asks for plain fields only; the
+/// same rows through the executor answer the very same bytes, field by field, dates,
+/// expiry days and duplicated keys included.
+#[tokio::test]
+async fn a_plain_pull_answers_the_same_bytes_as_the_executor() {
+    let fields = "customer part customerPart description onHandQty unit bin reference userLot expDate lastTransactionDate lastRecDate po status daysToExpiry minimumQty belowMinimum __typename p: part part";
+    let rows = rows_both_roads(600, fields, "bin", "").await;
     assert!(
         rows.iter()
             .all(|r| r["belowMinimum"] == false && r["minimumQty"].is_null())
@@ -921,36 +933,12 @@ async fn a_plain_pull_answers_the_same_bytes_as_the_executor() {
 /// from the rows as well, the same bytes as the executor's.
 #[tokio::test]
 async fn a_grid_selection_with_fragments_and_forecasts_answers_the_same_bytes() {
-    let app = admin_app(&[("DEMO_ERP_ROWS", "400")]).await;
-    let admin = admin_browser(&app).await;
-    let (secret, _) = create(
-        &admin,
-        json!({ "name": "Grid", "scopes": ["inventory:read"], "erpCustomerNames": ["All"] }),
-    )
-    .await;
     let fragment = "fragment R on InventoryRow { part onHandQty expDate daysToExpiry minimumQty belowMinimum forecast { status historyDays dailyUse daysOfCover runsOutOn belowMinimumOn } }";
-    let plain = format!("{{ inventory(first: 400) {{ rows {{ ...R customer }} }} }} {fragment}");
-    let executed = format!(
-        "{{ inventory(first: 400) {{ rows {{ ...R customer customer @include(if: true) }} }} }} {fragment}"
-    );
-    let text = |q: String| {
-        let (app, secret) = (&app, &secret);
-        async move {
-            let resp = bearer(app, secret, &q).await;
-            assert_eq!(resp.status(), 200);
-            resp.text().await.unwrap()
-        }
-    };
-    let (a, b) = (text(plain).await, text(executed).await);
-    let data = |t: &str| t.split(",\"extensions\":").next().unwrap().to_owned();
-    assert_eq!(data(&a), data(&b));
-    let answer: Value = serde_json::from_str(&a).unwrap();
-    let rows = answer["data"]["inventory"]["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 400, "{answer}");
+    let rows = rows_both_roads(400, "...R customer", "customer", fragment).await;
     assert!(
         rows.iter()
             .all(|r| r["forecast"]["status"].is_string() && r["forecast"]["historyDays"].is_i64()),
-        "{answer}"
+        "{rows:?}"
     );
 }
 

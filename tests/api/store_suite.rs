@@ -1109,21 +1109,7 @@ async fn team_contract(store: &dyn AppStore, u: &str) {
         (&mate, place),
     ] {
         let sid = format!("team-sess-{}-{u}", who.id.0);
-        let session = ActiveSession {
-            session_id: sid.clone(),
-            customer_id: who.id,
-            last_seen: now,
-            ip_address: None,
-            user_agent: None,
-            created_at: now,
-        };
-        store
-            .begin_customer_session(
-                &session,
-                &audit("CUSTOMER_LOGIN", "SYSTEM", Some(who.id), None),
-            )
-            .await
-            .unwrap();
+        sign_in(store, &sid, who.id, now).await;
         let (s, c) = store.session_with_customer(&sid).await.unwrap().unwrap();
         let (s2, c2, p2) = store.session_in_team(&sid).await.unwrap().unwrap();
         assert_eq!(
@@ -1146,14 +1132,7 @@ async fn team_contract(store: &dyn AppStore, u: &str) {
         // With the browser session that names it: read together, or (a backend that
         // reads them apart) the record alone.
         let wid = format!("team-web-{}-{u}", who.id.0);
-        store
-            .create_web_session(&WebSessionRecord {
-                id: wid.clone(),
-                data: format!("sid:{sid}"),
-                expiry_date: now + time::Duration::hours(1),
-            })
-            .await
-            .unwrap();
+        browser_session(store, &wid, &format!("sid:{sid}"), now).await;
         let named = |data: &str| data.strip_prefix("sid:").map(str::to_owned);
         let (record, read) = store
             .load_web_session_signed_in(&wid, now, named)
@@ -1610,6 +1589,35 @@ async fn store_contract_on_sqlite() {
     store_contract(Arc::new(store)).await;
 }
 
+/// Signs `customer` in as session `sid` (the row and its audit line).
+async fn sign_in(store: &dyn AppStore, sid: &str, customer: CustomerId, now: OffsetDateTime) {
+    let session = ActiveSession {
+        session_id: sid.to_owned(),
+        customer_id: customer,
+        last_seen: now,
+        ip_address: None,
+        user_agent: None,
+        created_at: now,
+    };
+    store
+        .begin_customer_session(
+            &session,
+            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(customer), None),
+        )
+        .await
+        .unwrap();
+}
+
+/// A browser session record `id` holding `data`, live for an hour from `now`.
+async fn browser_session(store: &dyn AppStore, id: &str, data: &str, now: OffsetDateTime) {
+    let record = WebSessionRecord {
+        id: id.to_owned(),
+        data: data.to_owned(),
+        expiry_date: now + time::Duration::hours(1),
+    };
+    assert!(store.create_web_session(&record).await.unwrap());
+}
+
 /// SQLite reads a browser session and the sign-in it names in one trip (the contract lets
 /// a backend read them apart): both come back.
 #[tokio::test]
@@ -1633,29 +1641,8 @@ async fn sqlite_reads_a_browser_session_with_its_sign_in() {
         )
         .await
         .unwrap();
-    let session = ActiveSession {
-        session_id: "one-trip".into(),
-        customer_id: c.id,
-        last_seen: now,
-        ip_address: None,
-        user_agent: None,
-        created_at: now,
-    };
-    store
-        .begin_customer_session(
-            &session,
-            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(c.id), None),
-        )
-        .await
-        .unwrap();
-    store
-        .create_web_session(&WebSessionRecord {
-            id: "web-one-trip".into(),
-            data: "one-trip".into(),
-            expiry_date: now + time::Duration::hours(1),
-        })
-        .await
-        .unwrap();
+    sign_in(&store, "one-trip", c.id, now).await;
+    browser_session(&store, "web-one-trip", "one-trip", now).await;
     let (record, read) = store
         .load_web_session_signed_in("web-one-trip", now, |d| Some(d.to_owned()))
         .await
