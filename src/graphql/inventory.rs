@@ -766,26 +766,46 @@ impl InventoryQuery {
         let today = portal_today(ctx);
         // Facets and the filtered count cost a pass over the scope each: only when asked.
         let ahead = ctx.look_ahead();
-        let (minimums, forecasts) =
-            minimums_and_forecasts(ctx, &grant, filter.as_ref(), sort.as_deref()).await?;
-        let sel = selection(filter, sort, today, minimums.clone(), forecasts.clone());
         let want = Wanted {
             facets: ahead.field("facets").exists()
                 || ahead.field("facetsFingerprint").exists()
                 || ahead.field("facetsIfChanged").exists(),
             count: ahead.field("filteredCount").exists(),
         };
-        let page = service
-            .page(
-                &grant,
-                &sel,
-                after.as_deref(),
-                first,
-                refresh.unwrap_or(false),
-                want,
-            )
-            .await
-            .map_err(page_error)?;
+        let (grant_ref, after_ref) = (&grant, after.as_deref());
+        let page = |sel: Selection| async move {
+            service
+                .page(
+                    grant_ref,
+                    &sel,
+                    after_ref,
+                    first,
+                    refresh.unwrap_or(false),
+                    want,
+                )
+                .await
+                .map_err(page_error)
+        };
+        // Minimums and forecasts are read from the app database: before the page when
+        // its rows are chosen by them, otherwise while the rows are read (a cold read of
+        // the ERP does not wait for the history first).
+        let chosen_by_them = filter
+            .as_ref()
+            .is_some_and(|f| f.runs_out_within_days.is_some() || f.below_minimum == Some(true))
+            || sort
+                .as_deref()
+                .is_some_and(|s| s.iter().any(|k| k.field == InventoryField::DaysOfCover));
+        let ((minimums, forecasts), page) = if chosen_by_them {
+            let (minimums, forecasts) =
+                minimums_and_forecasts(ctx, &grant, filter.as_ref(), sort.as_deref()).await?;
+            let sel = selection(filter, sort, today, minimums.clone(), forecasts.clone());
+            ((minimums, forecasts), page(sel).await?)
+        } else {
+            let both = minimums_and_forecasts(ctx, &grant, filter.as_ref(), sort.as_deref());
+            let sel = selection(filter.clone(), sort.clone(), today, None, None);
+            let (both, page) = tokio::join!(both, page(sel));
+            (both?, page?)
+        };
         let snap = &page.snapshot;
         Ok(InventoryConnection {
             total_count: snap.total_count() as i32,

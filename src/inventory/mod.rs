@@ -10,6 +10,7 @@ pub mod columns;
 mod cursor;
 mod forecasts;
 pub mod rows;
+mod search_text;
 mod snapshot;
 pub mod view;
 
@@ -482,11 +483,15 @@ impl InventoryService {
                     let previous = previous.clone();
                     move || {
                         let mut reread = Reread::new(previous);
+                        let mut busy = Duration::ZERO;
                         for batch in rx {
-                            for row in batch.rows() {
-                                reread.push(row);
-                            }
+                            let t = Instant::now();
+                            reread.push_batch(batch.rows());
+                            busy += t.elapsed();
                         }
+                        // Time spent compacting, not waiting for rows: how much of
+                        // this core the read left idle.
+                        tracing::debug!(busy_ms = busy.as_millis() as u64, "rows compacted");
                         reread
                     }
                 });
@@ -509,6 +514,7 @@ impl InventoryService {
                 self.last_failed
                     .store(read.is_err(), std::sync::atomic::Ordering::Relaxed);
                 read?;
+                let read_ms = started.elapsed().as_millis() as u64;
                 // The sink went with the read: its last batch is sent and the channel shut.
                 let done = compacting
                     .await
@@ -527,9 +533,10 @@ impl InventoryService {
                     }
                     Err(rows) => rows,
                 };
+                let compacted_ms = started.elapsed().as_millis() as u64;
                 let snap = tokio::task::spawn_blocking({
                     let multi = scope.is_multi();
-                    move || Snapshot::build(*rows, multi)
+                    move || rows.index(multi)
                 })
                 .await
                 .map_err(|e| ErpError::Query(format!("indexing failed: {e}")))?;
@@ -537,6 +544,8 @@ impl InventoryService {
                     erp = self.erp.name(),
                     scope = ?scope,
                     rows = snap.rows.len(),
+                    read_ms,
+                    compacted_ms,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "inventory read from ERP"
                 );

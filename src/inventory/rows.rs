@@ -257,6 +257,11 @@ impl RowsBuilder {
         self.rows.is_empty()
     }
 
+    /// The rows pushed so far (their pool ids stay as they are while more are pushed).
+    pub fn so_far(&self) -> &Rows {
+        &self.rows
+    }
+
     fn intern(&mut self, s: &str) -> u32 {
         let key = self.hasher.hash_one(s);
         let pool = &mut self.rows.pool;
