@@ -1336,38 +1336,40 @@ impl Runs {
         Runs { starts, valued }
     }
 
-    /// Where the last run before position `end` (> 0) starts.
-    fn start_before(&self, end: usize) -> usize {
-        let last = end - 1;
-        let mut word = last / 64;
-        let mut bits = self.starts[word] & (u64::MAX >> (63 - last % 64));
-        // Position 0 starts a run, so a bit is found before the words run out.
-        while bits == 0 {
-            word -= 1;
-            bits = self.starts[word];
-        }
-        word * 64 + 63 - bits.leading_zeros() as usize
-    }
-
     /// `order` the other way round, and its runs (the same runs, in reverse), so it can be
-    /// turned back again.
+    /// turned back again. The rows with a value are copied back to front, then each run of
+    /// two or more is turned back in place so that its rows keep the default order (a
+    /// column of distinct values has few such runs, a column of few values few but long
+    /// ones); the rows without a value stay last as they were.
     fn reverse(&self, order: &[u32]) -> (Vec<u32>, Runs) {
-        let mut out = Vec::with_capacity(order.len());
-        let mut starts = vec![0u64; self.starts.len()];
-        let mut end = self.valued;
-        while end > 0 {
-            let start = self.start_before(end);
-            starts[out.len() / 64] |= 1 << (out.len() % 64);
-            // Most runs of a column of distinct values hold one row: no copy call for it.
-            if start + 1 == end {
-                out.push(order[start]);
-            } else {
-                out.extend_from_slice(&order[start..end]);
-            }
-            end = start;
-        }
-        out.extend_from_slice(&order[self.valued..]);
         let valued = self.valued;
+        let mut out: Vec<u32> = Vec::with_capacity(order.len());
+        out.extend(order[..valued].iter().rev());
+        out.extend_from_slice(&order[valued..]);
+        let mut starts = vec![0u64; self.starts.len()];
+        // The run [start, end) of `order` is [valued - end, valued - start) of `out`.
+        let mut turn = |start: usize, end: usize| {
+            let (a, b) = (valued - end, valued - start);
+            starts[a / 64] |= 1 << (a % 64);
+            if b - a > 1 {
+                out[a..b].reverse();
+            }
+        };
+        let mut previous: Option<usize> = None;
+        for (w, &word) in self.starts.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let start = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(p) = previous {
+                    turn(p, start);
+                }
+                previous = Some(start);
+            }
+        }
+        if let Some(p) = previous {
+            turn(p, valued);
+        }
         (out, Runs { starts, valued })
     }
 
@@ -1740,6 +1742,8 @@ mod tests {
                 description: ["b", "A", "a", "B", ""][(i % 5) as usize].into(),
                 on_hand_qty: f64::from(i % 4),
                 user_lot: format!("L{}", i % 9),
+                // Every value once (runs of one row), and a few repeated among them.
+                reference: format!("R{}", (i * 37) % 300 / if i % 50 == 0 { 2 } else { 1 }),
                 exp_date: (i % 3 != 0)
                     .then(|| date!(2026 - 01 - 01) + time::Duration::days(i64::from(i % 5))),
                 ..Default::default()

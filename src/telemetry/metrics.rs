@@ -93,10 +93,23 @@ pub fn install_process_recorder() {
     }
 }
 
+/// A route's request series, registered once: a request then costs two atomic updates
+/// instead of building, hashing and looking up a labelled key in the registry.
+struct RouteSeries {
+    /// By status (a route answers a handful).
+    counts: Vec<(u16, metrics::Counter)>,
+    latency: metrics::Histogram,
+}
+
+/// Route templates and statuses are few (the router's paths and "unmatched"); this only
+/// bounds the map should that ever change.
+const MAX_ROUTE_SERIES: usize = 1_000;
+
 /// One application's numbers.
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    routes: parking_lot::RwLock<std::collections::HashMap<String, RouteSeries>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -125,7 +138,11 @@ impl Metrics {
             .expect("the latency buckets are not empty")
             .build_recorder();
         let handle = recorder.handle();
-        let metrics = Metrics { recorder, handle };
+        let metrics = Metrics {
+            recorder,
+            handle,
+            routes: Default::default(),
+        };
         metrics.with(|| {
             for (name, help) in DESCRIBED {
                 // The kind in the description does not matter to the exporter: it
@@ -142,16 +159,43 @@ impl Metrics {
 
     /// One answered request under its route template.
     pub fn observe_request(&self, route: &str, status: u16, seconds: f64) {
-        let route = route.to_owned();
-        self.with(|| {
+        {
+            let routes = self.routes.read();
+            if let Some(series) = routes.get(route)
+                && let Some((_, count)) = series.counts.iter().find(|(s, _)| *s == status)
+            {
+                count.increment(1);
+                series.latency.record(seconds);
+                return;
+            }
+        }
+        let count = self.with(|| {
             metrics::counter!(
                 "portal_http_requests_total",
-                "route" => route.clone(),
+                "route" => route.to_owned(),
                 "status" => status.to_string()
             )
-            .increment(1);
-            metrics::histogram!(REQUEST_SECONDS, "route" => route).record(seconds);
         });
+        count.increment(1);
+        let mut routes = self.routes.write();
+        if routes.len() >= MAX_ROUTE_SERIES && !routes.contains_key(route) {
+            // Counted above through the registry, as every request was before this map.
+            self.with(|| {
+                metrics::histogram!(REQUEST_SECONDS, "route" => route.to_owned()).record(seconds)
+            });
+            return;
+        }
+        let series = routes
+            .entry(route.to_owned())
+            .or_insert_with(|| RouteSeries {
+                counts: Vec::new(),
+                latency: self
+                    .with(|| metrics::histogram!(REQUEST_SECONDS, "route" => route.to_owned())),
+            });
+        series.latency.record(seconds);
+        if !series.counts.iter().any(|(s, _)| *s == status) {
+            series.counts.push((status, count));
+        }
     }
 
     /// A gauge set to what was just sampled.
@@ -222,5 +266,30 @@ mod tests {
         // Another application's numbers are its own.
         let other = Metrics::new();
         assert!(!other.render().contains("portal_http_requests_total{"));
+    }
+
+    #[test]
+    fn routes_past_the_kept_series_are_still_counted() {
+        let m = Metrics::new();
+        for i in 0..MAX_ROUTE_SERIES {
+            m.observe_request(&format!("/r{i}"), 200, 0.001);
+        }
+        assert_eq!(m.routes.read().len(), MAX_ROUTE_SERIES);
+        for _ in 0..2 {
+            m.observe_request("/one-more", 404, 0.001);
+        }
+        m.observe_request("/r7", 200, 0.001);
+        let out = m.render();
+        assert_eq!(
+            m.routes.read().len(),
+            MAX_ROUTE_SERIES,
+            "the map stays bounded"
+        );
+        assert!(
+            out.contains("portal_http_requests_total{route=\"/one-more\",status=\"404\"} 2"),
+            "{out}"
+        );
+        assert!(out.contains("portal_http_request_duration_seconds_count{route=\"/one-more\"} 2"));
+        assert!(out.contains("portal_http_requests_total{route=\"/r7\",status=\"200\"} 2"));
     }
 }

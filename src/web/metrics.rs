@@ -23,15 +23,12 @@ use crate::telemetry::metrics::Metrics;
 
 /// Counts every request under its route template.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    // The template is shared (an `Arc` inside): no copy of it per request.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let resp = next.run(req).await;
     state.metrics.observe_request(
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         resp.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
