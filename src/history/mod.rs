@@ -37,6 +37,9 @@ const PRUNE_BATCH: u32 = 5_000;
 const PRUNE_BATCHES: u32 = 20;
 /// Forecasts of a scope are kept this long (a new day recorded clears them at once).
 const FORECASTS_FRESH: Duration = Duration::from_secs(10 * 60);
+/// Forecasts being worked out or made: the first to ask works them out, the others wait.
+type ForecastCell = Arc<tokio::sync::OnceCell<Arc<Forecasts>>>;
+
 /// Scopes whose forecasts are kept at once.
 const FORECAST_SCOPES: usize = 256;
 /// The most history rows one forecast reads (2,000 parts × 29 days is 58,000).
@@ -83,7 +86,9 @@ pub struct History {
     clock: Arc<dyn Clock>,
     owner: String,
     settings: Settings,
-    forecasts: Mutex<HashMap<ForecastKey, (std::time::Instant, Arc<Forecasts>)>>,
+    /// Per scope, day and minimums: when the entry was made and its forecasts, worked
+    /// out once however many ask at the same time (see `forecasts`).
+    forecasts: Mutex<HashMap<ForecastKey, (std::time::Instant, ForecastCell)>>,
     done: Mutex<Done>,
 }
 
@@ -301,7 +306,7 @@ impl History {
     }
 
     /// The forecasts of every part in `scope` as of today, with below-minimum dates from
-    /// `minimums`; kept a minute per scope.
+    /// `minimums`; kept ten minutes per scope (`FORECASTS_FRESH`), and until a day is recorded.
     pub async fn forecasts(
         &self,
         scope: &ErpScope,
@@ -313,32 +318,43 @@ impl History {
             today,
             minimums.map_or(0, Minimums::fingerprint),
         );
-        if let Some((at, f)) = self.forecasts.lock().get(&key)
-            && at.elapsed() < FORECASTS_FRESH
-        {
-            return Ok(f.clone());
-        }
+        // One entry per key: requests that ask while it is worked out wait for it rather
+        // than each reading the history and holding a copy (after a day's capture every
+        // signed-in page asks at once).
+        let cell = {
+            let mut cache = self.forecasts.lock();
+            match cache.get(&key) {
+                Some((at, cell)) if at.elapsed() < FORECASTS_FRESH => cell.clone(),
+                _ => {
+                    if cache.len() >= FORECAST_SCOPES {
+                        cache.clear();
+                    }
+                    let cell = ForecastCell::default();
+                    cache.insert(key, (std::time::Instant::now(), cell.clone()));
+                    cell
+                }
+            }
+        };
         let window = i64::from(self.settings.window_days);
         let from = today - time::Duration::days(window + 1);
         let names = scope.names();
-        let rows = self
-            .store
-            .part_history(names.as_deref(), None, from, today, None, FORECAST_ROWS)
-            .await?;
         let minimums = minimums.cloned();
         let window_days = self.settings.window_days;
-        let made = tokio::task::spawn_blocking(move || {
-            forecasts_from(&rows, minimums.as_ref(), window_days, today)
+        // A failure leaves the cell empty: the next request tries again.
+        cell.get_or_try_init(|| async move {
+            let rows = self
+                .store
+                .part_history(names.as_deref(), None, from, today, None, FORECAST_ROWS)
+                .await?;
+            let made = tokio::task::spawn_blocking(move || {
+                forecasts_from(&rows, minimums.as_ref(), window_days, today)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("forecasting: {e}")))?;
+            Ok(Arc::new(made))
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("forecasting: {e}")))?;
-        let made = Arc::new(made);
-        let mut cache = self.forecasts.lock();
-        if cache.len() >= FORECAST_SCOPES {
-            cache.clear();
-        }
-        cache.insert(key, (std::time::Instant::now(), made.clone()));
-        Ok(made)
+        .cloned()
     }
 }
 

@@ -19,6 +19,8 @@ struct Counting {
     by_ids: AtomicUsize,
     /// Reads of an account's saved views.
     views: AtomicUsize,
+    /// Reads of the parts' daily history (forecasts).
+    history_reads: AtomicUsize,
 }
 
 #[async_trait]
@@ -445,6 +447,7 @@ impl HistoryStore for Counting {
         after: Option<&(String, String, time::Date)>,
         limit: u32,
     ) -> StoreResult<Vec<PartDay>> {
+        self.history_reads.fetch_add(1, Ordering::SeqCst);
         self.inner
             .part_history(customers, part, from, to, after, limit)
             .await
@@ -592,6 +595,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
         by_id: AtomicUsize::new(0),
         by_ids: AtomicUsize::new(0),
         views: AtomicUsize::new(0),
+        history_reads: AtomicUsize::new(0),
     });
     let store: Arc<dyn AppStore> = counting.clone();
     let now = OffsetDateTime::now_utc();
@@ -799,4 +803,49 @@ async fn active_sessions_load_their_customers_in_one_batch() {
     let answer = views(customer(ids[1]), read_ahead(ids[0])).await;
     assert_eq!(answer, serde_json::json!([]), "another account's: not used");
     assert_eq!(counting.views.load(Ordering::SeqCst), 1);
+}
+
+/// After a day is recorded every signed-in page asks for the forecasts at once: they are
+/// worked out once, the others wait for them, and none holds a copy of the history.
+#[tokio::test]
+async fn forecasts_asked_at_once_read_the_history_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = customer_portal::domain::Zone::utc();
+    let sqlite = SqliteStore::open(&dir.path().join("portal.db"), zone.clone())
+        .await
+        .unwrap();
+    let counting = Arc::new(Counting {
+        inner: sqlite,
+        by_id: AtomicUsize::new(0),
+        by_ids: AtomicUsize::new(0),
+        views: AtomicUsize::new(0),
+        history_reads: AtomicUsize::new(0),
+    });
+    let deacom = dir.path().join("deacom.db");
+    crate::deacom_fixture::build(&deacom);
+    let inventory = Arc::new(customer_portal::inventory::InventoryService::new(
+        Arc::new(DeacomSqlite::open(&deacom).unwrap()),
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(30),
+    ));
+    let history = customer_portal::history::History::new(
+        counting.clone(),
+        inventory,
+        zone,
+        Arc::new(customer_portal::reports::SystemClock),
+        "test".into(),
+        customer_portal::history::Settings::default(),
+    );
+    let all = customer_portal::domain::ErpScope::All;
+    let reads = || counting.history_reads.load(Ordering::SeqCst);
+    let made = futures_util::future::join_all((0..8).map(|_| history.forecasts(&all, None))).await;
+    assert_eq!(reads(), 1, "eight asked at once, one read");
+    let first = made[0].as_ref().unwrap();
+    assert!(made.iter().all(|f| Arc::ptr_eq(f.as_ref().unwrap(), first)));
+    history.forecasts(&all, None).await.unwrap();
+    assert_eq!(reads(), 1, "kept");
+    history.forget_forecasts();
+    history.forecasts(&all, None).await.unwrap();
+    assert_eq!(reads(), 2, "worked out again once forgotten");
 }
