@@ -1363,8 +1363,20 @@ impl Runs {
                 if a + 1 >= valued {
                     continue;
                 }
-                let b = next_start(&starts, a + 1).unwrap_or(valued).min(valued);
-                out[a..b].reverse();
+                // Most such runs end within the same word (a lot's two or three rows).
+                let later = starts[w] & (u64::MAX << (a % 64)) & !(1u64 << (a % 64));
+                let b = if later != 0 {
+                    w * 64 + later.trailing_zeros() as usize
+                } else {
+                    next_start(&starts, (w + 1) * 64).unwrap_or(valued)
+                }
+                .min(valued);
+                // Two or three rows: swapping the ends is the whole turn.
+                if b - a <= 3 {
+                    out.swap(a, b - 1);
+                } else {
+                    out[a..b].reverse();
+                }
             }
         }
         (out, Runs { starts, valued })
