@@ -72,22 +72,14 @@ impl<'r> Source<'r> {
 
 /// `n` in decimal, as `{}` writes it, without the formatting machinery.
 fn push_int(out: &mut String, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut m = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
     if n < 0 {
         out.push('-');
     }
     // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    let mut buf = [0u8; 20];
+    out.push_str(
+        std::str::from_utf8(super::digits(n.unsigned_abs(), &mut buf)).unwrap_or_default(),
+    );
 }
 
 /// A quantity as `{}` writes an `f64` (`12`, `12.5`): whole numbers without the float

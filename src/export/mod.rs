@@ -12,6 +12,21 @@ use crate::domain::{ErpScope, Zone};
 
 pub use crate::inventory::columns::{Column, Kind};
 
+/// `n`'s decimal digits, written at the end of `buf` (the formatter costs several times
+/// more, and exports write millions of numbers).
+fn digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[at..]
+}
+
 /// The columns of an export (`inventory::columns::EXPORT`): the old portal's twelve, in
 /// its order, then the new ones. The scope no longer changes them; the parameter stays so
 /// a caller states which scope it exports.

@@ -135,18 +135,8 @@ fn column_letters(mut c: usize) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
-fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[i..]);
+fn push_u64(buf: &mut Vec<u8>, n: u64) {
+    buf.extend_from_slice(super::digits(n, &mut [0u8; 20]));
 }
 
 fn push_i64(buf: &mut Vec<u8>, n: i64) {

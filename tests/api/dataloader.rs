@@ -23,6 +23,18 @@ struct Counting {
     history_reads: AtomicUsize,
 }
 
+impl Counting {
+    fn over(inner: SqliteStore) -> Arc<Counting> {
+        Arc::new(Counting {
+            inner,
+            by_id: AtomicUsize::new(0),
+            by_ids: AtomicUsize::new(0),
+            views: AtomicUsize::new(0),
+            history_reads: AtomicUsize::new(0),
+        })
+    }
+}
+
 #[async_trait]
 impl CustomerStore for Counting {
     async fn upgrade_password_hash(&self, id: CustomerId, h: &str) -> StoreResult<()> {
@@ -590,13 +602,7 @@ async fn active_sessions_load_their_customers_in_one_batch() {
     )
     .await
     .unwrap();
-    let counting = Arc::new(Counting {
-        inner: sqlite,
-        by_id: AtomicUsize::new(0),
-        by_ids: AtomicUsize::new(0),
-        views: AtomicUsize::new(0),
-        history_reads: AtomicUsize::new(0),
-    });
+    let counting = Counting::over(sqlite);
     let store: Arc<dyn AppStore> = counting.clone();
     let now = OffsetDateTime::now_utc();
     let audit = NewAuditEntry {
@@ -814,13 +820,7 @@ async fn forecasts_asked_at_once_read_the_history_once() {
     let sqlite = SqliteStore::open(&dir.path().join("portal.db"), zone.clone())
         .await
         .unwrap();
-    let counting = Arc::new(Counting {
-        inner: sqlite,
-        by_id: AtomicUsize::new(0),
-        by_ids: AtomicUsize::new(0),
-        views: AtomicUsize::new(0),
-        history_reads: AtomicUsize::new(0),
-    });
+    let counting = Counting::over(sqlite);
     let deacom = dir.path().join("deacom.db");
     crate::deacom_fixture::build(&deacom);
     let inventory = Arc::new(customer_portal::inventory::InventoryService::new(
