@@ -86,21 +86,14 @@ async fn start(rows: u32) -> (Portal, Duration) {
     let app = Application::build(config).await.unwrap();
     let startup = started.elapsed();
     let store = app.state().store.clone();
-    common::add_customer(
-        &store,
-        "bench@example.com",
-        &werkzeug_hash::generate(PASSWORD),
-        "All",
-    )
-    .await;
-    // One ERP customer's account (30,682 of 200,000 demo rows): the signed-in page rate.
-    common::add_customer(
-        &store,
-        "acme@example.com",
-        &werkzeug_hash::generate(PASSWORD),
-        "Acme Foods",
-    )
-    .await;
+    // An `All` account, and one ERP customer's (30,682 of 200,000 demo rows: the signed-in
+    // page rate).
+    for (email, scope) in [
+        ("bench@example.com", "All"),
+        ("acme@example.com", "Acme Foods"),
+    ] {
+        common::add_customer(&store, email, &werkzeug_hash::generate(PASSWORD), scope).await;
+    }
     let token = common::inventory_token(app.state(), "bench", Some(100_000_000)).await;
     // The abusive clients' token has the default budget.
     let abuser = common::inventory_token(app.state(), "abuser", None).await;

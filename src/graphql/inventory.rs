@@ -660,6 +660,23 @@ pub fn selection(
     }
 }
 
+/// What of the app database a view's rows are chosen by: forecasts (a run-out filter, a
+/// sort by days of cover), minimums (the below-minimum filter).
+struct ChosenBy {
+    forecasts: bool,
+    minimums: bool,
+}
+
+impl ChosenBy {
+    fn of(filter: Option<&InventoryFilter>, sort: Option<&[InventorySort]>) -> ChosenBy {
+        ChosenBy {
+            forecasts: filter.is_some_and(|f| f.runs_out_within_days.is_some())
+                || sort.is_some_and(|s| s.iter().any(|k| k.field == InventoryField::DaysOfCover)),
+            minimums: filter.is_some_and(|f| f.below_minimum == Some(true)),
+        }
+    }
+}
+
 /// The minimums and forecasts of the scope this operation reads: for its filters, its
 /// sort, or the row fields that show them (each is a read of the app database).
 async fn minimums_and_forecasts(
@@ -669,11 +686,10 @@ async fn minimums_and_forecasts(
     sort: Option<&[InventorySort]>,
 ) -> async_graphql::Result<(Option<Arc<Minimums>>, Option<Arc<Forecasts>>)> {
     let rows_ahead = ctx.look_ahead().field("rows");
-    let wants_forecasts = filter.is_some_and(|f| f.runs_out_within_days.is_some())
-        || sort.is_some_and(|s| s.iter().any(|k| k.field == InventoryField::DaysOfCover))
-        || rows_ahead.field("forecast").exists();
+    let chosen = ChosenBy::of(filter, sort);
+    let wants_forecasts = chosen.forecasts || rows_ahead.field("forecast").exists();
     let wants_minimums = wants_forecasts
-        || filter.is_some_and(|f| f.below_minimum == Some(true))
+        || chosen.minimums
         || rows_ahead.field("minimumQty").exists()
         || rows_ahead.field("belowMinimum").exists();
     let minimums = if wants_minimums {
@@ -789,13 +805,8 @@ impl InventoryQuery {
         // Minimums and forecasts are read from the app database: before the page when
         // its rows are chosen by them, otherwise while the rows are read (a cold read of
         // the ERP does not wait for the history first).
-        let chosen_by_them = filter
-            .as_ref()
-            .is_some_and(|f| f.runs_out_within_days.is_some() || f.below_minimum == Some(true))
-            || sort
-                .as_deref()
-                .is_some_and(|s| s.iter().any(|k| k.field == InventoryField::DaysOfCover));
-        let ((minimums, forecasts), page) = if chosen_by_them {
+        let chosen = ChosenBy::of(filter.as_ref(), sort.as_deref());
+        let ((minimums, forecasts), page) = if chosen.forecasts || chosen.minimums {
             let (minimums, forecasts) =
                 minimums_and_forecasts(ctx, &grant, filter.as_ref(), sort.as_deref()).await?;
             let sel = selection(filter, sort, today, minimums.clone(), forecasts.clone());

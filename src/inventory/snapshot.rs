@@ -380,12 +380,12 @@ fn text_cmp(a: &str, b: &str) -> Ordering {
 
 /// Every distinct text of the rows in text order, as a rank per pool id: sorted once per
 /// snapshot, then every text column's order is a lookup (no string compared again).
-fn pool_ranks(rows: &Rows, cores: Cores) -> Vec<u32> {
+fn pool_ranks(rows: &Rows) -> Vec<u32> {
     let n = rows.distinct_texts() as u32;
     let cmp = |a: &u32, b: &u32| text_cmp(rows.text_of(*a), rows.text_of(*b));
     // Two halves sorted on two cores, then merged (no two pool texts are equal, so the
     // merge's order is the one sort's order).
-    let ids: Vec<u32> = if cores == Cores::Two && n >= 4_096 {
+    let ids: Vec<u32> = if n >= 4_096 {
         let (mut low, mut high): (Vec<u32>, Vec<u32>) =
             ((0..n / 2).collect(), (n / 2..n).collect());
         std::thread::scope(|s| {
@@ -563,13 +563,6 @@ fn default_order(rows: &Rows, text_rank: &[u32], multi_customer: bool) -> Vec<u3
     order
 }
 
-/// How many cores an index may use: one when the other writes the search text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cores {
-    One,
-    Two,
-}
-
 fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
     h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
@@ -584,29 +577,25 @@ struct Indexes {
 }
 
 impl Indexes {
-    fn of(rows: &Rows, multi_customer: bool, cores: Cores) -> Indexes {
+    /// Made on both cores: the search text is written before (as the rows are read).
+    fn of(rows: &Rows, multi_customer: bool) -> Indexes {
         let started = std::time::Instant::now();
-        let text_rank = pool_ranks(rows, cores);
+        let text_rank = pool_ranks(rows);
         let ranked = started.elapsed();
-        let dicts = || {
-            (
-                Dict::of(rows, TextCol::Part, &text_rank),
-                Dict::of(rows, TextCol::Bin, &text_rank),
-                Dict::of(rows, TextCol::Status, &text_rank),
-            )
-        };
-        let ((parts, bins, statuses), order) = match cores {
-            Cores::One => (dicts(), default_order(rows, &text_rank, multi_customer)),
-            Cores::Two => std::thread::scope(|s| {
-                let dicts = s.spawn(dicts);
-                let order = default_order(rows, &text_rank, multi_customer);
-                (join(dicts), order)
-            }),
-        };
+        let ((parts, bins, statuses), order) = std::thread::scope(|s| {
+            let dicts = s.spawn(|| {
+                (
+                    Dict::of(rows, TextCol::Part, &text_rank),
+                    Dict::of(rows, TextCol::Bin, &text_rank),
+                    Dict::of(rows, TextCol::Status, &text_rank),
+                )
+            });
+            let order = default_order(rows, &text_rank, multi_customer);
+            (join(dicts), order)
+        });
         tracing::debug!(
             rows = rows.len(),
             texts = rows.distinct_texts(),
-            ?cores,
             ranked_ms = ranked.as_millis() as u64,
             indexed_ms = started.elapsed().as_millis() as u64,
             "snapshot indexed"
@@ -634,37 +623,16 @@ impl Snapshot {
 
     /// A snapshot of owned rows (tests, fixtures, tools).
     pub fn from_rows(rows: &[InventoryRow], multi_customer: bool) -> Snapshot {
-        Snapshot::build(Rows::from_rows(rows), multi_customer)
+        let rows = Rows::from_rows(rows);
+        let search = SearchTextBuilder::of(&rows);
+        Snapshot::build(rows, search, multi_customer)
     }
 
-    /// The snapshot of `rows`, its search text written on one core while the orders and
-    /// dropdowns are made on the other.
-    pub fn build(rows: Rows, multi_customer: bool) -> Snapshot {
-        let (search, indexes) = std::thread::scope(|s| {
-            let search = s.spawn(|| SearchTextBuilder::of(&rows));
-            let indexes = Indexes::of(&rows, multi_customer, Cores::One);
-            (join(search), indexes)
-        });
-        Snapshot::assemble(rows, search, indexes, multi_customer)
-    }
-
-    /// The snapshot of `rows` whose search text was written as they were read: both cores
-    /// make the orders and dropdowns.
-    pub fn build_searchable(
-        rows: Rows,
-        search: (Vec<u8>, Vec<u32>),
-        multi_customer: bool,
-    ) -> Snapshot {
-        let indexes = Indexes::of(&rows, multi_customer, Cores::Two);
-        Snapshot::assemble(rows, search, indexes, multi_customer)
-    }
-
-    fn assemble(
-        rows: Rows,
-        (haystack, row_starts): (Vec<u8>, Vec<u32>),
-        indexes: Indexes,
-        multi_customer: bool,
-    ) -> Snapshot {
+    /// The snapshot of `rows` and their search text (written as the rows were read): the
+    /// orders and dropdowns are made on both cores.
+    pub fn build(rows: Rows, search: (Vec<u8>, Vec<u32>), multi_customer: bool) -> Snapshot {
+        let indexes = Indexes::of(&rows, multi_customer);
+        let (haystack, row_starts) = search;
         let n = rows.len();
         let Indexes {
             text_rank,
@@ -1533,7 +1501,7 @@ pub struct NewRows {
 impl NewRows {
     /// The snapshot of these rows (the orders and dropdowns made on both cores).
     pub fn index(self, multi_customer: bool) -> Snapshot {
-        Snapshot::build_searchable(self.rows, self.search, multi_customer)
+        Snapshot::build(self.rows, self.search, multi_customer)
     }
 }
 
@@ -1710,10 +1678,15 @@ mod tests {
             .collect();
         let rows = Rows::from_rows(&rows);
         assert!(rows.distinct_texts() > 4_096, "{}", rows.distinct_texts());
-        let one = pool_ranks(&rows, Cores::One);
-        assert_eq!(pool_ranks(&rows, Cores::Two), one);
+        let mut one_sort: Vec<u32> = (0..rows.distinct_texts() as u32).collect();
+        one_sort.sort_by(|&a, &b| text_cmp(rows.text_of(a), rows.text_of(b)));
+        let ranks = pool_ranks(&rows);
         let mut in_order: Vec<u32> = (0..rows.distinct_texts() as u32).collect();
-        in_order.sort_by_key(|&id| one[id as usize]);
+        in_order.sort_by_key(|&id| ranks[id as usize]);
+        assert_eq!(
+            in_order, one_sort,
+            "the merged halves are the one sort's order"
+        );
         assert!(
             in_order
                 .windows(2)

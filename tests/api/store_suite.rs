@@ -1479,21 +1479,8 @@ async fn reset_token_contract(store: &dyn AppStore, u: &str) {
             .is_none(),
         "expired at its expiry"
     );
-    let session = ActiveSession {
-        session_id: format!("reset-session-{u}"),
-        customer_id: c.id,
-        last_seen: now,
-        ip_address: None,
-        user_agent: None,
-        created_at: now,
-    };
-    store
-        .begin_customer_session(
-            &session,
-            &audit("CUSTOMER_LOGIN", "SYSTEM", Some(c.id), Some(&email)),
-        )
-        .await
-        .unwrap();
+    let reset_session = format!("reset-session-{u}");
+    sign_in(store, &reset_session, c.id, now).await;
     let used_audit = audit("CUSTOMER_PW_RESET_SELF", "SYSTEM", Some(c.id), Some(&email));
     assert!(
         !store
@@ -1520,7 +1507,7 @@ async fn reset_token_contract(store: &dyn AppStore, u: &str) {
     assert!(!after.must_reset_password);
     assert!(
         store
-            .session_with_customer(&session.session_id)
+            .session_with_customer(&reset_session)
             .await
             .unwrap()
             .is_none(),
