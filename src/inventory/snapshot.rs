@@ -815,9 +815,12 @@ impl Snapshot {
     }
 
     /// Row indices in the order `sort` asks for; ties keep the default order.
-    fn sorted(&self, sort: &[SortKey], cover: Option<&Forecasts>) -> Arc<Vec<u32>> {
+    fn sorted(&self, sort: &[SortKey], cover: Option<&Forecasts>) -> Order {
         if sort.is_empty() {
-            return self.default_order.clone();
+            return Order::Made {
+                rows: self.default_order.clone(),
+                runs: None,
+            };
         }
         // A sort by days of cover is another order on another day's forecasts; any other
         // sort is the same order whatever forecasts came with it (a page that shows them,
@@ -856,7 +859,8 @@ impl Snapshot {
             snapshot: self,
             key: key.clone(),
         };
-        // One column the other way round: its order read backwards, run by run.
+        // One column the other way round: its order read backwards, run by run, with
+        // nothing copied.
         if let [one] = sort {
             let flipped = SortKey {
                 field: one.field,
@@ -866,16 +870,14 @@ impl Snapshot {
                 },
             };
             let other = (vec![flipped], key.1);
-            let known = self
+            let flipped = self
                 .sorts
                 .lock()
                 .iter()
                 .find(|s| s.key == other)
-                .and_then(|s| Some((s.order.clone(), s.runs.clone()?)));
-            if let Some((known, runs)) = known {
-                let (order, runs) = runs.reverse(&known);
-                let order = Arc::new(order);
-                self.remember_sort(key, order.clone(), Some(Arc::new(runs)));
+                .and_then(|s| s.order.other_way());
+            if let Some(order) = flipped {
+                self.remember_sort(key, order.clone());
                 return order;
             }
         }
@@ -905,13 +907,16 @@ impl Snapshot {
             [(rank, _)] => Some(Arc::new(Runs::of(&order, rank))),
             _ => None,
         };
-        let order = Arc::new(order);
-        self.remember_sort(key, order.clone(), runs);
+        let order = Order::Made {
+            rows: Arc::new(order),
+            runs,
+        };
+        self.remember_sort(key, order.clone());
         order
     }
 
     /// The order a selection asks for, noting its first sort column as asked.
-    fn sorted_as_asked(&self, sel: &Selection) -> Arc<Vec<u32>> {
+    fn sorted_as_asked(&self, sel: &Selection) -> Order {
         if let Some(key) = sel.sort.first() {
             let mut asked = self.asked.lock();
             if !asked.contains(&key.field) {
@@ -945,12 +950,23 @@ impl Snapshot {
     pub fn held_bytes(&self) -> usize {
         let list = |l: &RowList| l.capacity() * 4;
         let strings = |v: &[String]| v.iter().map(|s| s.capacity() + 24).sum::<usize>();
-        let sorts: usize = self
-            .sorts
-            .lock()
-            .iter()
-            .map(|s| list(&s.order) + s.runs.as_ref().map_or(0, |r| r.bytes()))
-            .sum();
+        // Both directions of a column share one list and one set of runs: each counted
+        // once.
+        let mut lists: Vec<&RowList> = Vec::new();
+        let mut runs: Vec<&Arc<Runs>> = Vec::new();
+        let memo = self.sorts.lock();
+        for s in memo.iter() {
+            let (rows, r) = s.order.parts();
+            if !lists.iter().any(|l| Arc::ptr_eq(l, rows)) {
+                lists.push(rows);
+            }
+            if let Some(r) = r.filter(|r| !runs.iter().any(|k| Arc::ptr_eq(k, r))) {
+                runs.push(r);
+            }
+        }
+        let sorts = lists.iter().map(|l| list(l)).sum::<usize>()
+            + runs.iter().map(|r| r.bytes()).sum::<usize>();
+        drop(memo);
         let searches: usize = self
             .searches
             .lock()
@@ -988,12 +1004,12 @@ impl Snapshot {
         }
     }
 
-    fn remember_sort(&self, key: SortMemoKey, order: RowList, runs: Option<Arc<Runs>>) {
+    fn remember_sort(&self, key: SortMemoKey, order: Order) {
         let mut cache = self.sorts.lock();
         if cache.len() >= SORT_CACHE {
             cache.remove(0);
         }
-        cache.push(Sorted { key, order, runs });
+        cache.push(Sorted { key, order });
     }
 
     /// Each row's rank in `field`'s natural order (text, number or date); `u32::MAX` = missing.
@@ -1094,7 +1110,7 @@ impl Snapshot {
         let more = match &selected.matched {
             // Every row: the page is a slice of the order.
             None => {
-                page.extend(order.iter().skip(offset).take(first).copied());
+                page.extend(order.iter_from(offset).take(first));
                 offset.saturating_add(first) < order.len()
             }
             Some(_) if first == 0 => selected.count > offset,
@@ -1102,7 +1118,7 @@ impl Snapshot {
             // count comes from the memo.
             Some(m) => {
                 let mut skipped = 0usize;
-                let mut rows = order.iter().copied().filter(|&i| m[i as usize]);
+                let mut rows = order.iter_from(0).filter(|&i| m[i as usize]);
                 for i in rows.by_ref() {
                     if skipped < offset {
                         skipped += 1;
@@ -1134,8 +1150,7 @@ impl Snapshot {
         let selected = self.selected(&sel.filter, false);
         let order = self.sorted_as_asked(sel);
         order
-            .iter()
-            .copied()
+            .iter_from(0)
             .filter(|&i| selected.matched.as_ref().is_none_or(|m| m[i as usize]))
             .collect()
     }
@@ -1265,20 +1280,183 @@ fn text_ranks(rows: &Rows, col: TextCol, rank: &[u32]) -> Vec<u32> {
         .collect()
 }
 
-/// A memoised order: its sort, the rows in that order, and its runs when it is one
-/// column's (the other direction is read from them).
+/// A memoised order: its sort and the rows in that order.
 struct Sorted {
     key: SortMemoKey,
-    order: RowList,
-    runs: Option<Arc<Runs>>,
+    order: Order,
+}
+
+/// Rows in the order a sort asks for: a list made by sorting, or a one-column list read
+/// the other way round.
+#[derive(Clone)]
+enum Order {
+    /// The rows in order, and the runs of equal values when the order is one column's.
+    Made {
+        rows: RowList,
+        runs: Option<Arc<Runs>>,
+    },
+    /// `rows`, sorted by one column, read the other way round: its runs of equal values
+    /// last to first, each run's rows as they are (ties keep the default order in either
+    /// direction, as a fresh sort would tie them), the rows without a value last as they
+    /// were. Nothing is copied or sorted, so the other direction of a column costs a
+    /// lookup to make and nothing to keep (a million rows: a 4 MB list not written).
+    Backwards { rows: RowList, runs: Arc<Runs> },
+}
+
+impl Order {
+    fn len(&self) -> usize {
+        self.parts().0.len()
+    }
+
+    /// The list it reads and the runs that list keeps.
+    fn parts(&self) -> (&RowList, Option<&Arc<Runs>>) {
+        match self {
+            Order::Made { rows, runs } => (rows, runs.as_ref()),
+            Order::Backwards { rows, runs } => (rows, Some(runs)),
+        }
+    }
+
+    /// The same column's order the other way round, when this one is a column's.
+    fn other_way(&self) -> Option<Order> {
+        match self {
+            Order::Made {
+                rows,
+                runs: Some(runs),
+            } => Some(Order::Backwards {
+                rows: rows.clone(),
+                runs: runs.clone(),
+            }),
+            Order::Made { runs: None, .. } => None,
+            Order::Backwards { rows, runs } => Some(Order::Made {
+                rows: rows.clone(),
+                runs: Some(runs.clone()),
+            }),
+        }
+    }
+
+    /// The rows from position `from` on.
+    fn iter_from(&self, from: usize) -> OrderIter<'_> {
+        match self {
+            Order::Made { rows, .. } => OrderIter::Made(rows.get(from..).unwrap_or(&[]).iter()),
+            Order::Backwards { rows, runs } => {
+                OrderIter::Backwards(Backwards::at(rows, runs, from))
+            }
+        }
+    }
+}
+
+enum OrderIter<'a> {
+    Made(std::slice::Iter<'a, u32>),
+    Backwards(Backwards<'a>),
+}
+
+impl Iterator for OrderIter<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            OrderIter::Made(it) => it.next().copied(),
+            OrderIter::Backwards(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            OrderIter::Made(it) => it.size_hint(),
+            OrderIter::Backwards(it) => (it.left, Some(it.left)),
+        }
+    }
+}
+
+/// Reads a one-column order's runs last to first (see [`Order::Backwards`]): the rows of
+/// the forward run `[start, end)` from `pos`, then the run before it, and after the first
+/// run the rows without a value.
+struct Backwards<'a> {
+    rows: &'a [u32],
+    starts: &'a [u64],
+    valued: usize,
+    start: usize,
+    pos: usize,
+    end: usize,
+    /// Past the runs: reading the rows without a value.
+    tail: bool,
+    left: usize,
+}
+
+impl<'a> Backwards<'a> {
+    /// Positioned at `from` of the backwards order. The forward run `[s, e)` lies at
+    /// `[valued - e, valued - s)` read backwards, so position `q` is in the run that holds
+    /// forward position `valued - 1 - q`, `q - (valued - e)` rows into it.
+    fn at(rows: &'a [u32], runs: &'a Runs, from: usize) -> Backwards<'a> {
+        let (len, valued) = (rows.len(), runs.valued);
+        let left = len.saturating_sub(from);
+        if from >= valued {
+            let pos = from.min(len);
+            return Backwards {
+                rows,
+                starts: &runs.starts,
+                valued,
+                start: 0,
+                pos,
+                end: len,
+                tail: true,
+                left,
+            };
+        }
+        let p = valued - 1 - from;
+        let start = prev_start(&runs.starts, p);
+        let end = next_start(&runs.starts, p + 1).map_or(valued, |e| e.min(valued));
+        Backwards {
+            rows,
+            starts: &runs.starts,
+            valued,
+            start,
+            pos: start + (from - (valued - end)),
+            end,
+            tail: false,
+            left,
+        }
+    }
+}
+
+impl Iterator for Backwards<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if self.pos == self.end {
+            if self.tail {
+                return None;
+            }
+            if self.start == 0 {
+                // Every run read: the rows without a value follow the valued ones.
+                self.tail = true;
+                self.pos = self.valued;
+                self.end = self.rows.len();
+                if self.pos == self.end {
+                    return None;
+                }
+            } else {
+                self.end = self.start;
+                self.start = prev_start(self.starts, self.start - 1);
+                self.pos = self.start;
+            }
+        }
+        self.pos += 1;
+        self.left -= 1;
+        Some(self.rows[self.pos - 1])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
 }
 
 /// The runs of equal values in an order sorted by one column: a bit where each run starts,
 /// and how many rows have a value (the rows without one are last, in either direction).
 /// Made in one pass after the sort, they let the other direction be the runs read
-/// backwards, each keeping its rows in the default order as a fresh sort would tie them,
-/// without looking at a row's value again (a million rows: a copy, not a million reads
-/// scattered over the columns).
+/// backwards (see [`Order::Backwards`]), without looking at a row's value again.
 struct Runs {
     starts: Vec<u64>,
     valued: usize,
@@ -1304,93 +1482,6 @@ impl Runs {
         Runs { starts, valued }
     }
 
-    /// `order` the other way round, and its runs (the same runs, in reverse), so it can be
-    /// turned back again. The rows with a value are copied back to front, then each run of
-    /// two or more is turned back in place so that its rows keep the default order; the
-    /// rows without a value stay last as they were. Both steps work a word of run bits at
-    /// a time: a column of distinct values (a million runs of one row) costs a copy, not a
-    /// step per run.
-    fn reverse(&self, order: &[u32]) -> (Vec<u32>, Runs) {
-        let valued = self.valued;
-        let mut out: Vec<u32> = Vec::with_capacity(order.len());
-        out.extend(order[..valued].iter().rev());
-        out.extend_from_slice(&order[valued..]);
-        let starts = self.reversed_starts();
-        // A run of two or more starts where the next position starts none.
-        let words = starts.len();
-        for w in 0..words {
-            let next = if w + 1 < words {
-                starts[w + 1] << 63
-            } else {
-                0
-            };
-            let mut long = starts[w] & !((starts[w] >> 1) | next);
-            while long != 0 {
-                let a = w * 64 + long.trailing_zeros() as usize;
-                long &= long - 1;
-                if a + 1 >= valued {
-                    continue;
-                }
-                // Most such runs end within the same word (a lot's two or three rows).
-                let later = starts[w] & (u64::MAX << (a % 64)) & !(1u64 << (a % 64));
-                let b = if later != 0 {
-                    w * 64 + later.trailing_zeros() as usize
-                } else {
-                    next_start(&starts, (w + 1) * 64).unwrap_or(valued)
-                }
-                .min(valued);
-                // Two or three rows: swapping the ends is the whole turn.
-                if b - a <= 3 {
-                    out.swap(a, b - 1);
-                } else {
-                    out[a..b].reverse();
-                }
-            }
-        }
-        (out, Runs { starts, valued })
-    }
-
-    /// The run bits of the order read backwards: the run `[s, e)` becomes
-    /// `[valued - e, valued - s)`, so position `q > 0` starts a run when position
-    /// `valued - q` did, and position 0 always does.
-    fn reversed_starts(&self) -> Vec<u64> {
-        let (words, valued) = (self.starts.len(), self.valued);
-        let mut out = vec![0u64; words];
-        if valued == 0 {
-            return out;
-        }
-        // Every bit mirrored: `mirror` bit `64 + p` is bit `words * 64 - 1 - p` (a zero
-        // word first, so that the shift below never reaches before the start).
-        let mirror: Vec<u64> = std::iter::once(0)
-            .chain(self.starts.iter().rev().map(|w| w.reverse_bits()))
-            .chain(std::iter::once(0))
-            .collect();
-        // Bit q of the result is mirror bit q + shift.
-        let shift = words * 64 + 63 - valued;
-        let (skip, bits) = (shift / 64, shift % 64);
-        for (i, word) in out.iter_mut().enumerate() {
-            // Past the mirror's end lie positions beyond `valued`: cleared below anyway.
-            let low = mirror.get(i + skip).copied().unwrap_or(0);
-            let high = mirror.get(i + skip + 1).copied().unwrap_or(0);
-            *word = if bits == 0 {
-                low
-            } else {
-                (low >> bits) | (high << (64 - bits))
-            };
-        }
-        // Only positions below `valued` hold runs (the old position 0 lands on `valued`).
-        for (i, word) in out.iter_mut().enumerate() {
-            let first = i * 64;
-            if first >= valued {
-                *word = 0;
-            } else if valued - first < 64 {
-                *word &= (1u64 << (valued - first)) - 1;
-            }
-        }
-        out[0] |= 1;
-        out
-    }
-
     fn bytes(&self) -> usize {
         self.starts.capacity() * 8
     }
@@ -1409,6 +1500,23 @@ fn next_start(bits: &[u64], from: usize) -> Option<usize> {
         }
         w += 1;
         word = *bits.get(w)?;
+    }
+}
+
+/// The last set bit at or before `at` (position 0 starts the first run, so there is one
+/// whenever a run does; 0 otherwise).
+fn prev_start(bits: &[u64], at: usize) -> usize {
+    let mut w = at / 64;
+    let mut word = bits[w] & (u64::MAX >> (63 - at % 64));
+    loop {
+        if word != 0 {
+            return w * 64 + 63 - word.leading_zeros() as usize;
+        }
+        if w == 0 {
+            return 0;
+        }
+        w -= 1;
+        word = bits[w];
     }
 }
 
@@ -1705,7 +1813,7 @@ mod tests {
             "days of cover needs forecasts"
         );
         let warmed = snap.sorts.lock()[0].order.clone();
-        assert!(Arc::ptr_eq(
+        assert!(same(
             &snap.sorted(&asc(SortField::OnHandQty), None),
             &warmed
         ));
@@ -1723,7 +1831,7 @@ mod tests {
             time::macros::date!(2026 - 12 - 04),
         );
         assert_ne!(forecasts.fingerprint(), 0);
-        assert!(Arc::ptr_eq(
+        assert!(same(
             &snap.sorted(&asc(SortField::OnHandQty), Some(&forecasts)),
             &warmed
         ));
@@ -1751,7 +1859,7 @@ mod tests {
         // make their own order (two allocations) if the second did not wait for the first.
         let snap = Arc::new(many(300_000));
         let barrier = Arc::new(std::sync::Barrier::new(4));
-        let orders: Vec<RowList> = (0..4)
+        let orders: Vec<Order> = (0..4)
             .map(|_| {
                 let (snap, barrier) = (snap.clone(), barrier.clone());
                 std::thread::spawn(move || {
@@ -1763,7 +1871,7 @@ mod tests {
             .into_iter()
             .map(|t| t.join().unwrap())
             .collect();
-        assert!(orders.iter().all(|o| Arc::ptr_eq(o, &orders[0])));
+        assert!(orders.iter().all(|o| same(o, &orders[0])));
         assert!(
             snap.sorting.lock().is_empty(),
             "nothing left marked as sorting"
@@ -1808,30 +1916,56 @@ mod tests {
                 let warm = Snapshot::from_rows(&rows, true);
                 let sorted = warm.sorted(&[SortKey { field, dir: first }], None);
                 let derived = warm.sorted(&[SortKey { field, dir: other }], None);
-                let fresh =
-                    Snapshot::from_rows(&rows, true).sorted(&[SortKey { field, dir: other }], None);
-                assert_eq!(derived, fresh, "{field:?} {other:?} after {first:?}");
-                // The order read backwards keeps its runs: turned back, it is the first.
-                let runs = warm
-                    .sorts
-                    .lock()
-                    .iter()
-                    .find(|s| s.key.0 == [SortKey { field, dir: other }])
-                    .and_then(|s| s.runs.clone())
-                    .expect("the runs kept");
-                let fresh_runs = Runs::of(&derived, &warm.ranks(field, None));
-                assert_eq!(
-                    (&runs.starts, runs.valued),
-                    (&fresh_runs.starts, fresh_runs.valued),
-                    "{field:?} {other:?}: the runs read backwards are the order's runs"
+                let fresh: Vec<u32> = Snapshot::from_rows(&rows, true)
+                    .sorted(&[SortKey { field, dir: other }], None)
+                    .iter_from(0)
+                    .collect();
+                assert!(
+                    matches!(derived, Order::Backwards { .. }),
+                    "{field:?} {other:?} read from {first:?}"
                 );
-                assert_eq!(
-                    runs.reverse(&derived).0,
-                    *sorted,
-                    "{field:?} {first:?} again"
-                );
+                // Read from any position, it is the fresh sort from that position.
+                for from in 0..=rows.len() + 1 {
+                    let read: Vec<u32> = derived.iter_from(from).collect();
+                    assert_eq!(
+                        read,
+                        fresh.get(from..).unwrap_or(&[]),
+                        "{field:?} {other:?} after {first:?}, from {from}"
+                    );
+                    assert_eq!(derived.iter_from(from).size_hint().0, read.len());
+                }
+                // Turned back, it is the first order itself.
+                let again = warm.sorted(&[SortKey { field, dir: first }], None);
+                assert!(same(&again, &sorted), "{field:?} {first:?} again");
+                assert!(same(&derived.other_way().unwrap(), &sorted));
             }
         }
+    }
+
+    /// Both directions of a column are one list: the other direction adds nothing held.
+    #[test]
+    fn the_other_direction_holds_no_second_list() {
+        let snap = many(2_000);
+        snap.sorted(&asc(SortField::Description), None);
+        let one_way = snap.held_bytes();
+        assert!(one_way >= snap.approx_bytes + 2_000 * 4);
+        let desc = [SortKey {
+            field: SortField::Description,
+            dir: SortDir::Desc,
+        }];
+        let page = snap
+            .sorted(&desc, None)
+            .iter_from(0)
+            .take(3)
+            .collect::<Vec<_>>();
+        assert_eq!(page.len(), 3);
+        assert_eq!(snap.held_bytes(), one_way);
+    }
+
+    /// The same memoised order (one list, read the same way).
+    fn same(a: &Order, b: &Order) -> bool {
+        let ((ra, _), (rb, _)) = (a.parts(), b.parts());
+        Arc::ptr_eq(ra, rb) && matches!(a, Order::Made { .. }) == matches!(b, Order::Made { .. })
     }
 
     #[test]
