@@ -637,14 +637,20 @@ impl InventoryService {
                 (snap, 0)
             }
         };
-        let snap = snapshot.clone();
-        let selection = selection.clone();
-        // Filtering 200,000 rows is CPU work: keep it off the async workers.
-        let page = tokio::task::spawn_blocking(move || {
-            snap.select_page(&selection, offset, first.clamp(1, MAX_TOOL_PAGE), want)
-        })
-        .await
-        .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?;
+        let first = first.clamp(1, MAX_TOOL_PAGE);
+        let page = match snapshot.select_page_at_hand(selection, offset, first, want) {
+            Some(page) => page,
+            // Filtering or sorting 200,000 rows is CPU work: keep it off the async workers.
+            None => {
+                let snap = snapshot.clone();
+                let selection = selection.clone();
+                tokio::task::spawn_blocking(move || {
+                    snap.select_page(&selection, offset, first, want)
+                })
+                .await
+                .map_err(|e| ErpError::Query(format!("filtering failed: {e}")))?
+            }
+        };
         let next = offset + page.rows.len();
         let next_cursor = match page.more {
             true => Some(

@@ -98,6 +98,19 @@ pub struct SortKey {
     pub dir: SortDir,
 }
 
+impl SortKey {
+    /// The same column the other way round.
+    pub fn flipped(self) -> SortKey {
+        SortKey {
+            field: self.field,
+            dir: match self.dir {
+                SortDir::Asc => SortDir::Desc,
+                SortDir::Desc => SortDir::Asc,
+            },
+        }
+    }
+}
+
 /// Search and exact-match filters. Empty strings mean "no filter".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -429,6 +442,9 @@ const SORT_CACHE: usize = 16;
 const SEARCH_CACHE: usize = 32;
 /// Memoised filters (row masks and facets: ~0.5 MB each at 200,000 rows).
 const VIEW_CACHE: usize = 16;
+/// How far into an order a page may be looked for on the caller's thread (positions; a
+/// few tens of microseconds): see [`Snapshot::select_page_at_hand`].
+const WALK_AT_HAND: usize = 20_000;
 /// Longest search term accepted (longer input is cut).
 pub const MAX_SEARCH_CHARS: usize = 200;
 
@@ -483,7 +499,6 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
-/// The search term as matched: trimmed, lower-cased, control characters dropped.
 /// What a caller needs besides the page's rows; each costs a pass over the scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wanted {
@@ -515,6 +530,7 @@ pub struct PageSelection {
     pub more: bool,
 }
 
+/// The search term as matched: trimmed, lower-cased, control characters dropped.
 pub fn normalise_search(term: &str) -> Option<String> {
     let t: String = term
         .chars()
@@ -814,6 +830,17 @@ impl Snapshot {
         result
     }
 
+    /// How a sort's order is memoised. A sort by days of cover is another order on another
+    /// day's forecasts; any other sort is the same order whatever forecasts came with it
+    /// (a page that shows them, an export, a sort made ahead without them).
+    fn memo_key(&self, sort: &[SortKey], cover: Option<&Forecasts>) -> SortMemoKey {
+        let by_cover = sort.iter().any(|k| k.field == SortField::DaysOfCover);
+        (
+            sort.to_vec(),
+            cover.filter(|_| by_cover).map_or(0, Forecasts::fingerprint),
+        )
+    }
+
     /// Row indices in the order `sort` asks for; ties keep the default order.
     fn sorted(&self, sort: &[SortKey], cover: Option<&Forecasts>) -> Order {
         if sort.is_empty() {
@@ -822,14 +849,7 @@ impl Snapshot {
                 runs: None,
             };
         }
-        // A sort by days of cover is another order on another day's forecasts; any other
-        // sort is the same order whatever forecasts came with it (a page that shows them,
-        // an export, a sort made ahead without them).
-        let by_cover = sort.iter().any(|k| k.field == SortField::DaysOfCover);
-        let key = (
-            sort.to_vec(),
-            cover.filter(|_| by_cover).map_or(0, Forecasts::fingerprint),
-        );
+        let key = self.memo_key(sort, cover);
         let known = |key: &SortMemoKey| {
             self.sorts
                 .lock()
@@ -862,14 +882,7 @@ impl Snapshot {
         // One column the other way round: its order read backwards, run by run, with
         // nothing copied.
         if let [one] = sort {
-            let flipped = SortKey {
-                field: one.field,
-                dir: match one.dir {
-                    SortDir::Asc => SortDir::Desc,
-                    SortDir::Desc => SortDir::Asc,
-                },
-            };
-            let other = (vec![flipped], key.1);
+            let other = (vec![one.flipped()], key.1);
             let flipped = self
                 .sorts
                 .lock()
@@ -917,13 +930,32 @@ impl Snapshot {
 
     /// The order a selection asks for, noting its first sort column as asked.
     fn sorted_as_asked(&self, sel: &Selection) -> Order {
+        self.note_asked(sel);
+        self.sorted(&sel.sort, sel.cover.as_deref())
+    }
+
+    /// Notes a selection's first sort column as asked.
+    fn note_asked(&self, sel: &Selection) {
         if let Some(key) = sel.sort.first() {
             let mut asked = self.asked.lock();
             if !asked.contains(&key.field) {
                 asked.push(key.field);
             }
         }
-        self.sorted(&sel.sort, sel.cover.as_deref())
+    }
+
+    /// The order a selection asks for when it is made (or the other direction of one
+    /// that is, which is a lookup too); `None` when it would be sorted.
+    fn order_at_hand(&self, sel: &Selection) -> Option<Order> {
+        let sort = sel.sort.as_slice();
+        let made = |key: &SortMemoKey| self.sorts.lock().iter().any(|s| s.key == *key);
+        let key = self.memo_key(sort, sel.cover.as_deref());
+        let at_hand = match sort {
+            [] => true,
+            [one] => made(&key) || made(&(vec![one.flipped()], key.1)),
+            _ => made(&key),
+        };
+        at_hand.then(|| self.sorted(sort, sel.cover.as_deref()))
     }
 
     /// The single-column orders made so far (tests: which sorts were made ahead).
@@ -1106,43 +1138,34 @@ impl Snapshot {
     ) -> PageSelection {
         let selected = self.selected(&sel.filter, want.facets);
         let order = self.sorted_as_asked(sel);
-        let mut page = Vec::with_capacity(first);
-        let more = match &selected.matched {
-            // Every row: the page is a slice of the order.
-            None => {
-                page.extend(order.iter_from(offset).take(first));
-                offset.saturating_add(first) < order.len()
-            }
-            Some(_) if first == 0 => selected.count > offset,
-            // Walk the order only until the page and the row after it are found; the
-            // count comes from the memo.
-            Some(m) => {
-                let mut skipped = 0usize;
-                let mut rows = order.iter_from(0).filter(|&i| m[i as usize]);
-                for i in rows.by_ref() {
-                    if skipped < offset {
-                        skipped += 1;
-                        continue;
-                    }
-                    page.push(i);
-                    if page.len() == first {
-                        break;
-                    }
-                }
-                page.len() == first && rows.next().is_some()
-            }
+        page_of(&selected, &order, offset, first, want)
+    }
+
+    /// [`Snapshot::select_page`] when it is a lookup: the view's rows and its order are
+    /// memoised and the page lies near the start of its rows (a walk of at most
+    /// [`WALK_AT_HAND`] positions). `None` when it would filter, sort or walk far; the
+    /// caller then selects on a blocking thread. Most pages are this (a page load, a
+    /// refresh, a second click), and a hop to another thread costs more than the page.
+    pub fn select_page_at_hand(
+        &self,
+        sel: &Selection,
+        offset: usize,
+        first: usize,
+        want: Wanted,
+    ) -> Option<PageSelection> {
+        let selected = self.known_view(&view_key(&sel.filter), want.facets)?;
+        let walk = match &selected.matched {
+            None => 0,
+            // The rows the view selects are spread over the order: the page's last row
+            // lies about `n / count` positions per selected row into it.
+            Some(_) => (offset + first + 1).saturating_mul(self.rows.len()) / selected.count.max(1),
         };
-        let count = selected.count;
-        PageSelection {
-            count: want.count.then_some(count),
-            facets: if want.facets {
-                selected.facets.clone()
-            } else {
-                None
-            },
-            rows: page,
-            more,
+        if walk > WALK_AT_HAND {
+            return None;
         }
+        let order = self.order_at_hand(sel)?;
+        self.note_asked(sel);
+        Some(page_of(&selected, &order, offset, first, want))
     }
 
     /// Every selected row, in order.
@@ -1158,26 +1181,9 @@ impl Snapshot {
     /// The rows `filter` selects and, when wanted, its facets: from the memo when this
     /// filter was asked before (with facets, if they are wanted now).
     fn selected(&self, filter: &Filter, want_facets: bool) -> Arc<Selected> {
-        let key = Filter {
-            search: filter.search.as_deref().and_then(normalise_search),
-            part: non_empty(&filter.part).map(str::to_owned),
-            bin: non_empty(&filter.bin).map(str::to_owned),
-            status: non_empty(&filter.status).map(str::to_owned),
-            expiry: filter.expiry,
-            below_minimum: filter.below_minimum.clone(),
-            runs_out: filter.runs_out.clone(),
-        };
-        {
-            let mut views = self.views.lock();
-            if let Some(pos) = views
-                .iter()
-                .position(|(k, v)| *k == key && (!want_facets || v.facets.is_some()))
-            {
-                let hit = views.remove(pos);
-                let result = hit.1.clone();
-                views.push(hit);
-                return result;
-            }
+        let key = view_key(filter);
+        if let Some(known) = self.known_view(&key, want_facets) {
+            return known;
         }
         let (matched, facets) = self.matches(filter, want_facets);
         let count = matched
@@ -1195,6 +1201,19 @@ impl Snapshot {
             views.remove(0);
         }
         selected
+    }
+
+    /// The memoised view of `key` (a [`view_key`]), with facets if they are wanted; moved
+    /// to the memo's most recent end.
+    fn known_view(&self, key: &Filter, want_facets: bool) -> Option<Arc<Selected>> {
+        let mut views = self.views.lock();
+        let pos = views
+            .iter()
+            .position(|(k, v)| k == key && (!want_facets || v.facets.is_some()))?;
+        let hit = views.remove(pos);
+        let result = hit.1.clone();
+        views.push(hit);
+        Some(result)
     }
 
     /// Which rows pass every filter (`None` = all of them), and — when wanted — the
@@ -1273,6 +1292,65 @@ impl Snapshot {
 }
 
 /// Each row's rank in a text column's order: the pool's rank of its text.
+/// A filter as its view is memoised: the search as matched, empty choices as none.
+fn view_key(filter: &Filter) -> Filter {
+    Filter {
+        search: filter.search.as_deref().and_then(normalise_search),
+        part: non_empty(&filter.part).map(str::to_owned),
+        bin: non_empty(&filter.bin).map(str::to_owned),
+        status: non_empty(&filter.status).map(str::to_owned),
+        expiry: filter.expiry,
+        below_minimum: filter.below_minimum.clone(),
+        runs_out: filter.runs_out.clone(),
+    }
+}
+
+/// `first` rows from `offset` of `selected`'s rows in `order`, with what was wanted.
+fn page_of(
+    selected: &Selected,
+    order: &Order,
+    offset: usize,
+    first: usize,
+    want: Wanted,
+) -> PageSelection {
+    let mut page = Vec::with_capacity(first);
+    let more = match &selected.matched {
+        // Every row: the page is a slice of the order.
+        None => {
+            page.extend(order.iter_from(offset).take(first));
+            offset.saturating_add(first) < order.len()
+        }
+        Some(_) if first == 0 => selected.count > offset,
+        // Walk the order only until the page and the row after it are found; the count
+        // comes from the memo.
+        Some(m) => {
+            let mut skipped = 0usize;
+            let mut rows = order.iter_from(0).filter(|&i| m[i as usize]);
+            for i in rows.by_ref() {
+                if skipped < offset {
+                    skipped += 1;
+                    continue;
+                }
+                page.push(i);
+                if page.len() == first {
+                    break;
+                }
+            }
+            page.len() == first && rows.next().is_some()
+        }
+    };
+    PageSelection {
+        count: want.count.then_some(selected.count),
+        facets: if want.facets {
+            selected.facets.clone()
+        } else {
+            None
+        },
+        rows: page,
+        more,
+    }
+}
+
 fn text_ranks(rows: &Rows, col: TextCol, rank: &[u32]) -> Vec<u32> {
     rows.text_ids(col)
         .iter()
@@ -1960,6 +2038,76 @@ mod tests {
             .collect::<Vec<_>>();
         assert_eq!(page.len(), 3);
         assert_eq!(snap.held_bytes(), one_way);
+    }
+
+    /// A page whose view and order are memoised is read where it is asked; one that
+    /// would filter, sort or walk far is not.
+    #[test]
+    fn a_page_is_at_hand_only_when_nothing_is_worked_out() {
+        let snap = many(100_000);
+        let sel = |search: Option<&str>, sort: Vec<SortKey>| Selection {
+            filter: Filter {
+                search: search.map(str::to_owned),
+                ..Filter::default()
+            },
+            sort,
+            cover: None,
+        };
+        let desc = |field| {
+            vec![SortKey {
+                field,
+                dir: SortDir::Desc,
+            }]
+        };
+        let all = sel(None, asc(SortField::Part));
+        assert!(
+            snap.select_page_at_hand(&all, 0, 50, Wanted::EVERYTHING)
+                .is_none()
+        );
+        let page = snap.select_page(&all, 0, 50, Wanted::EVERYTHING);
+        let at_hand = snap
+            .select_page_at_hand(&all, 0, 50, Wanted::EVERYTHING)
+            .expect("view and order memoised");
+        assert_eq!(
+            (at_hand.rows, at_hand.count, at_hand.more, at_hand.facets),
+            (page.rows, page.count, page.more, page.facets)
+        );
+        // The other direction is a lookup: at hand, and the fresh sort's page.
+        let other = sel(None, desc(SortField::Part));
+        let flipped = snap
+            .select_page_at_hand(&other, 70, 50, Wanted::ROWS_ONLY)
+            .expect("the other direction of a made order");
+        let fresh = many(100_000).select_page(&other, 70, 50, Wanted::ROWS_ONLY);
+        assert_eq!(flipped.rows, fresh.rows);
+        // An order never made, or facets never worked out, is work.
+        assert!(
+            snap.select_page_at_hand(&sel(None, desc(SortField::Bin)), 0, 50, Wanted::ROWS_ONLY)
+                .is_none()
+        );
+        let rare = sel(Some("p-57"), vec![]);
+        snap.select_page(&rare, 0, 10, Wanted::ROWS_ONLY);
+        assert!(
+            snap.select_page_at_hand(&rare, 0, 10, Wanted::EVERYTHING)
+                .is_none()
+        );
+        // A selective view's first page is near the start; a page far into it is not.
+        let near = snap
+            .select_page_at_hand(&rare, 0, 10, Wanted::ROWS_ONLY)
+            .expect("a memoised view's first page");
+        assert_eq!(
+            near.rows,
+            snap.select_page(&rare, 0, 10, Wanted::ROWS_ONLY).rows
+        );
+        let count = snap
+            .select_page(&rare, 0, 0, Wanted::EVERYTHING)
+            .count
+            .unwrap();
+        assert!(count < 2_000, "{count} rows: a selective search");
+        assert!(
+            snap.select_page_at_hand(&rare, count - 10, 10, Wanted::ROWS_ONLY)
+                .is_none()
+        );
+        assert_eq!(snap.asked_sorts(), [SortField::Part]);
     }
 
     /// The same memoised order (one list, read the same way).
