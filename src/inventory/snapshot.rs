@@ -830,17 +830,6 @@ impl Snapshot {
         result
     }
 
-    /// How a sort's order is memoised. A sort by days of cover is another order on another
-    /// day's forecasts; any other sort is the same order whatever forecasts came with it
-    /// (a page that shows them, an export, a sort made ahead without them).
-    fn memo_key(&self, sort: &[SortKey], cover: Option<&Forecasts>) -> SortMemoKey {
-        let by_cover = sort.iter().any(|k| k.field == SortField::DaysOfCover);
-        (
-            sort.to_vec(),
-            cover.filter(|_| by_cover).map_or(0, Forecasts::fingerprint),
-        )
-    }
-
     /// Row indices in the order `sort` asks for; ties keep the default order.
     fn sorted(&self, sort: &[SortKey], cover: Option<&Forecasts>) -> Order {
         if sort.is_empty() {
@@ -849,7 +838,7 @@ impl Snapshot {
                 runs: None,
             };
         }
-        let key = self.memo_key(sort, cover);
+        let key = memo_key(sort, cover);
         let known = |key: &SortMemoKey| {
             self.sorts
                 .lock()
@@ -949,7 +938,7 @@ impl Snapshot {
     fn order_at_hand(&self, sel: &Selection) -> Option<Order> {
         let sort = sel.sort.as_slice();
         let made = |key: &SortMemoKey| self.sorts.lock().iter().any(|s| s.key == *key);
-        let key = self.memo_key(sort, sel.cover.as_deref());
+        let key = memo_key(sort, sel.cover.as_deref());
         let at_hand = match sort {
             [] => true,
             [one] => made(&key) || made(&(vec![one.flipped()], key.1)),
@@ -1158,7 +1147,12 @@ impl Snapshot {
             None => 0,
             // The rows the view selects are spread over the order: the page's last row
             // lies about `n / count` positions per selected row into it.
-            Some(_) => (offset + first + 1).saturating_mul(self.rows.len()) / selected.count.max(1),
+            Some(_) => {
+                offset
+                    .saturating_add(first + 1)
+                    .saturating_mul(self.rows.len())
+                    / selected.count.max(1)
+            }
         };
         if walk > WALK_AT_HAND {
             return None;
@@ -1291,7 +1285,17 @@ impl Snapshot {
     }
 }
 
-/// Each row's rank in a text column's order: the pool's rank of its text.
+/// How a sort's order is memoised. A sort by days of cover is another order on another
+/// day's forecasts; any other sort is the same order whatever forecasts came with it (a
+/// page that shows them, an export, a sort made ahead without them).
+fn memo_key(sort: &[SortKey], cover: Option<&Forecasts>) -> SortMemoKey {
+    let by_cover = sort.iter().any(|k| k.field == SortField::DaysOfCover);
+    (
+        sort.to_vec(),
+        cover.filter(|_| by_cover).map_or(0, Forecasts::fingerprint),
+    )
+}
+
 /// A filter as its view is memoised: the search as matched, empty choices as none.
 fn view_key(filter: &Filter) -> Filter {
     Filter {
@@ -1351,6 +1355,7 @@ fn page_of(
     }
 }
 
+/// Each row's rank in a text column's order: the pool's rank of its text.
 fn text_ranks(rows: &Rows, col: TextCol, rank: &[u32]) -> Vec<u32> {
     rows.text_ids(col)
         .iter()
