@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{Column, Kind, columns};
-use crate::inventory::rows::{NO_DATE, Rows};
+use crate::inventory::rows::{NO_DATE, Rows, date};
 
 /// Quotes a field when it needs it; neutralises spreadsheet formulas (`=`, `+`, `-`, `@`
 /// at the start of text), since these files are opened in Excel.
@@ -95,10 +95,7 @@ fn push_quantity(out: &mut String, v: f64) {
 
 /// A day number as MM/DD/YYYY (empty when missing).
 fn push_date(out: &mut String, day: i32) {
-    let Some(d) = (day != NO_DATE)
-        .then(|| time::Date::from_julian_day(day).ok())
-        .flatten()
-    else {
+    let Some(d) = date(day) else {
         return;
     };
     let (year, month, dom) = (d.year(), u8::from(d.month()), d.day());

@@ -19,7 +19,7 @@ use zip::{CompressionMethod, ZipWriter};
 use super::{Kind, columns};
 use crate::domain::format_us_date;
 use crate::inventory::columns::Column;
-use crate::inventory::rows::{NO_DATE, Rows, TextCol};
+use crate::inventory::rows::{NO_DATE, Rows, TextCol, date};
 
 /// The worksheet's name, as the old portal's export named it.
 pub const SHEET_NAME: &str = "Inventory Export";
@@ -441,7 +441,7 @@ impl XlsxStream {
                         b.extend_from_slice(b"<v>");
                         push_i64(b, serial);
                         b.extend_from_slice(b"</v></c>");
-                    } else if let Ok(d) = time::Date::from_julian_day(day) {
+                    } else if let Some(d) = date(day) {
                         // Before 1900 Excel has no date: the text, as the CSV writes it.
                         cell(b, None, Some(b"inlineStr"));
                         b.extend_from_slice(b"<is><t>");

@@ -677,16 +677,14 @@ impl ChosenBy {
     }
 }
 
-/// The minimums and forecasts of the scope this operation reads: for its filters, its
-/// sort, or the row fields that show them (each is a read of the app database).
+/// The minimums and forecasts of the scope this operation reads: for what its rows are
+/// `chosen` by, or the row fields that show them (each is a read of the app database).
 async fn minimums_and_forecasts(
     ctx: &Context<'_>,
     grant: &crate::auth::access::InventoryGrant,
-    filter: Option<&InventoryFilter>,
-    sort: Option<&[InventorySort]>,
+    chosen: &ChosenBy,
 ) -> async_graphql::Result<(Option<Arc<Minimums>>, Option<Arc<Forecasts>>)> {
     let rows_ahead = ctx.look_ahead().field("rows");
-    let chosen = ChosenBy::of(filter, sort);
     let wants_forecasts = chosen.forecasts || rows_ahead.field("forecast").exists();
     let wants_minimums = wants_forecasts
         || chosen.minimums
@@ -807,12 +805,11 @@ impl InventoryQuery {
         // the ERP does not wait for the history first).
         let chosen = ChosenBy::of(filter.as_ref(), sort.as_deref());
         let ((minimums, forecasts), page) = if chosen.forecasts || chosen.minimums {
-            let (minimums, forecasts) =
-                minimums_and_forecasts(ctx, &grant, filter.as_ref(), sort.as_deref()).await?;
+            let (minimums, forecasts) = minimums_and_forecasts(ctx, &grant, &chosen).await?;
             let sel = selection(filter, sort, today, minimums.clone(), forecasts.clone());
             ((minimums, forecasts), page(sel).await?)
         } else {
-            let both = minimums_and_forecasts(ctx, &grant, filter.as_ref(), sort.as_deref());
+            let both = minimums_and_forecasts(ctx, &grant, &chosen);
             let sel = selection(filter.clone(), sort.clone(), today, None, None);
             let (both, page) = tokio::join!(both, page(sel));
             (both?, page?)

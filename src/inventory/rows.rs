@@ -46,7 +46,8 @@ fn day(d: Option<Date>) -> i32 {
     d.map_or(NO_DATE, Date::to_julian_day)
 }
 
-fn date(n: i32) -> Option<Date> {
+/// The date of a day number in [`Rows::days`] (`None` for [`NO_DATE`]).
+pub fn date(n: i32) -> Option<Date> {
     (n != NO_DATE)
         .then(|| Date::from_julian_day(n).ok())
         .flatten()

@@ -7,7 +7,7 @@
 //! the longest single piece of the index. Each distinct text is lower-cased once, when it
 //! first appears, then copied per row.
 
-use super::rows::{DateCol, NO_DATE, Rows, TextCol};
+use super::rows::{DateCol, Rows, TextCol, date};
 use crate::domain::{format_qty, format_us_date};
 
 /// The search text of the rows seen so far.
@@ -31,11 +31,7 @@ fn lower_into(out: &mut Vec<u8>, text: &str) {
 }
 
 fn day(d: i32) -> String {
-    (d != NO_DATE)
-        .then(|| time::Date::from_julian_day(d).ok())
-        .flatten()
-        .map(format_us_date)
-        .unwrap_or_default()
+    date(d).map(format_us_date).unwrap_or_default()
 }
 
 impl SearchTextBuilder {

@@ -839,14 +839,7 @@ impl Snapshot {
             };
         }
         let key = memo_key(sort, cover);
-        let known = |key: &SortMemoKey| {
-            self.sorts
-                .lock()
-                .iter()
-                .find(|s| s.key == *key)
-                .map(|s| s.order.clone())
-        };
-        if let Some(order) = known(&key) {
+        if let Some(order) = self.memoised(&key) {
             return order;
         }
         {
@@ -854,7 +847,7 @@ impl Snapshot {
             // a key that is not being sorted is either known or nobody's yet.
             let mut sorting = self.sorting.lock();
             loop {
-                if let Some(order) = known(&key) {
+                if let Some(order) = self.memoised(&key) {
                     return order;
                 }
                 if !sorting.contains(&key) {
@@ -868,21 +861,6 @@ impl Snapshot {
             snapshot: self,
             key: key.clone(),
         };
-        // One column the other way round: its order read backwards, run by run, with
-        // nothing copied.
-        if let [one] = sort {
-            let other = (vec![one.flipped()], key.1);
-            let flipped = self
-                .sorts
-                .lock()
-                .iter()
-                .find(|s| s.key == other)
-                .and_then(|s| s.order.other_way());
-            if let Some(order) = flipped {
-                self.remember_sort(key, order.clone());
-                return order;
-            }
-        }
         let ranks: Vec<(Vec<u32>, SortDir)> = sort
             .iter()
             .map(|k| (self.ranks(k.field, cover), k.dir))
@@ -936,15 +914,27 @@ impl Snapshot {
     /// The order a selection asks for when it is made (or the other direction of one
     /// that is, which is a lookup too); `None` when it would be sorted.
     fn order_at_hand(&self, sel: &Selection) -> Option<Order> {
-        let sort = sel.sort.as_slice();
-        let made = |key: &SortMemoKey| self.sorts.lock().iter().any(|s| s.key == *key);
-        let key = memo_key(sort, sel.cover.as_deref());
-        let at_hand = match sort {
-            [] => true,
-            [one] => made(&key) || made(&(vec![one.flipped()], key.1)),
-            _ => made(&key),
+        if sel.sort.is_empty() {
+            return Some(self.sorted(&[], None));
+        }
+        self.memoised(&memo_key(&sel.sort, sel.cover.as_deref()))
+    }
+
+    /// The memoised order of `key`, or the other direction of a memoised one-column
+    /// order, read backwards run by run with nothing copied (remembered under its own key
+    /// in the same turn of the lock): a lookup either way.
+    fn memoised(&self, key: &SortMemoKey) -> Option<Order> {
+        let mut sorts = self.sorts.lock();
+        if let Some(known) = sorts.iter().find(|s| s.key == *key) {
+            return Some(known.order.clone());
+        }
+        let [one] = key.0.as_slice() else {
+            return None;
         };
-        at_hand.then(|| self.sorted(sort, sel.cover.as_deref()))
+        let other = (vec![one.flipped()], key.1);
+        let order = sorts.iter().find(|s| s.key == other)?.order.other_way()?;
+        remember(&mut sorts, key.clone(), order.clone());
+        Some(order)
     }
 
     /// The single-column orders made so far (tests: which sorts were made ahead).
@@ -1026,11 +1016,7 @@ impl Snapshot {
     }
 
     fn remember_sort(&self, key: SortMemoKey, order: Order) {
-        let mut cache = self.sorts.lock();
-        if cache.len() >= SORT_CACHE {
-            cache.remove(0);
-        }
-        cache.push(Sorted { key, order });
+        remember(&mut self.sorts.lock(), key, order);
     }
 
     /// Each row's rank in `field`'s natural order (text, number or date); `u32::MAX` = missing.
@@ -1283,6 +1269,15 @@ impl Snapshot {
         );
         (Some(matched), Some(facets))
     }
+}
+
+/// Keeps `order` under `key` in a snapshot's memo of sorts, the oldest dropped past
+/// [`SORT_CACHE`].
+fn remember(sorts: &mut Vec<Sorted>, key: SortMemoKey, order: Order) {
+    if sorts.len() >= SORT_CACHE {
+        sorts.remove(0);
+    }
+    sorts.push(Sorted { key, order });
 }
 
 /// How a sort's order is memoised. A sort by days of cover is another order on another
