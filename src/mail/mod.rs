@@ -14,7 +14,7 @@ use std::time::Duration;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Config, SmtpConfig};
 
@@ -94,7 +94,6 @@ impl Header for ListUnsubscribePost {
 enum Transport {
     Outbox {
         dir: PathBuf,
-        transport: AsyncFileTransport<Tokio1Executor>,
     },
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -102,6 +101,27 @@ enum Transport {
         /// The deadline of the whole exchange.
         timeout: Duration,
     },
+}
+
+/// Files `message` in the outbox as `<random>.eml`: written under a hidden temporary name
+/// and renamed, so a reader (the outbox page, a script watching the folder) sees a whole
+/// message or none, never a file still being written.
+async fn file_in_outbox(dir: &Path, message: &Message) -> std::io::Result<()> {
+    let id = format!("{:032x}", rand::random::<u128>());
+    let (partial, done) = (
+        dir.join(format!(".{id}.tmp")),
+        dir.join(format!("{id}.eml")),
+    );
+    let written = async {
+        tokio::fs::write(&partial, message.formatted()).await?;
+        tokio::fs::rename(&partial, &done).await
+    }
+    .await;
+    if written.is_err() {
+        // A full disk leaves nothing half-written behind.
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    written
 }
 
 pub struct Mailer {
@@ -222,10 +242,7 @@ impl Mailer {
             None => {
                 let dir = outbox_dir(&config.data_dir);
                 std::fs::create_dir_all(&dir)?;
-                Transport::Outbox {
-                    transport: AsyncFileTransport::new(&dir),
-                    dir,
-                }
+                Transport::Outbox { dir }
             }
         };
         Ok(Mailer {
@@ -317,11 +334,9 @@ impl Mailer {
         let message = self.build(mail)?;
         let started = std::time::Instant::now();
         let result = match &self.transport {
-            Transport::Outbox { transport, .. } => transport
-                .send(message)
+            Transport::Outbox { dir } => file_in_outbox(dir, &message)
                 .await
-                .map(|_| ())
-                .map_err(|e| MailError::Send(e.to_string())),
+                .map_err(|e| MailError::Send(format!("outbox: {e}"))),
             Transport::Smtp {
                 transport, timeout, ..
             } => match tokio::time::timeout(*timeout, transport.send(message)).await {
@@ -349,4 +364,42 @@ impl Mailer {
 
 pub fn outbox_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("outbox")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> Message {
+        Message::builder()
+            .from("portal@example.com".parse().unwrap())
+            .to("someone@example.com".parse().unwrap())
+            .subject("Reset")
+            .body("a link".to_owned())
+            .unwrap()
+    }
+
+    /// A filed message is one whole `.eml` under its final name, nothing else left
+    /// beside it; a write that fails leaves nothing behind either.
+    #[tokio::test]
+    async fn a_filed_message_is_whole_under_its_final_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = message();
+        file_in_outbox(dir.path(), &m).await.unwrap();
+        file_in_outbox(dir.path(), &m).await.unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{names:?}");
+        for name in &names {
+            assert!(outbox::plausible_name(name), "{name}");
+            let body = std::fs::read(dir.path().join(name)).unwrap();
+            assert_eq!(body, m.formatted());
+        }
+        let gone = dir.path().join("gone");
+        assert!(file_in_outbox(&gone, &m).await.is_err());
+        assert!(!gone.exists());
+    }
 }

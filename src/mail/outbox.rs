@@ -78,7 +78,7 @@ impl Outbox {
     }
 }
 
-fn plausible_name(file: &str) -> bool {
+pub(super) fn plausible_name(file: &str) -> bool {
     file.ends_with(".eml")
         && file
             .bytes()

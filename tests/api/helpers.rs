@@ -319,6 +319,7 @@ pub fn outbox_in(data_dir: &std::path::Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(data_dir.join("outbox"))
         .map(|d| {
             d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
                 .map(|e| std::fs::read_to_string(e.path()).unwrap())
                 .collect()
         })
